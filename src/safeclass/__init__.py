@@ -1,3 +1,3 @@
-"""safeclass: a live classroom whose safeguarding protocol is enforced and recorded by the server."""
+"""safeclass: a live classroom whose safeguarding protocol the server enforces and records."""
 
 __version__ = "0.1.0"

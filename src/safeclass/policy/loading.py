@@ -68,7 +68,11 @@ def load(name_or_path: str) -> Policy:
     if name_or_path in PRESET_NAMES:
         return load_preset(name_or_path)
     path = Path(name_or_path)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError:  # a name too long for a path, or a folder we may not look in
+        exists = False
+    if not exists:
         raise PolicyError(name_or_path, [_unknown_preset(name_or_path)])
     return load_file(path)
 
@@ -77,7 +81,8 @@ def load_file(path: Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(str(path), [PolicyProblem("", None, f"cannot read the file: {exc}")])
+        problem = PolicyProblem("", None, f"cannot read the file: {exc}")
+        raise PolicyError(str(path), [problem]) from None
     return loads(text, source=str(path))
 
 
@@ -125,9 +130,18 @@ def _problems(exc: ValidationError, text: str) -> list[PolicyProblem]:
                 hint = f"did you mean '{close[0]}'?"
             elif known:
                 hint = "known here: " + ", ".join(known)
+        elif kind == "missing" and _is_section(loc):
+            message = "is required but missing"
+            hint = f"add a [{field}] table"
         elif kind == "missing":
             message = "is required but missing"
             hint = f"add '{loc[-1]} = …' under [{'.'.join(loc[:-1]) or 'top level'}]"
+        elif kind == "value_error":
+            # A contradiction between settings: blame the first setting the message names, and
+            # split "what is wrong; how to fix it" into message and hint.
+            field = _first_named_setting(loc, message) or field
+            line = _line_of(text, field.split(".")) if field else None
+            message, _, hint = message.partition("; ")
         elif kind == "enum":
             expected = err.get("ctx", {}).get("expected", "")
             hint = f"choose one of {expected}"
@@ -135,6 +149,25 @@ def _problems(exc: ValidationError, text: str) -> list[PolicyProblem]:
             hint = f"got {err.get('input')!r}"
         problems.append(PolicyProblem(field, line, message, hint))
     return problems
+
+
+def _is_section(loc: list[str]) -> bool:
+    return len(loc) == 1 and loc[0] in Policy.model_fields
+
+
+def _first_named_setting(loc: list[str], message: str) -> str:
+    """The setting a validator's message names first: 'staffing.min_staff', or '' if none."""
+    if loc:  # a section's own check names its settings without the section: "mic_on_entry"
+        spelled = {f"{'.'.join(loc)}.{leaf}": leaf for leaf in _known_fields(loc)}
+    else:  # a check across sections names them in full: "staffing.min_staff"
+        dotted = [f"{sec}.{leaf}" for sec in Policy.model_fields for leaf in _known_fields([sec])]
+        spelled = {name: name for name in dotted}
+    hits = []
+    for name, words in spelled.items():
+        match = re.search(rf"(?<![\w.]){re.escape(words)}(?!\w)", message)
+        if match:
+            hits.append((match.start(), name))
+    return min(hits)[1] if hits else ""
 
 
 def _known_fields(section: list[str]) -> list[str]:

@@ -1,0 +1,185 @@
+"""Commands: what a participant or the clock asks the room to do (imperative names).
+
+Each command names its `actor` (the participant id of whoever sent it; the control plane fills it
+in from the authenticated connection, never from the message). The room decides whether the actor
+may do it; a command never carries a role or a name the client could forge, except the join
+request, whose role and roster identity come from the server's own authentication.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from safeclass.core.roles import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestToJoin(Command):
+    """Ask to join: a pupil goes to the waiting room; staff go straight in."""
+
+    role: Role
+    device: str
+    shown_name: str | None = None
+    acknowledged_expectations: bool = False
+    parent_present: bool = False
+    staff_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Admit(Command):
+    """Admit waiting pupils together (one adult admits two or more at a time, CRO-04)."""
+
+    pupils: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AdmitAllExpected(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Deny(Command):
+    pupil: str
+
+
+@dataclass(frozen=True, slots=True)
+class Remove(Command):
+    pupil: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MuteMic(Command):
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnmuteMic(Command):
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class CameraOff(Command):
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class CameraOn(Command):
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllowToSpeak(Command):
+    pupil: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetChat(Command):
+    on: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PostChat(Command):
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseHand(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class LowerHand(Command):
+    pupil: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallOn(Command):
+    pupil: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttestParentPresent(Command):
+    """A parent confirms (from the pupil's device) or staff confirm a parent is in the room."""
+
+    pupil: str
+    present: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording(Command):
+    pass
+
+
+class NoteKind(StrEnum):
+    AGENDA = "agenda"
+    INCIDENT = "incident"
+    BEHAVIOUR = "behaviour"
+    REWARD = "reward"
+    NOTE = "note"
+
+
+@dataclass(frozen=True, slots=True)
+class AddLogNote(Command):
+    """The staff log: agenda, incidents, behaviour notes, rewards (CLA-17, CRO-09, CRO-10)."""
+
+    kind: NoteKind
+    text: str
+    pupil: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaiseConcern(Command):
+    """A safeguarding concern, straight to the DSL (CLA-07, STJ-08, WER-16, S04-21)."""
+
+    summary: str
+    pupil: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rename(Command):
+    """What a modified client might send; always refused: names come from the roster (C4)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Leave(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLost(Command):
+    """Sent by the server when a participant's connection drops; `actor` is who was dropped."""
+
+    device: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick(Command):
+    """The clock: opens the waiting room, starts, warns, starts a noticed recording, ends."""
+
+    actor: str = "clock"
+
+
+@dataclass(frozen=True, slots=True)
+class EndSession(Command):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyEnd(Command):
+    """One action ends the session for everyone and alerts the DSL (WER-14, S04-19)."""
+
+    note: str = ""

@@ -1,0 +1,668 @@
+"""`decide(state, command, now) -> events | Refusal`: every rule a live session must keep.
+
+The room first lets the clock catch up to `now` (the waiting room opens, the time limit ends the
+session), then judges the command against that state, then settles the room: if what happened
+breaks the two-adult or parent rule, the same decision holds every pupil (media cut); if it
+restores the rule, it releases them. Nothing here does I/O or reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from safeclass.core import commands as cmd
+from safeclass.core import events as ev
+from safeclass.core.apply import apply, apply_all
+from safeclass.core.names import claimed_name_matches
+from safeclass.core.refusals import Refusal, RefusalCode, refuse
+from safeclass.core.roles import IN_ROOM, STAFF_ROLES, Role, Status
+from safeclass.core.safeguards import hold_reason, staffing_holds
+from safeclass.core.state import Participant, Phase, RecordingState, RoomState
+from safeclass.core.timers import due, end_all
+from safeclass.policy.clauses import Rule
+from safeclass.policy.model import (
+    EntryState,
+    ParentToldWhen,
+    PupilCamera,
+    RecordingMode,
+    WithoutParent,
+)
+
+Decision = list[ev.Event] | Refusal
+
+
+def decide(state: RoomState, command: cmd.Command, now: dt.datetime) -> Decision:
+    """The events that `command` at `now` causes, or why it is refused (nothing happens then)."""
+    outcome = decide_and_apply(state, command, now)
+    return outcome if isinstance(outcome, Refusal) else outcome[0]
+
+
+def decide_and_apply(
+    state: RoomState, command: cmd.Command, now: dt.datetime
+) -> tuple[list[ev.Event], RoomState] | Refusal:
+    """`decide`, also returning the state after its events (saves the caller applying twice)."""
+    events = due(state, now)
+    current = apply_all(state, events)
+    if not isinstance(command, cmd.Tick):
+        if current.phase is Phase.ENDED:
+            if isinstance(command, cmd.ConnectionLost | cmd.Leave):
+                return events, current
+            return _refuse(current, "DURATION", "This session has ended", RefusalCode.ENDED)
+        handler = _HANDLERS.get(type(command))
+        if handler is None:
+            return Refusal(RefusalCode.INVALID, f"Unknown command {type(command).__name__}", "C22")
+        result = handler(current, command, now)
+        if isinstance(result, Refusal):
+            return result
+        for event in result:
+            current = apply(current, event)
+        events.extend(result)
+    settled = _settle(current, now)
+    if settled is not None:
+        current = apply(current, settled)
+        events.append(settled)
+    return events, current
+
+
+def _settle(state: RoomState, now: dt.datetime) -> ev.Event | None:
+    """Hold the room if a safeguard no longer holds; release it once it does again."""
+    if state.phase is Phase.ENDED:
+        return None
+    reason = hold_reason(state)
+    if reason is not None and (not state.held or state.hold_reason is not reason):
+        return ev.RoomHeld(
+            at=now,
+            reason=reason,
+            staff_present=state.staff_present(),
+            staff_required=state.staff_required,
+        )
+    if reason is None and state.held:
+        return ev.RoomReleased(at=now)
+    return None
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _refuse(
+    state: RoomState, rule: Rule, message: str, code: RefusalCode = RefusalCode.RULE
+) -> Refusal:
+    return refuse(state.policy, rule, message, code)
+
+
+def _local(state: RoomState, when: dt.datetime) -> str:
+    return when.astimezone(ZoneInfo(state.policy.school.timezone)).strftime("%H:%M")
+
+
+def _present(state: RoomState, pid: str) -> Participant | None:
+    p = state.participants.get(pid)
+    return p if p is not None and p.connected and p.status is Status.ADMITTED else None
+
+
+def _staff(state: RoomState, command: cmd.Command, doing: str) -> Participant | Refusal:
+    """The actor, if they are a member of staff in the room; otherwise why not."""
+    actor = state.participants.get(command.actor)
+    if actor is None or not actor.connected or actor.status not in IN_ROOM:
+        return _refuse(
+            state, "ROLES", f"Only staff in the session can {doing}", RefusalCode.NOT_HERE
+        )
+    if not actor.is_staff:
+        return _refuse(state, "ROLES", f"Only staff can {doing}", RefusalCode.NOT_PERMITTED)
+    return actor
+
+
+def _in_room(state: RoomState, command: cmd.Command) -> Participant | Refusal:
+    actor = _present(state, command.actor)
+    if actor is None:
+        return _refuse(state, "WAITING_ROOM", "You are not in the session", RefusalCode.NOT_HERE)
+    return actor
+
+
+def _pupil_target(state: RoomState, pid: str) -> Participant | Refusal:
+    target = _present(state, pid)
+    if target is None or target.role is not Role.PUPIL:
+        return _refuse(state, "ROLES", "That pupil is not in the session", RefusalCode.NOT_HERE)
+    return target
+
+
+def _held_refusal(state: RoomState, doing: str) -> Refusal:
+    staff, required = state.staff_present(), state.staff_required
+    if state.hold_reason is ev.HoldReason.PARENT_ABSENT:
+        return _refuse(state, "ONE_TO_ONE", f"Cannot {doing}: waiting for a parent to be present")
+    return _refuse(
+        state, "TWO_ADULTS", f"Cannot {doing}: {staff} of {required} required staff present"
+    )
+
+
+# -- joining and leaving ------------------------------------------------------------------------
+
+
+def _request_to_join(state: RoomState, c: cmd.RequestToJoin, now: dt.datetime) -> Decision:
+    existing = state.participants.get(c.actor)
+    if existing is not None and existing.connected and existing.status in IN_ROOM:
+        if existing.device == c.device:
+            return []  # the same device asking again: nothing changes
+        if c.role is not Role.PUPIL or state.policy.identity.one_device_per_pupil:
+            return _refuse(
+                state,
+                "ONE_DEVICE",
+                f"{existing.name} is already connected on another device; close it first",
+            )
+    if c.role in STAFF_ROLES:
+        if existing is not None and existing.role is Role.PUPIL:
+            return _refuse(
+                state, "ROLES", "A pupil cannot join as staff", RefusalCode.NOT_PERMITTED
+            )
+        name = " ".join(c.staff_name.split()) or c.actor
+        return [ev.StaffJoined(at=now, staff=c.actor, role=c.role, name=name, device=c.device)]
+    return _pupil_joins(state, c, now)
+
+
+def _pupil_joins(state: RoomState, c: cmd.RequestToJoin, now: dt.datetime) -> Decision:
+    expected = state.plan.expected.get(c.actor)
+    if expected is None:
+        return _refuse(state, "CLASS_LIST", "Not on the class list — cannot be admitted")
+    if c.actor in state.removed:
+        return _refuse(
+            state,
+            "REMOVAL",
+            f"{expected.shown_name} was removed from this session and cannot rejoin it",
+        )
+    if not state.consent_allows(expected):
+        return _refuse(
+            state,
+            "CONSENT",
+            f"{expected.shown_name} is not taking part in live sessions (no consent on record)",
+        )
+    if c.shown_name is not None and not claimed_name_matches(
+        c.shown_name, expected.forename, expected.surname, expected.shown_name
+    ):
+        return _refuse(
+            state,
+            "NAME",
+            "Cannot join with that name: this link is for the name on the class list, "
+            f"shown as {expected.shown_name}",
+        )
+    if state.phase is Phase.SCHEDULED:
+        return _refuse(
+            state, "WAITING_ROOM", f"The waiting room opens at {_local(state, state.opens_at)}"
+        )
+    if state.policy.expectations.must_acknowledge and not c.acknowledged_expectations:
+        return _refuse(state, "EXPECTATIONS", "Please read and tick the expectations first")
+    return [
+        ev.PupilWaiting(
+            at=now,
+            pupil=c.actor,
+            name=expected.shown_name,
+            device=c.device,
+            parent_present=c.parent_present,
+        )
+    ]
+
+
+def _leave(state: RoomState, c: cmd.Leave, now: dt.datetime) -> Decision:
+    actor = state.participants.get(c.actor)
+    if actor is None or not actor.connected:
+        return []
+    if actor.is_staff and not state.policy.staffing.staff_may_leave_pupils:
+        pupils = len(state.admitted_pupils())
+        staff_after = state.staff_present() - (1 if actor.status is Status.ADMITTED else 0)
+        if pupils and not staffing_holds(state, staff_after, pupils):
+            return _refuse(
+                state,
+                "STAFF_LEAVE",
+                f"You cannot leave yet: {pupils} pupil(s) would be left with {staff_after} of "
+                f"{state.staff_required} required staff; end the session for everyone instead",
+            )
+    return [ev.ParticipantLeft(at=now, participant=c.actor)]
+
+
+def _connection_lost(state: RoomState, c: cmd.ConnectionLost, now: dt.datetime) -> Decision:
+    actor = state.participants.get(c.actor)
+    if actor is None or not actor.connected or actor.device != c.device:
+        return []  # a stale drop from a device that is no longer the participant's
+    return [ev.ConnectionDropped(at=now, participant=c.actor)]
+
+
+# -- admission ----------------------------------------------------------------------------------
+
+
+def _admit(state: RoomState, c: cmd.Admit, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "admit pupils")
+    if isinstance(staff, Refusal):
+        return staff
+    if not c.pupils:
+        return _refuse(state, "WAITING_ROOM", "Choose who to admit", RefusalCode.INVALID)
+    pupils: list[Participant] = []
+    for pid in dict.fromkeys(c.pupils):
+        if pid in state.removed:
+            name = state.participants[pid].name
+            return _refuse(state, "REMOVAL", f"Cannot admit {name}: removed from this session")
+        waiting = state.participants.get(pid)
+        if waiting is None or waiting.status is not Status.WAITING or not waiting.connected:
+            return _refuse(
+                state, "WAITING_ROOM", "That pupil is not in the waiting room", RefusalCode.NOT_HERE
+            )
+        refusal = _parent_rule_for(state, waiting)
+        if refusal is not None:
+            return refusal
+        pupils.append(waiting)
+    names = ", ".join(p.name for p in pupils)
+    staff_now = state.staff_present()
+    pupils_after = len(state.admitted_pupils()) + len(pupils)
+    if not staffing_holds(state, staff_now, pupils_after):
+        fallback = state.policy.staffing.single_adult_fallback and not state.is_one_to_one
+        if fallback and staff_now == 1:
+            return _refuse(
+                state,
+                "SINGLE_ADULT",
+                f"Cannot admit {names} alone: with one adult present, pupils are admitted "
+                "two or more at a time",
+            )
+        return _refuse(
+            state,
+            "TWO_ADULTS",
+            f"Cannot admit {names}: {staff_now} of {state.staff_required} required staff present",
+        )
+    return [_admitted(state, p, staff.id, now) for p in pupils]
+
+
+def _admitted(state: RoomState, pupil: Participant, by: str, now: dt.datetime) -> ev.Event:
+    entry = state.policy.entry
+    camera_allowed = entry.pupil_camera is not PupilCamera.TEACHER_DECIDES
+    return ev.PupilAdmitted(
+        at=now,
+        pupil=pupil.id,
+        by=by,
+        mic_on=entry.mic_on_entry is EntryState.ON,
+        camera_on=entry.camera_on_entry is EntryState.ON,
+        camera_allowed=camera_allowed,
+    )
+
+
+def _parent_rule_for(state: RoomState, pupil: Participant) -> Refusal | None:
+    rule = state.policy.one_to_one
+    if not state.is_one_to_one or not rule.parent_must_be_present or pupil.parent_present:
+        return None
+    if rule.without_parent is WithoutParent.REFUSE:
+        return _refuse(
+            state,
+            "ONE_TO_ONE",
+            f"Cannot admit {pupil.name}: a parent has not confirmed they are in the room",
+        )
+    if state.recording is not RecordingState.ON:
+        return _refuse(
+            state,
+            "ONE_TO_ONE",
+            f"Cannot admit {pupil.name} without a parent in the room until the recording has "
+            "started: start recording (the parent is told and the DSL alerted)",
+        )
+    return None
+
+
+def _admit_all(state: RoomState, c: cmd.AdmitAllExpected, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "admit pupils")
+    if isinstance(staff, Refusal):
+        return staff
+    waiting = tuple(sorted(p.id for p in state.waiting_pupils() if p.connected))
+    if not waiting:
+        return _refuse(state, "WAITING_ROOM", "Nobody is waiting", RefusalCode.NOT_HERE)
+    return _admit(state, cmd.Admit(actor=c.actor, pupils=waiting), now)
+
+
+def _deny(state: RoomState, c: cmd.Deny, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "turn pupils away")
+    if isinstance(staff, Refusal):
+        return staff
+    waiting = state.participants.get(c.pupil)
+    if waiting is None or waiting.status is not Status.WAITING:
+        return _refuse(
+            state, "WAITING_ROOM", "That pupil is not in the waiting room", RefusalCode.NOT_HERE
+        )
+    return [ev.PupilDenied(at=now, pupil=c.pupil, by=staff.id)]
+
+
+def _remove(state: RoomState, c: cmd.Remove, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "remove pupils")
+    if isinstance(staff, Refusal):
+        return staff
+    target = state.participants.get(c.pupil)
+    if target is None or target.role is not Role.PUPIL:
+        return _refuse(state, "REMOVAL", "That pupil is not in the session", RefusalCode.NOT_HERE)
+    if target.status is Status.REMOVED:
+        return []
+    reason = " ".join(c.reason.split())[:500]
+    told_at_end = state.policy.removal.parent_told is ParentToldWhen.END_OF_SESSION
+    return [
+        ev.PupilRemoved(at=now, pupil=c.pupil, by=staff.id, reason=reason),
+        ev.ParentNoticeQueued(
+            at=now, pupil=c.pupil, reason=ev.NoticeReason.REMOVED, send_at_end=told_at_end
+        ),
+    ]
+
+
+# -- mics, cameras, hands ----------------------------------------------------------------------
+
+
+def _mute(state: RoomState, c: cmd.MuteMic, now: dt.datetime) -> Decision:
+    if c.target == c.actor:
+        actor = _in_room(state, c)
+        if isinstance(actor, Refusal):
+            return actor
+        return [ev.MicMuted(at=now, target=c.target, by=c.actor)] if actor.mic_on else []
+    staff = _staff(state, c, "mute others")
+    if isinstance(staff, Refusal):
+        return staff
+    target = _pupil_target(state, c.target)
+    if isinstance(target, Refusal):
+        return target
+    if not target.mic_on and not target.mic_allowed:
+        return []
+    return [ev.MicMuted(at=now, target=c.target, by=staff.id)]
+
+
+def _unmute(state: RoomState, c: cmd.UnmuteMic, now: dt.datetime) -> Decision:
+    if c.target == c.actor:
+        actor = _in_room(state, c)
+        if isinstance(actor, Refusal):
+            return actor
+        may = actor.is_staff or actor.mic_allowed or state.policy.entry.pupils_may_unmute_themselves
+        if not may:
+            return _refuse(state, "MUTE", "You can speak when your teacher lets you")
+        if state.held and not actor.is_staff:
+            return _held_refusal(state, "unmute")
+        return [] if actor.mic_on else [ev.MicUnmuted(at=now, target=c.target, by=c.actor)]
+    staff = _staff(state, c, "unmute others")
+    if isinstance(staff, Refusal):
+        return staff
+    target = _pupil_target(state, c.target)
+    if isinstance(target, Refusal):
+        return target
+    if state.held:
+        return _held_refusal(state, f"unmute {target.name}")
+    return [] if target.mic_on else [ev.MicUnmuted(at=now, target=c.target, by=staff.id)]
+
+
+def _camera_off(state: RoomState, c: cmd.CameraOff, now: dt.datetime) -> Decision:
+    if c.target == c.actor:
+        actor = _in_room(state, c)
+        if isinstance(actor, Refusal):
+            return actor
+        return [ev.CameraTurnedOff(at=now, target=c.target, by=c.actor)] if actor.camera_on else []
+    staff = _staff(state, c, "turn off cameras")
+    if isinstance(staff, Refusal):
+        return staff
+    target = _pupil_target(state, c.target)
+    if isinstance(target, Refusal):
+        return target
+    if not target.camera_on and not target.camera_allowed:
+        return []
+    events: list[ev.Event] = [ev.CameraTurnedOff(at=now, target=c.target, by=staff.id)]
+    removal = state.policy.removal
+    if removal.tell_parent_when_camera_turned_off:
+        events.append(
+            ev.ParentNoticeQueued(
+                at=now,
+                pupil=c.target,
+                reason=ev.NoticeReason.CAMERA_TURNED_OFF,
+                send_at_end=removal.parent_told is ParentToldWhen.END_OF_SESSION,
+            )
+        )
+    return events
+
+
+def _camera_on(state: RoomState, c: cmd.CameraOn, now: dt.datetime) -> Decision:
+    if c.target == c.actor:
+        actor = _in_room(state, c)
+        if isinstance(actor, Refusal):
+            return actor
+        choice = state.policy.entry.pupil_camera is PupilCamera.PUPIL_CHOICE
+        if not (actor.is_staff or actor.camera_allowed or choice):
+            return _refuse(state, "CAMERA", "You can turn your camera on when your teacher says")
+        if state.held and not actor.is_staff:
+            return _held_refusal(state, "turn the camera on")
+        return [] if actor.camera_on else [ev.CameraTurnedOn(at=now, target=c.target, by=c.actor)]
+    staff = _staff(state, c, "turn on cameras")
+    if isinstance(staff, Refusal):
+        return staff
+    target = _pupil_target(state, c.target)
+    if isinstance(target, Refusal):
+        return target
+    if state.held:
+        return _held_refusal(state, f"turn on {target.name}'s camera")
+    return [] if target.camera_on else [ev.CameraTurnedOn(at=now, target=c.target, by=staff.id)]
+
+
+def _allow_to_speak(state: RoomState, c: cmd.AllowToSpeak, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "let pupils speak")
+    if isinstance(staff, Refusal):
+        return staff
+    target = _pupil_target(state, c.pupil)
+    if isinstance(target, Refusal):
+        return target
+    return [] if target.mic_allowed else [ev.SpeakingAllowed(at=now, pupil=c.pupil, by=staff.id)]
+
+
+def _raise_hand(state: RoomState, c: cmd.RaiseHand, now: dt.datetime) -> Decision:
+    actor = _in_room(state, c)
+    if isinstance(actor, Refusal):
+        return actor
+    if actor.is_staff:
+        return _refuse(state, "ROLES", "Hands are for pupils", RefusalCode.INVALID)
+    return [] if actor.hand_raised_at else [ev.HandRaised(at=now, pupil=actor.id)]
+
+
+def _lower_hand(state: RoomState, c: cmd.LowerHand, now: dt.datetime) -> Decision:
+    if c.pupil != c.actor:
+        staff = _staff(state, c, "lower other pupils' hands")
+        if isinstance(staff, Refusal):
+            return staff
+    target = _pupil_target(state, c.pupil)
+    if isinstance(target, Refusal):
+        return target
+    if target.hand_raised_at is None:
+        return []
+    return [ev.HandLowered(at=now, pupil=c.pupil, by=c.actor)]
+
+
+def _call_on(state: RoomState, c: cmd.CallOn, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "call on pupils")
+    if isinstance(staff, Refusal):
+        return staff
+    target = _pupil_target(state, c.pupil)
+    if isinstance(target, Refusal):
+        return target
+    return [ev.PupilCalledOn(at=now, pupil=c.pupil, by=staff.id)]
+
+
+# -- chat -------------------------------------------------------------------------------------
+
+
+def _set_chat(state: RoomState, c: cmd.SetChat, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "switch the chat on or off")
+    if isinstance(staff, Refusal):
+        return staff
+    return [] if state.chat_on == c.on else [ev.ChatSwitched(at=now, on=c.on, by=staff.id)]
+
+
+def _post_chat(state: RoomState, c: cmd.PostChat, now: dt.datetime) -> Decision:
+    actor = _in_room(state, c)
+    if isinstance(actor, Refusal):
+        return actor
+    if not state.chat_on:
+        return _refuse(state, "CHAT", "The chat is off until your teacher switches it on")
+    if state.held:
+        return _held_refusal(state, "send messages")
+    text = " ".join(c.text.split())
+    limit = state.policy.chat.max_message_chars
+    if not text:
+        return _refuse(state, "CHAT", "The message is empty", RefusalCode.INVALID)
+    if len(text) > limit:
+        return _refuse(
+            state, "CHAT", f"The message is too long (at most {limit} letters)", RefusalCode.INVALID
+        )
+    number = state.chat_count + 1
+    return [ev.ChatPosted(at=now, number=number, by=actor.id, name=actor.name, text=text)]
+
+
+# -- 1-to-1 parents and recording ----------------------------------------------------------------
+
+
+def _attest_parent(state: RoomState, c: cmd.AttestParentPresent, now: dt.datetime) -> Decision:
+    if c.pupil != c.actor:
+        staff = _staff(state, c, "confirm a parent is present")
+        if isinstance(staff, Refusal):
+            return staff
+    target = state.participants.get(c.pupil)
+    if target is None or target.role is not Role.PUPIL or target.status not in IN_ROOM:
+        return _refuse(state, "ONE_TO_ONE", "That pupil is not here", RefusalCode.NOT_HERE)
+    if target.parent_present == c.present:
+        return []
+    return [ev.ParentPresenceAttested(at=now, pupil=c.pupil, present=c.present, by=c.actor)]
+
+
+def _start_recording(state: RoomState, c: cmd.StartRecording, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "record the session")
+    if isinstance(staff, Refusal):
+        return staff
+    mode = state.policy.recording.mode
+    if mode is RecordingMode.NEVER:
+        return _refuse(state, "RECORDING", "Recording is switched off in this school's policy")
+    exception = mode is RecordingMode.ONE_TO_ONE_EXCEPTION
+    pupil = None
+    if exception:
+        in_need = [
+            p
+            for p in state.participants.values()
+            if p.role is Role.PUPIL and p.status in IN_ROOM and not p.parent_present
+        ]
+        if not state.is_one_to_one or not in_need:
+            return _refuse(
+                state,
+                "RECORDING",
+                "Recording is only allowed for a 1-to-1 session without a parent in the room",
+            )
+        pupil = in_need[0].id
+    if state.recording is not RecordingState.OFF:
+        return []
+    starts_at = now + dt.timedelta(seconds=state.policy.recording.notice_seconds)
+    events: list[ev.Event] = [
+        ev.RecordingNoticeGiven(
+            at=now, by=staff.id, starts_at=starts_at, one_to_one_exception=exception
+        )
+    ]
+    if pupil is not None:
+        events.append(
+            ev.ParentNoticeQueued(
+                at=now, pupil=pupil, reason=ev.NoticeReason.RECORDED, send_at_end=False
+            )
+        )
+        events.append(
+            ev.DslAlerted(
+                at=now, reason=ev.AlertReason.ONE_TO_ONE_RECORDED, by=staff.id, pupil=pupil
+            )
+        )
+    if starts_at <= now:
+        events.append(ev.RecordingStarted(at=now))
+    return events
+
+
+def _stop_recording(state: RoomState, c: cmd.StopRecording, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "stop the recording")
+    if isinstance(staff, Refusal):
+        return staff
+    if state.recording is RecordingState.OFF:
+        return []
+    return [ev.RecordingStopped(at=now, by=staff.id)]
+
+
+# -- the log, concerns, names --------------------------------------------------------------------
+
+
+def _add_note(state: RoomState, c: cmd.AddLogNote, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "write in the session log")
+    if isinstance(staff, Refusal):
+        return staff
+    text = c.text.strip()
+    if not text or len(text) > 2000:
+        return _refuse(state, "CONCERN", "A note needs 1 to 2000 characters", RefusalCode.INVALID)
+    return [ev.LogNoteAdded(at=now, kind=c.kind, by=staff.id, text=text, pupil=c.pupil)]
+
+
+def _raise_concern(state: RoomState, c: cmd.RaiseConcern, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "raise a safeguarding concern here")
+    if isinstance(staff, Refusal):
+        return staff
+    summary = c.summary.strip()
+    if not summary or len(summary) > 4000:
+        return _refuse(
+            state, "CONCERN", "Describe what you saw (up to 4000 characters)", RefusalCode.INVALID
+        )
+    if c.pupil is not None and c.pupil not in state.plan.expected:
+        return _refuse(state, "CONCERN", "That pupil is not on this session's list")
+    number = state.concern_count + 1
+    return [
+        ev.ConcernRaised(at=now, number=number, by=staff.id, summary=summary, pupil=c.pupil),
+        ev.DslAlerted(at=now, reason=ev.AlertReason.CONCERN, by=staff.id, pupil=c.pupil),
+    ]
+
+
+def _rename(state: RoomState, c: cmd.Rename, now: dt.datetime) -> Decision:
+    return _refuse(
+        state,
+        "NAME",
+        "Names come from the class list and cannot be changed",
+        RefusalCode.NOT_PERMITTED,
+    )
+
+
+# -- the end ------------------------------------------------------------------------------------
+
+
+def _end(state: RoomState, c: cmd.EndSession, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "end the session")
+    if isinstance(staff, Refusal):
+        return staff
+    return [end_all(state, now, ev.EndReason.ENDED_BY_STAFF, by=staff.id)]
+
+
+def _emergency_end(state: RoomState, c: cmd.EmergencyEnd, now: dt.datetime) -> Decision:
+    staff = _staff(state, c, "end the session")
+    if isinstance(staff, Refusal):
+        return staff
+    return [
+        end_all(state, now, ev.EndReason.EMERGENCY, by=staff.id),
+        ev.DslAlerted(at=now, reason=ev.AlertReason.EMERGENCY_END, by=staff.id),
+    ]
+
+
+_HANDLERS: dict[type[cmd.Command], Callable[[RoomState, Any, dt.datetime], Decision]] = {
+    cmd.RequestToJoin: _request_to_join,
+    cmd.Admit: _admit,
+    cmd.AdmitAllExpected: _admit_all,
+    cmd.Deny: _deny,
+    cmd.Remove: _remove,
+    cmd.MuteMic: _mute,
+    cmd.UnmuteMic: _unmute,
+    cmd.CameraOff: _camera_off,
+    cmd.CameraOn: _camera_on,
+    cmd.AllowToSpeak: _allow_to_speak,
+    cmd.SetChat: _set_chat,
+    cmd.PostChat: _post_chat,
+    cmd.RaiseHand: _raise_hand,
+    cmd.LowerHand: _lower_hand,
+    cmd.CallOn: _call_on,
+    cmd.AttestParentPresent: _attest_parent,
+    cmd.StartRecording: _start_recording,
+    cmd.StopRecording: _stop_recording,
+    cmd.AddLogNote: _add_note,
+    cmd.RaiseConcern: _raise_concern,
+    cmd.Rename: _rename,
+    cmd.Leave: _leave,
+    cmd.ConnectionLost: _connection_lost,
+    cmd.EndSession: _end,
+    cmd.EmergencyEnd: _emergency_end,
+}

@@ -13,14 +13,18 @@ from typing import Any
 from safeclass.core import events as ev
 from safeclass.core.roles import Role, Status
 from safeclass.core.state import Participant, Phase, RecordingState, RoomState
+from safeclass.core.timers import next_deadline
 
 _replace = dataclasses.replace
 
 
 def apply(state: RoomState, event: ev.Event) -> RoomState:
-    handler = _HANDLERS[type(event)]
-    new = handler(state, event)
-    return _replace(new, version=state.version + 1)
+    new = _HANDLERS[type(event)](state, event)
+    if type(event) in _TIMING or (
+        isinstance(event, ev.PupilAdmitted) and state.first_admitted_at is None
+    ):
+        new = _replace(new, wake_at=next_deadline(new))
+    return new
 
 
 def apply_all(state: RoomState, events: Iterable[ev.Event]) -> RoomState:
@@ -268,3 +272,18 @@ _HANDLERS: dict[type[ev.Event], Callable[[RoomState, Any], RoomState]] = {
     ev.TimeWarning: _time_warning,
     ev.SessionEnded: _session_ended,
 }
+
+# Events that change when the clock next has something to do (the state's `wake_at`).
+_TIMING: frozenset[type[ev.Event]] = frozenset(
+    {
+        ev.WaitingRoomOpened,
+        ev.SessionStarted,
+        ev.RoomHeld,
+        ev.RoomReleased,
+        ev.TimeWarning,
+        ev.RecordingNoticeGiven,
+        ev.RecordingStarted,
+        ev.RecordingStopped,
+        ev.SessionEnded,
+    }
+)

@@ -36,35 +36,68 @@ Decision = list[ev.Event] | Refusal
 
 def decide(state: RoomState, command: cmd.Command, now: dt.datetime) -> Decision:
     """The events that `command` at `now` causes, or why it is refused (nothing happens then)."""
-    outcome = decide_and_apply(state, command, now)
-    return outcome if isinstance(outcome, Refusal) else outcome[0]
+    events, _, refusal = run(state, command, now)
+    return refusal if refusal is not None else events
 
 
 def decide_and_apply(
     state: RoomState, command: cmd.Command, now: dt.datetime
 ) -> tuple[list[ev.Event], RoomState] | Refusal:
     """`decide`, also returning the state after its events (saves the caller applying twice)."""
+    events, after, refusal = run(state, command, now)
+    return refusal if refusal is not None else (events, after)
+
+
+def run(
+    state: RoomState, command: cmd.Command, now: dt.datetime
+) -> tuple[list[ev.Event], RoomState, Refusal | None]:
+    """The clock's events and the command's, the state after them, and any refusal.
+
+    On a refusal only the clock's events (which are due whatever the command) are returned, so
+    a caller that keeps them never loses the end of a session behind a refused command.
+    """
     events = due(state, now)
     current = apply_all(state, events)
-    if not isinstance(command, cmd.Tick):
-        if current.phase is Phase.ENDED:
-            if isinstance(command, cmd.ConnectionLost | cmd.Leave):
-                return events, current
-            return _refuse(current, "DURATION", "This session has ended", RefusalCode.ENDED)
+    refusal: Refusal | None = None
+    if isinstance(command, cmd.Tick):
+        pass
+    elif current.phase is Phase.ENDED:
+        if not isinstance(command, cmd.ConnectionLost | cmd.Leave):
+            refusal = _refuse(current, "DURATION", "This session has ended", RefusalCode.ENDED)
+    else:
         handler = _HANDLERS.get(type(command))
         if handler is None:
-            return Refusal(RefusalCode.INVALID, f"Unknown command {type(command).__name__}", "C22")
+            name = type(command).__name__
+            return events, current, Refusal(RefusalCode.INVALID, f"Unknown command {name}", "C22")
         result = handler(current, command, now)
         if isinstance(result, Refusal):
-            return result
-        for event in result:
-            current = apply(current, event)
-        events.extend(result)
-    settled = _settle(current, now)
-    if settled is not None:
-        current = apply(current, settled)
-        events.append(settled)
-    return events, current
+            refusal = result
+        else:
+            for event in result:
+                current = apply(current, event)
+            events.extend(result)
+    if any(type(event) in SAFEGUARD_EVENTS for event in events):
+        settled = _settle(current, now)
+        if settled is not None:
+            current = apply(current, settled)
+            events.append(settled)
+    return events, current, refusal
+
+
+# Events after which the two-adult or parent rule may have changed: only these need a settle.
+SAFEGUARD_EVENTS: frozenset[type[ev.Event]] = frozenset(
+    {
+        ev.StaffJoined,
+        ev.PupilAdmitted,
+        ev.PupilRemoved,
+        ev.ParticipantLeft,
+        ev.ConnectionDropped,
+        ev.ParentPresenceAttested,
+        ev.RecordingStarted,
+        ev.RecordingStopped,
+        ev.PupilWaiting,
+    }
+)
 
 
 def _settle(state: RoomState, now: dt.datetime) -> ev.Event | None:
@@ -91,6 +124,10 @@ def _refuse(
     state: RoomState, rule: Rule, message: str, code: RefusalCode = RefusalCode.RULE
 ) -> Refusal:
     return refuse(state.policy, rule, message, code)
+
+
+def _pupils(count: int) -> str:
+    return f"{count} pupil" if count == 1 else f"{count} pupils"
 
 
 def _local(state: RoomState, when: dt.datetime) -> str:
@@ -214,7 +251,7 @@ def _leave(state: RoomState, c: cmd.Leave, now: dt.datetime) -> Decision:
             return _refuse(
                 state,
                 "STAFF_LEAVE",
-                f"You cannot leave yet: {pupils} pupil(s) would be left with {staff_after} of "
+                f"You cannot leave yet: {_pupils(pupils)} would be left with {staff_after} of "
                 f"{state.staff_required} required staff; end the session for everyone instead",
             )
     return [ev.ParticipantLeft(at=now, participant=c.actor)]

@@ -6,6 +6,7 @@ agree. Queries that rules need (who counts as staff, who is in the room) live he
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -109,7 +110,7 @@ class RoomState:
     first_admitted_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
     end_reason: EndReason | None = None
-    version: int = 0  # how many events have been applied
+    wake_at: dt.datetime | None = None  # when the clock next has something to do (timers.py)
 
     # -- time ---------------------------------------------------------------------------------
     @property
@@ -167,4 +168,7 @@ class RoomState:
 
 def new_room(plan: SessionPlan, policy: Policy) -> RoomState:
     """A room for a scheduled session, before anything has happened in it."""
-    return RoomState(plan=plan, policy=policy, chat_on=policy.chat.default is ChatMode.ON)
+    from safeclass.core.timers import next_deadline
+
+    room = RoomState(plan=plan, policy=policy, chat_on=policy.chat.default is ChatMode.ON)
+    return dataclasses.replace(room, wake_at=next_deadline(room))

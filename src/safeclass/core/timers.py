@@ -13,7 +13,7 @@ from safeclass.core.state import Phase, RecordingState, RoomState
 
 def due(state: RoomState, now: dt.datetime) -> list[ev.Event]:
     """The clock's events that are due at `now` (none once the session has ended)."""
-    if state.phase is Phase.ENDED:
+    if state.wake_at is None or now < state.wake_at:
         return []
     out: list[ev.Event] = []
     if state.phase is Phase.SCHEDULED and now >= state.opens_at:

@@ -1,0 +1,89 @@
+"""Opening the database: which URL, the engine settings that keep records safe, and migrations.
+
+SQLite (the default, one file in the data directory) runs in WAL mode with full fsync, so an
+acknowledged event survives a crash, and with `BEGIN IMMEDIATE` so concurrent writers queue
+instead of failing. PostgreSQL is used when SAFECLASS_DATABASE_URL names one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+ENV_URL = "SAFECLASS_DATABASE_URL"
+ENV_DATA = "SAFECLASS_DATA_DIR"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def database_url(data_dir: str | Path | None = None, url: str | None = None) -> str:
+    """The database URL: given, else SAFECLASS_DATABASE_URL, else SQLite in the data dir."""
+    chosen = url or os.environ.get(ENV_URL)
+    if chosen:
+        return _async_driver(chosen)
+    folder = Path(data_dir or os.environ.get(ENV_DATA) or "data")
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{folder.resolve() / 'safeclass.db'}"
+
+
+def _async_driver(url: str) -> str:
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def connect(url: str, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url` with the settings safeclass relies on."""
+    url = _async_driver(url)
+    if is_sqlite(url):
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    return create_async_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to `revision` (idempotent)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["url"] = _async_driver(url)
+    command.upgrade(config, revision)
+
+
+async def upgrade_async(url: str, revision: str = "head") -> None:
+    """`upgrade` from async code (Alembic's env runs its own event loop in a worker thread)."""
+    await asyncio.to_thread(upgrade, url, revision)

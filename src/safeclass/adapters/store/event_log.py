@@ -1,0 +1,318 @@
+"""The session event log: append-only, numbered per session, each entry chained to the last by hash.
+
+Each entry's hash covers the previous hash, the session, its sequence number, type, time and the
+SHA-256 digest of its payload. So `verify` finds an entry that was changed, deleted, inserted or
+moved; and the head table (the last seq and hash of every session) catches a deleted tail. The
+retention job may blank a payload (the digest stays, so the chain still verifies) but records the
+redaction as a later entry of the same chain, so a silent blanking is reported too.
+
+Appends to one session are serialised (an asyncio lock in this process, `BEGIN IMMEDIATE` on
+SQLite, an advisory transaction lock on PostgreSQL), so concurrent writers never interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from safeclass.adapters.store.tables import SessionEvent, SessionLogHead
+
+GENESIS = "0" * 64
+REDACTED = "Redacted"
+
+
+def canonical(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def digest_of(payload_json: str) -> str:
+    return hashlib.sha256(payload_json.encode()).hexdigest()
+
+
+def chain_hash(prev: str, session_id: str, seq: int, kind: str, at: str, digest: str) -> str:
+    material = "\n".join((prev, session_id, str(seq), kind, at, digest))
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    """An entry to append: its type, ISO time and JSON-ready payload."""
+
+    type: str
+    at: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    session_id: str
+    seq: int
+    type: str
+    at: str
+    payload: dict[str, Any] | None  # None once redacted
+    hash: str
+    redacted: bool = False
+
+
+@dataclass(slots=True)
+class VerifyReport:
+    session_id: str
+    entries: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class EventLog:
+    """The hash-chained log of every session, on any SQLAlchemy async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, session_id: str) -> asyncio.Lock:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        return lock
+
+    async def append(self, session_id: str, entries: Sequence[NewEntry]) -> list[LogEntry]:
+        """Append entries in one durable transaction; they are acknowledged when this returns."""
+        if not entries:
+            return []
+        async with self._lock(session_id), self.engine.begin() as conn:
+            return await self._append(conn, session_id, entries)
+
+    async def append_many(
+        self, batches: Mapping[str, Sequence[NewEntry]]
+    ) -> dict[str, list[LogEntry]]:
+        """Append to several sessions in one transaction (one fsync for a burst of events)."""
+        ids = sorted(sid for sid, entries in batches.items() if entries)
+        locks = [self._lock(sid) for sid in ids]
+        for lock in locks:
+            await lock.acquire()
+        try:
+            async with self.engine.begin() as conn:
+                return {sid: await self._append(conn, sid, batches[sid]) for sid in ids}
+        finally:
+            for lock in reversed(locks):
+                lock.release()
+
+    async def _append(
+        self, conn: AsyncConnection, session_id: str, entries: Sequence[NewEntry]
+    ) -> list[LogEntry]:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:sid, 0))"),
+                {"sid": session_id},
+            )
+        head = (
+            await conn.execute(
+                select(SessionLogHead.last_seq, SessionLogHead.last_hash).where(
+                    SessionLogHead.session_id == session_id
+                )
+            )
+        ).first()
+        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+        rows: list[dict[str, Any]] = []
+        written: list[LogEntry] = []
+        for entry in entries:
+            seq += 1
+            body = canonical(entry.payload)
+            digest = digest_of(body)
+            this = chain_hash(prev, session_id, seq, entry.type, entry.at, digest)
+            rows.append(
+                {
+                    "session_id": session_id,
+                    "seq": seq,
+                    "type": entry.type,
+                    "at": entry.at,
+                    "payload": body,
+                    "digest": digest,
+                    "prev_hash": prev,
+                    "hash": this,
+                    "redacted": False,
+                }
+            )
+            written.append(
+                LogEntry(session_id, seq, entry.type, entry.at, dict(entry.payload), this)
+            )
+            prev = this
+        await conn.execute(insert(SessionEvent), rows)
+        if head:
+            await conn.execute(
+                update(SessionLogHead)
+                .where(SessionLogHead.session_id == session_id)
+                .values(last_seq=seq, last_hash=prev)
+            )
+        else:
+            await conn.execute(
+                insert(SessionLogHead).values(session_id=session_id, last_seq=seq, last_hash=prev)
+            )
+        return written
+
+    async def read(self, session_id: str, after_seq: int = 0) -> list[LogEntry]:
+        """The session's entries in order (from `after_seq` + 1)."""
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(
+                    SessionEvent.seq,
+                    SessionEvent.type,
+                    SessionEvent.at,
+                    SessionEvent.payload,
+                    SessionEvent.hash,
+                    SessionEvent.redacted,
+                )
+                .where(SessionEvent.session_id == session_id, SessionEvent.seq > after_seq)
+                .order_by(SessionEvent.seq)
+            )
+            return [
+                LogEntry(
+                    session_id,
+                    seq,
+                    kind,
+                    at,
+                    json.loads(payload) if payload is not None else None,
+                    digest,
+                    bool(redacted),
+                )
+                for seq, kind, at, payload, digest, redacted in result
+            ]
+
+    async def sessions(self) -> list[str]:
+        """Every session that has a log (from the entries and the heads, so neither hides one)."""
+        async with self.engine.connect() as conn:
+            logged = await conn.execute(select(SessionEvent.session_id).distinct())
+            heads = await conn.execute(select(SessionLogHead.session_id))
+            return sorted({row[0] for row in logged} | {row[0] for row in heads})
+
+    async def count(self, session_id: str) -> int:
+        async with self.engine.connect() as conn:
+            result = await conn.execute(
+                select(func.count()).where(SessionEvent.session_id == session_id)
+            )
+            return int(result.scalar_one())
+
+    async def redact(
+        self, session_id: str, seqs: Sequence[int], reason: str, at: str
+    ) -> LogEntry | None:
+        """Blank the payloads of `seqs` and record that (not what) in the same chain."""
+        wanted = sorted(set(seqs))
+        if not wanted:
+            return None
+        async with self._lock(session_id), self.engine.begin() as conn:
+            await conn.execute(
+                update(SessionEvent)
+                .where(SessionEvent.session_id == session_id, SessionEvent.seq.in_(wanted))
+                .values(payload=None, redacted=True)
+            )
+            note = NewEntry(REDACTED, at, {"seqs": wanted, "reason": reason})
+            return (await self._append(conn, session_id, [note]))[0]
+
+    async def verify(self, session_id: str) -> VerifyReport:
+        """Check the whole chain of one session; every problem is named by sequence number."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        SessionEvent.seq,
+                        SessionEvent.type,
+                        SessionEvent.at,
+                        SessionEvent.payload,
+                        SessionEvent.digest,
+                        SessionEvent.prev_hash,
+                        SessionEvent.hash,
+                        SessionEvent.redacted,
+                    )
+                    .where(SessionEvent.session_id == session_id)
+                    .order_by(SessionEvent.id)
+                )
+            ).all()
+            head = (
+                await conn.execute(
+                    select(SessionLogHead.last_seq, SessionLogHead.last_hash).where(
+                        SessionLogHead.session_id == session_id
+                    )
+                )
+            ).first()
+        return _check_chain(session_id, [_Row(*row) for row in rows], head)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    seq: int
+    type: str
+    at: str
+    payload: str | None
+    digest: str
+    prev_hash: str
+    hash: str
+    redacted: bool
+
+
+def _check_chain(
+    session_id: str, rows: list[_Row], head: tuple[int, str] | Any | None
+) -> VerifyReport:
+    report = VerifyReport(session_id, entries=len(rows))
+    problems = report.problems
+    by_seq = sorted(rows, key=lambda r: r.seq)
+    by_hash = {r.hash: r for r in rows}
+    redactions: set[int] = set()
+    prev = GENESIS
+    expected_seq = 1
+    for row in by_seq:
+        if row.seq > expected_seq:
+            missing = range(expected_seq, row.seq)
+            problems.append(f"event {_span(missing)} deleted: the log jumps to {row.seq}")
+        expected_seq = row.seq + 1
+        if row.redacted or row.payload is None:
+            pass
+        elif digest_of(row.payload) != row.digest:
+            problems.append(f"event {row.seq} ({row.type}) changed: its content no longer matches")
+        if row.type == REDACTED and row.payload is not None:
+            redactions.update(json.loads(row.payload).get("seqs", []))
+        recomputed = chain_hash(row.prev_hash, session_id, row.seq, row.type, row.at, row.digest)
+        if recomputed != row.hash:
+            problems.append(f"event {row.seq} ({row.type}) changed: its hash does not match")
+        if row.prev_hash != prev:
+            before = by_hash.get(row.prev_hash)
+            if before is not None and before.seq != row.seq - 1:
+                problems.append(
+                    f"event {row.seq} ({row.type}) out of order: it was written after "
+                    f"event {before.seq}"
+                )
+            elif before is None and prev != GENESIS and row.seq > 1:
+                problems.append(
+                    f"event {row.seq} ({row.type}) does not follow event {row.seq - 1}: "
+                    "an event was inserted, deleted or replaced before it"
+                )
+        prev = row.hash
+    for row in by_seq:
+        if (row.redacted or row.payload is None) and row.seq not in redactions:
+            problems.append(f"event {row.seq} ({row.type}) blanked without a recorded redaction")
+    if head is None:
+        if rows:
+            problems.append("the log's head record is missing")
+    else:
+        last_seq, last_hash = head[0], head[1]
+        if not rows or by_seq[-1].seq < last_seq:
+            have = by_seq[-1].seq if rows else 0
+            problems.append(
+                f"event {_span(range(have + 1, last_seq + 1))} deleted from the end of the log"
+            )
+        elif by_seq[-1].seq > last_seq or by_seq[-1].hash != last_hash:
+            problems.append(f"the log's last event ({by_seq[-1].seq}) is not the one recorded")
+    return report
+
+
+def _span(numbers: range) -> str:
+    return str(numbers.start) if len(numbers) == 1 else f"{numbers.start}-{numbers.stop - 1}"

@@ -1,0 +1,294 @@
+"""The database schema: school records and the hash-chained session event log.
+
+One deployment can hold several schools (a trust or local authority); every school-owned row
+carries `school_id`, and the store's queries always filter by it, so no school sees another's
+data. Secrets never appear here: invitation tokens and staff passwords are stored only as hashes.
+The same tables serve SQLite and PostgreSQL; Alembic migrations in `migrations/` create them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware UTC datetimes on every database (SQLite keeps no zone, so it is stored as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: safeclass stores aware UTC times only")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dt.datetime: UTCDateTime}
+
+
+ID = String(36)
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime]
+
+
+class PolicyVersion(Base):
+    """Every version of a school's policy that was ever in force (which governed which session)."""
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("school_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    version: Mapped[int]
+    toml: Mapped[str] = mapped_column(Text)
+    adopted: Mapped[dt.date] = mapped_column(Date)
+    review: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("school_id", "email"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))  # teacher, assistant, dsl, head, admin
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+
+class SchoolClass(Base):
+    """A class (e.g. 2B) or a teaching group; pupils belong to one class and any groups."""
+
+    __tablename__ = "classes"
+    __table_args__ = (UniqueConstraint("school_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    is_group: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Pupil(Base):
+    __tablename__ = "pupils"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    class_id: Mapped[str | None] = mapped_column(ForeignKey("classes.id"), index=True)
+    mis_id: Mapped[str | None] = mapped_column(String(64))  # the MIS's own id, when exported
+    forename: Mapped[str] = mapped_column(String(60))
+    surname: Mapped[str] = mapped_column(String(60))
+    date_of_birth: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[str] = mapped_column(ForeignKey("classes.id"), primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), primary_key=True)
+
+
+class Guardian(Base):
+    __tablename__ = "guardians"
+    __table_args__ = (UniqueConstraint("pupil_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+
+class ConsentRecord(Base):
+    """Consent per pupil (C17): basis implied / given / refused, when and from where."""
+
+    __tablename__ = "consents"
+
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    basis: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[dt.datetime]
+    source: Mapped[str] = mapped_column(String(100))
+
+
+class Session(Base):
+    """A scheduled live session and the policy version that governs it."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    policy_version_id: Mapped[int] = mapped_column(ForeignKey("policy_versions.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # class, group, one_to_one
+    title: Mapped[str] = mapped_column(String(200))
+    class_id: Mapped[str | None] = mapped_column(ForeignKey("classes.id"))
+    starts_at: Mapped[dt.datetime]
+    minutes: Mapped[int]
+    agenda: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")  # …, cancelled, ended
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[dt.datetime]
+
+
+class SessionStaff(Base):
+    __tablename__ = "session_staff"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+
+
+class SessionPupil(Base):
+    """Who is expected: the session's own copy of each pupil's shown name and consent."""
+
+    __tablename__ = "session_pupils"
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), primary_key=True)
+    shown_name: Mapped[str] = mapped_column(String(80))
+
+
+class Invitation(Base):
+    """One link per invited pupil per session (C2). Only the token's hash is stored."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("session_id", "pupil_id"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class Concern(Base):
+    """A safeguarding concern (C16), kept as long as the policy says (default: pupil aged 25)."""
+
+    __tablename__ = "concerns"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
+    pupil_id: Mapped[str | None] = mapped_column(ForeignKey("pupils.id"))
+    raised_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    raised_at: Mapped[dt.datetime]
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    keep_until: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Notification(Base):
+    """The outbox: alerts to the DSL and notices to parents, sent and retried by a worker."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    send_after: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Recording(Base):
+    """Where a recording's file is, who may see it, and when the retention job deletes it."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    delete_after: Mapped[dt.datetime]
+    deleted_at: Mapped[dt.datetime | None]
+
+
+class SessionEvent(Base):
+    """One entry of a session's append-only log, chained to the one before it by hash.
+
+    `digest` is the SHA-256 of the canonical payload and is what the chain covers, so the
+    retention job can blank a payload (`payload` NULL, `redacted` true) without breaking the
+    chain; the redaction itself is a later entry of the same chain.
+    """
+
+    __tablename__ = "session_events"
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq", name="uq_session_events_seq"),
+        Index("ix_session_events_type", "session_id", "type"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    session_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(String(40))
+    at: Mapped[str] = mapped_column(String(40))  # ISO 8601, exactly as hashed
+    payload: Mapped[str | None] = mapped_column(Text)  # canonical JSON
+    digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    redacted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SessionLogHead(Base):
+    """The last entry of each session's log, so a deleted tail is noticed too."""
+
+    __tablename__ = "session_log_heads"
+
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    last_seq: Mapped[int]
+    last_hash: Mapped[str] = mapped_column(String(64))

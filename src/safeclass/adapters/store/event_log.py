@@ -56,7 +56,7 @@ class LogEntry:
     seq: int
     type: str
     at: str
-    payload: dict[str, Any] | None  # None once redacted
+    payload: dict[str, Any] | None  # None (or blanked fields) once redacted
     hash: str
     redacted: bool = False
 
@@ -203,18 +203,42 @@ class EventLog:
             return int(result.scalar_one())
 
     async def redact(
-        self, session_id: str, seqs: Sequence[int], reason: str, at: str
+        self,
+        session_id: str,
+        seqs: Sequence[int],
+        reason: str,
+        at: str,
+        blank_fields: Sequence[str] | None = None,
     ) -> LogEntry | None:
-        """Blank the payloads of `seqs` and record that (not what) in the same chain."""
+        """Delete content from entries `seqs` and record that (not what) in the same chain.
+
+        With `blank_fields`, only those payload fields are emptied (a chat message's text goes,
+        its number stays, so a replay still counts messages); without, the whole payload goes.
+        """
         wanted = sorted(set(seqs))
         if not wanted:
             return None
         async with self._lock(session_id), self.engine.begin() as conn:
-            await conn.execute(
-                update(SessionEvent)
-                .where(SessionEvent.session_id == session_id, SessionEvent.seq.in_(wanted))
-                .values(payload=None, redacted=True)
-            )
+            if blank_fields is None:
+                await conn.execute(
+                    update(SessionEvent)
+                    .where(SessionEvent.session_id == session_id, SessionEvent.seq.in_(wanted))
+                    .values(payload=None, redacted=True)
+                )
+            else:
+                rows = await conn.execute(
+                    select(SessionEvent.seq, SessionEvent.payload).where(
+                        SessionEvent.session_id == session_id, SessionEvent.seq.in_(wanted)
+                    )
+                )
+                for seq, payload in rows.all():
+                    data = json.loads(payload) if payload is not None else {}
+                    data.update(dict.fromkeys(blank_fields, ""))
+                    await conn.execute(
+                        update(SessionEvent)
+                        .where(SessionEvent.session_id == session_id, SessionEvent.seq == seq)
+                        .values(payload=canonical(data), redacted=True)
+                    )
             note = NewEntry(REDACTED, at, {"seqs": wanted, "reason": reason})
             return (await self._append(conn, session_id, [note]))[0]
 
@@ -275,7 +299,7 @@ def _check_chain(
             problems.append(f"event {_span(missing)} deleted: the log jumps to {row.seq}")
         expected_seq = row.seq + 1
         if row.redacted or row.payload is None:
-            pass
+            pass  # the digest no longer describes the (deleted) content; the chain still does
         elif digest_of(row.payload) != row.digest:
             problems.append(f"event {row.seq} ({row.type}) changed: its content no longer matches")
         if row.type == REDACTED and row.payload is not None:

@@ -16,9 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from safeclass.core import Role, step  # noqa: E402
-from safeclass.core import commands as c  # noqa: E402
-from tests.support.rooms import START, class_list, make_room  # noqa: E402
+from tests.support.rooms import START, class_list, make_room
+
+from safeclass.core import Role, step
+from safeclass.core import commands as c
 
 PUPILS = 30
 

@@ -17,9 +17,9 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.tables import SessionEvent, SessionLogHead
@@ -89,74 +89,90 @@ class EventLog:
         """Append entries in one durable transaction; they are acknowledged when this returns."""
         if not entries:
             return []
-        async with self._lock(session_id), self.engine.begin() as conn:
-            return await self._append(conn, session_id, entries)
+        return (await self.append_many({session_id: entries}))[session_id]
 
     async def append_many(
         self, batches: Mapping[str, Sequence[NewEntry]]
     ) -> dict[str, list[LogEntry]]:
         """Append to several sessions in one transaction (one fsync for a burst of events)."""
         ids = sorted(sid for sid, entries in batches.items() if entries)
+        if not ids:
+            return {}
         locks = [self._lock(sid) for sid in ids]
         for lock in locks:
             await lock.acquire()
         try:
             async with self.engine.begin() as conn:
-                return {sid: await self._append(conn, sid, batches[sid]) for sid in ids}
+                return await self._append(conn, {sid: batches[sid] for sid in ids})
         finally:
             for lock in reversed(locks):
                 lock.release()
 
     async def _append(
-        self, conn: AsyncConnection, session_id: str, entries: Sequence[NewEntry]
-    ) -> list[LogEntry]:
+        self, conn: AsyncConnection, batches: Mapping[str, Sequence[NewEntry]]
+    ) -> dict[str, list[LogEntry]]:
+        ids = sorted(batches)
         if conn.dialect.name == "postgresql":
+            # Lock every session's chain (in a fixed order, so two writers cannot deadlock).
             await conn.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:sid, 0))"),
-                {"sid": session_id},
+                text(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(sid, 0)) "
+                    "FROM unnest(CAST(:ids AS text[])) AS sid ORDER BY sid"
+                ),
+                {"ids": ids},
             )
-        head = (
-            await conn.execute(
-                select(SessionLogHead.last_seq, SessionLogHead.last_hash).where(
-                    SessionLogHead.session_id == session_id
+        heads = {
+            sid: (seq, last)
+            for sid, seq, last in (
+                await conn.execute(
+                    select(
+                        SessionLogHead.session_id, SessionLogHead.last_seq, SessionLogHead.last_hash
+                    ).where(SessionLogHead.session_id.in_(ids))
                 )
-            )
-        ).first()
-        seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+            ).all()
+        }
         rows: list[dict[str, Any]] = []
-        written: list[LogEntry] = []
-        for entry in entries:
-            seq += 1
-            body = canonical(entry.payload)
-            digest = digest_of(body)
-            this = chain_hash(prev, session_id, seq, entry.type, entry.at, digest)
-            rows.append(
-                {
-                    "session_id": session_id,
-                    "seq": seq,
-                    "type": entry.type,
-                    "at": entry.at,
-                    "payload": body,
-                    "digest": digest,
-                    "prev_hash": prev,
-                    "hash": this,
-                    "redacted": False,
-                }
-            )
-            written.append(
-                LogEntry(session_id, seq, entry.type, entry.at, dict(entry.payload), this)
-            )
-            prev = this
+        written: dict[str, list[LogEntry]] = {}
+        new_heads: list[dict[str, Any]] = []
+        changed_heads: list[dict[str, Any]] = []
+        for sid in ids:
+            seq, prev = heads.get(sid, (0, GENESIS))
+            out = written[sid] = []
+            for entry in batches[sid]:
+                seq += 1
+                body = canonical(entry.payload)
+                digest = digest_of(body)
+                this = chain_hash(prev, sid, seq, entry.type, entry.at, digest)
+                rows.append(
+                    {
+                        "session_id": sid,
+                        "seq": seq,
+                        "type": entry.type,
+                        "at": entry.at,
+                        "payload": body,
+                        "digest": digest,
+                        "prev_hash": prev,
+                        "hash": this,
+                        "redacted": False,
+                    }
+                )
+                out.append(LogEntry(sid, seq, entry.type, entry.at, dict(entry.payload), this))
+                prev = this
+            head = {"session_id": sid, "last_seq": seq, "last_hash": prev}
+            (changed_heads if sid in heads else new_heads).append(head)
         await conn.execute(insert(SessionEvent), rows)
-        if head:
+        if new_heads:
+            await conn.execute(insert(SessionLogHead), new_heads)
+        if changed_heads:
+            table = cast(Table, SessionLogHead.__table__)
             await conn.execute(
-                update(SessionLogHead)
-                .where(SessionLogHead.session_id == session_id)
-                .values(last_seq=seq, last_hash=prev)
-            )
-        else:
-            await conn.execute(
-                insert(SessionLogHead).values(session_id=session_id, last_seq=seq, last_hash=prev)
+                table.update()
+                .where(table.c.session_id == bindparam("sid"))
+                .values(last_seq=bindparam("seq"), last_hash=bindparam("hash")),
+                [
+                    {"sid": h["session_id"], "seq": h["last_seq"], "hash": h["last_hash"]}
+                    for h in changed_heads
+                ],
             )
         return written
 
@@ -240,7 +256,7 @@ class EventLog:
                         .values(payload=canonical(data), redacted=True)
                     )
             note = NewEntry(REDACTED, at, {"seqs": wanted, "reason": reason})
-            return (await self._append(conn, session_id, [note]))[0]
+            return (await self._append(conn, {session_id: [note]}))[session_id][0]
 
     async def verify(self, session_id: str) -> VerifyReport:
         """Check the whole chain of one session; every problem is named by sequence number."""

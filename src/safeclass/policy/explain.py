@@ -99,13 +99,22 @@ def _staffing(p: Policy, cite: Cite) -> list[str]:
             f"of them at the same moment{cite('CRO-04')}.",
         ]
     else:
+        one_to_one = p.one_to_one
+        if one_to_one.allowed and one_to_one.min_staff != n:
+            group, rest = " to a group session", "; 1-to-1 sessions have their own rule, below"
+        else:
+            group, rest = "", f": a pupil is never in a live room with fewer than {adults}"
         out = [
-            f"At least {n} staff must be in the room before any pupil is admitted"
-            f"{cite('CLA-02', 'S04-11', 'CRO-04', 'STJ-06')}: a pupil is never in a live room "
-            f"with fewer than {adults}.",
+            f"At least {n} staff must be in the room before any pupil is admitted{group}"
+            f"{cite('CLA-02', 'S04-11', 'CRO-04', 'STJ-06')}{rest}.",
             f"There is no single-adult fallback: with fewer than {n} staff, nobody is admitted.",
         ]
-    below = "the only member of staff leaves" if n == 1 else f"staff drop below {n}"
+    if n == 1:
+        below = "the only member of staff leaves"
+    elif s.single_adult_fallback:
+        below = "the staff in the room fall below what these rules allow"
+    else:
+        below = f"staff drop below {n}"
     out.append(
         f"If {below} during a session, pupils are held (their sound and video stop and they "
         "see a waiting screen) until enough staff are back; after "
@@ -149,8 +158,7 @@ def _school_day(p: Policy, cite: Cite) -> list[str]:
     on = "" if " to " in when else "on "
     return [
         f"Sessions can be scheduled only {on}{when}, between {clock(d.starts)} and "
-        f"{clock(d.ends)} ({p.school.timezone} time){cite('CLA-03', 'CRO-05')}; any other "
-        "time is refused."
+        f"{clock(d.ends)}{cite('CLA-03', 'CRO-05')}; any other time is refused."
     ]
 
 

@@ -80,8 +80,13 @@ def load(name_or_path: str) -> Policy:
 def load_file(path: Path) -> Policy:
     try:
         text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = PolicyProblem("", None, f"cannot read the file: {exc}")
+    except UnicodeDecodeError as exc:
+        problem = PolicyProblem(
+            "", None, f"not UTF-8 text (byte {exc.start} cannot be read)", "save it as UTF-8"
+        )
+        raise PolicyError(str(path), [problem]) from None
+    except OSError as exc:
+        problem = PolicyProblem("", None, f"cannot read the file: {exc.strerror or exc}")
         raise PolicyError(str(path), [problem]) from None
     return loads(text, source=str(path))
 

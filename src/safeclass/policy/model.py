@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class _Section(BaseModel):
@@ -102,6 +103,20 @@ class SchoolInfo(_Section):
     review: dt.date
     timezone: str = "Europe/London"
     source: str = ""
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        # The room reads the school day in this zone; a misspelt zone must fail here, in
+        # `safeclass policy check`, not later when a teacher schedules a session.
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"'{value}' is not a time zone this server knows; use a name such as "
+                "'Europe/London'"
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _review_after_adoption(self) -> Self:
@@ -205,6 +220,15 @@ class Recording(_Section):
 
     mode: RecordingMode = RecordingMode.NEVER
     notice_seconds: int = Field(default=10, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _notice_before_recording(self) -> Self:
+        if self.mode is not RecordingMode.NEVER and self.notice_seconds < 5:
+            raise ValueError(
+                f"recording.notice_seconds = {self.notice_seconds} starts recording before "
+                "anyone can read the notice; use at least 5 seconds (STJ-09)"
+            )
+        return self
 
 
 class OneToOne(_Section):

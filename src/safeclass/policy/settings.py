@@ -92,6 +92,21 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+# Choices whose name alone reads badly in a sentence; the rest read as their words.
+_CHOICE_WORDS = {
+    "one_to_one_exception": "only a 1-to-1 held without a parent",
+    "with_notice": "allowed, with notice to everyone first",
+    "record_with_notice": "record it, with notice to the parent",
+    "refuse": "refuse the session",
+    "first_name_surname_initial": "first name and surname initial",
+    "on_unless_agreed": "on unless the teacher agrees otherwise",
+    "teacher_decides": "the teacher decides",
+    "pupil_choice": "the pupil decides",
+    "implied_until_given": "implied until given",
+    "end_of_session": "at the end of the session",
+}
+
+
 def setting_names(model: type[BaseModel] = Policy, prefix: str = "") -> list[str]:
     """Every leaf setting of the model, dotted, in the order the model declares them."""
     names: list[str] = []
@@ -124,7 +139,7 @@ def describe(dotted: str, value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, StrEnum):
-        return words(value.value)
+        return _CHOICE_WORDS.get(value.value, words(value.value))
     if isinstance(value, dt.date):
         return long_date(value)
     if isinstance(value, dt.time):
@@ -142,7 +157,8 @@ def _describe_tuple(values: tuple[object, ...], setting: Setting) -> str:
     if not values:
         return "none"
     if all(isinstance(v, Weekday) for v in values):
-        return days(v for v in values if isinstance(v, Weekday))
+        # "Monday–Friday", so that "from … to …" around it still reads clearly
+        return days((v for v in values if isinstance(v, Weekday)), through="–")
     if all(isinstance(v, int) for v in values):
         return _counted(values, setting)
     return and_list([f'"{v}"' for v in values])

@@ -66,7 +66,7 @@ def and_list(items: Sequence[str]) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def days(chosen: Iterable[Weekday]) -> str:
+def days(chosen: Iterable[Weekday], through: str = " to ") -> str:
     """'Monday to Friday' for a run of three or more days, else 'Monday and Wednesday'."""
     picked = sorted(set(chosen), key=WEEKDAY_ORDER.index)
     if not picked:
@@ -74,7 +74,7 @@ def days(chosen: Iterable[Weekday]) -> str:
     positions = [WEEKDAY_ORDER.index(d) for d in picked]
     consecutive = positions == list(range(positions[0], positions[0] + len(positions)))
     if len(picked) >= 3 and consecutive:
-        return f"{DAY_NAMES[picked[0]]} to {DAY_NAMES[picked[-1]]}"
+        return f"{DAY_NAMES[picked[0]]}{through}{DAY_NAMES[picked[-1]]}"
     return and_list([DAY_NAMES[d] for d in picked])
 
 

@@ -1,0 +1,1 @@
+"""The `safeclass` command line: what a head teacher or IT admin runs on the server."""

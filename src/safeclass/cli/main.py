@@ -1,0 +1,41 @@
+"""The `safeclass` command (entry point `safeclass.cli.main:app`); each area is a sub-app."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from safeclass import __version__
+from safeclass.cli.audit_cmd import audit_app
+from safeclass.cli.db_cmd import db_app
+from safeclass.cli.policy_cmd import policy_app
+
+app = typer.Typer(
+    name="safeclass",
+    help="safeclass: a live classroom whose safeguarding protocol is enforced by the server.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(policy_app, name="policy")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"safeclass {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """safeclass: a live classroom whose safeguarding protocol is enforced by the server."""

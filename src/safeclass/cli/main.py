@@ -10,6 +10,7 @@ from safeclass import __version__
 from safeclass.cli.audit_cmd import audit_app
 from safeclass.cli.db_cmd import db_app
 from safeclass.cli.policy_cmd import policy_app
+from safeclass.cli.retention_cmd import retention_app
 
 app = typer.Typer(
     name="safeclass",
@@ -21,6 +22,7 @@ app = typer.Typer(
 app.add_typer(policy_app, name="policy")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(retention_app, name="retention")
 
 
 def _print_version(value: bool) -> None:

@@ -8,6 +8,7 @@ instead of failing. PostgreSQL is used when SAFECLASS_DATABASE_URL names one.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,21 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to `revision` (idempotent)."""
+    """Apply the Alembic migrations up to `revision` (idempotent).
+
+    Alembic's environment runs its own event loop, so from inside a running loop (a test, the
+    server) the work is done in a worker thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        _upgrade(url, revision)
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(_upgrade, url, revision).result()
+
+
+def _upgrade(url: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
 

@@ -1,0 +1,73 @@
+"""`safeclass retention run`: delete what each session's policy says to delete, now."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from safeclass.adapters.store import connect
+from safeclass.adapters.store.db import upgrade
+from safeclass.app.retention import RetentionReport, run_retention
+from safeclass.cli.options import (
+    DEFAULT_DATA_DIR,
+    DatabaseUrlOption,
+    DataDirOption,
+    resolve_url,
+    run,
+)
+
+retention_app = typer.Typer(
+    help="Delete records when the policy says they must go.", no_args_is_help=True
+)
+_out = Console()
+
+
+@retention_app.command("run")
+def run_command(
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Apply the rules as of this ISO date-time (default: now)."),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+) -> None:
+    """Apply every session's retention periods. Each deletion is recorded, never its content."""
+    now = _parse(as_of) if as_of else dt.datetime.now(dt.UTC)
+    url = resolve_url(database_url, data_dir)
+    upgrade(url)
+    report = run(_run(url, now))
+    table = Table(title=f"Retention as of {now:%Y-%m-%d %H:%M} UTC")
+    table.add_column("What")
+    table.add_column("Deleted", justify="right")
+    table.add_row("Chat messages (text blanked)", str(report.chat_messages_blanked))
+    table.add_row("Invitation links", str(report.invitations_deleted))
+    table.add_row("Recordings", str(report.recordings_deleted))
+    table.add_row("Whole session logs", str(report.session_logs_deleted))
+    table.add_row("Safeguarding concerns past their keep-until date", str(report.concerns_deleted))
+    _out.print(table)
+    for problem in report.problems:
+        _out.print(f"[red]Problem:[/red] {problem}")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _parse(text: str) -> dt.datetime:
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO date-time such as 2027-01-31T18:00"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+async def _run(url: str, now: dt.datetime) -> RetentionReport:
+    engine = connect(url)
+    try:
+        return await run_retention(engine, now)
+    finally:
+        await engine.dispose()

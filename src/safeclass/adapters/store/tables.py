@@ -292,3 +292,41 @@ class SessionLogHead(Base):
     session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     last_seq: Mapped[int]
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class StaffLogin(Base):
+    """A signed-in staff browser. The cookie holds a random token; only its hash is stored.
+
+    Signing out (or an admin disabling the account) revokes it, and the live-room server closes
+    that login's sockets.
+    """
+
+    __tablename__ = "staff_logins"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class PupilPass(Base):
+    """What an invitation link is exchanged for on one device: a short-lived pupil cookie.
+
+    The token leaves the URL at once; the pass (its hash stored) admits only that pupil, only to
+    that session's waiting room, and its id is the device identity the one-device rule uses.
+    """
+
+    __tablename__ = "pupil_passes"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invitation_id: Mapped[str] = mapped_column(ForeignKey("invitations.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"))
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]

@@ -1,0 +1,1 @@
+"""Authentication: staff logins and pupil passes, both random tokens stored only as hashes."""

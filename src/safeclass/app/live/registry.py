@@ -1,0 +1,116 @@
+"""The live rooms of this server: started on first use, restored from the log after a restart.
+
+A room's state is never stored: `room()` replays the session's log into a fresh room. After a
+restart nobody is connected any more, so the restored room is told each connection was lost
+(pupils are held if the staff count no longer holds; everyone rejoins through the waiting room).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.store.event_log import EventLog
+from safeclass.adapters.store.sessions import load_session
+from safeclass.adapters.store.tables import Session
+from safeclass.app.clock import Clock
+from safeclass.app.live.ports import Alerts, Audience
+from safeclass.app.live.runtime import LiveRoom
+from safeclass.app.room_log import replay
+from safeclass.core import commands as cmd
+from safeclass.observability import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class Rooms:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        event_log: EventLog,
+        clock: Clock,
+        audience_for: Callable[[str], Audience],
+        alerts: Alerts,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._engine = engine
+        self._log = event_log
+        self._clock = clock
+        self._audience_for = audience_for
+        self._alerts = alerts
+        self._metrics = metrics
+        self._rooms: dict[str, LiveRoom] = {}
+        self._starting: dict[str, asyncio.Lock] = {}
+
+    def running(self) -> list[LiveRoom]:
+        return list(self._rooms.values())
+
+    async def room(self, session_id: str) -> LiveRoom:
+        """The live room of a session, started (or restored from its log) if need be.
+
+        Raises SessionNotFoundError for a session that does not exist.
+        """
+        existing = self._rooms.get(session_id)
+        if existing is not None:
+            return existing
+        lock = self._starting.setdefault(session_id, asyncio.Lock())
+        async with lock:
+            existing = self._rooms.get(session_id)
+            if existing is not None:
+                return existing
+            return await self._start(session_id)
+
+    async def _start(self, session_id: str) -> LiveRoom:
+        stored = await load_session(self._engine, session_id)
+        entries = await self._log.read(session_id)
+        state = replay(stored.plan, stored.policy, entries)
+        room = LiveRoom(
+            school_id=stored.school_id,
+            state=state,
+            seq=entries[-1].seq if entries else 0,
+            event_log=self._log,
+            clock=self._clock,
+            audience=self._audience_for(session_id),
+            alerts=self._alerts,
+            metrics=self._metrics,
+            on_end=self._ended,
+        )
+        self._rooms[session_id] = room
+        room.start()
+        if self._metrics is not None:
+            self._metrics.live_rooms.set(len(self._rooms))
+        if not room.ended:
+            await self._set_status(session_id, "live")
+            for participant in list(state.participants.values()):
+                if participant.connected:  # connected before a restart: not any more
+                    await room.submit(cmd.ConnectionLost(participant.id, participant.device))
+            await room.submit(cmd.Tick())
+        if entries:
+            log.info(
+                "room restored from %d log entries", len(entries), extra={"session": session_id}
+            )
+        return room
+
+    async def _ended(self, room: LiveRoom) -> None:
+        self._rooms.pop(room.session_id, None)
+        if self._metrics is not None:
+            self._metrics.live_rooms.set(len(self._rooms))
+        await self._set_status(room.session_id, "ended")
+
+    async def _set_status(self, session_id: str, status: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(Session).where(Session.id == session_id).values(status=status)
+            )
+
+    async def close(self) -> None:
+        """Stop every room's tasks (their state is safe in the log)."""
+        rooms = list(self._rooms.values())
+        self._rooms.clear()
+        for room in rooms:
+            await room.stop()

@@ -1,0 +1,197 @@
+"""One live room: a single task applies its commands in order, logs, then tells everyone.
+
+The order of every step is the safeguarding promise: decide (the core), append the events to
+the session's log (durable), only then change the room's state and tell the clients, then act
+on the world (close a removed pupil's socket, alert the DSL). If the log cannot be written the
+command fails and nothing changes, so no client is ever told of something that is not on record.
+The room also owns its clock: it sleeps until the state's next deadline and ticks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from safeclass.adapters.store.event_log import EventLog, NewEntry
+from safeclass.app.clock import Clock
+from safeclass.app.live.ports import Alerts, Audience
+from safeclass.app.room_log import entries_for
+from safeclass.core import Phase, Refusal, RefusalCode, RoomState, step
+from safeclass.core import commands as cmd
+from safeclass.core import events as ev
+from safeclass.observability import Metrics
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_REFUSED = "AttemptRefused"
+CLOSE_ENDED = 4000  # WebSocket close codes the clients understand (docs/protocol.md)
+CLOSE_REMOVED = 4003
+CLOSE_DENIED = 4004
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    events: list[ev.Event]
+    refusal: Refusal | None
+    seq: int
+
+
+@dataclass(slots=True)
+class _Job:
+    command: cmd.Command
+    done: asyncio.Future[Outcome] = field(repr=False)
+
+
+class RoomClosedError(RuntimeError):
+    """The room has ended and takes no more commands."""
+
+
+class LiveRoom:
+    def __init__(
+        self,
+        *,
+        school_id: str,
+        state: RoomState,
+        seq: int,
+        event_log: EventLog,
+        clock: Clock,
+        audience: Audience,
+        alerts: Alerts,
+        metrics: Metrics | None = None,
+        on_end: Callable[[LiveRoom], Awaitable[None]] | None = None,
+    ) -> None:
+        self.session_id = state.plan.session_id
+        self.school_id = school_id
+        self.state = state
+        self.seq = seq
+        self._log = event_log
+        self._clock = clock
+        self.audience = audience
+        self._alerts = alerts
+        self._metrics = metrics
+        self._on_end = on_end
+        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._changed = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def ended(self) -> bool:
+        return self.state.phase is Phase.ENDED
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"room {self.session_id}"),
+            asyncio.create_task(self._keep_time(), name=f"room clock {self.session_id}"),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the tasks (server shutdown): the room lives on in its log."""
+        self._jobs.put_nowait(None)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def submit(self, command: cmd.Command) -> Outcome:
+        """Carry out a command in turn; the outcome comes once its events are on record."""
+        if self.ended and not isinstance(command, cmd.ConnectionLost | cmd.Leave | cmd.Tick):
+            raise RoomClosedError(self.session_id)
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        await self._jobs.put(_Job(command, done))
+        return await done
+
+    async def _work(self) -> None:
+        while (job := await self._jobs.get()) is not None:
+            try:
+                outcome = await self._carry_out(job.command)
+            except Exception as exc:  # the caller hears of it; the room goes on
+                log.exception("room %s: command failed", self.session_id)
+                if not job.done.done():
+                    job.done.set_exception(exc)
+            else:
+                if not job.done.done():
+                    job.done.set_result(outcome)
+
+    async def _carry_out(self, command: cmd.Command) -> Outcome:
+        now = self._clock.now()
+        result = step(self.state, command, now)
+        if result.events:
+            await self._log.append(self.session_id, entries_for(result.events))
+            before = self.state
+            self.state = result.state
+            self.seq += len(result.events)
+            self._changed.set()
+            await self._tell(before, result.events)
+        if result.refusal is not None:
+            await self._refused(command, result.refusal, now.isoformat())
+        return Outcome(result.events, result.refusal, self.seq)
+
+    async def _tell(self, before: RoomState, events: list[ev.Event]) -> None:
+        await self.audience.publish(self.state, events, self.seq)
+        for event in events:
+            if isinstance(event, ev.PupilRemoved):
+                await self.audience.disconnect(
+                    event.pupil, CLOSE_REMOVED, "You have been removed from this session"
+                )
+            elif isinstance(event, ev.PupilDenied):
+                await self.audience.disconnect(
+                    event.pupil, CLOSE_DENIED, "Your teacher could not let you in this time"
+                )
+            if self._metrics is not None:
+                if isinstance(event, ev.PupilAdmitted):
+                    self._metrics.admissions.inc()
+                elif isinstance(event, ev.RoomHeld):
+                    self._metrics.holds.labels(reason=event.reason.value).inc()
+        try:
+            await self._alerts.room_events(self.session_id, self.state, events)
+        except Exception:  # an outbox failure must not stop the room
+            log.exception("room %s: alerts failed", self.session_id)
+        if any(isinstance(e, ev.SessionEnded) for e in events):
+            await self.audience.disconnect_all(CLOSE_ENDED, "The session has ended")
+            if self._on_end is not None:
+                await self._on_end(self)
+            # Jobs queued before the end are still answered (refused); later ones never queue.
+            self._jobs.put_nowait(None)
+            for task in self._tasks[1:]:
+                task.cancel()
+
+    async def _refused(self, command: cmd.Command, refusal: Refusal, at: str) -> None:
+        if self._metrics is not None:
+            self._metrics.refusals.labels(clause=refusal.clause, code=refusal.code.value).inc()
+        if refusal.code is RefusalCode.NOT_PERMITTED:
+            attempt = {
+                "actor": command.actor,
+                "command": type(command).__name__,
+                "message": refusal.message,
+                "clause": refusal.clause,
+            }
+            await self._log.append(self.session_id, [NewEntry(ATTEMPT_REFUSED, at, attempt)])
+            self.seq += 1
+            log.warning(
+                "refused %s from %s",
+                type(command).__name__,
+                command.actor,
+                extra={"session": self.session_id, "clause": refusal.clause},
+            )
+
+    async def _keep_time(self) -> None:
+        while not self.ended:
+            deadline = self.state.wake_at
+            self._changed.clear()
+            if deadline is None:
+                await self._changed.wait()
+                continue
+            sleeper = asyncio.create_task(self._clock.sleep_until(deadline))
+            changed = asyncio.create_task(self._changed.wait())
+            done, pending = await asyncio.wait(
+                {sleeper, changed}, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in pending:
+                task.cancel()
+            if sleeper in done and self._clock.now() >= deadline:
+                with contextlib.suppress(RoomClosedError):
+                    await self.submit(cmd.Tick())

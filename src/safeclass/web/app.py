@@ -1,0 +1,34 @@
+"""The web application: FastAPI routes and the WebSocket room, over the services from bootstrap."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from safeclass import __version__, bootstrap
+from safeclass.app.clock import Clock
+from safeclass.settings import Settings
+from safeclass.web import health, room_socket
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await bootstrap.build(settings, clock)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await bootstrap.close(services)
+
+    app = FastAPI(
+        title="safeclass",
+        version=__version__,
+        description="A live classroom whose safeguarding protocol the server enforces.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(room_socket.router)
+    return app

@@ -1,0 +1,36 @@
+"""`/healthz` for load balancers and `/metrics` for Prometheus."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+async def healthz(request: Request) -> dict[str, object]:
+    """200 when the database answers; 503 otherwise."""
+    services = request.app.state.services
+    try:
+        async with services.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means not healthy
+        return _unhealthy(f"database: {type(exc).__name__}")
+    return {"status": "ok", "live_rooms": len(services.rooms.running())}
+
+
+def _unhealthy(reason: str) -> dict[str, object]:
+    from fastapi import HTTPException
+
+    raise HTTPException(status_code=503, detail={"status": "unhealthy", "reason": reason})
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> Response:
+    services = request.app.state.services
+    counts = services.audiences.count()
+    for role, n in counts.items():
+        services.metrics.sockets.labels(role=role).set(n)
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

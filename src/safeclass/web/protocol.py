@@ -1,0 +1,210 @@
+"""The room WebSocket protocol, version 1: every message a client may send, validated strictly.
+
+A message is one JSON object with a `type`. Unknown types, unknown fields, wrong types and
+oversized messages are refused with a clear error and the socket is kept (a modified client
+learns nothing and changes nothing). Who may send what is not decided here: the server turns a
+message into a core command with the *authenticated* identity as its actor, and the core refuses
+what that role may not do. Documented for client authors in docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from safeclass.core import commands as cmd
+
+VERSION = 1
+MAX_MESSAGE_BYTES = 8 * 1024
+
+PupilId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str | None = Field(default=None, max_length=64)  # echoed in the reply
+
+
+class Join(_Message):
+    type: Literal["join"]
+    acknowledged_expectations: bool = False
+    parent_present: bool = False
+    shown_name: str | None = Field(default=None, max_length=80)
+
+
+class Admit(_Message):
+    type: Literal["admit"]
+    pupils: list[PupilId] = Field(min_length=1, max_length=100)
+
+
+class AdmitAll(_Message):
+    type: Literal["admit_all"]
+
+
+class Deny(_Message):
+    type: Literal["deny"]
+    pupil: PupilId
+
+
+class Remove(_Message):
+    type: Literal["remove"]
+    pupil: PupilId
+    reason: str = Field(default="", max_length=500)
+
+
+class Mute(_Message):
+    type: Literal["mute"]
+    target: PupilId
+
+
+class Unmute(_Message):
+    type: Literal["unmute"]
+    target: PupilId
+
+
+class CameraOff(_Message):
+    type: Literal["camera_off"]
+    target: PupilId
+
+
+class CameraOn(_Message):
+    type: Literal["camera_on"]
+    target: PupilId
+
+
+class AllowToSpeak(_Message):
+    type: Literal["allow_to_speak"]
+    pupil: PupilId
+
+
+class Chat(_Message):
+    type: Literal["chat"]
+    text: str = Field(max_length=2000)
+
+
+class ChatSwitch(_Message):
+    type: Literal["chat_on", "chat_off"]
+
+
+class LowerHand(_Message):
+    type: Literal["lower_hand"]
+    pupil: PupilId
+
+
+class CallOn(_Message):
+    type: Literal["call_on"]
+    pupil: PupilId
+
+
+class ParentPresent(_Message):
+    type: Literal["parent_present"]
+    pupil: PupilId
+    present: bool = True
+
+
+class Recording(_Message):
+    type: Literal["start_recording", "stop_recording"]
+
+
+class Note(_Message):
+    type: Literal["note"]
+    kind: cmd.NoteKind
+    text: str = Field(max_length=2000)
+    pupil: PupilId | None = None
+
+
+class Concern(_Message):
+    type: Literal["concern"]
+    summary: str = Field(max_length=4000)
+    pupil: PupilId | None = None
+
+
+class Simple(_Message):
+    type: Literal["leave", "end", "raise_hand"]
+
+
+class EmergencyEnd(_Message):
+    type: Literal["emergency_end"]
+    note: str = Field(default="", max_length=2000)
+
+
+class Ping(_Message):
+    type: Literal["ping", "pong"]
+
+
+ClientMessage = Annotated[
+    Join
+    | Admit
+    | AdmitAll
+    | Deny
+    | Remove
+    | Mute
+    | Unmute
+    | CameraOff
+    | CameraOn
+    | AllowToSpeak
+    | Chat
+    | ChatSwitch
+    | LowerHand
+    | CallOn
+    | ParentPresent
+    | Recording
+    | Note
+    | Concern
+    | Simple
+    | EmergencyEnd
+    | Ping,
+    Field(discriminator="type"),
+]
+parse_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+
+
+def to_command(message: ClientMessage, actor: str) -> cmd.Command | None:
+    """The core command for a message from `actor` (None for protocol-only messages)."""
+    match message:
+        case Admit(pupils=pupils):
+            return cmd.Admit(actor, tuple(pupils))
+        case AdmitAll():
+            return cmd.AdmitAllExpected(actor)
+        case Deny(pupil=pupil):
+            return cmd.Deny(actor, pupil)
+        case Remove(pupil=pupil, reason=reason):
+            return cmd.Remove(actor, pupil, reason)
+        case Mute(target=target):
+            return cmd.MuteMic(actor, target)
+        case Unmute(target=target):
+            return cmd.UnmuteMic(actor, target)
+        case CameraOff(target=target):
+            return cmd.CameraOff(actor, target)
+        case CameraOn(target=target):
+            return cmd.CameraOn(actor, target)
+        case AllowToSpeak(pupil=pupil):
+            return cmd.AllowToSpeak(actor, pupil)
+        case Chat(text=text):
+            return cmd.PostChat(actor, text)
+        case ChatSwitch(type=kind):
+            return cmd.SetChat(actor, on=kind == "chat_on")
+        case LowerHand(pupil=pupil):
+            return cmd.LowerHand(actor, pupil)
+        case CallOn(pupil=pupil):
+            return cmd.CallOn(actor, pupil)
+        case ParentPresent(pupil=pupil, present=present):
+            return cmd.AttestParentPresent(actor, pupil, present)
+        case Recording(type=kind):
+            return (
+                cmd.StartRecording(actor) if kind == "start_recording" else cmd.StopRecording(actor)
+            )
+        case Note(kind=kind, text=text, pupil=pupil):
+            return cmd.AddLogNote(actor, kind, text, pupil)
+        case Concern(summary=summary, pupil=pupil):
+            return cmd.RaiseConcern(actor, summary, pupil)
+        case Simple(type="leave"):
+            return cmd.Leave(actor)
+        case Simple(type="end"):
+            return cmd.EndSession(actor)
+        case Simple(type="raise_hand"):
+            return cmd.RaiseHand(actor)
+        case EmergencyEnd(note=note):
+            return cmd.EmergencyEnd(actor, note)
+    return None

@@ -1,0 +1,368 @@
+"""The live room over WebSocket: authenticate, check Origin, relay commands, push what changed.
+
+Every connection is authenticated at the handshake from its cookie (a staff login or a pupil's
+pass for this session), and its Origin must be the server's own. Messages are validated
+(protocol.py); the actor of every command is the authenticated participant, never a field of
+the message. Each connection has its own outbox and writer, so one slow tablet cannot stall a
+room, and a heartbeat: a client silent for two heartbeats is dropped and the room told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from starlette.websockets import WebSocketState
+
+from safeclass.adapters.auth.identity import (
+    PUPIL_COOKIE,
+    STAFF_COOKIE,
+    pupil_for_token,
+    staff_for_token,
+)
+from safeclass.adapters.store.sessions import SessionNotFoundError
+from safeclass.app.clock import Clock
+from safeclass.app.live.runtime import LiveRoom, RoomClosedError
+from safeclass.core import Role, RoomState
+from safeclass.core import commands as cmd
+from safeclass.core.events import Event
+from safeclass.web import protocol
+from safeclass.web.views import pupil_event, pupil_view, staff_event, staff_view
+
+log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_SERVER_ERROR = 1011
+CLOSE_REPLACED = 4001
+CLOSE_HEARTBEAT = 4008
+CLOSE_SIGNED_OUT = 4009
+MAX_BAD_MESSAGES = 20
+OUTBOX_LIMIT = 200
+
+router = APIRouter()
+
+
+@dataclass(eq=False)
+class Connection:
+    websocket: WebSocket
+    participant: str
+    role: Role
+    device: str
+    name: str
+    outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+    last_heard: float = field(default_factory=time.monotonic)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not Role.PUPIL
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Queue a message; False if this client is too far behind (it will be closed)."""
+        if self.outbox.qsize() >= OUTBOX_LIMIT:
+            return False
+        self.outbox.put_nowait(message)
+        return True
+
+
+class RoomAudience:
+    """Everyone connected to one room (the runtime's `Audience`)."""
+
+    def __init__(self, session_id: str, clock: Clock) -> None:
+        self.session_id = session_id
+        self._clock = clock
+        self.connections: set[Connection] = set()
+
+    def add(self, conn: Connection) -> None:
+        self.connections.add(conn)
+
+    def discard(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+
+    def bound(self, state: RoomState, conn: Connection) -> bool:
+        """Whether this connection is the participant's current device in the room."""
+        p = state.participants.get(conn.participant)
+        return p is not None and p.device == conn.device and p.connected
+
+    def view_for(self, state: RoomState, conn: Connection) -> dict[str, Any]:
+        now = self._clock.now()
+        if conn.is_staff:
+            return staff_view(state, conn.participant, now).model_dump(mode="json")
+        if self.bound(state, conn):
+            return pupil_view(state, conn.participant, now).model_dump(mode="json")
+        lobby = pupil_view(state, "", now)  # not (yet) in: session facts only, no one's names
+        return lobby.model_dump(mode="json")
+
+    async def publish(self, state: RoomState, events: Sequence[Event], seq: int) -> None:
+        for conn in list(self.connections):
+            message: dict[str, Any] = {
+                "type": "state",
+                "seq": seq,
+                "view": self.view_for(state, conn),
+            }
+            notices = [
+                n
+                for n in (
+                    staff_event(e, conn.participant, conn.role.value)
+                    if conn.is_staff
+                    else pupil_event(e, conn.participant)
+                    for e in events
+                )
+                if n is not None
+            ]
+            if not conn.is_staff and not self.bound(state, conn):
+                notices = [n for n in notices if n["type"] in ("SessionEnded", "SessionStarted")]
+            if notices:
+                message["events"] = notices
+            if not conn.send(message):
+                await self.close(conn, CLOSE_POLICY, "Too far behind: please reconnect")
+
+    async def disconnect(self, participant: str, code: int, reason: str) -> None:
+        for conn in [c for c in self.connections if c.participant == participant]:
+            await self.close(conn, code, reason)
+
+    async def disconnect_all(self, code: int, reason: str) -> None:
+        conns = list(self.connections)
+        await asyncio.gather(*(self.close(c, code, reason) for c in conns))
+
+    async def disconnect_device(self, device: str, code: int, reason: str) -> None:
+        for conn in [c for c in self.connections if c.device == device]:
+            await self.close(conn, code, reason)
+
+    async def close(self, conn: Connection, code: int, reason: str) -> None:
+        self.connections.discard(conn)
+        conn.outbox.put_nowait(None)
+        with contextlib.suppress(Exception):
+            if conn.websocket.application_state is WebSocketState.CONNECTED:
+                await conn.websocket.close(code=code, reason=reason)
+
+
+class Audiences:
+    """The audiences of every room on this server, and closing a device's sockets anywhere."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._rooms: dict[str, RoomAudience] = {}
+
+    def for_session(self, session_id: str) -> RoomAudience:
+        audience = self._rooms.get(session_id)
+        if audience is None:
+            audience = self._rooms[session_id] = RoomAudience(session_id, self._clock)
+        return audience
+
+    def count(self) -> dict[str, int]:
+        counts = {"staff": 0, "pupil": 0}
+        for audience in self._rooms.values():
+            for conn in audience.connections:
+                counts["staff" if conn.is_staff else "pupil"] += 1
+        return counts
+
+    async def disconnect_device(self, device: str, code: int, reason: str) -> None:
+        for audience in list(self._rooms.values()):
+            await audience.disconnect_device(device, code, reason)
+
+
+# -- the endpoint ----------------------------------------------------------------------------
+
+
+@router.websocket("/ws/sessions/{session_id}")
+async def room_socket(websocket: WebSocket, session_id: str) -> None:
+    services = websocket.app.state.services
+    settings = services.settings
+    origin = websocket.headers.get("origin")
+    if origin != settings.origin:
+        log.warning("socket refused: origin %r", origin, extra={"session": session_id})
+        await websocket.close(code=CLOSE_POLICY, reason="Origin not allowed")
+        return
+    who = await _identify(websocket, session_id)
+    if who is None:
+        await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
+        return
+    participant, role, device, name, school_id = who
+    try:
+        room: LiveRoom | None = await services.rooms.room(session_id)
+    except SessionNotFoundError:
+        room = None
+    if room is None or room.school_id != school_id:
+        await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
+        return
+    if room.ended:
+        await websocket.close(code=4000, reason="The session has ended")
+        return
+    await websocket.accept()
+    audience: RoomAudience = services.audiences.for_session(session_id)
+    conn = Connection(websocket, participant, role, device, name)
+    for old in [
+        c for c in audience.connections if c.participant == participant and c.device == device
+    ]:
+        await audience.close(old, CLOSE_REPLACED, "Opened again on this device")
+    audience.add(conn)
+    services.metrics.sockets.labels(role="staff" if conn.is_staff else "pupil").inc()
+    writer = asyncio.create_task(_write(conn))
+    heart = asyncio.create_task(_heartbeat(conn, settings.heartbeat_seconds, audience))
+    conn.send(
+        {
+            "type": "welcome",
+            "v": protocol.VERSION,
+            "you": participant,
+            "role": role.value,
+            "name": name,
+            "heartbeat_s": settings.heartbeat_seconds,
+        }
+    )
+    conn.send({"type": "state", "seq": room.seq, "view": audience.view_for(room.state, conn)})
+    try:
+        await _read(conn, room, audience)
+    finally:
+        audience.discard(conn)
+        services.metrics.sockets.labels(role="staff" if conn.is_staff else "pupil").dec()
+        heart.cancel()
+        conn.outbox.put_nowait(None)
+        with contextlib.suppress(RoomClosedError, Exception):
+            await room.submit(cmd.ConnectionLost(participant, device))
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
+
+
+async def _identify(
+    websocket: WebSocket, session_id: str
+) -> tuple[str, Role, str, str, str] | None:
+    services = websocket.app.state.services
+    now = services.clock.now()
+    staff = await staff_for_token(services.engine, websocket.cookies.get(STAFF_COOKIE), now)
+    if staff is not None and staff.room_role is not None:
+        return staff.staff_id, staff.room_role, staff.login_id, staff.name, staff.school_id
+    pupil = await pupil_for_token(
+        services.engine, websocket.cookies.get(PUPIL_COOKIE), session_id, now
+    )
+    if pupil is not None:
+        return pupil.pupil_id, Role.PUPIL, pupil.pass_id, pupil.name, pupil.school_id
+    return None
+
+
+async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> None:
+    bad = 0
+    while True:
+        try:
+            text = await conn.websocket.receive_text()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        except KeyError:  # a binary frame
+            text = None
+        conn.last_heard = time.monotonic()
+        if text is None or len(text.encode()) > protocol.MAX_MESSAGE_BYTES:
+            code = CLOSE_TOO_BIG if text is not None else 1003
+            await conn.websocket.close(code=code, reason="Message too large or not text")
+            return
+        try:
+            message = protocol.parse_message.validate_json(text)
+        except ValidationError as exc:
+            bad += 1
+            conn.send({"type": "error", "code": "bad_message", "message": _explain(exc)})
+            if bad >= MAX_BAD_MESSAGES:
+                await conn.websocket.close(code=CLOSE_POLICY, reason="Too many bad messages")
+                return
+            continue
+        await _handle(conn, room, audience, message)
+
+
+async def _handle(
+    conn: Connection, room: LiveRoom, audience: RoomAudience, message: protocol.ClientMessage
+) -> None:
+    if isinstance(message, protocol.Ping):
+        if message.type == "ping":
+            conn.send({"type": "pong", "id": message.id})
+        return
+    if isinstance(message, protocol.Join):
+        command: cmd.Command | None = cmd.RequestToJoin(
+            conn.participant,
+            conn.role,
+            conn.device,
+            shown_name=message.shown_name,
+            acknowledged_expectations=message.acknowledged_expectations or conn.is_staff,
+            parent_present=message.parent_present,
+            staff_name=conn.name if conn.is_staff else "",
+        )
+    else:
+        command = protocol.to_command(message, conn.participant)
+    if command is None:
+        return
+    try:
+        outcome = await room.submit(command)
+    except RoomClosedError:
+        conn.send(
+            {
+                "type": "refused",
+                "id": message.id,
+                "code": "ended",
+                "message": "This session has ended",
+                "clause": "",
+            }
+        )
+        return
+    except Exception:  # the log could not be written: nothing happened
+        log.exception("command failed", extra={"session": room.session_id})
+        conn.send(
+            {
+                "type": "error",
+                "id": message.id,
+                "code": "not_saved",
+                "message": "That could not be saved, so nothing changed. Please try again.",
+            }
+        )
+        return
+    if outcome.refusal is not None:
+        conn.send(
+            {
+                "type": "refused",
+                "id": message.id,
+                "code": outcome.refusal.code.value,
+                "message": outcome.refusal.message,
+                "clause": outcome.refusal.clause,
+            }
+        )
+    else:
+        conn.send({"type": "ok", "id": message.id, "seq": outcome.seq})
+    if isinstance(message, protocol.Join) and outcome.refusal is None:
+        # the join may have bound this device: send its first real view
+        conn.send({"type": "state", "seq": room.seq, "view": audience.view_for(room.state, conn)})
+
+
+def _explain(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "union_tag_invalid":
+        return f"Unknown message type: {first.get('input', {}).get('type')!r}"
+    if first["type"] == "union_tag_not_found":
+        return "A message needs a 'type'"
+    if first["type"] == "json_invalid":
+        return "Not valid JSON"
+    return f"{where}: {first['msg']}"
+
+
+async def _write(conn: Connection) -> None:
+    while (message := await conn.outbox.get()) is not None:
+        try:
+            await conn.websocket.send_text(json.dumps(message, default=str))
+        except Exception:  # the socket is gone; the reader notices and cleans up
+            return
+
+
+async def _heartbeat(conn: Connection, every: float, audience: RoomAudience) -> None:
+    while True:
+        await asyncio.sleep(every)
+        if time.monotonic() - conn.last_heard > 2 * every:
+            log.info("heartbeat missed: dropping %s", conn.participant)
+            await audience.close(conn, CLOSE_HEARTBEAT, "No heartbeat")
+            return
+        conn.send({"type": "ping"})

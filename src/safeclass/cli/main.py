@@ -10,7 +10,11 @@ from safeclass import __version__
 from safeclass.cli.audit_cmd import audit_app
 from safeclass.cli.db_cmd import db_app
 from safeclass.cli.policy_cmd import policy_app
+from safeclass.cli.report_cmd import report_app
 from safeclass.cli.retention_cmd import retention_app
+from safeclass.cli.serve_cmd import serve
+from safeclass.cli.roster_cmd import roster_app
+from safeclass.cli.school_cmd import school_app
 
 app = typer.Typer(
     name="safeclass",
@@ -20,9 +24,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(policy_app, name="policy")
+app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
+app.command("serve")(serve)
+app.add_typer(school_app, name="school")
+app.add_typer(roster_app, name="roster")
 
 
 def _print_version(value: bool) -> None:

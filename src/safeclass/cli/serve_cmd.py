@@ -1,0 +1,55 @@
+"""`safeclass serve`: run the server (HTTP API, the live room over WebSocket) on uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption
+from safeclass.observability import configure_logging
+from safeclass.settings import Settings
+from safeclass.web.app import create_app
+
+
+def serve(
+    host: Annotated[str, typer.Option(envvar="SAFECLASS_HOST", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(envvar="SAFECLASS_PORT", help="Port to listen on.")] = 8000,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SAFECLASS_PUBLIC_URL",
+            help="The address families use (links, Origin checks); https turns on Secure cookies.",
+        ),
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run safeclass. Migrates the database first; stops cleanly on Ctrl-C."""
+    settings = Settings.from_env(
+        data_dir=Path(data_dir),
+        database_url=database_url,
+        host=host,
+        port=port,
+        public_url=public_url,
+    )
+    configure_logging(log_level)
+    app = create_app(settings)
+    typer.echo(
+        f"safeclass is listening on http://{host}:{port} (public address {settings.public_url})"
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        ws_ping_interval=settings.heartbeat_seconds,
+        ws_ping_timeout=settings.heartbeat_seconds,
+        ws_max_size=64 * 1024,
+        proxy_headers=True,
+    )

@@ -39,8 +39,14 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(
-        self, database_url: str, data_dir: Path, clock: AdjustableClock, heartbeat: float = 1.0
+        self,
+        database_url: str,
+        data_dir: Path,
+        clock: AdjustableClock,
+        heartbeat: float = 1.0,
+        **settings: Any,
     ) -> None:
+        """`settings` are more Settings fields (e.g. smtp_host, webhook_url)."""
         self.port = free_port()
         self.clock = clock
         self.settings = Settings(
@@ -49,6 +55,7 @@ class LiveServer:
             port=self.port,
             public_url=f"http://127.0.0.1:{self.port}",
             heartbeat_seconds=heartbeat,
+            **settings,
         )
         self.app = create_app(self.settings, clock)
         config = uvicorn.Config(
@@ -135,7 +142,7 @@ class Client:
         self._counter += 1
         mid = f"{self.who}-{self._counter}"
         await self.ws.send(json.dumps({"type": kind, "id": mid, **fields}))
-        return await self.wait_for(lambda m: m.get("id") == mid and m["type"] != "pong")
+        return await self.wait_for(lambda m: m.get("id") == mid)
 
     async def send_raw(self, text: str | bytes) -> None:
         assert self.ws is not None

@@ -154,3 +154,199 @@ async def test_at_the_time_limit_everyone_is_disconnected_at_once(
     )
     with pytest.raises(Exception):  # noqa: B017, PT011 - rejected at the handshake
         await late.connect()
+
+
+# covers: C21, CLA-04, CLA-15, CRO-15, C4
+async def test_a_pupil_forging_staff_commands_is_refused_and_the_attempt_logged(
+    lesson: Lesson, server: LiveServer
+):
+    teacher = await lesson.staff("teacher")
+    await lesson.staff("assistant", "Mr Lee")
+    amelia = await lesson.pupil("p1")
+    oliver = await lesson.pupil("p2")
+    assert (await teacher.send("admit", pupils=["p1"]))["type"] == "ok"
+    for kind, fields in [
+        ("admit", {"pupils": ["p2"]}),
+        ("admit_all", {}),
+        ("unmute", {"target": "p1"}),  # unmuting herself without permission
+        ("remove", {"pupil": "p2"}),
+        ("end", {}),
+        ("emergency_end", {}),
+        ("chat_on", {}),
+        ("camera_on", {"target": "p2"}),
+        ("start_recording", {}),
+        ("concern", {"summary": "made up"}),
+    ]:
+        reply = await amelia.send(kind, **fields)
+        assert reply["type"] == "refused", (kind, reply)
+    # an actor field, or any field the protocol does not know, is refused outright
+    reply = await amelia.send("admit", pupils=["p2"], actor="staff-1")
+    assert reply["type"] == "error"
+    assert "actor" in reply["message"]
+    reply = await amelia.send("rename", name="The Teacher")
+    assert reply["type"] == "error"
+    assert reply["message"] == "Unknown message type: 'rename'"
+    # nothing changed: Oliver still waits, Amelia is still muted, the lesson goes on
+    view = teacher.view()
+    assert view["waiting"] == ["p2"]
+    assert next(p for p in view["people"] if p["id"] == "p1")["mic_on"] is False
+    assert view["session"]["phase"] != "ended"
+    assert oliver.view()["me"]["status"] == "waiting"
+    entries = await server.services.event_log.read(lesson.session_id)
+    attempts = [e.payload for e in entries if e.type == "AttemptRefused"]
+    assert {
+        "actor": "p1",
+        "command": "Admit",
+        "message": "Only staff can admit pupils",
+        "clause": "CLA-16",
+    } in attempts
+    assert len(attempts) >= 8
+
+
+# covers: STJ-06, CLA-08, S04-16, C10
+async def test_a_removed_pupil_is_disconnected_and_cannot_rejoin(
+    lesson: Lesson, server: LiveServer
+):
+    teacher = await lesson.staff("teacher")
+    await lesson.staff("assistant", "Mr Lee")
+    pupil = await lesson.pupil("p3")
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    assert (await teacher.send("remove", pupil="p3", reason="swearing"))["type"] == "ok"
+    await asyncio.wait_for(pupil.closed.wait(), 2)
+    assert pupil.close_code == 4003
+    # a new device, a fresh pass: the socket opens but the room will not take them back
+    again = await lesson.pupil("p3", join=False)
+    reply = await again.send("join", acknowledged_expectations=True)
+    assert reply["type"] == "refused"
+    assert reply["message"] == "Isla J. was removed from this session and cannot rejoin it"
+    assert "p3" not in teacher.view()["waiting"]
+
+
+# covers: STJ-11, WER-02, S04-02, C2, C4
+async def test_a_forwarded_link_on_a_second_device_is_refused_while_the_first_is_on(lesson: Lesson):
+    teacher = await lesson.staff("teacher")
+    first = await lesson.pupil("p4")
+    second = await lesson.pupil("p4", join=False)
+    reply = await second.send("join", acknowledged_expectations=True)
+    assert reply["type"] == "refused"
+    assert "already connected on another device" in reply["message"]
+    assert reply["clause"] == "STJ-11"
+    # the second device saw none of the room: no names, no waiting list
+    assert second.view()["me"] is None
+    assert second.view()["in_the_room"] == []
+    assert teacher.view()["waiting"] == ["p4"]
+    await first.close()
+    await teacher.wait_for(lambda m: m["type"] == "state" and m["view"]["waiting"] == [])
+    assert (await second.send("join", acknowledged_expectations=True))["type"] == "ok"
+
+
+# covers: C22
+async def test_malformed_messages_get_clear_errors_and_the_socket_stays_open(lesson: Lesson):
+    teacher = await lesson.staff("teacher")
+    await teacher.send_raw("this is not json")
+    error = await teacher.wait_for(lambda m: m["type"] == "error")
+    assert error["message"] == "Not valid JSON"
+    await teacher.send_raw('{"no_type": 1}')
+    await teacher.wait_for(lambda m: m["type"] == "error" and "needs a 'type'" in m["message"])
+    reply = await teacher.send("admit", pupils=[])
+    assert reply["type"] == "error"
+    assert "pupils" in reply["message"]
+    assert (await teacher.send("ping"))["type"] == "pong"  # still connected and answering
+    await teacher.send_raw("x" * 9000)  # over the 8 KB limit: closed with 1009
+    await asyncio.wait_for(teacher.closed.wait(), 2)
+    assert teacher.close_code == 1009
+
+
+# covers: C22
+async def test_a_socket_from_another_origin_or_without_a_cookie_is_refused(
+    lesson: Lesson, server: LiveServer
+):
+    _, cookie = await staff_cookie(server.services, lesson.school_id, "teacher", "Mrs Khan")
+    with pytest.raises(Exception, match="403"):
+        await Client(server, lesson.session_id, cookie, "evil").connect(origin="http://evil.test")
+    with pytest.raises(Exception, match="403"):
+        await Client(server, lesson.session_id, "sc_staff=forged", "forged").connect()
+    with pytest.raises(Exception, match="403"):
+        await Client(server, "no-such-session", cookie, "nosuch").connect()
+
+
+# covers: C5, CLA-02
+async def test_a_silent_connection_is_dropped_within_ten_seconds_and_the_room_told(
+    lesson: Lesson, server: LiveServer
+):
+    teacher = await lesson.staff("teacher")
+    assistant = await lesson.staff("assistant", "Mr Lee")
+    await lesson.pupil("p1")
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    assistant.answer_pings = False  # the tab froze: the socket is open but nothing answers
+    started = time.monotonic()
+    await teacher.wait_for(
+        lambda m: m["type"] == "state" and m["view"]["session"]["held"], timeout=10
+    )
+    assert time.monotonic() - started < 10
+    await asyncio.wait_for(assistant.closed.wait(), 2)
+    assert assistant.close_code == 4008
+
+
+# covers: CLA-17, C5, C11
+async def test_after_a_server_restart_the_room_resumes_from_its_log(db_url: str, tmp_path: Path):
+    clock = AdjustableClock(START - dt.timedelta(minutes=3))
+    first = await LiveServer(db_url, tmp_path, clock).start()
+    session_id = await seed_session(first.services.engine, "claydon", pupils=5)
+    stored = await load_session(first.services.engine, session_id)
+    lesson = Lesson(first, session_id, stored.school_id)
+    teacher = await lesson.staff("teacher")
+    await lesson.staff("assistant", "Mr Lee")
+    for pid in ("p1", "p2", "p3"):
+        await lesson.pupil(pid)
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    assert (await teacher.send("chat_on"))["type"] == "ok"
+    assert (await teacher.send("remove", pupil="p2"))["type"] == "ok"
+    await lesson.close()
+    await first.stop()
+
+    second = await LiveServer(db_url, tmp_path, clock).start()  # same database, same clock
+    try:
+        lesson = Lesson(second, session_id, stored.school_id)
+        teacher = await lesson.staff("teacher")
+        view = teacher.view()
+        assert view["session"]["chat_on"] is True
+        assert view["session"]["phase"] != "ended"
+        statuses = {p["id"]: p["status"] for p in view["people"]}
+        assert statuses["p2"] == "removed"
+        assert statuses["p1"] == "left"  # everyone was disconnected by the restart
+        removed = await lesson.pupil("p2", join=False)
+        assert (await removed.send("join", acknowledged_expectations=True))["type"] == "refused"
+        back = await lesson.pupil("p1")
+        assert back.view()["me"]["status"] == "waiting"
+        assert (await second.services.event_log.verify(session_id)).ok
+        # the time limit still holds after the restart: the clock was never reset
+        clock.advance(dt.timedelta(minutes=40))
+        await asyncio.wait_for(teacher.closed.wait(), 5)
+        assert teacher.close_code == 4000
+        await lesson.close()
+    finally:
+        await second.stop()
+
+
+# covers: WER-14, S04-19, C12
+async def test_an_emergency_end_disconnects_everyone_and_alerts_the_dsl(
+    lesson: Lesson, server: LiveServer
+):
+    from sqlalchemy import select
+
+    from safeclass.adapters.store.tables import Notification
+
+    await staff_cookie(server.services, lesson.school_id, "dsl", "Ms Patel")
+    teacher = await lesson.staff("teacher")
+    await lesson.staff("assistant", "Mr Lee")
+    await lesson.pupil("p1")
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    await teacher.send_raw('{"type": "emergency_end", "note": "stranger in the room"}')
+    for client in lesson.clients:
+        await asyncio.wait_for(client.closed.wait(), 2)
+        assert client.close_code == 4000
+    async with server.services.engine.connect() as conn:
+        rows = (await conn.execute(select(Notification.kind, Notification.subject))).all()
+    assert [kind for kind, _ in rows] == ["dsl_emergency_end"]
+    assert rows[0][1].startswith("[safeclass] A session was ended in an emergency: Year 2 Maths")

@@ -189,7 +189,8 @@ def _request_to_join(state: RoomState, c: cmd.RequestToJoin, now: dt.datetime) -
                 f"{existing.name} is already connected on another device; close it first",
             )
     if c.role in STAFF_ROLES:
-        if existing is not None and existing.role is Role.PUPIL:
+        # A pupil's id is never staff, whether or not they have joined yet (C5, C21).
+        if c.actor in state.plan.expected or (existing is not None and existing.role is Role.PUPIL):
             return _refuse(
                 state, "ROLES", "A pupil cannot join as staff", RefusalCode.NOT_PERMITTED
             )
@@ -670,9 +671,10 @@ def _emergency_end(state: RoomState, c: cmd.EmergencyEnd, now: dt.datetime) -> D
     staff = _staff(state, c, "end the session")
     if isinstance(staff, Refusal):
         return staff
+    # The alert comes first: once the session has ended, nothing more happens in it (invariant 3).
     return [
-        end_all(state, now, ev.EndReason.EMERGENCY, by=staff.id),
         ev.DslAlerted(at=now, reason=ev.AlertReason.EMERGENCY_END, by=staff.id),
+        end_all(state, now, ev.EndReason.EMERGENCY, by=staff.id),
     ]
 
 

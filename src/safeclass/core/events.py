@@ -349,7 +349,10 @@ def _typed(hint: Any, value: Any) -> Any:
         (item, _ellipsis) = typing.get_args(hint)
         return tuple(_typed(item, v) for v in value)
     if hint is dt.datetime:
-        return dt.datetime.fromisoformat(value)
+        when = dt.datetime.fromisoformat(value)
+        if when.tzinfo is None:  # a naive time cannot be compared with the room's clock
+            raise ValueError(f"time {value!r} has no UTC offset")
+        return when
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
     return value

@@ -18,12 +18,15 @@ MAX_NAME_CHARS = 60
 
 def is_valid_person_name(name: str) -> bool:
     """Letters (any script), with single spaces, hyphens and apostrophes between them."""
+    name = unicodedata.normalize("NFC", name)  # "Siân" typed as "a" + a combining circumflex
     return 0 < len(name) <= MAX_NAME_CHARS and bool(_NAME.match(name))
 
 
 def display_name(forename: str, surname: str, rule: NameRule, surname_letters: int = 1) -> str:
     """The name shown for a pupil: "Zoë-Mae O." for Zoë-Mae O'Neill under the default rule."""
-    forename, surname = " ".join(forename.split()), " ".join(surname.split())
+    forename, surname = (
+        " ".join(unicodedata.normalize("NFC", n).split()) for n in (forename, surname)
+    )
     if rule is NameRule.FIRST_NAME:
         return forename
     if rule is NameRule.FULL_NAME:
@@ -52,8 +55,28 @@ def display_names(pupils: Iterable[tuple[str, str, str]], rule: NameRule) -> dic
                 grew = True
         if not grew:
             break
-    for name in sorted(set(_clashing(shown).values())):
-        same = sorted(pid for pid, n in shown.items() if n == name)
+    groups = [
+        sorted(pid for pid, n in shown.items() if n == name)
+        for name in sorted(set(_clashing(shown).values()))
+    ]
+    taken = set(shown.values())
+    for same in groups:
+        name = shown[same[0]]
+        if rule is NameRule.FIRST_NAME_SURNAME_INITIAL:
+            # No surname letter tells them apart: number the shortest name that tells them
+            # from everyone else ("Amelia Ro. (1)"), rather than show the whole surname.
+            forename, surname = next((f, s) for pid, f, s in rows if pid == same[0])
+            others = [(f, s) for pid, f, s in rows if pid not in same]
+            name = next(
+                (
+                    short
+                    for k in range(1, letters[same[0]] + 1)
+                    if (short := display_name(forename, surname, rule, k)) not in taken
+                    and all(display_name(f, s, rule, k) != short for f, s in others)
+                ),
+                name,
+            )
+        taken.add(name)
         for index, pid in enumerate(same, start=1):
             shown[pid] = f"{name} ({index})"
     return shown

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from safeclass import __version__, bootstrap
 from safeclass.app.clock import Clock
 from safeclass.settings import Settings
-from safeclass.web import health, room_socket
+from safeclass.web import auth, health, invitations, room_socket, sessions_api
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -31,4 +31,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(room_socket.router)
+    app.include_router(auth.router)
+    app.include_router(sessions_api.router)
+    app.include_router(invitations.router)
     return app

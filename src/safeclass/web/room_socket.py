@@ -52,6 +52,18 @@ OUTBOX_LIMIT = 200
 router = APIRouter()
 
 
+@dataclass(frozen=True, slots=True)
+class _Close:
+    code: int
+    reason: str
+
+
+async def _close_socket(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(Exception):
+        if websocket.application_state is WebSocketState.CONNECTED:
+            await websocket.close(code=code, reason=reason)
+
+
 @dataclass(eq=False)
 class Connection:
     websocket: WebSocket
@@ -59,7 +71,7 @@ class Connection:
     role: Role
     device: str
     name: str
-    outbox: asyncio.Queue[dict[str, Any] | None] = field(default_factory=asyncio.Queue)
+    outbox: asyncio.Queue[dict[str, Any] | _Close | None] = field(default_factory=asyncio.Queue)
     last_heard: float = field(default_factory=time.monotonic)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
@@ -125,7 +137,9 @@ class RoomAudience:
             if notices:
                 message["events"] = notices
             if not conn.send(message):
-                await self.close(conn, CLOSE_POLICY, "Too far behind: please reconnect")
+                await self.close(
+                    conn, CLOSE_POLICY, "Too far behind: please reconnect", flush=False
+                )
 
     async def disconnect(self, participant: str, code: int, reason: str) -> None:
         for conn in [c for c in self.connections if c.participant == participant]:
@@ -139,12 +153,14 @@ class RoomAudience:
         for conn in [c for c in self.connections if c.device == device]:
             await self.close(conn, code, reason)
 
-    async def close(self, conn: Connection, code: int, reason: str) -> None:
+    async def close(self, conn: Connection, code: int, reason: str, flush: bool = True) -> None:
+        """Close a connection; with `flush`, after what is already queued for it is sent."""
         self.connections.discard(conn)
+        if flush:
+            conn.outbox.put_nowait(_Close(code, reason))
+            return
         conn.outbox.put_nowait(None)
-        with contextlib.suppress(Exception):
-            if conn.websocket.application_state is WebSocketState.CONNECTED:
-                await conn.websocket.close(code=code, reason=reason)
+        await _close_socket(conn.websocket, code, reason)
 
 
 class Audiences:
@@ -268,7 +284,14 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
             message = protocol.parse_message.validate_json(text)
         except ValidationError as exc:
             bad += 1
-            conn.send({"type": "error", "code": "bad_message", "message": _explain(exc)})
+            conn.send(
+                {
+                    "type": "error",
+                    "id": _id_of(text),
+                    "code": "bad_message",
+                    "message": _explain(exc),
+                }
+            )
             if bad >= MAX_BAD_MESSAGES:
                 await conn.websocket.close(code=CLOSE_POLICY, reason="Too many bad messages")
                 return
@@ -338,6 +361,16 @@ async def _handle(
         conn.send({"type": "state", "seq": room.seq, "view": audience.view_for(room.state, conn)})
 
 
+def _id_of(text: str) -> str | None:
+    """The `id` of a message that failed validation, when it has a usable one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    mid = data.get("id") if isinstance(data, dict) else None
+    return mid if isinstance(mid, str) and len(mid) <= 64 else None
+
+
 def _explain(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
@@ -352,6 +385,9 @@ def _explain(exc: ValidationError) -> str:
 
 async def _write(conn: Connection) -> None:
     while (message := await conn.outbox.get()) is not None:
+        if isinstance(message, _Close):
+            await _close_socket(conn.websocket, message.code, message.reason)
+            return
         try:
             await conn.websocket.send_text(json.dumps(message, default=str))
         except Exception:  # the socket is gone; the reader notices and cleans up
@@ -363,6 +399,6 @@ async def _heartbeat(conn: Connection, every: float, audience: RoomAudience) -> 
         await asyncio.sleep(every)
         if time.monotonic() - conn.last_heard > 2 * every:
             log.info("heartbeat missed: dropping %s", conn.participant)
-            await audience.close(conn, CLOSE_HEARTBEAT, "No heartbeat")
+            await audience.close(conn, CLOSE_HEARTBEAT, "No heartbeat", flush=False)
             return
         conn.send({"type": "ping"})

@@ -98,7 +98,9 @@ class LiveRoom:
 
     async def submit(self, command: cmd.Command) -> Outcome:
         """Carry out a command in turn; the outcome comes once its events are on record."""
-        if self.ended and not isinstance(command, cmd.ConnectionLost | cmd.Leave | cmd.Tick):
+        if self.ended:
+            if isinstance(command, cmd.ConnectionLost | cmd.Leave | cmd.Tick):
+                return Outcome([], None, self.seq)  # after the end, nothing more happens
             raise RoomClosedError(self.session_id)
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         await self._jobs.put(_Job(command, done))

@@ -1,0 +1,213 @@
+"""Staff sign-in over HTTP: `POST /auth/login`, `POST /auth/logout`, `GET /auth/me` (C21).
+
+The login cookie `sc_staff` is HttpOnly (no script reads it), SameSite=Strict (no other site's
+page or form sends it; staff open safeclass themselves, and a page opened from an email link
+still fetches with it, since the page's own requests are same-site), Secure when the public URL
+is https, Path=/, and lasts as long as the login. A sign-in POST from another site's page is
+refused by its Origin, so nobody can sign a teacher into someone else's account. Signing out
+revokes the login and closes its live-room sockets at once (close code 4009).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
+from safeclass.adapters.auth.logins import (
+    LoginLimiter,
+    SignInRefusedError,
+    TooManyAttemptsError,
+    csrf_token,
+    revoke_all,
+    revoke_login,
+    sign_in,
+)
+from safeclass.app import staff_roles
+from safeclass.bootstrap import Services
+from safeclass.settings import Settings
+from safeclass.web.deps import current_staff, services_of
+from safeclass.web.room_socket import CLOSE_SIGNED_OUT
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+_FIELDS = ("email", "school", "password")
+_MAX_FIELD = 1024
+_LOGIN_BODY = {
+    "required": True,
+    "content": {
+        media: {
+            "schema": {
+                "type": "object",
+                "required": list(_FIELDS),
+                "properties": {
+                    "email": {"type": "string"},
+                    "school": {"type": "string", "description": "the school's key"},
+                    "password": {"type": "string", "format": "password"},
+                },
+            }
+        }
+        for media in ("application/x-www-form-urlencoded", "application/json")
+    },
+}
+
+
+class Me(BaseModel):
+    """The signed-in member of staff, their CSRF token, and what their role may do."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    staff_id: str
+    school_id: str
+    name: str
+    role: str
+    csrf_token: str
+    may: list[str]
+
+
+def _me(staff: StaffIdentity, login_token: str) -> Me:
+    may = sorted(c.value for c in staff_roles.CAPABILITIES.get(staff.role, frozenset()))
+    return Me(
+        staff_id=staff.staff_id,
+        school_id=staff.school_id,
+        name=staff.name,
+        role=staff.role,
+        csrf_token=csrf_token(login_token),
+        may=may,
+    )
+
+
+@router.post(
+    "/login",
+    response_model=Me,
+    responses={401: {"description": "Not recognised"}, 429: {"description": "Too many attempts"}},
+    openapi_extra={"requestBody": _LOGIN_BODY},
+)
+async def login(request: Request) -> Response:
+    """Sign in with email, school key and password (a form or JSON); sets the `sc_staff` cookie."""
+    services = services_of(request)
+    if request.headers.get("origin", services.settings.origin) != services.settings.origin:
+        raise HTTPException(403, "Sign in from safeclass's own page")
+    email, school, password = await _login_fields(request)
+    client = request.client.host if request.client else "unknown"
+    now = services.clock.now()
+    try:
+        signed = await sign_in(
+            services.engine,
+            _limiter(request),
+            school_key=school,
+            email=email,
+            password=password,
+            client=client,
+            now=now,
+        )
+    except TooManyAttemptsError as exc:
+        log.warning("sign-in refused: too many attempts", extra={"client": client})
+        return JSONResponse(
+            {"detail": str(exc)},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
+    except SignInRefusedError as exc:
+        log.info("sign-in refused", extra={"client": client})
+        return JSONResponse({"detail": str(exc)}, status_code=401)
+    await _end_previous_login(request, services)
+    staff = signed.identity
+    log.info(
+        "staff %s (%s) signed in",
+        staff.staff_id,
+        staff.role,
+        extra={"school": staff.school_id, "client": client},
+    )
+    response = JSONResponse(_me(staff, signed.token).model_dump(), headers=_NO_STORE)
+    response.set_cookie(
+        STAFF_COOKIE,
+        signed.token,
+        max_age=int((signed.expires_at - now).total_seconds()),
+        path="/",
+        secure=services.settings.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+@router.post("/logout", status_code=204, response_class=Response)
+async def logout(
+    request: Request, staff: Annotated[StaffIdentity, Depends(current_staff)]
+) -> Response:
+    """Sign this browser out: the cookie stops working and its live-room sockets close."""
+    services = services_of(request)
+    await revoke_login(services.engine, staff.login_id, services.clock.now())
+    await services.audiences.disconnect_device(staff.login_id, CLOSE_SIGNED_OUT, "Signed out")
+    log.info("staff %s signed out", staff.staff_id, extra={"school": staff.school_id})
+    response = Response(status_code=204)
+    _forget_cookie(response, services.settings)
+    return response
+
+
+@router.get("/me", response_model=Me)
+async def me(request: Request, staff: Annotated[StaffIdentity, Depends(current_staff)]) -> Response:
+    """Who is signed in, the CSRF token for their forms, and what their role may do."""
+    token = request.cookies.get(STAFF_COOKIE, "")
+    return JSONResponse(_me(staff, token).model_dump(), headers=_NO_STORE)
+
+
+async def sign_out_everywhere(services: Services, staff_id: str, reason: str) -> list[str]:
+    """End every login of a member of staff and close their sockets (for an admin route)."""
+    async with services.engine.begin() as conn:
+        login_ids = await revoke_all(conn, staff_id, services.clock.now())
+    for login_id in login_ids:
+        await services.audiences.disconnect_device(login_id, CLOSE_SIGNED_OUT, reason)
+    return login_ids
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _limiter(request: Request) -> LoginLimiter:
+    """This app's limiter (one per server, kept beside its services)."""
+    state = request.app.state
+    limiter: LoginLimiter | None = getattr(state, "login_limiter", None)
+    if limiter is None:
+        limiter = state.login_limiter = LoginLimiter()
+    return limiter
+
+
+async def _login_fields(request: Request) -> tuple[str, str, str]:
+    content_type = request.headers.get("content-type", "")
+    data: Any
+    try:
+        if content_type.startswith("application/json"):
+            data = await request.json()
+        else:
+            data = await request.form()
+    except Exception:  # malformed JSON or form: treated like missing fields
+        data = None
+    values = [data.get(name) if hasattr(data, "get") else None for name in _FIELDS]
+    if not all(isinstance(v, str) and v.strip() and len(v) <= _MAX_FIELD for v in values):
+        raise HTTPException(400, "Enter your email, your school's key and your password")
+    email, school, password = (str(v) for v in values)
+    return email, school, password
+
+
+async def _end_previous_login(request: Request, services: Services) -> None:
+    """A browser that signs in again (perhaps as someone else) leaves its old login behind."""
+    old = await staff_for_token(
+        services.engine, request.cookies.get(STAFF_COOKIE), services.clock.now()
+    )
+    if old is not None:
+        await revoke_login(services.engine, old.login_id, services.clock.now())
+        await services.audiences.disconnect_device(old.login_id, CLOSE_SIGNED_OUT, "Signed out")
+
+
+def _forget_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        STAFF_COOKIE, path="/", secure=settings.secure_cookies, httponly=True, samesite="strict"
+    )

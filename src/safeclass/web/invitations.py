@@ -1,0 +1,200 @@
+"""What a family's link does: `GET /join/{token}`, the parent's report, and the room's page (C2).
+
+Opening a good link creates a pupil pass for this device, puts it in the `sc_pupil` cookie and
+answers 303 to `/room/{session}`, so the token leaves the address bar (and the history) at once.
+Anything else gets a kind page in plain words: an unknown, withdrawn or expired link, a cancelled
+or finished session, or a pupil who is not taking part (C17). The room itself (room_socket)
+accepts the pass only for this pupil, only for this session, and one device at a time (STJ-11).
+
+The cookie is SameSite=Lax, not Strict, on purpose: families open the link from Class Dojo,
+Tapestry or a webmail page, a navigation that starts on another site. The 303 to the room page is
+part of that same cross-site navigation, and a Strict cookie would not be sent with it, so the
+room page would not know the child until a reload. Lax sends it on top-level navigations only;
+other sites' forms, frames and scripts still never carry it, which is what matters here (and the
+room's socket also checks its Origin).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from safeclass.adapters.auth.identity import (
+    PUPIL_COOKIE,
+    STAFF_COOKIE,
+    pupil_for_token,
+    staff_for_token,
+)
+from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
+from safeclass.app.invitations import (
+    REPORTABLE,
+    LinkState,
+    OpenedLink,
+    ReportReason,
+    check_link,
+    open_link,
+    report_to_school,
+)
+from safeclass.web.deps import services_of
+from safeclass.web.pages import PRIVATE_HEADERS, page
+
+router = APIRouter(tags=["families"])
+
+ASK_SCHOOL = "Please ask school for a new one."
+
+
+def kind_page(found: OpenedLink) -> HTMLResponse:
+    """The page for a link that cannot be used now, saying why in plain words."""
+    state = found.state
+    if state is LinkState.CANCELLED:
+        return page(
+            "This session was cancelled",
+            [f"{found.title} on {found.when} is not going ahead.", "There is nothing to join."],
+            status=410,
+        )
+    if state is LinkState.ENDED:
+        return page(
+            "This session has ended",
+            [f"{found.title} has finished.", "Thank you, and see you next time."],
+            status=410,
+        )
+    if state is LinkState.WITHDRAWN:
+        return page(
+            "This link is no longer in use",
+            [f"This link has been stopped. {ASK_SCHOOL}"],
+            status=410,
+        )
+    if state is LinkState.EXPIRED:
+        return page("This link has expired", [f"This link has expired. {ASK_SCHOOL}"], status=410)
+    if state is LinkState.NOT_TAKING_PART:
+        return page(
+            "Not taking part",
+            [
+                f"{found.shown_name} is not taking part in live sessions.",
+                "If this is wrong, please contact the school.",
+            ],
+            status=403,
+        )
+    if state is LinkState.TOO_EARLY:
+        return page(
+            "It is not time yet",
+            [
+                f"{found.title} is on {found.when}.",
+                "Please open this link again a few minutes before it starts.",
+            ],
+        )
+    return page(
+        "This link does not work",
+        [
+            "Please check that you opened the whole link from the school's message.",
+            f"If it still does not work, {ASK_SCHOOL[0].lower()}{ASK_SCHOOL[1:]}",
+        ],
+        status=404,
+    )
+
+
+@router.get("/join/{token}", response_class=HTMLResponse, include_in_schema=False)
+async def join(token: str, request: Request) -> Response:
+    """Exchange a link for this device's pupil pass, then go to the room page."""
+    services = services_of(request)
+    now = services.clock.now()
+    found = await open_link(services.engine, token, now)
+    if found.state is not LinkState.OPEN or found.pass_expires_at is None:
+        return kind_page(found)
+    response = RedirectResponse(f"/room/{found.session_id}", status_code=303)
+    response.headers.update({k: PRIVATE_HEADERS[k] for k in ("Cache-Control", "Referrer-Policy")})
+    response.set_cookie(
+        PUPIL_COOKIE,
+        found.pass_token,
+        max_age=max(60, int((found.pass_expires_at - now).total_seconds())),
+        path="/",
+        secure=services.settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+_REASONS = [
+    (ReportReason.ABSENT, "My child will not be there (absent or unwell)"),
+    (ReportReason.NOT_TAKING_PART, "My child should not take part in live sessions"),
+    (ReportReason.CANNOT_GET_IN, "We cannot get in"),
+]
+
+
+def _report_form(found: OpenedLink, note: str = "") -> HTMLResponse:
+    choices = "\n".join(
+        f'<label><input type="radio" name="reason" value="{value.value}" required> {words}</label>'
+        for value, words in _REASONS
+    )
+    form = (
+        f'<form method="post" action="">\n{choices}\n'
+        "<label>Anything else the school should know (optional):\n"
+        '<textarea name="message" rows="4" maxlength="1000"></textarea></label>\n'
+        '<p><button type="submit">Tell the school</button></p>\n</form>'
+    )
+    lines = [f"{found.title}, {found.when}, for {found.shown_name}."]
+    if note:
+        lines.insert(0, note)
+    return page("Tell the school", lines, body_html=form)
+
+
+@router.get("/join/{token}/absence", response_class=HTMLResponse, include_in_schema=False)
+async def report_form(token: str, request: Request) -> HTMLResponse:
+    """The form a parent fills in to tell the school (C23, CRO-16)."""
+    services = services_of(request)
+    found, _ = await check_link(services.engine, token, services.clock.now())
+    if found.state not in REPORTABLE:
+        return kind_page(found)
+    return _report_form(found)
+
+
+@router.post("/join/{token}/absence", response_class=HTMLResponse, include_in_schema=False)
+async def report(
+    token: str,
+    request: Request,
+    reason: Annotated[str, Form(max_length=40)] = "",
+    message: Annotated[str, Form(max_length=4000)] = "",
+) -> HTMLResponse:
+    """A parent tells the school: absent, not taking part, or cannot get in (C23, CRO-16)."""
+    services = services_of(request)
+    now = services.clock.now()
+    if reason not in {r.value for r in ReportReason}:
+        found, _ = await check_link(services.engine, token, now)
+        if found.state not in REPORTABLE:
+            return kind_page(found)
+        return _report_form(found, "Please choose one of the answers below.")
+    found = await report_to_school(services.engine, token, now, ReportReason(reason), message)
+    if found.state not in REPORTABLE:
+        return kind_page(found)
+    return page("Thank you", ["We have told the school.", "You can close this page now."])
+
+
+@router.get("/room/{session_id}", response_class=HTMLResponse, include_in_schema=False)
+async def room_page(session_id: str, request: Request) -> HTMLResponse:
+    """The classroom page (the full pupil and staff pages come with the browser client)."""
+    services = services_of(request)
+    now = services.clock.now()
+    pupil = await pupil_for_token(
+        services.engine, request.cookies.get(PUPIL_COOKIE), session_id, now
+    )
+    if pupil is not None:
+        return page(
+            f"Hello, {pupil.name}!",
+            ["Your classroom is loading.", "Your teacher will let you in soon."],
+        )
+    staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
+    if staff is not None:
+        try:
+            stored = await load_session(services.engine, session_id, staff.school_id)
+        except SessionNotFoundError:
+            stored = None
+        if stored is not None:
+            return page(stored.plan.title, ["The classroom is loading."])
+    return page(
+        "Please open your link again",
+        ["Please open the link the school sent you, on this device."],
+        status=403,
+    )

@@ -1,0 +1,37 @@
+"""One session's register and timeline, read from the database (its plan, policy and log)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.store.event_log import EventLog
+from safeclass.adapters.store.sessions import load_session
+from safeclass.app.register import Register, build_register
+from safeclass.app.room_log import room_events
+from safeclass.app.timeline import TimelineLine, build_timeline
+
+
+@dataclass(frozen=True, slots=True)
+class SessionReport:
+    register: Register
+    timeline: list[TimelineLine]
+
+
+async def session_report(
+    engine: AsyncEngine, session_id: str, school_id: str | None = None
+) -> SessionReport:
+    """The register and timeline of a session; raises SessionNotFoundError if there is none.
+
+    The plan keeps the shown names the session was scheduled with, so the register reads the
+    same years later; the school's time zone comes from the policy version that governed it.
+    """
+    stored = await load_session(engine, session_id, school_id)
+    events = room_events(await EventLog(engine).read(session_id))
+    tz = stored.policy.school.timezone
+    names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}
+    return SessionReport(
+        register=build_register(stored.plan, events, tz, policy=stored.policy),
+        timeline=build_timeline(events, tz, names),
+    )

@@ -1,0 +1,35 @@
+"""The register as CSV for the school's attendance spreadsheet (C14, S04-03).
+
+One header row, then one row per expected pupil. Times are the school's local HH:MM, minutes
+are plain numbers, and the date and session title sit on every row so registers from several
+sessions can be pasted into one sheet. A cell a spreadsheet would run as a formula (one that
+starts with = + - @, a tab or a carriage return) gets a leading apostrophe: a removal reason
+typed by staff must never become a formula on the office computer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from safeclass.app.register import Register
+from safeclass.app.reports.cells import PUPIL_HEADINGS, pupil_cells
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def register_csv(register: Register) -> str:
+    """The register as CSV text (RFC 4180 line endings)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(("Date", "Session", *PUPIL_HEADINGS))
+    facts = register.facts
+    date = facts.planned_start.date().isoformat()
+    for row in register.pupils:
+        writer.writerow(safe_cell(cell) for cell in (date, facts.title, *pupil_cells(row)))
+    return out.getvalue()
+
+
+def safe_cell(value: str) -> str:
+    """`value`, defused if a spreadsheet would read it as a formula."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value

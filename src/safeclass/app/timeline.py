@@ -1,0 +1,233 @@
+"""The session timeline (C15): one plain-English line per logged event, at the school's local time.
+
+"10:02 Amelia R. admitted by Mrs Khan". Names come from the plan and from the events themselves
+(the name a pupil waited under, the name staff joined with). Chat text and note text appear only
+while the log still holds them (retention blanks them). A concern's summary never appears here:
+it goes to the DSL's chronology (C16), not to a register that may be printed or shared.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from safeclass.core import events as ev
+from safeclass.core.commands import NoteKind
+
+_END_REASONS = {
+    ev.EndReason.TIME_LIMIT: "time limit",
+    ev.EndReason.HOLD_TIMEOUT: "held too long without enough staff",
+    ev.EndReason.ENDED_BY_STAFF: "ended by staff",
+    ev.EndReason.EMERGENCY: "emergency",
+}
+_ALERTS = {
+    ev.AlertReason.CONCERN: "a concern",
+    ev.AlertReason.EMERGENCY_END: "an emergency end",
+    ev.AlertReason.ONE_TO_ONE_RECORDED: "a 1-to-1 recorded without a parent present",
+}
+_NOTICES = {
+    ev.NoticeReason.REMOVED: "removal",
+    ev.NoticeReason.CAMERA_TURNED_OFF: "camera turned off",
+    ev.NoticeReason.RECORDED: "recording",
+}
+_NOTES = {
+    NoteKind.AGENDA: "Agenda",
+    NoteKind.INCIDENT: "Incident",
+    NoteKind.BEHAVIOUR: "Behaviour note",
+    NoteKind.REWARD: "Reward",
+    NoteKind.NOTE: "Note",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineLine:
+    at: dt.datetime  # local time
+    kind: str  # the event's type name
+    text: str
+
+    @property
+    def time(self) -> str:
+        return self.at.strftime("%H:%M")
+
+    def __str__(self) -> str:
+        return f"{self.time} {self.text}"
+
+
+def build_timeline(
+    events: Sequence[ev.Event], tz: str, names: Mapping[str, str]
+) -> list[TimelineLine]:
+    """The timeline of a session; `names` maps participant ids to names (e.g. the plan's)."""
+    zone = ZoneInfo(tz)
+    writer = _Writer(dict(names), zone)
+    lines = []
+    for event in events:
+        text = writer.describe(event)
+        at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=dt.UTC)
+        lines.append(TimelineLine(at.astimezone(zone), event.type_name, text))
+    return lines
+
+
+def _duration(span: dt.timedelta) -> str:
+    seconds = round(span.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    whole, rest = divmod(seconds, 60)
+    return f"{whole} min {rest} s" if rest else f"{whole} min"
+
+
+class _Writer:
+    """Turns events into sentences, learning names and remembering who has been seen."""
+
+    def __init__(self, names: dict[str, str], zone: ZoneInfo) -> None:
+        self.names = names
+        self.zone = zone
+        self.seen: set[str] = set()
+        self.staff: set[str] = set()
+        self.held_since: dt.datetime | None = None
+        self.describers: dict[type[ev.Event], Callable[[Any], str]] = {
+            ev.WaitingRoomOpened: lambda e: "Waiting room opened",
+            ev.SessionStarted: self._started,
+            ev.PupilWaiting: self._waiting,
+            ev.StaffJoined: self._staff_joined,
+            ev.PupilAdmitted: lambda e: f"{self.n(e.pupil)} admitted by {self.n(e.by)}",
+            ev.PupilDenied: lambda e: f"{self.n(e.pupil)} turned away by {self.n(e.by)}",
+            ev.PupilRemoved: self._removed,
+            ev.ParentNoticeQueued: self._notice,
+            ev.MicMuted: lambda e: self._by(e, "muted", "microphone"),
+            ev.MicUnmuted: lambda e: self._by(e, "unmuted", "microphone"),
+            ev.CameraTurnedOff: lambda e: self._by(e, "turned off", "camera"),
+            ev.CameraTurnedOn: lambda e: self._by(e, "turned on", "camera"),
+            ev.SpeakingAllowed: lambda e: f"{self.n(e.by)} allowed {self.n(e.pupil)} to speak",
+            ev.ChatSwitched: lambda e: f"Chat switched {'on' if e.on else 'off'} by {self.n(e.by)}",
+            ev.ChatPosted: self._chat,
+            ev.HandRaised: lambda e: f"{self.n(e.pupil)} raised a hand",
+            ev.HandLowered: self._hand_lowered,
+            ev.PupilCalledOn: lambda e: f"{self.n(e.by)} called on {self.n(e.pupil)}",
+            ev.ParentPresenceAttested: self._parent,
+            ev.RecordingNoticeGiven: self._recording_notice,
+            ev.RecordingStarted: lambda e: "Recording started",
+            ev.RecordingStopped: lambda e: f"Recording stopped by {self.n(e.by)}",
+            ev.LogNoteAdded: self._note,
+            ev.ConcernRaised: self._concern,
+            ev.DslAlerted: lambda e: f"DSL alerted: {_ALERTS.get(e.reason, str(e.reason))}",
+            ev.ParticipantLeft: lambda e: f"{self.n(e.participant)} left",
+            ev.ConnectionDropped: lambda e: f"{self.n(e.participant)}'s connection dropped",
+            ev.RoomHeld: self._held,
+            ev.RoomReleased: self._released,
+            ev.TimeWarning: self._warning,
+            ev.SessionEnded: self._ended,
+        }
+
+    def describe(self, event: ev.Event) -> str:
+        describer = self.describers.get(type(event))
+        return describer(event) if describer is not None else event.type_name
+
+    def n(self, pid: str | None) -> str:
+        if pid is None:
+            return "someone"
+        if pid == "clock":
+            return "the clock"
+        return self.names.get(pid) or pid
+
+    def _started(self, e: ev.SessionStarted) -> str:
+        return "Session started; expectations reminded" if e.reminder else "Session started"
+
+    def _waiting(self, e: ev.PupilWaiting) -> str:
+        if e.name:
+            self.names[e.pupil] = e.name
+        again = e.pupil in self.seen
+        self.seen.add(e.pupil)
+        text = f"{self.n(e.pupil)} {'rejoined' if again else 'joined'} the waiting room"
+        return f"{text} (parent present)" if e.parent_present else text
+
+    def _staff_joined(self, e: ev.StaffJoined) -> str:
+        if e.name:
+            self.names[e.staff] = e.name
+        again = e.staff in self.seen
+        self.seen.add(e.staff)
+        self.staff.add(e.staff)
+        return f"{self.n(e.staff)} ({e.role.value}) {'rejoined' if again else 'joined'}"
+
+    def _removed(self, e: ev.PupilRemoved) -> str:
+        text = f"{self.n(e.pupil)} removed by {self.n(e.by)}"
+        return f"{text}: {e.reason}" if e.reason else text
+
+    def _notice(self, e: ev.ParentNoticeQueued) -> str:
+        when = "at the end of the session" if e.send_at_end else "now"
+        what = _NOTICES.get(e.reason, str(e.reason))
+        return f"Parent of {self.n(e.pupil)} to be told ({what}) {when}"
+
+    def _by(
+        self,
+        e: ev.MicMuted | ev.MicUnmuted | ev.CameraTurnedOff | ev.CameraTurnedOn,
+        did: str,
+        thing: str,
+    ) -> str:
+        if e.by == e.target:
+            return f"{self.n(e.target)} {did} their {thing}"
+        return f"{self.n(e.by)} {did} {self.n(e.target)}'s {thing}"
+
+    def _chat(self, e: ev.ChatPosted) -> str:
+        text = f"Chat message {e.number} from {e.name or self.n(e.by)}"
+        return f"{text}: {e.text}" if e.text else text
+
+    def _hand_lowered(self, e: ev.HandLowered) -> str:
+        if e.by == e.pupil:
+            return f"{self.n(e.pupil)} lowered their hand"
+        return f"{self.n(e.by)} lowered {self.n(e.pupil)}'s hand"
+
+    def _parent(self, e: ev.ParentPresenceAttested) -> str:
+        state = "present" if e.present else "not present"
+        return f"Parent of {self.n(e.pupil)} {state} (confirmed by {self.n(e.by)})"
+
+    def _recording_notice(self, e: ev.RecordingNoticeGiven) -> str:
+        start = e.starts_at
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=dt.UTC)
+        when = start.astimezone(self.zone).strftime("%H:%M:%S")
+        text = f"Recording notice given by {self.n(e.by)}: recording starts at {when}"
+        return f"{text} (1-to-1 exception)" if e.one_to_one_exception else text
+
+    def _note(self, e: ev.LogNoteAdded) -> str:
+        text = _NOTES.get(e.kind, "Note")
+        if e.pupil:
+            text += f" about {self.n(e.pupil)}"
+        text += f" by {self.n(e.by)}"
+        return f"{text}: {e.text}" if e.text else text
+
+    def _concern(self, e: ev.ConcernRaised) -> str:
+        about = f" about {self.n(e.pupil)}" if e.pupil else ""
+        return f"Safeguarding concern {e.number} raised by {self.n(e.by)}{about} (sent to the DSL)"
+
+    def _held(self, e: ev.RoomHeld) -> str:
+        if self.held_since is None:
+            self.held_since = e.at
+        if e.reason is ev.HoldReason.PARENT_ABSENT:
+            return "Room held: waiting for a parent to be present"
+        return f"Room held: {e.staff_present} of {e.staff_required} required staff present"
+
+    def _released(self, e: ev.RoomReleased) -> str:
+        since, self.held_since = self.held_since, None
+        if since is None:
+            return "Room released"
+        return f"Room released (held for {_duration(e.at - since)})"
+
+    def _warning(self, e: ev.TimeWarning) -> str:
+        return f"{e.minutes_left} minute{'s' if e.minutes_left != 1 else ''} left"
+
+    def _ended(self, e: ev.SessionEnded) -> str:
+        self.held_since = None
+        count = len(e.disconnected)
+        if e.reason is ev.EndReason.EMERGENCY:
+            head = f"Emergency end by {self.n(e.by)}"
+        elif e.reason is ev.EndReason.ENDED_BY_STAFF:
+            head = f"Session ended by {self.n(e.by)}"
+        else:
+            head = f"Session ended ({_END_REASONS.get(e.reason, str(e.reason))})"
+        staff = sum(1 for pid in e.disconnected if pid in self.staff)
+        pupils = count - staff
+        split = f"{pupils} pupil{'s' if pupils != 1 else ''}, {staff} staff"
+        return f"{head} — {count} disconnected ({split})"

@@ -34,9 +34,7 @@ FIRST_NAMES = ["Amelia", "Oliver", "Isla", "Noah", "Ava", "Leo", "Mia", "Arthur"
 SURNAMES = ["Roberts", "Smith", "Jones", "O'Neill", "Evans", "Khan", "Taylor", "Brown", "Wilson"]
 
 
-def class_list(
-    size: int, consent: dict[str, Consent] | None = None
-) -> list[tuple[str, str, str]]:
+def class_list(size: int, consent: dict[str, Consent] | None = None) -> list[tuple[str, str, str]]:
     """(pupil_id, forename, surname) for `size` pupils: p1, p2, ..."""
     return [
         (f"p{i}", FIRST_NAMES[(i - 1) % len(FIRST_NAMES)], SURNAMES[(i - 1) % len(SURNAMES)])

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.sessions import load_session
-from safeclass.adapters.store.tables import Concern, Invitation, Recording
+from safeclass.adapters.store.tables import Concern, Invitation, PupilPass, Recording
 from safeclass.app.retention import run_retention
 from safeclass.app.room_log import entries_for
 from safeclass.cli.main import app
@@ -39,10 +39,11 @@ async def _session_with_records(engine: AsyncEngine, tmp_path: Path) -> tuple[st
     recording = tmp_path / "rec.webm"
     recording.write_bytes(b"not really video")
     now = dt.datetime.now(dt.UTC)
+    invitation_id = str(uuid.uuid4())
     async with engine.begin() as conn:
         await conn.execute(
             insert(Invitation).values(
-                id=str(uuid.uuid4()),
+                id=invitation_id,
                 school_id=stored.school_id,
                 session_id=session_id,
                 pupil_id="p1",
@@ -70,6 +71,19 @@ async def _session_with_records(engine: AsyncEngine, tmp_path: Path) -> tuple[st
                 raised_at=START,
                 summary="Said something worrying about home",
                 keep_until=(START + 365 * 18 * DAY).date(),
+            )
+        )
+        # a device that opened the link holds a pass pointing at the invitation
+        await conn.execute(
+            insert(PupilPass).values(
+                id=str(uuid.uuid4()),
+                token_hash="b" * 64,
+                invitation_id=invitation_id,
+                session_id=session_id,
+                pupil_id="p1",
+                school_id=stored.school_id,
+                created_at=now,
+                expires_at=START + DAY,
             )
         )
     return session_id, stored.school_id, recording

@@ -28,6 +28,7 @@ from safeclass.adapters.store.tables import (
     Concern,
     Invitation,
     PolicyVersion,
+    PupilPass,
     Recording,
     Session,
     SessionEvent,
@@ -109,6 +110,7 @@ async def _blank_chat(log: EventLog, session_id: str, now: dt.datetime) -> int:
 
 async def _delete_invitations(engine: AsyncEngine, session_id: str) -> int:
     async with engine.begin() as conn:
+        await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
         result = await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))
         return int(result.rowcount or 0)
 
@@ -128,6 +130,7 @@ async def _delete_session_log(
         )
         deleted = int(result.rowcount or 0)
         await conn.execute(delete(SessionLogHead).where(SessionLogHead.session_id == session_id))
+        await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
         await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))
     if deleted:
         await _journal(

@@ -1,21 +1,27 @@
 """The composition root: the one place where the real adapters are wired into the app.
 
 `build()` opens the database (migrating it), and makes the event log, the clock, the outbox
-alerts, the WebSocket audiences and the live-room registry; `close()` stops them in order.
+alerts, the WebSocket audiences and the live-room registry, and, when SMTP or a webhook is
+configured, the channels that carry invitation links and the outbox worker that delivers the
+notifications table by email; `close()` stops them in order.
 Tests build the same services with an adjustable clock.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safeclass.adapters.notify.mail import Mailer
+from safeclass.adapters.notify.webhook import WebhookSender
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.db import upgrade
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.clock import Clock, SystemClock
+from safeclass.app.delivery import LetterChannel
 from safeclass.app.live.registry import Rooms
+from safeclass.app.outbox import Outbox
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
 from safeclass.web.room_socket import Audiences
@@ -31,6 +37,8 @@ class Services:
     audiences: Audiences
     alerts: OutboxAlerts
     rooms: Rooms
+    channels: tuple[LetterChannel, ...] = ()  # email and/or webhook, for invitation links
+    outbox: Outbox | None = field(default=None)  # delivers notifications when SMTP is set
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -49,9 +57,20 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         alerts=alerts,
         metrics=metrics,
     )
-    return Services(settings, engine, event_log, clock, metrics, audiences, alerts, rooms)
+    mailer = Mailer.from_settings(settings)
+    webhook = WebhookSender.from_settings(settings)
+    channels = tuple(c for c in (mailer, webhook) if c is not None)
+    outbox = None
+    if mailer is not None:
+        outbox = Outbox(engine, mailer, clock, every=settings.outbox_every_seconds)
+        outbox.start()
+    return Services(
+        settings, engine, event_log, clock, metrics, audiences, alerts, rooms, channels, outbox
+    )
 
 
 async def close(services: Services) -> None:
     await services.rooms.close()
+    if services.outbox is not None:
+        await services.outbox.stop()
     await services.engine.dispose()

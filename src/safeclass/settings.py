@@ -28,6 +28,7 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     heartbeat_seconds: float = 5.0  # a silent socket is dropped after two missed heartbeats
     retention_every_hours: float = 24.0
+    outbox_every_seconds: float = 5.0  # how often the outbox worker looks for due notifications
 
     @property
     def secure_cookies(self) -> bool:

@@ -16,6 +16,7 @@ import email
 import email.policy
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -178,6 +179,15 @@ async def send_links(
         response = await http.post(f"/api/sessions/{session_id}/invitations/send", json=body)
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5) -> None:
+    """Wait until `check()` holds (e.g. the worker has marked a message sent)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the condition did not come true in time")
+        await asyncio.sleep(0.05)
 
 
 # Words a child or parent must never see on a page (JOURNEYS.md).

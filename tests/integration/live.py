@@ -24,7 +24,13 @@ from sqlalchemy import insert, select
 
 from safeclass.adapters.auth.identity import PUPIL_COOKIE, STAFF_COOKIE
 from safeclass.adapters.auth.tokens import hash_token, new_token
-from safeclass.adapters.store.tables import Invitation, PupilPass, Staff, StaffLogin
+from safeclass.adapters.store.tables import (
+    Invitation,
+    PupilPass,
+    SessionStaff,
+    Staff,
+    StaffLogin,
+)
 from safeclass.app.clock import AdjustableClock
 from safeclass.bootstrap import Services
 from safeclass.settings import Settings
@@ -177,9 +183,17 @@ class Client:
 
 
 async def staff_cookie(
-    services: Services, school_id: str, role: str, name: str, staff_id: str | None = None
+    services: Services,
+    school_id: str,
+    role: str,
+    name: str,
+    staff_id: str | None = None,
+    on_session: str | None = None,
 ) -> tuple[str, str]:
-    """Create a member of staff (if needed) and a signed-in login; returns (staff_id, cookie)."""
+    """Create a member of staff (if needed) and a signed-in login; returns (staff_id, cookie).
+
+    With `on_session`, the member of staff is also put on that session's staff list.
+    """
     now = services.clock.now()
     token = new_token()
     async with services.engine.begin() as conn:
@@ -195,6 +209,10 @@ async def staff_cookie(
                     active=True,
                     created_at=now,
                 )
+            )
+        if on_session is not None:
+            await conn.execute(
+                insert(SessionStaff).values(session_id=on_session, staff_id=staff_id)
             )
         await conn.execute(
             insert(StaffLogin).values(

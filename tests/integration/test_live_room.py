@@ -42,7 +42,9 @@ class Lesson:
         self.clients: list[Client] = []
 
     async def staff(self, role: str = "teacher", name: str = "Mrs Khan") -> Client:
-        staff_id, cookie = await staff_cookie(self.server.services, self.school_id, role, name)
+        staff_id, cookie = await staff_cookie(
+            self.server.services, self.school_id, role, name, on_session=self.session_id
+        )
         client = await Client(self.server, self.session_id, cookie, staff_id).connect()
         self.clients.append(client)
         reply = await client.send("join")
@@ -261,13 +263,22 @@ async def test_malformed_messages_get_clear_errors_and_the_socket_stays_open(les
 async def test_a_socket_from_another_origin_or_without_a_cookie_is_refused(
     lesson: Lesson, server: LiveServer
 ):
-    _, cookie = await staff_cookie(server.services, lesson.school_id, "teacher", "Mrs Khan")
+    _, cookie = await staff_cookie(
+        server.services, lesson.school_id, "teacher", "Mrs Khan", on_session=lesson.session_id
+    )
     with pytest.raises(Exception, match="403"):
         await Client(server, lesson.session_id, cookie, "evil").connect(origin="http://evil.test")
     with pytest.raises(Exception, match="403"):
         await Client(server, lesson.session_id, "sc_staff=forged", "forged").connect()
     with pytest.raises(Exception, match="403"):
         await Client(server, "no-such-session", cookie, "nosuch").connect()
+    # a teacher of this school who is not on this session is refused the same way (C21)
+    _, other = await staff_cookie(server.services, lesson.school_id, "teacher", "Mr Other")
+    with pytest.raises(Exception, match="403"):
+        await Client(server, lesson.session_id, other, "other").connect()
+    # the DSL may join any session of the school
+    _, dsl = await staff_cookie(server.services, lesson.school_id, "dsl", "Ms Patel")
+    await (await Client(server, lesson.session_id, dsl, "dsl").connect()).close()
 
 
 # covers: C5, CLA-02

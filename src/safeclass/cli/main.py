@@ -12,9 +12,10 @@ from safeclass.cli.db_cmd import db_app
 from safeclass.cli.policy_cmd import policy_app
 from safeclass.cli.report_cmd import report_app
 from safeclass.cli.retention_cmd import retention_app
-from safeclass.cli.serve_cmd import serve
 from safeclass.cli.roster_cmd import roster_app
 from safeclass.cli.school_cmd import school_app
+from safeclass.cli.serve_cmd import serve
+from safeclass.cli.staff_cmd import staff_app
 
 app = typer.Typer(
     name="safeclass",
@@ -31,6 +32,7 @@ app.add_typer(retention_app, name="retention")
 app.command("serve")(serve)
 app.add_typer(school_app, name="school")
 app.add_typer(roster_app, name="roster")
+app.add_typer(staff_app, name="staff")
 
 
 def _print_version(value: bool) -> None:

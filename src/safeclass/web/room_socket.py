@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
+from sqlalchemy import select
 from starlette.websockets import WebSocketState
 
 from safeclass.adapters.auth.identity import (
@@ -30,6 +31,8 @@ from safeclass.adapters.auth.identity import (
     staff_for_token,
 )
 from safeclass.adapters.store.sessions import SessionNotFoundError
+from safeclass.adapters.store.tables import SessionStaff
+from safeclass.app import staff_roles
 from safeclass.app.clock import Clock
 from safeclass.app.live.runtime import LiveRoom, RoomClosedError
 from safeclass.core import Role, RoomState
@@ -212,6 +215,9 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
     if room is None or room.school_id != school_id:
         await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
         return
+    if role is not Role.PUPIL and not await _may_join(services, session_id, participant, role):
+        await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
+        return
     if room.ended:
         await websocket.close(code=4000, reason="The session has ended")
         return
@@ -264,6 +270,19 @@ async def _identify(
     if pupil is not None:
         return pupil.pupil_id, Role.PUPIL, pupil.pass_id, pupil.name, pupil.school_id
     return None
+
+
+async def _may_join(services: Any, session_id: str, staff_id: str, role: Role) -> bool:
+    """Teachers and assistants enter only the sessions they are on; the DSL and head any."""
+    async with services.engine.connect() as conn:
+        on_it = (
+            await conn.execute(
+                select(SessionStaff.staff_id).where(
+                    SessionStaff.session_id == session_id, SessionStaff.staff_id == staff_id
+                )
+            )
+        ).first() is not None
+    return staff_roles.may_join_room(role.value, on_it)
 
 
 async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> None:

@@ -1,0 +1,1 @@
+"""Notify adapters: email over SMTP and signed webhooks to a school's messaging platform."""

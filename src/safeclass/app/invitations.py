@@ -1,0 +1,535 @@
+"""Invitation links (C2: WER-02, S04-02): one per invited pupil per session, and opening one.
+
+A link is `{public_url}/join/{token}` with 256 random bits; only the token's hash is stored, so
+the link exists only in the letter sent to the family. A resend makes a new token and replaces
+the hash (the old link, and every device it opened, stops working); a revoke stops it outright.
+A link works from an hour before the start until a little after the end. Opening it exchanges
+it for a pupil pass on that device (a cookie), so the token leaves the address bar at once; the
+pass admits only that pupil, only to that session's waiting room, and the room allows one
+device at a time (STJ-11). Pupils whose consent does not allow them to take part (C17) get no
+link, and a link opened after consent was withdrawn gives no pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from safeclass.adapters.auth.tokens import hash_token, new_token
+from safeclass.adapters.store.sessions import StoredSession, load_session
+from safeclass.adapters.store.tables import (
+    Guardian,
+    Invitation,
+    Notification,
+    Pupil,
+    PupilPass,
+    School,
+    SessionStaff,
+    Staff,
+)
+from safeclass.app.delivery import Letter, LetterChannel
+from safeclass.app.scheduling import when_text
+from safeclass.core import ExpectedPupil, RoomState
+from safeclass.policy import Policy
+
+log = logging.getLogger(__name__)
+
+GRACE = dt.timedelta(minutes=15)  # a link outlives the planned end by this much
+OPENS_BEFORE = dt.timedelta(minutes=60)  # and starts working this long before the start
+MAX_TOKEN_CHARS = 128
+SEND_AT_ONCE = 8
+
+
+class SessionClosedError(ValueError):
+    """The session is cancelled or over: no links can be sent for it."""
+
+
+class NoChannelError(RuntimeError):
+    """Neither email nor a messaging-platform webhook is set up on this server."""
+
+
+class NotOnSessionError(LookupError):
+    """That pupil is not on this session's list, or has never been sent a link."""
+
+
+class SendStatus(StrEnum):
+    SENT = "sent"
+    ALREADY_SENT = "already_sent"
+    NOT_SENT = "not_sent"
+    NOT_TAKING_PART = "not_taking_part"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    pupil_id: str
+    shown_name: str
+    status: SendStatus
+    detail: str
+    channels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    results: list[SendResult]
+    revoked_passes: list[str] = field(default_factory=list)  # devices opened by old links
+
+
+def link_for(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/join/{token}"
+
+
+def session_end(starts_at: dt.datetime, minutes: int, policy: Policy) -> dt.datetime:
+    return starts_at + dt.timedelta(minutes=min(minutes, policy.timing.max_minutes))
+
+
+def link_expiry(starts_at: dt.datetime, minutes: int, policy: Policy) -> dt.datetime:
+    return session_end(starts_at, minutes, policy) + GRACE
+
+
+def takes_part(stored: StoredSession, pupil: ExpectedPupil) -> bool:
+    """The room's own consent rule (C17), so a link and the room never disagree."""
+    return RoomState(plan=stored.plan, policy=stored.policy).consent_allows(pupil)
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+async def send_invitations(
+    engine: AsyncEngine,
+    *,
+    school_id: str,
+    session_id: str,
+    channels: Sequence[LetterChannel],
+    public_url: str,
+    now: dt.datetime,
+    pupil_id: str | None = None,
+    resend: bool = False,
+) -> SendReport:
+    """Send links: to every pupil not yet sent one, to all again (`resend`), or to one pupil.
+
+    Sending to one pupil always makes a new link (it also undoes a revoke). Pupils whose link
+    was revoked are skipped by a send to all.
+    """
+    stored = await load_session(engine, session_id, school_id)
+    plan = stored.plan
+    end = session_end(plan.starts_at, plan.minutes, stored.policy)
+    if stored.status in ("cancelled", "ended") or now >= end:
+        raise SessionClosedError("This session is over or cancelled, so no links can be sent")
+    if not channels:
+        raise NoChannelError(
+            "No way to send invitations is set up on this server: email (SMTP) or the "
+            "messaging-platform webhook"
+        )
+    if pupil_id is not None and pupil_id not in plan.expected:
+        raise NotOnSessionError(pupil_id)
+    chosen = [plan.expected[pupil_id]] if pupil_id else list(plan.expected.values())
+    async with engine.connect() as conn:
+        existing = {
+            inv.pupil_id: inv
+            for inv in (
+                await conn.execute(select(Invitation).where(Invitation.session_id == session_id))
+            ).all()
+        }
+        letters = await _blank_letters(conn, stored, [p.pupil_id for p in chosen])
+
+    results: dict[str, SendResult] = {}
+    to_send: list[tuple[Letter, list[LetterChannel]]] = []
+    for pupil in sorted(chosen, key=lambda p: (p.shown_name, p.pupil_id)):
+        pid, name = pupil.pupil_id, pupil.shown_name
+        inv = existing.get(pid)
+        if not takes_part(stored, pupil):
+            results[pid] = SendResult(
+                pid, name, SendStatus.NOT_TAKING_PART, "Not taking part in live sessions"
+            )
+        elif pupil_id is None and inv is not None and inv.revoked_at is not None:
+            results[pid] = SendResult(
+                pid, name, SendStatus.WITHDRAWN, "Link withdrawn; send to this pupil for a new one"
+            )
+        elif pupil_id is None and not resend and inv is not None and inv.sent_at is not None:
+            results[pid] = SendResult(pid, name, SendStatus.ALREADY_SENT, "Link already sent")
+        else:
+            letter = letters[pid]
+            usable = [c for c in channels if c.reaches(letter)]
+            if usable:
+                to_send.append((letter, usable))
+            else:
+                results[pid] = SendResult(
+                    pid, name, SendStatus.NOT_SENT, "No parent email address on record"
+                )
+
+    tokens = {letter.pupil_id: new_token() for letter, _ in to_send}
+    async with engine.begin() as conn:
+        revoked = await _issue(conn, stored, existing, tokens, now)
+    limit = asyncio.Semaphore(SEND_AT_ONCE)
+
+    async def deliver(letter: Letter, usable: list[LetterChannel]) -> SendResult:
+        link = link_for(public_url, tokens[letter.pupil_id])
+        letter = replace(letter, link=link, report_link=f"{link}/absence")
+        done: list[str] = []
+        async with limit:
+            for channel in usable:
+                try:
+                    await channel.deliver(letter)
+                except Exception as exc:  # one channel failing must not stop the others
+                    log.warning(
+                        "invitation not delivered by %s: %s",
+                        channel.name,
+                        type(exc).__name__,
+                        extra={"session": session_id},
+                    )
+                else:
+                    done.append(channel.name)
+        if not done:
+            return SendResult(
+                letter.pupil_id,
+                letter.shown_name,
+                SendStatus.NOT_SENT,
+                "The message could not be sent; please try again later",
+            )
+        return SendResult(
+            letter.pupil_id, letter.shown_name, SendStatus.SENT, "Link sent", tuple(done)
+        )
+
+    delivered = await asyncio.gather(*(deliver(letter, usable) for letter, usable in to_send))
+    sent = [r.pupil_id for r in delivered if r.status is SendStatus.SENT]
+    if sent:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(Invitation)
+                .where(Invitation.session_id == session_id, Invitation.pupil_id.in_(sent))
+                .values(sent_at=now)
+            )
+    results.update({r.pupil_id: r for r in delivered})
+    order = sorted(chosen, key=lambda p: (p.shown_name, p.pupil_id))
+    return SendReport([results[p.pupil_id] for p in order], revoked)
+
+
+async def _issue(
+    conn: AsyncConnection,
+    stored: StoredSession,
+    existing: dict[str, Row[Any]],
+    tokens: dict[str, str],
+    now: dt.datetime,
+) -> list[str]:
+    """Store the new tokens' hashes (replacing old ones); the passes of replaced links."""
+    plan = stored.plan
+    expires = link_expiry(plan.starts_at, plan.minutes, stored.policy)
+    replaced: list[str] = []
+    for pid, token in tokens.items():
+        inv = existing.get(pid)
+        if inv is None:
+            await conn.execute(
+                insert(Invitation).values(
+                    id=str(uuid.uuid4()),
+                    school_id=stored.school_id,
+                    session_id=plan.session_id,
+                    pupil_id=pid,
+                    token_hash=hash_token(token),
+                    expires_at=expires,
+                    created_at=now,
+                )
+            )
+            continue
+        await conn.execute(
+            update(Invitation)
+            .where(Invitation.id == inv.id)
+            .values(token_hash=hash_token(token), expires_at=expires, revoked_at=None, sent_at=None)
+        )
+        replaced.append(inv.id)
+    return await _revoke_passes(conn, PupilPass.invitation_id.in_(replaced), now)
+
+
+async def _blank_letters(
+    conn: AsyncConnection, stored: StoredSession, pupil_ids: list[str]
+) -> dict[str, Letter]:
+    """A letter per pupil with everything but the link (which needs the token)."""
+    plan, policy = stored.plan, stored.policy
+    school = (
+        await conn.execute(select(School.key, School.name).where(School.id == stored.school_id))
+    ).one()
+    emails: dict[str, list[str]] = {}
+    mis: dict[str, str | None] = {}
+    for chunk in _chunks(pupil_ids):
+        for pid, email in await conn.execute(
+            select(Guardian.pupil_id, Guardian.email)
+            .where(
+                Guardian.school_id == stored.school_id,
+                Guardian.pupil_id.in_(chunk),
+                Guardian.email.is_not(None),
+            )
+            .order_by(Guardian.id)
+        ):
+            if email and email not in emails.setdefault(pid, []):
+                emails[pid].append(email)
+        for pid, mis_id in await conn.execute(
+            select(Pupil.id, Pupil.mis_id).where(Pupil.id.in_(chunk))
+        ):
+            mis[pid] = mis_id
+    when = when_text(policy, plan.starts_at, plan.minutes)
+    return {
+        pid: Letter(
+            school_key=school.key,
+            school_name=school.name,
+            session_id=plan.session_id,
+            session_title=plan.title,
+            session_kind=plan.kind.value,
+            starts_at=plan.starts_at,
+            minutes=plan.minutes,
+            when=when,
+            pupil_id=pid,
+            pupil_mis_id=mis.get(pid),
+            shown_name=plan.expected[pid].shown_name,
+            recipients=tuple(emails.get(pid, ())),
+            expires_at=link_expiry(plan.starts_at, plan.minutes, policy),
+            parent_expectations=policy.expectations.parent,
+            pupil_expectations=policy.expectations.pupil,
+        )
+        for pid in pupil_ids
+    }
+
+
+def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+# -- revoking ----------------------------------------------------------------------------------
+
+
+async def revoke_invitation(
+    engine: AsyncEngine, *, school_id: str, session_id: str, pupil_id: str, now: dt.datetime
+) -> list[str]:
+    """Stop a pupil's link and every device it opened; the ids of those devices' passes."""
+    async with engine.begin() as conn:
+        inv = (
+            await conn.execute(
+                select(Invitation).where(
+                    Invitation.school_id == school_id,
+                    Invitation.session_id == session_id,
+                    Invitation.pupil_id == pupil_id,
+                )
+            )
+        ).first()
+        if inv is None:
+            raise NotOnSessionError(pupil_id)
+        if inv.revoked_at is None:
+            await conn.execute(
+                update(Invitation).where(Invitation.id == inv.id).values(revoked_at=now)
+            )
+        return await _revoke_passes(conn, PupilPass.invitation_id == inv.id, now)
+
+
+async def revoke_session_links(
+    conn: AsyncConnection, session_id: str, now: dt.datetime
+) -> list[str]:
+    """Every link of a session stops working (cancelled); the passes revoked."""
+    await conn.execute(
+        update(Invitation)
+        .where(Invitation.session_id == session_id, Invitation.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return await _revoke_passes(conn, PupilPass.session_id == session_id, now)
+
+
+async def _revoke_passes(conn: AsyncConnection, where: object, now: dt.datetime) -> list[str]:
+    ids = list(
+        (
+            await conn.execute(
+                select(PupilPass.id).where(where, PupilPass.revoked_at.is_(None))  # type: ignore[arg-type]
+            )
+        ).scalars()
+    )
+    if ids:
+        await conn.execute(update(PupilPass).where(PupilPass.id.in_(ids)).values(revoked_at=now))
+    return ids
+
+
+# -- opening a link ----------------------------------------------------------------------------
+
+
+class LinkState(StrEnum):
+    UNKNOWN = "unknown"
+    WITHDRAWN = "withdrawn"
+    CANCELLED = "cancelled"
+    ENDED = "ended"
+    EXPIRED = "expired"
+    TOO_EARLY = "too_early"
+    NOT_TAKING_PART = "not_taking_part"
+    OPEN = "open"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenedLink:
+    """What opening a link found; for OPEN, the new pass for this device."""
+
+    state: LinkState
+    session_id: str = ""
+    pupil_id: str = ""
+    school_id: str = ""
+    school_name: str = ""
+    title: str = ""
+    when: str = ""
+    shown_name: str = ""
+    pass_token: str = field(default="", repr=False)
+    pass_expires_at: dt.datetime | None = None
+
+
+async def check_link(
+    engine: AsyncEngine, token: str, now: dt.datetime
+) -> tuple[OpenedLink, Row[Any] | None]:
+    """What a link is good for now, without using it."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return OpenedLink(LinkState.UNKNOWN), None
+    async with engine.connect() as conn:
+        inv = (
+            await conn.execute(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+        ).first()
+        if inv is None:
+            return OpenedLink(LinkState.UNKNOWN), None
+        school_name = (
+            await conn.execute(select(School.name).where(School.id == inv.school_id))
+        ).scalar_one()
+    stored = await load_session(engine, inv.session_id, inv.school_id)
+    plan = stored.plan
+    pupil = plan.expected.get(inv.pupil_id)
+    found = OpenedLink(
+        LinkState.OPEN,
+        session_id=plan.session_id,
+        pupil_id=inv.pupil_id,
+        school_id=inv.school_id,
+        school_name=school_name,
+        title=plan.title,
+        when=when_text(stored.policy, plan.starts_at, plan.minutes),
+        shown_name=pupil.shown_name if pupil else "",
+    )
+    if stored.status == "cancelled":
+        state = LinkState.CANCELLED
+    elif stored.status == "ended" or now >= session_end(
+        plan.starts_at, plan.minutes, stored.policy
+    ):
+        state = LinkState.ENDED
+    elif inv.revoked_at is not None or pupil is None:
+        state = LinkState.WITHDRAWN
+    elif now >= inv.expires_at:
+        state = LinkState.EXPIRED
+    elif not takes_part(stored, pupil):
+        state = LinkState.NOT_TAKING_PART
+    elif now < plan.starts_at - OPENS_BEFORE:
+        state = LinkState.TOO_EARLY
+    else:
+        state = LinkState.OPEN
+    return replace(found, state=state), inv
+
+
+async def open_link(engine: AsyncEngine, token: str, now: dt.datetime) -> OpenedLink:
+    """Use a link on one device: a new pupil pass for it when the link is good now."""
+    found, inv = await check_link(engine, token, now)
+    if found.state is not LinkState.OPEN or inv is None:
+        return found
+    pass_token = new_token()
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(PupilPass).values(
+                id=str(uuid.uuid4()),
+                token_hash=hash_token(pass_token),
+                invitation_id=inv.id,
+                session_id=inv.session_id,
+                pupil_id=inv.pupil_id,
+                school_id=inv.school_id,
+                created_at=now,
+                expires_at=inv.expires_at,
+            )
+        )
+    return replace(found, pass_token=pass_token, pass_expires_at=inv.expires_at)
+
+
+# -- parents telling the school (C23, CRO-16) ---------------------------------------------------
+
+
+class ReportReason(StrEnum):
+    ABSENT = "absent"
+    NOT_TAKING_PART = "not_taking_part"
+    CANNOT_GET_IN = "cannot_get_in"
+
+
+REPORT_WORDS = {
+    ReportReason.ABSENT: "will not be at the session (absent or unwell)",
+    ReportReason.NOT_TAKING_PART: "should not take part in live sessions",
+    ReportReason.CANNOT_GET_IN: "cannot get into the session",
+}
+REPORTABLE = frozenset(
+    {LinkState.OPEN, LinkState.TOO_EARLY, LinkState.NOT_TAKING_PART, LinkState.EXPIRED}
+)
+
+
+async def report_to_school(
+    engine: AsyncEngine, token: str, now: dt.datetime, reason: ReportReason, message: str
+) -> OpenedLink:
+    """A parent's report through their link, queued to the session's staff (or the head)."""
+    found, inv = await check_link(engine, token, now)
+    if found.state not in REPORTABLE or inv is None:
+        return found
+    text = " ".join(message.split())[:1000]
+    async with engine.begin() as conn:
+        recipients = list(
+            (
+                await conn.execute(
+                    select(Staff.email)
+                    .join(SessionStaff, SessionStaff.staff_id == Staff.id)
+                    .where(SessionStaff.session_id == inv.session_id, Staff.active.is_(True))
+                )
+            ).scalars()
+        )
+        if not recipients:
+            recipients = list(
+                (
+                    await conn.execute(
+                        select(Staff.email).where(
+                            Staff.school_id == inv.school_id,
+                            Staff.role.in_(("head", "admin")),
+                            Staff.active.is_(True),
+                        )
+                    )
+                ).scalars()
+            )
+        subject = f"[safeclass] {found.shown_name} {REPORT_WORDS[reason]}: {found.title}"
+        body = "\n".join(
+            line
+            for line in (
+                f"A parent or carer of {found.shown_name} says their child {REPORT_WORDS[reason]}.",
+                f"Session: {found.title} ({found.when}).",
+                f"Their message: {text}" if text else "They left no message.",
+                "They sent this through their child's invitation link (CRO-16).",
+            )
+        )
+        if not recipients:
+            log.warning("a parent's report has nobody to go to", extra={"school": inv.school_id})
+        else:
+            await conn.execute(
+                insert(Notification),
+                [
+                    {
+                        "school_id": inv.school_id,
+                        "session_id": inv.session_id,
+                        "kind": "parent_report",
+                        "recipient": email,
+                        "subject": subject[:200],
+                        "body": body,
+                        "status": "pending",
+                        "attempts": 0,
+                        "send_after": now,
+                        "created_at": now,
+                    }
+                    for email in dict.fromkeys(recipients)
+                ],
+            )
+    return found

@@ -1,0 +1,151 @@
+"""The outbox worker: delivers the `notifications` table (DSL alerts, parents' notices, reports).
+
+Rooms and use cases only write rows (alerts.py, timetable.py, invitations.py); this worker sends
+the ones that are due, marks each sent, or counts the attempt, keeps the error and tries again
+later (30 s, then 1, 2, 4, 8 minutes), and gives up as `failed` after `max_attempts`, so a mail
+server that is down delays an alert but never loses it. Before sending, a row is claimed by
+moving its `send_after` a lease ahead, so two workers never send the same row, and a worker that
+dies mid-send only delays it by the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.store.tables import Notification
+from safeclass.app.clock import Clock
+from safeclass.app.delivery import Notice, NoticeSender
+from safeclass.observability import scrub
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+BACKOFF = dt.timedelta(seconds=30)
+LEASE = dt.timedelta(minutes=5)
+BATCH = 50
+
+
+@dataclass(slots=True)
+class PassReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+class Outbox:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sender: NoticeSender,
+        clock: Clock,
+        *,
+        every: float = 5.0,
+        max_attempts: int = MAX_ATTEMPTS,
+        backoff: dt.timedelta = BACKOFF,
+        batch: int = BATCH,
+    ) -> None:
+        self._engine = engine
+        self._sender = sender
+        self._clock = clock
+        self._every = every
+        self._max_attempts = max_attempts
+        self._backoff = backoff
+        self._batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    def retry_delay(self, attempts: int) -> dt.timedelta:
+        """How long to wait after the `attempts`-th failure."""
+        return self._backoff * (1 << max(0, attempts - 1))
+
+    async def run_once(self) -> PassReport:
+        """Send every notification that is due now; one pass."""
+        report = PassReport()
+        now = self._clock.now()
+        async with self._engine.connect() as conn:
+            due = list(
+                (
+                    await conn.execute(
+                        select(Notification.id)
+                        .where(Notification.status == "pending", Notification.send_after <= now)
+                        .order_by(Notification.send_after, Notification.id)
+                        .limit(self._batch)
+                    )
+                ).scalars()
+            )
+        for notification_id in due:
+            row = await self._claim(notification_id, now)
+            if row is not None:
+                await self._send(row, now, report)
+        return report
+
+    async def _claim(self, notification_id: int, now: dt.datetime) -> Row[Any] | None:
+        async with self._engine.begin() as conn:
+            claimed = await conn.execute(
+                update(Notification)
+                .where(
+                    Notification.id == notification_id,
+                    Notification.status == "pending",
+                    Notification.send_after <= now,
+                )
+                .values(send_after=now + LEASE)
+            )
+            if claimed.rowcount != 1:
+                return None  # another worker has it
+            return (
+                await conn.execute(select(Notification).where(Notification.id == notification_id))
+            ).one()
+
+    async def _send(self, row: Row[Any], now: dt.datetime, report: PassReport) -> None:
+        attempts = row.attempts + 1
+        values: dict[str, object]
+        try:
+            await self._sender.send_notice(Notice(row.recipient, row.subject, row.body))
+        except Exception as exc:  # any failure is retried; the error is kept for operators
+            error = scrub(f"{type(exc).__name__}: {exc}")[:500]
+            if attempts >= self._max_attempts:
+                values = {"status": "failed", "attempts": attempts, "last_error": error}
+                report.failed += 1
+                log.error("notification %s failed for good: %s", row.id, error)
+            else:
+                values = {
+                    "attempts": attempts,
+                    "last_error": error,
+                    "send_after": now + self.retry_delay(attempts),
+                }
+                report.retrying += 1
+                log.warning("notification %s not sent (attempt %d): %s", row.id, attempts, error)
+        else:
+            values = {"status": "sent", "attempts": attempts, "sent_at": now, "last_error": None}
+            report.sent += 1
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(Notification).where(Notification.id == row.id).values(**values)
+            )
+
+    def start(self) -> None:
+        """Run passes in the background every `every` seconds until `stop()`."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="notification outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # the database may be briefly unavailable; try again next time
+                log.exception("outbox pass failed")
+            await asyncio.sleep(self._every)

@@ -9,6 +9,7 @@ import typer
 from safeclass import __version__
 from safeclass.cli.audit_cmd import audit_app
 from safeclass.cli.db_cmd import db_app
+from safeclass.cli.demo_cmd import demo
 from safeclass.cli.policy_cmd import policy_app
 from safeclass.cli.report_cmd import report_app
 from safeclass.cli.retention_cmd import retention_app
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
 app.command("serve")(serve)
+app.command("demo")(demo)
 app.add_typer(school_app, name="school")
 app.add_typer(roster_app, name="roster")
 app.add_typer(staff_app, name="staff")

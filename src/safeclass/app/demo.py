@@ -1,0 +1,255 @@
+"""The demo school: everything a visitor needs to try safeclass in five minutes, made idempotently.
+
+`prepare()` makes (or finds) a school running Claydon's protocol, open every day of the week
+and all hours so the demo works whenever it is run; a class 2B of 30 pupils imported through
+the real roster import; five staff accounts (teacher, assistant, DSL, head, admin) with
+generated passwords; a 30-minute session starting within minutes; and one invitation link per
+pupil, written as letters into the demo's own folder (`DemoLetterBox`: the demo has no mail
+server). Every step goes through the same use cases the real server uses.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import secrets
+import string
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.auth.passwords import hash_password
+from safeclass.adapters.store import school_records
+from safeclass.adapters.store.tables import Session, Staff
+from safeclass.app import invitations, timetable
+from safeclass.app.delivery import Letter
+from safeclass.app.roster import parse_roster
+from safeclass.app.roster_import import import_roster
+from safeclass.core import SessionKind
+from safeclass.policy import Policy, loads
+from safeclass.policy.loading import preset_path
+
+KEY = "demo"
+CLASS = "2B"
+STAFF = (
+    ("teacher", "Mrs Khan", "teacher@demo.school"),
+    ("assistant", "Mr Lee", "assistant@demo.school"),
+    ("dsl", "Ms Patel", "dsl@demo.school"),
+    ("head", "Dr Evans", "head@demo.school"),
+    ("admin", "Mrs Ward", "office@demo.school"),
+)
+FORENAMES = (
+    "Amelia",
+    "Oliver",
+    "Isla",
+    "Noah",
+    "Ava",
+    "Leo",
+    "Mia",
+    "Arthur",
+    "Freya",
+    "Jack",
+    "Siân",
+    "Zoë-Mae",
+    "Harry",
+    "Ivy",
+    "Theo",
+    "Rosie",
+    "Alfie",
+    "Grace",
+    "Oscar",
+    "Lily",
+    "Muhammad",
+    "Aisha",
+    "George",
+    "Evie",
+    "Jacob",
+    "Poppy",
+    "Charlie",
+    "Ella",
+    "Henry",
+    "Sofia",
+)
+SURNAMES = (
+    "Roberts",
+    "Smith",
+    "Jones",
+    "O'Neill",
+    "Evans",
+    "Khan",
+    "Taylor",
+    "Brown",
+    "Wilson",
+    "Davies",
+    "Hughes",
+    "Patel",
+    "Walker",
+    "Wright",
+    "Thompson",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Demo:
+    school_id: str
+    session_id: str
+    starts_at: dt.datetime
+    accounts_file: Path
+    letters_dir: Path
+    new_passwords: dict[str, str]  # email -> password, only when the accounts were just made
+
+
+class DemoLetterBox:
+    """A letter channel that writes each family's letter to a file (demo only: no mail here)."""
+
+    name = "demo letter box"
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def reaches(self, letter: Letter) -> bool:
+        return True
+
+    async def deliver(self, letter: Letter) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{letter.shown_name.replace(' ', '_').replace('.', '')}.txt"
+        path.write_text(
+            f"To the family of {letter.shown_name}\n\n"
+            f"{letter.school_name}: {letter.session_title}, {letter.when}\n\n"
+            f"Your child's own link (do not share it): {letter.link}\n",
+            encoding="utf-8",
+        )
+        os.chmod(path, 0o600)
+
+
+def demo_policy_toml() -> str:
+    """Claydon's protocol, as the demo school's, open every day and all hours."""
+    text = preset_path("claydon").read_text(encoding="utf-8")
+    text = text.replace('key = "claydon"', f'key = "{KEY}"', 1)
+    text = text.replace(
+        'name = "Claydon Primary School"', 'name = "Claydon Primary School (demo)"', 1
+    )
+    start = text.index("[school_day]")
+    end = text.index("[identity]")
+    day = (
+        "[school_day]  # the demo is open all hours, every day, so it can be tried at any time\n"
+        'days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
+        "starts = 00:00:00\nends = 23:59:00\n\n"
+    )
+    return text[:start] + day + text[end:]
+
+
+def _roster_csv() -> str:
+    lines = ["forename,surname,class,guardian_email,consent"]
+    for i, forename in enumerate(FORENAMES):
+        surname = SURNAMES[i % len(SURNAMES)]
+        plain = "".join(ch for ch in forename.lower() if ch in string.ascii_lowercase)
+        consent = "refused" if i == len(FORENAMES) - 1 else ""
+        lines.append(f"{forename},{surname},{CLASS},parent.of.{plain}@example.invalid,{consent}")
+    return "\n".join(lines) + "\n"
+
+
+def _password() -> str:
+    words = ("maple", "harbour", "violet", "comet", "pebble", "lantern", "meadow", "orbit")
+    return "-".join(secrets.choice(words) for _ in range(3)) + f"-{secrets.randbelow(90) + 10}"
+
+
+async def prepare(engine: AsyncEngine, data_dir: Path, public_url: str, now: dt.datetime) -> Demo:
+    """Make whatever part of the demo school is missing; return where everything is."""
+    toml = demo_policy_toml()
+    policy = loads(toml, source="demo policy")
+    async with engine.begin() as conn:
+        school = await school_records.school_by_key(conn, KEY)
+        if school is None:
+            school = await school_records.create_school(conn, policy, toml, now=now)
+    roster = parse_roster(_roster_csv(), source="demo roster")
+    await import_roster(engine, KEY, roster, now=now)
+
+    accounts_file = data_dir / "DEMO-ACCOUNTS.txt"
+    new_passwords: dict[str, str] = {}
+    async with engine.begin() as conn:
+        for role, name, email in STAFF:
+            if await school_records.staff_by_email(conn, school.id, email) is None:
+                password = _password()
+                await school_records.add_staff(
+                    conn,
+                    school.id,
+                    name=name,
+                    email=email,
+                    role=role,
+                    password_hash=hash_password(password),
+                    now=now,
+                )
+                new_passwords[email] = password
+    if new_passwords:
+        accounts_file.write_text(
+            "safeclass demo accounts (school key: demo). Keep this file private.\n"
+            + "".join(f"{email}  {password}\n" for email, password in new_passwords.items()),
+            encoding="utf-8",
+        )
+        os.chmod(accounts_file, 0o600)
+
+    session_id, starts_at = await _upcoming_session(engine, school.id, policy, now)
+    letters = data_dir / "letters"
+    await invitations.send_invitations(
+        engine,
+        school_id=school.id,
+        session_id=session_id,
+        channels=[DemoLetterBox(letters)],
+        public_url=public_url,
+        now=now,
+        resend=True,  # fresh links each start, for this server's address
+    )
+    return Demo(school.id, session_id, starts_at, accounts_file, letters, new_passwords)
+
+
+async def _upcoming_session(
+    engine: AsyncEngine, school_id: str, policy: Policy, now: dt.datetime
+) -> tuple[str, dt.datetime]:
+    """The demo's next session that has not ended, or a new one starting within minutes."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(Session.id, Session.starts_at, Session.minutes, Session.status)
+                .where(Session.school_id == school_id, Session.status != "cancelled")
+                .order_by(Session.starts_at.desc())
+            )
+        ).all()
+        staff = dict(
+            (
+                await conn.execute(
+                    select(Staff.role, Staff.id).where(
+                        Staff.school_id == school_id, Staff.role.in_(["teacher", "assistant"])
+                    )
+                )
+            ).all()
+        )
+        classes = await school_records.list_classes(conn, school_id)
+    for sid, starts_at, minutes, status in rows:
+        if status != "ended" and starts_at + dt.timedelta(minutes=minutes) > now:
+            return sid, starts_at
+    klass = next(c for c in classes if c.name == CLASS)
+    start = (now + dt.timedelta(minutes=7)).replace(second=0, microsecond=0)
+    start -= dt.timedelta(minutes=start.minute % 5)
+    local = start.astimezone(ZoneInfo(policy.school.timezone)).replace(tzinfo=None)
+    actor = _Actor(staff["teacher"], school_id, "teacher")
+    request = timetable.SessionRequest(
+        kind=SessionKind.CLASS,
+        title="Year 2 Maths (demo)",
+        starts_at=local,
+        minutes=30,
+        class_id=klass.id,
+        staff_ids=(staff["teacher"], staff["assistant"]),
+        agenda="Counting in fives; a story; show and tell.",
+    )
+    return await timetable.schedule(engine, actor, request, now), start
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Actor:
+    staff_id: str
+    school_id: str
+    role: str

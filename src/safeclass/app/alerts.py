@@ -20,6 +20,8 @@ from safeclass.core import RoomState
 from safeclass.core import events as ev
 
 PENDING_AT_END = "held_until_end"
+# Events that make someone outside the room hear of something.
+_OUTSIDE = (ev.DslAlerted, ev.ParentNoticeQueued, ev.SessionEnded)
 
 
 class OutboxAlerts:
@@ -31,6 +33,8 @@ class OutboxAlerts:
     async def room_events(
         self, session_id: str, state: RoomState, events: Sequence[ev.Event]
     ) -> None:
+        if not any(isinstance(e, _OUTSIDE) for e in events):
+            return  # most commands concern only the room: no transaction at all
         rows: list[dict[str, object]] = []
         ended = next((e for e in events if isinstance(e, ev.SessionEnded)), None)
         async with self._engine.begin() as conn:

@@ -53,3 +53,7 @@ def main(
     ] = False,
 ) -> None:
     """safeclass: a live classroom whose safeguarding protocol is enforced by the server."""
+
+
+if __name__ == "__main__":
+    app()

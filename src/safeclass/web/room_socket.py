@@ -39,7 +39,7 @@ from safeclass.core import Role, RoomState
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
 from safeclass.web import protocol
-from safeclass.web.views import pupil_event, pupil_view, staff_event, staff_view
+from safeclass.web.views import Views, pupil_event, staff_event
 
 log = logging.getLogger(__name__)
 
@@ -109,34 +109,40 @@ class RoomAudience:
         p = state.participants.get(conn.participant)
         return p is not None and p.device == conn.device and p.connected
 
-    def view_for(self, state: RoomState, conn: Connection) -> dict[str, Any]:
-        now = self._clock.now()
+    def view_for(
+        self, state: RoomState, conn: Connection, views: Views | None = None
+    ) -> dict[str, Any]:
+        views = views or Views(state, self._clock.now())
         if conn.is_staff:
-            return staff_view(state, conn.participant, now).model_dump(mode="json")
-        if self.bound(state, conn):
-            return pupil_view(state, conn.participant, now).model_dump(mode="json")
-        lobby = pupil_view(state, "", now)  # not (yet) in: session facts only, no one's names
-        return lobby.model_dump(mode="json")
+            return views.staff(conn.participant)
+        # a device that is not the pupil's one in the room sees the session facts only
+        return views.pupil(conn.participant if self.bound(state, conn) else "")
 
     async def publish(self, state: RoomState, events: Sequence[Event], seq: int) -> None:
+        views = Views(state, self._clock.now())
+        staff_notices: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for conn in list(self.connections):
             message: dict[str, Any] = {
                 "type": "state",
                 "seq": seq,
-                "view": self.view_for(state, conn),
+                "view": self.view_for(state, conn, views),
             }
-            notices = [
-                n
-                for n in (
-                    staff_event(e, conn.participant, conn.role.value)
-                    if conn.is_staff
-                    else pupil_event(e, conn.participant)
+            if conn.is_staff:
+                key = (conn.participant, conn.role.value)
+                if key not in staff_notices:
+                    staff_notices[key] = [
+                        n for e in events if (n := staff_event(e, *key)) is not None
+                    ]
+                notices = staff_notices[key]
+            elif self.bound(state, conn):
+                notices = [n for e in events if (n := pupil_event(e, conn.participant))]
+            else:
+                notices = [
+                    n
                     for e in events
-                )
-                if n is not None
-            ]
-            if not conn.is_staff and not self.bound(state, conn):
-                notices = [n for n in notices if n["type"] in ("SessionEnded", "SessionStarted")]
+                    if (n := pupil_event(e, conn.participant))
+                    and n["type"] in ("SessionEnded", "SessionStarted")
+                ]
             if notices:
                 message["events"] = notices
             if not conn.send(message):

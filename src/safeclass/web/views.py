@@ -100,96 +100,137 @@ class PupilView(_View):
     in_the_room: list[Classmate]
 
 
-def _facts(state: RoomState, now: dt.datetime) -> SessionFacts:
-    return SessionFacts(
-        id=state.plan.session_id,
-        title=state.plan.title,
-        phase=state.phase.value,
-        starts_at=state.plan.starts_at,
-        ends_at=state.ends_at,
-        seconds_left=max(0, int((state.ends_at - now).total_seconds())),
-        held=state.held,
-        hold_reason=state.hold_reason.value if state.hold_reason else None,
-        chat_on=state.chat_on,
-        recording=state.recording.value,
-    )
+class Views:
+    """The views of one room at one moment, built once and shared by every viewer.
+
+    A publish after each command sends a view to every connection (30 pupils, each seeing 31
+    others), so the parts that are the same for everyone (the session facts, the people in the
+    room, the class list) are built once as plain JSON-ready dicts; each viewer's view only adds
+    what is theirs. `StaffView` and `PupilView` above are the schema these dicts follow (a test
+    validates them against it).
+    """
+
+    def __init__(self, state: RoomState, now: dt.datetime) -> None:
+        self.state = state
+        self.now = now
+        self._facts: dict[str, Any] | None = None
+        self._staff_common: dict[str, Any] | None = None
+        self._classmates: list[tuple[str, dict[str, Any]]] | None = None
+
+    def facts(self) -> dict[str, Any]:
+        if self._facts is None:
+            state = self.state
+            self._facts = {
+                "id": state.plan.session_id,
+                "title": state.plan.title,
+                "phase": state.phase.value,
+                "starts_at": state.plan.starts_at.isoformat(),
+                "ends_at": state.ends_at.isoformat(),
+                "seconds_left": max(0, int((state.ends_at - self.now).total_seconds())),
+                "held": state.held,
+                "hold_reason": state.hold_reason.value if state.hold_reason else None,
+                "chat_on": state.chat_on,
+                "recording": state.recording.value,
+            }
+        return self._facts
+
+    def staff(self, viewer: str) -> dict[str, Any]:
+        if self._staff_common is None:
+            state = self.state
+            expected = []
+            for pupil in sorted(state.plan.expected.values(), key=lambda e: e.shown_name):
+                here = state.participants.get(pupil.pupil_id)
+                expected.append(
+                    {
+                        "id": pupil.pupil_id,
+                        "name": pupil.shown_name,
+                        "status": here.status.value if here else "not_joined",
+                        "consent": pupil.consent.value,
+                    }
+                )
+            self._staff_common = {
+                "kind": "staff",
+                "session": self.facts(),
+                "staffing": {
+                    "staff_present": state.staff_present(),
+                    "staff_required": state.staff_required,
+                    "single_adult_fallback": state.policy.staffing.single_adult_fallback,
+                },
+                "people": [_person(p) for p in state.participants.values()],
+                "waiting": [p.id for p in state.waiting_pupils() if p.connected],
+                "hands": [p.id for p in state.hand_queue()],
+                "expected": expected,
+            }
+        return {**self._staff_common, "you": viewer}
+
+    def pupil(self, viewer: str) -> dict[str, Any]:
+        """A pupil's view; for a viewer not (or no longer) in the room, the session facts only."""
+        me = self.state.participants.get(viewer) if viewer else None
+        admitted = me is not None and me.status is Status.ADMITTED
+        return {
+            "kind": "pupil",
+            "session": self.facts(),
+            "me": _me(me) if me is not None else None,
+            "in_the_room": [c for pid, c in self.classmates() if pid != viewer] if admitted else [],
+        }
+
+    def classmates(self) -> list[tuple[str, dict[str, Any]]]:
+        if self._classmates is None:
+            held = self.state.held
+            self._classmates = [
+                (
+                    p.id,
+                    {
+                        "name": p.name,
+                        "role": "staff" if p.is_staff else "pupil",
+                        "mic_on": p.mic_on and not held,
+                        "camera_on": p.camera_on and not held,
+                        "hand_up": p.hand_raised_at is not None,
+                    },
+                )
+                for p in self.state.participants.values()
+                if p.status is Status.ADMITTED and p.connected
+            ]
+        return self._classmates
 
 
-def _person(p: Participant) -> Person:
-    return Person(
-        id=p.id,
-        name=p.name,
-        role=p.role.value,
-        status=p.status.value,
-        connected=p.connected,
-        mic_on=p.mic_on,
-        mic_allowed=p.mic_allowed,
-        camera_on=p.camera_on,
-        camera_allowed=p.camera_allowed,
-        hand_raised_at=p.hand_raised_at,
-        parent_present=p.parent_present,
-    )
+def _person(p: Participant) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "role": p.role.value,
+        "status": p.status.value,
+        "connected": p.connected,
+        "mic_on": p.mic_on,
+        "mic_allowed": p.mic_allowed,
+        "camera_on": p.camera_on,
+        "camera_allowed": p.camera_allowed,
+        "hand_raised_at": p.hand_raised_at.isoformat() if p.hand_raised_at else None,
+        "parent_present": p.parent_present,
+    }
+
+
+def _me(me: Participant) -> dict[str, Any]:
+    return {
+        "name": me.name,
+        "status": me.status.value,
+        "mic_on": me.mic_on,
+        "mic_allowed": me.mic_allowed,
+        "camera_on": me.camera_on,
+        "camera_allowed": me.camera_allowed,
+        "hand_up": me.hand_raised_at is not None,
+        "parent_present": me.parent_present,
+    }
 
 
 def staff_view(state: RoomState, viewer: str, now: dt.datetime) -> StaffView:
-    expected = []
-    for pupil in sorted(state.plan.expected.values(), key=lambda e: e.shown_name):
-        here = state.participants.get(pupil.pupil_id)
-        expected.append(
-            ExpectedPupilView(
-                id=pupil.pupil_id,
-                name=pupil.shown_name,
-                status=here.status.value if here else "not_joined",
-                consent=pupil.consent.value,
-            )
-        )
-    return StaffView(
-        you=viewer,
-        session=_facts(state, now),
-        staffing=StaffFacts(
-            staff_present=state.staff_present(),
-            staff_required=state.staff_required,
-            single_adult_fallback=state.policy.staffing.single_adult_fallback,
-        ),
-        people=[_person(p) for p in state.participants.values()],
-        waiting=[p.id for p in state.waiting_pupils() if p.connected],
-        hands=[p.id for p in state.hand_queue()],
-        expected=expected,
-    )
+    """The typed staff view (for tests and the API schema; the socket uses `Views`)."""
+    return StaffView.model_validate(Views(state, now).staff(viewer))
 
 
 def pupil_view(state: RoomState, viewer: str, now: dt.datetime) -> PupilView:
-    me = state.participants.get(viewer)
-    admitted = me is not None and me.status is Status.ADMITTED
-    in_room: list[Classmate] = []
-    if admitted:
-        for p in state.participants.values():
-            if p.status is Status.ADMITTED and p.connected and p.id != viewer:
-                in_room.append(
-                    Classmate(
-                        name=p.name,
-                        role="staff" if p.is_staff else "pupil",
-                        mic_on=p.mic_on and not state.held,
-                        camera_on=p.camera_on and not state.held,
-                        hand_up=p.hand_raised_at is not None,
-                    )
-                )
-    return PupilView(
-        session=_facts(state, now),
-        me=Me(
-            name=me.name,
-            status=me.status.value,
-            mic_on=me.mic_on,
-            mic_allowed=me.mic_allowed,
-            camera_on=me.camera_on,
-            camera_allowed=me.camera_allowed,
-            hand_up=me.hand_raised_at is not None,
-            parent_present=me.parent_present,
-        )
-        if me is not None
-        else None,
-        in_the_room=in_room,
-    )
+    """The typed pupil view (for tests and the API schema; the socket uses `Views`)."""
+    return PupilView.model_validate(Views(state, now).pupil(viewer))
 
 
 # Events every participant hears of (as notices), and events only about the viewer.

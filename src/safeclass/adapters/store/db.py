@@ -1,21 +1,24 @@
 """Opening the database: which URL, the engine settings that keep records safe, and migrations.
 
 SQLite (the default, one file in the data directory) runs in WAL mode with full fsync, so an
-acknowledged event survives a crash, and with `BEGIN IMMEDIATE` so concurrent writers queue
-instead of failing. PostgreSQL is used when SAFECLASS_DATABASE_URL names one.
+acknowledged event survives a crash; writers take the lock up front (`BEGIN IMMEDIATE`) so
+concurrent writers queue instead of failing, and readers never wait for them. PostgreSQL is
+used when SAFECLASS_DATABASE_URL names one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 ENV_URL = "SAFECLASS_DATABASE_URL"
 ENV_DATA = "SAFECLASS_DATA_DIR"
@@ -47,6 +50,23 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+class _SqliteEngine(AsyncEngine):
+    """An async engine whose `begin()` transactions take SQLite's write lock up front.
+
+    Code writes inside `engine.begin()` and reads with `engine.connect()`. Writers start with
+    `BEGIN IMMEDIATE`, so a transaction that reads and then writes (the event log's head, then
+    the new entries) queues for the lock instead of failing on a stale snapshot; readers start a
+    plain `BEGIN` and, in WAL mode, never wait for a writer's fsync.
+    """
+
+    @contextlib.asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        async with self.connect() as conn:
+            await conn.execution_options(safeclass_writes=True)
+            async with conn.begin():
+                yield conn
+
+
 def connect(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine for `url` with the settings safeclass relies on."""
     url = _async_driver(url)
@@ -54,7 +74,7 @@ def connect(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return engine
+        return _SqliteEngine(engine.sync_engine)
     kwargs.setdefault("pool_size", 10)
     return create_async_engine(url, **kwargs)
 
@@ -71,7 +91,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    writes = conn.get_execution_options().get("safeclass_writes", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def upgrade(url: str, revision: str = "head") -> None:

@@ -20,6 +20,7 @@ from safeclass.adapters.store.db import upgrade
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.clock import Clock, SystemClock
 from safeclass.app.delivery import LetterChannel
+from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
 from safeclass.observability import Metrics
@@ -39,6 +40,7 @@ class Services:
     rooms: Rooms
     channels: tuple[LetterChannel, ...] = ()  # email and/or webhook, for invitation links
     outbox: Outbox | None = field(default=None)  # delivers notifications when SMTP is set
+    housekeeping: Housekeeping | None = field(default=None)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -64,12 +66,27 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     if mailer is not None:
         outbox = Outbox(engine, mailer, clock, every=settings.outbox_every_seconds)
         outbox.start()
+    housekeeping = Housekeeping(engine, rooms, clock, settings.retention_every_hours)
+    await housekeeping.restore_live_rooms()
+    housekeeping.start()
     return Services(
-        settings, engine, event_log, clock, metrics, audiences, alerts, rooms, channels, outbox
+        settings,
+        engine,
+        event_log,
+        clock,
+        metrics,
+        audiences,
+        alerts,
+        rooms,
+        channels,
+        outbox,
+        housekeeping,
     )
 
 
 async def close(services: Services) -> None:
+    if services.housekeeping is not None:
+        await services.housekeeping.stop()
     await services.rooms.close()
     if services.outbox is not None:
         await services.outbox.stop()

@@ -361,3 +361,39 @@ async def test_an_emergency_end_disconnects_everyone_and_alerts_the_dsl(
         rows = (await conn.execute(select(Notification.kind, Notification.subject))).all()
     assert [kind for kind, _ in rows] == ["dsl_emergency_end"]
     assert rows[0][1].startswith("[safeclass] A session was ended in an emergency: Year 2 Maths")
+
+
+# covers: CLA-06, C11
+async def test_a_live_room_is_restored_at_start_and_ends_on_time_with_nobody_connected(
+    db_url: str, tmp_path: Path
+):
+    from sqlalchemy import select
+
+    from safeclass.adapters.store.tables import Session
+
+    clock = AdjustableClock(START - dt.timedelta(minutes=3))
+    first = await LiveServer(db_url, tmp_path, clock).start()
+    session_id = await seed_session(first.services.engine, "claydon", pupils=3)
+    stored = await load_session(first.services.engine, session_id)
+    lesson = Lesson(first, session_id, stored.school_id)
+    teacher = await lesson.staff("teacher")
+    await lesson.staff("assistant", "Mr Lee")
+    await lesson.pupil("p1")
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    await lesson.close()
+    await first.stop()
+
+    clock.advance(dt.timedelta(minutes=45))  # the server was down past the end of the lesson
+    second = await LiveServer(db_url, tmp_path, clock).start()
+    try:
+        async with second.services.engine.connect() as conn:
+            status = (
+                await conn.execute(select(Session.status).where(Session.id == session_id))
+            ).scalar_one()
+        assert status == "ended"
+        entries = await second.services.event_log.read(session_id)
+        assert entries[-1].type == "SessionEnded"
+        assert entries[-1].payload is not None
+        assert entries[-1].payload["reason"] == "time_limit"
+    finally:
+        await second.stop()

@@ -1,0 +1,80 @@
+"""The server's background duties: bring back live rooms after a restart, run retention daily.
+
+At start, every session the log says was live is restored (so its clock runs on: a session
+whose time ran out while the server was down ends at once, everyone is marked disconnected,
+and pupils are held until staff return). Then retention runs once a minute after start and
+every `retention_every_hours` after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.store.tables import Session
+from safeclass.app.clock import Clock
+from safeclass.app.live.registry import Rooms
+from safeclass.app.retention import run_retention
+
+log = logging.getLogger(__name__)
+
+
+class Housekeeping:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        rooms: Rooms,
+        clock: Clock,
+        retention_every_hours: float,
+        first_retention_after_s: float = 60.0,
+    ) -> None:
+        self._engine = engine
+        self._rooms = rooms
+        self._clock = clock
+        self._every = retention_every_hours * 3600
+        self._first = first_retention_after_s
+        self._task: asyncio.Task[None] | None = None
+
+    async def restore_live_rooms(self) -> list[str]:
+        """Restore the rooms of sessions that were live when the server stopped."""
+        async with self._engine.connect() as conn:
+            live = (
+                (await conn.execute(select(Session.id).where(Session.status == "live")))
+                .scalars()
+                .all()
+            )
+        restored = []
+        for session_id in live:
+            try:
+                await self._rooms.room(session_id)
+            except Exception:  # one broken session must not keep the others down
+                log.exception("could not restore a live room", extra={"session": session_id})
+            else:
+                restored.append(session_id)
+        return restored
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._retention_loop(), name="retention")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _retention_loop(self) -> None:
+        await asyncio.sleep(self._first)
+        while True:
+            try:
+                report = await run_retention(self._engine, self._clock.now())
+            except Exception:  # retried at the next run; the server goes on
+                log.exception("retention run failed")
+            else:
+                log.info("retention run: %d deleted", report.total)
+                for problem in report.problems:
+                    log.warning("retention: %s", problem)
+            await asyncio.sleep(self._every)

@@ -50,6 +50,7 @@ from safeclass.core import SessionKind
 from safeclass.policy.loading import preset_path
 
 PUPILS = 30
+PHASES: dict[str, list[float]] = {"open_link": [], "connect": [], "join": []}
 PG_URL = os.environ.get("SAFECLASS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -277,11 +278,17 @@ async def pupil(
     began = time.perf_counter()
     opened = await http.get(klass.links[pid])
     cookie = opened.headers["set-cookie"].split(";", 1)[0]
+    got_cookie = time.perf_counter()
     sock = await open_socket(port, klass.session_id, cookie)
     sockets.append(sock)
+    connected = time.perf_counter()
     await sock.ws.send(json.dumps({"type": "join", "acknowledged_expectations": True}))
     await sock.until(lambda v: _status(v) == "waiting")
-    link_ms.append((time.perf_counter() - began) * 1000)
+    done = time.perf_counter()
+    link_ms.append((done - began) * 1000)
+    PHASES["open_link"].append((got_cookie - began) * 1000)
+    PHASES["connect"].append((connected - got_cookie) * 1000)
+    PHASES["join"].append((done - connected) * 1000)
     admitted = asyncio.create_task(sock.until(lambda v: _status(v) == "admitted"))
     await klass.waiting.put((pid, time.perf_counter()))
     await admitted
@@ -374,6 +381,7 @@ def main() -> None:
                 "link_to_waiting_ms_p99": _p(link, 99),
                 "admit_to_admitted_ms_p50": round(statistics.median(admit), 1),
                 "admit_to_admitted_ms_p99": _p(admit, 99),
+                **{f"{k}_ms_p99": _p(v, 99) for k, v in PHASES.items()},
                 "server_cpu_s": round(cpu, 1),
                 "server_cpu_percent": round(100 * cpu / result["elapsed_s"], 1),
                 "server_peak_mb": round(peak, 1),

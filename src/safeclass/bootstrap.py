@@ -17,6 +17,7 @@ from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookSender
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.db import upgrade
+from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.clock import Clock, SystemClock
 from safeclass.app.delivery import LetterChannel
@@ -47,7 +48,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     upgrade(settings.database_url)
     engine = connect(settings.database_url)
     clock = clock or SystemClock()
-    event_log = EventLog(engine)
+    event_log = GroupCommitLog(engine)
     metrics = Metrics()
     audiences = Audiences(clock)
     alerts = OutboxAlerts(engine)

@@ -212,3 +212,37 @@ async def test_appends_continue_the_chain_after_a_new_connection(engine: AsyncEn
     await log.append("s1", _entries(2))
     assert await log.count("s1") == n + 2
     assert (await log.verify("s1")).ok
+
+
+# covers: CLA-17
+async def test_group_commit_shares_transactions_and_keeps_every_sessions_order(
+    engine: AsyncEngine,
+):
+    from sqlalchemy import event
+
+    from safeclass.adapters.store.group_commit import GroupCommitLog
+
+    commits = 0
+
+    def count(_conn: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(engine.sync_engine, "commit", count)
+    log = GroupCommitLog(engine)
+    sessions = [f"room-{i}" for i in range(20)]
+
+    async def room(sid: str) -> list[int]:
+        seqs = []
+        for i in range(5):
+            (written,) = await log.append(sid, [_entries(1, start=i)[0]])
+            seqs.append(written.seq)
+        return seqs
+
+    results = await asyncio.gather(*(room(sid) for sid in sessions))
+    assert results == [[1, 2, 3, 4, 5]] * 20
+    assert commits < 100  # 100 appends, fewer commits: they were grouped
+    for sid in sessions:
+        entries = await log.read(sid)
+        assert [e.payload["pupil"] for e in entries if e.payload] == [f"p{i}" for i in range(5)]
+        assert (await log.verify(sid)).ok

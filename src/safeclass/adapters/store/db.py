@@ -59,9 +59,15 @@ class _SqliteEngine(AsyncEngine):
     plain `BEGIN` and, in WAL mode, never wait for a writer's fsync.
     """
 
+    _writer: asyncio.Lock | None = None
+
     @contextlib.asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        async with self.connect() as conn:
+        # Writers of this process queue here, in order, rather than in SQLite's busy handler,
+        # which sleeps in growing steps (up to 100 ms) and so turns contention into long tails.
+        if self._writer is None:
+            self._writer = asyncio.Lock()
+        async with self._writer, self.connect() as conn:
             await conn.execution_options(safeclass_writes=True)
             async with conn.begin():
                 yield conn

@@ -8,6 +8,7 @@ after the roster or the policy has changed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,12 @@ from safeclass.adapters.store.tables import (
 )
 from safeclass.core.state import Consent, ExpectedPupil, SessionKind, SessionPlan
 from safeclass.policy import Policy, loads
+
+
+@functools.lru_cache(maxsize=128)
+def _policy(toml: str, version: int) -> Policy:
+    """A stored policy version, parsed once (versions never change once written)."""
+    return loads(toml, source=f"policy v{version}")
 
 
 class SessionNotFoundError(LookupError):
@@ -135,7 +142,7 @@ async def load_session(
     )
     return StoredSession(
         plan=plan,
-        policy=loads(row.toml, source=f"policy v{row.version}"),
+        policy=_policy(row.toml, row.version),
         school_id=row.school_id,
         policy_version=row.version,
         status=row.status,

@@ -1,0 +1,603 @@
+"""The `Media` port on Janus VideoRoom: one private room per live session.
+
+Each room has its own random secret (to manage it) and pin (to join it) and an `allowed` list:
+every admitted participant gets a token of their own, and joins (as publisher with their
+participant id as feed id, and as subscriber with the `private_id` that join gave) only with it.
+Per participant there are two handles: a publisher handle (their outgoing PeerConnection) and a
+subscriber handle (one multistream PeerConnection carrying the feeds the app chose for them).
+
+Enforcement happens here, at the SFU:
+- mutes: `moderate` on the mids of the participant's audio/video m-lines (taken from their
+  offer), applied before their answer is returned, so muted media is never forwarded;
+- a hold: every pupil's published media is moderated off and their subscriptions paused;
+- removal: token removed, publisher `kick`ed, and their subscriber handle detached by us, since
+  Janus tells subscriber handles nothing when their owner's publisher goes;
+- the end: the room is destroyed.
+
+If the WebSocket to Janus drops, every open room is told LOST at once; the adapter reconnects
+(to the same Janus, or to the endpoint given to `reconnect` after a restart), rebuilds each room
+with fresh secrets and the admitted participants' tokens, and tells RESTORED: participants must
+send new offers. Nothing about who may see or say what is lost: that lives in the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from safeclass.adapters.media.janus_client import (
+    ERROR_NO_SUCH_FEED,
+    ERROR_NO_SUCH_ROOM,
+    ERROR_NOT_JOINED,
+    JSON,
+    JanusClient,
+    JanusConnectionLostError,
+    JanusError,
+    JanusSession,
+    VideoRoomHandle,
+)
+from safeclass.adapters.media.janus_process import JanusEndpoint
+from safeclass.app.media_port import (
+    Jsep,
+    MediaError,
+    MediaEvent,
+    MediaEventKind,
+    MediaListener,
+    MediaUnavailableError,
+    NotAdmittedError,
+    Target,
+)
+from safeclass.core import Role
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+RECONNECT_BACKOFF = (0.05, 0.2, 0.5, 1.0, 2.0)
+
+
+def mids_by_kind(sdp: str) -> dict[str, list[str]]:
+    """The mids of an SDP's m-lines by kind: {"audio": ["0"], "video": ["1"]}."""
+    found: dict[str, list[str]] = {}
+    kind: str | None = None
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            kind = line[2:].split(" ", 1)[0]
+        elif line.startswith("a=mid:") and kind is not None:
+            found.setdefault(kind, []).append(line[6:].strip())
+    return found
+
+
+@dataclass(eq=False)
+class _Member:
+    participant_id: str
+    role: Role
+    token: str
+    audio: bool = False  # what the app allows to be forwarded
+    video: bool = False
+    publisher: VideoRoomHandle | None = None
+    private_id: int | None = None
+    published: bool = False  # publish answered: the mids are known
+    publishing: bool = False  # webrtcup: others may subscribe
+    mids: dict[str, list[str]] = field(default_factory=dict)
+    muted: dict[str, bool] = field(default_factory=dict)  # mid -> muted at the SFU now
+    subscriber: VideoRoomHandle | None = None
+    started: bool = False
+    paused: bool = False
+    feeds: set[str] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def is_pupil(self) -> bool:
+        return self.role is Role.PUPIL
+
+    def handles(self) -> list[VideoRoomHandle]:
+        return [h for h in (self.subscriber, self.publisher) if h is not None]
+
+    def forget_handles(self) -> None:
+        self.publisher = self.subscriber = None
+        self.private_id = None
+        self.published = self.publishing = self.started = self.paused = False
+        self.mids, self.muted, self.feeds = {}, {}, set()
+
+
+@dataclass(eq=False)
+class _Room:
+    session_id: str
+    janus_id: str = ""
+    secret: str = ""
+    pin: str = ""
+    built: bool = False  # exists on the Janus we are connected to
+    held: bool = False
+    members: dict[str, _Member] = field(default_factory=dict)
+
+    def renew(self) -> None:
+        self.janus_id = f"{self.session_id}/{secrets.token_hex(4)}"
+        self.secret = secrets.token_urlsafe(24)
+        self.pin = secrets.token_urlsafe(12)
+        self.built = False
+
+
+class JanusMedia:
+    """`Media` on one Janus (local child process or external) over one WebSocket."""
+
+    def __init__(
+        self,
+        endpoint: JanusEndpoint,
+        listener: MediaListener | None = None,
+        *,
+        request_timeout: float = 10.0,
+    ) -> None:
+        self._endpoint = endpoint
+        self.listener = listener
+        self._request_timeout = request_timeout
+        self._client: JanusClient | None = None
+        self._session: JanusSession | None = None
+        self._control: VideoRoomHandle | None = None
+        self._rooms: dict[str, _Room] = {}
+        self._recovering: asyncio.Task[None] | None = None
+        self._endpoint_changed = asyncio.Event()
+        self._events: asyncio.Queue[MediaEvent | None] = asyncio.Queue()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._closed = False
+        self.recoveries = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._dispatcher = asyncio.create_task(self._dispatch(), name="media events")
+        await self._connect()
+
+    async def close(self) -> None:
+        """Destroy every room and disconnect (server shutdown)."""
+        self._closed = True
+        if self._recovering is not None:
+            self._recovering.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovering
+        for session_id in list(self._rooms):
+            with contextlib.suppress(MediaError):
+                await self.close_room(session_id)
+        if self._client is not None:
+            await self._client.close()
+        self._events.put_nowait(None)
+        if self._dispatcher is not None:
+            await self._dispatcher
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.connected
+
+    async def reconnect(self, endpoint: JanusEndpoint) -> None:
+        """Janus was restarted (new secrets): rebuild on it. `JanusProcess.on_restart`."""
+        self._endpoint = endpoint
+        self._endpoint_changed.set()
+        if self._recovering is None or self._recovering.done():
+            self._recovering = asyncio.create_task(self._recover(), name="media recovery")
+
+    async def _connect(self) -> None:
+        client = await JanusClient.connect(
+            self._endpoint.url,
+            self._endpoint.api_secret,
+            on_lost=self._lost,
+            request_timeout=self._request_timeout,
+        )
+        try:
+            session = await client.create_session()
+            control = await session.attach_videoroom()
+        except BaseException:
+            await client.close()
+            raise
+        self._client, self._session, self._control = client, session, control
+
+    async def _lost(self) -> None:
+        if self._closed:
+            return
+        for room in self._rooms.values():
+            room.built = False
+            for member in room.members.values():
+                member.forget_handles()
+            self._emit(MediaEvent(room.session_id, MediaEventKind.LOST))
+        if self._recovering is None or self._recovering.done():
+            self._recovering = asyncio.create_task(self._recover(), name="media recovery")
+
+    async def _recover(self) -> None:
+        attempt = 0
+        while not self._closed:
+            self._endpoint_changed.clear()
+            try:
+                if self._client is not None:
+                    await self._client.close()
+                await self._connect()
+            except (OSError, TimeoutError, JanusError) as exc:
+                delay = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
+                attempt += 1
+                log.warning("janus reconnect failed (%s); again in %.2f s", exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._endpoint_changed.wait(), delay)
+                continue
+            break
+        self.recoveries += 1
+        for room in list(self._rooms.values()):
+            try:
+                await self._build(room)
+            except (JanusError, MediaError):
+                log.exception("could not rebuild the media room of %s", room.session_id)
+                continue
+            self._emit(MediaEvent(room.session_id, MediaEventKind.RESTORED))
+
+    # -- rooms -------------------------------------------------------------------------------
+    async def open_room(self, session_id: str) -> None:
+        room = self._rooms.get(session_id)
+        if room is None:
+            room = self._rooms[session_id] = _Room(session_id)
+            room.renew()
+        if not room.built:
+            await self._build(room)
+
+    async def _build(self, room: _Room) -> None:
+        control = self._live_control()
+        room.renew()
+        tokens = [m.token for m in room.members.values()]
+        await self._janus(
+            control.create_room(
+                room.janus_id,
+                admin_key=self._endpoint.admin_key,
+                secret=room.secret,
+                pin=room.pin,
+                allowed=tokens,
+                description=room.session_id,
+            )
+        )
+        room.built = True
+
+    async def close_room(self, session_id: str) -> None:
+        room = self._rooms.pop(session_id, None)
+        if room is None or not room.built or not self.connected:
+            return
+        control = self._live_control()
+        try:
+            await control.destroy_room(room.janus_id, secret=room.secret)
+        except JanusError as exc:
+            if exc.code != ERROR_NO_SUCH_ROOM:
+                raise MediaError(exc.reason) from exc
+        finally:
+            await asyncio.gather(
+                *(self._detach(h) for m in room.members.values() for h in m.handles())
+            )
+            room.built = False
+
+    # -- admission ---------------------------------------------------------------------------
+    async def admit(self, session_id: str, participant_id: str, role: Role) -> str:
+        room = self._known_room(session_id)
+        old = room.members.get(participant_id)
+        if old is not None:  # admitted again (a new device): the old admission ends first
+            await self.revoke(session_id, participant_id)
+        member = _Member(participant_id, role, secrets.token_urlsafe(18))
+        room.members[participant_id] = member
+        if room.built and self.connected:  # else the rebuilt room will have it
+            await self._janus(
+                self._live_control().allowed(
+                    room.janus_id, secret=room.secret, action="add", tokens=[member.token]
+                )
+            )
+        return member.token
+
+    async def revoke(self, session_id: str, participant_id: str) -> None:
+        room = self._rooms.get(session_id)
+        member = room.members.pop(participant_id, None) if room is not None else None
+        if room is None or member is None:
+            return
+        for other in room.members.values():
+            other.feeds.discard(participant_id)
+        if not room.built or not self.connected:
+            return
+        control = self._live_control()
+        async with member.lock:
+            steps: list[Awaitable[Any]] = [self._detach(member.subscriber)]
+            if member.publisher is not None:
+                steps.append(self._kick(room, control, participant_id))
+            steps.append(
+                control.allowed(
+                    room.janus_id, secret=room.secret, action="remove", tokens=[member.token]
+                )
+            )
+            results = await asyncio.gather(*steps, return_exceptions=True)
+            await self._detach(member.publisher)
+            member.forget_handles()
+        for result in results:
+            if isinstance(result, JanusConnectionLostError):
+                return  # the room is rebuilt without them
+            if isinstance(result, BaseException):
+                raise MediaError(f"revoke {participant_id}: {result}") from result
+
+    async def _kick(self, room: _Room, control: VideoRoomHandle, participant_id: str) -> None:
+        try:
+            await control.kick(room.janus_id, secret=room.secret, participant=participant_id)
+        except JanusError as exc:
+            if exc.code not in (ERROR_NO_SUCH_FEED, ERROR_NOT_JOINED):
+                raise
+
+    # -- enforcement -------------------------------------------------------------------------
+    async def set_media(
+        self, session_id: str, participant_id: str, audio: bool, video: bool
+    ) -> None:
+        room = self._known_room(session_id)
+        member = self._member(room, participant_id)
+        member.audio, member.video = audio, video  # kept, and applied again after a rebuild
+        if not room.built or not self.connected:
+            raise MediaUnavailableError("video is reconnecting")
+        async with member.lock:
+            await self._moderate(room, member)
+
+    async def hold(self, session_id: str, held: bool) -> None:
+        room = self._known_room(session_id)
+        room.held = held  # kept, and applied again after a rebuild
+        if not room.built or not self.connected:
+            raise MediaUnavailableError("video is reconnecting")
+        pupils = [m for m in room.members.values() if m.is_pupil]
+        await asyncio.gather(*(self._enforce(room, m) for m in pupils))
+
+    async def _enforce(self, room: _Room, member: _Member) -> None:
+        async with member.lock:
+            await self._moderate(room, member)
+            await self._pause_or_resume(room, member)
+
+    async def _moderate(self, room: _Room, member: _Member) -> None:
+        """Make the SFU forward exactly what the member may send now."""
+        if not member.published or not room.built:
+            return  # applied when they publish
+        cut = room.held and member.is_pupil
+        wanted = {"audio": member.audio and not cut, "video": member.video and not cut}
+        control = self._live_control()
+        changes = [
+            (mid, not wanted.get(kind, False))
+            for kind, mids in member.mids.items()
+            for mid in mids
+            if wanted.get(kind, False) == member.muted.get(mid, False)  # forwarding must change
+        ]
+        if not changes:
+            return
+        await self._janus(
+            asyncio.gather(
+                *(
+                    control.moderate(
+                        room.janus_id,
+                        secret=room.secret,
+                        participant=member.participant_id,
+                        mid=mid,
+                        mute=mute,
+                    )
+                    for mid, mute in changes
+                )
+            )
+        )
+        for mid, mute in changes:
+            member.muted[mid] = mute
+
+    async def _pause_or_resume(self, room: _Room, member: _Member) -> None:
+        if member.subscriber is None or not member.started:
+            return
+        pause = room.held and member.is_pupil
+        if pause and not member.paused:
+            await self._janus(member.subscriber.pause())
+        elif not pause and member.paused:
+            await self._janus(member.subscriber.start())
+        member.paused = pause
+
+    # -- signalling --------------------------------------------------------------------------
+    async def offer(self, session_id: str, participant_id: str, jsep: Jsep) -> Jsep:
+        room = self._room(session_id)
+        member = self._member(room, participant_id)
+        async with member.lock:
+            publisher = await self._join(room, member)
+            if not member.published:
+                _, answer = await self._janus(publisher.publish(jsep))
+            else:
+                reply = await self._janus(publisher.configure(jsep))
+                if reply.jsep is None:
+                    raise MediaError("configure answered without a JSEP")
+                answer = reply.jsep
+            member.mids = mids_by_kind(str(jsep.get("sdp", "")))
+            member.muted = {}  # a new publish starts unmoderated: moderate every mid again
+            member.published = True
+            for mids in member.mids.values():
+                for mid in mids:
+                    member.muted[mid] = False
+            await self._moderate(room, member)  # before the browser has the answer
+            return answer
+
+    async def subscribe(
+        self, session_id: str, participant_id: str, feeds: Sequence[str]
+    ) -> Jsep | None:
+        """Feeds whose media is not up yet (no PUBLISHING event so far) are left out: call
+        again when they are."""
+        room = self._room(session_id)
+        member = self._member(room, participant_id)
+        wanted = {
+            f
+            for f in feeds
+            if f != participant_id and (m := room.members.get(f)) is not None and m.publishing
+        }
+        async with member.lock:
+            await self._join(room, member)
+            if member.subscriber is None:
+                if not wanted:
+                    return None
+                handle = await self._attach(room, member, "subscriber")
+                try:
+                    _, offer = await self._janus(
+                        handle.join_subscriber(
+                            room.janus_id,
+                            streams=[{"feed": f} for f in sorted(wanted)],
+                            pin=room.pin,
+                            private_id=member.private_id,
+                            token=member.token,
+                        )
+                    )
+                except MediaError:
+                    await self._detach(handle)
+                    raise
+                member.subscriber, member.started, member.paused = handle, False, False
+                member.feeds = wanted
+                return offer
+            add, drop = wanted - member.feeds, member.feeds - wanted
+            if not add and not drop:
+                return None
+            reply = await self._janus(
+                member.subscriber.update(
+                    subscribe=[{"feed": f} for f in sorted(add)],
+                    unsubscribe=[{"feed": f} for f in sorted(drop)],
+                )
+            )
+            member.feeds = wanted
+            return reply.jsep
+
+    async def answer(self, session_id: str, participant_id: str, jsep: Jsep) -> None:
+        room = self._room(session_id)
+        member = self._member(room, participant_id)
+        async with member.lock:
+            if member.subscriber is None:
+                raise MediaError("no subscription to answer")
+            await self._janus(member.subscriber.start(jsep))
+            member.started, member.paused = True, False
+            await self._pause_or_resume(room, member)
+
+    async def trickle(
+        self,
+        session_id: str,
+        participant_id: str,
+        target: Target,
+        candidate: dict[str, Any] | None,
+    ) -> None:
+        room = self._room(session_id)
+        member = self._member(room, participant_id)
+        handle = member.publisher if target == "publisher" else member.subscriber
+        if handle is None:
+            raise MediaError(f"no {target} connection to trickle to")
+        await self._janus(handle.trickle(candidate))
+
+    # -- helpers -----------------------------------------------------------------------------
+    async def _join(self, room: _Room, member: _Member) -> VideoRoomHandle:
+        """Join the room as publisher (needed to publish, and for the private_id to subscribe)."""
+        if member.publisher is not None:
+            return member.publisher
+        handle = await self._attach(room, member, "publisher")
+        try:
+            joined = await self._janus(
+                handle.join_publisher(
+                    room.janus_id,
+                    participant=member.participant_id,
+                    pin=room.pin,
+                    token=member.token,
+                )
+            )
+        except MediaError:
+            await self._detach(handle)
+            raise
+        member.publisher, member.private_id = handle, int(joined["private_id"])
+        return handle
+
+    async def _attach(self, room: _Room, member: _Member, target: Target) -> VideoRoomHandle:
+        if self._session is None or not self.connected:
+            raise MediaUnavailableError("video is reconnecting")
+        handle = await self._janus(self._session.attach_videoroom())
+        handle.listener = lambda m: self._on_handle_event(room, member, target, handle, m)
+        return handle
+
+    def _on_handle_event(
+        self, room: _Room, member: _Member, target: Target, handle: VideoRoomHandle, message: JSON
+    ) -> None:
+        kind = message.get("janus")
+        log.debug("janus %s for %s's %s: %s", kind, member.participant_id, target, message)
+        current = member.publisher if target == "publisher" else member.subscriber
+        if current is not None and current is not handle:
+            return  # an old handle of theirs
+        pid = member.participant_id
+        if kind == "webrtcup" and target == "publisher":
+            member.publishing = True
+            self._emit(MediaEvent(room.session_id, MediaEventKind.PUBLISHING, pid, target))
+        elif kind == "hangup":
+            if target == "publisher":
+                member.publishing = False
+            self._emit(MediaEvent(room.session_id, MediaEventKind.HANGUP, pid, target))
+        elif kind == "trickle":
+            candidate = message.get("candidate")
+            self._emit(
+                MediaEvent(
+                    room.session_id,
+                    MediaEventKind.TRICKLE,
+                    pid,
+                    target,
+                    candidate=candidate if isinstance(candidate, dict) else None,
+                )
+            )
+        elif kind == "event" and isinstance(message.get("jsep"), dict):
+            self._emit(
+                MediaEvent(room.session_id, MediaEventKind.OFFER, pid, target, message["jsep"])
+            )
+
+    def _emit(self, event: MediaEvent) -> None:
+        if self.listener is not None:
+            self._events.put_nowait(event)
+
+    async def _dispatch(self) -> None:
+        while (event := await self._events.get()) is not None:
+            if self.listener is None:
+                continue
+            try:
+                await self.listener.media_event(event)
+            except Exception:
+                log.exception("media listener failed on %s", event.kind)
+
+    async def _detach(self, handle: VideoRoomHandle | None) -> None:
+        if handle is None:
+            return
+        with contextlib.suppress(JanusError):
+            await handle.detach()
+
+    def _known_room(self, session_id: str) -> _Room:
+        room = self._rooms.get(session_id)
+        if room is None:
+            raise MediaError(f"no media room for session {session_id}")
+        return room
+
+    def _room(self, session_id: str) -> _Room:
+        """The room, on a Janus we are connected to (for signalling)."""
+        room = self._known_room(session_id)
+        if not room.built or not self.connected:
+            raise MediaUnavailableError("video is reconnecting")
+        return room
+
+    def _member(self, room: _Room, participant_id: str) -> _Member:
+        member = room.members.get(participant_id)
+        if member is None:
+            raise NotAdmittedError(f"{participant_id} is not admitted to this room's media")
+        return member
+
+    def _live_control(self) -> VideoRoomHandle:
+        if self._control is None or not self.connected:
+            raise MediaUnavailableError("video is reconnecting")
+        return self._control
+
+    async def _janus(self, request: Awaitable[T]) -> T:
+        """Await a Janus request, as the port's errors."""
+        try:
+            return await request
+        except JanusConnectionLostError as exc:
+            raise MediaUnavailableError("video is reconnecting") from exc
+        except JanusError as exc:
+            raise MediaError(exc.reason) from exc
+
+
+def media_listener(callback: Callable[[MediaEvent], Awaitable[None]]) -> MediaListener:
+    """A `MediaListener` from a coroutine function (handy in tests and wiring)."""
+
+    class _Listener:
+        async def media_event(self, event: MediaEvent) -> None:
+            await callback(event)
+
+    return _Listener()

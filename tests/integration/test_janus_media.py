@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from safeclass.adapters.media.janus_client import JanusClient
 from safeclass.adapters.media.janus_media import JanusMedia, media_listener, mids_by_kind
 from safeclass.adapters.media.janus_process import JanusProcess
 from safeclass.app.media_port import (
@@ -89,6 +90,7 @@ def test_a_muted_pupils_audio_stops_while_their_client_keeps_sending(
         assert round_["pupil_audio_packets_sent"] > 20  # ~50 a second, muted or not
         assert round_["audio_frames_after_0_5s"] == 0
         assert round_["last_audio_after_mute_s"] < 0.25
+        assert round_["last_audio_packet_after_mute_s"] < 0.25
         assert round_["video_frames_after_0_5s"] > 3  # only the audio was muted
         assert round_["unmute_to_audio_s"] < 1
 
@@ -99,6 +101,8 @@ def test_a_hold_stops_every_pupils_media_both_ways(scenario: dict[str, Any]) -> 
         assert round_["teacher_gets_pupil_after_0_5s"] == 0
         assert round_["pupil_gets_anything_after_0_5s"] == 0
         assert round_["last_pupil_media_at_teacher_s"] < 0.25
+        assert round_["last_pupil_packet_at_teacher_s"] < 0.25
+        assert round_["last_packet_at_pupil_s"] < 0.25
         assert round_["last_media_at_pupil_s"] < 0.25
         assert round_["release_to_frames_s"] < 2
 
@@ -109,6 +113,8 @@ def test_a_removed_pupil_stops_sending_and_receiving_within_a_second(
 ) -> None:
     revoke = scenario["revoke"]
     assert revoke["pupil_stream_stops_at_teacher_s"] < 1.0
+    assert revoke["last_pupil_packet_at_teacher_s"] < 1.0
+    assert revoke["last_packet_at_pupil_s"] < 1.0
     assert revoke["pupil_stops_receiving_s"] < 1.0
     assert revoke["teacher_frames_from_pupil_after_1s"] == 0
     assert revoke["pupil_frames_after_1s"] == 0
@@ -190,3 +196,33 @@ async def test_a_killed_janus_is_noticed_and_the_room_rebuilt(
     await media.close_room(SESSION)
     with pytest.raises(MediaError):
         await media.admit(SESSION, "teacher", Role.TEACHER)
+
+
+@needs_janus
+async def test_a_dropped_connection_to_a_living_janus_leaves_no_old_room(
+    janus_media: tuple[JanusProcess, JanusMedia, list[tuple[float, MediaEvent]]],
+) -> None:
+    process, media, events = janus_media
+    await media.open_room(SESSION)
+    await media.admit(SESSION, "pupil", Role.PUPIL)
+    await media.offer(SESSION, "pupil", FAKE_OFFER)
+    endpoint = process.endpoint
+    assert endpoint is not None
+    observer = await JanusClient.connect(endpoint.url, endpoint.api_secret)
+    control = await (await observer.create_session()).attach_videoroom()
+
+    async def rooms() -> list[str]:
+        listed = await control.message({"request": "list", "admin_key": endpoint.admin_key})
+        return [str(r["room"]) for r in listed.data["list"]]
+
+    before = await rooms()
+    assert len(before) == 1 and before[0].startswith(SESSION)
+    media._client._ws.transport.abort()  # type: ignore[union-attr]  # the network drops
+    await _until(events, MediaEventKind.LOST)
+    await _until(events, MediaEventKind.RESTORED)
+    after = await rooms()
+    assert len(after) == 1 and after[0] != before[0]  # the old room (and its PCs) destroyed
+    await media.offer(SESSION, "pupil", FAKE_OFFER)
+    await media.close_room(SESSION)
+    assert await rooms() == []
+    await observer.close()

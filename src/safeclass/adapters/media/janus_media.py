@@ -139,6 +139,7 @@ class JanusMedia:
         self._session: JanusSession | None = None
         self._control: VideoRoomHandle | None = None
         self._rooms: dict[str, _Room] = {}
+        self._stale: list[tuple[str, str]] = []  # (room, secret) to destroy on reconnection
         self._recovering: asyncio.Task[None] | None = None
         self._endpoint_changed = asyncio.Event()
         self._events: asyncio.Queue[MediaEvent | None] = asyncio.Queue()
@@ -197,6 +198,8 @@ class JanusMedia:
         if self._closed:
             return
         for room in self._rooms.values():
+            if room.built:  # if Janus is still alive, this room must go before anything else
+                self._stale.append((room.janus_id, room.secret))
             room.built = False
             for member in room.members.values():
                 member.forget_handles()
@@ -221,6 +224,7 @@ class JanusMedia:
                 continue
             break
         self.recoveries += 1
+        await self._destroy_stale()
         for room in list(self._rooms.values()):
             try:
                 await self._build(room)
@@ -254,9 +258,21 @@ class JanusMedia:
         )
         room.built = True
 
+    async def _destroy_stale(self) -> None:
+        """Rooms of a connection that dropped while Janus lived on keep their PeerConnections
+        (until Janus times the old session out): destroy them, so nobody keeps receiving."""
+        stale, self._stale = self._stale, []
+        control = self._live_control()
+        for janus_id, secret in stale:
+            with contextlib.suppress(JanusError):  # 426: Janus restarted, the room is gone
+                await control.destroy_room(janus_id, secret=secret)
+
     async def close_room(self, session_id: str) -> None:
         room = self._rooms.pop(session_id, None)
-        if room is None or not room.built or not self.connected:
+        if room is None or not room.built:
+            return
+        if not self.connected:
+            self._stale.append((room.janus_id, room.secret))  # destroyed on reconnection
             return
         control = self._live_control()
         try:

@@ -1,0 +1,88 @@
+"""Helpers for the Janus tests: the skip rule, a publisher offer that needs no WebRTC stack,
+and a look for Janus processes left behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+F = TypeVar("F", bound=Callable[..., object])
+
+JANUS_MISSING = shutil.which("janus") is None
+
+
+def needs_janus(test: F) -> F:
+    """The `janus` marker, and a skip only where Janus is not installed (CI installs it with
+    scripts/install, so there these tests run)."""
+    skip = pytest.mark.skipif(
+        JANUS_MISSING, reason="janus is not installed (scripts/install as root installs it)"
+    )
+    marked: F = pytest.mark.janus(skip(test))
+    return marked
+
+
+_FINGERPRINT = ":".join(["AB"] * 32)
+
+
+def _m_line(kind: str, payload: str, rtpmap: str, mid: str, ssrc: int) -> list[str]:
+    return [
+        f"m={kind} 9 UDP/TLS/RTP/SAVPF {payload}",
+        "c=IN IP4 0.0.0.0",
+        "a=rtcp:9 IN IP4 0.0.0.0",
+        "a=ice-ufrag:safe",
+        "a=ice-pwd:safeclasssafeclasssafecl",
+        f"a=fingerprint:sha-256 {_FINGERPRINT}",
+        "a=setup:actpass",
+        f"a=mid:{mid}",
+        "a=sendonly",
+        "a=rtcp-mux",
+        f"a=rtpmap:{payload} {rtpmap}",
+        f"a=ssrc:{ssrc} cname:safeclass",
+    ]
+
+
+# A publisher's offer (audio mid 0, video mid 1) with no candidates: Janus accepts it and creates
+# the publisher's streams, so `moderate` and `kick` can be tried without any media flowing.
+FAKE_OFFER = {
+    "type": "offer",
+    "sdp": "\r\n".join(
+        [
+            "v=0",
+            "o=- 1 1 IN IP4 127.0.0.1",
+            "s=-",
+            "t=0 0",
+            "a=group:BUNDLE 0 1",
+            *_m_line("audio", "111", "opus/48000/2", "0", 1111),
+            *_m_line("video", "96", "VP8/90000", "1", 2222),
+            "",
+        ]
+    ),
+}
+
+
+def janus_processes(folder: Path) -> list[int]:
+    """Pids of running janus processes whose command line mentions `folder`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(folder).encode() in cmdline and b"janus" in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, 9)

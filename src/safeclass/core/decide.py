@@ -385,62 +385,55 @@ def _remove(state: RoomState, c: cmd.Remove, now: dt.datetime) -> Decision:
 # -- mics, cameras, hands ----------------------------------------------------------------------
 
 
-def _mute(state: RoomState, c: cmd.MuteMic, now: dt.datetime) -> Decision:
-    if c.target == c.actor:
+def _controls(
+    state: RoomState, c: cmd.Command, target: str, doing: str
+) -> tuple[Participant, Participant] | Refusal:
+    """(who acts, whose mic or camera): a participant on their own, or staff on a pupil's."""
+    if target == c.actor:
         actor = _in_room(state, c)
-        if isinstance(actor, Refusal):
-            return actor
-        return [ev.MicMuted(at=now, target=c.target, by=c.actor)] if actor.mic_on else []
-    staff = _staff(state, c, "mute others")
+        return actor if isinstance(actor, Refusal) else (actor, actor)
+    staff = _staff(state, c, doing)
     if isinstance(staff, Refusal):
         return staff
-    target = _pupil_target(state, c.target)
-    if isinstance(target, Refusal):
-        return target
-    if not target.mic_on and not target.mic_allowed:
+    pupil = _pupil_target(state, target)
+    return pupil if isinstance(pupil, Refusal) else (staff, pupil)
+
+
+def _mute(state: RoomState, c: cmd.MuteMic, now: dt.datetime) -> Decision:
+    who = _controls(state, c, c.target, "mute others")
+    if isinstance(who, Refusal):
+        return who
+    actor, target = who
+    # a pupil muting themselves keeps their permission to speak; staff muting them removes it
+    if not target.mic_on and (actor is target or not target.mic_allowed):
         return []
-    return [ev.MicMuted(at=now, target=c.target, by=staff.id)]
+    return [ev.MicMuted(at=now, target=c.target, by=actor.id)]
 
 
 def _unmute(state: RoomState, c: cmd.UnmuteMic, now: dt.datetime) -> Decision:
-    if c.target == c.actor:
-        actor = _in_room(state, c)
-        if isinstance(actor, Refusal):
-            return actor
-        may = actor.is_staff or actor.mic_allowed or state.policy.entry.pupils_may_unmute_themselves
-        if not may:
-            return _refuse(state, "MUTE", "You can speak when your teacher lets you")
-        if state.held and not actor.is_staff:
-            return _held_refusal(state, "unmute")
-        return [] if actor.mic_on else [ev.MicUnmuted(at=now, target=c.target, by=c.actor)]
-    staff = _staff(state, c, "unmute others")
-    if isinstance(staff, Refusal):
-        return staff
-    target = _pupil_target(state, c.target)
-    if isinstance(target, Refusal):
-        return target
-    if state.held:
-        return _held_refusal(state, f"unmute {target.name}")
-    return [] if target.mic_on else [ev.MicUnmuted(at=now, target=c.target, by=staff.id)]
+    who = _controls(state, c, c.target, "unmute others")
+    if isinstance(who, Refusal):
+        return who
+    actor, target = who
+    if actor is target and not (
+        actor.is_staff or actor.mic_allowed or state.policy.entry.pupils_may_unmute_themselves
+    ):
+        return _refuse(state, "MUTE", "You can speak when your teacher lets you")
+    if state.held and not target.is_staff:
+        return _held_refusal(state, "unmute" if actor is target else f"unmute {target.name}")
+    return [] if target.mic_on else [ev.MicUnmuted(at=now, target=c.target, by=actor.id)]
 
 
 def _camera_off(state: RoomState, c: cmd.CameraOff, now: dt.datetime) -> Decision:
-    if c.target == c.actor:
-        actor = _in_room(state, c)
-        if isinstance(actor, Refusal):
-            return actor
-        return [ev.CameraTurnedOff(at=now, target=c.target, by=c.actor)] if actor.camera_on else []
-    staff = _staff(state, c, "turn off cameras")
-    if isinstance(staff, Refusal):
-        return staff
-    target = _pupil_target(state, c.target)
-    if isinstance(target, Refusal):
-        return target
-    if not target.camera_on and not target.camera_allowed:
+    who = _controls(state, c, c.target, "turn off cameras")
+    if isinstance(who, Refusal):
+        return who
+    actor, target = who
+    if not target.camera_on and (actor is target or not target.camera_allowed):
         return []
-    events: list[ev.Event] = [ev.CameraTurnedOff(at=now, target=c.target, by=staff.id)]
+    events: list[ev.Event] = [ev.CameraTurnedOff(at=now, target=c.target, by=actor.id)]
     removal = state.policy.removal
-    if removal.tell_parent_when_camera_turned_off:
+    if actor is not target and removal.tell_parent_when_camera_turned_off:
         events.append(
             ev.ParentNoticeQueued(
                 at=now,
@@ -453,25 +446,17 @@ def _camera_off(state: RoomState, c: cmd.CameraOff, now: dt.datetime) -> Decisio
 
 
 def _camera_on(state: RoomState, c: cmd.CameraOn, now: dt.datetime) -> Decision:
-    if c.target == c.actor:
-        actor = _in_room(state, c)
-        if isinstance(actor, Refusal):
-            return actor
-        choice = state.policy.entry.pupil_camera is PupilCamera.PUPIL_CHOICE
-        if not (actor.is_staff or actor.camera_allowed or choice):
-            return _refuse(state, "CAMERA", "You can turn your camera on when your teacher says")
-        if state.held and not actor.is_staff:
-            return _held_refusal(state, "turn the camera on")
-        return [] if actor.camera_on else [ev.CameraTurnedOn(at=now, target=c.target, by=c.actor)]
-    staff = _staff(state, c, "turn on cameras")
-    if isinstance(staff, Refusal):
-        return staff
-    target = _pupil_target(state, c.target)
-    if isinstance(target, Refusal):
-        return target
-    if state.held:
-        return _held_refusal(state, f"turn on {target.name}'s camera")
-    return [] if target.camera_on else [ev.CameraTurnedOn(at=now, target=c.target, by=staff.id)]
+    who = _controls(state, c, c.target, "turn on cameras")
+    if isinstance(who, Refusal):
+        return who
+    actor, target = who
+    choice = state.policy.entry.pupil_camera is PupilCamera.PUPIL_CHOICE
+    if actor is target and not (actor.is_staff or actor.camera_allowed or choice):
+        return _refuse(state, "CAMERA", "You can turn your camera on when your teacher says")
+    if state.held and not target.is_staff:
+        doing = "turn the camera on" if actor is target else f"turn on {target.name}'s camera"
+        return _held_refusal(state, doing)
+    return [] if target.camera_on else [ev.CameraTurnedOn(at=now, target=c.target, by=actor.id)]
 
 
 def _allow_to_speak(state: RoomState, c: cmd.AllowToSpeak, now: dt.datetime) -> Decision:

@@ -3,7 +3,9 @@
 `build()` opens the database (migrating it), and makes the event log, the clock, the outbox
 alerts, the WebSocket audiences and the live-room registry, and, when SMTP or a webhook is
 configured, the channels that carry invitation links and the outbox worker that delivers the
-notifications table by email; `close()` stops them in order.
+notifications table by email; and the media (a local Janus child process, external Janus
+servers, or none: `adapters.media.service`), whose news goes to the rooms through the registry;
+`close()` stops them in order (rooms, then media, so every SFU room is destroyed).
 Tests build the same services with an adjustable clock.
 """
 
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safeclass.adapters.media.janus_process import JanusOptions
+from safeclass.adapters.media.service import MediaService, start_media
 from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookSender
 from safeclass.adapters.store import EventLog, connect
@@ -42,6 +46,7 @@ class Services:
     channels: tuple[LetterChannel, ...] = ()  # email and/or webhook, for invitation links
     outbox: Outbox | None = field(default=None)  # delivers notifications when SMTP is set
     housekeeping: Housekeeping | None = field(default=None)
+    media: MediaService | None = field(default=None)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -52,6 +57,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     metrics = Metrics()
     audiences = Audiences(clock)
     alerts = OutboxAlerts(engine)
+    media = await _start_media(settings)
     rooms = Rooms(
         engine=engine,
         event_log=event_log,
@@ -59,7 +65,11 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         audience_for=audiences.for_session,
         alerts=alerts,
         metrics=metrics,
+        media=media.media,
+        media_off_reason=media.off_reason,
+        media_stall_seconds=settings.media_stall_seconds,
     )
+    media.listen(rooms)
     mailer = Mailer.from_settings(settings)
     webhook = WebhookSender.from_settings(settings)
     channels = tuple(c for c in (mailer, webhook) if c is not None)
@@ -82,6 +92,27 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         channels,
         outbox,
         housekeeping,
+        media,
+    )
+
+
+async def _start_media(settings: Settings) -> MediaService:
+    options = JanusOptions(
+        rtp_ports=settings.janus_rtp_ports,
+        interface=settings.janus_interface,
+        ice_enforce_list=settings.janus_ice_enforce_list,
+        ignore_mdns=settings.janus_ignore_mdns,
+        nat_1_1_mapping=settings.janus_public_ip,
+        binary=settings.janus_binary,
+    )
+    return await start_media(
+        wanted=settings.media,
+        folder=settings.data_dir / "janus",
+        options=options,
+        urls=settings.janus_urls,
+        api_secret=settings.janus_api_secret,
+        admin_key=settings.janus_admin_key,
+        request_timeout=settings.janus_request_timeout,
     )
 
 
@@ -89,6 +120,8 @@ async def close(services: Services) -> None:
     if services.housekeeping is not None:
         await services.housekeeping.stop()
     await services.rooms.close()
+    if services.media is not None:
+        await services.media.close()
     if services.outbox is not None:
         await services.outbox.stop()
     await services.engine.dispose()

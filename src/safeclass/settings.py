@@ -29,6 +29,20 @@ class Settings:
     heartbeat_seconds: float = 5.0  # a silent socket is dropped after two missed heartbeats
     retention_every_hours: float = 24.0
     outbox_every_seconds: float = 5.0  # how often the outbox worker looks for due notifications
+    # Media (docs/media.md). None: on when janus is installed or janus_urls are given. Settings
+    # built in code (tests) have no media unless asked; `from_env` (safeclass serve) is auto.
+    media: bool | None = False
+    janus_urls: tuple[str, ...] = ()  # external Janus servers (a pool); none: a local child
+    janus_api_secret: str | None = field(default=None, repr=False)  # for janus_urls
+    janus_admin_key: str = field(default="", repr=False)  # their VideoRoom admin_key
+    janus_binary: str | None = None  # the local janus to run (default: `janus` on PATH)
+    janus_rtp_ports: tuple[int, int] = (20000, 40000)  # UDP ports the local Janus uses for media
+    janus_public_ip: str | None = None  # the address browsers reach it at, behind NAT
+    janus_interface: str | None = None  # the address it gathers ICE candidates on
+    janus_ice_enforce_list: str | None = None  # interfaces ICE may use (e.g. "eth0")
+    janus_ignore_mdns: bool = False
+    janus_request_timeout: float = 5.0  # seconds a Janus request may take
+    media_stall_seconds: float = 2.0  # an SFU call slower than this tells the staff
 
     @property
     def secure_cookies(self) -> bool:
@@ -53,13 +67,25 @@ class Settings:
             "smtp_host": env.get("SAFECLASS_SMTP_HOST"),
             "smtp_port": int(env.get("SAFECLASS_SMTP_PORT", "25")),
             "smtp_from": env.get("SAFECLASS_SMTP_FROM", "safeclass@localhost"),
-            "smtp_starttls": env.get("SAFECLASS_SMTP_STARTTLS", "") in ("1", "true", "yes"),
+            "smtp_starttls": env.get("SAFECLASS_SMTP_STARTTLS", "") in _YES,
             "smtp_username": env.get("SAFECLASS_SMTP_USERNAME"),
             "smtp_password": env.get("SAFECLASS_SMTP_PASSWORD"),
             "webhook_url": env.get("SAFECLASS_WEBHOOK_URL"),
             "webhook_secret": env.get("SAFECLASS_WEBHOOK_SECRET"),
+            "media": _on_off_auto(env.get("SAFECLASS_MEDIA", "auto"), "SAFECLASS_MEDIA"),
+            "janus_urls": _urls(
+                env.get("SAFECLASS_JANUS_URLS") or env.get("SAFECLASS_JANUS_URL") or ""
+            ),
+            "janus_api_secret": env.get("SAFECLASS_JANUS_API_SECRET"),
+            "janus_admin_key": env.get("SAFECLASS_JANUS_ADMIN_KEY", ""),
+            "janus_binary": env.get("SAFECLASS_JANUS_BINARY"),
+            "janus_rtp_ports": _port_range(env.get("SAFECLASS_JANUS_RTP_PORTS", "20000-40000")),
+            "janus_public_ip": env.get("SAFECLASS_JANUS_PUBLIC_IP"),
+            "janus_interface": env.get("SAFECLASS_JANUS_INTERFACE"),
+            "janus_ice_enforce_list": env.get("SAFECLASS_JANUS_ICE_ENFORCE_LIST"),
+            "janus_ignore_mdns": env.get("SAFECLASS_JANUS_IGNORE_MDNS", "") in _YES,
         }
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        values.update({k: v for k, v in overrides.items() if v is not None})  # flags win
         if "public_url" not in values:
             values["public_url"] = env.get(
                 "SAFECLASS_PUBLIC_URL", f"http://{values['host']}:{values['port']}"
@@ -69,3 +95,38 @@ class Settings:
             database_url=database_url(data_dir=data_dir, url=str(url) if url else None),
             **values,  # type: ignore[arg-type]
         )
+
+
+_YES = ("1", "true", "yes", "on")
+
+
+def _on_off_auto(value: str, name: str) -> bool | None:
+    value = value.strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value in _YES:
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be on, off or auto, not {value!r}")
+
+
+def _urls(value: str) -> tuple[str, ...]:
+    """Janus WebSocket URLs, separated by commas or spaces."""
+    urls = tuple(u for u in value.replace(",", " ").split() if u)
+    for url in urls:
+        if urlsplit(url).scheme not in ("ws", "wss"):
+            raise ValueError(f"a Janus URL must be ws:// or wss://, not {url!r}")
+    return urls
+
+
+def _port_range(value: str) -> tuple[int, int]:
+    """'20000-40000' as (20000, 40000)."""
+    low, sep, high = value.partition("-")
+    try:
+        ports = (int(low), int(high))
+    except ValueError:
+        ports = (0, 0)
+    if not sep or not 1024 <= ports[0] < ports[1] <= 65535:
+        raise ValueError(f"SAFECLASS_JANUS_RTP_PORTS must be like 20000-40000, not {value!r}")
+    return ports

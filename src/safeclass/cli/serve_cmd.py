@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from safeclass.adapters.media.janus_process import JanusOptions, find_binary, find_lib_dir
 from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption
 from safeclass.observability import configure_logging
 from safeclass.settings import Settings
@@ -29,6 +30,18 @@ def serve(
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    media: Annotated[
+        bool | None,
+        typer.Option(
+            "--media/--no-media",
+            help=(
+                "Video through Janus: --media requires it (a local janus, or SAFECLASS_JANUS_URLS),"
+                " --no-media runs rooms without video. Default (or SAFECLASS_MEDIA=auto): on when"
+                " janus is installed or Janus URLs are set."
+            ),
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run safeclass. Migrates the database first; stops cleanly on Ctrl-C."""
     settings = Settings.from_env(
@@ -37,8 +50,18 @@ def serve(
         host=host,
         port=port,
         public_url=public_url,
+        media=media,
     )
     configure_logging(log_level)
+    if settings.media and not settings.janus_urls:
+        binary = find_binary(JanusOptions(binary=settings.janus_binary))
+        if binary is None or find_lib_dir(binary) is None:
+            typer.echo(
+                "--media: janus is not installed here; install it (scripts/install), "
+                "set SAFECLASS_JANUS_URLS, or run with --no-media",
+                err=True,
+            )
+            raise typer.Exit(2)
     app = create_app(settings)
     typer.echo(
         f"safeclass is listening on http://{host}:{port} (public address {settings.public_url})"

@@ -5,11 +5,17 @@ oversized messages are refused with a clear error and the socket is kept (a modi
 learns nothing and changes nothing). Who may send what is not decided here: the server turns a
 message into a core command with the *authenticated* identity as its actor, and the core refuses
 what that role may not do. Documented for client authors in docs/protocol.md.
+
+The media messages (`media_publish`, `media_subscribe`, `media_start`, `trickle`) carry the
+browser's SDP and ICE to the server, which relays them to the SFU for this participant alone:
+the browser never learns where the SFU is or any of its secrets. They are not commands (nothing
+of them goes in the log); the room's media decides whether this participant may use them.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -17,6 +23,9 @@ from safeclass.core import commands as cmd
 
 VERSION = 1
 MAX_MESSAGE_BYTES = 8 * 1024
+MAX_SDP_MESSAGE_BYTES = 48 * 1024  # media_publish and media_start carry a whole SDP
+MAX_SDP_CHARS = 40_000
+SDP_MESSAGES = frozenset({"media_publish", "media_start"})
 
 PupilId = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -133,6 +142,67 @@ class Ping(_Message):
     type: Literal["ping", "pong"]
 
 
+class _Sdp(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sdp: str = Field(min_length=1, max_length=MAX_SDP_CHARS)
+
+
+class Offer(_Sdp):
+    type: Literal["offer"]
+
+
+class Answer(_Sdp):
+    type: Literal["answer"]
+
+
+class IceCandidate(BaseModel):
+    """A browser's RTCIceCandidate.toJSON()."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    candidate: str = Field(max_length=1024)
+    sdp_mid: str | None = Field(default=None, alias="sdpMid", max_length=64)
+    sdp_m_line_index: int | None = Field(default=None, alias="sdpMLineIndex", ge=0, le=255)
+    username_fragment: str | None = Field(default=None, alias="usernameFragment", max_length=256)
+
+    def for_sfu(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, exclude={"username_fragment"})
+
+
+class MediaPublish(_Message):
+    type: Literal["media_publish"]
+    jsep: Offer
+
+
+class MediaSubscribe(_Message):
+    type: Literal["media_subscribe"]
+
+
+class MediaStart(_Message):
+    type: Literal["media_start"]
+    jsep: Answer
+
+
+class Trickle(_Message):
+    type: Literal["trickle"]
+    target: Literal["publisher", "subscriber"]
+    candidate: IceCandidate | None  # None: the end of this connection's candidates
+
+
+MediaMessage = MediaPublish | MediaSubscribe | MediaStart | Trickle
+MEDIA_MESSAGES = (MediaPublish, MediaSubscribe, MediaStart, Trickle)
+
+
+def carries_sdp(text: str) -> bool:
+    """Whether a message over MAX_MESSAGE_BYTES is one that may be (it carries an SDP)."""
+    if len(text.encode()) > MAX_SDP_MESSAGE_BYTES:
+        return False
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("type") in SDP_MESSAGES
+
+
 ClientMessage = Annotated[
     Join
     | Admit
@@ -154,14 +224,19 @@ ClientMessage = Annotated[
     | Concern
     | Simple
     | EmergencyEnd
-    | Ping,
+    | Ping
+    | MediaPublish
+    | MediaSubscribe
+    | MediaStart
+    | Trickle,
     Field(discriminator="type"),
 ]
 parse_message: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
 
 
 def to_command(message: ClientMessage, actor: str) -> cmd.Command | None:
-    """The core command for a message from `actor` (None for protocol-only messages)."""
+    """The core command for a message from `actor` (None for protocol-only messages: pings
+    and media signalling)."""
     match message:
         case Admit(pupils=pupils):
             return cmd.Admit(actor, tuple(pupils))

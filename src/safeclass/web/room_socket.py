@@ -5,6 +5,12 @@ pass for this session), and its Origin must be the server's own. Messages are va
 (protocol.py); the actor of every command is the authenticated participant, never a field of
 the message. Each connection has its own outbox and writer, so one slow tablet cannot stall a
 room, and a heartbeat: a client silent for two heartbeats is dropped and the room told.
+
+Media signalling (`media_publish`, `media_subscribe`, `media_start`, `trickle`) goes to the
+room's media (`RoomMedia`), which lets only a participant in the room on this device use it.
+Each connection handles its media messages in order on a task of its own, so a slow SFU never
+holds up its other messages or its heartbeat. Every `state` message says whether the room's
+video is on, off or reconnecting (`media`), and a change of that is pushed (`media_state`).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from safeclass.adapters.store.tables import SessionStaff
 from safeclass.app import staff_roles
 from safeclass.app.clock import Clock
 from safeclass.app.live.runtime import LiveRoom, RoomClosedError
+from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmittedError
 from safeclass.core import Role, RoomState
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
@@ -51,6 +58,7 @@ CLOSE_HEARTBEAT = 4008
 CLOSE_SIGNED_OUT = 4009
 MAX_BAD_MESSAGES = 20
 OUTBOX_LIMIT = 200
+MEDIA_QUEUE_LIMIT = 64  # media messages waiting for the SFU, per connection
 
 router = APIRouter()
 
@@ -77,6 +85,8 @@ class Connection:
     outbox: asyncio.Queue[dict[str, Any] | _Close | None] = field(default_factory=asyncio.Queue)
     last_heard: float = field(default_factory=time.monotonic)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    media_jobs: asyncio.Queue[protocol.MediaMessage] = field(default_factory=asyncio.Queue)
+    media_worker: asyncio.Task[None] | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -97,6 +107,7 @@ class RoomAudience:
         self.session_id = session_id
         self._clock = clock
         self.connections: set[Connection] = set()
+        self.media: dict[str, Any] = {"state": "off", "message": "Video is off on this server"}
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -118,15 +129,21 @@ class RoomAudience:
         # a device that is not the pupil's one in the room sees the session facts only
         return views.pupil(conn.participant if self.bound(state, conn) else "")
 
+    def state_message(
+        self, state: RoomState, conn: Connection, seq: int, views: Views | None = None
+    ) -> dict[str, Any]:
+        return {
+            "type": "state",
+            "seq": seq,
+            "view": self.view_for(state, conn, views),
+            "media": self.media,
+        }
+
     async def publish(self, state: RoomState, events: Sequence[Event], seq: int) -> None:
         views = Views(state, self._clock.now())
         staff_notices: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for conn in list(self.connections):
-            message: dict[str, Any] = {
-                "type": "state",
-                "seq": seq,
-                "view": self.view_for(state, conn, views),
-            }
+            message = self.state_message(state, conn, seq, views)
             if conn.is_staff:
                 key = (conn.participant, conn.role.value)
                 if key not in staff_notices:
@@ -149,6 +166,22 @@ class RoomAudience:
                 await self.close(
                     conn, CLOSE_POLICY, "Too far behind: please reconnect", flush=False
                 )
+
+    def signal(self, participant: str, device: str, message: dict[str, Any]) -> None:
+        for conn in list(self.connections):
+            if conn.participant == participant and conn.device == device:
+                conn.send(message)
+
+    def broadcast(self, message: dict[str, Any], *, staff_only: bool = False) -> None:
+        for conn in list(self.connections):
+            if conn.is_staff or not staff_only:
+                conn.send(message)
+
+    def media_changed(self, status: dict[str, Any]) -> None:
+        changed = status != self.media
+        self.media = status
+        if changed:
+            self.broadcast({"type": "media_state", **status})
 
     async def disconnect(self, participant: str, code: int, reason: str) -> None:
         for conn in [c for c in self.connections if c.participant == participant]:
@@ -246,15 +279,18 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
             "role": role.value,
             "name": name,
             "heartbeat_s": settings.heartbeat_seconds,
+            "media": audience.media,
         }
     )
-    conn.send({"type": "state", "seq": room.seq, "view": audience.view_for(room.state, conn)})
+    conn.send(audience.state_message(room.state, conn, room.seq))
     try:
         await _read(conn, room, audience)
     finally:
         audience.discard(conn)
         services.metrics.sockets.labels(role="staff" if conn.is_staff else "pupil").dec()
         heart.cancel()
+        if conn.media_worker is not None:
+            conn.media_worker.cancel()
         conn.outbox.put_nowait(None)
         with contextlib.suppress(RoomClosedError, Exception):
             await room.submit(cmd.ConnectionLost(participant, device))
@@ -301,7 +337,8 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         except KeyError:  # a binary frame
             text = None
         conn.last_heard = time.monotonic()
-        if text is None or len(text.encode()) > protocol.MAX_MESSAGE_BYTES:
+        too_big = text is not None and len(text.encode()) > protocol.MAX_MESSAGE_BYTES
+        if text is None or (too_big and not protocol.carries_sdp(text)):
             code = CLOSE_TOO_BIG if text is not None else 1003
             await conn.websocket.close(code=code, reason="Message too large or not text")
             return
@@ -330,6 +367,14 @@ async def _handle(
     if isinstance(message, protocol.Ping):
         if message.type == "ping":
             conn.send({"type": "pong", "id": message.id})
+        return
+    if isinstance(message, protocol.MEDIA_MESSAGES):
+        if conn.media_jobs.qsize() >= MEDIA_QUEUE_LIMIT:
+            _media_error(conn, message, "busy", "Too many video messages at once: slow down")
+            return
+        conn.media_jobs.put_nowait(message)
+        if conn.media_worker is None:
+            conn.media_worker = asyncio.create_task(_media_worker(conn, room))
         return
     if isinstance(message, protocol.Join):
         command: cmd.Command | None = cmd.RequestToJoin(
@@ -383,7 +428,64 @@ async def _handle(
         conn.send({"type": "ok", "id": message.id, "seq": outcome.seq})
     if isinstance(message, protocol.Join) and outcome.refusal is None:
         # the join may have bound this device: send its first real view
-        conn.send({"type": "state", "seq": room.seq, "view": audience.view_for(room.state, conn)})
+        conn.send(audience.state_message(room.state, conn, room.seq))
+
+
+async def _media_worker(conn: Connection, room: LiveRoom) -> None:
+    """This connection's media messages, one at a time (a trickle after its offer)."""
+    while True:
+        message = await conn.media_jobs.get()
+        try:
+            await _media(conn, room, message)
+        except Exception:
+            log.exception("media signalling failed", extra={"session": room.session_id})
+            _media_error(conn, message, "media_failed", "Video could not connect: try again")
+
+
+async def _media(conn: Connection, room: LiveRoom, message: protocol.MediaMessage) -> None:
+    media, who, device = room.media, conn.participant, conn.device
+    try:
+        match message:
+            case protocol.MediaPublish(jsep=offer):
+                answer = await media.publish(who, device, offer.model_dump())
+                conn.send({"type": "media_answer", "id": message.id, "jsep": answer})
+            case protocol.MediaSubscribe():
+                jsep, streams = await media.subscribe(who, device)
+                reply = {"type": "media_offer", "id": message.id, "jsep": jsep, "streams": streams}
+                conn.send(reply)
+            case protocol.MediaStart(jsep=answer):
+                await media.answer(who, device, answer.model_dump())
+                conn.send({"type": "ok", "id": message.id, "seq": room.seq})
+            case protocol.Trickle(target=target, candidate=candidate):
+                found = candidate.for_sfu() if candidate is not None else None
+                await media.trickle(who, device, target, found)
+    except NotAdmittedError as exc:
+        log.warning(
+            "media refused: %s is not in the room on this device",
+            who,
+            extra={"session": room.session_id},
+        )
+        conn.send(
+            {
+                "type": "refused",
+                "id": message.id,
+                "code": "not_here",
+                "message": str(exc),
+                "clause": "",
+            }
+        )
+    except MediaUnavailableError:
+        if media.off:
+            _media_error(conn, message, "media_off", "Video is off on this server")
+        else:
+            _media_error(conn, message, "media_unavailable", "Reconnecting video…")
+    except MediaError as exc:
+        log.warning("media %s failed: %s", message.type, exc, extra={"session": room.session_id})
+        _media_error(conn, message, "media_failed", "Video could not connect: try again")
+
+
+def _media_error(conn: Connection, message: protocol.MediaMessage, code: str, text: str) -> None:
+    conn.send({"type": "error", "id": message.id, "code": code, "message": text})
 
 
 def _id_of(text: str) -> str | None:

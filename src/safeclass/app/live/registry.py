@@ -3,6 +3,9 @@
 A room's state is never stored: `room()` replays the session's log into a fresh room. After a
 restart nobody is connected any more, so the restored room is told each connection was lost
 (pupils are held if the staff count no longer holds; everyone rejoins through the waiting room).
+
+The registry is also the media adapter's listener: what the SFU reports about a session goes
+to that session's room (`RoomMedia.on_event`), and is dropped once the room has ended.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Session
 from safeclass.app.clock import Clock
-from safeclass.app.live.ports import Alerts, Audience
+from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom
+from safeclass.app.media_port import MediaEvent
 from safeclass.app.room_log import replay
 from safeclass.core import commands as cmd
 from safeclass.observability import Metrics
@@ -37,13 +41,20 @@ class Rooms:
         audience_for: Callable[[str], Audience],
         alerts: Alerts,
         metrics: Metrics | None = None,
+        media: Media | None = None,
+        media_off_reason: str | None = None,
+        media_stall_seconds: float = 2.0,
     ) -> None:
+        """Without `media` every room runs without video (off for `media_off_reason`)."""
         self._engine = engine
         self._log = event_log
         self._clock = clock
         self._audience_for = audience_for
         self._alerts = alerts
         self._metrics = metrics
+        self._media = media
+        self._media_off_reason = media_off_reason
+        self._media_stall_seconds = media_stall_seconds
         self._rooms: dict[str, LiveRoom] = {}
         self._starting: dict[str, asyncio.Lock] = {}
 
@@ -79,6 +90,9 @@ class Rooms:
             alerts=self._alerts,
             metrics=self._metrics,
             on_end=self._ended,
+            media=self._media,
+            media_off_reason=self._media_off_reason,
+            media_stall_seconds=self._media_stall_seconds,
         )
         self._rooms[session_id] = room
         room.start()
@@ -95,6 +109,12 @@ class Rooms:
                 "room restored from %d log entries", len(entries), extra={"session": session_id}
             )
         return room
+
+    async def media_event(self, event: MediaEvent) -> None:
+        """`MediaListener`: the SFU's news, to the room it is about."""
+        room = self._rooms.get(event.session_id)
+        if room is not None:
+            await room.media.on_event(event)
 
     async def _ended(self, room: LiveRoom) -> None:
         self._rooms.pop(room.session_id, None)

@@ -4,7 +4,9 @@ The order of every step is the safeguarding promise: decide (the core), append t
 the session's log (durable), only then change the room's state and tell the clients, then act
 on the world (close a removed pupil's socket, alert the DSL). If the log cannot be written the
 command fails and nothing changes, so no client is ever told of something that is not on record.
-The room also owns its clock: it sleeps until the state's next deadline and ticks.
+The room also owns its clock: it sleeps until the state's next deadline and ticks, and its
+media (`RoomMedia`): after the log write, and before anyone is told, the events' SFU calls are
+queued on the room's media lane, which makes them in order without ever holding up this task.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass, field
 
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.app.clock import Clock
-from safeclass.app.live.ports import Alerts, Audience
+from safeclass.app.live.media import RoomMedia
+from safeclass.app.live.ports import Alerts, Audience, Media, NoMedia
 from safeclass.app.room_log import entries_for
 from safeclass.core import Phase, Refusal, RefusalCode, RoomState, step
 from safeclass.core import commands as cmd
@@ -62,7 +65,11 @@ class LiveRoom:
         alerts: Alerts,
         metrics: Metrics | None = None,
         on_end: Callable[[LiveRoom], Awaitable[None]] | None = None,
+        media: Media | None = None,
+        media_off_reason: str | None = None,
+        media_stall_seconds: float = 2.0,
     ) -> None:
+        """Without `media` the room has none (`NoMedia`, off for `media_off_reason`)."""
         self.session_id = state.plan.session_id
         self.school_id = school_id
         self.state = state
@@ -76,12 +83,24 @@ class LiveRoom:
         self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        if media is None:
+            media_off_reason = media_off_reason or "media off"
+            media = NoMedia(media_off_reason)
+        self.media = RoomMedia(
+            self.session_id,
+            media,
+            audience,
+            lambda: self.state,
+            off_reason=media_off_reason,
+            stall_after=media_stall_seconds,
+        )
 
     @property
     def ended(self) -> bool:
         return self.state.phase is Phase.ENDED
 
     def start(self) -> None:
+        self.media.start()
         self._tasks = [
             asyncio.create_task(self._work(), name=f"room {self.session_id}"),
             asyncio.create_task(self._keep_time(), name=f"room clock {self.session_id}"),
@@ -95,6 +114,7 @@ class LiveRoom:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.media.stop()
 
     async def submit(self, command: cmd.Command) -> Outcome:
         """Carry out a command in turn; the outcome comes once its events are on record."""
@@ -127,6 +147,7 @@ class LiveRoom:
             self.state = result.state
             self.seq += len(result.events)
             self._changed.set()
+            self.media.follow(before, self.state)  # on record: the SFU follows, in order
             await self._tell(before, result.events)
         if result.refusal is not None:
             await self._refused(command, result.refusal, now.isoformat())

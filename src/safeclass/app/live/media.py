@@ -1,0 +1,508 @@
+"""One live room's video: the SFU driven from the room's events, and the browser's signalling.
+
+**Enforcement follows the log.** The room's task decides, appends the events to the log, and
+only then gives this driver the state before and after them (`follow`). The difference becomes
+SFU calls (`media_calls`): admit whoever came in, revoke whoever went (removed, left, dropped,
+or moved to another device), `set_media` for a changed microphone or camera, `hold` when the
+room is held or released, `close` at the end. They run on the room's *media lane*: one task per
+room that makes them one at a time, in the room's order, so a mute never overtakes the unmute
+before it. The room's task never waits for the SFU: a slow or dead Janus delays video, never a
+command, the log or the other clients. A call still running after `stall_after` seconds tells
+the staff ("Reconnecting video…") and is waited for (not cancelled: a call cut off half way
+could leave the SFU forwarding what the room has muted); the adapter bounds each request.
+
+**Signalling waits for enforcement.** The calls are queued before the clients are told, so a
+pupil who hears they were admitted and asks to publish finds their admission made: signalling
+first waits until the lane has done everything queued before it (`_caught_up`), then runs
+beside the lane. Only a participant who is in the room on this device may publish or subscribe
+(`allowed`); what each may see is `visible_feeds`.
+
+**What the SFU does** comes back as `MediaEvent`s (`on_event`): a publisher whose media is up
+makes everyone who subscribed resubscribe (a new `media_offer`); SFU offers and ICE candidates
+are relayed to the participant's device; a lost SFU tells the room "Reconnecting video…", and
+when the room is rebuilt every participant is asked to connect again (`media_restart`). No
+safeguarding state lives here: it is in the log, and the adapter re-applies mutes and holds to
+the rebuilt room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import secrets
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from safeclass.app.live.ports import Audience, Media
+from safeclass.app.media_port import (
+    Jsep,
+    MediaError,
+    MediaEvent,
+    MediaEventKind,
+    MediaUnavailableError,
+    NotAdmittedError,
+    Target,
+)
+from safeclass.core import Participant, Phase, Role, RoomState, Status
+
+log = logging.getLogger(__name__)
+
+RECONNECTING = "Reconnecting video…"
+
+
+class MediaStatus(enum.StrEnum):
+    ON = "on"
+    OFF = "off"  # this server has no SFU: the room runs without video
+    RECONNECTING = "reconnecting"  # the SFU is unreachable or being rebuilt
+
+
+_STATUS_MESSAGES = {
+    MediaStatus.ON: "Video is on",
+    MediaStatus.OFF: "Video is off on this server",
+    MediaStatus.RECONNECTING: RECONNECTING,
+}
+
+CallKind = Literal["admit", "set_media", "hold", "revoke", "close"]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaCall:
+    """One SFU call the room's events require."""
+
+    kind: CallKind
+    participant: str = ""
+    role: Role = Role.PUPIL
+    audio: bool = False
+    video: bool = False
+    held: bool = False
+
+
+def in_media(p: Participant | None) -> bool:
+    """Whether a participant is in the room's media: admitted and connected."""
+    return p is not None and p.status is Status.ADMITTED and p.connected
+
+
+def media_calls(before: RoomState, after: RoomState) -> list[MediaCall]:
+    """The SFU calls that take the room's media from `before` to `after`.
+
+    A hold comes first (the fastest cut), then revocations, then admissions and each admitted
+    participant's microphone and camera, and a release last. What a pupil's SFU stream carries
+    is `set_media(audio=mic_on, video=camera_on)` while the room is not held; a hold cuts every
+    pupil's media on top of that, so a release restores exactly what the state says.
+    """
+    if after.phase is Phase.ENDED:
+        return [] if before.phase is Phase.ENDED else [MediaCall("close")]
+    calls: list[MediaCall] = []
+    if after.held and not before.held:
+        calls.append(MediaCall("hold", held=True))
+    for pid, was in before.participants.items():
+        now = after.participants.get(pid)
+        if in_media(was) and not (in_media(now) and now is not None and now.device == was.device):
+            calls.append(MediaCall("revoke", pid))
+    for pid, p in after.participants.items():
+        if not in_media(p):
+            continue
+        old = before.participants.get(pid)
+        fresh = old is None or not in_media(old) or old.device != p.device
+        if fresh:
+            calls.append(MediaCall("admit", pid, role=p.role))
+        if fresh or (old is not None and (old.mic_on, old.camera_on) != (p.mic_on, p.camera_on)):
+            calls.append(MediaCall("set_media", pid, audio=p.mic_on, video=p.camera_on))
+    if before.held and not after.held:
+        calls.append(MediaCall("hold", held=False))
+    return calls
+
+
+def visible_feeds(state: RoomState, viewer: str) -> list[str]:
+    """Whose media a participant receives: staff see everyone in the room; a pupil sees the
+    staff and the admitted pupils (their classmates' tiles, as the class would in a classroom).
+    While the room is held the adapter pauses every pupil's subscription, so a pupil receives
+    nothing then, and pupils' own media is cut for everyone."""
+    return [pid for pid, p in state.participants.items() if pid != viewer and in_media(p)]
+
+
+@dataclass(eq=False)
+class _Viewer:
+    """A participant who asked to receive: their subscription's negotiation."""
+
+    device: str
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    waiting_answer: bool = False  # an offer was sent and not answered yet
+    stale: bool = False  # the feeds changed meanwhile: offer again after the answer
+    streams: list[dict[str, Any]] = field(default_factory=list)
+
+
+_Job = tuple[MediaCall | None, "asyncio.Future[None] | None"]
+
+
+class RoomMedia:
+    """The media of one live room (see the module docstring)."""
+
+    def __init__(
+        self,
+        session_id: str,
+        media: Media,
+        audience: Audience,
+        state: Callable[[], RoomState],
+        *,
+        off_reason: str | None = None,
+        stall_after: float = 2.0,
+    ) -> None:
+        self.session_id = session_id
+        self._media = media
+        self._audience = audience
+        self._state = state
+        self.off_reason = off_reason
+        self._stall_after = stall_after
+        self.status = MediaStatus.OFF if off_reason else MediaStatus.ON
+        self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
+        self._lane: asyncio.Task[None] | None = None
+        self._opened = False
+        self._closed = False
+        self._viewers: dict[str, _Viewer] = {}
+        self._aliases: dict[str, str] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self.calls_made = 0
+        self.calls_failed = 0
+
+    @property
+    def off(self) -> bool:
+        return self.status is MediaStatus.OFF
+
+    def status_message(self) -> dict[str, Any]:
+        return {"state": self.status.value, "message": _STATUS_MESSAGES[self.status]}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self._audience.media_changed(self.status_message())
+        if not self.off:
+            self._lane = asyncio.create_task(self._run_lane(), name=f"media {self.session_id}")
+
+    async def stop(self) -> None:
+        """Stop the lane and what runs beside it (server shutdown: the adapter closes rooms)."""
+        tasks = [t for t in (self._lane, *self._background) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- enforcement: the room's events, in order --------------------------------------------
+    def follow(self, before: RoomState, after: RoomState) -> None:
+        """Queue the SFU calls for a command's events (called by the room's task after the log
+        write and before anyone is told; never waits)."""
+        if self._lane is None or self._closed:
+            return
+        for call in media_calls(before, after):
+            self._jobs.put_nowait((call, None))
+
+    async def _caught_up(self) -> None:
+        """Wait until the lane has made every call queued so far."""
+        if self._lane is None or self._lane.done():
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._jobs.put_nowait((None, done))
+        await done
+
+    async def _run_lane(self) -> None:
+        try:
+            while (job := await self._jobs.get()) is not None:
+                call, done = job
+                if call is not None and not self._closed:
+                    await self._make(call)
+                if done is not None and not done.done():
+                    done.set_result(None)
+                if self._closed:
+                    return
+        finally:
+            while not self._jobs.empty():  # nobody waits for ever on a lane that stopped
+                job = self._jobs.get_nowait()
+                if job is not None and job[1] is not None and not job[1].done():
+                    job[1].set_result(None)
+
+    async def _make(self, call: MediaCall) -> None:
+        log.debug("media call %s", call, extra={"session": self.session_id})
+        work = asyncio.create_task(self._call(call))
+        try:
+            done, _ = await asyncio.wait({work}, timeout=self._stall_after)
+            if not done:
+                log.warning(
+                    "media %s still running after %.1f s",
+                    call.kind,
+                    self._stall_after,
+                    extra={"session": self.session_id},
+                )
+                self._tell_staff("slow", RECONNECTING)
+                await asyncio.wait({work})
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
+        self.calls_made += 1
+        exc = work.exception()
+        if exc is None:
+            return
+        self.calls_failed += 1
+        if isinstance(exc, MediaUnavailableError):
+            # The adapter keeps what was asked and applies it to the rebuilt room.
+            log.warning("media %s deferred: %s", call.kind, exc, extra={"session": self.session_id})
+            self._set_status(MediaStatus.RECONNECTING)
+        elif isinstance(exc, MediaError):
+            log.error("media %s failed: %s", call.kind, exc, extra={"session": self.session_id})
+            await self._recover_from(call)
+        else:
+            log.error(
+                "media %s failed", call.kind, exc_info=exc, extra={"session": self.session_id}
+            )
+            self._tell_staff("failed", RECONNECTING)
+
+    async def _call(self, call: MediaCall) -> None:
+        sid = self.session_id
+        if call.kind == "close":
+            self._closed = True
+            self._viewers.clear()
+            if self._opened:
+                await self._media.close_room(sid)
+            return
+        if call.kind == "revoke":
+            self._viewers.pop(call.participant, None)
+            if self._opened:
+                await self._media.revoke(sid, call.participant)
+            return
+        if not self._opened:
+            try:
+                await self._media.open_room(sid)
+            except MediaUnavailableError:
+                self._opened = True  # the adapter keeps the room and builds it when it can
+                raise
+            self._opened = True
+            if self._state().held and not (call.kind == "hold" and call.held):
+                await self._media.hold(sid, True)
+        if call.kind == "admit":
+            await self._media.admit(sid, call.participant, call.role)
+        elif call.kind == "set_media":
+            await self._media.set_media(sid, call.participant, call.audio, call.video)
+        elif call.kind == "hold":
+            await self._media.hold(sid, call.held)
+
+    async def _recover_from(self, call: MediaCall) -> None:
+        """An SFU call failed (not for lack of the SFU): try once more; if a participant's
+        mute still cannot be applied, take them out of the media and let them in again, so
+        nothing is forwarded that the room has not allowed."""
+        await asyncio.sleep(0.1)
+        try:
+            await self._call(call)
+            return
+        except MediaUnavailableError:
+            self._set_status(MediaStatus.RECONNECTING)
+            return
+        except MediaError as exc:
+            log.error("media %s failed again: %s", call.kind, exc)
+        self._tell_staff("failed", RECONNECTING)
+        if call.kind not in ("admit", "set_media"):
+            return
+        p = self._state().participants.get(call.participant)
+        with contextlib.suppress(MediaError):
+            await self._media.revoke(self.session_id, call.participant)
+        if p is None or not in_media(p):
+            return
+        try:
+            await self._media.admit(self.session_id, p.id, p.role)
+            await self._media.set_media(self.session_id, p.id, p.mic_on, p.camera_on)
+        except MediaError as exc:
+            log.error("media reset of a participant failed: %s", exc)
+            return
+        self._viewers.pop(p.id, None)
+        self._audience.signal(p.id, p.device, _restart("Video was reset: connecting again"))
+
+    # -- signalling: from the participant's socket -------------------------------------------
+    def allowed(self, participant: str, device: str) -> Participant:
+        """The participant, if they may send and receive media from this device now: in the
+        room (admitted, connected, not removed) and this is the device they joined on."""
+        state = self._state()
+        p = state.participants.get(participant)
+        if state.phase is Phase.ENDED or self._closed:
+            raise NotAdmittedError("This session has ended")
+        if p is None or not in_media(p) or p.device != device or participant in state.removed:
+            raise NotAdmittedError("Only people in the room can send or receive video")
+        if self.off:
+            raise MediaUnavailableError(_STATUS_MESSAGES[MediaStatus.OFF])
+        return p
+
+    async def _ready(self, participant: str, device: str) -> Participant:
+        self.allowed(participant, device)
+        await self._caught_up()
+        return self.allowed(participant, device)  # it may have changed meanwhile
+
+    async def publish(self, participant: str, device: str, jsep: Jsep) -> Jsep:
+        """The participant's offer to send; the SFU's answer."""
+        await self._ready(participant, device)
+        answer = await self._media.offer(self.session_id, participant, jsep)
+        return _plain_sdp(answer)
+
+    async def subscribe(
+        self, participant: str, device: str
+    ) -> tuple[Jsep | None, list[dict[str, Any]]]:
+        """Receive what this participant may see: the SFU's offer (None: nothing new to
+        receive yet; an offer follows when there is) and what each stream is."""
+        await self._ready(participant, device)
+        viewer = self._viewers.get(participant)
+        if viewer is None or viewer.device != device:
+            viewer = self._viewers[participant] = _Viewer(device)
+        return await self._offer_to(participant, viewer, pushed=False)
+
+    async def answer(self, participant: str, device: str, jsep: Jsep) -> None:
+        """The participant's answer to the latest subscription offer: media starts."""
+        self.allowed(participant, device)
+        await self._media.answer(self.session_id, participant, jsep)
+        viewer = self._viewers.get(participant)
+        if viewer is not None:
+            viewer.waiting_answer = False
+            if viewer.stale:
+                viewer.stale = False
+                self._spawn(self._push_offer(participant, viewer))
+
+    async def trickle(
+        self, participant: str, device: str, target: Target, candidate: dict[str, Any] | None
+    ) -> None:
+        self.allowed(participant, device)
+        await self._media.trickle(self.session_id, participant, target, candidate)
+
+    async def _offer_to(
+        self, participant: str, viewer: _Viewer, *, pushed: bool
+    ) -> tuple[Jsep | None, list[dict[str, Any]]]:
+        async with viewer.lock:
+            if pushed and viewer.waiting_answer:
+                viewer.stale = True
+                return None, viewer.streams
+            feeds = visible_feeds(self._state(), participant)
+            offer = await self._media.subscribe(self.session_id, participant, feeds)
+            if offer is None:
+                return None, viewer.streams
+            jsep, viewer.streams = self._describe(offer, participant)
+            viewer.waiting_answer = True
+            return jsep, viewer.streams
+
+    async def _push_offer(self, participant: str, viewer: _Viewer) -> None:
+        try:
+            self.allowed(participant, viewer.device)
+            jsep, streams = await self._offer_to(participant, viewer, pushed=True)
+        except MediaError as exc:
+            log.info("no new subscription offer: %s", exc, extra={"session": self.session_id})
+            return
+        if jsep is not None and self._viewers.get(participant) is viewer:
+            message = {"type": "media_offer", "jsep": jsep, "streams": streams}
+            self._audience.signal(participant, viewer.device, message)
+
+    def _describe(self, offer: Jsep, viewer: str) -> tuple[Jsep, list[dict[str, Any]]]:
+        """The offer as the participant receives it, and its streams: whose each one is.
+
+        Janus names each stream after its publisher's id (`a=msid:<feed> <mid>`); the browser
+        gets an alias instead, with the name the room shows (a pupil never sees ids)."""
+        state = self._state()
+        me = state.participants.get(viewer)
+        staff_viewer = me is not None and me.is_staff
+        lines = str(offer.get("sdp", "")).split("\r\n")
+        streams: list[dict[str, Any]] = []
+        current: dict[str, Any] | None = None
+        for i, line in enumerate(lines):
+            if line.startswith("s="):
+                lines[i] = "s=safeclass"
+            elif line.startswith("m="):
+                parts = line[2:].split(" ")
+                current = {"mid": None, "kind": parts[0], "active": parts[1:2] != ["0"]}
+                streams.append(current)
+            elif current is not None and line.startswith("a=mid:"):
+                current["mid"] = line[6:].strip()
+            elif current is not None and line.startswith("a=msid:"):
+                feed, _, track = line[7:].partition(" ")
+                alias = self._aliases.setdefault(feed, f"f{secrets.token_hex(4)}")
+                lines[i] = f"a=msid:{alias} {track}".rstrip()
+                who = state.participants.get(feed)
+                current["feed"] = alias
+                current["name"] = who.name if who is not None else ""
+                current["role"] = "staff" if who is not None and who.is_staff else "pupil"
+                if staff_viewer:
+                    current["participant"] = feed
+        return {"type": offer.get("type", "offer"), "sdp": "\r\n".join(lines)}, streams
+
+    # -- what the SFU did ---------------------------------------------------------------------
+    async def on_event(self, event: MediaEvent) -> None:
+        """Relay an SFU event to those it concerns (called in order, never concurrently)."""
+        kind, pid = event.kind, event.participant_id
+        log.debug("media event %s %s %s", kind, pid, event.target)
+        if self._closed or self.off:
+            return
+        if kind is MediaEventKind.LOST:
+            self._viewers.clear()
+            self._set_status(MediaStatus.RECONNECTING)
+        elif kind is MediaEventKind.RESTORED:
+            self._viewers.clear()
+            self._set_status(MediaStatus.ON)
+            for p in self._state().participants.values():
+                if in_media(p):
+                    self._audience.signal(p.id, p.device, _restart("Video reconnected"))
+        elif kind is MediaEventKind.PUBLISHING:
+            for viewer_id, viewer in list(self._viewers.items()):
+                if viewer_id != pid:
+                    self._spawn(self._push_offer(viewer_id, viewer))
+        elif pid is not None:
+            self._relay(event, pid)
+
+    def _relay(self, event: MediaEvent, pid: str) -> None:
+        p = self._state().participants.get(pid)
+        if p is None or not in_media(p):
+            return  # they are out: nothing of theirs is relayed any more
+        if event.kind is MediaEventKind.HANGUP:
+            message: dict[str, Any] = {
+                "type": "media_notice",
+                "kind": "hangup",
+                "target": event.target,
+                "message": "Your video connection closed",
+            }
+        elif event.kind is MediaEventKind.TRICKLE:
+            candidate = event.candidate
+            if candidate is not None and candidate.get("completed"):
+                candidate = None
+            message = {"type": "trickle", "target": event.target, "candidate": candidate}
+        elif event.kind is MediaEventKind.OFFER and event.jsep is not None:
+            if event.target != "subscriber":
+                return
+            jsep, streams = self._describe(event.jsep, pid)
+            viewer = self._viewers.get(pid)
+            if viewer is not None:
+                viewer.waiting_answer, viewer.streams = True, streams
+            message = {"type": "media_offer", "jsep": jsep, "streams": streams}
+        else:
+            return
+        self._audience.signal(pid, p.device, message)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _set_status(self, status: MediaStatus) -> None:
+        if self.off or status is self.status:
+            return
+        self.status = status
+        log.warning("media %s", status.value, extra={"session": self.session_id})
+        self._audience.media_changed(self.status_message())
+
+    def _tell_staff(self, kind: str, message: str) -> None:
+        notice = {"type": "media_notice", "kind": kind, "message": message}
+        self._audience.broadcast(notice, staff_only=True)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+def _restart(message: str) -> dict[str, Any]:
+    return {"type": "media_restart", "message": message}
+
+
+def _plain_sdp(jsep: Jsep) -> Jsep:
+    """The SFU's SDP without its room's name."""
+    sdp = str(jsep.get("sdp", ""))
+    lines = ["s=safeclass" if line.startswith("s=") else line for line in sdp.split("\r\n")]
+    return {"type": jsep.get("type", "answer"), "sdp": "\r\n".join(lines)}

@@ -74,5 +74,8 @@ def serve(
         ws_ping_interval=settings.heartbeat_seconds,
         ws_ping_timeout=settings.heartbeat_seconds,
         ws_max_size=64 * 1024,
+        # room messages are small JSON; compressing each for every tablet costs more CPU than
+        # the bandwidth it saves beside the video
+        ws_per_message_deflate=False,
         proxy_headers=True,
     )

@@ -84,6 +84,8 @@ class Connection:
     name: str
     outbox: asyncio.Queue[dict[str, Any] | _Close | None] = field(default_factory=asyncio.Queue)
     last_heard: float = field(default_factory=time.monotonic)
+    last_view: dict[str, Any] | None = None  # the last view sent, to skip unchanged ones
+    last_media: dict[str, Any] | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     media_jobs: asyncio.Queue[protocol.MediaMessage] = field(default_factory=asyncio.Queue)
     media_worker: asyncio.Task[None] | None = None
@@ -135,6 +137,7 @@ class RoomAudience:
         return {
             "type": "state",
             "seq": seq,
+            "now": (views.now if views else self._clock.now()).isoformat(),
             "view": self.view_for(state, conn, views),
             "media": self.media,
         }
@@ -162,6 +165,9 @@ class RoomAudience:
                 ]
             if notices:
                 message["events"] = notices
+            elif message["view"] == conn.last_view and message["media"] == conn.last_media:
+                continue  # nothing this viewer can see has changed: send nothing
+            conn.last_view, conn.last_media = message["view"], message["media"]
             if not conn.send(message):
                 await self.close(
                     conn, CLOSE_POLICY, "Too far behind: please reconnect", flush=False

@@ -29,7 +29,6 @@ class SessionFacts(_View):
     phase: str
     starts_at: dt.datetime
     ends_at: dt.datetime
-    seconds_left: int
     held: bool
     hold_reason: str | None
     chat_on: bool
@@ -126,7 +125,6 @@ class Views:
                 "phase": state.phase.value,
                 "starts_at": state.plan.starts_at.isoformat(),
                 "ends_at": state.ends_at.isoformat(),
-                "seconds_left": max(0, int((state.ends_at - self.now).total_seconds())),
                 "held": state.held,
                 "hold_reason": state.hold_reason.value if state.hold_reason else None,
                 "chat_on": state.chat_on,

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store import connect, upgrade
+from tests.integration.families import MailSink
 
 PG_URL = os.environ.get("SAFECLASS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -51,6 +52,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def mail() -> AsyncIterator[MailSink]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+    sink = MailSink().start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
 
 
 @pytest.fixture

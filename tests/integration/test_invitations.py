@@ -39,15 +39,6 @@ OPENING = START - dt.timedelta(minutes=3)  # the waiting room opened two minutes
 
 
 @pytest.fixture
-async def mail() -> AsyncIterator[MailSink]:
-    sink = MailSink().start()
-    try:
-        yield sink
-    finally:
-        sink.stop()
-
-
-@pytest.fixture
 async def server(db_url: str, tmp_path: Path, mail: MailSink) -> AsyncIterator[LiveServer]:
     live = LiveServer(
         db_url,

@@ -9,12 +9,8 @@ addresses: nothing leaves the machine. The recovery test needs no media and runs
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,7 +29,13 @@ from safeclass.app.media_port import (
     NotAdmittedError,
 )
 from safeclass.core import Role
-from tests.support.janus import FAKE_OFFER, janus_processes, kill_all, needs_janus
+from tests.support.janus import (
+    FAKE_OFFER,
+    janus_processes,
+    kill_all,
+    needs_janus,
+    run_scenario_in_namespace,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SESSION = "session-7"
@@ -46,20 +48,7 @@ def test_mids_are_read_from_the_offer() -> None:
 @pytest.fixture(scope="module")
 def scenario() -> dict[str, Any]:
     """Run the namespace scenario once; its JSON results (printed, for the numbers)."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("the media test needs root (unshare -n) for a private network namespace")
-    done = subprocess.run(
-        ["unshare", "-n", sys.executable, "-m", "tests.support.janus_scenario"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    results: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(results, indent=1))
-    return results
+    return run_scenario_in_namespace("tests.support.janus_scenario", timeout=120)
 
 
 @needs_janus

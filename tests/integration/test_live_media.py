@@ -12,10 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +24,7 @@ from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
 from tests.integration.live import Client, LiveServer, pupil_cookie, staff_cookie
 from tests.integration.seed import seed_session
-from tests.support.janus import needs_janus
+from tests.support.janus import needs_janus, run_scenario_in_namespace
 from tests.support.rooms import START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,20 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def scenario() -> dict[str, Any]:
     """Run the namespace scenario once; its JSON results (printed, for the numbers)."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("the media test needs root (unshare -n) for a private network namespace")
-    done = subprocess.run(
-        ["unshare", "-n", sys.executable, "-m", "tests.support.live_media_scenario"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-6000:]
-    results: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    print(json.dumps(results, indent=1))
-    return results
+    return run_scenario_in_namespace("tests.support.live_media_scenario", timeout=240)
 
 
 @needs_janus

@@ -30,15 +30,6 @@ from tests.support.rooms import START
 
 
 @pytest.fixture
-async def mail() -> AsyncIterator[MailSink]:
-    sink = MailSink().start()
-    try:
-        yield sink
-    finally:
-        sink.stop()
-
-
-@pytest.fixture
 async def server(db_url: str, tmp_path: Path, mail: MailSink) -> AsyncIterator[LiveServer]:
     live = LiveServer(
         db_url,

@@ -4,11 +4,14 @@ and a look for Janus processes left behind."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
@@ -86,3 +89,25 @@ def kill_all(pids: list[int]) -> None:
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, 9)
+
+
+def run_scenario_in_namespace(module: str, timeout: float) -> dict[str, Any]:
+    """Run `python -m module` in a private network namespace; its last line, parsed as JSON.
+
+    Skips the test when this is not root (`unshare -n` needs it). The scenario prints its
+    results as one JSON line last; they are printed again here, for the numbers.
+    """
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("the media test needs root (unshare -n) for a private network namespace")
+    done = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", module],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-6000:]
+    results: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(results, indent=1))
+    return results

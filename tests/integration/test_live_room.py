@@ -397,3 +397,41 @@ async def test_a_live_room_is_restored_at_start_and_ends_on_time_with_nobody_con
         assert entries[-1].payload["reason"] == "time_limit"
     finally:
         await second.stop()
+
+
+# covers: C1, CLA-03
+async def test_an_early_visitor_does_not_open_the_session_before_its_waiting_room_does(
+    db_url: str, tmp_path: Path
+):
+    from sqlalchemy import select
+
+    from safeclass.adapters.store.tables import Session
+
+    clock = AdjustableClock(START - dt.timedelta(hours=2))
+    server = await LiveServer(db_url, tmp_path, clock).start()
+    try:
+        session_id = await seed_session(server.services.engine, "claydon", pupils=3)
+        stored = await load_session(server.services.engine, session_id)
+        lesson = Lesson(server, session_id, stored.school_id)
+        early = await lesson.pupil("p1", join=False)
+        refused = await early.send("join", acknowledged_expectations=True)
+        assert refused["message"] == "The waiting room opens at 09:55"
+
+        async def status() -> str:
+            async with server.services.engine.connect() as conn:
+                return str(
+                    (
+                        await conn.execute(select(Session.status).where(Session.id == session_id))
+                    ).scalar_one()
+                )
+
+        assert await status() == "scheduled"  # staff may still move or cancel it
+        clock.set(START - dt.timedelta(minutes=5))
+        await early.wait_for(
+            lambda m: m["type"] == "state" and m["view"]["session"]["phase"] == "open"
+        )
+        assert await status() == "live"
+        assert (await early.send("join", acknowledged_expectations=True))["type"] == "ok"
+        await lesson.close()
+    finally:
+        await server.stop()

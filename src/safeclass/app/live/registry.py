@@ -25,6 +25,7 @@ from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom
 from safeclass.app.media_port import MediaEvent
 from safeclass.app.room_log import replay
+from safeclass.core import Phase
 from safeclass.core import commands as cmd
 from safeclass.observability import Metrics
 
@@ -90,6 +91,7 @@ class Rooms:
             alerts=self._alerts,
             metrics=self._metrics,
             on_end=self._ended,
+            on_open=self._opened,
             media=self._media,
             media_off_reason=self._media_off_reason,
             media_stall_seconds=self._media_stall_seconds,
@@ -99,11 +101,14 @@ class Rooms:
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
         if not room.ended:
-            await self._set_status(session_id, "live")
             for participant in list(state.participants.values()):
                 if participant.connected:  # connected before a restart: not any more
                     await room.submit(cmd.ConnectionLost(participant.id, participant.device))
             await room.submit(cmd.Tick())
+            # A room made by an early visitor stays "scheduled" (staff may still change the
+            # session) until its waiting room opens; one restored open is live at once.
+            if not room.ended and room.state.phase is not Phase.SCHEDULED:
+                await self._set_status(session_id, "live")
         if entries:
             log.info(
                 "room restored from %d log entries", len(entries), extra={"session": session_id}
@@ -115,6 +120,9 @@ class Rooms:
         room = self._rooms.get(event.session_id)
         if room is not None:
             await room.media.on_event(event)
+
+    async def _opened(self, room: LiveRoom) -> None:
+        await self._set_status(room.session_id, "live")
 
     async def _ended(self, room: LiveRoom) -> None:
         self._rooms.pop(room.session_id, None)

@@ -65,6 +65,7 @@ class LiveRoom:
         alerts: Alerts,
         metrics: Metrics | None = None,
         on_end: Callable[[LiveRoom], Awaitable[None]] | None = None,
+        on_open: Callable[[LiveRoom], Awaitable[None]] | None = None,
         media: Media | None = None,
         media_off_reason: str | None = None,
         media_stall_seconds: float = 2.0,
@@ -80,6 +81,7 @@ class LiveRoom:
         self._alerts = alerts
         self._metrics = metrics
         self._on_end = on_end
+        self._on_open = on_open
         self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -173,6 +175,8 @@ class LiveRoom:
             await self._alerts.room_events(self.session_id, self.state, events)
         except Exception:  # an outbox failure must not stop the room
             log.exception("room %s: alerts failed", self.session_id)
+        if self._on_open is not None and any(isinstance(e, ev.WaitingRoomOpened) for e in events):
+            await self._on_open(self)
         if any(isinstance(e, ev.SessionEnded) for e in events):
             await self.audience.disconnect_all(CLOSE_ENDED, "The session has ended")
             if self._on_end is not None:

@@ -8,14 +8,13 @@ import typer
 from rich.console import Console
 
 from safeclass.adapters.store import EventLog, VerifyReport, connect
-from safeclass.adapters.store.db import upgrade
 from safeclass.cli.options import (
     DEFAULT_DATA_DIR,
     DatabaseUrlOption,
     DataDirOption,
-    resolve_url,
     run,
 )
+from safeclass.cli.store_access import open_database
 
 audit_app = typer.Typer(help="Check that the records have not been altered.", no_args_is_help=True)
 _out = Console()
@@ -30,8 +29,7 @@ def verify_command(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
 ) -> None:
     """Find any changed, deleted, inserted or reordered event. Exit 1 if any is found."""
-    url = resolve_url(database_url, data_dir)
-    upgrade(url)
+    url = open_database(database_url, data_dir)
     reports = run(_verify(url, session))
     if session is not None and reports[0].entries == 0 and reports[0].ok:
         _out.print(f"[red]No event log for session {session}[/red]")

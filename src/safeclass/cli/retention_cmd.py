@@ -10,15 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from safeclass.adapters.store import connect
-from safeclass.adapters.store.db import upgrade
 from safeclass.app.retention import RetentionReport, run_retention
 from safeclass.cli.options import (
     DEFAULT_DATA_DIR,
     DatabaseUrlOption,
     DataDirOption,
-    resolve_url,
     run,
 )
+from safeclass.cli.store_access import open_database
 
 retention_app = typer.Typer(
     help="Delete records when the policy says they must go.", no_args_is_help=True
@@ -37,8 +36,7 @@ def run_command(
 ) -> None:
     """Apply every session's retention periods. Each deletion is recorded, never its content."""
     now = _parse(as_of) if as_of else dt.datetime.now(dt.UTC)
-    url = resolve_url(database_url, data_dir)
-    upgrade(url)
+    url = open_database(database_url, data_dir)
     report = run(_run(url, now))
     table = Table(title=f"Retention as of {now:%Y-%m-%d %H:%M} UTC")
     table.add_column("What")

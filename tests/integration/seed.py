@@ -29,10 +29,11 @@ async def seed_session(
     starts_at: dt.datetime = START,
     refused: tuple[str, ...] = (),
 ) -> str:
-    """A school using `preset`, `pupils` pupils p1.. (ids prefixed by the school) and a session.
+    """A school using `preset`, `pupils` pupils p1.. and a session; returns the session id.
 
-    Returns the session id. Pupil ids are "<pupil>" exactly as in tests.support.rooms.class_list
-    so a Driver's commands apply to the stored session's plan.
+    Pupil ids are exactly those of tests.support.rooms.class_list ("p1", "p2", ...) so a
+    Driver's commands apply to the stored session's plan. Being unprefixed, they allow one
+    seeded school per database: a second school needs `school_records`/`create_session`.
     """
     policy = load_preset(preset)
     now = dt.datetime.now(dt.UTC)

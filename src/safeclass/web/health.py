@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -17,14 +17,9 @@ async def healthz(request: Request) -> dict[str, object]:
         async with services.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means not healthy
-        return _unhealthy(f"database: {type(exc).__name__}")
+        detail = {"status": "unhealthy", "reason": f"database: {type(exc).__name__}"}
+        raise HTTPException(status_code=503, detail=detail) from None
     return {"status": "ok", "live_rooms": len(services.rooms.running())}
-
-
-def _unhealthy(reason: str) -> dict[str, object]:
-    from fastapi import HTTPException
-
-    raise HTTPException(status_code=503, detail={"status": "unhealthy", "reason": reason})
 
 
 @router.get("/metrics")

@@ -113,6 +113,11 @@ async def _start_media(settings: Settings) -> MediaService:
         api_secret=settings.janus_api_secret,
         admin_key=settings.janus_admin_key,
         request_timeout=settings.janus_request_timeout,
+        recordings=(
+            settings.janus_recordings_dir
+            if settings.janus_urls
+            else settings.data_dir / "recordings"
+        ),
     )
 
 

@@ -42,6 +42,9 @@ class Settings:
     janus_ice_enforce_list: str | None = None  # interfaces ICE may use (e.g. "eth0")
     janus_ignore_mdns: bool = False
     janus_request_timeout: float = 5.0  # seconds a Janus request may take
+    # Where external Janus servers write recordings, as this server sees it (a shared folder);
+    # the local Janus records into DATA_DIR/recordings. None with janus_urls: no recording.
+    janus_recordings_dir: Path | None = None
     media_stall_seconds: float = 2.0  # an SFU call slower than this tells the staff
 
     @property
@@ -84,6 +87,7 @@ class Settings:
             "janus_interface": env.get("SAFECLASS_JANUS_INTERFACE"),
             "janus_ice_enforce_list": env.get("SAFECLASS_JANUS_ICE_ENFORCE_LIST"),
             "janus_ignore_mdns": env.get("SAFECLASS_JANUS_IGNORE_MDNS", "") in _YES,
+            "janus_recordings_dir": _path(env.get("SAFECLASS_JANUS_RECORDINGS_DIR")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})  # flags win
         if "public_url" not in values:
@@ -130,3 +134,7 @@ def _port_range(value: str) -> tuple[int, int]:
     if not sep or not 1024 <= ports[0] < ports[1] <= 65535:
         raise ValueError(f"SAFECLASS_JANUS_RTP_PORTS must be like 20000-40000, not {value!r}")
     return ports
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

@@ -94,3 +94,44 @@ def test_everyone_in_the_room_sees_the_others_and_nobody_sees_the_waiting_room()
     assert visible_feeds(d.state, "t1") == ["t2", "p1", "p2"]
     d.ok(c.Remove("t1", "p2", ""))
     assert visible_feeds(d.state, "p1") == ["t1", "t2"]
+
+
+def recording_class() -> Driver:
+    d = Driver(make_room("st-josephs", pupils=2))
+    d.class_in(["p1"])
+    return d
+
+
+def test_recording_starts_at_the_sfu_only_when_the_notice_has_run_out() -> None:
+    # covers: STJ-09
+    d = recording_class()
+    assert calls(d, c.StartRecording("t1")) == []  # the notice: nothing is recorded yet
+    d.later(9)
+    assert calls(d, c.Tick()) == []
+    d.later(1)
+    assert calls(d, c.Tick()) == [MediaCall("record", on=True)]
+
+
+def test_stopping_a_recording_stops_it_at_the_sfu_and_the_end_destroys_the_room() -> None:
+    # covers: STJ-09
+    d = recording_class()
+    d.ok(c.StartRecording("t1"))
+    d.later(10)
+    d.ok(c.Tick())
+    assert calls(d, c.StopRecording("t2")) == [MediaCall("record", on=False)]
+    d.ok(c.StartRecording("t1"))
+    d.later(10)
+    d.ok(c.Tick())
+    assert calls(d, c.EndSession("t1")) == [MediaCall("close")]  # destroying ends it too
+
+
+def test_a_hold_during_a_recording_cuts_the_pupils_but_the_recording_runs_on() -> None:
+    # covers: STJ-09, STJ-06
+    d = recording_class()
+    d.ok(c.StartRecording("t1"))
+    d.later(10)
+    d.ok(c.Tick())
+    assert calls(d, c.ConnectionLost("t2", "dev-t2")) == [
+        MediaCall("hold", held=True),
+        MediaCall("revoke", "t2"),
+    ]

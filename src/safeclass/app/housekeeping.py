@@ -55,6 +55,9 @@ class Housekeeping:
                 log.exception("could not restore a live room", extra={"session": session_id})
             else:
                 restored.append(session_id)
+        finished = await self._rooms.finish_recordings()
+        if finished:
+            log.info("finished %d recording(s) left from before the restart", finished)
         return restored
 
     def start(self) -> None:

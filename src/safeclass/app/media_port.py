@@ -12,9 +12,11 @@ the `MediaListener` given to the adapter.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from safeclass.core import Role
@@ -54,6 +56,18 @@ class MediaEvent:
     candidate: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedFile:
+    """One participant's recorded media (audio and video in one WebM), finished and stored."""
+
+    participant_id: str
+    path: Path
+    started_at: dt.datetime
+    ended_at: dt.datetime
+    size_bytes: int
+    kinds: tuple[str, ...]  # ("audio", "video"), or one of them: what was forwarded
+
+
 class MediaListener(Protocol):
     async def media_event(self, event: MediaEvent) -> None:
         """React to something the SFU did (called in order per adapter, never concurrently)."""
@@ -62,8 +76,9 @@ class MediaListener(Protocol):
 class Media(Protocol):
     """One SFU room per live session; each admitted participant publishes and subscribes."""
 
-    async def open_room(self, session_id: str) -> None:
-        """Create the session's private room (idempotent)."""
+    async def open_room(self, session_id: str, *, recordable: bool = False) -> None:
+        """Create the session's private room (idempotent). A room that is not `recordable`
+        (the policy never allows recording) can never be recorded: `record` refuses it."""
 
     async def close_room(self, session_id: str) -> None:
         """Destroy the room: nobody receives anything any more (the end)."""
@@ -83,6 +98,22 @@ class Media(Protocol):
 
     async def hold(self, session_id: str, held: bool) -> None:
         """Stop (or restore) every pupil's media in the room: what they send and receive."""
+
+    def recording_unavailable(self) -> str | None:
+        """Why this SFU cannot record (no folder for its recordings, no converter), or None."""
+
+    async def record(self, session_id: str, on: bool) -> None:
+        """Start (or stop) recording what the room forwards: every publisher, and whoever
+        publishes later, until stopped or the room is closed. What is muted or held at the SFU
+        is not forwarded, so it is not recorded either."""
+
+    async def collect_recordings(self, session_id: str) -> Sequence[RecordedFile]:
+        """Finish what was recorded of the session and is no longer being written (after
+        `record(False)` or `close_room`): convert it, store it, return what was stored.
+        What cannot be converted is kept as it is, for a later try."""
+
+    def pending_recordings(self) -> Sequence[str]:
+        """Sessions with recorded media not yet collected (e.g. the server stopped first)."""
 
     async def offer(self, session_id: str, participant_id: str, jsep: Jsep) -> Jsep:
         """The participant's publisher offer; the SFU's answer."""

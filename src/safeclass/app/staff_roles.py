@@ -39,6 +39,7 @@ class Capability(StrEnum):
     MANAGE_POLICY = "manage_policy"
     MANAGE_STAFF = "manage_staff"
     MANAGE_ROSTER = "manage_roster"
+    VIEW_RECORDINGS = "view_recordings"
 
 
 _C = Capability
@@ -47,7 +48,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
         {_C.SCHEDULE_SESSIONS, _C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_OWN_REGISTERS}
     ),
     ASSISTANT: frozenset({_C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_OWN_REGISTERS}),
-    DSL: frozenset({_C.JOIN_ANY_SESSION, _C.RAISE_CONCERNS, _C.READ_CONCERNS}),
+    DSL: frozenset({_C.JOIN_ANY_SESSION, _C.RAISE_CONCERNS, _C.READ_CONCERNS, _C.VIEW_RECORDINGS}),
     HEAD: frozenset(
         {
             _C.SCHEDULE_SESSIONS,
@@ -55,6 +56,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.RAISE_CONCERNS,
             _C.OVERSEE_SESSIONS,
             _C.MANAGE_POLICY,
+            _C.VIEW_RECORDINGS,
         }
     ),
     ADMIN: frozenset({_C.SCHEDULE_SESSIONS, _C.MANAGE_STAFF, _C.MANAGE_ROSTER}),

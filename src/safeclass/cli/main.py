@@ -11,6 +11,7 @@ from safeclass.cli.audit_cmd import audit_app
 from safeclass.cli.db_cmd import db_app
 from safeclass.cli.demo_cmd import demo
 from safeclass.cli.policy_cmd import policy_app
+from safeclass.cli.recordings_cmd import recordings_app
 from safeclass.cli.report_cmd import report_app
 from safeclass.cli.retention_cmd import retention_app
 from safeclass.cli.roster_cmd import roster_app
@@ -30,6 +31,7 @@ app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
+app.add_typer(recordings_app, name="recordings")
 app.command("serve")(serve)
 app.command("demo")(demo)
 app.add_typer(school_app, name="school")

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from safeclass import __version__, bootstrap
 from safeclass.app.clock import Clock
 from safeclass.settings import Settings
-from safeclass.web import auth, health, invitations, room_socket, sessions_api
+from safeclass.web import auth, health, invitations, recordings_api, room_socket, sessions_api
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -39,4 +39,5 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(sessions_api.router)
     app.include_router(invitations.router)
+    app.include_router(recordings_api.router)
     return app

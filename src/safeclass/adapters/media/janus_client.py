@@ -480,6 +480,16 @@ class VideoRoomHandle(PluginHandle):
         }
         return (await self.message(_without_none(body))).data
 
+    async def enable_recording(self, room: str, *, secret: str, record: bool) -> JSON:
+        """Record every publisher of the room (and later ones) from now, or stop."""
+        body = {"request": "enable_recording", "room": room, "secret": secret, "record": record}
+        return (await self.message(body)).data
+
+    async def set_rec_dir(self, room: str, *, secret: str, rec_dir: str) -> JSON:
+        """Where the room's next recordings are written."""
+        body = {"request": "edit", "room": room, "secret": secret, "new_rec_dir": rec_dir}
+        return (await self.message(body)).data
+
     async def destroy_room(self, room: str, *, secret: str) -> JSON:
         return (await self.message({"request": "destroy", "room": room, "secret": secret})).data
 

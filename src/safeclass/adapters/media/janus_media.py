@@ -14,6 +14,12 @@ Enforcement happens here, at the SFU:
   Janus tells subscriber handles nothing when their owner's publisher goes;
 - the end: the room is destroyed.
 
+Recording (only in a room opened `recordable`, where the policy allows it): `record(True)` gives
+the room a new folder (a span, `RecordingFolders.new_span`) and has Janus record every publisher
+from then on; `record(False)` stops it, and `collect_recordings` turns the finished spans into
+one WebM per participant. A room that is not recordable refuses `record`, and Janus is never
+asked; `lock_record` means only the holder of the room's secret (this server) could anyway.
+
 If the WebSocket to Janus drops, every open room is told LOST at once; the adapter reconnects
 (to the same Janus, or to the endpoint given to `reconnect` after a restart), rebuilds each room
 with fresh secrets and the admitted participants' tokens, and tells RESTORED: participants must
@@ -28,6 +34,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from safeclass.adapters.media.janus_client import (
@@ -42,6 +49,7 @@ from safeclass.adapters.media.janus_client import (
     VideoRoomHandle,
 )
 from safeclass.adapters.media.janus_process import JanusEndpoint
+from safeclass.adapters.media.recordings import RecordingFolders
 from safeclass.app.media_port import (
     Jsep,
     MediaError,
@@ -50,6 +58,7 @@ from safeclass.app.media_port import (
     MediaListener,
     MediaUnavailableError,
     NotAdmittedError,
+    RecordedFile,
     Target,
 )
 from safeclass.core import Role
@@ -113,10 +122,12 @@ class _Room:
     pin: str = ""
     built: bool = False  # exists on the Janus we are connected to
     held: bool = False
+    recordable: bool = False
+    span: Path | None = None  # the folder Janus records into now (None: not recording)
     members: dict[str, _Member] = field(default_factory=dict)
 
     def renew(self) -> None:
-        self.janus_id = f"{self.session_id}/{secrets.token_hex(4)}"
+        self.janus_id = f"{self.session_id}.{secrets.token_hex(4)}"
         self.secret = secrets.token_urlsafe(24)
         self.pin = secrets.token_urlsafe(12)
         self.built = False
@@ -131,10 +142,14 @@ class JanusMedia:
         listener: MediaListener | None = None,
         *,
         request_timeout: float = 10.0,
+        recordings: RecordingFolders | None = None,
     ) -> None:
+        """`recordings`: where this Janus's recordings go (a folder both it and this server
+        reach); without it nothing can be recorded on it."""
         self._endpoint = endpoint
         self.listener = listener
         self._request_timeout = request_timeout
+        self._recordings = recordings
         self._client: JanusClient | None = None
         self._session: JanusSession | None = None
         self._control: VideoRoomHandle | None = None
@@ -234,10 +249,10 @@ class JanusMedia:
             self._emit(MediaEvent(room.session_id, MediaEventKind.RESTORED))
 
     # -- rooms -------------------------------------------------------------------------------
-    async def open_room(self, session_id: str) -> None:
+    async def open_room(self, session_id: str, *, recordable: bool = False) -> None:
         room = self._rooms.get(session_id)
         if room is None:
-            room = self._rooms[session_id] = _Room(session_id)
+            room = self._rooms[session_id] = _Room(session_id, recordable=recordable)
             room.renew()
         if not room.built:
             await self._build(room)
@@ -254,6 +269,8 @@ class JanusMedia:
                 pin=room.pin,
                 allowed=tokens,
                 description=room.session_id,
+                record=room.span is not None,
+                rec_dir=str(room.span) if room.span is not None else None,
             )
         )
         room.built = True
@@ -285,6 +302,43 @@ class JanusMedia:
                 *(self._detach(h) for m in room.members.values() for h in m.handles())
             )
             room.built = False
+
+    # -- recording ---------------------------------------------------------------------------
+    def recording_unavailable(self) -> str | None:
+        if self._recordings is None:
+            return "this Janus has no folder for recordings (SAFECLASS_JANUS_RECORDINGS_DIR)"
+        return self._recordings.unavailable
+
+    async def record(self, session_id: str, on: bool) -> None:
+        room = self._known_room(session_id)
+        if on and not room.recordable:
+            raise MediaError("this session's policy never allows recording")
+        if on and (reason := self.recording_unavailable()):
+            raise MediaError(reason)
+        if on == (room.span is not None):
+            return
+        room.span = self._recordings.new_span(session_id) if on and self._recordings else None
+        if not room.built or not self.connected:
+            raise MediaUnavailableError("video is reconnecting")  # the rebuilt room has it
+        control = self._live_control()
+        if room.span is not None:
+            await self._janus(
+                control.set_rec_dir(room.janus_id, secret=room.secret, rec_dir=str(room.span))
+            )
+        await self._janus(control.enable_recording(room.janus_id, secret=room.secret, record=on))
+
+    async def collect_recordings(self, session_id: str) -> list[RecordedFile]:
+        if self._recordings is None:
+            return []
+        room = self._rooms.get(session_id)
+        return await self._recordings.finish(
+            session_id, busy=room.span if room is not None else None
+        )
+
+    def pending_recordings(self) -> list[str]:
+        if self._recordings is None:
+            return []
+        return [s for s in self._recordings.sessions_with_spans() if s not in self._rooms]
 
     # -- admission ---------------------------------------------------------------------------
     async def admit(self, session_id: str, participant_id: str, role: Role) -> str:

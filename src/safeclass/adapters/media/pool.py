@@ -16,7 +16,7 @@ from typing import Any
 from safeclass.adapters.media.janus_client import JanusError
 from safeclass.adapters.media.janus_media import JanusMedia
 from safeclass.adapters.media.janus_process import JanusEndpoint
-from safeclass.app.media_port import Jsep, MediaError, MediaListener, Target
+from safeclass.app.media_port import Jsep, MediaError, MediaListener, RecordedFile, Target
 from safeclass.core import Role
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class JanusPool:
         return backend
 
     # -- Media -------------------------------------------------------------------------------
-    async def open_room(self, session_id: str) -> None:
+    async def open_room(self, session_id: str, *, recordable: bool = False) -> None:
         backend = self._placed.get(session_id)
         if backend is None:
             backend = min(
@@ -81,12 +81,30 @@ class JanusPool:
                 key=lambda b: (not b.connected, self._rooms_on(b)),
             )
             self._placed[session_id] = backend
-        await backend.open_room(session_id)
+        await backend.open_room(session_id, recordable=recordable)
 
     async def close_room(self, session_id: str) -> None:
         backend = self._placed.pop(session_id, None)
         if backend is not None:
             await backend.close_room(session_id)
+
+    def recording_unavailable(self) -> str | None:
+        """Every Janus of the pool is set up alike: the first one speaks for them."""
+        return self._backends[0][1].recording_unavailable()
+
+    async def record(self, session_id: str, on: bool) -> None:
+        await self._on(session_id).record(session_id, on)
+
+    async def collect_recordings(self, session_id: str) -> list[RecordedFile]:
+        backend = self._placed.get(session_id)
+        if backend is not None:
+            return await backend.collect_recordings(session_id)
+        # the room has closed: its folder is the same whichever Janus it was on
+        return await self._backends[0][1].collect_recordings(session_id)
+
+    def pending_recordings(self) -> list[str]:
+        pending = {s for _, b in self._backends for s in b.pending_recordings()}
+        return sorted(pending - set(self._placed))
 
     async def admit(self, session_id: str, participant_id: str, role: Role) -> str:
         return await self._on(session_id).admit(session_id, participant_id, role)

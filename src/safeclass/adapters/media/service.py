@@ -24,6 +24,7 @@ from safeclass.adapters.media.janus_process import (
     MediaOffError,
 )
 from safeclass.adapters.media.pool import JanusPool
+from safeclass.adapters.media.recordings import RecordingFolders
 from safeclass.app.live.ports import Media, MediaListener, NoMedia
 
 log = logging.getLogger(__name__)
@@ -73,15 +74,25 @@ async def start_media(
     api_secret: str | None = None,
     admin_key: str = "",
     request_timeout: float = 5.0,
+    recordings: Path | None = None,
 ) -> MediaService:
-    """Start this server's media. `wanted`: True (must be on), False (off), None (on if it can)."""
+    """Start this server's media. `wanted`: True (must be on), False (off), None (on if it can).
+
+    `recordings`: the folder recordings go to (the local Janus writes there; external ones must
+    write to it too, so without it they cannot record)."""
+    folders = RecordingFolders(recordings) if recordings is not None else None
     if wanted is False:
         return _off(TURNED_OFF)
     if urls:
         if not api_secret:
             raise MediaConfigError("SAFECLASS_JANUS_API_SECRET is needed with SAFECLASS_JANUS_URLS")
         endpoints = [JanusEndpoint(url, api_secret, admin_key, pid=0) for url in urls]
-        pool = JanusPool([(e, JanusMedia(e, request_timeout=request_timeout)) for e in endpoints])
+        pool = JanusPool(
+            [
+                (e, JanusMedia(e, request_timeout=request_timeout, recordings=folders))
+                for e in endpoints
+            ]
+        )
         await pool.start()
         log.info("media on: %d external janus server(s)", len(endpoints))
         return MediaService(pool, pool=pool)
@@ -98,7 +109,7 @@ async def start_media(
         if wanted:
             raise
         return _off(f"media off: janus did not start ({exc})")
-    backend = JanusMedia(endpoint, request_timeout=request_timeout)
+    backend = JanusMedia(endpoint, request_timeout=request_timeout, recordings=folders)
     process.on_restart = backend.reconnect
     pool = JanusPool([(endpoint, backend)])
     try:

@@ -242,7 +242,11 @@ class Notification(Base):
 
 
 class Recording(Base):
-    """Where a recording's file is, who may see it, and when the retention job deletes it."""
+    """Where a recording's file is, whose media it holds, and when the retention job deletes it.
+
+    One row per participant's file (audio and video in one WebM). `shown_name` is the name the
+    room showed (the roster's, e.g. "Amelia R."): the record says whom it shows without a join.
+    """
 
     __tablename__ = "recordings"
 
@@ -250,6 +254,10 @@ class Recording(Base):
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
     path: Mapped[str] = mapped_column(String(500))
+    participant_id: Mapped[str | None] = mapped_column(String(36))
+    shown_name: Mapped[str | None] = mapped_column(String(120))
+    kinds: Mapped[str | None] = mapped_column(String(20))  # "audio video", "video", …
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[dt.datetime]
     ended_at: Mapped[dt.datetime | None]
     delete_after: Mapped[dt.datetime]

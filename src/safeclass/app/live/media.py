@@ -17,6 +17,12 @@ first waits until the lane has done everything queued before it (`_caught_up`), 
 beside the lane. Only a participant who is in the room on this device may publish or subscribe
 (`allowed`); what each may see is `visible_feeds`.
 
+**Recording follows the log too.** `RecordingStarted` (which the core emits only after the
+notice, and only where the policy allows it) becomes `record(True)` on the lane, its stop or the
+end `record(False)` or the room's destruction; once a stretch of recording is finished its files
+are collected (converted, stored) beside the lane and handed to `on_recorded`, which keeps
+their record. A room whose policy never records is opened unrecordable at the SFU.
+
 **What the SFU does** comes back as `MediaEvent`s (`on_event`): a publisher whose media is up
 makes everyone who subscribed resubscribe (a new `media_offer`); SFU offers and ICE candidates
 are relayed to the participant's device; a lost SFU tells the room "Reconnecting video…", and
@@ -32,7 +38,7 @@ import contextlib
 import enum
 import logging
 import secrets
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,9 +50,11 @@ from safeclass.app.media_port import (
     MediaEventKind,
     MediaUnavailableError,
     NotAdmittedError,
+    RecordedFile,
     Target,
 )
-from safeclass.core import Participant, Phase, Role, RoomState, Status
+from safeclass.core import Participant, Phase, RecordingState, Role, RoomState, Status
+from safeclass.policy.model import RecordingMode
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +73,8 @@ _STATUS_MESSAGES = {
     MediaStatus.RECONNECTING: RECONNECTING,
 }
 
-CallKind = Literal["admit", "set_media", "hold", "revoke", "close"]
+CallKind = Literal["admit", "set_media", "hold", "revoke", "close", "record"]
+OnRecorded = Callable[[Sequence[RecordedFile], RoomState], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +87,7 @@ class MediaCall:
     audio: bool = False
     video: bool = False
     held: bool = False
+    on: bool = False  # record: start (True) or stop
 
 
 def in_media(p: Participant | None) -> bool:
@@ -88,16 +98,20 @@ def in_media(p: Participant | None) -> bool:
 def media_calls(before: RoomState, after: RoomState) -> list[MediaCall]:
     """The SFU calls that take the room's media from `before` to `after`.
 
-    A hold comes first (the fastest cut), then revocations, then admissions and each admitted
-    participant's microphone and camera, and a release last. What a pupil's SFU stream carries
-    is `set_media(audio=mic_on, video=camera_on)` while the room is not held; a hold cuts every
-    pupil's media on top of that, so a release restores exactly what the state says.
+    A hold comes first (the fastest cut), then a recording's stop, revocations, admissions and
+    each admitted participant's microphone and camera, a release, and a recording's start last.
+    What a pupil's SFU stream carries is `set_media(audio=mic_on, video=camera_on)` while the
+    room is not held; a hold cuts every pupil's media on top of that, so a release restores
+    exactly what the state says.
     """
     if after.phase is Phase.ENDED:
         return [] if before.phase is Phase.ENDED else [MediaCall("close")]
     calls: list[MediaCall] = []
+    recording = (before.recording is RecordingState.ON, after.recording is RecordingState.ON)
     if after.held and not before.held:
         calls.append(MediaCall("hold", held=True))
+    if recording == (True, False):
+        calls.append(MediaCall("record", on=False))
     for pid, was in before.participants.items():
         now = after.participants.get(pid)
         if in_media(was) and not (in_media(now) and now is not None and now.device == was.device):
@@ -113,6 +127,8 @@ def media_calls(before: RoomState, after: RoomState) -> list[MediaCall]:
             calls.append(MediaCall("set_media", pid, audio=p.mic_on, video=p.camera_on))
     if before.held and not after.held:
         calls.append(MediaCall("hold", held=False))
+    if recording == (False, True):
+        calls.append(MediaCall("record", on=True))
     return calls
 
 
@@ -150,8 +166,10 @@ class RoomMedia:
         *,
         off_reason: str | None = None,
         stall_after: float = 2.0,
+        on_recorded: OnRecorded | None = None,
     ) -> None:
         self.session_id = session_id
+        self._on_recorded = on_recorded
         self._media = media
         self._audience = audience
         self._state = state
@@ -258,6 +276,13 @@ class RoomMedia:
             )
             self._tell_staff("failed", RECONNECTING)
 
+    def recording_unavailable(self) -> str | None:
+        """Why this room's video cannot be recorded on this server, or None."""
+        if self.off:
+            return "Recording needs video, which is off on this server"
+        reason = self._media.recording_unavailable()
+        return f"This server cannot record: {reason}" if reason else None
+
     async def _call(self, call: MediaCall) -> None:
         sid = self.session_id
         if call.kind == "close":
@@ -265,6 +290,7 @@ class RoomMedia:
             self._viewers.clear()
             if self._opened:
                 await self._media.close_room(sid)
+                self._spawn(self._collect())
             return
         if call.kind == "revoke":
             self._viewers.pop(call.participant, None)
@@ -272,20 +298,40 @@ class RoomMedia:
                 await self._media.revoke(sid, call.participant)
             return
         if not self._opened:
+            state = self._state()
+            recordable = state.policy.recording.mode is not RecordingMode.NEVER
             try:
-                await self._media.open_room(sid)
+                await self._media.open_room(sid, recordable=recordable)
             except MediaUnavailableError:
                 self._opened = True  # the adapter keeps the room and builds it when it can
                 raise
             self._opened = True
-            if self._state().held and not (call.kind == "hold" and call.held):
+            if state.held and not (call.kind == "hold" and call.held):
                 await self._media.hold(sid, True)
+            if state.recording is RecordingState.ON and call.kind != "record":
+                await self._media.record(sid, True)  # a room restored while recording
         if call.kind == "admit":
             await self._media.admit(sid, call.participant, call.role)
         elif call.kind == "set_media":
             await self._media.set_media(sid, call.participant, call.audio, call.video)
         elif call.kind == "hold":
             await self._media.hold(sid, call.held)
+        elif call.kind == "record":
+            await self._media.record(sid, call.on)
+            if not call.on:
+                self._spawn(self._collect())
+
+    async def _collect(self) -> None:
+        """Finish what was recorded so far and hand it on to be kept (beside the lane)."""
+        try:
+            files = await self._media.collect_recordings(self.session_id)
+            if files and self._on_recorded is not None:
+                await self._on_recorded(files, self._state())
+        except Exception:  # the raw files stay; the next collection tries again
+            log.exception("recordings of %s not collected", self.session_id)
+            return
+        if files:
+            self._tell_staff("recording_saved", _saved_message(len(files)))
 
     async def _recover_from(self, call: MediaCall) -> None:
         """An SFU call failed (not for lack of the SFU): try once more; if a participant's
@@ -495,6 +541,11 @@ class RoomMedia:
         task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+
+def _saved_message(count: int) -> str:
+    files = "1 file" if count == 1 else f"{count} files"
+    return f"Recording saved ({files}): only the DSL and the head can open it"
 
 
 def _restart(message: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from safeclass.app.media_port import (
     Media,
     MediaListener,
     MediaUnavailableError,
+    RecordedFile,
     Target,
 )
 from safeclass.core import Role, RoomState
@@ -64,8 +65,21 @@ class NoMedia:
     def __init__(self, reason: str = "media off") -> None:
         self.reason = reason
 
-    async def open_room(self, session_id: str) -> None:
+    async def open_room(self, session_id: str, *, recordable: bool = False) -> None:
         return None
+
+    def recording_unavailable(self) -> str | None:
+        return "Recording needs video, which is off on this server"
+
+    async def record(self, session_id: str, on: bool) -> None:
+        if on:
+            raise MediaUnavailableError(self.reason)
+
+    async def collect_recordings(self, session_id: str) -> Sequence[RecordedFile]:
+        return ()
+
+    def pending_recordings(self) -> Sequence[str]:
+        return ()
 
     async def close_room(self, session_id: str) -> None:
         return None

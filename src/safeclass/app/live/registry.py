@@ -4,6 +4,9 @@ A room's state is never stored: `room()` replays the session's log into a fresh 
 restart nobody is connected any more, so the restored room is told each connection was lost
 (pupils are held if the staff count no longer holds; everyone rejoins through the waiting room).
 
+Recordings the rooms' media stores are kept on record here (`app.recordings.keep`), and at
+start any left unconverted when the server last stopped are finished (`finish_recordings`).
+
 The registry is also the media adapter's listener: what the SFU reports about a session goes
 to that session's room (`RoomMedia.on_event`), and is dropped once the room has ended.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Session
+from safeclass.app import recordings
 from safeclass.app.clock import Clock
 from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom
-from safeclass.app.media_port import MediaEvent
+from safeclass.app.media_port import MediaEvent, RecordedFile
 from safeclass.app.room_log import replay
-from safeclass.core import Phase
+from safeclass.core import Phase, RoomState
 from safeclass.core import commands as cmd
 from safeclass.observability import Metrics
 
@@ -95,6 +99,7 @@ class Rooms:
             media=self._media,
             media_off_reason=self._media_off_reason,
             media_stall_seconds=self._media_stall_seconds,
+            on_recorded=self._keeper(stored.school_id, session_id),
         )
         self._rooms[session_id] = room
         room.start()
@@ -114,6 +119,42 @@ class Rooms:
                 "room restored from %d log entries", len(entries), extra={"session": session_id}
             )
         return room
+
+    def _keeper(
+        self, school_id: str, session_id: str
+    ) -> Callable[[Sequence[RecordedFile], RoomState], Awaitable[None]]:
+        async def keep(files: Sequence[RecordedFile], state: RoomState) -> None:
+            await recordings.keep(
+                self._engine,
+                school_id=school_id,
+                session_id=session_id,
+                files=files,
+                names={p.id: p.name for p in state.participants.values()},
+                now=self._clock.now(),
+                keep_days=state.policy.retention.recordings_days,
+            )
+
+        return keep
+
+    async def finish_recordings(self) -> int:
+        """Finish the recordings of sessions not live here that were left unconverted (the
+        server stopped while converting, or during a recording); how many files were kept."""
+        if self._media is None:
+            return 0
+        kept = 0
+        for session_id in self._media.pending_recordings():
+            if session_id in self._rooms:
+                continue
+            try:
+                stored = await load_session(self._engine, session_id)
+                state = replay(stored.plan, stored.policy, await self._log.read(session_id))
+                files = await self._media.collect_recordings(session_id)
+                await self._keeper(stored.school_id, session_id)(files, state)
+            except Exception:  # kept on disk; tried again at the next start
+                log.exception("recordings not finished", extra={"session": session_id})
+                continue
+            kept += len(files)
+        return kept
 
     async def media_event(self, event: MediaEvent) -> None:
         """`MediaListener`: the SFU's news, to the room it is about."""

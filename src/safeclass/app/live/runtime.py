@@ -7,25 +7,31 @@ command fails and nothing changes, so no client is ever told of something that i
 The room also owns its clock: it sleeps until the state's next deadline and ticks, and its
 media (`RoomMedia`): after the log write, and before anyone is told, the events' SFU calls are
 queued on the room's media lane, which makes them in order without ever holding up this task.
+
+One rule is the server's, not the policy's: a recording the policy allows is still refused when
+this server cannot make it (video off, no converter), so the notice is never given for a
+recording that would not happen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.app.clock import Clock
-from safeclass.app.live.media import RoomMedia
+from safeclass.app.live.media import OnRecorded, RoomMedia
 from safeclass.app.live.ports import Alerts, Audience, Media, NoMedia
 from safeclass.app.room_log import entries_for
-from safeclass.core import Phase, Refusal, RefusalCode, RoomState, step
+from safeclass.core import Phase, Refusal, RefusalCode, RoomState, Step, step
 from safeclass.core import commands as cmd
 from safeclass.core import events as ev
 from safeclass.observability import Metrics
+from safeclass.policy.clauses import clause_for
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +75,10 @@ class LiveRoom:
         media: Media | None = None,
         media_off_reason: str | None = None,
         media_stall_seconds: float = 2.0,
+        on_recorded: OnRecorded | None = None,
     ) -> None:
-        """Without `media` the room has none (`NoMedia`, off for `media_off_reason`)."""
+        """Without `media` the room has none (`NoMedia`, off for `media_off_reason`).
+        `on_recorded` keeps the record of each recording the room's media stores."""
         self.session_id = state.plan.session_id
         self.school_id = school_id
         self.state = state
@@ -95,6 +103,7 @@ class LiveRoom:
             lambda: self.state,
             off_reason=media_off_reason,
             stall_after=media_stall_seconds,
+            on_recorded=on_recorded,
         )
 
     @property
@@ -143,6 +152,8 @@ class LiveRoom:
     async def _carry_out(self, command: cmd.Command) -> Outcome:
         now = self._clock.now()
         result = step(self.state, command, now)
+        if isinstance(command, cmd.StartRecording) and result.refusal is None:
+            result = self._unless_unrecordable(result, now)
         if result.events:
             await self._log.append(self.session_id, entries_for(result.events))
             before = self.state
@@ -154,6 +165,14 @@ class LiveRoom:
         if result.refusal is not None:
             await self._refused(command, result.refusal, now.isoformat())
         return Outcome(result.events, result.refusal, self.seq)
+
+    def _unless_unrecordable(self, result: Step, now: dt.datetime) -> Step:
+        reason = self.media.recording_unavailable()
+        if reason is None:
+            return result
+        clause = clause_for(self.state.policy.school.key, "RECORDING")
+        caught_up = step(self.state, cmd.Tick(), now)  # the clock's due events still happen
+        return replace(caught_up, refusal=Refusal(RefusalCode.RULE, reason, clause))
 
     async def _tell(self, before: RoomState, events: list[ev.Event]) -> None:
         await self.audience.publish(self.state, events, self.seq)

@@ -1,0 +1,311 @@
+"""Recording with notice, through safeclass's own server and a real Janus (C13), in a namespace.
+
+Run as root under `unshare -n` (tests/integration/test_recording.py does it), like
+live_media_scenario: a real server with media on (its own Janus on the veth's 127.0.0.2) and
+aiortc clients that speak only the room's WebSocket protocol, publishing synthetic audio and
+video the whole time.
+
+A St Joseph's lesson (STJ-09: record "as long as all participants are informed before recording
+begins"): two staff and two pupils, p1 with microphone and camera on, p2 muted with the camera
+off. The teacher starts a recording: everyone is told, and nothing is written until the notice
+has run; then Janus is killed mid-recording (the recording carries on in the rebuilt room), the
+teacher stops it, it is converted to one WebM per participant in the restricted store, and a
+second recording is ended by the end of the session. In the same server a Claydon lesson
+(CLA-09: never recorded) refuses to record and writes nothing. Then the DSL lists and opens a
+recording over HTTP, a teacher cannot, and the retention job deletes the files when their day
+comes. Prints one JSON line for the test to assert on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import signal
+import stat
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+
+from safeclass.adapters.store.sessions import load_session
+from safeclass.app.recordings import list_recordings
+from safeclass.app.retention import run_retention
+from tests.integration.families import staff_http
+from tests.integration.live import staff_cookie
+from tests.integration.seed import seed_session
+from tests.support.janus_scenario import setup_namespace, use_client_address, wait_for
+from tests.support.live_media_scenario import TEACHER, Lesson, MediaClient, _ok
+
+
+def _mode(path: Path) -> str:
+    return oct(stat.S_IMODE(path.stat().st_mode))
+
+
+def _mjr_files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.mjr")) if root.exists() else []
+
+
+def _probe(path: Path) -> dict[str, Any]:
+    """What a media player would find in the file."""
+    with av.open(str(path)) as container:
+        kinds = sorted(s.type for s in container.streams)
+        codecs = sorted(s.codec_context.name for s in container.streams)
+        frames = {s.type: 0 for s in container.streams}
+        for packet in container.demux():
+            if packet.size:
+                frames[packet.stream.type] += 1
+        seconds = (container.duration or 0) / 1e6
+    return {"kinds": kinds, "codecs": codecs, "packets": frames, "seconds": seconds}
+
+
+class RecordedLesson(Lesson):
+    async def run(self) -> dict[str, Any]:
+        await self.server.start()
+        try:
+            engine = self.server.services.engine
+            self.session = await seed_session(engine, "st-josephs", pupils=3)
+            self.school = (await load_session(engine, self.session)).school_id
+            self.root = self.server.settings.data_dir / "recordings"
+            await self.class_is_in()
+            await self.the_notice_comes_first()
+            await self.janus_dies_mid_recording()
+            await self.the_recording_is_stopped_and_stored()
+            await self.a_second_recording_ends_with_the_session()
+            await self.a_never_school_cannot_record()
+            await self.only_the_dsl_and_head_open_recordings()
+            await self.retention_deletes_them()
+            self.results["failures"] = [f for c in self.clients for f in c.failures]
+        except BaseException:
+            await self.explain()
+            raise
+        finally:
+            for client in self.clients:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            await self.server.stop()
+        return self.results
+
+    async def class_is_in(self) -> None:
+        self.teacher = await self.staff("teacher", TEACHER)
+        self.assistant = await self.staff("assistant", "Mr Lee")
+        self.p1, self.p2 = await self.pupil("p1"), await self.pupil("p2")
+        for member in (self.teacher, self.assistant):
+            _ok(await member.publish())
+            _ok(await member.subscribe())
+        _ok(await self.teacher.ws.send("admit", pupils=["p1", "p2"]))
+        for pupil in (self.p1, self.p2):
+            await pupil.ws.wait_for(
+                lambda m: (
+                    m["type"] == "state" and (m["view"]["me"] or {}).get("status") == "admitted"
+                )
+            )
+            _ok(await pupil.publish())
+            _ok(await pupil.subscribe())
+        _ok(await self.teacher.ws.send("unmute", target="p1"))
+        _ok(await self.teacher.ws.send("camera_on", target="p1"))
+        names = {p["id"]: p["name"] for p in self.teacher.ws.view()["people"]}
+        self.p1.name, self.p2.name = names["p1"], names["p2"]
+        self.names = names
+        t0 = time.monotonic()
+        await wait_for(lambda: self.teacher.count(self.p1.name, "video", t0) > 3, 10, "p1 video")
+        await wait_for(lambda: self.p2.count(TEACHER, "video", t0) > 3, 10, "teacher at p2")
+
+    async def the_notice_comes_first(self) -> None:
+        seen = {c.name: len(c.ws.messages) for c in self.clients}
+        reply = await self.teacher.ws.send("start_recording")
+
+        async def notice(client: MediaClient) -> dict[str, Any]:
+            message = await client.ws.wait_for(
+                lambda m: any(e["type"] == "RecordingNoticeGiven" for e in m.get("events", [])),
+                5,
+                start=seen[client.name],
+            )
+            return {
+                "recording": message["view"]["session"]["recording"],
+                "starts_at": next(
+                    e for e in message["events"] if e["type"] == "RecordingNoticeGiven"
+                )["starts_at"],
+            }
+
+        told = {c.name: await notice(c) for c in self.clients}
+        await asyncio.sleep(1.5)  # the notice runs: nothing may be written yet
+        during_notice = len(_mjr_files(self.root))
+        self.server.clock.advance(dt.timedelta(seconds=10))  # St Joseph's notice: 10 s
+        t_on = time.monotonic()
+        on = await self.p2.ws.wait_for(
+            lambda m: m["type"] == "state" and m["view"]["session"]["recording"] == "on", 5
+        )
+        await wait_for(lambda: len(_mjr_files(self.root)) >= 6, 5, "recording files")
+        self.results["notice"] = {
+            "reply": reply["type"],
+            "told": sorted(told),
+            "views_during_notice": sorted({t["recording"] for t in told.values()}),
+            "mjr_files_during_notice": during_notice,
+            "recording_on_told_p2": on["view"]["session"]["recording"],
+            "files_after_start_s": time.monotonic() - t_on,
+            "raw_dir_mode": _mode(self.root / "raw"),
+        }
+        await asyncio.sleep(3.0)
+
+    async def janus_dies_mid_recording(self) -> None:
+        pid = self.janus.pid
+        seen = len(self.teacher.ws.messages)
+        os.kill(pid, signal.SIGKILL)
+        await self.teacher.ws.wait_for(lambda m: m["type"] == "media_restart", 15, start=seen)
+        t_back = time.monotonic()
+        await wait_for(
+            lambda: self.teacher.count(self.p1.name, "video", t_back) > 3, 15, "p1 after restart"
+        )
+        await asyncio.sleep(2.0)
+        self.results["restart"] = {"new_janus": self.janus.pid != pid}
+
+    async def the_recording_is_stopped_and_stored(self) -> None:
+        seen = {c.name: len(c.ws.messages) for c in self.clients}
+        _ok(await self.teacher.ws.send("stop_recording"))
+        saved = await self.teacher.ws.wait_for(
+            lambda m: m["type"] == "media_notice" and m.get("kind") == "recording_saved",
+            60,
+            start=seen[self.teacher.name],
+        )
+        rows = await list_recordings(self.server.services.engine, self.school)
+        now = self.server.clock.now()
+        files = {}
+        for row in rows:
+            probe = _probe(row.path)
+            files.setdefault(row.shown_name, []).append(
+                {
+                    **probe,
+                    "row_seconds": row.seconds,
+                    "kinds_on_record": list(row.kinds),
+                    "mode": _mode(row.path),
+                    "dir_mode": _mode(row.path.parent),
+                    "size_matches": row.size_bytes == row.path.stat().st_size,
+                    "keep_days": round((row.delete_after - now).total_seconds() / 86400),
+                }
+            )
+        self.first_rows = rows
+        self.results["stored"] = {
+            "notice_message": saved["message"],
+            "pupils_told_saved": any(
+                m["type"] == "media_notice" and m.get("kind") == "recording_saved"
+                for c in (self.p1, self.p2)
+                for m in c.ws.messages[seen[c.name] :]
+            ),
+            "files": files,
+            "mjr_left": len(_mjr_files(self.root)),
+            "names": self.names,
+        }
+
+    async def a_second_recording_ends_with_the_session(self) -> None:
+        _ok(await self.teacher.ws.send("start_recording"))
+        self.server.clock.advance(dt.timedelta(seconds=10))
+        await self.p1.ws.wait_for(
+            lambda m: m["type"] == "state" and m["view"]["session"]["recording"] == "on", 5
+        )
+        await asyncio.sleep(2.0)
+        await self.teacher.ws.send_raw(json.dumps({"type": "end"}))
+        await asyncio.wait_for(self.teacher.ws.closed.wait(), 5)
+        engine = self.server.services.engine
+
+        async def more() -> bool:
+            return len(await list_recordings(engine, self.school)) > len(self.first_rows)
+
+        for _ in range(300):
+            if await more():
+                break
+            await asyncio.sleep(0.1)
+        rows = await list_recordings(engine, self.school)
+        self.results["after_end"] = {
+            "rows_before": len(self.first_rows),
+            "rows_after": len(rows),
+            "mjr_left": len(_mjr_files(self.root)),
+        }
+
+    async def a_never_school_cannot_record(self) -> None:
+        engine = self.server.services.engine
+        self.session = await seed_session(engine, "claydon", pupils=0)  # one school per db has p1..
+        self.school_claydon = (await load_session(engine, self.session)).school_id
+        school, self.school = self.school, self.school_claydon
+        teacher = await self.staff("teacher", "Mrs Patel")
+        await self.staff("assistant", "Mr Shah")
+        _ok(await teacher.publish())
+        refused = await teacher.ws.send("start_recording")
+        self.school = school
+        raw = self.root / "raw" / self.session
+        self.results["never"] = {
+            "reply": refused["type"],
+            "clause": refused.get("clause"),
+            "message": refused.get("message"),
+            "raw_dir_exists": raw.exists(),
+            "recording_view": teacher.ws.view()["session"]["recording"],
+        }
+
+    async def only_the_dsl_and_head_open_recordings(self) -> None:
+        services = self.server.services
+        results: dict[str, Any] = {}
+        first = self.first_rows[0]
+        for role in ("dsl", "head", "teacher", "assistant", "admin"):
+            _, cookie = await staff_cookie(services, self.school, role, f"A {role.title()}")
+            async with staff_http(self.server, cookie) as http:
+                listed = await http.get("/api/recordings")
+                opened = await http.get(f"/api/recordings/{first.id}/file")
+                results[role] = {"list": listed.status_code, "open": opened.status_code}
+                if role == "dsl":
+                    body = listed.json()
+                    results["listed"] = len(body)
+                    results["listed_fields"] = sorted(body[0])
+                    results["listed_names"] = sorted({r["shown_name"] for r in body})
+                    results["open"] = {
+                        "type": opened.headers.get("content-type"),
+                        "cache": opened.headers.get("cache-control"),
+                        "same_bytes": opened.content == first.path.read_bytes(),
+                    }
+                    results["unknown"] = (await http.get("/api/recordings/nope/file")).status_code
+        _, other = await staff_cookie(services, self.school_claydon, "dsl", "Other Dsl")
+        async with staff_http(self.server, other) as http:
+            results["other_school_list"] = len((await http.get("/api/recordings")).json())
+            results["other_school_open"] = (
+                await http.get(f"/api/recordings/{first.id}/file")
+            ).status_code
+        journal = await services.event_log.read(self.school)
+        results["journalled_openings"] = [
+            e.payload["recording"] == first.id for e in journal if e.type == "RecordingOpened"
+        ]
+        self.results["access"] = results
+
+    async def retention_deletes_them(self) -> None:
+        engine = self.server.services.engine
+        rows = await list_recordings(engine, self.school)
+        now = self.server.clock.now()
+        early = await run_retention(engine, now + dt.timedelta(days=29))
+        late = await run_retention(engine, now + dt.timedelta(days=31))
+        self.results["retention"] = {
+            "rows": len(rows),
+            "deleted_at_29_days": early.recordings_deleted,
+            "deleted_at_31_days": late.recordings_deleted,
+            "files_left": sum(1 for r in rows if r.path.exists()),
+            "listed_after": len(await list_recordings(engine, self.school)),
+            "problems": late.problems,
+        }
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if "-v" in sys.argv:
+        logging.getLogger("safeclass").setLevel(logging.DEBUG)
+    setup_namespace()
+    use_client_address()
+    with tempfile.TemporaryDirectory() as folder:
+        results = asyncio.run(asyncio.wait_for(RecordedLesson(Path(folder)).run(), 200))
+    print(json.dumps(results, default=str))
+
+
+if __name__ == "__main__":
+    main()

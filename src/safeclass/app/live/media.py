@@ -290,7 +290,7 @@ class RoomMedia:
             self._viewers.clear()
             if self._opened:
                 await self._media.close_room(sid)
-                self._spawn(self._collect())
+            self._spawn(self._collect())  # also what a recording left before a restart
             return
         if call.kind == "revoke":
             self._viewers.pop(call.participant, None)

@@ -122,6 +122,26 @@ def test_a_removed_pupil_stops_receiving_within_a_second_and_cannot_publish_agai
 
 
 @needs_janus
+def test_a_connection_that_drops_is_made_again_and_its_mute_still_holds(
+    scenario: dict[str, Any],
+) -> None:
+    # covers: CLA-05, CLA-11: a network drop is no way round a mute or a camera turned on
+    dropped = scenario["dropped_connections"]
+    for target in ("subscriber", "publisher"):
+        assert dropped[target] == {
+            "kind": "hangup",
+            "message": "Your video connection closed: connecting again",
+        }
+    assert dropped["resubscribe_reply"] == "media_offer"
+    assert dropped["resubscribe_to_teacher_frames_s"] < 2
+    assert dropped["republish_reply"] == "media_answer"
+    assert dropped["republish_to_video_at_teacher_s"] < 3
+    assert dropped["video_frames_after"] > 5  # the camera was on: it comes back
+    assert dropped["p1_sent_audio_while_muted"] > 20
+    assert dropped["audio_frames_while_muted"] == 0  # the teacher's mute survives the drop
+
+
+@needs_janus
 def test_after_the_end_no_participant_receives_anything(scenario: dict[str, Any]) -> None:
     end = scenario["end"]
     assert end["last_packet_after_end_s"] < 1.0

@@ -145,7 +145,8 @@ class MediaClient:
                     elif kind == "trickle":
                         self.trickles += 1
                 except (ConnectionError, TimeoutError) as exc:
-                    self.failures.append(f"{kind}: {exc!r}")
+                    if not self.ws.closed.is_set():  # not the server closing it (a removal)
+                        self.failures.append(f"{kind}: {exc!r}")
             if self.ws.closed.is_set() and self.seen >= len(self.ws.messages):
                 return
             await asyncio.sleep(0.01)
@@ -309,6 +310,7 @@ class Lesson:
             await self.staff_mute_and_turn_cameras_off()
             await self.the_second_adult_drops()
             await self.a_pupil_is_removed()
+            await self.connections_that_drop_are_made_again()
             await self.janus_is_killed()
             await self.the_session_ends()
             self.results["pushed_offers"] = {c.name: c.pushed_offers for c in self.clients}
@@ -506,6 +508,53 @@ class Lesson:
             "publish_again": (await again.publish())["type"],
             "subscribe_again": (await again.subscribe())["type"],
         }
+
+    async def connections_that_drop_are_made_again(self) -> None:
+        """p1's receiving connection closes (a network drop): the server says so, and a new
+        media_subscribe brings the teacher back. Then p1's sending connection closes while the
+        teacher has muted p1: once p1 publishes again the video flows and the mute still holds
+        (seen on a fresh subscription of the teacher's: aiortc raises no new track for an
+        m-line the SFU reuses, which a browser does)."""
+        teacher, p1 = self.teacher, self.p1
+
+        async def dropped(client: MediaClient, target: str) -> dict[str, Any]:
+            seen = len(client.ws.messages)
+            pc = client.sub if target == "subscriber" else client.pub
+            assert pc is not None
+            await pc.close()
+            if target == "subscriber":
+                client.sub, client.mids = None, {}
+            notice = await client.ws.wait_for(
+                lambda m: m["type"] == "media_notice" and m.get("target") == target,
+                10,
+                start=seen,
+            )
+            return {"kind": notice["kind"], "message": notice["message"]}
+
+        results: dict[str, Any] = {"subscriber": await dropped(p1, "subscriber")}
+        t_again = time.monotonic()
+        reply = await p1.subscribe()
+        results["resubscribe_reply"] = reply["type"]
+        results["resubscribe_to_teacher_frames_s"] = await wait_for(
+            lambda: p1.count(TEACHER, "video", t_again) > 0, 10, "the teacher after resubscribing"
+        )
+        _ok(await teacher.ws.send("mute", target="p1"))
+        results["publisher"] = await dropped(p1, "publisher")
+        t_again = time.monotonic()
+        results["republish_reply"] = (await p1.publish())["type"]
+        await asyncio.sleep(0.5)
+        await dropped(teacher, "subscriber")
+        _ok(await teacher.subscribe())
+        results["republish_to_video_at_teacher_s"] = await wait_for(
+            lambda: teacher.count(p1.name, "video", t_again) > 3, 10, "p1's video again"
+        )
+        sent_before = await p1.sent("audio")
+        t_window = time.monotonic()
+        await asyncio.sleep(1.0)
+        results["audio_frames_while_muted"] = teacher.count(p1.name, "audio", t_again)
+        results["video_frames_after"] = teacher.count(p1.name, "video", t_window)
+        results["p1_sent_audio_while_muted"] = await p1.sent("audio") - sent_before
+        self.results["dropped_connections"] = results
 
     async def janus_is_killed(self) -> None:
         """The room is told, Janus restarted and the room rebuilt, the clients reconnect, and

@@ -160,6 +160,7 @@ class JanusMedia:
         self._events: asyncio.Queue[MediaEvent | None] = asyncio.Queue()
         self._dispatcher: asyncio.Task[None] | None = None
         self._closed = False
+        self._detaching: set[asyncio.Task[None]] = set()
         self.recoveries = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -591,8 +592,7 @@ class JanusMedia:
             member.publishing = True
             self._emit(MediaEvent(room.session_id, MediaEventKind.PUBLISHING, pid, target))
         elif kind == "hangup":
-            if target == "publisher":
-                member.publishing = False
+            self._hung_up(room, member, target, handle)
             self._emit(MediaEvent(room.session_id, MediaEventKind.HANGUP, pid, target))
         elif kind == "trickle":
             candidate = message.get("candidate")
@@ -609,6 +609,26 @@ class JanusMedia:
             self._emit(
                 MediaEvent(room.session_id, MediaEventKind.OFFER, pid, target, message["jsep"])
             )
+
+    def _hung_up(
+        self, room: _Room, member: _Member, target: Target, handle: VideoRoomHandle
+    ) -> None:
+        """One of a member's PeerConnections closed (their network, their browser): make the
+        next `offer` or `subscribe` start that connection afresh. A publisher stays joined and
+        publishes again (Janus drops its streams from every subscription, so they are taken
+        again when it is back); a subscriber handle is done with, and a new one is made."""
+        if target == "publisher":
+            member.published = member.publishing = False
+            member.mids, member.muted = {}, {}
+            for other in room.members.values():
+                other.feeds.discard(member.participant_id)
+            return
+        member.subscriber = None
+        member.started = member.paused = False
+        member.feeds = set()
+        task = asyncio.create_task(self._detach(handle))
+        self._detaching.add(task)
+        task.add_done_callback(self._detaching.discard)
 
     def _emit(self, event: MediaEvent) -> None:
         if self.listener is not None:

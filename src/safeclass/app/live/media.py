@@ -502,11 +502,13 @@ class RoomMedia:
         if p is None or not in_media(p):
             return  # they are out: nothing of theirs is relayed any more
         if event.kind is MediaEventKind.HANGUP:
+            if event.target == "subscriber":
+                self._viewers.pop(pid, None)  # their next media_subscribe starts afresh
             message: dict[str, Any] = {
                 "type": "media_notice",
                 "kind": "hangup",
                 "target": event.target,
-                "message": "Your video connection closed",
+                "message": "Your video connection closed: connecting again",
             }
         elif event.kind is MediaEventKind.TRICKLE:
             candidate = event.candidate

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from safeclass.adapters.media.janus_client import JanusClient
-from safeclass.adapters.media.janus_media import JanusMedia
+from safeclass.adapters.media.janus_media import JanusMedia, media_listener
 from safeclass.adapters.media.janus_process import JanusEndpoint, JanusProcess
 from safeclass.adapters.media.pool import JanusPool
-from safeclass.app.media_port import MediaError
+from safeclass.app.media_port import MediaError, MediaEvent, MediaEventKind
 from safeclass.core import Role
 from tests.support.janus import FAKE_OFFER, janus_processes, kill_all, needs_janus
 
@@ -82,3 +82,59 @@ async def test_new_rooms_go_to_the_least_loaded_janus_and_stay_there(
             await asyncio.sleep(0.01)
     await pool.open_room("s5")
     assert "s5" in await _rooms_on(second)
+
+
+@needs_janus
+async def test_rooms_on_a_janus_that_stays_down_move_to_one_that_is_up(tmp_path: Path) -> None:
+    """A lesson does not wait for a server that may never return: after `move_after` seconds its
+    room is rebuilt on another Janus with every admission, mute and hold, and RESTORED."""
+    processes = [JanusProcess(tmp_path / f"janus-{i}") for i in (1, 2)]
+    endpoints = [await p.start() for p in processes]
+    events: list[MediaEvent] = []
+
+    async def heard(event: MediaEvent) -> None:
+        events.append(event)
+
+    backends = [JanusMedia(e, media_listener(heard)) for e in endpoints]
+    pool = JanusPool(list(zip(endpoints, backends, strict=True)), move_after=0.5)
+    try:
+        await pool.start()
+        await pool.open_room("s1")
+        dead = 0 if "s1" in await _rooms_on(endpoints[0]) else 1
+        alive = 1 - dead
+        await pool.admit("s1", "teacher", Role.TEACHER)
+        await pool.admit("s1", "pupil", Role.PUPIL)
+        await pool.set_media("s1", "teacher", audio=True, video=True)
+        await pool.hold("s1", True)
+        await processes[dead].stop()  # and it does not come back
+        async with asyncio.timeout(10):
+            while not any(e.kind is MediaEventKind.RESTORED for e in events):
+                await asyncio.sleep(0.02)
+        kinds = [e.kind for e in events if e.session_id == "s1"]
+        assert kinds[:1] == [MediaEventKind.LOST]  # "Reconnecting video…" first
+        assert MediaEventKind.RESTORED in kinds
+        assert pool.moves == 1
+        assert "s1" in await _rooms_on(endpoints[alive])
+        assert pool.load() == {endpoints[dead].url: 0, endpoints[alive].url: 1}
+        # the admissions came along: the pupil's token lets them in on the new Janus…
+        for who in ("pupil", "teacher"):
+            assert (await pool.offer("s1", who, FAKE_OFFER))["type"] == "answer"
+        # …and so did the hold, which the new Janus enforces on the pupil's media at once
+        assert _muted_mids(backends[alive], "pupil") == {"0", "1"}
+        assert _muted_mids(backends[alive], "teacher") == set()  # staff are not held
+        # calls about the room now go where it is
+        await pool.hold("s1", False)
+        await pool.set_media("s1", "pupil", audio=True, video=False)
+        assert _muted_mids(backends[alive], "pupil") == {"1"}
+    finally:
+        await pool.close()
+        for i, process in enumerate(processes, 1):
+            await process.stop()
+            kill_all(janus_processes(tmp_path / f"janus-{i}"))
+
+
+def _muted_mids(backend: JanusMedia, participant: str) -> set[str]:
+    """The mids of a publisher's streams that Janus has acknowledged muting (`moderate`
+    answered success). Janus's listparticipants does not show moderation."""
+    member = backend._rooms["s1"].members[participant]
+    return {mid for mid, muted in member.muted.items() if muted}

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +162,7 @@ class JanusMedia:
         self._dispatcher: asyncio.Task[None] | None = None
         self._closed = False
         self._detaching: set[asyncio.Task[None]] = set()
+        self._lost_at = time.monotonic()  # until the first connection
         self.recoveries = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -210,9 +212,14 @@ class JanusMedia:
             raise
         self._client, self._session, self._control = client, session, control
 
+    def lost_for(self) -> float | None:
+        """Seconds since this Janus was last reachable (None: it is now)."""
+        return None if self.connected else time.monotonic() - self._lost_at
+
     async def _lost(self) -> None:
         if self._closed:
             return
+        self._lost_at = time.monotonic()
         for room in self._rooms.values():
             if room.built:  # if Janus is still alive, this room must go before anything else
                 self._stale.append((room.janus_id, room.secret))
@@ -248,6 +255,32 @@ class JanusMedia:
                 log.exception("could not rebuild the media room of %s", room.session_id)
                 continue
             self._emit(MediaEvent(room.session_id, MediaEventKind.RESTORED))
+
+    # -- moving rooms between Janus servers (the pool) ----------------------------------------
+    def rooms(self) -> list[str]:
+        return list(self._rooms)
+
+    def release(self, session_id: str) -> _Room | None:
+        """Give up a room while this Janus is unreachable (the pool moves it elsewhere); if
+        this Janus comes back, the room is destroyed there before anything else."""
+        room = self._rooms.pop(session_id, None)
+        if room is not None and room.built:
+            self._stale.append((room.janus_id, room.secret))
+        return room
+
+    def take_back(self, room: _Room) -> None:
+        """A room `release`d here that could not be moved: it waits here again."""
+        self._rooms[room.session_id] = room
+
+    async def adopt(self, room: _Room) -> None:
+        """Build a room another Janus gave up, with its admissions, mutes, hold and recording,
+        and tell RESTORED: its participants connect again, here."""
+        room.built = False
+        for member in room.members.values():
+            member.forget_handles()
+        self._rooms[room.session_id] = room
+        await self._build(room)
+        self._emit(MediaEvent(room.session_id, MediaEventKind.RESTORED))
 
     # -- rooms -------------------------------------------------------------------------------
     async def open_room(self, session_id: str, *, recordable: bool = False) -> None:

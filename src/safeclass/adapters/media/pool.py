@@ -4,11 +4,17 @@ A room is placed when it is opened, on the connected Janus with the fewest rooms
 (the count of rooms is the load: a class is about the same load wherever it goes), and stays
 there until it is closed; every other call goes to the Janus the room is on. A Janus that
 cannot be reached is recovered by its `JanusMedia` (reconnect, rebuild its rooms, RESTORED);
-the pool places new rooms elsewhere meanwhile. A local Janus child process is a pool of one.
+the pool places new rooms elsewhere meanwhile, and once it has been unreachable for `move_after`
+seconds its rooms are moved to the least loaded Janus that is up: built there with their
+admissions, mutes, hold and recording, and RESTORED, so their participants connect again there
+(a lesson does not wait for a server that may never return). A local Janus child process is a
+pool of one, and its rooms wait for its restart.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -25,11 +31,21 @@ log = logging.getLogger(__name__)
 class JanusPool:
     """`Media` over one or more `JanusMedia`, one per Janus server."""
 
-    def __init__(self, backends: Sequence[tuple[JanusEndpoint, JanusMedia]]) -> None:
+    def __init__(
+        self,
+        backends: Sequence[tuple[JanusEndpoint, JanusMedia]],
+        *,
+        move_after: float = 5.0,
+        check_every: float = 0.25,
+    ) -> None:
         if not backends:
             raise ValueError("a pool needs at least one Janus")
         self._backends = list(backends)
         self._placed: dict[str, JanusMedia] = {}
+        self._move_after = move_after
+        self._check_every = check_every
+        self._mover: asyncio.Task[None] | None = None
+        self.moves = 0
 
     @property
     def listener(self) -> MediaListener | None:
@@ -57,11 +73,52 @@ class JanusPool:
             except (OSError, TimeoutError, JanusError) as exc:
                 log.error("janus at %s cannot be reached (%s): retrying", endpoint.url, exc)
                 await backend.reconnect(endpoint)
+        if len(self._backends) > 1:
+            self._mover = asyncio.create_task(self._move_rooms_off_dead(), name="janus pool")
 
     async def close(self) -> None:
+        if self._mover is not None:
+            self._mover.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._mover
         for _, backend in self._backends:
             await backend.close()
         self._placed.clear()
+
+    async def _move_rooms_off_dead(self) -> None:
+        while True:
+            await asyncio.sleep(self._check_every)
+            for endpoint, backend in self._backends:
+                lost = backend.lost_for()
+                if lost is None or lost < self._move_after:
+                    continue
+                for session_id in [s for s, b in self._placed.items() if b is backend]:
+                    await self._move(session_id, endpoint, backend)
+
+    async def _move(self, session_id: str, endpoint: JanusEndpoint, dead: JanusMedia) -> None:
+        up = [b for _, b in self._backends if b is not dead and b.connected]
+        if not up:
+            return  # nowhere to go: the room waits for a Janus to come back
+        target = min(up, key=self._rooms_on)
+        room = dead.release(session_id)
+        self._placed[session_id] = target
+        if room is None:
+            return
+        try:
+            await target.adopt(room)
+        except (JanusError, MediaError) as exc:  # tried again at the next check
+            log.error("could not move the room of %s: %s", session_id, exc)
+            target.release(session_id)
+            self._placed[session_id] = dead
+            dead.take_back(room)
+            return
+        self.moves += 1
+        log.warning(
+            "moved the room of %s off unreachable janus %s",
+            session_id,
+            endpoint.url,
+            extra={"session": session_id},
+        )
 
     def _rooms_on(self, backend: JanusMedia) -> int:
         return sum(1 for placed in self._placed.values() if placed is backend)

@@ -19,7 +19,6 @@ comes. Prints one JSON line for the test to assert on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -75,31 +74,18 @@ _MEDIA_SETTINGS = (
 
 
 class RecordedLesson(Lesson):
-    async def run(self) -> dict[str, Any]:
-        await self.server.start()
-        try:
-            engine = self.server.services.engine
-            self.session = await seed_session(engine, "st-josephs", pupils=3)
-            self.school = (await load_session(engine, self.session)).school_id
-            self.root = self.server.settings.data_dir / "recordings"
-            await self.class_is_in()
-            await self.the_notice_comes_first()
-            await self.janus_dies_mid_recording()
-            await self.the_recording_is_stopped_and_stored()
-            await self.a_restart_mid_recording_loses_nothing()
-            await self.a_never_school_cannot_record()
-            await self.only_the_dsl_and_head_open_recordings()
-            await self.retention_deletes_them()
-            self.results["failures"] = [f for c in self.clients for f in c.failures]
-        except BaseException:
-            await self.explain()
-            raise
-        finally:
-            for client in self.clients:
-                with contextlib.suppress(Exception):
-                    await client.close()
-            await self.server.stop()
-        return self.results
+    preset, pupils = "st-josephs", 3
+
+    async def steps(self) -> None:
+        self.root = self.server.settings.data_dir / "recordings"
+        await self.class_is_in()
+        await self.the_notice_comes_first()
+        await self.janus_dies_mid_recording()
+        await self.the_recording_is_stopped_and_stored()
+        await self.a_restart_mid_recording_loses_nothing()
+        await self.a_never_school_cannot_record()
+        await self.only_the_dsl_and_head_open_recordings()
+        await self.retention_deletes_them()
 
     async def class_is_in(self) -> None:
         self.teacher = await self.staff("teacher", TEACHER)

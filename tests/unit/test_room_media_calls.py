@@ -6,7 +6,7 @@ run real commands through the core and check the calls, in order (a hold first, 
 
 from __future__ import annotations
 
-from safeclass.app.live.media import MediaCall, media_calls, visible_feeds
+from safeclass.app.live.media_calls import MediaCall, media_calls, visible_feeds
 from safeclass.core import Role
 from safeclass.core import commands as c
 from tests.support.checks import variant

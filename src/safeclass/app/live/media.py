@@ -2,14 +2,15 @@
 
 **Enforcement follows the log.** The room's task decides, appends the events to the log, and
 only then gives this driver the state before and after them (`follow`). The difference becomes
-SFU calls (`media_calls`): admit whoever came in, revoke whoever went (removed, left, dropped,
-or moved to another device), `set_media` for a changed microphone or camera, `hold` when the
-room is held or released, `close` at the end. They run on the room's *media lane*: one task per
-room that makes them one at a time, in the room's order, so a mute never overtakes the unmute
-before it. The room's task never waits for the SFU: a slow or dead Janus delays video, never a
-command, the log or the other clients. A call still running after `stall_after` seconds tells
-the staff ("Reconnecting video…") and is waited for (not cancelled: a call cut off half way
-could leave the SFU forwarding what the room has muted); the adapter bounds each request.
+SFU calls (`media_calls`, in media_calls.py): admit whoever came in, revoke whoever went
+(removed, left, dropped, or moved to another device), `set_media` for a changed microphone or
+camera, `hold` when the room is held or released, `record`, and `close` at the end. They run
+on the room's *media lane*: one task per room that makes them one at a time, in the room's
+order, so a mute never overtakes the unmute before it. The room's task never waits for the
+SFU: a slow or dead Janus delays video, never a command, the log or the other clients. A call
+still running after `stall_after` seconds tells the staff ("Reconnecting video…") and is waited
+for (not cancelled: a call cut off half way could leave the SFU forwarding what the room has
+muted); the adapter bounds each request.
 
 **Signalling waits for enforcement.** The calls are queued before the clients are told, so a
 pupil who hears they were admitted and asks to publish finds their admission made: signalling
@@ -40,8 +41,9 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from safeclass.app.live.media_calls import MediaCall, in_media, media_calls, visible_feeds
 from safeclass.app.live.ports import Audience, Media
 from safeclass.app.media_port import (
     Jsep,
@@ -53,7 +55,7 @@ from safeclass.app.media_port import (
     RecordedFile,
     Target,
 )
-from safeclass.core import Participant, Phase, RecordingState, Role, RoomState, Status
+from safeclass.core import Participant, Phase, RecordingState, RoomState
 from safeclass.policy.model import RecordingMode
 
 log = logging.getLogger(__name__)
@@ -73,71 +75,7 @@ _STATUS_MESSAGES = {
     MediaStatus.RECONNECTING: RECONNECTING,
 }
 
-CallKind = Literal["admit", "set_media", "hold", "revoke", "close", "record"]
 OnRecorded = Callable[[Sequence[RecordedFile], RoomState], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class MediaCall:
-    """One SFU call the room's events require."""
-
-    kind: CallKind
-    participant: str = ""
-    role: Role = Role.PUPIL
-    audio: bool = False
-    video: bool = False
-    held: bool = False
-    on: bool = False  # record: start (True) or stop
-
-
-def in_media(p: Participant | None) -> bool:
-    """Whether a participant is in the room's media: admitted and connected."""
-    return p is not None and p.status is Status.ADMITTED and p.connected
-
-
-def media_calls(before: RoomState, after: RoomState) -> list[MediaCall]:
-    """The SFU calls that take the room's media from `before` to `after`.
-
-    A hold comes first (the fastest cut), then a recording's stop, revocations, admissions and
-    each admitted participant's microphone and camera, a release, and a recording's start last.
-    What a pupil's SFU stream carries is `set_media(audio=mic_on, video=camera_on)` while the
-    room is not held; a hold cuts every pupil's media on top of that, so a release restores
-    exactly what the state says.
-    """
-    if after.phase is Phase.ENDED:
-        return [] if before.phase is Phase.ENDED else [MediaCall("close")]
-    calls: list[MediaCall] = []
-    recording = (before.recording is RecordingState.ON, after.recording is RecordingState.ON)
-    if after.held and not before.held:
-        calls.append(MediaCall("hold", held=True))
-    if recording == (True, False):
-        calls.append(MediaCall("record", on=False))
-    for pid, was in before.participants.items():
-        now = after.participants.get(pid)
-        if in_media(was) and not (in_media(now) and now is not None and now.device == was.device):
-            calls.append(MediaCall("revoke", pid))
-    for pid, p in after.participants.items():
-        if not in_media(p):
-            continue
-        old = before.participants.get(pid)
-        fresh = old is None or not in_media(old) or old.device != p.device
-        if fresh:
-            calls.append(MediaCall("admit", pid, role=p.role))
-        if fresh or (old is not None and (old.mic_on, old.camera_on) != (p.mic_on, p.camera_on)):
-            calls.append(MediaCall("set_media", pid, audio=p.mic_on, video=p.camera_on))
-    if before.held and not after.held:
-        calls.append(MediaCall("hold", held=False))
-    if recording == (False, True):
-        calls.append(MediaCall("record", on=True))
-    return calls
-
-
-def visible_feeds(state: RoomState, viewer: str) -> list[str]:
-    """Whose media a participant receives: staff see everyone in the room; a pupil sees the
-    staff and the admitted pupils (their classmates' tiles, as the class would in a classroom).
-    While the room is held the adapter pauses every pupil's subscription, so a pupil receives
-    nothing then, and pupils' own media is cut for everyone."""
-    return [pid for pid, p in state.participants.items() if pid != viewer and in_media(p)]
 
 
 @dataclass(eq=False)

@@ -127,10 +127,12 @@ async def test_rooms_on_a_janus_that_stays_down_move_to_one_that_is_up(tmp_path:
         await pool.set_media("s1", "pupil", audio=True, video=False)
         assert _muted_mids(backends[alive], "pupil") == {"1"}
     finally:
-        await pool.close()
-        for i, process in enumerate(processes, 1):
-            await process.stop()
-            kill_all(janus_processes(tmp_path / f"janus-{i}"))
+        try:
+            await pool.close()
+        finally:  # no Janus is left running, whatever happened
+            for i, process in enumerate(processes, 1):
+                await process.stop()
+                kill_all(janus_processes(tmp_path / f"janus-{i}"))
 
 
 def _muted_mids(backend: JanusMedia, participant: str) -> set[str]:

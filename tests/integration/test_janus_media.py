@@ -21,6 +21,7 @@ import pytest
 from safeclass.adapters.media.janus_client import JanusClient
 from safeclass.adapters.media.janus_media import JanusMedia, media_listener, mids_by_kind
 from safeclass.adapters.media.janus_process import JanusProcess
+from safeclass.adapters.media.recordings import RecordingFolders
 from safeclass.app.media_port import (
     MediaError,
     MediaEvent,
@@ -215,3 +216,38 @@ async def test_a_dropped_connection_to_a_living_janus_leaves_no_old_room(
     await media.close_room(SESSION)
     assert await rooms() == []
     await observer.close()
+
+
+@needs_janus
+async def test_a_room_whose_policy_never_records_cannot_be_recorded(tmp_path: Path) -> None:
+    # covers: CLA-09, S04-10: the room is made unrecordable at the SFU, not just in the core
+    folder = tmp_path / "janus"
+    process = JanusProcess(folder)
+    endpoint = await process.start()
+    folders = RecordingFolders(tmp_path / "recordings")
+    media = JanusMedia(endpoint, recordings=folders)
+    bare = JanusMedia(endpoint)  # no folder for recordings (an external Janus without one)
+    try:
+        await media.start()
+        await bare.start()
+        await media.open_room("never", recordable=False)
+        with pytest.raises(MediaError, match="never allows recording"):
+            await media.record("never", True)
+        await media.open_room("allowed", recordable=True)
+        await media.record("allowed", True)
+        spans = list((tmp_path / "recordings" / "raw" / "allowed").iterdir())
+        assert len(spans) == 1 and oct(spans[0].stat().st_mode & 0o777) == "0o700"
+        await media.record("allowed", False)
+        assert not (tmp_path / "recordings" / "raw" / "never").exists()
+        assert await media.collect_recordings("allowed") == []  # nobody published: no files
+        assert bare.recording_unavailable() == (
+            "this Janus has no folder for recordings (SAFECLASS_JANUS_RECORDINGS_DIR)"
+        )
+        await bare.open_room("elsewhere", recordable=True)
+        with pytest.raises(MediaError, match="no folder for recordings"):
+            await bare.record("elsewhere", True)
+    finally:
+        await media.close()
+        await bare.close()
+        await process.stop()
+        kill_all(janus_processes(folder))

@@ -34,6 +34,7 @@ from safeclass.adapters.store.tables import (
 from safeclass.app.clock import AdjustableClock
 from safeclass.bootstrap import Services
 from safeclass.settings import Settings
+from safeclass.web import protocol
 from safeclass.web.app import create_app
 
 
@@ -70,7 +71,7 @@ class LiveServer:
             port=self.port,
             log_level="warning",
             lifespan="on",
-            ws_max_size=64 * 1024,
+            ws_max_size=protocol.MAX_FRAME_BYTES,
         )
         self.server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None

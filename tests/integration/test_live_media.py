@@ -261,6 +261,13 @@ async def test_an_oversized_or_malformed_media_message_is_refused(
         big_offer = {"type": "offer", "sdp": "v=0\r\n" + "a=x\r\n" * 3000}  # ~15 KB: allowed
         reply = await pupil.send("media_publish", jsep=big_offer)
         assert reply["type"] == "refused"  # read and validated, then refused: not in the room
+        # a whole class's subscription answer (~70 m-lines, as aiortc writes them): allowed
+        class_answer = {"type": "answer", "sdp": "v=0\r\n" + ("a=" + "x" * 1000 + "\r\n") * 75}
+        reply = await pupil.send("media_start", jsep=class_answer)
+        assert reply["type"] == "refused"  # read and validated (~75 KB), then refused
+        too_long = {"type": "answer", "sdp": "v=0\r\n" + ("a=" + "x" * 1000 + "\r\n") * 200}
+        reply = await pupil.send("media_start", jsep=too_long)
+        assert reply["code"] == "bad_message"  # over 192,000 characters: said, socket kept
         bad = await pupil.send("trickle", target="publisher", candidate={"candidate": 1})
         assert bad["code"] == "bad_message"
         wrong = await pupil.send("media_start", jsep={"type": "offer", "sdp": "v=0"})

@@ -12,6 +12,7 @@ from safeclass.adapters.media.janus_process import JanusOptions, find_binary, fi
 from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption
 from safeclass.observability import configure_logging
 from safeclass.settings import Settings
+from safeclass.web import protocol
 from safeclass.web.app import create_app
 
 
@@ -73,7 +74,7 @@ def serve(
         log_config=None,
         ws_ping_interval=settings.heartbeat_seconds,
         ws_ping_timeout=settings.heartbeat_seconds,
-        ws_max_size=64 * 1024,
+        ws_max_size=protocol.MAX_FRAME_BYTES,
         # room messages are small JSON; compressing each for every tablet costs more CPU than
         # the bandwidth it saves beside the video
         ws_per_message_deflate=False,

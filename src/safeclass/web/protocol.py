@@ -23,8 +23,13 @@ from safeclass.core import commands as cmd
 
 VERSION = 1
 MAX_MESSAGE_BYTES = 8 * 1024
-MAX_SDP_MESSAGE_BYTES = 48 * 1024  # media_publish and media_start carry a whole SDP
-MAX_SDP_CHARS = 40_000
+# media_publish and media_start carry a whole SDP. A whole class's subscription has two m-lines
+# per person in the room (and ended ones kept for reuse): 35 people are ~70 m-lines, about
+# 0.5-0.7 KB each in a browser's answer and 1 KB in aiortc's (bench/class_load.py saw 71,000
+# characters for 31 feeds), so the limits leave room for a class and some more.
+MAX_SDP_CHARS = 192_000
+MAX_SDP_MESSAGE_BYTES = 224 * 1024
+MAX_FRAME_BYTES = 256 * 1024  # the WebSocket server's own limit on one frame (uvicorn)
 SDP_MESSAGES = frozenset({"media_publish", "media_start"})
 
 PupilId = Annotated[str, Field(min_length=1, max_length=64)]

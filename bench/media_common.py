@@ -1,0 +1,290 @@
+"""What the media benchmarks (bench/media.py, bench/class_load.py) share.
+
+- `enter_namespace()`: run the benchmark in a private network namespace of its own. Janus never
+  uses `lo` (see /work/shared/janus-notes.md), so, as the media tests do, the process re-executes
+  itself under `unshare -n` (root only) and then brings up `lo` and a veth with 127.0.0.2 (Janus)
+  and 127.0.0.3 (the aiortc clients). No packet can leave the namespace or come in from outside.
+- `/proc` readings of a process: CPU seconds (user + system, all threads) and memory.
+- `SafeclassProcess`: `safeclass serve` as a separate process with media on (it starts its own
+  Janus as a child), so the server's CPU and memory are its own and not the clients'.
+- `last_growth`: when a packet counter last grew after an instant (polled every few ms).
+- `percentile`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.support.janus_scenario import setup_namespace, use_client_address  # noqa: E402
+
+NETNS_ENV = "SAFECLASS_BENCH_IN_NETNS"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def enter_namespace() -> None:
+    """Re-exec this script under `unshare -n` unless it already runs in the namespace it made;
+    then set up the namespace's addresses. Exits with a message when that is impossible."""
+    if os.environ.get(NETNS_ENV) != "1":
+        unshare = shutil.which("unshare")
+        if os.geteuid() != 0 or unshare is None:
+            why = "not root" if os.geteuid() != 0 else "no `unshare` on PATH"
+            print(
+                f"{Path(sys.argv[0]).name}: needs root and `unshare` to run in a private network "
+                f"namespace (Janus never uses lo; see /work/shared/janus-notes.md): {why}",
+                file=sys.stderr,
+            )
+            raise SystemExit(1)
+        env = {**os.environ, NETNS_ENV: "1"}
+        script = str(Path(sys.argv[0]).resolve())
+        os.execve(unshare, [unshare, "-n", sys.executable, script, *sys.argv[1:]], env)  # noqa: S606
+    setup_namespace()
+    use_client_address()
+
+
+# -- /proc ------------------------------------------------------------------------------------
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU seconds of a process so far (every thread of it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def memory_mb(pid: int | str = "self") -> tuple[float, float]:
+    """(current RSS, peak RSS) in MB."""
+    rss = hwm = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            hwm = int(line.split()[1]) / 1024
+    return rss, hwm
+
+
+def threads(pid: int | str = "self") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
+def udp_counters() -> dict[str, int]:
+    """This network namespace's UDP counters (/proc/net/snmp): InDatagrams, RcvbufErrors..."""
+    rows = [line.split() for line in Path("/proc/net/snmp").read_text().splitlines()]
+    udp = [row[1:] for row in rows if row and row[0] == "Udp:"]
+    return dict(zip(udp[0], (int(v) for v in udp[1]), strict=True)) if len(udp) >= 2 else {}
+
+
+def udp_socket_drops() -> dict[tuple[str, int], int]:
+    """Datagrams each UDP socket of this namespace dropped so far, by (local IP, port)."""
+    drops: dict[tuple[str, int], int] = {}
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        fields = line.split()
+        ip_hex, port_hex = fields[1].split(":")
+        ip = ".".join(str(int(ip_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
+        drops[(ip, int(port_hex, 16))] = int(fields[-1])
+    return drops
+
+
+@dataclass
+class Usage:
+    """CPU and memory of one process over a measuring window, sampled by `sample`."""
+
+    name: str
+    pid: int | str
+    cpu_start: float = 0.0
+    cpu_end: float = 0.0
+    t_start: float = 0.0
+    t_end: float = 0.0
+    rss_peak: float = 0.0
+    rss_sum: float = 0.0
+    samples: int = 0
+    hwm: float = 0.0
+
+    def start(self) -> None:
+        self.cpu_start, self.t_start = cpu_seconds(self.pid), time.monotonic()
+        self.sample()
+
+    def sample(self) -> None:
+        rss, self.hwm = memory_mb(self.pid)
+        self.rss_peak = max(self.rss_peak, rss)
+        self.rss_sum += rss
+        self.samples += 1
+
+    def stop(self) -> None:
+        self.sample()
+        self.cpu_end, self.t_end = cpu_seconds(self.pid), time.monotonic()
+
+    @property
+    def cpu_s(self) -> float:
+        return self.cpu_end - self.cpu_start
+
+    @property
+    def cpu_pct(self) -> float:
+        """Percent of one core over the window."""
+        window = self.t_end - self.t_start
+        return 100 * self.cpu_s / window if window > 0 else 0.0
+
+    @property
+    def rss_avg(self) -> float:
+        return self.rss_sum / self.samples if self.samples else 0.0
+
+    def figures(self, prefix: str) -> dict[str, float]:
+        return {
+            f"{prefix}_cpu_s": round(self.cpu_s, 2),
+            f"{prefix}_cpu_pct": round(self.cpu_pct, 1),
+            f"{prefix}_rss_mb_avg": round(self.rss_avg, 1),
+            f"{prefix}_rss_mb_peak": round(max(self.rss_peak, 0.0), 1),
+            f"{prefix}_vmhwm_mb": round(self.hwm, 1),
+        }
+
+    def line(self) -> str:
+        return (
+            f"{self.name}: CPU {self.cpu_s:.1f} s = {self.cpu_pct:.1f} % of a core; "
+            f"RSS avg {self.rss_avg:.0f} MB, peak {self.rss_peak:.0f} MB (VmHWM {self.hwm:.0f} MB)"
+        )
+
+
+# -- a separate safeclass server ---------------------------------------------------------------
+class SafeclassProcess:
+    """`safeclass serve` on 127.0.0.1 with media on, its local Janus on the namespace's veth."""
+
+    def __init__(
+        self, data_dir: Path, database_url: str, port: int, rtp_ports: tuple[int, int]
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = port
+        env = {
+            **os.environ,
+            "SAFECLASS_DATABASE_URL": database_url,
+            "SAFECLASS_MEDIA": "on",
+            "SAFECLASS_JANUS_INTERFACE": "127.0.0.2",
+            "SAFECLASS_JANUS_ICE_ENFORCE_LIST": "pv0",
+            "SAFECLASS_JANUS_IGNORE_MDNS": "1",
+            "SAFECLASS_JANUS_RTP_PORTS": f"{rtp_ports[0]}-{rtp_ports[1]}",
+        }
+        self.log_path = data_dir / "server.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("safeclass")),
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--log-level",
+                "warning",
+                "--media",
+            ],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def janus_pid(self) -> int:
+        return int((self.data_dir / "janus" / "janus.pid").read_text())
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+    async def ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"safeclass serve exited:\n{self.tail()}")
+                with contextlib.suppress(httpx.TransportError):
+                    reply = await client.get(f"http://127.0.0.1:{self.port}/healthz")
+                    if reply.status_code == 200:
+                        return
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"safeclass serve did not start in {timeout} s:\n{self.tail()}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGINT (the server closes its rooms and stops its Janus), then SIGKILL."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
+            os.kill(self.janus_pid(), signal.SIGKILL)  # only if the server left it behind
+        self._log.close()
+
+
+def quiet_closed_connections(loop: asyncio.AbstractEventLoop) -> None:
+    """Do not print aiortc's "RTCIceTransport is closed" from a PeerConnection closed while it
+    was still connecting (a client leaving right after a renegotiation): it is expected here."""
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if exc is not None and "RTCIceTransport is closed" in str(exc):
+            return
+        loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
+
+
+# -- measures ---------------------------------------------------------------------------------
+async def last_growth(
+    count: Callable[[], Awaitable[int]],
+    since: float,
+    window: float,
+    first: int | None = None,
+    every: float = 0.005,
+) -> tuple[float, int, int]:
+    """Poll a packet count every `every` s until `since + window`. Returns when it last grew,
+    in s from `since` (0: it never grew past `first`, the count taken before the cut, or at the
+    first look); the packets in the whole window; and those in its second half, which must be
+    none once something was cut. A count that goes down (a renegotiated stream) is no growth."""
+    now = await count() if first is None else first
+    start, last, half = now, since, None
+    while time.monotonic() < since + window:
+        await asyncio.sleep(every)
+        value = await count()
+        if half is None and time.monotonic() >= since + window / 2:
+            half = value
+        if value > now:
+            last = time.monotonic()
+        now = value
+    return last - since, max(0, now - start), max(0, now - (half if half is not None else now))
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (inclusive method: between the smallest and the largest value)."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def summary(values: list[float], *qs: float) -> dict[str, float]:
+    return {f"p{int(q)}": round(percentile(values, q), 1) for q in qs}

@@ -24,18 +24,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import heapq
 import json
 import logging
-import os
 import re
 import shutil
+import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from safeclass.app.media_port import MediaError, RecordedFile
 
@@ -159,7 +156,7 @@ class RecordingFolders:
             started = dt.datetime.fromtimestamp(first_us / 1e6, dt.UTC)
             name = f"{started:%Y%m%dT%H%M%S}Z-{_safe(take[0].feed)}-{take[0].created_us:x}.webm"
             target = out_dir / name
-            duration = await asyncio.to_thread(_mux, parts, first_us, target)
+            duration = await _mux(parts, first_us, target)
             stored.append(
                 RecordedFile(
                     participant_id=take[0].feed,
@@ -190,6 +187,19 @@ class RecordingFolders:
         return _Part(target, track.kind, first_us)
 
 
+async def _mux(parts: list[_Part], first_us: int, target: Path) -> float:
+    """One WebM of the parts (see `webm.mux`), made in a child process: a file that trips the
+    media library can then fail its conversion, never the server and its live rooms."""
+    spec = [{"path": str(p.path), "shift_s": (p.first_us - first_us) / 1e6} for p in parts]
+    out = await _run(
+        sys.executable, "-m", "safeclass.adapters.media.webm", json.dumps(spec), str(target)
+    )
+    try:
+        return float(out.strip().splitlines()[-1])
+    except (ValueError, IndexError) as exc:
+        raise MediaError(f"{target.name}: the WebM was not made ({out[-200:]!r})") from exc
+
+
 @dataclass(frozen=True, slots=True)
 class _Part:
     path: Path
@@ -207,45 +217,6 @@ async def _run(*argv: str) -> str:
         tail = " | ".join(text.strip().splitlines()[-3:])
         raise MediaError(f"{Path(argv[0]).name} failed ({proc.returncode}): {tail}")
     return text
-
-
-def _mux(parts: list[_Part], first_us: int, target: Path) -> float:
-    """Copy the parts' streams into one WebM, each shifted by when its first packet came and
-    interleaved by time (so nothing is held in memory); the length in seconds."""
-    import av  # PyAV: a large import, needed only here
-
-    partial = target.with_suffix(".partial")
-    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-    end = 0.0
-    with av.open(str(partial), "w", format="webm") as out:
-        inputs = [av.open(str(p.path)) for p in parts]
-        try:
-            # every stream is added before the first packet is written (the header)
-            copies = [out.add_stream_from_template(source.streams[0]) for source in inputs]
-
-            def timed(part: _Part, source: Any, copy: Any) -> Iterator[tuple[float, Any, Any]]:
-                shift = (part.first_us - first_us) / 1e6
-                for packet in source.demux(source.streams[0]):
-                    if packet.dts is None:
-                        continue
-                    base = packet.time_base or Fraction(1, 1000)
-                    ticks = round(shift / base)
-                    packet.pts = (packet.pts if packet.pts is not None else packet.dts) + ticks
-                    packet.dts += ticks
-                    yield float(packet.dts * base), packet, copy
-
-            streams = (timed(*each) for each in zip(parts, inputs, copies, strict=True))
-            for at, packet, copy in heapq.merge(*streams, key=lambda item: item[0]):
-                length = float((packet.duration or 0) * (packet.time_base or 0))
-                end = max(end, at + length)
-                packet.stream = copy
-                out.mux(packet)
-        finally:
-            for source in inputs:
-                source.close()
-    partial.replace(target)
-    target.chmod(0o600)
-    return end
 
 
 def _safe(name: str) -> str:

@@ -76,10 +76,10 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 from tests.integration.live import Client, free_port, pupil_cookie, staff_cookie
 from tests.integration.seed import seed_session
-from tests.support.janus_scenario import JANUS_IP, SyntheticVideo, use_client_address
+from tests.support.janus_scenario import JANUS_IP, use_client_address
 from tests.support.live_media_scenario import ASSISTANT, TEACHER, MediaClient, _ok
 
 from bench.media_common import (
@@ -109,25 +109,8 @@ class Participant(MediaClient):
 
     def __init__(self, ws: Client, name: str, size: Size) -> None:
         super().__init__(ws, name)
-        self.size = size
+        self.video_size = size
         self.answer_chars: list[tuple[int, int]] = []  # (aiortc's, sent)
-
-    async def _publish(self) -> dict[str, Any]:  # as MediaClient's, with the camera's size
-        if self.pub is not None:
-            await self.pub.close()
-        self.pub = RTCPeerConnection()
-        self.video = SyntheticVideo(*self.size)
-        self.pub.addTrack(AudioStreamTrack())
-        self.pub.addTrack(self.video)
-        await self.pub.setLocalDescription(await self.pub.createOffer())
-        offer = {"type": "offer", "sdp": self.pub.localDescription.sdp}
-        reply = await self.ws.send("media_publish", jsep=offer)
-        if reply["type"] == "media_answer":
-            answer = reply["jsep"]
-            await self.pub.setRemoteDescription(
-                RTCSessionDescription(answer["sdp"], answer["type"])
-            )
-        return reply
 
     async def _accept(self, offer: dict[str, Any]) -> None:  # as MediaClient's, slimmer answer
         if self.sub is None:

@@ -57,6 +57,8 @@ KINDS = ("audio", "video")
 class MediaClient:
     """One participant's browser: a room socket, a publishing and a subscribing PeerConnection."""
 
+    video_size: tuple[int, ...] = ()  # (width, height, fps) of the camera; () for 320x240 at 15
+
     def __init__(self, ws: Client, name: str) -> None:
         self.ws = ws
         self.name = name
@@ -87,7 +89,7 @@ class MediaClient:
         if self.pub is not None:
             await self.pub.close()
         self.pub = RTCPeerConnection()
-        self.video = SyntheticVideo()
+        self.video = SyntheticVideo(*self.video_size)
         self.pub.addTrack(AudioStreamTrack())
         self.pub.addTrack(self.video)
         await self.pub.setLocalDescription(await self.pub.createOffer())
@@ -643,15 +645,16 @@ class Lesson:
             print(json.dumps(summary), file=sys.stderr)
 
 
-def main() -> None:
+def main(lesson: type[Lesson] = Lesson, timeout: float = 150) -> None:
+    """Run a lesson in this (fresh) network namespace; print its results as one JSON line."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     if "-v" in sys.argv:
         logging.getLogger("safeclass").setLevel(logging.DEBUG)
     setup_namespace()
     use_client_address()
     with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(asyncio.wait_for(Lesson(Path(folder)).run(), 150))
-    print(json.dumps(results))
+        results = asyncio.run(asyncio.wait_for(lesson(Path(folder)).run(), timeout))
+    print(json.dumps(results, default=str))
 
 
 if __name__ == "__main__":

@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
-import logging
 import os
 import signal
 import stat
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,8 +35,8 @@ from safeclass.app.retention import run_retention
 from tests.integration.families import staff_http
 from tests.integration.live import LiveServer, staff_cookie
 from tests.integration.seed import seed_session
-from tests.support.janus_scenario import setup_namespace, use_client_address, wait_for
-from tests.support.live_media_scenario import TEACHER, Lesson, MediaClient, _ok
+from tests.support.janus_scenario import wait_for
+from tests.support.live_media_scenario import TEACHER, Lesson, MediaClient, _ok, main
 
 
 def _mode(path: Path) -> str:
@@ -312,16 +308,5 @@ class RecordedLesson(Lesson):
         }
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    if "-v" in sys.argv:
-        logging.getLogger("safeclass").setLevel(logging.DEBUG)
-    setup_namespace()
-    use_client_address()
-    with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(asyncio.wait_for(RecordedLesson(Path(folder)).run(), 200))
-    print(json.dumps(results, default=str))
-
-
 if __name__ == "__main__":
-    main()
+    main(RecordedLesson, timeout=200)

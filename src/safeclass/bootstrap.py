@@ -11,6 +11,7 @@ Tests build the same services with an adjustable clock.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,9 +29,10 @@ from safeclass.app.delivery import LetterChannel
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
+from safeclass.app.revocations import CloseDevice, RevocationWatch
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
-from safeclass.web.room_socket import Audiences
+from safeclass.web.room_socket import CLOSE_POLICY, CLOSE_SIGNED_OUT, LINK_STOPPED, Audiences
 
 
 @dataclass
@@ -77,7 +79,19 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     if mailer is not None:
         outbox = Outbox(engine, mailer, clock, every=settings.outbox_every_seconds)
         outbox.start()
-    housekeeping = Housekeeping(engine, rooms, clock, settings.retention_every_hours)
+    revocations = RevocationWatch(
+        engine,
+        _closer(audiences),
+        since=dt.datetime.now(dt.UTC),  # the CLI's clock is real
+    )
+    housekeeping = Housekeeping(
+        engine,
+        rooms,
+        clock,
+        settings.retention_every_hours,
+        revocations=revocations,
+        revocations_every_s=settings.revocations_every_seconds,
+    )
     await housekeeping.restore_live_rooms()
     housekeeping.start()
     return Services(
@@ -94,6 +108,18 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         housekeeping,
         media,
     )
+
+
+def _closer(audiences: Audiences) -> CloseDevice:
+    """Close the sockets of a login or pupil pass ended by another process."""
+
+    async def close(device: str, is_staff: bool) -> None:
+        if is_staff:
+            await audiences.disconnect_device(device, CLOSE_SIGNED_OUT, "Signed out")
+        else:
+            await audiences.disconnect_device(device, CLOSE_POLICY, LINK_STOPPED)
+
+    return close
 
 
 async def _start_media(settings: Settings) -> MediaService:

@@ -28,6 +28,7 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     heartbeat_seconds: float = 5.0  # a silent socket is dropped after two missed heartbeats
     retention_every_hours: float = 24.0
+    revocations_every_seconds: float = 2.0  # how soon a login ended elsewhere loses its sockets
     outbox_every_seconds: float = 5.0  # how often the outbox worker looks for due notifications
     # Media (docs/media.md). None: on when janus is installed or janus_urls are given. Settings
     # built in code (tests) have no media unless asked; `from_env` (safeclass serve) is auto.

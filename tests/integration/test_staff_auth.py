@@ -345,6 +345,37 @@ async def test_signing_out_closes_that_browsers_room_socket_and_the_cookie_opens
             assert (await stolen.get("/auth/me")).status_code == 401
 
 
+# covers: C21, CLA-16, CLA-02
+async def test_staff_disabled_from_the_command_line_are_taken_out_of_the_live_room(
+    school: StaffedSchool, db_url: str
+):
+    """`safeclass staff disable` runs in another process: the server sees the revocation in the
+    database and closes the room sockets of that login within seconds."""
+    await school.add("teacher", "khan@claydon.test")
+    await school.add("assistant", "lee@claydon.test", name="Mr Lee")
+    async with (
+        school.signed_in("khan@claydon.test") as khan,
+        school.signed_in("lee@claydon.test") as lee,
+    ):
+        teacher = await school.room(khan, "teacher")
+        assistant = await school.room(lee, "assistant")
+        assert (await teacher.send("join"))["type"] == "ok"
+        assert (await assistant.send("join"))["type"] == "ok"
+        command = ["staff", "disable", "khan@claydon.test", "--school", school.key]
+        result = await asyncio.to_thread(
+            CliRunner().invoke, cli, [*command, "--database-url", db_url]
+        )
+        assert result.exit_code == 0, result.output
+        assert "A running server closes their live-room windows within seconds." in result.output
+        await asyncio.wait_for(teacher.closed.wait(), 6)
+        assert (teacher.close_code, teacher.close_reason) == (4009, "Signed out")
+        left = await assistant.wait_for(
+            lambda m: m["type"] == "state" and m["view"]["staffing"]["staff_present"] == 1
+        )
+        assert left["view"]["staffing"]["staff_present"] == 1
+        assert not assistant.closed.is_set()  # a colleague stays
+
+
 # covers: C21, CLA-16, CRO-03
 async def test_a_disabled_staff_members_login_stops_working(school: StaffedSchool, db_url: str):
     # the command runs on the real clock: sign in on it too, or the login has long expired

@@ -1,9 +1,11 @@
-"""The server's background duties: bring back live rooms after a restart, run retention daily.
+"""The server's background duties: bring back live rooms after a restart, run retention daily,
+and close the sockets of logins ended by another process.
 
 At start, every session the log says was live is restored (so its clock runs on: a session
 whose time ran out while the server was down ends at once, everyone is marked disconnected,
 and pupils are held until staff return). Then retention runs once a minute after start and
-every `retention_every_hours` after that.
+every `retention_every_hours` after that, and `RevocationWatch` looks every few seconds for
+logins and pupil passes revoked elsewhere (e.g. `safeclass staff disable`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from safeclass.adapters.store.tables import Session
 from safeclass.app.clock import Clock
 from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
+from safeclass.app.revocations import RevocationWatch
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +34,17 @@ class Housekeeping:
         clock: Clock,
         retention_every_hours: float,
         first_retention_after_s: float = 60.0,
+        revocations: RevocationWatch | None = None,
+        revocations_every_s: float = 2.0,
     ) -> None:
         self._engine = engine
         self._rooms = rooms
         self._clock = clock
         self._every = retention_every_hours * 3600
         self._first = first_retention_after_s
-        self._task: asyncio.Task[None] | None = None
+        self._revocations = revocations
+        self._revocations_every = revocations_every_s
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def restore_live_rooms(self) -> list[str]:
         """Restore the rooms of sessions that were live when the server stopped."""
@@ -61,13 +68,25 @@ class Housekeeping:
         return restored
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._retention_loop(), name="retention")
+        self._tasks = [asyncio.create_task(self._retention_loop(), name="retention")]
+        if self._revocations is not None:
+            watch = self._revocations_loop(self._revocations)
+            self._tasks.append(asyncio.create_task(watch, name="revocations"))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+
+    async def _revocations_loop(self, watch: RevocationWatch) -> None:
+        while True:
+            await asyncio.sleep(self._revocations_every)
+            try:
+                await watch.check()
+            except Exception:  # the database is away: looked at again next time
+                log.exception("revocation check failed")
 
     async def _retention_loop(self) -> None:
         await asyncio.sleep(self._first)

@@ -105,7 +105,7 @@ def disable_command(
     staff, revoked = _records(_disable(url, school, email))
     typer.echo(
         f"Disabled {staff.name} <{staff.email}>; signed out of {len(revoked)} browser(s). "
-        "A live-room window already open stays until it closes, and cannot reconnect."
+        "A running server closes their live-room windows within seconds."
     )
 
 

@@ -56,6 +56,7 @@ CLOSE_SERVER_ERROR = 1011
 CLOSE_REPLACED = 4001
 CLOSE_HEARTBEAT = 4008
 CLOSE_SIGNED_OUT = 4009
+LINK_STOPPED = "Your link was stopped by the school"
 MAX_BAD_MESSAGES = 20
 OUTBOX_LIMIT = 200
 MEDIA_QUEUE_LIMIT = 64  # media messages waiting for the SFU, per connection

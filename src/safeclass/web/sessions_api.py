@@ -23,12 +23,11 @@ from safeclass.app.scheduling import ScheduleRefusedError
 from safeclass.bootstrap import Services
 from safeclass.core import SessionKind
 from safeclass.web.deps import current_staff, services_of
-from safeclass.web.room_socket import CLOSE_POLICY
+from safeclass.web.room_socket import CLOSE_POLICY, LINK_STOPPED
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 Staff = Annotated[StaffIdentity, Depends(current_staff)]
-LINK_STOPPED = "Your link was stopped by the school"
 # Revoking only takes access away, so any member of staff may do it (a leaked link, at once).
 REVOKERS = frozenset({"teacher", "assistant", "dsl", "head", "admin"})
 

@@ -1,0 +1,74 @@
+"""Logins and pupil passes ended outside this process close their live-room sockets here.
+
+Signing out, or stopping a pupil's link, through this server closes the sockets at once (the
+web layer does it). But an account disabled with `safeclass staff disable` is ended by another
+process, which only writes `revoked_at`: without this watch, a disabled member of staff already
+in a live room would stay there with the children until they closed the window. The server looks
+every `every` seconds (one query for all its sockets, not one per socket) for logins and passes
+revoked since it last looked, and has their sockets closed.
+
+The watermark is the newest `revoked_at` seen (a revocation stamped by another process's clock
+is never missed for being a moment behind ours: the look goes back `overlap` seconds, and what
+was already handled is remembered until it is older than that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.store.tables import PupilPass, StaffLogin
+
+log = logging.getLogger(__name__)
+
+# (the login's or pass's id, whether it is a member of staff's) -> close its sockets
+CloseDevice = Callable[[str, bool], Awaitable[None]]
+
+
+class RevocationWatch:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        close_device: CloseDevice,
+        *,
+        since: dt.datetime,
+        overlap: float = 5.0,
+    ) -> None:
+        self._engine = engine
+        self._close = close_device
+        self._watermark = since
+        self._overlap = dt.timedelta(seconds=overlap)
+        self._handled: dict[str, dt.datetime] = {}
+
+    async def check(self) -> list[str]:
+        """Close the sockets of whatever was revoked since the last look; their ids."""
+        since = self._watermark - self._overlap
+        async with self._engine.connect() as conn:
+            found: list[tuple[str, dt.datetime, bool]] = []
+            for table, is_staff in ((StaffLogin, True), (PupilPass, False)):
+                rows = await conn.execute(
+                    select(table.id, table.revoked_at).where(table.revoked_at > since)
+                )
+                found += [(rid, _utc(at), is_staff) for rid, at in rows.all() if at is not None]
+        closed = []
+        for rid, at, is_staff in sorted(found, key=lambda f: f[1]):
+            if rid in self._handled:
+                continue
+            self._handled[rid] = at
+            self._watermark = max(self._watermark, at)
+            await self._close(rid, is_staff)
+            closed.append(rid)
+        horizon = self._watermark - self._overlap
+        self._handled = {rid: at for rid, at in self._handled.items() if at > horizon}
+        if closed:
+            log.info("closed the sockets of %d login(s) ended elsewhere", len(closed))
+        return closed
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """SQLite gives naive datetimes back: they were stored in UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

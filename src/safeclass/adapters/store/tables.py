@@ -317,7 +317,7 @@ class StaffLogin(Base):
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
-    revoked_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # watched
 
 
 class PupilPass(Base):
@@ -337,4 +337,4 @@ class PupilPass(Base):
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
-    revoked_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # watched

@@ -202,3 +202,20 @@ async def main():
     await asyncio.sleep(60)
 asyncio.run(main())
 """
+
+
+@needs_janus
+async def test_a_data_dir_given_as_a_relative_path_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`./scripts/demo` keeps its data in `data/demo`: Janus runs inside its own folder, so the
+    paths it is given must not be relative to where the server was started."""
+    monkeypatch.chdir(tmp_path)
+    process = JanusProcess(Path("data/demo/janus"))
+    try:
+        endpoint = await process.start()
+        assert (await janus_info(endpoint.url))["version_string"]
+        assert process.folder.is_absolute()
+    finally:
+        await process.stop()
+        kill_all(janus_processes(tmp_path / "data/demo/janus"))

@@ -10,12 +10,16 @@ The media-off tests need no Janus: a server that cannot run it says so and its r
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import os
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from safeclass.adapters.media.janus_process import JanusOptions, MediaOffError
@@ -246,6 +250,44 @@ async def test_asking_for_media_where_janus_is_missing_stops_the_start(tmp_path:
     assert off.state == "off"
     turned_off = await start_media(wanted=False, folder=tmp_path / "janus", options=JanusOptions())
     assert turned_off.off_reason == "media off: turned off (--no-media)"
+
+
+async def test_the_health_page_says_video_is_off_and_why(server_without_janus: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server_without_janus.url) as http:
+        health = (await http.get("/healthz")).json()
+    assert health == {
+        "status": "ok",
+        "live_rooms": 0,
+        "media": "off",
+        "media_off": "media off: janus is not installed",
+    }
+
+
+@needs_janus
+async def test_the_health_page_says_when_video_is_reconnecting(db_url: str, tmp_path: Path) -> None:
+    """IT's monitoring sees a Janus that died, and that it came back (media on, on loopback: no
+    video flows here, so no network namespace is needed)."""
+    server = await LiveServer(
+        db_url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)), media=True
+    ).start()
+    try:
+        media = server.services.media
+        assert media is not None and media.process is not None
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            assert (await http.get("/healthz")).json()["media"] == "on"
+            pid = media.process.pid
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            seen = set()
+            async with asyncio.timeout(15):
+                while "on" not in seen or "reconnecting" not in seen:
+                    state = (await http.get("/healthz")).json()["media"]
+                    if state == "reconnecting" or "reconnecting" in seen:
+                        seen.add(state)
+                    await asyncio.sleep(0.01)
+        assert media.process.pid != pid
+    finally:
+        await server.stop()
 
 
 async def test_an_oversized_or_malformed_media_message_is_refused(

@@ -11,7 +11,8 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, object]:
-    """200 when the database answers; 503 otherwise."""
+    """200 when the database answers (503 otherwise), with the live rooms and whether video is
+    on, off (and why) or reconnecting: media is not needed for the rooms to keep their rules."""
     services = request.app.state.services
     try:
         async with services.engine.connect() as conn:
@@ -19,7 +20,13 @@ async def healthz(request: Request) -> dict[str, object]:
     except Exception as exc:  # any driver error means not healthy
         detail = {"status": "unhealthy", "reason": f"database: {type(exc).__name__}"}
         raise HTTPException(status_code=503, detail=detail) from None
-    return {"status": "ok", "live_rooms": len(services.rooms.running())}
+    health: dict[str, object] = {"status": "ok", "live_rooms": len(services.rooms.running())}
+    media = services.media
+    if media is not None:
+        health["media"] = media.health
+        if media.off_reason:
+            health["media_off"] = media.off_reason
+    return health
 
 
 @router.get("/metrics")

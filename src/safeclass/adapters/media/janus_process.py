@@ -259,7 +259,7 @@ class JanusProcess:
         on_restart: OnRestart | None = None,
         on_down: OnDown | None = None,
     ) -> None:
-        self.folder = folder
+        self.folder = folder.resolve()  # Janus runs in it: relative paths would be its own
         self.options = options or JanusOptions()
         self.on_restart = on_restart  # after Janus came back (new secrets): rebuild the rooms
         self.on_down = on_down  # as soon as Janus is seen to have died (its exit code)

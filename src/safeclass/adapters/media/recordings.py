@@ -89,7 +89,7 @@ class RecordingFolders:
     """The recording folders of one server (the local Janus writes into `raw/`)."""
 
     def __init__(self, root: Path, converter: str | None = None) -> None:
-        self.root = root
+        self.root = root.resolve()  # Janus, in a folder of its own, is given these paths
         self._converter = converter or shutil.which(PP_REC)
 
     @property

@@ -48,6 +48,13 @@ class MediaService:
         """`on` or `off` (for logs and the health page)."""
         return "off" if self.off_reason else "on"
 
+    @property
+    def health(self) -> str:
+        """`on`, `off`, or `reconnecting` (no Janus reachable now)."""
+        if self.off_reason:
+            return "off"
+        return "on" if self.pool is None or self.pool.connected else "reconnecting"
+
     def listen(self, listener: MediaListener) -> None:
         if self.pool is not None:
             self.pool.listener = listener

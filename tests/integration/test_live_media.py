@@ -319,3 +319,34 @@ async def test_an_oversized_or_malformed_media_message_is_refused(
         assert pupil.close_code == 1009  # only SDP messages may exceed 8 KB
     finally:
         await pupil.close()
+
+
+@needs_janus
+async def test_staff_are_told_when_a_recording_cannot_start(db_url: str, tmp_path: Path) -> None:
+    # covers: STJ-09, C13: nobody may believe a lesson is recorded when it is not
+    (tmp_path / "recordings").write_text("a file where the recordings folder should be")
+    server = await LiveServer(
+        db_url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)), media=True
+    ).start()
+    clients: list[Client] = []
+    try:
+        services = server.services
+        session = await seed_session(services.engine, "st-josephs", pupils=1)
+        school = (await load_session(services.engine, session)).school_id
+        for role, name in (("teacher", "Mrs Khan"), ("assistant", "Mr Lee")):
+            staff_id, cookie = await staff_cookie(services, school, role, name, on_session=session)
+            clients.append(await Client(server, session, cookie, staff_id).connect())
+            assert (await clients[-1].send("join"))["type"] == "ok"
+        teacher = clients[0]
+        assert (await teacher.send("start_recording"))["type"] == "ok"  # the notice is given
+        server.clock.advance(dt.timedelta(seconds=10))
+        failed = await teacher.wait_for(
+            lambda m: m["type"] == "media_notice" and m.get("kind") == "recording_failed", 10
+        )
+        assert failed["message"] == (
+            "The recording could not start: the recordings folder cannot be written (File exists)"
+        )
+    finally:
+        for client in clients:
+            await client.close()
+        await server.stop()

@@ -351,7 +351,10 @@ class JanusMedia:
             raise MediaError(reason)
         if on == (room.span is not None):
             return
-        room.span = self._recordings.new_span(session_id) if on and self._recordings else None
+        try:
+            room.span = self._recordings.new_span(session_id) if on and self._recordings else None
+        except OSError as exc:
+            raise MediaError(f"the recordings folder cannot be written ({exc.strerror})") from exc
         if not room.built or not self.connected:
             raise MediaUnavailableError("video is reconnecting")  # the rebuilt room has it
         control = self._live_control()

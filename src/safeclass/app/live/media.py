@@ -284,6 +284,10 @@ class RoomMedia:
             return
         except MediaError as exc:
             log.error("media %s failed again: %s", call.kind, exc)
+            if call.kind == "record":  # the staff must know nothing is being recorded
+                what = "start" if call.on else "stop"
+                self._tell_staff("recording_failed", f"The recording could not {what}: {exc}")
+                return
         self._tell_staff("failed", RECONNECTING)
         if call.kind not in ("admit", "set_media"):
             return

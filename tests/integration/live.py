@@ -22,7 +22,8 @@ import uvicorn
 import websockets
 from sqlalchemy import insert, select
 
-from safeclass.adapters.auth.identity import PUPIL_COOKIE, STAFF_COOKIE
+from safeclass.adapters.auth.identity import STAFF_COOKIE
+from safeclass.adapters.auth.identity import pupil_cookie as pupil_cookie_name
 from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store.tables import (
     Invitation,
@@ -265,4 +266,4 @@ async def pupil_cookie(services: Services, school_id: str, session_id: str, pupi
                 expires_at=now + dt.timedelta(days=1),
             )
         )
-    return f"{PUPIL_COOKIE}={token}"
+    return f"{pupil_cookie_name(session_id)}={token}"

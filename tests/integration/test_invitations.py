@@ -80,7 +80,9 @@ async def open_link(server: LiveServer, token: str) -> httpx.Response:
 
 
 def pupil_cookie_from(response: httpx.Response) -> str:
-    return f"sc_pupil={response.cookies['sc_pupil']}"
+    """The pupil-pass cookie the link set (one per session: `sc_pupil_<session>`)."""
+    name, value = next((n, v) for n, v in response.cookies.items() if n.startswith("sc_pupil_"))
+    return f"{name}={value}"
 
 
 # covers: C2, C17, WER-02, S04-02, CLA-14, CLA-18, CLA-19
@@ -157,7 +159,7 @@ async def test_an_emailed_link_opens_the_waiting_room_on_one_device_at_a_time(
     assert response.headers["location"] == f"/room/{session_id}"
     assert tokens["Amelia"] not in response.headers["location"]
     set_cookie = response.headers["set-cookie"]
-    assert set_cookie.startswith("sc_pupil=")
+    assert set_cookie.startswith(f"sc_pupil_{session_id}=")
     assert "HttpOnly" in set_cookie and "SameSite=lax" in set_cookie and "Path=/" in set_cookie
     assert "Secure" not in set_cookie  # plain http on loopback; https turns it on
     assert response.headers["cache-control"] == "no-store"
@@ -266,6 +268,38 @@ async def test_a_link_for_one_session_does_not_open_another_sessions_room(
     isla = await Client(server, maths, cookie, "isla").connect()
     assert (await isla.send("join", acknowledged_expectations=True))["type"] == "ok"
     await isla.close()
+
+
+# covers: C2, STJ-11
+async def test_siblings_opening_their_links_on_one_tablet_each_keep_their_own_pass(
+    server: LiveServer, school: School, mail: MailSink
+):
+    """Amelia's maths and Isla's reading run side by side; the family has one tablet. Each link
+    sets its own session's cookie, so the second does not sign the first child out."""
+    maths = await schedule(server, school)
+    reading = await schedule(server, school, title="Reading")
+    amelia_link = (await links_by_pupil(server, school, mail, maths))["Amelia"]
+    isla_link = (await links_by_pupil(server, school, mail, reading))["Isla"]
+    server.clock.set(OPENING)
+    tablet = "; ".join(
+        [
+            pupil_cookie_from(await open_link(server, amelia_link)),
+            pupil_cookie_from(await open_link(server, isla_link)),
+        ]
+    )  # the tablet's cookie jar sends both, to every page of the school's server
+    async with httpx.AsyncClient(base_url=server.url, headers={"Cookie": tablet}) as browser:
+        assert "Hello, Amelia R.!" in (await browser.get(f"/room/{maths}")).text
+        assert "Hello, Isla J.!" in (await browser.get(f"/room/{reading}")).text
+    amelia = await Client(server, maths, tablet, "amelia").connect()
+    isla = await Client(server, reading, tablet, "isla").connect()
+    try:
+        for child, name in ((amelia, "Amelia R."), (isla, "Isla J.")):
+            assert (await child.send("join", acknowledged_expectations=True))["type"] == "ok"
+            me = await child.wait_for(lambda m: m["type"] == "state" and m["view"]["me"])
+            assert (me["view"]["me"]["name"], me["view"]["me"]["status"]) == (name, "waiting")
+    finally:
+        await amelia.close()
+        await isla.close()
 
 
 # covers: C2, C11, CLA-06

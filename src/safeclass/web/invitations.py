@@ -1,6 +1,7 @@
 """What a family's link does: `GET /join/{token}`, the parent's report, and the room's page (C2).
 
-Opening a good link creates a pupil pass for this device, puts it in the `sc_pupil` cookie and
+Opening a good link creates a pupil pass for this device, puts it in the session's own pupil
+cookie (`sc_pupil_<session>`: siblings on one tablet each keep theirs) and
 answers 303 to `/room/{session}`, so the token leaves the address bar (and the history) at once.
 Anything else gets a kind page in plain words: an unknown, withdrawn or expired link, a cancelled
 or finished session, or a pupil who is not taking part (C17). The room itself (room_socket)
@@ -22,8 +23,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from safeclass.adapters.auth.identity import (
-    PUPIL_COOKIE,
     STAFF_COOKIE,
+    pupil_cookie,
     pupil_for_token,
     staff_for_token,
 )
@@ -106,7 +107,7 @@ async def join(token: str, request: Request) -> Response:
     response = RedirectResponse(f"/room/{found.session_id}", status_code=303)
     response.headers.update({k: PRIVATE_HEADERS[k] for k in ("Cache-Control", "Referrer-Policy")})
     response.set_cookie(
-        PUPIL_COOKIE,
+        pupil_cookie(found.session_id),
         found.pass_token,
         max_age=max(60, int((found.pass_expires_at - now).total_seconds())),
         path="/",
@@ -178,7 +179,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
     services = services_of(request)
     now = services.clock.now()
     pupil = await pupil_for_token(
-        services.engine, request.cookies.get(PUPIL_COOKIE), session_id, now
+        services.engine, request.cookies.get(pupil_cookie(session_id)), session_id, now
     )
     if pupil is not None:
         return page(

@@ -31,8 +31,8 @@ from sqlalchemy import select
 from starlette.websockets import WebSocketState
 
 from safeclass.adapters.auth.identity import (
-    PUPIL_COOKIE,
     STAFF_COOKIE,
+    pupil_cookie,
     pupil_for_token,
     staff_for_token,
 )
@@ -314,7 +314,7 @@ async def _identify(
     if staff is not None and staff.room_role is not None:
         return staff.staff_id, staff.room_role, staff.login_id, staff.name, staff.school_id
     pupil = await pupil_for_token(
-        services.engine, websocket.cookies.get(PUPIL_COOKIE), session_id, now
+        services.engine, websocket.cookies.get(pupil_cookie(session_id)), session_id, now
     )
     if pupil is not None:
         return pupil.pupil_id, Role.PUPIL, pupil.pass_id, pupil.name, pupil.school_id

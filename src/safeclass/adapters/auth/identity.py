@@ -19,7 +19,13 @@ from safeclass.adapters.store.tables import PupilPass, SessionPupil, Staff, Staf
 from safeclass.core import Role
 
 STAFF_COOKIE = "sc_staff"
-PUPIL_COOKIE = "sc_pupil"
+PUPIL_COOKIE = "sc_pupil"  # the prefix: each session's pass has a cookie of its own
+
+
+def pupil_cookie(session_id: str) -> str:
+    """The name of the cookie that holds a pupil's pass for one session. One per session, so
+    siblings who open their own links on a shared tablet do not overwrite each other's."""
+    return f"{PUPIL_COOKIE}_{session_id}"
 
 
 @dataclass(frozen=True, slots=True)

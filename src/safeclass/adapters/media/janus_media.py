@@ -257,9 +257,6 @@ class JanusMedia:
             self._emit(MediaEvent(room.session_id, MediaEventKind.RESTORED))
 
     # -- moving rooms between Janus servers (the pool) ----------------------------------------
-    def rooms(self) -> list[str]:
-        return list(self._rooms)
-
     def release(self, session_id: str) -> _Room | None:
         """Give up a room while this Janus is unreachable (the pool moves it elsewhere); if
         this Janus comes back, the room is destroyed there before anything else."""

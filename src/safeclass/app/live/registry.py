@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,6 +25,7 @@ from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Session
 from safeclass.app import recordings
 from safeclass.app.clock import Clock
+from safeclass.app.live.media import OnRecorded
 from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom
 from safeclass.app.media_port import MediaEvent, RecordedFile
@@ -120,9 +121,7 @@ class Rooms:
             )
         return room
 
-    def _keeper(
-        self, school_id: str, session_id: str
-    ) -> Callable[[Sequence[RecordedFile], RoomState], Awaitable[None]]:
+    def _keeper(self, school_id: str, session_id: str) -> OnRecorded:
         async def keep(files: Sequence[RecordedFile], state: RoomState) -> None:
             await recordings.keep(
                 self._engine,

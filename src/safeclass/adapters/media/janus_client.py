@@ -29,7 +29,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.typing import Subprotocol
 
 log = logging.getLogger(__name__)
@@ -160,15 +160,18 @@ class JanusClient:
             ping_interval=ping_interval,
             request_timeout=request_timeout,
         )
-        client._ws = await ws_connect(
-            url,
-            subprotocols=[Subprotocol("janus-protocol")],
-            open_timeout=open_timeout,
-            ping_interval=ping_interval,
-            ping_timeout=2 * ping_interval,
-            max_size=4_000_000,
-            close_timeout=0.2,
-        )
+        try:
+            client._ws = await ws_connect(
+                url,
+                subprotocols=[Subprotocol("janus-protocol")],
+                open_timeout=open_timeout,
+                ping_interval=ping_interval,
+                ping_timeout=2 * ping_interval,
+                max_size=4_000_000,
+                close_timeout=0.2,
+            )
+        except WebSocketException as exc:  # something answered, but not as Janus (yet)
+            raise JanusConnectionLostError(f"janus at {url} did not answer: {exc}") from exc
         client._reader = asyncio.create_task(client._read(), name=f"janus reader {url}")
         return client
 

@@ -238,7 +238,7 @@ class JanusMedia:
                 if self._client is not None:
                     await self._client.close()
                 await self._connect()
-            except (OSError, TimeoutError, JanusError) as exc:
+            except Exception as exc:  # whatever it was, the rooms need Janus back: try again
                 delay = RECONNECT_BACKOFF[min(attempt, len(RECONNECT_BACKOFF) - 1)]
                 attempt += 1
                 log.warning("janus reconnect failed (%s); again in %.2f s", exc, delay)

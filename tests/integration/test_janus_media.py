@@ -239,7 +239,14 @@ async def test_a_room_whose_policy_never_records_cannot_be_recorded(tmp_path: Pa
         assert len(spans) == 1 and oct(spans[0].stat().st_mode & 0o777) == "0o700"
         await media.record("allowed", False)
         assert not (tmp_path / "recordings" / "raw" / "never").exists()
-        assert await media.collect_recordings("allowed") == []  # nobody published: no files
+        kept: list[object] = []
+
+        async def keep(files: object) -> None:
+            kept.append(files)
+
+        assert await media.collect_recordings("allowed", keep) == []  # nobody published
+        assert kept == [[]]  # the empty stretch was handed over, and its folder is gone
+        assert not (tmp_path / "recordings" / "raw" / "allowed").exists()
         assert bare.recording_unavailable() == (
             "this Janus has no folder for recordings (SAFECLASS_JANUS_RECORDINGS_DIR)"
         )

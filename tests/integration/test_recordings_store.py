@@ -78,6 +78,32 @@ async def test_each_file_is_kept_with_whom_it_shows_and_the_day_it_goes(
 
 
 # covers: C13
+async def test_a_file_finished_again_after_a_crash_is_not_recorded_twice(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    school_id, session_id, ids = await kept(engine, tmp_path)
+    again = RecordedFile(
+        participant_id="p1",
+        path=tmp_path / "p1.webm",
+        started_at=NOW,
+        ended_at=NOW + dt.timedelta(seconds=95),
+        size_bytes=2004,
+        kinds=("audio", "video"),
+    )
+    more = await recordings.keep(
+        engine,
+        school_id=school_id,
+        session_id=session_id,
+        files=[again],
+        names={"p1": "Amelia R."},
+        now=NOW,
+        keep_days=30,
+    )
+    assert more == []
+    assert len(await recordings.list_recordings(engine, school_id)) == len(ids) == 2
+
+
+# covers: C13
 async def test_recordings_list_shows_each_with_its_length_and_deletion_day(
     engine: AsyncEngine, db_url: str, tmp_path: Path
 ) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -68,6 +68,9 @@ class RecordedFile:
     kinds: tuple[str, ...]  # ("audio", "video"), or one of them: what was forwarded
 
 
+KeepRecordings = Callable[[Sequence[RecordedFile]], Awaitable[None]]  # record them (the app)
+
+
 class MediaListener(Protocol):
     async def media_event(self, event: MediaEvent) -> None:
         """React to something the SFU did (called in order per adapter, never concurrently)."""
@@ -107,10 +110,14 @@ class Media(Protocol):
         publishes later, until stopped or the room is closed. What is muted or held at the SFU
         is not forwarded, so it is not recorded either."""
 
-    async def collect_recordings(self, session_id: str) -> Sequence[RecordedFile]:
+    async def collect_recordings(
+        self, session_id: str, keep: KeepRecordings
+    ) -> Sequence[RecordedFile]:
         """Finish what was recorded of the session and is no longer being written (after
-        `record(False)` or `close_room`): convert it, store it, return what was stored.
-        What cannot be converted is kept as it is, for a later try."""
+        `record(False)` or `close_room`): convert it, store it, and have `keep` record each
+        stretch's files before its raw media is deleted; what was stored. What cannot be
+        converted is kept as it is, for a later try; a stretch finished again after a crash
+        gives the same files again (so `keep` must take a file it already has calmly)."""
 
     def pending_recordings(self) -> Sequence[str]:
         """Sessions with recorded media not yet collected (e.g. the server stopped first)."""

@@ -54,8 +54,22 @@ async def keep(
     now: dt.datetime,
     keep_days: int,
 ) -> list[str]:
-    """Record the stored files of a session; their ids."""
+    """Record the stored files of a session; the ids of the new rows. A file already on record
+    (the same path: its stretch was finished again after a crash) is not recorded twice."""
     delete_after = now + dt.timedelta(days=keep_days)
+    if files:
+        async with engine.connect() as conn:
+            known = set(
+                (
+                    await conn.execute(
+                        select(Recording.path).where(
+                            Recording.session_id == session_id,
+                            Recording.path.in_([str(f.path) for f in files]),
+                        )
+                    )
+                ).scalars()
+            )
+        files = [f for f in files if str(f.path) not in known]
     rows = [
         {
             "id": str(uuid.uuid4()),

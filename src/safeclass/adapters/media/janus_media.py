@@ -53,6 +53,7 @@ from safeclass.adapters.media.janus_process import JanusEndpoint
 from safeclass.adapters.media.recordings import RecordingFolders
 from safeclass.app.media_port import (
     Jsep,
+    KeepRecordings,
     MediaError,
     MediaEvent,
     MediaEventKind,
@@ -361,12 +362,12 @@ class JanusMedia:
             )
         await self._janus(control.enable_recording(room.janus_id, secret=room.secret, record=on))
 
-    async def collect_recordings(self, session_id: str) -> list[RecordedFile]:
+    async def collect_recordings(self, session_id: str, keep: KeepRecordings) -> list[RecordedFile]:
         if self._recordings is None:
             return []
         room = self._rooms.get(session_id)
         return await self._recordings.finish(
-            session_id, busy=room.span if room is not None else None
+            session_id, keep, busy=room.span if room is not None else None
         )
 
     def pending_recordings(self) -> list[str]:

@@ -22,7 +22,14 @@ from typing import Any
 from safeclass.adapters.media.janus_client import JanusError
 from safeclass.adapters.media.janus_media import JanusMedia
 from safeclass.adapters.media.janus_process import JanusEndpoint
-from safeclass.app.media_port import Jsep, MediaError, MediaListener, RecordedFile, Target
+from safeclass.app.media_port import (
+    Jsep,
+    KeepRecordings,
+    MediaError,
+    MediaListener,
+    RecordedFile,
+    Target,
+)
 from safeclass.core import Role
 
 log = logging.getLogger(__name__)
@@ -152,12 +159,12 @@ class JanusPool:
     async def record(self, session_id: str, on: bool) -> None:
         await self._on(session_id).record(session_id, on)
 
-    async def collect_recordings(self, session_id: str) -> list[RecordedFile]:
+    async def collect_recordings(self, session_id: str, keep: KeepRecordings) -> list[RecordedFile]:
         backend = self._placed.get(session_id)
         if backend is not None:
-            return await backend.collect_recordings(session_id)
+            return await backend.collect_recordings(session_id, keep)
         # the room has closed: its folder is the same whichever Janus it was on
-        return await self._backends[0][1].collect_recordings(session_id)
+        return await self._backends[0][1].collect_recordings(session_id, keep)
 
     def pending_recordings(self) -> list[str]:
         pending = {s for _, b in self._backends for s in b.pending_recordings()}

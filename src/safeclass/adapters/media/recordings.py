@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from safeclass.app.media_port import MediaError, RecordedFile
+from safeclass.app.media_port import KeepRecordings, MediaError, RecordedFile
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,7 @@ class RecordingFolders:
     def __init__(self, root: Path, converter: str | None = None) -> None:
         self.root = root.resolve()  # Janus, in a folder of its own, is given these paths
         self._converter = converter or shutil.which(PP_REC)
+        self._finishing: set[str] = set()  # spans being finished in this process
 
     @property
     def unavailable(self) -> str | None:
@@ -108,9 +109,13 @@ class RecordingFolders:
             return []
         return sorted(d.name for d in raw.iterdir() if d.is_dir() and any(d.iterdir()))
 
-    async def finish(self, session_id: str, *, busy: Path | None = None) -> list[RecordedFile]:
+    async def finish(
+        self, session_id: str, keep: KeepRecordings, *, busy: Path | None = None
+    ) -> list[RecordedFile]:
         """Convert and store every finished span of a session (all but `busy`, the span Janus
-        writes now). A span that fails is put back and logged; the others still finish."""
+        writes now), `keep` its files, and only then delete its raw media. A span that fails
+        is put back and logged; the others still finish. A span left claimed by a server that
+        stopped is finished again (its files come out the same, at the same paths)."""
         if self._converter is None:
             raise MediaError(NO_CONVERTER)
         folder = self.root / "raw" / _safe(session_id)
@@ -120,6 +125,8 @@ class RecordingFolders:
         for span in sorted(folder.iterdir()):
             if not span.is_dir() or (busy is not None and span.name == busy.name):
                 continue
+            if str(span) in self._finishing:  # this process is finishing it now
+                continue
             claimed = span if span.name.endswith(_FINISHING) else None
             if claimed is None:
                 claimed = span.with_name(span.name + _FINISHING)
@@ -127,13 +134,18 @@ class RecordingFolders:
                     span.rename(claimed)
                 except OSError:  # another finisher has it
                     continue
+            self._finishing.add(str(claimed))
             try:
-                stored += await self._finish_span(session_id, claimed)
-            except (MediaError, OSError) as exc:
+                files = await self._finish_span(session_id, claimed)
+                await keep(files)
+            except Exception as exc:  # kept as Janus wrote it, for a later try
                 log.error("recording span %s not converted (kept): %s", span.name, exc)
                 with contextlib.suppress(OSError):
                     claimed.rename(claimed.with_name(claimed.name.removesuffix(_FINISHING)))
                 continue
+            finally:
+                self._finishing.discard(str(claimed))
+            stored += files
             shutil.rmtree(claimed, ignore_errors=True)
         with contextlib.suppress(OSError):
             folder.rmdir()  # only when empty

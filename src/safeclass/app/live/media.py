@@ -261,10 +261,13 @@ class RoomMedia:
 
     async def _collect(self) -> None:
         """Finish what was recorded so far and hand it on to be kept (beside the lane)."""
-        try:
-            files = await self._media.collect_recordings(self.session_id)
+
+        async def keep(files: Sequence[RecordedFile]) -> None:
             if files and self._on_recorded is not None:
                 await self._on_recorded(files, self._state())
+
+        try:
+            files = await self._media.collect_recordings(self.session_id, keep)
         except Exception:  # the raw files stay; the next collection tries again
             log.exception("recordings of %s not collected", self.session_id)
             return

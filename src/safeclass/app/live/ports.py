@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from safeclass.app.media_port import (
     Jsep,
+    KeepRecordings,
     Media,
     MediaListener,
     MediaUnavailableError,
@@ -75,7 +76,9 @@ class NoMedia:
         if on:
             raise MediaUnavailableError(self.reason)
 
-    async def collect_recordings(self, session_id: str) -> Sequence[RecordedFile]:
+    async def collect_recordings(
+        self, session_id: str, keep: KeepRecordings
+    ) -> Sequence[RecordedFile]:
         return ()
 
     def pending_recordings(self) -> Sequence[str]:

@@ -28,7 +28,7 @@ from safeclass.app.clock import Clock
 from safeclass.app.live.media import OnRecorded
 from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom
-from safeclass.app.media_port import MediaEvent, RecordedFile
+from safeclass.app.media_port import KeepRecordings, MediaEvent, RecordedFile
 from safeclass.app.room_log import replay
 from safeclass.core import Phase, RoomState
 from safeclass.core import commands as cmd
@@ -135,6 +135,15 @@ class Rooms:
 
         return keep
 
+    def _keeper_after(self, school_id: str, session_id: str, state: RoomState) -> KeepRecordings:
+        """The keeper of a session that is no longer live (its final state, from the log)."""
+        keeper = self._keeper(school_id, session_id)
+
+        async def keep(files: Sequence[RecordedFile]) -> None:
+            await keeper(files, state)
+
+        return keep
+
     async def finish_recordings(self) -> int:
         """Finish the recordings of sessions not live here that were left unconverted (the
         server stopped while converting, or during a recording); how many files were kept."""
@@ -147,8 +156,8 @@ class Rooms:
             try:
                 stored = await load_session(self._engine, session_id)
                 state = replay(stored.plan, stored.policy, await self._log.read(session_id))
-                files = await self._media.collect_recordings(session_id)
-                await self._keeper(stored.school_id, session_id)(files, state)
+                keep = self._keeper_after(stored.school_id, session_id, state)
+                files = await self._media.collect_recordings(session_id, keep)
             except Exception:  # kept on disk; tried again at the next start
                 log.exception("recordings not finished", extra={"session": session_id})
                 continue

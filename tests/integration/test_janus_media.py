@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from safeclass.adapters.media.janus_client import JanusClient
-from safeclass.adapters.media.janus_media import JanusMedia, media_listener, mids_by_kind
+from safeclass.adapters.media.janus_media import JanusMedia, media_listener
 from safeclass.adapters.media.janus_process import JanusProcess
+from safeclass.adapters.media.janus_rooms import mids_by_kind
 from safeclass.adapters.media.recordings import RecordingFolders
 from safeclass.app.media_port import (
     MediaError,

@@ -34,8 +34,6 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 from safeclass.adapters.media.janus_client import (
@@ -50,6 +48,7 @@ from safeclass.adapters.media.janus_client import (
     VideoRoomHandle,
 )
 from safeclass.adapters.media.janus_process import JanusEndpoint
+from safeclass.adapters.media.janus_rooms import Member, Room, mids_by_kind
 from safeclass.adapters.media.recordings import RecordingFolders
 from safeclass.app.media_port import (
     Jsep,
@@ -69,70 +68,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 RECONNECT_BACKOFF = (0.05, 0.2, 0.5, 1.0, 2.0)
-
-
-def mids_by_kind(sdp: str) -> dict[str, list[str]]:
-    """The mids of an SDP's m-lines by kind: {"audio": ["0"], "video": ["1"]}."""
-    found: dict[str, list[str]] = {}
-    kind: str | None = None
-    for line in sdp.splitlines():
-        if line.startswith("m="):
-            kind = line[2:].split(" ", 1)[0]
-        elif line.startswith("a=mid:") and kind is not None:
-            found.setdefault(kind, []).append(line[6:].strip())
-    return found
-
-
-@dataclass(eq=False)
-class _Member:
-    participant_id: str
-    role: Role
-    token: str
-    audio: bool = False  # what the app allows to be forwarded
-    video: bool = False
-    publisher: VideoRoomHandle | None = None
-    private_id: int | None = None
-    published: bool = False  # publish answered: the mids are known
-    publishing: bool = False  # webrtcup: others may subscribe
-    mids: dict[str, list[str]] = field(default_factory=dict)
-    muted: dict[str, bool] = field(default_factory=dict)  # mid -> muted at the SFU now
-    subscriber: VideoRoomHandle | None = None
-    started: bool = False
-    paused: bool = False
-    feeds: set[str] = field(default_factory=set)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def is_pupil(self) -> bool:
-        return self.role is Role.PUPIL
-
-    def handles(self) -> list[VideoRoomHandle]:
-        return [h for h in (self.subscriber, self.publisher) if h is not None]
-
-    def forget_handles(self) -> None:
-        self.publisher = self.subscriber = None
-        self.private_id = None
-        self.published = self.publishing = self.started = self.paused = False
-        self.mids, self.muted, self.feeds = {}, {}, set()
-
-
-@dataclass(eq=False)
-class _Room:
-    session_id: str
-    janus_id: str = ""
-    secret: str = ""
-    pin: str = ""
-    built: bool = False  # exists on the Janus we are connected to
-    held: bool = False
-    recordable: bool = False
-    span: Path | None = None  # the folder Janus records into now (None: not recording)
-    members: dict[str, _Member] = field(default_factory=dict)
-
-    def renew(self) -> None:
-        self.janus_id = f"{self.session_id}.{secrets.token_hex(4)}"
-        self.secret = secrets.token_urlsafe(24)
-        self.pin = secrets.token_urlsafe(12)
-        self.built = False
 
 
 class JanusMedia:
@@ -155,7 +90,7 @@ class JanusMedia:
         self._client: JanusClient | None = None
         self._session: JanusSession | None = None
         self._control: VideoRoomHandle | None = None
-        self._rooms: dict[str, _Room] = {}
+        self._rooms: dict[str, Room] = {}
         self._stale: list[tuple[str, str]] = []  # (room, secret) to destroy on reconnection
         self._recovering: asyncio.Task[None] | None = None
         self._endpoint_changed = asyncio.Event()
@@ -258,7 +193,7 @@ class JanusMedia:
             self._emit(MediaEvent(room.session_id, MediaEventKind.RESTORED))
 
     # -- moving rooms between Janus servers (the pool) ----------------------------------------
-    def release(self, session_id: str) -> _Room | None:
+    def release(self, session_id: str) -> Room | None:
         """Give up a room while this Janus is unreachable (the pool moves it elsewhere); if
         this Janus comes back, the room is destroyed there before anything else."""
         room = self._rooms.pop(session_id, None)
@@ -266,11 +201,11 @@ class JanusMedia:
             self._stale.append((room.janus_id, room.secret))
         return room
 
-    def take_back(self, room: _Room) -> None:
+    def take_back(self, room: Room) -> None:
         """A room `release`d here that could not be moved: it waits here again."""
         self._rooms[room.session_id] = room
 
-    async def adopt(self, room: _Room) -> None:
+    async def adopt(self, room: Room) -> None:
         """Build a room another Janus gave up, with its admissions, mutes, hold and recording,
         and tell RESTORED: its participants connect again, here."""
         room.built = False
@@ -284,12 +219,12 @@ class JanusMedia:
     async def open_room(self, session_id: str, *, recordable: bool = False) -> None:
         room = self._rooms.get(session_id)
         if room is None:
-            room = self._rooms[session_id] = _Room(session_id, recordable=recordable)
+            room = self._rooms[session_id] = Room(session_id, recordable=recordable)
             room.renew()
         if not room.built:
             await self._build(room)
 
-    async def _build(self, room: _Room) -> None:
+    async def _build(self, room: Room) -> None:
         control = self._live_control()
         room.renew()
         tokens = [m.token for m in room.members.values()]
@@ -381,7 +316,7 @@ class JanusMedia:
         old = room.members.get(participant_id)
         if old is not None:  # admitted again (a new device): the old admission ends first
             await self.revoke(session_id, participant_id)
-        member = _Member(participant_id, role, secrets.token_urlsafe(18))
+        member = Member(participant_id, role, secrets.token_urlsafe(18))
         room.members[participant_id] = member
         if room.built and self.connected:  # else the rebuilt room will have it
             await self._janus(
@@ -419,7 +354,7 @@ class JanusMedia:
             if isinstance(result, BaseException):
                 raise MediaError(f"revoke {participant_id}: {result}") from result
 
-    async def _kick(self, room: _Room, control: VideoRoomHandle, participant_id: str) -> None:
+    async def _kick(self, room: Room, control: VideoRoomHandle, participant_id: str) -> None:
         try:
             await control.kick(room.janus_id, secret=room.secret, participant=participant_id)
         except JanusError as exc:
@@ -446,12 +381,12 @@ class JanusMedia:
         pupils = [m for m in room.members.values() if m.is_pupil]
         await asyncio.gather(*(self._enforce(room, m) for m in pupils))
 
-    async def _enforce(self, room: _Room, member: _Member) -> None:
+    async def _enforce(self, room: Room, member: Member) -> None:
         async with member.lock:
             await self._moderate(room, member)
             await self._pause_or_resume(room, member)
 
-    async def _moderate(self, room: _Room, member: _Member) -> None:
+    async def _moderate(self, room: Room, member: Member) -> None:
         """Make the SFU forward exactly what the member may send now."""
         if not member.published or not room.built:
             return  # applied when they publish
@@ -483,7 +418,7 @@ class JanusMedia:
         for mid, mute in changes:
             member.muted[mid] = mute
 
-    async def _pause_or_resume(self, room: _Room, member: _Member) -> None:
+    async def _pause_or_resume(self, room: Room, member: Member) -> None:
         if member.subscriber is None or not member.started:
             return
         pause = room.held and member.is_pupil
@@ -586,7 +521,7 @@ class JanusMedia:
         await self._janus(handle.trickle(candidate))
 
     # -- helpers -----------------------------------------------------------------------------
-    async def _join(self, room: _Room, member: _Member) -> VideoRoomHandle:
+    async def _join(self, room: Room, member: Member) -> VideoRoomHandle:
         """Join the room as publisher (needed to publish, and for the private_id to subscribe)."""
         if member.publisher is not None:
             return member.publisher
@@ -606,7 +541,7 @@ class JanusMedia:
         member.publisher, member.private_id = handle, int(joined["private_id"])
         return handle
 
-    async def _attach(self, room: _Room, member: _Member, target: Target) -> VideoRoomHandle:
+    async def _attach(self, room: Room, member: Member, target: Target) -> VideoRoomHandle:
         if self._session is None or not self.connected:
             raise MediaUnavailableError("video is reconnecting")
         handle = await self._janus(self._session.attach_videoroom())
@@ -614,7 +549,7 @@ class JanusMedia:
         return handle
 
     def _on_handle_event(
-        self, room: _Room, member: _Member, target: Target, handle: VideoRoomHandle, message: JSON
+        self, room: Room, member: Member, target: Target, handle: VideoRoomHandle, message: JSON
     ) -> None:
         kind = message.get("janus")
         log.debug("janus %s for %s's %s: %s", kind, member.participant_id, target, message)
@@ -644,9 +579,7 @@ class JanusMedia:
                 MediaEvent(room.session_id, MediaEventKind.OFFER, pid, target, message["jsep"])
             )
 
-    def _hung_up(
-        self, room: _Room, member: _Member, target: Target, handle: VideoRoomHandle
-    ) -> None:
+    def _hung_up(self, room: Room, member: Member, target: Target, handle: VideoRoomHandle) -> None:
         """One of a member's PeerConnections closed (their network, their browser): make the
         next `offer` or `subscribe` start that connection afresh. A publisher stays joined and
         publishes again (Janus drops its streams from every subscription, so they are taken
@@ -683,20 +616,20 @@ class JanusMedia:
         with contextlib.suppress(JanusError):
             await handle.detach()
 
-    def _known_room(self, session_id: str) -> _Room:
+    def _known_room(self, session_id: str) -> Room:
         room = self._rooms.get(session_id)
         if room is None:
             raise MediaError(f"no media room for session {session_id}")
         return room
 
-    def _room(self, session_id: str) -> _Room:
+    def _room(self, session_id: str) -> Room:
         """The room, on a Janus we are connected to (for signalling)."""
         room = self._known_room(session_id)
         if not room.built or not self.connected:
             raise MediaUnavailableError("video is reconnecting")
         return room
 
-    def _member(self, room: _Room, participant_id: str) -> _Member:
+    def _member(self, room: Room, participant_id: str) -> Member:
         member = room.members.get(participant_id)
         if member is None:
             raise NotAdmittedError(f"{participant_id} is not admitted to this room's media")

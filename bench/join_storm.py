@@ -20,9 +20,7 @@ import gc
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.integration.live import free_port
 
+from bench.server_process import ServerProcess
 from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store import connect, school_records, upgrade
@@ -162,68 +161,6 @@ async def setup(url: str, classes: int, public_url: str) -> list[Klass]:
     finally:
         await engine.dispose()
     return made
-
-
-def _server_command() -> list[str]:
-    """`safeclass`, or under cProfile when SAFECLASS_BENCH_PROFILE names an output file."""
-    profile = os.environ.get("SAFECLASS_BENCH_PROFILE")
-    if profile:
-        return [sys.executable, "-m", "cProfile", "-o", profile, "-m", "safeclass.cli.main"]
-    return [str(Path(sys.executable).with_name("safeclass"))]
-
-
-class Server:
-    def __init__(self, data_dir: Path, url: str, port: int) -> None:
-        env = {**os.environ, "SAFECLASS_DATABASE_URL": url}
-        self.proc = subprocess.Popen(
-            [
-                *_server_command(),
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        self.port = port
-
-    def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks
-
-    def peak_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
-
-    async def ready(self) -> None:
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                try:
-                    if (
-                        await client.get(f"http://127.0.0.1:{self.port}/healthz")
-                    ).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                if self.proc.poll() is not None:
-                    raise RuntimeError(self.proc.stderr.read().decode() if self.proc.stderr else "")
-                await asyncio.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 class Socket:
@@ -353,7 +290,7 @@ def main() -> None:
             url = _fresh_pg_database()
         upgrade(url)
         classes = asyncio.run(setup(url, args.classes, public))
-        server = Server(data, url, port)
+        server = ServerProcess(data, url, port)
         # the bench's own pauses must not be counted as the server's: tune this process's GC
         # the way the server tunes its own
         gc.freeze()

@@ -329,6 +329,13 @@ async def breaches(sc: Safeclass, rounds: int, n_pupils: int, window: float) -> 
         pupil.name = names[pid]
         _ok(await teacher.ws.send("unmute", target=pid))
         _ok(await teacher.ws.send("camera_on", target=pid))
+
+    def video_both_ways(since: float, frames: int) -> bool:
+        """Every pupil's video at the teacher (more than `frames` since), and hers at each."""
+        return all(teacher.count(p.name, "video", since) > frames for p in pupils) and all(
+            p.count(TEACHER, "video", since) > 0 for p in pupils
+        )
+
     out: dict[str, Any] = {
         "at_teacher": [],
         "decoded_at_teacher": [],
@@ -341,10 +348,7 @@ async def breaches(sc: Safeclass, rounds: int, n_pupils: int, window: float) -> 
     for i in range(rounds):
         t_on = time.monotonic()
         await wait_for(
-            lambda t=t_on: (
-                all(teacher.count(p.name, "video", t) > 3 for p in pupils)
-                and all(p.count(TEACHER, "video", t) > 0 for p in pupils)
-            ),
+            lambda t=t_on: video_both_ways(t, 3),
             FRAME_TIMEOUT,
             f"pupil video at the teacher before breach {i + 1}",
         )
@@ -378,10 +382,7 @@ async def breaches(sc: Safeclass, rounds: int, n_pupils: int, window: float) -> 
         _ok(await sc.assistant.publish())
         _ok(await sc.assistant.subscribe())
         await wait_for(
-            lambda t=t_back: (
-                all(teacher.count(p.name, "video", t) > 0 for p in pupils)
-                and all(p.count(TEACHER, "video", t) > 0 for p in pupils)
-            ),
+            lambda t=t_back: video_both_ways(t, 0),
             FRAME_TIMEOUT,
             f"pupil video at the teacher after release {i + 1}",
         )

@@ -5,8 +5,8 @@
   itself under `unshare -n` (root only) and then brings up `lo` and a veth with 127.0.0.2 (Janus)
   and 127.0.0.3 (the aiortc clients). No packet can leave the namespace or come in from outside.
 - `/proc` readings of a process: CPU seconds (user + system, all threads) and memory.
-- `SafeclassProcess`: `safeclass serve` as a separate process with media on (it starts its own
-  Janus as a child), so the server's CPU and memory are its own and not the clients'.
+- `SafeclassProcess`: `safeclass serve` as a separate process (bench/server_process.py) with
+  media on (it starts its own Janus as a child), so the server's CPU and memory are its own.
 - `last_growth`: when a packet counter last grew after an instant (polled every few ms).
 - `percentile`.
 """
@@ -14,12 +14,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -27,16 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.support.janus_scenario import setup_namespace, use_client_address  # noqa: E402
 
+from bench.server_process import ServerProcess, cpu_seconds, memory_mb  # noqa: E402
+
 NETNS_ENV = "SAFECLASS_BENCH_IN_NETNS"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def enter_namespace() -> None:
@@ -60,23 +56,6 @@ def enter_namespace() -> None:
 
 
 # -- /proc ------------------------------------------------------------------------------------
-def cpu_seconds(pid: int | str = "self") -> float:
-    """User + system CPU seconds of a process so far (every thread of it)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def memory_mb(pid: int | str = "self") -> tuple[float, float]:
-    """(current RSS, peak RSS) in MB."""
-    rss = hwm = 0.0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) / 1024
-        elif line.startswith("VmHWM:"):
-            hwm = int(line.split()[1]) / 1024
-    return rss, hwm
-
-
 def threads(pid: int | str = "self") -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("Threads:"):
@@ -162,81 +141,19 @@ class Usage:
 
 
 # -- a separate safeclass server ---------------------------------------------------------------
-class SafeclassProcess:
+class SafeclassProcess(ServerProcess):
     """`safeclass serve` on 127.0.0.1 with media on, its local Janus on the namespace's veth."""
 
     def __init__(
         self, data_dir: Path, database_url: str, port: int, rtp_ports: tuple[int, int]
     ) -> None:
-        self.data_dir = data_dir
-        self.port = port
-        env = {
-            **os.environ,
-            "SAFECLASS_DATABASE_URL": database_url,
-            "SAFECLASS_MEDIA": "on",
+        janus = {
             "SAFECLASS_JANUS_INTERFACE": "127.0.0.2",
             "SAFECLASS_JANUS_ICE_ENFORCE_LIST": "pv0",
             "SAFECLASS_JANUS_IGNORE_MDNS": "1",
             "SAFECLASS_JANUS_RTP_PORTS": f"{rtp_ports[0]}-{rtp_ports[1]}",
         }
-        self.log_path = data_dir / "server.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("safeclass")),
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data_dir),
-                "--log-level",
-                "warning",
-                "--media",
-            ],
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def janus_pid(self) -> int:
-        return int((self.data_dir / "janus" / "janus.pid").read_text())
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return ""
-
-    async def ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"safeclass serve exited:\n{self.tail()}")
-                with contextlib.suppress(httpx.TransportError):
-                    reply = await client.get(f"http://127.0.0.1:{self.port}/healthz")
-                    if reply.status_code == 200:
-                        return
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"safeclass serve did not start in {timeout} s:\n{self.tail()}")
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGINT (the server closes its rooms and stops its Janus), then SIGKILL."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError):
-            os.kill(self.janus_pid(), signal.SIGKILL)  # only if the server left it behind
-        self._log.close()
+        super().__init__(data_dir, database_url, port, media=True, env=janus)
 
 
 def quiet_closed_connections(loop: asyncio.AbstractEventLoop) -> None:

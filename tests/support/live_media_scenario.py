@@ -120,10 +120,14 @@ class MediaClient:
         jsep = offer["jsep"]
         await self.sub.setRemoteDescription(RTCSessionDescription(jsep["sdp"], jsep["type"]))
         await self.sub.setLocalDescription(await self.sub.createAnswer())
-        answer = {"type": "answer", "sdp": self.sub.localDescription.sdp}
+        answer = {"type": "answer", "sdp": self._answer_sdp(self.sub.localDescription.sdp)}
         reply = await self.ws.send("media_start", jsep=answer)
         if reply["type"] != "ok":
             self.failures.append(f"media_start: {reply}")
+
+    def _answer_sdp(self, sdp: str) -> str:
+        """The subscription answer as sent (a benchmark may slim it to what a browser sends)."""
+        return sdp
 
     async def _watch(self) -> None:
         """The server's pushes: new offers when the feeds change, a restart after recovery."""

@@ -152,14 +152,9 @@ def _row(r: object) -> RecordingRow:
         shown_name=m["shown_name"] or "",
         kinds=tuple((m["kinds"] or "").split()),
         path=Path(m["path"]),
-        started_at=_utc(m["started_at"]),
-        ended_at=_utc(m["ended_at"]) if m["ended_at"] is not None else None,
+        started_at=m["started_at"],  # aware UTC on every database (tables.UTCDateTime)
+        ended_at=m["ended_at"],
         size_bytes=int(m["size_bytes"] or 0),
-        delete_after=_utc(m["delete_after"]),
-        deleted_at=_utc(m["deleted_at"]) if m["deleted_at"] is not None else None,
+        delete_after=m["delete_after"],
+        deleted_at=m["deleted_at"],
     )
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """SQLite gives naive datetimes back: they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

@@ -53,7 +53,7 @@ class RevocationWatch:
                 rows = await conn.execute(
                     select(table.id, table.revoked_at).where(table.revoked_at > since)
                 )
-                found += [(rid, _utc(at), is_staff) for rid, at in rows.all() if at is not None]
+                found += [(rid, at, is_staff) for rid, at in rows.all() if at is not None]
         closed = []
         for rid, at, is_staff in sorted(found, key=lambda f: f[1]):
             if rid in self._handled:
@@ -67,8 +67,3 @@ class RevocationWatch:
         if closed:
             log.info("closed the sockets of %d login(s) ended elsewhere", len(closed))
         return closed
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """SQLite gives naive datetimes back: they were stored in UTC."""
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

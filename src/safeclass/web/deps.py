@@ -5,6 +5,7 @@
   forget it: header `X-CSRF-Token`, or form field `csrf_token`, as `/auth/me` gives it.
 - `require_csrf`: the same, checking the CSRF token whatever the method.
 - `require_role(*roles)`: `current_staff`, then 403 unless the role is one of `roles`.
+- `require_capability(capability, refusal)`: the same, by what the role table says a role may do.
 - `access_session(services, staff, session_id)`: the one checked way to reach a session.
 
 The role table is `safeclass.app.staff_roles` (docs/roles.md).
@@ -82,6 +83,20 @@ def require_role(*roles: str) -> Callable[[StaffIdentity], Awaitable[StaffIdenti
     async def dependency(staff: StaffDep) -> StaffIdentity:
         if staff.role not in allowed:
             raise HTTPException(403, f"Your role ({staff.role}) cannot do this")
+        return staff
+
+    return dependency
+
+
+def require_capability(
+    capability: staff_roles.Capability, refusal: str
+) -> Callable[[StaffIdentity], Awaitable[StaffIdentity]]:
+    """A dependency: the signed-in member of staff if their role has `capability` in the role
+    table, else 403 with `refusal` (which says who can)."""
+
+    async def dependency(staff: StaffDep) -> StaffIdentity:
+        if not staff_roles.may(staff.role, capability):
+            raise HTTPException(403, refusal)
         return staff
 
     return dependency

@@ -18,21 +18,22 @@ from pydantic import BaseModel
 
 from safeclass.adapters.auth.identity import StaffIdentity
 from safeclass.app import recordings
-from safeclass.app.staff_roles import Capability, may
-from safeclass.web.deps import current_staff, services_of
+from safeclass.app.staff_roles import Capability
+from safeclass.web.deps import require_capability, services_of
 
 router = APIRouter(prefix="/api/recordings", tags=["recordings"])
 
 NO_SUCH_RECORDING = "No such recording"
 
 
-async def _viewer(staff: Annotated[StaffIdentity, Depends(current_staff)]) -> StaffIdentity:
-    if not may(staff.role, Capability.VIEW_RECORDINGS):
-        raise HTTPException(403, "Only the DSL and the head can see recordings")
-    return staff
-
-
-Viewer = Annotated[StaffIdentity, Depends(_viewer)]
+Viewer = Annotated[
+    StaffIdentity,
+    Depends(
+        require_capability(
+            Capability.VIEW_RECORDINGS, "Only the DSL and the head can see recordings"
+        )
+    ),
+]
 
 
 class RecordingOut(BaseModel):

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from safeclass.app.live.media_calls import MediaCall, in_media, media_calls, visible_feeds
-from safeclass.app.live.ports import Audience, Media
+from safeclass.app.live.ports import RECORDING_NEEDS_VIDEO, Audience, Media
 from safeclass.app.media_port import (
     Jsep,
     MediaError,
@@ -217,7 +217,7 @@ class RoomMedia:
     def recording_unavailable(self) -> str | None:
         """Why this room's video cannot be recorded on this server, or None."""
         if self.off:
-            return "Recording needs video, which is off on this server"
+            return RECORDING_NEEDS_VIDEO
         reason = self._media.recording_unavailable()
         return f"This server cannot record: {reason}" if reason else None
 

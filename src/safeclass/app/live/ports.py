@@ -22,7 +22,9 @@ from safeclass.app.media_port import (
 from safeclass.core import Role, RoomState
 from safeclass.core.events import Event
 
-__all__ = ["Alerts", "Audience", "Media", "MediaListener", "NoMedia"]
+__all__ = ["RECORDING_NEEDS_VIDEO", "Alerts", "Audience", "Media", "MediaListener", "NoMedia"]
+
+RECORDING_NEEDS_VIDEO = "Recording needs video, which is off on this server"
 
 
 class Audience(Protocol):
@@ -70,7 +72,7 @@ class NoMedia:
         return None
 
     def recording_unavailable(self) -> str | None:
-        return "Recording needs video, which is off on this server"
+        return RECORDING_NEEDS_VIDEO
 
     async def record(self, session_id: str, on: bool) -> None:
         if on:

@@ -25,6 +25,7 @@ from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.clock import Clock, SystemClock
+from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.delivery import LetterChannel
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.live.registry import Rooms
@@ -91,6 +92,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         settings.retention_every_hours,
         revocations=revocations,
         revocations_every_s=settings.revocations_every_seconds,
+        consents=ConsentWatch(engine, rooms.running),
     )
     await housekeeping.restore_live_rooms()
     housekeeping.start()

@@ -16,7 +16,7 @@ import pytest
 
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
-from tests.integration.live import Client, LiveServer, pupil_cookie, staff_cookie
+from tests.integration.live import Client, Lesson, LiveServer, pupil_cookie, staff_cookie
 from tests.integration.seed import seed_session
 from tests.support.rooms import START
 
@@ -30,39 +30,6 @@ async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
         yield live
     finally:
         await live.stop()
-
-
-class Lesson:
-    """A scheduled session with its staff and pupils' clients, on a live server."""
-
-    def __init__(self, server: LiveServer, session_id: str, school_id: str) -> None:
-        self.server = server
-        self.session_id = session_id
-        self.school_id = school_id
-        self.clients: list[Client] = []
-
-    async def staff(self, role: str = "teacher", name: str = "Mrs Khan") -> Client:
-        staff_id, cookie = await staff_cookie(
-            self.server.services, self.school_id, role, name, on_session=self.session_id
-        )
-        client = await Client(self.server, self.session_id, cookie, staff_id).connect()
-        self.clients.append(client)
-        reply = await client.send("join")
-        assert reply["type"] == "ok", reply
-        return client
-
-    async def pupil(self, pupil_id: str, join: bool = True, **join_fields: object) -> Client:
-        cookie = await pupil_cookie(self.server.services, self.school_id, self.session_id, pupil_id)
-        client = await Client(self.server, self.session_id, cookie, pupil_id).connect()
-        self.clients.append(client)
-        if join:
-            join_fields.setdefault("acknowledged_expectations", True)
-            reply = await client.send("join", **join_fields)
-            assert reply["type"] == "ok", reply
-        return client
-
-    async def close(self) -> None:
-        await asyncio.gather(*(c.close() for c in self.clients))
 
 
 @pytest.fixture

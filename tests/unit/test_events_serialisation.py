@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from safeclass.core import Role
+from safeclass.core import Consent, Role
 from safeclass.core import events as ev
 from safeclass.core.commands import NoteKind
 from safeclass.core.events import (
@@ -35,6 +35,8 @@ SAMPLES: dict[str, ev.Event] = {
             at=AT, pupil="p1", by="t1", mic_on=False, camera_on=True, camera_allowed=True
         ),
         ev.PupilDenied(at=AT, pupil="p1", by="t2"),
+        ev.ConsentChanged(at=AT, pupil="p1", consent=Consent.REFUSED),
+        ev.PupilWithdrawn(at=AT, pupil="p1", reason="consent"),
         ev.PupilRemoved(at=AT, pupil="p1", by="t2", reason="unkind words"),
         ev.ParentNoticeQueued(at=AT, pupil="p1", reason=NoticeReason.REMOVED, send_at_end=True),
         ev.MicMuted(at=AT, target="p1", by="t1"),

@@ -41,6 +41,7 @@ from safeclass.core import (
     Consent,
     Event,
     Phase,
+    RefusalCode,
     Role,
     RoomState,
     SessionKind,
@@ -120,6 +121,7 @@ COVERED_COMMANDS = frozenset(
         c.Rename,
         c.Leave,
         c.ConnectionLost,
+        c.ChangeConsent,
         c.Tick,
         c.EndSession,
         c.EmergencyEnd,
@@ -266,11 +268,11 @@ class RoomMachine(RuleBasedStateMachine):
 
     # -- carrying out one command and checking everything -------------------------------------
 
-    def _do(self, command: c.Command) -> None:
+    def _do(self, command: c.Command, device: str | None = None) -> None:
         assert type(command) in COVERED_COMMANDS
         self.moves += 1
         before, now = self.state, self.now
-        result = step(before, command, now)
+        result = step(before, command, now, device)
 
         # Every event is a legal transition from the state before it, and the events rebuild
         # the state `step` returned.
@@ -460,6 +462,41 @@ class RoomMachine(RuleBasedStateMachine):
             self._do(c.ConnectionLost(actor, old))
         self._join(data, actor, new)
         self._do(c.ConnectionLost(actor, old))
+
+    # covers: C4, STJ-11, WER-02
+    @rule(data=st.data())
+    def a_second_device_tries_to_act_for_someone(self, data: st.DataObject) -> None:
+        """Whatever a device that is not the participant's own sends for them is refused and
+        changes nothing (a forwarded link cannot chat, raise a hand or leave for a pupil)."""
+        actor = self._one_of(data, self._with_status(Status.ADMITTED, Status.WAITING), "actor")
+        current = self.state.participants.get(actor)
+        if current is None:
+            return
+        other = next(d for d in _devices_of(actor) if d != current.device)
+        command = data.draw(
+            _pick(
+                (
+                    c.PostChat(actor, "hello"),
+                    c.RaiseHand(actor),
+                    c.Leave(actor),
+                    c.AttestParentPresent(actor, actor),
+                    c.MuteMic(actor, actor),
+                    c.EndSession(actor),
+                )
+            ),
+            label="command",
+        )
+        tried = step(self.state, command, self.now, other)
+        if tried.state.phase is not Phase.ENDED:  # after the end a leave is a no-op anyway
+            assert tried.refusal is not None, command  # `_do` checks it changes nothing
+            assert tried.refusal.code is RefusalCode.NOT_HERE
+        self._do(command, device=other)
+
+    # covers: C17, CRO-16, CLA-14, WER-13, S04-18
+    @rule(data=st.data(), consent=st.sampled_from(list(Consent)))
+    def the_school_records_a_change_of_consent(self, data: st.DataObject, consent: Consent) -> None:
+        pupil = self._one_of(data, self.state.plan.expected, "pupil")
+        self._do(c.ChangeConsent(c.SCHOOL, pupil, consent))
 
     # covers: C4, CLA-15, WER-05, CRO-15, S04-05
     @rule(data=st.data())

@@ -1,5 +1,6 @@
 """The server's background duties: bring back live rooms after a restart, run retention daily,
-and close the sockets of logins ended by another process.
+close the sockets of logins ended by another process, and take a pupil whose consent was
+withdrawn out of a live room (`ConsentWatch`).
 
 At start, every session the log says was live is restored (so its clock runs on: a session
 whose time ran out while the server was down ends at once, everyone is marked disconnected,
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.tables import Session
 from safeclass.app.clock import Clock
+from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
 from safeclass.app.revocations import RevocationWatch
@@ -36,6 +38,7 @@ class Housekeeping:
         first_retention_after_s: float = 60.0,
         revocations: RevocationWatch | None = None,
         revocations_every_s: float = 2.0,
+        consents: ConsentWatch | None = None,
     ) -> None:
         self._engine = engine
         self._rooms = rooms
@@ -44,6 +47,7 @@ class Housekeeping:
         self._first = first_retention_after_s
         self._revocations = revocations
         self._revocations_every = revocations_every_s
+        self._consents = consents
         self._tasks: list[asyncio.Task[None]] = []
 
     async def restore_live_rooms(self) -> list[str]:
@@ -72,6 +76,9 @@ class Housekeeping:
         if self._revocations is not None:
             watch = self._revocations_loop(self._revocations)
             self._tasks.append(asyncio.create_task(watch, name="revocations"))
+        if self._consents is not None:
+            consents = self._consents_loop(self._consents)
+            self._tasks.append(asyncio.create_task(consents, name="consents"))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -87,6 +94,14 @@ class Housekeeping:
                 await watch.check()
             except Exception:  # the database is away: looked at again next time
                 log.exception("revocation check failed")
+
+    async def _consents_loop(self, watch: ConsentWatch) -> None:
+        while True:
+            await asyncio.sleep(self._revocations_every)
+            try:
+                await watch.check()
+            except Exception:  # the database is away: looked at again next time
+                log.exception("consent check failed")
 
     async def _retention_loop(self) -> None:
         await asyncio.sleep(self._first)

@@ -196,6 +196,7 @@ class _Track:
     present: dt.timedelta = _ZERO
     left_at: dt.datetime | None = None
     denied: bool = False
+    withdrawn: bool = False  # taken out when consent was withdrawn during the session (C17)
     removed_by: str | None = None
     removal_reason: str = ""
     cameras_off: int = 0
@@ -249,6 +250,7 @@ class _Builder:
             ev.PupilAdmitted: self._admitted,
             ev.PupilDenied: self._denied,
             ev.PupilRemoved: self._removed,
+            ev.PupilWithdrawn: self._withdrawn,
             ev.CameraTurnedOff: self._camera_off,
             ev.HandRaised: self._hand,
             ev.ChatSwitched: self._chat_switched,
@@ -309,6 +311,11 @@ class _Builder:
     def _denied(self, e: ev.PupilDenied) -> None:
         track = self._track(e.pupil, e.pupil, Role.PUPIL)
         track.denied = True
+        track.leave(e.at)
+
+    def _withdrawn(self, e: ev.PupilWithdrawn) -> None:
+        track = self._track(e.pupil, e.pupil, Role.PUPIL)
+        track.withdrawn = True
         track.leave(e.at)
 
     def _removed(self, e: ev.PupilRemoved) -> None:
@@ -480,6 +487,8 @@ class _Builder:
             return Attendance.REMOVED
         if track.first_admitted is not None:
             return Attendance.ATTENDED
+        if track.withdrawn:
+            return Attendance.OPTED_OUT
         if track.denied:
             return Attendance.DENIED
         if track.first_join is not None:

@@ -95,6 +95,12 @@ class _Writer:
             ev.PupilAdmitted: lambda e: f"{self.n(e.pupil)} admitted by {self.n(e.by)}",
             ev.PupilDenied: lambda e: f"{self.n(e.pupil)} turned away by {self.n(e.by)}",
             ev.PupilRemoved: self._removed,
+            ev.ConsentChanged: lambda e: (
+                f"The school's records now say {self.n(e.pupil)}'s consent is {e.consent.value}"
+            ),
+            ev.PupilWithdrawn: lambda e: (
+                f"{self.n(e.pupil)} taken out of the session: not taking part (consent withdrawn)"
+            ),
             ev.ParentNoticeQueued: self._notice,
             ev.MicMuted: lambda e: self._by(e, "muted", "microphone"),
             ev.MicUnmuted: lambda e: self._by(e, "unmuted", "microphone"),

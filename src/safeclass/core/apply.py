@@ -104,6 +104,24 @@ def _pupil_denied(s: RoomState, e: ev.PupilDenied) -> RoomState:
     return _with(s, e.pupil, status=Status.DENIED, connected=False)
 
 
+def _consent_changed(s: RoomState, e: ev.ConsentChanged) -> RoomState:
+    expected = dict(s.plan.expected)
+    expected[e.pupil] = _replace(expected[e.pupil], consent=e.consent)
+    return _replace(s, plan=_replace(s.plan, expected=expected))
+
+
+def _pupil_withdrawn(s: RoomState, e: ev.PupilWithdrawn) -> RoomState:
+    return _with(
+        s,
+        e.pupil,
+        status=Status.DENIED,
+        connected=False,
+        mic_on=False,
+        camera_on=False,
+        hand_raised_at=None,
+    )
+
+
 def _pupil_removed(s: RoomState, e: ev.PupilRemoved) -> RoomState:
     s = _with(s, e.pupil, status=Status.REMOVED, connected=False, mic_on=False, camera_on=False)
     return _replace(s, removed=s.removed | {e.pupil})
@@ -247,6 +265,8 @@ _HANDLERS: dict[type[ev.Event], Callable[[RoomState, Any], RoomState]] = {
     ev.PupilAdmitted: _pupil_admitted,
     ev.PupilDenied: _pupil_denied,
     ev.PupilRemoved: _pupil_removed,
+    ev.ConsentChanged: _consent_changed,
+    ev.PupilWithdrawn: _pupil_withdrawn,
     ev.ParentNoticeQueued: _unchanged,
     ev.MicMuted: _mic_muted,
     ev.MicUnmuted: _mic_unmuted,

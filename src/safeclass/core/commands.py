@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from safeclass.core.roles import Role
+from safeclass.core.roles import Consent, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +164,21 @@ class ConnectionLost(Command):
     """Sent by the server when a participant's connection drops; `actor` is who was dropped."""
 
     device: str
+
+
+SCHOOL = "school"  # the actor of what the school's records say (never a participant's id)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeConsent(Command):
+    """The school's records now say this about a pupil's consent (C17: CRO-16, CLA-14).
+
+    Sent by the server when the consent register changes while the room is live (a family
+    opting out is recorded by the office); its actor is `SCHOOL`, never a participant.
+    """
+
+    pupil: str
+    consent: Consent
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,22 +34,28 @@ from safeclass.policy.model import (
 Decision = list[ev.Event] | Refusal
 
 
-def decide(state: RoomState, command: cmd.Command, now: dt.datetime) -> Decision:
-    """The events that `command` at `now` causes, or why it is refused (nothing happens then)."""
-    events, _, refusal = run(state, command, now)
+def decide(
+    state: RoomState, command: cmd.Command, now: dt.datetime, device: str | None = None
+) -> Decision:
+    """The events that `command` at `now` causes, or why it is refused (nothing happens then).
+
+    `device` is the device the command came from (a staff login, a pupil's pass); given, only
+    the device a participant joined on may act for them. None: a caller that is not a device.
+    """
+    events, _, refusal = run(state, command, now, device)
     return refusal if refusal is not None else events
 
 
 def decide_and_apply(
-    state: RoomState, command: cmd.Command, now: dt.datetime
+    state: RoomState, command: cmd.Command, now: dt.datetime, device: str | None = None
 ) -> tuple[list[ev.Event], RoomState] | Refusal:
     """`decide`, also returning the state after its events (saves the caller applying twice)."""
-    events, after, refusal = run(state, command, now)
+    events, after, refusal = run(state, command, now, device)
     return refusal if refusal is not None else (events, after)
 
 
 def run(
-    state: RoomState, command: cmd.Command, now: dt.datetime
+    state: RoomState, command: cmd.Command, now: dt.datetime, device: str | None = None
 ) -> tuple[list[ev.Event], RoomState, Refusal | None]:
     """The clock's events and the command's, the state after them, and any refusal.
 
@@ -64,6 +70,8 @@ def run(
     elif current.phase is Phase.ENDED:
         if not isinstance(command, cmd.ConnectionLost | cmd.Leave):
             refusal = _refuse(current, "DURATION", "This session has ended", RefusalCode.ENDED)
+    elif (other := _from_another_device(current, command, device)) is not None:
+        refusal = other
     else:
         handler = _HANDLERS.get(type(command))
         if handler is None:
@@ -90,6 +98,7 @@ SAFEGUARD_EVENTS: frozenset[type[ev.Event]] = frozenset(
         ev.StaffJoined,
         ev.PupilAdmitted,
         ev.PupilRemoved,
+        ev.PupilWithdrawn,
         ev.ParticipantLeft,
         ev.ConnectionDropped,
         ev.ParentPresenceAttested,
@@ -118,6 +127,31 @@ def _settle(state: RoomState, now: dt.datetime) -> ev.Event | None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+# Commands that name their device themselves (joining binds one; a lost connection names its
+# own), and the clock's and the school's, which come from no device.
+_DEVICE_FREE = (cmd.RequestToJoin, cmd.ConnectionLost, cmd.Tick, cmd.ChangeConsent)
+
+
+def _from_another_device(
+    state: RoomState, command: cmd.Command, device: str | None
+) -> Refusal | None:
+    """Why a command may not act for its actor from this device (STJ-11, WER-02), or None.
+
+    A participant acts only from the device they joined on: a forwarded link's second device
+    must not post chat under the pupil's name, raise their hand or leave for them.
+    """
+    if device is None or isinstance(command, _DEVICE_FREE):
+        return None
+    actor = state.participants.get(command.actor)
+    if actor is None or actor.device == device:
+        return None
+    return _refuse(
+        state,
+        "ONE_DEVICE",
+        f"{actor.name} is in the session on another device: only that device can act for them",
+        RefusalCode.NOT_HERE,
+    )
 
 
 def _refuse(
@@ -256,6 +290,32 @@ def _leave(state: RoomState, c: cmd.Leave, now: dt.datetime) -> Decision:
                 f"{state.staff_required} required staff; end the session for everyone instead",
             )
     return [ev.ParticipantLeft(at=now, participant=c.actor)]
+
+
+def _change_consent(state: RoomState, c: cmd.ChangeConsent, now: dt.datetime) -> Decision:
+    """The school's consent register changed (CRO-16, C17): an opted-out pupil already waiting
+    or in the room is taken out at once, and cannot join again unless consent is given."""
+    if c.actor != cmd.SCHOOL:
+        return _refuse(
+            state,
+            "CONSENT",
+            "Only the school's records can change consent",
+            RefusalCode.NOT_PERMITTED,
+        )
+    expected = state.plan.expected.get(c.pupil)
+    if expected is None or expected.consent is c.consent:
+        return []
+    changed = ev.ConsentChanged(at=now, pupil=c.pupil, consent=c.consent)
+    events: list[ev.Event] = [changed]
+    here = state.participants.get(c.pupil)
+    after = apply(state, changed)
+    if (
+        here is not None
+        and here.status in (Status.WAITING, Status.ADMITTED)
+        and not after.consent_allows(after.plan.expected[c.pupil])
+    ):
+        events.append(ev.PupilWithdrawn(at=now, pupil=c.pupil, reason="consent"))
+    return events
 
 
 def _connection_lost(state: RoomState, c: cmd.ConnectionLost, now: dt.datetime) -> Decision:
@@ -687,6 +747,7 @@ _HANDLERS: dict[type[cmd.Command], Callable[[RoomState, Any, dt.datetime], Decis
     cmd.Rename: _rename,
     cmd.Leave: _leave,
     cmd.ConnectionLost: _connection_lost,
+    cmd.ChangeConsent: _change_consent,
     cmd.EndSession: _end,
     cmd.EmergencyEnd: _emergency_end,
 }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from safeclass.core.commands import NoteKind
-from safeclass.core.roles import Role
+from safeclass.core.roles import Consent, Role
 
 
 class HoldReason(enum.StrEnum):
@@ -105,6 +105,25 @@ class PupilAdmitted(Event):
 class PupilDenied(Event):
     pupil: str
     by: str
+
+
+@_event
+@dataclass(frozen=True, slots=True)
+class ConsentChanged(Event):
+    """The school's consent register changed for an expected pupil while the room was live."""
+
+    pupil: str
+    consent: Consent
+
+
+@_event
+@dataclass(frozen=True, slots=True)
+class PupilWithdrawn(Event):
+    """A waiting or admitted pupil taken out because they may no longer take part (consent
+    withdrawn, C17); unlike a removal, they may come back if consent is given again."""
+
+    pupil: str
+    reason: str
 
 
 @_event

@@ -63,6 +63,12 @@ def violations(state: RoomState) -> list[str]:
     for p in pupils:
         if p.mic_on and not (p.mic_allowed or state.policy.entry.pupils_may_unmute_themselves):
             found.append(f"6: {p.id}'s mic is open without permission")
+    # C17. A pupil whose consent does not allow it is never waiting or in the room.
+    for p in state.participants.values():
+        expected = state.plan.expected.get(p.id)
+        in_or_waiting = p.status in (Status.WAITING, Status.ADMITTED)
+        if expected is not None and in_or_waiting and not state.consent_allows(expected):
+            found.append(f"C17: {p.id} is {p.status} without consent")
     return found
 
 

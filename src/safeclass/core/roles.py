@@ -30,3 +30,11 @@ class Status(StrEnum):
 
 
 IN_ROOM = frozenset({Status.WAITING, Status.ADMITTED})
+
+
+class Consent(StrEnum):
+    """A pupil's consent record (C17)."""
+
+    IMPLIED = "implied"
+    GIVEN = "given"
+    REFUSED = "refused"

@@ -19,11 +19,14 @@ class Step:
     refusal: Refusal | None = None
 
 
-def step(state: RoomState, command: cmd.Command, now: dt.datetime) -> Step:
-    """Carry out `command` at `now`; on refusal only the clock's due events happen.
+def step(
+    state: RoomState, command: cmd.Command, now: dt.datetime, device: str | None = None
+) -> Step:
+    """Carry out `command` at `now` (from `device`, see `decide`); on refusal only the clock's
+    due events happen.
 
     The clock is always brought up to `now` first, so time-driven events (such as the end at
     the time limit) are never lost behind a refused command.
     """
-    events, after, refusal = run(state, command, now)
+    events, after, refusal = run(state, command, now, device)
     return Step(after, events, refusal)

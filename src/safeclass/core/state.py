@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from safeclass.core.events import EndReason, HoldReason
 from safeclass.core.roles import STAFF_ROLES, Role, Status
+from safeclass.core.roles import Consent as Consent  # where it used to live
 from safeclass.policy.model import ChatMode, ConsentBasis, Policy
 
 
@@ -21,14 +22,6 @@ class SessionKind(StrEnum):
     CLASS = "class"
     GROUP = "group"
     ONE_TO_ONE = "one_to_one"
-
-
-class Consent(StrEnum):
-    """A pupil's consent record (C17)."""
-
-    IMPLIED = "implied"
-    GIVEN = "given"
-    REFUSED = "refused"
 
 
 class Phase(StrEnum):

@@ -90,6 +90,9 @@ class Connection:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     media_jobs: asyncio.Queue[protocol.MediaMessage] = field(default_factory=asyncio.Queue)
     media_worker: asyncio.Task[None] | None = None
+    # Set when a newer connection of the same person on the same device (a reload, a second
+    # tab) takes over: this one's close is then not that person leaving or dropping.
+    replaced: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -264,15 +267,16 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
     if role is not Role.PUPIL and not await _may_join(services, session_id, participant, role):
         await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
         return
-    if room.ended:
+    await websocket.accept()
+    if room.ended:  # accepted first, so the page hears why (a refused handshake is a bare 403)
         await websocket.close(code=4000, reason="The session has ended")
         return
-    await websocket.accept()
     audience: RoomAudience = services.audiences.for_session(session_id)
     conn = Connection(websocket, participant, role, device, name)
     for old in [
         c for c in audience.connections if c.participant == participant and c.device == device
     ]:
+        old.replaced = True
         await audience.close(old, CLOSE_REPLACED, "Opened again on this device")
     audience.add(conn)
     services.metrics.sockets.labels(role="staff" if conn.is_staff else "pupil").inc()
@@ -299,8 +303,9 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         if conn.media_worker is not None:
             conn.media_worker.cancel()
         conn.outbox.put_nowait(None)
-        with contextlib.suppress(RoomClosedError, Exception):
-            await room.submit(cmd.ConnectionLost(participant, device))
+        if not conn.replaced:  # a reload or a second tab is not the person leaving
+            with contextlib.suppress(RoomClosedError, Exception):
+                await room.submit(cmd.ConnectionLost(participant, device))
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
 
@@ -343,6 +348,8 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
             return
         except KeyError:  # a binary frame
             text = None
+        if conn.replaced:  # a newer page of the same person speaks for them now
+            return
         conn.last_heard = time.monotonic()
         too_big = text is not None and len(text.encode()) > protocol.MAX_MESSAGE_BYTES
         if text is None or (too_big and not protocol.carries_sdp(text)):
@@ -398,7 +405,7 @@ async def _handle(
     if command is None:
         return
     try:
-        outcome = await room.submit(command)
+        outcome = await room.submit(command, conn.device)
     except RoomClosedError:
         conn.send(
             {

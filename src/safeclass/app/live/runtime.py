@@ -39,6 +39,7 @@ ATTEMPT_REFUSED = "AttemptRefused"
 CLOSE_ENDED = 4000  # WebSocket close codes the clients understand (docs/protocol.md)
 CLOSE_REMOVED = 4003
 CLOSE_DENIED = 4004
+NOT_TAKING_PART = "Your family has told the school you are not taking part in live lessons"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class Outcome:
 @dataclass(slots=True)
 class _Job:
     command: cmd.Command
+    device: str | None
     done: asyncio.Future[Outcome] = field(repr=False)
 
 
@@ -127,20 +129,24 @@ class LiveRoom:
                 await task
         await self.media.stop()
 
-    async def submit(self, command: cmd.Command) -> Outcome:
-        """Carry out a command in turn; the outcome comes once its events are on record."""
+    async def submit(self, command: cmd.Command, device: str | None = None) -> Outcome:
+        """Carry out a command in turn; the outcome comes once its events are on record.
+
+        `device`: the device it came from (a connection's login or pass), so that only the
+        device a participant joined on acts for them; None for the server's own commands.
+        """
         if self.ended:
             if isinstance(command, cmd.ConnectionLost | cmd.Leave | cmd.Tick):
                 return Outcome([], None, self.seq)  # after the end, nothing more happens
             raise RoomClosedError(self.session_id)
         done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        await self._jobs.put(_Job(command, done))
+        await self._jobs.put(_Job(command, device, done))
         return await done
 
     async def _work(self) -> None:
         while (job := await self._jobs.get()) is not None:
             try:
-                outcome = await self._carry_out(job.command)
+                outcome = await self._carry_out(job.command, job.device)
             except Exception as exc:  # the caller hears of it; the room goes on
                 log.exception("room %s: command failed", self.session_id)
                 if not job.done.done():
@@ -149,9 +155,9 @@ class LiveRoom:
                 if not job.done.done():
                     job.done.set_result(outcome)
 
-    async def _carry_out(self, command: cmd.Command) -> Outcome:
+    async def _carry_out(self, command: cmd.Command, device: str | None = None) -> Outcome:
         now = self._clock.now()
-        result = step(self.state, command, now)
+        result = step(self.state, command, now, device)
         if isinstance(command, cmd.StartRecording) and result.refusal is None:
             result = self._unless_unrecordable(result, now)
         if result.events:
@@ -185,6 +191,8 @@ class LiveRoom:
                 await self.audience.disconnect(
                     event.pupil, CLOSE_DENIED, "Your teacher could not let you in this time"
                 )
+            elif isinstance(event, ev.PupilWithdrawn):
+                await self.audience.disconnect(event.pupil, CLOSE_DENIED, NOT_TAKING_PART)
             if self._metrics is not None:
                 if isinstance(event, ev.PupilAdmitted):
                     self._metrics.admissions.inc()

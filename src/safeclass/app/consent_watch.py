@@ -1,0 +1,58 @@
+"""A change to a pupil's consent reaches every live room at once (C17: CRO-16, CLA-14, WER-13).
+
+A room takes its class list, with each pupil's consent, from the records when it starts. A
+family who opts out is recorded by the office (the roster import or `safeclass` on the command
+line, often another process), so without this watch a pupil whose page was already open could
+still join the waiting room and be admitted. Every few seconds the server compares the consent
+of each live room's expected pupils with the records (one query for all its rooms) and tells a
+room of each difference (`ChangeConsent`); the room takes an opted-out pupil out at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.store.tables import ConsentRecord, SessionPupil
+from safeclass.app.live.runtime import LiveRoom, RoomClosedError
+from safeclass.core import Consent
+from safeclass.core import commands as cmd
+
+log = logging.getLogger(__name__)
+
+
+class ConsentWatch:
+    def __init__(self, engine: AsyncEngine, live_rooms: Callable[[], Sequence[LiveRoom]]) -> None:
+        self._engine = engine
+        self._live_rooms = live_rooms
+
+    async def check(self) -> int:
+        """Tell each live room of every pupil whose consent changed; how many changes."""
+        rooms = {room.session_id: room for room in self._live_rooms() if not room.ended}
+        if not rooms:
+            return 0
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(
+                select(SessionPupil.session_id, SessionPupil.pupil_id, ConsentRecord.basis)
+                .outerjoin(ConsentRecord, ConsentRecord.pupil_id == SessionPupil.pupil_id)
+                .where(SessionPupil.session_id.in_(list(rooms)))
+            )
+            found = rows.all()
+        changes = 0
+        for session_id, pupil_id, basis in found:
+            room = rooms[session_id]
+            expected = room.state.plan.expected.get(pupil_id)
+            consent = Consent(basis) if basis is not None else Consent.IMPLIED
+            if expected is None or expected.consent is consent:
+                continue
+            try:
+                await room.submit(cmd.ChangeConsent(cmd.SCHOOL, pupil_id, consent))
+            except RoomClosedError:
+                continue
+            changes += 1
+        if changes:
+            log.info("consent changed for %d pupil(s) in live rooms", changes)
+        return changes

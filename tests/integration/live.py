@@ -144,7 +144,7 @@ class Client:
             self.close_reason = self.ws.close_reason or ""
             self.closed.set()
 
-    async def send(self, kind: str, **fields: Any) -> dict[str, Any]:
+    async def send(self, kind: str, /, **fields: Any) -> dict[str, Any]:
         """Send a message and wait for its reply (ok, refused or error)."""
         assert self.ws is not None
         self._counter += 1

@@ -17,6 +17,7 @@ from safeclass.core import commands as cmd
 from safeclass.core import events as ev
 from safeclass.core.apply import apply, apply_all
 from safeclass.core.names import claimed_name_matches
+from safeclass.core.permissions import DOING, ROOM_COMMANDS, Who, may_send
 from safeclass.core.refusals import Refusal, RefusalCode, refuse
 from safeclass.core.roles import IN_ROOM, STAFF_ROLES, Role, Status
 from safeclass.core.safeguards import hold_reason, staffing_holds
@@ -72,6 +73,8 @@ def run(
             refusal = _refuse(current, "DURATION", "This session has ended", RefusalCode.ENDED)
     elif (other := _from_another_device(current, command, device)) is not None:
         refusal = other
+    elif (denied := _not_permitted(current, command)) is not None:
+        refusal = denied
     else:
         handler = _HANDLERS.get(type(command))
         if handler is None:
@@ -133,6 +136,24 @@ def _settle(state: RoomState, now: dt.datetime) -> ev.Event | None:
 _DEVICE_FREE = (cmd.RequestToJoin, cmd.ConnectionLost, cmd.Tick, cmd.ChangeConsent)
 
 
+# The table's rows the gate checks (the others' handlers know their own senders: the clock,
+# the school's records, a lost connection; names are never changed by anyone).
+_GATED = frozenset({Who.STAFF, Who.STAFF_OR_SELF, Who.PUPIL_DEVICE_OR_STAFF, Who.PUPILS})
+
+
+def _not_permitted(state: RoomState, command: cmd.Command) -> Refusal | None:
+    """Why the actor's role may not send this command at all (the permissions table), or None.
+
+    An actor not in the room is left to the handler, which says they are not here.
+    """
+    if ROOM_COMMANDS.get(type(command)) not in _GATED:
+        return None
+    actor = state.participants.get(command.actor)
+    if actor is None or may_send(actor.role, command):
+        return None
+    return _only_staff(state, command)
+
+
 def _from_another_device(
     state: RoomState, command: cmd.Command, device: str | None
 ) -> Refusal | None:
@@ -173,16 +194,26 @@ def _present(state: RoomState, pid: str) -> Participant | None:
     return p if p is not None and p.connected and p.status is Status.ADMITTED else None
 
 
-def _staff(state: RoomState, command: cmd.Command, doing: str) -> Participant | Refusal:
+def _staff(state: RoomState, command: cmd.Command) -> Participant | Refusal:
     """The actor, if they are a member of staff in the room; otherwise why not."""
+    doing = DOING[type(command)]  # as the table says it
     actor = state.participants.get(command.actor)
     if actor is None or not actor.connected or actor.status not in IN_ROOM:
         return _refuse(
             state, "ROLES", f"Only staff in the session can {doing}", RefusalCode.NOT_HERE
         )
     if not actor.is_staff:
-        return _refuse(state, "ROLES", f"Only staff can {doing}", RefusalCode.NOT_PERMITTED)
+        return _only_staff(state, command)
     return actor
+
+
+def _only_staff(state: RoomState, command: cmd.Command) -> Refusal:
+    """The refusal for a participant whose role may not send this command (logged as an
+    attempt): the permissions table's answer."""
+    doing = DOING[type(command)]
+    if ROOM_COMMANDS.get(type(command)) is Who.PUPILS:
+        return _refuse(state, "ROLES", f"Only pupils can {doing}", RefusalCode.NOT_PERMITTED)
+    return _refuse(state, "ROLES", f"Only staff can {doing}", RefusalCode.NOT_PERMITTED)
 
 
 def _in_room(state: RoomState, command: cmd.Command) -> Participant | Refusal:
@@ -329,7 +360,7 @@ def _connection_lost(state: RoomState, c: cmd.ConnectionLost, now: dt.datetime) 
 
 
 def _admit(state: RoomState, c: cmd.Admit, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "admit pupils")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     if not c.pupils:
@@ -402,7 +433,7 @@ def _parent_rule_for(state: RoomState, pupil: Participant) -> Refusal | None:
 
 
 def _admit_all(state: RoomState, c: cmd.AdmitAllExpected, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "admit pupils")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     waiting = tuple(sorted(p.id for p in state.waiting_pupils() if p.connected))
@@ -412,7 +443,7 @@ def _admit_all(state: RoomState, c: cmd.AdmitAllExpected, now: dt.datetime) -> D
 
 
 def _deny(state: RoomState, c: cmd.Deny, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "turn pupils away")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     waiting = state.participants.get(c.pupil)
@@ -424,7 +455,7 @@ def _deny(state: RoomState, c: cmd.Deny, now: dt.datetime) -> Decision:
 
 
 def _remove(state: RoomState, c: cmd.Remove, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "remove pupils")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     target = state.participants.get(c.pupil)
@@ -446,13 +477,13 @@ def _remove(state: RoomState, c: cmd.Remove, now: dt.datetime) -> Decision:
 
 
 def _controls(
-    state: RoomState, c: cmd.Command, target: str, doing: str
+    state: RoomState, c: cmd.Command, target: str
 ) -> tuple[Participant, Participant] | Refusal:
     """(who acts, whose mic or camera): a participant on their own, or staff on a pupil's."""
     if target == c.actor:
         actor = _in_room(state, c)
         return actor if isinstance(actor, Refusal) else (actor, actor)
-    staff = _staff(state, c, doing)
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     pupil = _pupil_target(state, target)
@@ -460,7 +491,7 @@ def _controls(
 
 
 def _mute(state: RoomState, c: cmd.MuteMic, now: dt.datetime) -> Decision:
-    who = _controls(state, c, c.target, "mute others")
+    who = _controls(state, c, c.target)
     if isinstance(who, Refusal):
         return who
     actor, target = who
@@ -471,7 +502,7 @@ def _mute(state: RoomState, c: cmd.MuteMic, now: dt.datetime) -> Decision:
 
 
 def _unmute(state: RoomState, c: cmd.UnmuteMic, now: dt.datetime) -> Decision:
-    who = _controls(state, c, c.target, "unmute others")
+    who = _controls(state, c, c.target)
     if isinstance(who, Refusal):
         return who
     actor, target = who
@@ -485,7 +516,7 @@ def _unmute(state: RoomState, c: cmd.UnmuteMic, now: dt.datetime) -> Decision:
 
 
 def _camera_off(state: RoomState, c: cmd.CameraOff, now: dt.datetime) -> Decision:
-    who = _controls(state, c, c.target, "turn off cameras")
+    who = _controls(state, c, c.target)
     if isinstance(who, Refusal):
         return who
     actor, target = who
@@ -506,7 +537,7 @@ def _camera_off(state: RoomState, c: cmd.CameraOff, now: dt.datetime) -> Decisio
 
 
 def _camera_on(state: RoomState, c: cmd.CameraOn, now: dt.datetime) -> Decision:
-    who = _controls(state, c, c.target, "turn on cameras")
+    who = _controls(state, c, c.target)
     if isinstance(who, Refusal):
         return who
     actor, target = who
@@ -520,7 +551,7 @@ def _camera_on(state: RoomState, c: cmd.CameraOn, now: dt.datetime) -> Decision:
 
 
 def _allow_to_speak(state: RoomState, c: cmd.AllowToSpeak, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "let pupils speak")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     target = _pupil_target(state, c.pupil)
@@ -540,7 +571,7 @@ def _raise_hand(state: RoomState, c: cmd.RaiseHand, now: dt.datetime) -> Decisio
 
 def _lower_hand(state: RoomState, c: cmd.LowerHand, now: dt.datetime) -> Decision:
     if c.pupil != c.actor:
-        staff = _staff(state, c, "lower other pupils' hands")
+        staff = _staff(state, c)
         if isinstance(staff, Refusal):
             return staff
     target = _pupil_target(state, c.pupil)
@@ -552,7 +583,7 @@ def _lower_hand(state: RoomState, c: cmd.LowerHand, now: dt.datetime) -> Decisio
 
 
 def _call_on(state: RoomState, c: cmd.CallOn, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "call on pupils")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     target = _pupil_target(state, c.pupil)
@@ -565,7 +596,7 @@ def _call_on(state: RoomState, c: cmd.CallOn, now: dt.datetime) -> Decision:
 
 
 def _set_chat(state: RoomState, c: cmd.SetChat, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "switch the chat on or off")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     return [] if state.chat_on == c.on else [ev.ChatSwitched(at=now, on=c.on, by=staff.id)]
@@ -596,7 +627,7 @@ def _post_chat(state: RoomState, c: cmd.PostChat, now: dt.datetime) -> Decision:
 
 def _attest_parent(state: RoomState, c: cmd.AttestParentPresent, now: dt.datetime) -> Decision:
     if c.pupil != c.actor:
-        staff = _staff(state, c, "confirm a parent is present")
+        staff = _staff(state, c)
         if isinstance(staff, Refusal):
             return staff
     target = state.participants.get(c.pupil)
@@ -608,7 +639,7 @@ def _attest_parent(state: RoomState, c: cmd.AttestParentPresent, now: dt.datetim
 
 
 def _start_recording(state: RoomState, c: cmd.StartRecording, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "record the session")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     mode = state.policy.recording.mode
@@ -654,7 +685,7 @@ def _start_recording(state: RoomState, c: cmd.StartRecording, now: dt.datetime) 
 
 
 def _stop_recording(state: RoomState, c: cmd.StopRecording, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "stop the recording")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     if state.recording is RecordingState.OFF:
@@ -666,7 +697,7 @@ def _stop_recording(state: RoomState, c: cmd.StopRecording, now: dt.datetime) ->
 
 
 def _add_note(state: RoomState, c: cmd.AddLogNote, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "write in the session log")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     text = c.text.strip()
@@ -676,7 +707,7 @@ def _add_note(state: RoomState, c: cmd.AddLogNote, now: dt.datetime) -> Decision
 
 
 def _raise_concern(state: RoomState, c: cmd.RaiseConcern, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "raise a safeguarding concern here")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     summary = c.summary.strip()
@@ -706,14 +737,14 @@ def _rename(state: RoomState, c: cmd.Rename, now: dt.datetime) -> Decision:
 
 
 def _end(state: RoomState, c: cmd.EndSession, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "end the session")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     return [end_all(state, now, ev.EndReason.ENDED_BY_STAFF, by=staff.id)]
 
 
 def _emergency_end(state: RoomState, c: cmd.EmergencyEnd, now: dt.datetime) -> Decision:
-    staff = _staff(state, c, "end the session")
+    staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
     # The alert comes first: once the session has ended, nothing more happens in it (invariant 3).

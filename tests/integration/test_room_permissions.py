@@ -28,7 +28,7 @@ from safeclass.adapters.store.tables import School
 from safeclass.app.clock import AdjustableClock
 from safeclass.core import Role
 from safeclass.core import commands as cmd
-from safeclass.core.permissions import ROOM_COMMANDS, may_send
+from safeclass.core.permissions import ROOM_COMMANDS, Who, may_send
 from safeclass.web import protocol
 from tests.integration.live import Client, Lesson, LiveServer, staff_cookie
 from tests.integration.seed import seed_session
@@ -143,7 +143,8 @@ async def test_every_command_from_every_caller_in_the_room_follows_the_table(
     refused_attempts = 0
     for template in MESSAGES:
         message = _message(template, me)
-        allowed = may_send(role, _command(message, me, role))
+        command = _command(message, me, role)
+        allowed = may_send(role, command)
         kind = message.pop("type")
         if kind == "end" and allowed:  # everyone is disconnected at once, this page too
             await client.send_raw('{"type": "end", "id": "end"}')
@@ -157,6 +158,8 @@ async def test_every_command_from_every_caller_in_the_room_follows_the_table(
         answer = (reply["type"], reply.get("code"))
         if allowed:
             assert answer[1] != "not_permitted", (template, reply)
+        elif ROOM_COMMANDS[type(command)] is Who.PUPILS:  # staff raising a hand: a slip
+            assert answer == ("refused", "invalid"), (template, reply)
         else:
             assert answer == ("refused", "not_permitted"), (template, reply)
             refused_attempts += 1

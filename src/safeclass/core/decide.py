@@ -136,9 +136,10 @@ def _settle(state: RoomState, now: dt.datetime) -> ev.Event | None:
 _DEVICE_FREE = (cmd.RequestToJoin, cmd.ConnectionLost, cmd.Tick, cmd.ChangeConsent)
 
 
-# The table's rows the gate checks (the others' handlers know their own senders: the clock,
-# the school's records, a lost connection; names are never changed by anyone).
-_GATED = frozenset({Who.STAFF, Who.STAFF_OR_SELF, Who.PUPIL_DEVICE_OR_STAFF, Who.PUPILS})
+# The table's rows the gate checks. The others' handlers know their own senders: the clock,
+# the school's records, a lost connection; names are never changed by anyone; and a member of
+# staff who raises a hand is told hands are for pupils (a slip, not an attempt to log).
+_GATED = frozenset({Who.STAFF, Who.STAFF_OR_SELF, Who.PUPIL_DEVICE_OR_STAFF})
 
 
 def _not_permitted(state: RoomState, command: cmd.Command) -> Refusal | None:
@@ -211,8 +212,6 @@ def _only_staff(state: RoomState, command: cmd.Command) -> Refusal:
     """The refusal for a participant whose role may not send this command (logged as an
     attempt): the permissions table's answer."""
     doing = DOING[type(command)]
-    if ROOM_COMMANDS.get(type(command)) is Who.PUPILS:
-        return _refuse(state, "ROLES", f"Only pupils can {doing}", RefusalCode.NOT_PERMITTED)
     return _refuse(state, "ROLES", f"Only staff can {doing}", RefusalCode.NOT_PERMITTED)
 
 

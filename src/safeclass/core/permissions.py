@@ -79,7 +79,6 @@ DOING: Mapping[type[cmd.Command], str] = {
     cmd.SetChat: "switch the chat on or off",
     cmd.LowerHand: "lower other pupils' hands",
     cmd.CallOn: "call on pupils",
-    cmd.RaiseHand: "raise a hand",
     cmd.AttestParentPresent: "confirm a parent is present",
     cmd.StartRecording: "record the session",
     cmd.StopRecording: "stop the recording",

@@ -12,7 +12,7 @@ from safeclass.core import Refusal, RefusalCode, Role
 from safeclass.core import commands as c
 from safeclass.core.events import Event
 from safeclass.policy import Policy, load_preset
-from tests.support.rooms import Driver
+from tests.support.rooms import Driver, FromDevice
 
 PRESETS = ("claydon", "werrington", "st-josephs", "crofton", "s04")
 TWO_ADULT_PRESETS = ("claydon", "werrington", "st-josephs", "s04")  # no single-adult fallback
@@ -28,7 +28,9 @@ def variant(preset: str, **sections: dict[str, Any]) -> Policy:
     return Policy.model_validate(data)
 
 
-def refused_unchanged(d: Driver, command: c.Command, code: RefusalCode | None = None) -> Refusal:
+def refused_unchanged(
+    d: Driver, command: c.Command | FromDevice, code: RefusalCode | None = None
+) -> Refusal:
     """Run `command`, which must be refused, and check the room did not change at all."""
     d.ok(c.Tick())
     before, logged = d.state, len(d.log)

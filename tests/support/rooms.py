@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from safeclass.core import (
     Consent,
@@ -68,6 +69,18 @@ def make_room(
     return new_room(plan, pol)
 
 
+@dataclass(frozen=True, slots=True)
+class FromDevice:
+    """A command as the server submits it for a connection: from that connection's device."""
+
+    command: c.Command
+    device: str
+
+    @property
+    def actor(self) -> str:
+        return self.command.actor
+
+
 class Driver:
     """Runs commands against a room at a clock the test controls, checking invariants."""
 
@@ -85,9 +98,12 @@ class Driver:
         self.now += dt.timedelta(seconds=seconds)
         return self
 
-    def do(self, command: c.Command) -> list[Event] | Refusal:
+    def do(self, command: c.Command | FromDevice) -> list[Event] | Refusal:
         before = self.state
-        result = step(self.state, command, self.now)
+        if isinstance(command, FromDevice):
+            result = step(self.state, command.command, self.now, command.device)
+        else:
+            result = step(self.state, command, self.now)
         replay = before
         for event in result.events:
             after = apply(replay, event)
@@ -101,13 +117,13 @@ class Driver:
         self.log.extend(result.events)
         return result.refusal if result.refusal is not None else result.events
 
-    def ok(self, command: c.Command) -> list[Event]:
+    def ok(self, command: c.Command | FromDevice) -> list[Event]:
         """Run a command that must succeed; return its events."""
         result = self.do(command)
         assert not isinstance(result, Refusal), f"refused: {result}"
         return result
 
-    def refused(self, command: c.Command) -> Refusal:
+    def refused(self, command: c.Command | FromDevice) -> Refusal:
         """Run a command that must be refused; return the refusal."""
         result = self.do(command)
         assert isinstance(result, Refusal), f"not refused: {[e.type_name for e in result]}"

@@ -150,7 +150,7 @@ def test_a_pupil_cannot_lower_another_pupils_hand() -> None:
     d = in_class()
     d.ok(c.RaiseHand("p1"))
     refusal = refused_unchanged(d, c.LowerHand("p2", "p1"), RefusalCode.NOT_PERMITTED)
-    assert str(refusal) == "Only staff can lower other pupils' hands (CLA-16)"
+    assert str(refusal) == "Only staff can lower other pupils' hands (C9)"
     assert [p.id for p in d.state.hand_queue()] == ["p1"]
 
 

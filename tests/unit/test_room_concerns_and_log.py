@@ -75,10 +75,10 @@ def test_a_concern_must_say_what_was_seen_and_about_whom(preset: str) -> None:
 
 
 def test_a_pupil_cannot_raise_a_concern_in_the_session() -> None:
-    # covers: C16, C21, CLA-07, CLA-16
+    # covers: C16, C21, CLA-07
     d = in_class()
     refusal = refused_unchanged(d, c.RaiseConcern("p1", "test"), RefusalCode.NOT_PERMITTED)
-    assert str(refusal) == "Only staff can raise a safeguarding concern here (CLA-16)"
+    assert str(refusal) == "Only staff can raise a safeguarding concern here (CLA-07)"
 
 
 @pytest.mark.parametrize("kind", list(NoteKind))

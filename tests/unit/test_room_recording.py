@@ -128,6 +128,6 @@ def test_a_pupil_cannot_start_or_stop_a_recording() -> None:
     # covers: C13, C21, STJ-09, STJ-02
     d = in_class()
     refusal = refused_unchanged(d, c.StartRecording("p1"), RefusalCode.NOT_PERMITTED)
-    assert str(refusal) == "Only staff can record the session (STJ-02)"
+    assert str(refusal) == "Only staff can record the session (STJ-09)"
     d.ok(c.StartRecording("t1"))
     refused_unchanged(d, c.StopRecording("p1"), RefusalCode.NOT_PERMITTED)

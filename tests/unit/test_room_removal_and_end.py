@@ -21,7 +21,7 @@ REMOVAL_CLAUSE = {
 DURATION_CLAUSE = {
     "claydon": "CLA-06",
     "werrington": "C11",
-    "st-josephs": "STJ-07",
+    "st-josephs": "C11",  # STJ-07 disconnects all at the close; it sets no time limit
     "crofton": "C11",
     "s04": "C11",
 }

@@ -18,27 +18,28 @@ ROLES_CLAUSE = {
     "s04": "C21",
 }
 
-# Every staff command, sent by pupil p1, with what the pupil is told.
-STAFF_COMMANDS: list[tuple[c.Command, str]] = [
-    (c.Admit("p1", ("p3",)), "admit pupils"),
-    (c.AdmitAllExpected("p1"), "admit pupils"),
-    (c.Deny("p1", "p3"), "turn pupils away"),
-    (c.Remove("p1", "p2", "annoying"), "remove pupils"),
-    (c.MuteMic("p1", "p2"), "mute others"),
-    (c.UnmuteMic("p1", "p2"), "unmute others"),
-    (c.CameraOff("p1", "p2"), "turn off cameras"),
-    (c.CameraOn("p1", "p2"), "turn on cameras"),
-    (c.AllowToSpeak("p1", "p1"), "let pupils speak"),
-    (c.SetChat("p1", on=True), "switch the chat on or off"),
-    (c.LowerHand("p1", "p2"), "lower other pupils' hands"),
-    (c.CallOn("p1", "p1"), "call on pupils"),
-    (c.AttestParentPresent("p1", "p2"), "confirm a parent is present"),
-    (c.StartRecording("p1"), "record the session"),
-    (c.StopRecording("p1"), "stop the recording"),
-    (c.AddLogNote("p1", NoteKind.REWARD, "me"), "write in the session log"),
-    (c.RaiseConcern("p1", "joke"), "raise a safeguarding concern here"),
-    (c.EndSession("p1"), "end the session"),
-    (c.EmergencyEnd("p1"), "end the session"),
+# Every staff command, sent by pupil p1, with what the pupil is told and the Claydon clause the
+# refusal protects (admitting is CLA-04's, removing CLA-08's; ending is for staff alone, CLA-16).
+STAFF_COMMANDS: list[tuple[c.Command, str, str]] = [
+    (c.Admit("p1", ("p3",)), "admit pupils", "CLA-04"),
+    (c.AdmitAllExpected("p1"), "admit pupils", "CLA-04"),
+    (c.Deny("p1", "p3"), "turn pupils away", "CLA-04"),
+    (c.Remove("p1", "p2", "annoying"), "remove pupils", "CLA-08"),
+    (c.MuteMic("p1", "p2"), "mute others", "CLA-05"),
+    (c.UnmuteMic("p1", "p2"), "unmute others", "CLA-05"),
+    (c.CameraOff("p1", "p2"), "turn off cameras", "CLA-11"),
+    (c.CameraOn("p1", "p2"), "turn on cameras", "CLA-11"),
+    (c.AllowToSpeak("p1", "p1"), "let pupils speak", "CLA-05"),
+    (c.SetChat("p1", on=True), "switch the chat on or off", "CLA-13"),
+    (c.LowerHand("p1", "p2"), "lower other pupils' hands", "C9"),
+    (c.CallOn("p1", "p1"), "call on pupils", "C9"),
+    (c.AttestParentPresent("p1", "p2"), "confirm a parent is present", "CLA-02"),
+    (c.StartRecording("p1"), "record the session", "CLA-09"),
+    (c.StopRecording("p1"), "stop the recording", "CLA-09"),
+    (c.AddLogNote("p1", NoteKind.REWARD, "me"), "write in the session log", "CLA-17"),
+    (c.RaiseConcern("p1", "joke"), "raise a safeguarding concern here", "CLA-07"),
+    (c.EndSession("p1"), "end the session", "CLA-16"),
+    (c.EmergencyEnd("p1"), "end the session", "C12"),
 ]
 
 
@@ -52,15 +53,17 @@ def live_class(preset: str) -> Driver:
 
 
 @pytest.mark.parametrize(
-    ("command", "doing"), STAFF_COMMANDS, ids=[type(cm).__name__ for cm, _ in STAFF_COMMANDS]
+    ("command", "doing", "clause"),
+    STAFF_COMMANDS,
+    ids=[type(cm).__name__ for cm, _, _ in STAFF_COMMANDS],
 )
 def test_a_pupil_sending_a_staff_command_is_refused_as_not_permitted(
-    command: c.Command, doing: str
+    command: c.Command, doing: str, clause: str
 ) -> None:
-    # covers: C21, CLA-16, C3, C7, C8, C10, C11, C12, C13, C16
+    # covers: C21, CLA-16, C3, C7, C8, C10, C11, C12, C13, C16, CLA-04, CLA-05, CLA-08, CLA-13
     d = live_class("claydon")
     refusal = refused_unchanged(d, command, RefusalCode.NOT_PERMITTED)
-    assert str(refusal) == f"Only staff can {doing} (CLA-16)"
+    assert str(refusal) == f"Only staff can {doing} ({clause})"
 
 
 @pytest.mark.parametrize("preset", PRESETS)
@@ -75,17 +78,17 @@ def test_a_pupil_in_the_waiting_room_cannot_admit_themselves() -> None:
     # covers: C21, C3, C5, CLA-04, CLA-16
     d = live_class("claydon")
     refusal = refused_unchanged(d, c.Admit("p3", ("p3",)), RefusalCode.NOT_PERMITTED)
-    assert str(refusal) == "Only staff can admit pupils (CLA-16)"
+    assert str(refusal) == "Only staff can admit pupils (CLA-04)"
 
 
 @pytest.mark.parametrize("actor", ["ghost", "t3"])
 def test_someone_not_in_the_session_cannot_act_as_staff(actor: str) -> None:
-    # covers: C21, CLA-16
+    # covers: C21, C10, CLA-08
     d = live_class("claydon")
     d.staff_join("t3", Role.HEAD)
     d.ok(c.Leave("t3"))
     refusal = refused_unchanged(d, c.Remove(actor, "p1"), RefusalCode.NOT_HERE)
-    assert str(refusal) == "Only staff in the session can remove pupils (CLA-16)"
+    assert str(refusal) == "Only staff in the session can remove pupils (CLA-08)"
 
 
 @pytest.mark.parametrize("role", [Role.TEACHER, Role.ASSISTANT, Role.DSL, Role.HEAD])

@@ -116,8 +116,8 @@ def test_held_pupils_cannot_be_unmuted_or_have_their_camera_turned_on() -> None:
     assert str(refusal) == (
         "Cannot turn on Amelia R.'s camera: 1 of 2 required staff present (CLA-02)"
     )
-    refusal = refused_unchanged(d, c.UnmuteMic("p2", "p2"))
-    assert str(refusal) == "Cannot unmute: 1 of 2 required staff present (CLA-02)"
+    refusal = refused_unchanged(d, c.UnmuteMic("p2", "p2"))  # the pupil is told what to wait for
+    assert str(refusal) == "Please wait for another adult to join (CLA-02)"
     assert not any(p.mic_on for p in d.state.admitted_pupils())
 
 
@@ -128,6 +128,8 @@ def test_chat_is_closed_while_the_room_is_held() -> None:
     d.ok(c.SetChat("t1", on=True))
     d.ok(c.ConnectionLost("t2", "dev-t2"))
     refusal = refused_unchanged(d, c.PostChat("p1", "hello"))
+    assert str(refusal) == "Please wait for another adult to join (CLA-02)"
+    refusal = refused_unchanged(d, c.PostChat("t1", "hello"))
     assert str(refusal) == "Cannot send messages: 1 of 2 required staff present (CLA-02)"
 
 

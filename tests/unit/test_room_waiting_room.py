@@ -76,7 +76,7 @@ def test_a_pupil_in_the_waiting_room_is_not_yet_in_the_session() -> None:
     d.pupil_join("p1")
     assert [p.name for p in d.state.waiting_pupils()] == ["Amelia R."]
     refusal = refused_unchanged(d, c.RaiseHand("p1"), RefusalCode.NOT_HERE)
-    assert str(refusal) == "You are not in the session (CLA-04)"
+    assert str(refusal) == "You can do that when your teacher has let you in (CLA-04)"
 
 
 def test_admit_all_expected_admits_everyone_waiting_and_nobody_else() -> None:

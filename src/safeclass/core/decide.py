@@ -195,14 +195,37 @@ def _present(state: RoomState, pid: str) -> Participant | None:
     return p if p is not None and p.connected and p.status is Status.ADMITTED else None
 
 
+# The rule each staff command serves: what a refusal cites when someone else sends it (admitting
+# is the waiting-room clause, CLA-04; removing is the removal clause). Others cite the roles rule.
+_STAFF_RULE: dict[type[cmd.Command], Rule] = {
+    cmd.Admit: "WAITING_ROOM",
+    cmd.AdmitAllExpected: "WAITING_ROOM",
+    cmd.Deny: "WAITING_ROOM",
+    cmd.Remove: "REMOVAL",
+    cmd.MuteMic: "MUTE",
+    cmd.UnmuteMic: "MUTE",
+    cmd.AllowToSpeak: "MUTE",
+    cmd.CameraOff: "CAMERA",
+    cmd.CameraOn: "CAMERA",
+    cmd.SetChat: "CHAT",
+    cmd.LowerHand: "HANDS",
+    cmd.CallOn: "HANDS",
+    cmd.AttestParentPresent: "ONE_TO_ONE",
+    cmd.StartRecording: "RECORDING",
+    cmd.StopRecording: "RECORDING",
+    cmd.AddLogNote: "LOG",
+    cmd.RaiseConcern: "CONCERN",
+    cmd.EmergencyEnd: "EMERGENCY",
+}
+
+
 def _staff(state: RoomState, command: cmd.Command) -> Participant | Refusal:
     """The actor, if they are a member of staff in the room; otherwise why not."""
-    doing = DOING[type(command)]  # as the table says it
+    doing = DOING[type(command)]  # as the permissions table says it
+    rule = _STAFF_RULE.get(type(command), "ROLES")
     actor = state.participants.get(command.actor)
     if actor is None or not actor.connected or actor.status not in IN_ROOM:
-        return _refuse(
-            state, "ROLES", f"Only staff in the session can {doing}", RefusalCode.NOT_HERE
-        )
+        return _refuse(state, rule, f"Only staff in the session can {doing}", RefusalCode.NOT_HERE)
     if not actor.is_staff:
         return _only_staff(state, command)
     return actor
@@ -212,30 +235,50 @@ def _only_staff(state: RoomState, command: cmd.Command) -> Refusal:
     """The refusal for a participant whose role may not send this command (logged as an
     attempt): the permissions table's answer."""
     doing = DOING[type(command)]
-    return _refuse(state, "ROLES", f"Only staff can {doing}", RefusalCode.NOT_PERMITTED)
+    rule = _STAFF_RULE.get(type(command), "ROLES")
+    return _refuse(state, rule, f"Only staff can {doing}", RefusalCode.NOT_PERMITTED)
 
 
 def _in_room(state: RoomState, command: cmd.Command) -> Participant | Refusal:
+    """The actor, if they are in the room (admitted and connected); otherwise why not."""
     actor = _present(state, command.actor)
     if actor is None:
+        waiting = state.participants.get(command.actor)
+        if waiting is not None and waiting.connected and waiting.status is Status.WAITING:
+            return _refuse(
+                state,
+                "WAITING_ROOM",
+                "You can do that when your teacher has let you in",
+                RefusalCode.NOT_HERE,
+            )
         return _refuse(state, "WAITING_ROOM", "You are not in the session", RefusalCode.NOT_HERE)
     return actor
 
 
-def _pupil_target(state: RoomState, pid: str) -> Participant | Refusal:
+def _pupil_target(state: RoomState, pid: str, rule: Rule) -> Participant | Refusal:
     target = _present(state, pid)
     if target is None or target.role is not Role.PUPIL:
-        return _refuse(state, "ROLES", "That pupil is not in the session", RefusalCode.NOT_HERE)
+        return _refuse(state, rule, "That pupil is not in the session", RefusalCode.NOT_HERE)
     return target
 
 
 def _held_refusal(state: RoomState, doing: str) -> Refusal:
+    """Why staff cannot open a held pupil's media or post now: in the numbers staff act on."""
     staff, required = state.staff_present(), state.staff_required
     if state.hold_reason is ev.HoldReason.PARENT_ABSENT:
         return _refuse(state, "ONE_TO_ONE", f"Cannot {doing}: waiting for a parent to be present")
     return _refuse(
         state, "TWO_ADULTS", f"Cannot {doing}: {staff} of {required} required staff present"
     )
+
+
+def _held_pupil_refusal(state: RoomState) -> Refusal:
+    """Why a held pupil cannot speak, show their camera or post: what they are waiting for."""
+    if state.hold_reason is ev.HoldReason.PARENT_ABSENT:
+        return _refuse(
+            state, "ONE_TO_ONE", "Please wait until your parent or carer is in the room with you"
+        )
+    return _refuse(state, "TWO_ADULTS", "Please wait for another adult to join")
 
 
 # -- joining and leaving ------------------------------------------------------------------------
@@ -369,6 +412,8 @@ def _admit(state: RoomState, c: cmd.Admit, now: dt.datetime) -> Decision:
         if pid in state.removed:
             name = state.participants[pid].name
             return _refuse(state, "REMOVAL", f"Cannot admit {name}: removed from this session")
+        if pid not in state.plan.expected:
+            return _refuse(state, "CLASS_LIST", "Only pupils on the class list can be admitted")
         waiting = state.participants.get(pid)
         if waiting is None or waiting.status is not Status.WAITING or not waiting.connected:
             return _refuse(
@@ -485,7 +530,7 @@ def _controls(
     staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
-    pupil = _pupil_target(state, target)
+    pupil = _pupil_target(state, target, _STAFF_RULE.get(type(c), "ROLES"))
     return pupil if isinstance(pupil, Refusal) else (staff, pupil)
 
 
@@ -510,7 +555,9 @@ def _unmute(state: RoomState, c: cmd.UnmuteMic, now: dt.datetime) -> Decision:
     ):
         return _refuse(state, "MUTE", "You can speak when your teacher lets you")
     if state.held and not target.is_staff:
-        return _held_refusal(state, "unmute" if actor is target else f"unmute {target.name}")
+        if actor is target:
+            return _held_pupil_refusal(state)
+        return _held_refusal(state, f"unmute {target.name}")
     return [] if target.mic_on else [ev.MicUnmuted(at=now, target=c.target, by=actor.id)]
 
 
@@ -544,8 +591,9 @@ def _camera_on(state: RoomState, c: cmd.CameraOn, now: dt.datetime) -> Decision:
     if actor is target and not (actor.is_staff or actor.camera_allowed or choice):
         return _refuse(state, "CAMERA", "You can turn your camera on when your teacher says")
     if state.held and not target.is_staff:
-        doing = "turn the camera on" if actor is target else f"turn on {target.name}'s camera"
-        return _held_refusal(state, doing)
+        if actor is target:
+            return _held_pupil_refusal(state)
+        return _held_refusal(state, f"turn on {target.name}'s camera")
     return [] if target.camera_on else [ev.CameraTurnedOn(at=now, target=c.target, by=actor.id)]
 
 
@@ -553,7 +601,7 @@ def _allow_to_speak(state: RoomState, c: cmd.AllowToSpeak, now: dt.datetime) -> 
     staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
-    target = _pupil_target(state, c.pupil)
+    target = _pupil_target(state, c.pupil, "MUTE")
     if isinstance(target, Refusal):
         return target
     return [] if target.mic_allowed else [ev.SpeakingAllowed(at=now, pupil=c.pupil, by=staff.id)]
@@ -564,16 +612,22 @@ def _raise_hand(state: RoomState, c: cmd.RaiseHand, now: dt.datetime) -> Decisio
     if isinstance(actor, Refusal):
         return actor
     if actor.is_staff:
-        return _refuse(state, "ROLES", "Hands are for pupils", RefusalCode.INVALID)
+        return _refuse(state, "HANDS", "Hands are for pupils", RefusalCode.INVALID)
     return [] if actor.hand_raised_at else [ev.HandRaised(at=now, pupil=actor.id)]
 
 
 def _lower_hand(state: RoomState, c: cmd.LowerHand, now: dt.datetime) -> Decision:
-    if c.pupil != c.actor:
+    if c.pupil == c.actor:
+        actor = _in_room(state, c)
+        if isinstance(actor, Refusal):
+            return actor
+        if actor.is_staff:
+            return _refuse(state, "HANDS", "Hands are for pupils", RefusalCode.INVALID)
+    else:
         staff = _staff(state, c)
         if isinstance(staff, Refusal):
             return staff
-    target = _pupil_target(state, c.pupil)
+    target = _pupil_target(state, c.pupil, "HANDS")
     if isinstance(target, Refusal):
         return target
     if target.hand_raised_at is None:
@@ -585,7 +639,7 @@ def _call_on(state: RoomState, c: cmd.CallOn, now: dt.datetime) -> Decision:
     staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
-    target = _pupil_target(state, c.pupil)
+    target = _pupil_target(state, c.pupil, "HANDS")
     if isinstance(target, Refusal):
         return target
     return [ev.PupilCalledOn(at=now, pupil=c.pupil, by=staff.id)]
@@ -606,9 +660,13 @@ def _post_chat(state: RoomState, c: cmd.PostChat, now: dt.datetime) -> Decision:
     if isinstance(actor, Refusal):
         return actor
     if not state.chat_on:
+        if actor.is_staff:
+            return _refuse(state, "CHAT", "The chat is off: switch it on to send a message")
         return _refuse(state, "CHAT", "The chat is off until your teacher switches it on")
     if state.held:
-        return _held_refusal(state, "send messages")
+        if actor.is_staff:
+            return _held_refusal(state, "send messages")
+        return _held_pupil_refusal(state)
     text = " ".join(c.text.split())
     limit = state.policy.chat.max_message_chars
     if not text:
@@ -630,6 +688,15 @@ def _attest_parent(state: RoomState, c: cmd.AttestParentPresent, now: dt.datetim
         if isinstance(staff, Refusal):
             return staff
     target = state.participants.get(c.pupil)
+    if c.pupil == c.actor and target is not None and target.is_staff:
+        return _refuse(
+            state,
+            "ONE_TO_ONE",
+            "Choose the pupil whose parent is in the room",
+            RefusalCode.INVALID,
+        )
+    if c.pupil == c.actor and (target is None or target.status not in IN_ROOM):
+        return _refuse(state, "ONE_TO_ONE", "You are not in the session", RefusalCode.NOT_HERE)
     if target is None or target.role is not Role.PUPIL or target.status not in IN_ROOM:
         return _refuse(state, "ONE_TO_ONE", "That pupil is not here", RefusalCode.NOT_HERE)
     if target.parent_present == c.present:
@@ -701,7 +768,7 @@ def _add_note(state: RoomState, c: cmd.AddLogNote, now: dt.datetime) -> Decision
         return staff
     text = c.text.strip()
     if not text or len(text) > 2000:
-        return _refuse(state, "CONCERN", "A note needs 1 to 2000 characters", RefusalCode.INVALID)
+        return _refuse(state, "LOG", "A note needs 1 to 2000 characters", RefusalCode.INVALID)
     return [ev.LogNoteAdded(at=now, kind=c.kind, by=staff.id, text=text, pupil=c.pupil)]
 
 
@@ -724,10 +791,18 @@ def _raise_concern(state: RoomState, c: cmd.RaiseConcern, now: dt.datetime) -> D
 
 
 def _rename(state: RoomState, c: cmd.Rename, now: dt.datetime) -> Decision:
+    actor = state.participants.get(c.actor)
+    if actor is not None and actor.is_staff:
+        return _refuse(
+            state,
+            "ROLES",
+            "Your name comes from your school account and cannot be changed",
+            RefusalCode.NOT_PERMITTED,
+        )
     return _refuse(
         state,
         "NAME",
-        "Names come from the class list and cannot be changed",
+        "Your name comes from the class list and cannot be changed",
         RefusalCode.NOT_PERMITTED,
     )
 

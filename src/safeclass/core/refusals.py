@@ -1,7 +1,10 @@
 """Refusals: a command the room will not carry out, said so a teacher knows what to do next.
 
 Every refusal names the clause it protects, in the school's own numbering where the policy is a
-seed preset ("Cannot admit Amelia R.: 1 of 2 required staff present (CLA-02)").
+seed preset ("Cannot admit Amelia R.: 1 of 2 required staff present (CLA-02)"), or the capability
+ID where the school's protocol has no such clause ("(C4)"): `clause_for` never gives another
+school's. The message is written for whoever acted: a pupil is never told staff numbers, and staff
+are never told to wait for their teacher.
 """
 
 from __future__ import annotations

@@ -59,7 +59,17 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     event_log = GroupCommitLog(engine)
     metrics = Metrics()
     audiences = Audiences(clock)
-    alerts = OutboxAlerts(engine)
+    mailer = Mailer.from_settings(settings)
+    webhook = WebhookSender.from_settings(settings)
+    channels = tuple(c for c in (mailer, webhook) if c is not None)
+    outbox = None
+    if mailer is not None:
+        retry = dt.timedelta(seconds=settings.outbox_retry_seconds)
+        outbox = Outbox(engine, mailer, clock, every=settings.outbox_every_seconds, backoff=retry)
+    # a committed alert wakes the outbox; without one it waits in the table, with a warning
+    alerts = OutboxAlerts(
+        engine, outbox.wake if outbox is not None else None, public_url=settings.public_url
+    )
     media = await _start_media(settings)
     rooms = Rooms(
         engine=engine,
@@ -73,12 +83,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         media_stall_seconds=settings.media_stall_seconds,
     )
     media.listen(rooms)
-    mailer = Mailer.from_settings(settings)
-    webhook = WebhookSender.from_settings(settings)
-    channels = tuple(c for c in (mailer, webhook) if c is not None)
-    outbox = None
-    if mailer is not None:
-        outbox = Outbox(engine, mailer, clock, every=settings.outbox_every_seconds)
+    if outbox is not None:
         outbox.start()
     revocations = RevocationWatch(
         engine,

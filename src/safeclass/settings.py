@@ -30,6 +30,7 @@ class Settings:
     retention_every_hours: float = 24.0
     revocations_every_seconds: float = 2.0  # how soon a login ended elsewhere loses its sockets
     outbox_every_seconds: float = 5.0  # how often the outbox worker looks for due notifications
+    outbox_retry_seconds: float = 30.0  # the first wait after a failed send (then doubling)
     # Media (docs/media.md). None: on when janus is installed or janus_urls are given. Settings
     # built in code (tests) have no media unless asked; `from_env` (safeclass serve) is auto.
     media: bool | None = False
@@ -74,6 +75,8 @@ class Settings:
             "smtp_starttls": env.get("SAFECLASS_SMTP_STARTTLS", "") in _YES,
             "smtp_username": env.get("SAFECLASS_SMTP_USERNAME"),
             "smtp_password": env.get("SAFECLASS_SMTP_PASSWORD"),
+            "outbox_every_seconds": float(env.get("SAFECLASS_OUTBOX_EVERY_SECONDS", "5")),
+            "outbox_retry_seconds": float(env.get("SAFECLASS_OUTBOX_RETRY_SECONDS", "30")),
             "webhook_url": env.get("SAFECLASS_WEBHOOK_URL"),
             "webhook_secret": env.get("SAFECLASS_WEBHOOK_SECRET"),
             "media": _on_off_auto(env.get("SAFECLASS_MEDIA", "auto"), "SAFECLASS_MEDIA"),

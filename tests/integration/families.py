@@ -15,6 +15,7 @@ import datetime as dt
 import email
 import email.policy
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class MailSink:
         self.port = free_port()
         self.received: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each message, as it was accepted
         self._controller: Controller | None = None
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
@@ -57,6 +59,7 @@ class MailSink:
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         self.recipients.append(list(envelope.rcpt_tos))
+        self.arrived.append(time.monotonic())
         self.received.append(message)
         return "250 Message accepted for delivery"
 

@@ -139,7 +139,12 @@ def test_emergency_end_ends_for_everyone_and_alerts_the_dsl(preset: str) -> None
     d = in_class(preset)
     events = d.ok(c.EmergencyEnd("t2", note="inappropriate content on screen"))
     assert events == [
-        ev.DslAlerted(at=d.now, reason=AlertReason.EMERGENCY_END, by="t2"),
+        ev.DslAlerted(
+            at=d.now,
+            reason=AlertReason.EMERGENCY_END,
+            by="t2",
+            note="inappropriate content on screen",
+        ),
         ev.SessionEnded(
             at=d.now,
             reason=EndReason.EMERGENCY,

@@ -1,15 +1,21 @@
 """From room events to the notification outbox: DSL alerts at once, parents' notices on time.
 
 The room never sends mail itself: it writes what must be said, to whom and when, into the
-`notifications` table in the same breath as the events, and the outbox worker delivers (and
-retries). So a DSL alert survives a mail server that is down, and a parent's notice "at the end
-of the session" (STJ-06, S04-16) waits for the end.
+`notifications` table in the same transaction as the events (`outbox_write` is run inside the
+log's append), and the outbox worker delivers (and retries). So an alert is on record exactly when
+its event is: a crash cannot leave `DslAlerted` in the log with no alert to send. Once that
+transaction has committed, `written` wakes the worker, so the DSL hears at once rather than at
+the next poll. A DSL alert survives a mail server that is down, and a parent's notice "at the
+end of the session" (STJ-06, S04-16) waits for the end. An alert with nobody to go to (no DSL
+account, no mail server) is still written, and a warning says why it waits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
@@ -19,25 +25,64 @@ from safeclass.adapters.store.tables import Guardian, Notification, Session, Sta
 from safeclass.core import RoomState
 from safeclass.core import events as ev
 
+log = logging.getLogger(__name__)
+
 PENDING_AT_END = "held_until_end"
+NO_DSL = "the school has no DSL account to send it to"
 # Events that make someone outside the room hear of something.
 _OUTSIDE = (ev.DslAlerted, ev.ParentNoticeQueued, ev.SessionEnded)
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxWrite:
+    """The notification rows some events cause, written inside the log's own transaction."""
+
+    session_id: str
+    rows: list[dict[str, object]] = field(default_factory=list)
+    ended_at: dt.datetime | None = None  # the parents' notices held until the end are due then
+
+    async def __call__(self, conn: AsyncConnection) -> None:
+        if self.rows:
+            await conn.execute(insert(Notification), self.rows)
+        if self.ended_at is not None:
+            # the parents' notices that waited for the end are due now (STJ-06)
+            await conn.execute(
+                update(Notification)
+                .where(
+                    Notification.session_id == self.session_id,
+                    Notification.status == PENDING_AT_END,
+                )
+                .values(status="pending", send_after=self.ended_at)
+            )
+
+
 class OutboxAlerts:
-    """Implements the runtime's `Alerts` port by writing to the notification outbox."""
+    """Implements the runtime's `Alerts` port by writing to the notification outbox.
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    `deliver` wakes the outbox worker; None means this server has no mail channel, so what is
+    written waits in the outbox (with a warning) until one is set up.
+    """
 
-    async def room_events(
-        self, session_id: str, state: RoomState, events: Sequence[ev.Event]
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        deliver: Callable[[], None] | None = None,
+        public_url: str = "",
     ) -> None:
+        self._engine = engine
+        self.deliver = deliver
+        self._public_url = public_url.rstrip("/")
+
+    async def outbox_write(
+        self, session_id: str, state: RoomState, events: Sequence[ev.Event]
+    ) -> OutboxWrite | None:
+        """What these events make the outbox say (whom to tell is read now, before the log's
+        transaction); None when they concern only the room, which is most commands."""
         if not any(isinstance(e, _OUTSIDE) for e in events):
-            return  # most commands concern only the room: no transaction at all
+            return None
         rows: list[dict[str, object]] = []
         ended = next((e for e in events if isinstance(e, ev.SessionEnded)), None)
-        async with self._engine.begin() as conn:
+        async with self._engine.connect() as conn:
             school_id = (
                 await conn.execute(select(Session.school_id).where(Session.id == session_id))
             ).scalar_one()
@@ -46,18 +91,19 @@ class OutboxAlerts:
                     rows += await self._to_dsl(conn, school_id, session_id, state, event)
                 elif isinstance(event, ev.ParentNoticeQueued):
                     rows += await self._to_parents(conn, school_id, session_id, state, event)
-            if rows:
-                await conn.execute(insert(Notification), rows)
-            if ended is not None:
-                # the parents' notices that waited for the end are due now (STJ-06)
-                await conn.execute(
-                    update(Notification)
-                    .where(
-                        Notification.session_id == session_id,
-                        Notification.status == PENDING_AT_END,
-                    )
-                    .values(status="pending", send_after=ended.at)
-                )
+        if rows and self.deliver is None:
+            log.warning(
+                "%d notification(s) of session %s will wait in the outbox: no mail server is set "
+                "up (SAFECLASS_SMTP_HOST)",
+                len(rows),
+                session_id,
+            )
+        return OutboxWrite(session_id, rows, ended.at if ended is not None else None)
+
+    def written(self, session_id: str) -> None:
+        """The log's transaction that carried this session's outbox write has committed."""
+        if self.deliver is not None:
+            self.deliver()
 
     async def _to_dsl(
         self,
@@ -67,13 +113,7 @@ class OutboxAlerts:
         state: RoomState,
         event: ev.DslAlerted,
     ) -> list[dict[str, object]]:
-        leads = (
-            await conn.execute(
-                select(Staff.email).where(
-                    Staff.school_id == school_id, Staff.role == "dsl", Staff.active.is_(True)
-                )
-            )
-        ).all()
+        leads = await dsl_emails(conn, school_id)
         who = state.participants.get(event.by)
         pupil = state.plan.expected.get(event.pupil) if event.pupil else None
         what = {
@@ -93,12 +133,22 @@ class OutboxAlerts:
                 f"By: {who.name if who else event.by}.",
                 f"Pupil: {pupil.shown_name}." if pupil else "",
                 "Open safeclass to read the details; they are not sent by email.",
+                f"{self._public_url}/room/{session_id}" if self._public_url else "",
             )
             if line
         )
+        if not leads:
+            # still written: the outbox sends it to whoever holds the DSL role once someone does
+            log.warning(
+                "the DSL alert (%s) of session %s has nobody to go to: %s; it waits in the outbox",
+                event.reason.value,
+                session_id,
+                NO_DSL,
+            )
+            leads = [""]
         return [
             _row(school_id, session_id, f"dsl_{event.reason.value}", email, subject, body, event.at)
-            for (email,) in leads
+            for email in leads
         ]
 
     async def _to_parents(
@@ -148,6 +198,16 @@ class OutboxAlerts:
             for (email,) in guardians
             if email
         ]
+
+
+async def dsl_emails(conn: AsyncConnection, school_id: str) -> list[str]:
+    """The addresses of the school's DSLs (every active account with the role)."""
+    found = await conn.execute(
+        select(Staff.email)
+        .where(Staff.school_id == school_id, Staff.role == "dsl", Staff.active.is_(True))
+        .order_by(Staff.email)
+    )
+    return list(found.scalars())
 
 
 def _row(

@@ -54,6 +54,7 @@ class Notice:
     recipient: str
     subject: str
     body: str  # plain text; the HTML part is made from it
+    key: str = ""  # the same on every try (the outbox row's), so a resend is recognisably one
 
 
 class NoticeSender(Protocol):

@@ -6,6 +6,13 @@ later (30 s, then 1, 2, 4, 8 minutes), and gives up as `failed` after `max_attem
 server that is down delays an alert but never loses it. Before sending, a row is claimed by
 moving its `send_after` a lease ahead, so two workers never send the same row, and a worker that
 dies mid-send only delays it by the lease.
+
+The worker looks every `every` seconds, and at once when woken (`wake`: a room has just
+committed an alert), so a DSL alert leaves within moments of its event. Each message carries a
+Message-ID made from its row, so one sent again (after a crash mid-send, or a mail server that
+took it but failed to say so) is recognisably the same message. A DSL alert written when the
+school had no DSL account waits, with a warning each time it is looked at, and goes to whoever
+holds the role once someone does.
 """
 
 from __future__ import annotations
@@ -17,10 +24,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.tables import Notification
+from safeclass.app.alerts import NO_DSL, dsl_emails
 from safeclass.app.clock import Clock
 from safeclass.app.delivery import Notice, NoticeSender
 from safeclass.observability import scrub
@@ -31,6 +39,7 @@ MAX_ATTEMPTS = 6
 BACKOFF = dt.timedelta(seconds=30)
 LEASE = dt.timedelta(minutes=5)
 BATCH = 50
+NOBODY_RECHECK = dt.timedelta(minutes=1)  # how often an alert with no DSL to go to looks again
 
 
 @dataclass(slots=True)
@@ -38,6 +47,7 @@ class PassReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    unaddressed: int = 0  # DSL alerts that still have nobody to go to
 
 
 class Outbox:
@@ -60,6 +70,11 @@ class Outbox:
         self._backoff = backoff
         self._batch = batch
         self._task: asyncio.Task[None] | None = None
+        self._woken = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look now (a notification has just been committed), not at the next poll."""
+        self._woken.set()
 
     def retry_delay(self, attempts: int) -> dt.timedelta:
         """How long to wait after the `attempts`-th failure."""
@@ -104,10 +119,14 @@ class Outbox:
             ).one()
 
     async def _send(self, row: Row[Any], now: dt.datetime, report: PassReport) -> None:
+        if not row.recipient:
+            await self._address(row, now, report)
+            return
         attempts = row.attempts + 1
         values: dict[str, object]
+        notice = Notice(row.recipient, row.subject, row.body, key=message_key(row))
         try:
-            await self._sender.send_notice(Notice(row.recipient, row.subject, row.body))
+            await self._sender.send_notice(notice)
         except Exception as exc:  # any failure is retried; the error is kept for operators
             error = scrub(f"{type(exc).__name__}: {exc}")[:500]
             if attempts >= self._max_attempts:
@@ -130,6 +149,42 @@ class Outbox:
                 update(Notification).where(Notification.id == row.id).values(**values)
             )
 
+    async def _address(self, row: Row[Any], now: dt.datetime, report: PassReport) -> None:
+        """A DSL alert written when the school had no DSL account: it goes to the school's DSLs
+        now (the row to the first, a copy to each other), or waits and says so again."""
+        mine = update(Notification).where(Notification.id == row.id)
+        async with self._engine.begin() as conn:
+            if not row.kind.startswith("dsl_"):
+                await conn.execute(mine.values(status="failed", last_error="no recipient"))
+                report.failed += 1
+                log.error("notification %s (%s) has no recipient", row.id, row.kind)
+                return
+            leads = await dsl_emails(conn, row.school_id)
+            if not leads:
+                await conn.execute(mine.values(send_after=now + NOBODY_RECHECK, last_error=NO_DSL))
+                report.unaddressed += 1
+                log.warning("notification %s (%s) waits: %s", row.id, row.kind, NO_DSL)
+                return
+            await conn.execute(mine.values(recipient=leads[0], send_after=now, last_error=None))
+            copies = [
+                {
+                    "school_id": row.school_id,
+                    "session_id": row.session_id,
+                    "kind": row.kind,
+                    "recipient": lead,
+                    "subject": row.subject,
+                    "body": row.body,
+                    "status": "pending",
+                    "attempts": 0,
+                    "send_after": now,
+                    "created_at": row.created_at,
+                }
+                for lead in leads[1:]
+            ]
+            if copies:
+                await conn.execute(insert(Notification), copies)
+        self.wake()  # addressed now: sent in the next pass, which starts at once
+
     def start(self) -> None:
         """Run passes in the background every `every` seconds until `stop()`."""
         if self._task is None:
@@ -144,8 +199,16 @@ class Outbox:
 
     async def _loop(self) -> None:
         while True:
+            self._woken.clear()  # a wake during the pass makes another pass at once
             try:
                 await self.run_once()
             except Exception:  # the database may be briefly unavailable; try again next time
                 log.exception("outbox pass failed")
-            await asyncio.sleep(self._every)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), self._every)
+
+
+def message_key(row: Row[Any]) -> str:
+    """The Message-ID's left part, the same each time this row is sent (unique: its id, and the
+    school's own random id, so two servers' rows never share one)."""
+    return f"notification.{row.id}.{row.school_id}"

@@ -2,8 +2,10 @@
 
 "10:02 Amelia R. admitted by Mrs Khan". Names come from the plan and from the events themselves
 (the name a pupil waited under, the name staff joined with). Chat text and note text appear only
-while the log still holds them (retention blanks them). A concern's summary never appears here:
-it goes to the DSL's chronology (C16), not to a register that may be printed or shared.
+while the log still holds them (retention blanks them); so does the note staff wrote when ending
+a session in an emergency, which the DSL's email never carries. A concern's summary never
+appears here: it goes to the DSL's chronology (C16), not to a register that may be printed or
+shared.
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class _Writer:
             ev.RecordingStopped: lambda e: f"Recording stopped by {self.n(e.by)}",
             ev.LogNoteAdded: self._note,
             ev.ConcernRaised: self._concern,
-            ev.DslAlerted: lambda e: f"DSL alerted: {_ALERTS.get(e.reason, str(e.reason))}",
+            ev.DslAlerted: self._alerted,
             ev.ParticipantLeft: lambda e: f"{self.n(e.participant)} left",
             ev.ConnectionDropped: lambda e: f"{self.n(e.participant)}'s connection dropped",
             ev.RoomHeld: self._held,
@@ -207,6 +209,10 @@ class _Writer:
     def _concern(self, e: ev.ConcernRaised) -> str:
         about = f" about {self.n(e.pupil)}" if e.pupil else ""
         return f"Safeguarding concern {e.number} raised by {self.n(e.by)}{about} (sent to the DSL)"
+
+    def _alerted(self, e: ev.DslAlerted) -> str:
+        text = f"DSL alerted: {_ALERTS.get(e.reason, str(e.reason))}"
+        return f"{text} (note: {e.note})" if e.note else text
 
     def _held(self, e: ev.RoomHeld) -> str:
         if self.held_since is None:

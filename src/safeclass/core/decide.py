@@ -822,8 +822,9 @@ def _emergency_end(state: RoomState, c: cmd.EmergencyEnd, now: dt.datetime) -> D
     if isinstance(staff, Refusal):
         return staff
     # The alert comes first: once the session has ended, nothing more happens in it (invariant 3).
+    note = c.note.strip()[:2000]  # a note never stops the end: one too long is cut, not refused
     return [
-        ev.DslAlerted(at=now, reason=ev.AlertReason.EMERGENCY_END, by=staff.id),
+        ev.DslAlerted(at=now, reason=ev.AlertReason.EMERGENCY_END, by=staff.id, note=note),
         end_all(state, now, ev.EndReason.EMERGENCY, by=staff.id),
     ]
 

@@ -262,9 +262,13 @@ class ConcernRaised(Event):
 @_event
 @dataclass(frozen=True, slots=True)
 class DslAlerted(Event):
+    """The DSL is told (by the outbox, never with details). `note` is what the member of staff
+    wrote when ending in an emergency: kept here for the record, never put in the email."""
+
     reason: AlertReason
     by: str
     pupil: str | None = None
+    note: str = ""
 
 
 @_event

@@ -74,7 +74,9 @@ def notice_message(notice: Notice, sender: str) -> EmailMessage:
     message["To"] = notice.recipient
     message["Subject"] = " ".join(notice.subject.split())
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=_domain(sender))
+    domain = _domain(sender)
+    # a notice sent again (a retry after a crash mid-send) has the Message-ID it had the first time
+    message["Message-ID"] = f"<{notice.key}@{domain}>" if notice.key else make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(notice.body)
     paragraphs = "\n".join(

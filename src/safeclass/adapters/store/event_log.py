@@ -6,6 +6,10 @@ moved; and the head table (the last seq and hash of every session) catches a del
 retention job may blank a payload (the digest stays, so the chain still verifies) but records the
 redaction as a later entry of the same chain, so a silent blanking is reported too.
 
+An append may carry `also`: more writes for the same transaction (the notification rows its
+events cause), so the entries and what they make the server do are on record together or not at
+all.
+
 Appends to one session are serialised (an asyncio lock in this process, `BEGIN IMMEDIATE` on
 SQLite, an advisory transaction lock on PostgreSQL), so concurrent writers never interleave.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -25,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from safeclass.adapters.store.tables import SessionEvent, SessionLogHead
 
 GENESIS = "0" * 64
+# More writes for an append's own transaction; if one fails, nothing of the append is written.
+InTransaction = Callable[[AsyncConnection], Awaitable[None]]
 REDACTED = "Redacted"
 
 
@@ -85,16 +91,21 @@ class EventLog:
             lock = self._locks[session_id] = asyncio.Lock()
         return lock
 
-    async def append(self, session_id: str, entries: Sequence[NewEntry]) -> list[LogEntry]:
-        """Append entries in one durable transaction; they are acknowledged when this returns."""
+    async def append(
+        self, session_id: str, entries: Sequence[NewEntry], also: InTransaction | None = None
+    ) -> list[LogEntry]:
+        """Append entries in one durable transaction; they are acknowledged when this returns.
+        `also` runs in that transaction, after the entries are written."""
         if not entries:
             return []
-        return (await self.append_many({session_id: entries}))[session_id]
+        hooks = () if also is None else (also,)
+        return (await self.append_many({session_id: entries}, hooks))[session_id]
 
     async def append_many(
-        self, batches: Mapping[str, Sequence[NewEntry]]
+        self, batches: Mapping[str, Sequence[NewEntry]], also: Sequence[InTransaction] = ()
     ) -> dict[str, list[LogEntry]]:
-        """Append to several sessions in one transaction (one fsync for a burst of events)."""
+        """Append to several sessions in one transaction (one fsync for a burst of events),
+        with the `also` writes in the same transaction."""
         ids = sorted(sid for sid, entries in batches.items() if entries)
         if not ids:
             return {}
@@ -103,7 +114,10 @@ class EventLog:
             await lock.acquire()
         try:
             async with self.engine.begin() as conn:
-                return await self._append(conn, {sid: batches[sid] for sid in ids})
+                written = await self._append(conn, {sid: batches[sid] for sid in ids})
+                for write in also:
+                    await write(conn)
+                return written
         finally:
             for lock in reversed(locks):
                 lock.release()

@@ -4,7 +4,8 @@ A join storm is forty classes appending at once; with full fsync each commit cos
 milliseconds, and one commit per command would queue them behind each other. `GroupCommitLog`
 collects whatever appends are waiting while the previous commit runs and writes them all in
 the next one (`EventLog.append_many`), so a busy server makes fewer, larger commits and a quiet
-one commits at once. Each caller still gets its own entries back only once they are durable.
+one commits at once. Each caller still gets its own entries back only once they are durable,
+and an append's `also` writes go into the same transaction as its entries.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, LogEntry, NewEntry
+from safeclass.adapters.store.event_log import EventLog, InTransaction, LogEntry, NewEntry
 
 
 @dataclass(slots=True)
 class _Waiting:
     session_id: str
     entries: Sequence[NewEntry]
+    also: InTransaction | None
     done: asyncio.Future[list[LogEntry]] = field(repr=False)
 
 
@@ -35,11 +37,13 @@ class GroupCommitLog(EventLog):
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def append(self, session_id: str, entries: Sequence[NewEntry]) -> list[LogEntry]:
+    async def append(
+        self, session_id: str, entries: Sequence[NewEntry], also: InTransaction | None = None
+    ) -> list[LogEntry]:
         if not entries:
             return []
         done: asyncio.Future[list[LogEntry]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(session_id, entries, done))
+        self._waiting.append(_Waiting(session_id, entries, also, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
         return await done
@@ -57,8 +61,9 @@ class GroupCommitLog(EventLog):
             grouped: dict[str, list[NewEntry]] = {}
             for item in batch:
                 grouped.setdefault(item.session_id, []).extend(item.entries)
+            also = [item.also for item in batch if item.also is not None]
             try:
-                written = await self.append_many(grouped)
+                written = await self.append_many(grouped, also)
             except Exception as exc:  # every caller in the batch hears of it; nothing was written
                 for item in batch:
                     if not item.done.done():

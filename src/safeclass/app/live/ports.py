@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from safeclass.adapters.store.event_log import InTransaction
 from safeclass.app.media_port import (
     Jsep,
     KeepRecordings,
@@ -54,8 +55,14 @@ class Audience(Protocol):
 class Alerts(Protocol):
     """Messages that leave the room: to the DSL, to parents, to the head."""
 
-    async def room_events(self, session_id: str, state: RoomState, events: Sequence[Event]) -> None:
-        """React to events that must reach someone outside (DslAlerted, ParentNoticeQueued…)."""
+    async def outbox_write(
+        self, session_id: str, state: RoomState, events: Sequence[Event]
+    ) -> InTransaction | None:
+        """What events that must reach someone outside (DslAlerted, ParentNoticeQueued…) make
+        the outbox say, as writes for the transaction that logs them; None if nothing."""
+
+    def written(self, session_id: str) -> None:
+        """That transaction has committed: deliver now."""
 
 
 class NoMedia:

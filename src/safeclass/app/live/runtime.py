@@ -1,9 +1,11 @@
 """One live room: a single task applies its commands in order, logs, then tells everyone.
 
 The order of every step is the safeguarding promise: decide (the core), append the events to
-the session's log (durable), only then change the room's state and tell the clients, then act
-on the world (close a removed pupil's socket, alert the DSL). If the log cannot be written the
-command fails and nothing changes, so no client is ever told of something that is not on record.
+the session's log (durable) together with the outbox rows they cause (the DSL's alert, parents'
+notices) in one transaction, wake the outbox, only then change the room's state and tell the
+clients, then act on the world (close a removed pupil's socket). If that transaction fails the
+command fails and nothing changes, so no client is ever told of something that is not on record,
+and nothing on record lacks its alert.
 The room also owns its clock: it sleeps until the state's next deadline and ticks, and its
 media (`RoomMedia`): after the log write, and before anyone is told, the events' SFU calls are
 queued on the room's media lane, which makes them in order without ever holding up this task.
@@ -161,7 +163,11 @@ class LiveRoom:
         if isinstance(command, cmd.StartRecording) and result.refusal is None:
             result = self._unless_unrecordable(result, now)
         if result.events:
-            await self._log.append(self.session_id, entries_for(result.events))
+            # whom to tell is read first; the alerts are then written with the events, together
+            outbox = await self._alerts.outbox_write(self.session_id, result.state, result.events)
+            await self._log.append(self.session_id, entries_for(result.events), also=outbox)
+            if outbox is not None:
+                self._alerts.written(self.session_id)  # on record: the outbox sends it now
             before = self.state
             self.state = result.state
             self.seq += len(result.events)
@@ -198,10 +204,6 @@ class LiveRoom:
                     self._metrics.admissions.inc()
                 elif isinstance(event, ev.RoomHeld):
                     self._metrics.holds.labels(reason=event.reason.value).inc()
-        try:
-            await self._alerts.room_events(self.session_id, self.state, events)
-        except Exception:  # an outbox failure must not stop the room
-            log.exception("room %s: alerts failed", self.session_id)
         if self._on_open is not None and any(isinstance(e, ev.WaitingRoomOpened) for e in events):
             await self._on_open(self)
         if any(isinstance(e, ev.SessionEnded) for e in events):

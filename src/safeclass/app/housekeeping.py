@@ -1,11 +1,14 @@
 """The server's background duties: bring back live rooms after a restart, run retention daily,
-and close the sockets of logins ended by another process.
+send each DSL a signed checkpoint of the logs daily, and close the sockets of logins ended by
+another process.
 
 At start, every session the log says was live is restored (so its clock runs on: a session
 whose time ran out while the server was down ends at once, everyone is marked disconnected,
 and pupils are held until staff return). Then retention runs once a minute after start and
 every `retention_every_hours` after that, and `RevocationWatch` looks every few seconds for
-logins and pupil passes revoked elsewhere (e.g. `safeclass staff disable`).
+logins and pupil passes revoked elsewhere (e.g. `safeclass staff disable`). Checkpoints
+(app/checkpoints.py) go to the outbox a few minutes after start and every
+`checkpoint_every_hours` after that.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.tables import Session
+from safeclass.app.checkpoints import send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
@@ -36,8 +41,17 @@ class Housekeeping:
         first_retention_after_s: float = 60.0,
         revocations: RevocationWatch | None = None,
         revocations_every_s: float = 2.0,
+        *,
+        event_log: EventLog,
+        checkpoint_key: bytes | None = None,
+        checkpoint_every_hours: float = 24.0,
+        first_checkpoint_after_s: float = 300.0,
     ) -> None:
         self._engine = engine
+        self._log = event_log
+        self._checkpoint_key = checkpoint_key
+        self._checkpoint_every = checkpoint_every_hours * 3600
+        self._first_checkpoint = first_checkpoint_after_s
         self._rooms = rooms
         self._clock = clock
         self._every = retention_every_hours * 3600
@@ -69,6 +83,9 @@ class Housekeeping:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._retention_loop(), name="retention")]
+        if self._checkpoint_key is not None:
+            loop = self._checkpoint_loop(self._checkpoint_key)
+            self._tasks.append(asyncio.create_task(loop, name="log checkpoints"))
         if self._revocations is not None:
             watch = self._revocations_loop(self._revocations)
             self._tasks.append(asyncio.create_task(watch, name="revocations"))
@@ -92,7 +109,7 @@ class Housekeeping:
         await asyncio.sleep(self._first)
         while True:
             try:
-                report = await run_retention(self._engine, self._clock.now())
+                report = await run_retention(self._engine, self._clock.now(), self._log)
             except Exception:  # retried at the next run; the server goes on
                 log.exception("retention run failed")
             else:
@@ -100,3 +117,18 @@ class Housekeeping:
                 for problem in report.problems:
                     log.warning("retention: %s", problem)
             await asyncio.sleep(self._every)
+
+    async def send_checkpoints(self, key: bytes) -> int:
+        """Queue every school's signed log checkpoint for its DSLs now."""
+        return await send_checkpoints(self._engine, self._log, key, self._clock.now())
+
+    async def _checkpoint_loop(self, key: bytes) -> None:
+        await asyncio.sleep(self._first_checkpoint)
+        while True:
+            try:
+                queued = await self.send_checkpoints(key)
+            except Exception:  # tried again at the next run; the server goes on
+                log.exception("log checkpoint failed")
+            else:
+                log.info("log checkpoints queued for %d DSL(s)", queued)
+            await asyncio.sleep(self._checkpoint_every)

@@ -16,10 +16,13 @@ came and pass that file to `--against`.
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from email.message import EmailMessage
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -87,6 +90,25 @@ def render(checkpoint: Checkpoint) -> str:
 
 def parse(text: str) -> Checkpoint:
     """The checkpoint in `text` (a file it was saved to, or a whole email that carried it)."""
+    try:
+        return _parse(text)
+    except CheckpointError:
+        body = _email_text(text)
+        if body is None:
+            raise
+        return _parse(body)
+
+
+def _email_text(text: str) -> str | None:
+    """The plain-text body of a saved email (its lines may be encoded for transport)."""
+    message = email.message_from_string(text, policy=email.policy.default)
+    if not isinstance(message, EmailMessage) or not message.keys():
+        return None
+    part = message.get_body(preferencelist=("plain",))
+    return str(part.get_content()) if part is not None else None
+
+
+def _parse(text: str) -> Checkpoint:
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         raise CheckpointError("no safeclass log checkpoint in it (no BEGIN/END lines)")

@@ -84,7 +84,7 @@ class Housekeeping:
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._retention_loop(), name="retention")]
         if self._checkpoint_key is not None:
-            loop = self._checkpoint_loop(self._checkpoint_key)
+            loop = self._checkpoint_loop()
             self._tasks.append(asyncio.create_task(loop, name="log checkpoints"))
         if self._revocations is not None:
             watch = self._revocations_loop(self._revocations)
@@ -118,15 +118,19 @@ class Housekeeping:
                     log.warning("retention: %s", problem)
             await asyncio.sleep(self._every)
 
-    async def send_checkpoints(self, key: bytes) -> int:
-        """Queue every school's signed log checkpoint for its DSLs now."""
-        return await send_checkpoints(self._engine, self._log, key, self._clock.now())
+    async def send_checkpoints(self) -> int:
+        """Queue every school's signed log checkpoint for its DSLs now; how many were queued."""
+        if self._checkpoint_key is None:
+            return 0
+        return await send_checkpoints(
+            self._engine, self._log, self._checkpoint_key, self._clock.now()
+        )
 
-    async def _checkpoint_loop(self, key: bytes) -> None:
+    async def _checkpoint_loop(self) -> None:
         await asyncio.sleep(self._first_checkpoint)
         while True:
             try:
-                queued = await self.send_checkpoints(key)
+                queued = await self.send_checkpoints()
             except Exception:  # tried again at the next run; the server goes on
                 log.exception("log checkpoint failed")
             else:

@@ -34,7 +34,7 @@ from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOp
 from safeclass.cli.store_access import fail, open_with_secret
 
 audit_app = typer.Typer(help="Check that the records have not been altered.", no_args_is_help=True)
-_out = Console(highlight=False)
+_out = Console(highlight=False, soft_wrap=True)
 
 
 @audit_app.command("verify")

@@ -8,27 +8,35 @@ or delete a log whole, or put back an older head from a copy of the database. Ea
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from typer.testing import CliRunner, Result
 
-from safeclass.adapters.store import EventLog, connect
-from safeclass.adapters.store.sessions import load_session
-from safeclass.adapters.store.tables import Session, SessionEvent, SessionLogHead
+from safeclass.adapters.store import EventLog, NewEntry, connect, school_records, upgrade
+from safeclass.adapters.store.sessions import create_session, load_session
+from safeclass.adapters.store.tables import Session, SessionEvent, SessionLogHead, SessionPupil
+from safeclass.app.clock import AdjustableClock
+from safeclass.app.retention import run_retention
 from safeclass.app.room_log import entries_for
 from safeclass.cli.main import app
+from safeclass.core import SessionKind, new_room
 from safeclass.core import commands as c
-from safeclass.core import new_room
+from tests.integration.families import MailSink, make_school, parts, schedule
+from tests.integration.live import LiveServer
 from tests.integration.seed import seed_session
 from tests.support.keys import chain_key_for
-from tests.support.rooms import Driver
+from tests.support.rooms import START, Driver
+
+DAY = dt.timedelta(days=1)
 
 Row = dict[str, Any]
 
@@ -251,3 +259,240 @@ def test_a_tail_deleted_with_an_older_head_put_back_is_named_against_a_checkpoin
     result = audit(rec, "verify", "--against", str(checkpoint))
     assert result.exit_code == 1, result.output
     assert f"event {n - 1}-{n} deleted since the checkpoint" in result.output
+
+
+def _legacy_log(db_url: str, session_id: str, n: int) -> None:
+    """Entries and a head as the server wrote them before keyed chains (schema 0003)."""
+
+    async def go() -> None:
+        engine = connect(db_url)
+        try:
+            async with engine.begin() as conn:
+                prev = "0" * 64
+                for seq in range(1, n + 1):
+                    payload = json.dumps({"text": f"note {seq}"}, separators=(",", ":"))
+                    digest = hashlib.sha256(payload.encode()).hexdigest()
+                    this = published_hash(prev, session_id, seq, "LogNoteAdded", AT, digest)
+                    await conn.execute(
+                        text(
+                            "INSERT INTO session_events (session_id, seq, type, at, payload, "
+                            "digest, prev_hash, hash, redacted) VALUES (:sid, :seq, "
+                            "'LogNoteAdded', :at, :payload, :digest, :prev, :hash, false)"
+                        ),
+                        {
+                            "sid": session_id,
+                            "seq": seq,
+                            "at": AT,
+                            "payload": payload,
+                            "digest": digest,
+                            "prev": prev,
+                            "hash": this,
+                        },
+                    )
+                    prev = this
+                await conn.execute(
+                    text(
+                        "INSERT INTO session_log_heads (session_id, last_seq, last_hash) "
+                        "VALUES (:sid, :seq, :hash)"
+                    ),
+                    {"sid": session_id, "seq": n, "hash": prev},
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+AT = "2026-11-24T10:00:00+00:00"
+
+
+# covers: CLA-17
+def test_logs_from_before_keyed_chains_are_kept_as_they_are_and_said_to_be_older(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003")  # a school's database before this release
+    _legacy_log(url, "old-lesson", 4)
+    rec = Recorded(url, tmp_path, "old-lesson")
+
+    upgraded = CliRunner().invoke(
+        app, ["db", "upgrade", "--database-url", url, "--data-dir", str(tmp_path)]
+    )
+    assert upgraded.exit_code == 0, upgraded.output
+    result = audit(rec, "verify")
+    assert result.exit_code == 0, result.output
+    assert "OK session old-lesson: 4 events, chain intact; events 1-4 predate keyed chains" in (
+        result.output
+    )
+
+    async def continue_and_downgrade() -> None:
+        engine = connect(url)
+        try:
+            log = EventLog(engine, chain_key_for(tmp_path))
+            await log.append("old-lesson", [NewEntry("LogNoteAdded", AT, {"text": "note 5"})])
+            assert (await log.verify("old-lesson")).ok  # keyed from 5 on
+            await log.append("new-lesson", [NewEntry("LogNoteAdded", AT, {"text": "new"})])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(continue_and_downgrade())
+    assert audit(rec, "verify").exit_code == 0
+    # a log begun after the upgrade cannot be passed off as an older one
+    rewrite(Recorded(url, tmp_path, "new-lesson"), lambda rows: rows, claim_old=True)
+    # nor can an old one's keyed continuation
+    rewrite(rec, lambda rows: rows, claim_old=True)
+    result = audit(rec, "verify")
+    assert result.exit_code == 1, result.output
+    assert "ALTERED session new-lesson" in result.output
+    assert "ALTERED session old-lesson" in result.output
+    assert result.output.count("its seal does not match") == 2
+
+
+# covers: CLA-17
+def test_upgrading_a_database_with_logs_needs_the_servers_secret(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003")
+    _legacy_log(url, "old-lesson", 2)
+    with pytest.raises(RuntimeError, match="needs the server's secret"):
+        upgrade(url)
+
+
+# covers: CLA-17
+def test_an_edited_checkpoint_is_refused_and_a_log_deleted_with_its_session_is_named(
+    db_url: str, tmp_path: Path
+) -> None:
+    rec = record(db_url, tmp_path)
+    checkpoint = tmp_path / "checkpoint.txt"
+    assert audit(rec, "checkpoint", "--out", str(checkpoint)).exit_code == 0
+    same = audit(rec, "verify", "--against", str(checkpoint))
+    assert same.exit_code == 0, same.output
+    assert "all still there" in same.output
+
+    forged = tmp_path / "forged.txt"
+    forged.write_text(checkpoint.read_text().replace(rec.session_id, "another-session"))
+    refused = audit(rec, "verify", "--against", str(forged))
+    assert refused.exit_code == 1
+    assert "does not carry this server's signature" in refused.output
+    garbled = tmp_path / "garbled.txt"
+    garbled.write_text("Dear DSL, here is nothing")
+    assert (
+        "no safeclass log checkpoint in it"
+        in audit(rec, "verify", "--against", str(garbled)).output
+    )
+
+    async def delete_everything_of_the_session() -> None:
+        engine = connect(rec.url)
+        sid = rec.session_id
+        try:
+            async with engine.begin() as conn:
+                for table in (SessionEvent, SessionLogHead):
+                    await conn.execute(delete(table).where(table.session_id == sid))
+                await conn.execute(delete(SessionPupil).where(SessionPupil.session_id == sid))
+                await conn.execute(delete(Session).where(Session.id == sid))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(delete_everything_of_the_session())
+    result = audit(rec, "verify", "--against", str(checkpoint))
+    assert result.exit_code == 1, result.output
+    assert f"SINCE CHECKPOINT {rec.session_id}" in result.output
+    assert "its whole log is missing since the checkpoint of" in result.output
+
+
+# covers: CLA-17, C16
+async def test_the_dsl_is_sent_a_checkpoint_that_verify_reads_from_the_saved_email(
+    db_url: str, tmp_path: Path, mail: MailSink
+) -> None:
+    server = await LiveServer(
+        db_url,
+        tmp_path,
+        AdjustableClock(START - DAY),
+        smtp_host="127.0.0.1",
+        smtp_port=mail.port,
+        outbox_every_seconds=0.1,
+    ).start()
+    try:
+        services = server.services
+        school = await make_school(services, "claydon")
+        async with services.engine.begin() as conn:
+            await school_records.add_staff(
+                conn, school.id, name="Ms Patel", email="dsl@school.test", role="dsl"
+            )
+        session_id = await schedule(server, school)
+        await services.event_log.append(
+            session_id, [NewEntry("LogNoteAdded", AT, {"text": "register taken"})]
+        )
+        assert services.housekeeping is not None
+        assert await services.housekeeping.send_checkpoints() == 1
+        (message,) = await mail.wait_for(1)
+    finally:
+        await server.stop()
+    assert message["To"] == "dsl@school.test"
+    assert str(message["Subject"]).strip().startswith("[safeclass] Records checkpoint for")
+    plain, _ = parts(message)
+    assert session_id in plain and "register taken" not in plain
+    saved = tmp_path / "checkpoint.eml"
+    saved.write_bytes(bytes(message))  # the email as it came, encoded for transport
+    rec = Recorded(db_url, tmp_path, session_id)
+    result = await asyncio.to_thread(audit, rec, "verify", "--against", str(saved))
+    assert result.exit_code == 0, result.output
+    assert "Against the checkpoint of" in result.output and "all still there" in result.output
+
+
+# covers: CLA-17
+def test_a_log_deleted_by_retention_is_not_called_missing_and_a_never_opened_session_is_named(
+    db_url: str, tmp_path: Path
+) -> None:
+    rec = record(db_url, tmp_path)
+
+    async def retention_and_an_unopened_session() -> str:
+        engine = connect(db_url)
+        try:
+            log = EventLog(engine, chain_key_for(tmp_path))
+            report = await run_retention(engine, dt.datetime.now(dt.UTC) + 500 * DAY, log)
+            assert report.session_logs_deleted == 1
+            async with engine.begin() as conn:
+                school_id, version_id = (
+                    await conn.execute(
+                        select(Session.school_id, Session.policy_version_id).where(
+                            Session.id == rec.session_id
+                        )
+                    )
+                ).one()
+                return await create_session(
+                    conn,
+                    school_id=school_id,
+                    policy_version_id=version_id,
+                    kind=SessionKind.CLASS,
+                    title="Nobody came",
+                    starts_at=START,
+                    minutes=30,
+                    pupils=[],
+                )
+        finally:
+            await engine.dispose()
+
+    unopened = asyncio.run(retention_and_an_unopened_session())
+    result = audit(rec, "verify")
+    assert result.exit_code == 0, result.output
+    assert rec.session_id not in result.output  # deleted on its day, and journalled
+    assert "OK school journal" in result.output
+    assert f"NO LOG {unopened}: its start has passed but its room never opened" in result.output
+
+
+# covers: CLA-17
+def test_the_secret_is_made_private_and_audit_never_makes_a_new_one(
+    db_url: str, tmp_path: Path
+) -> None:
+    rec = record(db_url, tmp_path / "server")
+    secret = tmp_path / "server" / "secret.key"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    elsewhere = Recorded(db_url, tmp_path / "elsewhere", rec.session_id)
+    result = audit(elsewhere, "verify")
+    assert result.exit_code == 1
+    assert "no server secret at" in result.output
+    assert not (tmp_path / "elsewhere" / "secret.key").exists()
+    secret.chmod(0o644)
+    result = audit(rec, "verify")
+    assert result.exit_code == 1
+    assert "can be read by other users" in result.output

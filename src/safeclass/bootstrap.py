@@ -1,10 +1,11 @@
 """The composition root: the one place where the real adapters are wired into the app.
 
-`build()` opens the database (migrating it), and makes the event log, the clock, the outbox
-alerts, the WebSocket audiences and the live-room registry, and, when SMTP or a webhook is
-configured, the channels that carry invitation links and the outbox worker that delivers the
-notifications table by email; and the media (a local Janus child process, external Janus
-servers, or none: `adapters.media.service`), whose news goes to the rooms through the registry;
+`build()` reads (or makes) the server's secret, opens the database (migrating it), and makes
+the event log (keyed with it), the clock, the outbox alerts, the WebSocket audiences and the
+live-room registry, and, when SMTP or a webhook is configured, the channels that carry
+invitation links and the outbox worker that delivers the notifications table by email; and
+the media (a local Janus child process, external Janus servers, or none:
+`adapters.media.service`), whose news goes to the rooms through the registry;
 `close()` stops them in order (rooms, then media, so every SFU room is destroyed).
 Tests build the same services with an adjustable clock.
 """
@@ -20,10 +21,13 @@ from safeclass.adapters.media.janus_process import JanusOptions
 from safeclass.adapters.media.service import MediaService, start_media
 from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookSender
+from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.db import upgrade
+from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.app.alerts import OutboxAlerts
+from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.delivery import LetterChannel
@@ -53,10 +57,12 @@ class Services:
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
-    upgrade(settings.database_url)
+    secret = ServerSecret.load_or_create(settings.secret_path)
+    chain_key = secret.derive(CHAIN_KEY)
+    upgrade(settings.database_url, chain_key=chain_key)
     engine = connect(settings.database_url)
     clock = clock or SystemClock()
-    event_log = GroupCommitLog(engine)
+    event_log = GroupCommitLog(engine, chain_key)
     metrics = Metrics()
     audiences = Audiences(clock)
     mailer = Mailer.from_settings(settings)
@@ -97,6 +103,9 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         settings.retention_every_hours,
         revocations=revocations,
         revocations_every_s=settings.revocations_every_seconds,
+        event_log=event_log,
+        checkpoint_key=secret.derive(CHECKPOINT_KEY),
+        checkpoint_every_hours=settings.checkpoint_every_hours,
         consents=ConsentWatch(engine, rooms.running),
     )
     await housekeeping.restore_live_rooms()

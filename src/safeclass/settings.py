@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from safeclass.adapters.server_secret import secret_path
 from safeclass.adapters.store.db import database_url
 
 
@@ -48,6 +49,13 @@ class Settings:
     # the local Janus records into DATA_DIR/recordings. None with janus_urls: no recording.
     janus_recordings_dir: Path | None = None
     media_stall_seconds: float = 2.0  # an SFU call slower than this tells the staff
+    # The server's secret (keys the event log; adapters/server_secret.py). None: DATA_DIR/secret.key
+    secret_file: Path | None = None
+    checkpoint_every_hours: float = 24.0  # how often each DSL is sent a signed log checkpoint
+
+    @property
+    def secret_path(self) -> Path:
+        return secret_path(self.data_dir, self.secret_file)
 
     @property
     def secure_cookies(self) -> bool:
@@ -92,6 +100,7 @@ class Settings:
             "janus_ice_enforce_list": env.get("SAFECLASS_JANUS_ICE_ENFORCE_LIST"),
             "janus_ignore_mdns": env.get("SAFECLASS_JANUS_IGNORE_MDNS", "") in _YES,
             "janus_recordings_dir": _path(env.get("SAFECLASS_JANUS_RECORDINGS_DIR")),
+            "secret_file": _path(env.get("SAFECLASS_SECRET_FILE")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})  # flags win
         if "public_url" not in values:

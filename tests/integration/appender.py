@@ -10,11 +10,12 @@ import asyncio
 import sys
 
 from safeclass.adapters.store import EventLog, NewEntry, connect
+from tests.support.keys import TEST_CHAIN_KEY
 
 
 async def main(url: str, session: str, count: int) -> None:
     engine = connect(url)
-    log = EventLog(engine)
+    log = EventLog(engine, TEST_CHAIN_KEY)
     for i in range(count):
         entry = NewEntry("LogNoteAdded", "2026-11-24T10:00:00+00:00", {"text": f"note {i}"})
         (written,) = await log.append(session, [entry])

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store import EventLog, NewEntry
+from tests.support.keys import TEST_CHAIN_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,8 @@ async def test_every_acknowledged_event_survives_a_killed_writer(
                 acked = int(line.split()[1])
     assert acked >= kill_after
 
-    log = EventLog(engine)  # "on restart": a new engine and log on the same database
+    # "on restart": a new engine and log on the same database
+    log = EventLog(engine, TEST_CHAIN_KEY)
     entries = await log.read("s1")
     assert [e.seq for e in entries[:acked]] == list(range(1, acked + 1))
     assert len(entries) in (acked, acked + 1)  # at most one written but not yet acknowledged

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store import EventLog, NewEntry
 from safeclass.adapters.store.tables import SessionEvent, SessionLogHead
+from tests.support.keys import TEST_CHAIN_KEY
 
 AT = "2026-11-24T10:00:00+00:00"
 
@@ -22,14 +23,14 @@ def _entries(n: int, start: int = 0) -> list[NewEntry]:
 
 
 async def _logged(engine: AsyncEngine, n: int = 6, session: str = "s1") -> EventLog:
-    log = EventLog(engine)
+    log = EventLog(engine, TEST_CHAIN_KEY)
     await log.append(session, _entries(n))
     return log
 
 
 # covers: C14, C15, CLA-17
 async def test_appended_events_read_back_in_order_with_contiguous_numbers(engine: AsyncEngine):
-    log = EventLog(engine)
+    log = EventLog(engine, TEST_CHAIN_KEY)
     first = await log.append("s1", _entries(3))
     second = await log.append("s1", _entries(2, start=3))
     entries = await log.read("s1")
@@ -42,7 +43,7 @@ async def test_appended_events_read_back_in_order_with_contiguous_numbers(engine
 
 # covers: CLA-17
 async def test_each_session_has_its_own_numbering_and_chain(engine: AsyncEngine):
-    log = EventLog(engine)
+    log = EventLog(engine, TEST_CHAIN_KEY)
     await log.append_many({"a": _entries(2), "b": _entries(3)})
     assert [e.seq for e in await log.read("a")] == [1, 2]
     assert [e.seq for e in await log.read("b")] == [1, 2, 3]
@@ -52,8 +53,8 @@ async def test_each_session_has_its_own_numbering_and_chain(engine: AsyncEngine)
 
 # covers: CLA-17
 async def test_concurrent_writers_to_one_session_never_interleave_wrongly(engine: AsyncEngine):
-    log = EventLog(engine)
-    other = EventLog(engine)  # a second writer object with its own in-process lock
+    log = EventLog(engine, TEST_CHAIN_KEY)
+    other = EventLog(engine, TEST_CHAIN_KEY)  # a second writer object with its own in-process lock
     writers = [w.append("s1", _entries(5, start=i * 5)) for i, w in enumerate([log, other] * 10)]
     await asyncio.gather(*writers)
     entries = await log.read("s1")
@@ -208,7 +209,7 @@ async def test_a_missing_head_record_is_reported(engine: AsyncEngine):
 @pytest.mark.parametrize("n", [1, 250])
 async def test_appends_continue_the_chain_after_a_new_connection(engine: AsyncEngine, n: int):
     await _logged(engine, n=n)
-    log = EventLog(engine)  # as after a restart
+    log = EventLog(engine, TEST_CHAIN_KEY)  # as after a restart
     await log.append("s1", _entries(2))
     assert await log.count("s1") == n + 2
     assert (await log.verify("s1")).ok
@@ -229,7 +230,7 @@ async def test_group_commit_shares_transactions_and_keeps_every_sessions_order(
         commits += 1
 
     event.listen(engine.sync_engine, "commit", count)
-    log = GroupCommitLog(engine)
+    log = GroupCommitLog(engine, TEST_CHAIN_KEY)
     sessions = [f"room-{i}" for i in range(20)]
 
     async def room(sid: str) -> list[int]:

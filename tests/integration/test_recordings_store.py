@@ -21,6 +21,7 @@ from safeclass.app.media_port import RecordedFile
 from safeclass.app.retention import run_retention
 from safeclass.cli.main import app
 from tests.integration.seed import seed_session
+from tests.support.keys import TEST_CHAIN_KEY
 
 runner = CliRunner(env={"FORCE_COLOR": None, "TTY_COMPATIBLE": None, "COLUMNS": "200"})
 NOW = dt.datetime(2026, 11, 24, 10, 30, tzinfo=dt.UTC)
@@ -125,9 +126,10 @@ async def test_retention_deletes_the_files_and_journals_it_and_a_missing_one_is_
 ) -> None:
     school_id, _, ids = await kept(engine, tmp_path)
     (tmp_path / "t1.webm").unlink()  # someone removed it by hand
-    early = await run_retention(engine, NOW + dt.timedelta(days=29))
+    log = EventLog(engine, TEST_CHAIN_KEY)
+    early = await run_retention(engine, NOW + dt.timedelta(days=29), log)
     assert early.recordings_deleted == 0
-    report = await run_retention(engine, NOW + dt.timedelta(days=30, minutes=1))
+    report = await run_retention(engine, NOW + dt.timedelta(days=30, minutes=1), log)
     assert report.recordings_deleted == 2 and report.problems == []
     assert not (tmp_path / "p1.webm").exists()
     assert await recordings.list_recordings(engine, school_id) == []
@@ -144,7 +146,7 @@ async def test_opening_a_recording_is_journalled_and_a_deleted_one_cannot_be_ope
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     school_id, session_id, ids = await kept(engine, tmp_path)
-    log = EventLog(engine)
+    log = EventLog(engine, TEST_CHAIN_KEY)
     row = await recordings.opened(
         engine, log, school_id=school_id, recording_id=ids[0], staff_id="dsl-1", now=NOW
     )
@@ -157,7 +159,7 @@ async def test_opening_a_recording_is_journalled_and_a_deleted_one_cannot_be_ope
     assert journal == [
         ("RecordingOpened", {"recording": ids[0], "session": session_id, "by": "dsl-1"})
     ]
-    await run_retention(engine, NOW + dt.timedelta(days=31))
+    await run_retention(engine, NOW + dt.timedelta(days=31), log)
     after = await recordings.opened(
         engine, log, school_id=school_id, recording_id=ids[0], staff_id="dsl-1", now=NOW
     )

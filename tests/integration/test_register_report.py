@@ -16,6 +16,7 @@ from safeclass.cli.main import app
 from safeclass.core import Role, new_room
 from safeclass.core import commands as c
 from tests.integration.seed import seed_session
+from tests.support.keys import TEST_CHAIN_KEY
 from tests.support.rooms import Driver
 
 # Rich decides colour and wrapping from the environment; tests see plain, unwrapped text.
@@ -46,7 +47,7 @@ async def recorded_lesson(engine: AsyncEngine) -> tuple[str, Driver]:
     d.at(10, 40).ok(c.RequestToJoin("t2", Role.ASSISTANT, "dev-t2", staff_name="Mr Lee"))
     d.at(12).ok(c.Remove("t1", "p2", "=shouting over others"))
     d.at(30).ok(c.Tick())
-    await EventLog(engine).append(session_id, entries_for(d.log))
+    await EventLog(engine, TEST_CHAIN_KEY).append(session_id, entries_for(d.log))
     return session_id, d
 
 

@@ -10,6 +10,7 @@ from safeclass.app.room_log import entries_for, replay
 from safeclass.core import Role, new_room
 from safeclass.core import commands as c
 from tests.integration.seed import seed_session
+from tests.support.keys import TEST_CHAIN_KEY
 from tests.support.rooms import Driver
 
 
@@ -18,7 +19,7 @@ async def test_replaying_the_stored_log_rebuilds_the_live_room(engine: AsyncEngi
     session_id = await seed_session(engine, "claydon", pupils=6)
     stored = await load_session(engine, session_id)
     assert stored.policy.school.key == "claydon" and stored.policy_version == 1
-    log = EventLog(engine)
+    log = EventLog(engine, TEST_CHAIN_KEY)
     driver = Driver(new_room(stored.plan, stored.policy))
     recorded = 0
 

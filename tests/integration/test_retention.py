@@ -20,6 +20,7 @@ from safeclass.cli.main import app
 from safeclass.core import commands as c
 from safeclass.core import new_room
 from tests.integration.seed import seed_session
+from tests.support.keys import chain_key_for
 from tests.support.rooms import START, Driver
 
 DAY = dt.timedelta(days=1)
@@ -34,7 +35,7 @@ async def _session_with_records(engine: AsyncEngine, tmp_path: Path) -> tuple[st
     driver.ok(c.PostChat("p1", "My cat is called Biscuit"))
     driver.ok(c.PostChat("p2", "I live at 4 Elm Road"))
     driver.ok(c.EndSession("t1"))
-    log = EventLog(engine)
+    log = EventLog(engine, chain_key_for(tmp_path))
     await log.append(session_id, entries_for(driver.log))
     recording = tmp_path / "rec.webm"
     recording.write_bytes(b"not really video")
@@ -99,10 +100,10 @@ async def test_each_record_goes_when_the_policy_says_and_nothing_earlier(
     engine: AsyncEngine, tmp_path: Path
 ):
     session_id, school_id, recording = await _session_with_records(engine, tmp_path)
-    log = EventLog(engine)
+    log = EventLog(engine, chain_key_for(tmp_path))
 
     # Claydon: chat text goes as soon as the session is over (chat_messages_days = 0)
-    report = await run_retention(engine, START + dt.timedelta(hours=1))
+    report = await run_retention(engine, START + dt.timedelta(hours=1), log)
     assert report.chat_messages_blanked == 2
     assert report.invitations_deleted == 0
     entries = await log.read(session_id)
@@ -114,21 +115,21 @@ async def test_each_record_goes_when_the_policy_says_and_nothing_earlier(
     assert (await log.verify(session_id)).ok
 
     # a second run the same day changes nothing
-    again = await run_retention(engine, START + dt.timedelta(hours=2))
+    again = await run_retention(engine, START + dt.timedelta(hours=2), log)
     assert again.total == 0
 
     # invitations after 7 days; the recording after 30; the concern is still kept
-    report = await run_retention(engine, START + 8 * DAY)
+    report = await run_retention(engine, START + 8 * DAY, log)
     assert report.invitations_deleted == 1
     assert await _count(engine, Invitation) == 0
     assert recording.exists()
-    report = await run_retention(engine, START + 31 * DAY)
+    report = await run_retention(engine, START + 31 * DAY, log)
     assert report.recordings_deleted == 1
     assert not recording.exists()
     assert await _count(engine, Concern) == 1
 
     # the whole session log after 400 days; the school journal says so without the content
-    report = await run_retention(engine, START + 401 * DAY)
+    report = await run_retention(engine, START + 401 * DAY, log)
     assert report.session_logs_deleted == 1
     assert await log.read(session_id) == []
     journal = await log.read(school_id)
@@ -137,7 +138,7 @@ async def test_each_record_goes_when_the_policy_says_and_nothing_earlier(
     assert await _count(engine, Concern) == 1  # safeguarding concerns outlive the session log
 
     # the concern goes only after its keep-until date (the pupil's 25th birthday by default)
-    report = await run_retention(engine, START + 365 * 19 * DAY)
+    report = await run_retention(engine, START + 365 * 19 * DAY, log)
     assert report.concerns_deleted == 1
     journal = await log.read(school_id)
     assert journal[-1].payload == {"deleted": "concern", "concern": "con1"}
@@ -156,7 +157,16 @@ def test_the_retention_command_reports_what_it_deleted(db_url: str, tmp_path: Pa
     asyncio.run(seed())
     result = CliRunner().invoke(
         app,
-        ["retention", "run", "--as-of", (START + 40 * DAY).isoformat(), "--database-url", db_url],
+        [
+            "retention",
+            "run",
+            "--as-of",
+            (START + 40 * DAY).isoformat(),
+            "--database-url",
+            db_url,
+            "--data-dir",
+            str(tmp_path),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Chat messages (text blanked)" in result.output

@@ -296,8 +296,9 @@ class RecordedLesson(Lesson):
         engine = self.server.services.engine
         rows = await list_recordings(engine, self.school)
         now = self.server.clock.now()
-        early = await run_retention(engine, now + dt.timedelta(days=29))
-        late = await run_retention(engine, now + dt.timedelta(days=31))
+        log = self.server.services.event_log
+        early = await run_retention(engine, now + dt.timedelta(days=29), log)
+        late = await run_retention(engine, now + dt.timedelta(days=31), log)
         self.results["retention"] = {
             "rows": len(rows),
             "deleted_at_29_days": early.recordings_deleted,

@@ -1,12 +1,15 @@
 """The server's background duties: bring back live rooms after a restart, run retention daily,
-close the sockets of logins ended by another process, and take a pupil whose consent was
-withdrawn out of a live room (`ConsentWatch`).
+send each DSL a signed checkpoint of the logs daily, close the sockets of logins ended by
+another process, and take a pupil whose consent was withdrawn out of a live room
+(`ConsentWatch`).
 
 At start, every session the log says was live is restored (so its clock runs on: a session
 whose time ran out while the server was down ends at once, everyone is marked disconnected,
 and pupils are held until staff return). Then retention runs once a minute after start and
 every `retention_every_hours` after that, and `RevocationWatch` looks every few seconds for
-logins and pupil passes revoked elsewhere (e.g. `safeclass staff disable`).
+logins and pupil passes revoked elsewhere (e.g. `safeclass staff disable`). Checkpoints
+(app/checkpoints.py) go to the outbox a few minutes after start and every
+`checkpoint_every_hours` after that.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import logging
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.tables import Session
+from safeclass.app.checkpoints import send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.live.registry import Rooms
@@ -38,9 +43,18 @@ class Housekeeping:
         first_retention_after_s: float = 60.0,
         revocations: RevocationWatch | None = None,
         revocations_every_s: float = 2.0,
+        *,
+        event_log: EventLog,
+        checkpoint_key: bytes | None = None,
+        checkpoint_every_hours: float = 24.0,
+        first_checkpoint_after_s: float = 300.0,
         consents: ConsentWatch | None = None,
     ) -> None:
         self._engine = engine
+        self._log = event_log
+        self._checkpoint_key = checkpoint_key
+        self._checkpoint_every = checkpoint_every_hours * 3600
+        self._first_checkpoint = first_checkpoint_after_s
         self._rooms = rooms
         self._clock = clock
         self._every = retention_every_hours * 3600
@@ -73,6 +87,9 @@ class Housekeeping:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._retention_loop(), name="retention")]
+        if self._checkpoint_key is not None:
+            loop = self._checkpoint_loop()
+            self._tasks.append(asyncio.create_task(loop, name="log checkpoints"))
         if self._revocations is not None:
             watch = self._revocations_loop(self._revocations)
             self._tasks.append(asyncio.create_task(watch, name="revocations"))
@@ -107,7 +124,7 @@ class Housekeeping:
         await asyncio.sleep(self._first)
         while True:
             try:
-                report = await run_retention(self._engine, self._clock.now())
+                report = await run_retention(self._engine, self._clock.now(), self._log)
             except Exception:  # retried at the next run; the server goes on
                 log.exception("retention run failed")
             else:
@@ -115,3 +132,22 @@ class Housekeeping:
                 for problem in report.problems:
                     log.warning("retention: %s", problem)
             await asyncio.sleep(self._every)
+
+    async def send_checkpoints(self) -> int:
+        """Queue every school's signed log checkpoint for its DSLs now; how many were queued."""
+        if self._checkpoint_key is None:
+            return 0
+        return await send_checkpoints(
+            self._engine, self._log, self._checkpoint_key, self._clock.now()
+        )
+
+    async def _checkpoint_loop(self) -> None:
+        await asyncio.sleep(self._first_checkpoint)
+        while True:
+            try:
+                queued = await self.send_checkpoints()
+            except Exception:  # tried again at the next run; the server goes on
+                log.exception("log checkpoint failed")
+            else:
+                log.info("log checkpoints queued for %d DSL(s)", queued)
+            await asyncio.sleep(self._checkpoint_every)

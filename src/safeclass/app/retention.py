@@ -59,10 +59,12 @@ class RetentionReport:
         )
 
 
-async def run_retention(engine: AsyncEngine, now: dt.datetime) -> RetentionReport:
-    """Apply every session's retention periods as of `now`. Safe to run again at any time."""
+async def run_retention(engine: AsyncEngine, now: dt.datetime, log: EventLog) -> RetentionReport:
+    """Apply every session's retention periods as of `now`. Safe to run again at any time.
+
+    `log` is the event log opened with the server's key: redactions and the journal are in it.
+    """
     report = RetentionReport()
-    log = EventLog(engine)
     async with engine.connect() as conn:
         sessions = (
             await conn.execute(

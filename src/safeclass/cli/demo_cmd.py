@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import connect
 from safeclass.adapters.store.db import database_url, upgrade
+from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.app.demo import STAFF, Demo, prepare
 from safeclass.cli.serve_cmd import serve
 
@@ -31,7 +33,8 @@ def demo(
     data_dir.mkdir(parents=True, exist_ok=True)
     url = database_url(data_dir=data_dir)
     public_url = f"http://127.0.0.1:{port}"
-    upgrade(url)
+    secret = ServerSecret.load_or_create(secret_path(data_dir))
+    upgrade(url, chain_key=secret.derive(CHAIN_KEY))
     made = asyncio.run(_prepare(url, data_dir, public_url))
     _tell(made, public_url)
     if not prepare_only:

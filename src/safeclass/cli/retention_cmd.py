@@ -9,7 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from safeclass.adapters.store import connect
+from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.app.retention import RetentionReport, run_retention
 from safeclass.cli.options import (
     DEFAULT_DATA_DIR,
@@ -17,7 +18,7 @@ from safeclass.cli.options import (
     DataDirOption,
     run,
 )
-from safeclass.cli.store_access import open_database
+from safeclass.cli.store_access import open_with_secret
 
 retention_app = typer.Typer(
     help="Delete records when the policy says they must go.", no_args_is_help=True
@@ -36,8 +37,8 @@ def run_command(
 ) -> None:
     """Apply every session's retention periods. Each deletion is recorded, never its content."""
     now = _parse(as_of) if as_of else dt.datetime.now(dt.UTC)
-    url = open_database(database_url, data_dir)
-    report = run(_run(url, now))
+    url, secret = open_with_secret(database_url, data_dir)
+    report = run(_run(url, now, secret.derive(CHAIN_KEY)))
     table = Table(title=f"Retention as of {now:%Y-%m-%d %H:%M} UTC")
     table.add_column("What")
     table.add_column("Deleted", justify="right")
@@ -63,9 +64,9 @@ def _parse(text: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-async def _run(url: str, now: dt.datetime) -> RetentionReport:
+async def _run(url: str, now: dt.datetime, chain_key: bytes) -> RetentionReport:
     engine = connect(url)
     try:
-        return await run_retention(engine, now)
+        return await run_retention(engine, now, EventLog(engine, chain_key))
     finally:
         await engine.dispose()

@@ -101,31 +101,34 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", chain_key: bytes | None = None) -> None:
     """Apply the Alembic migrations up to `revision` (idempotent).
 
+    `chain_key` (the server's log-chain key) is needed only to bring a database that already
+    holds event logs up to keyed chains (migration 0004 seals their heads).
     Alembic's environment runs its own event loop, so from inside a running loop (a test, the
     server) the work is done in a worker thread.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        _upgrade(url, revision)
+        _upgrade(url, revision, chain_key)
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_upgrade, url, revision).result()
+        pool.submit(_upgrade, url, revision, chain_key).result()
 
 
-def _upgrade(url: str, revision: str) -> None:
+def _upgrade(url: str, revision: str, chain_key: bytes | None) -> None:
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = _async_driver(url)
+    config.attributes["chain_key"] = chain_key
     command.upgrade(config, revision)
 
 
-async def upgrade_async(url: str, revision: str = "head") -> None:
+async def upgrade_async(url: str, revision: str = "head", chain_key: bytes | None = None) -> None:
     """`upgrade` from async code (Alembic's env runs its own event loop in a worker thread)."""
-    await asyncio.to_thread(upgrade, url, revision)
+    await asyncio.to_thread(upgrade, url, revision, chain_key)

@@ -1,10 +1,20 @@
 """The session event log: append-only, numbered per session, each entry chained to the last by hash.
 
-Each entry's hash covers the previous hash, the session, its sequence number, type, time and the
-SHA-256 digest of its payload. So `verify` finds an entry that was changed, deleted, inserted or
-moved; and the head table (the last seq and hash of every session) catches a deleted tail. The
-retention job may blank a payload (the digest stays, so the chain still verifies) but records the
-redaction as a later entry of the same chain, so a silent blanking is reported too.
+Each entry's hash is an HMAC-SHA256, under the server's log-chain key (`server_secret`, kept
+outside the database), of the previous hash, the session, its sequence number, type, time and
+the SHA-256 digest of its payload. So `verify` finds an entry that was changed, deleted,
+inserted or moved, even by someone who can write the database and recompute hashes: without
+the key they cannot make ones that verify. The head table (the last seq and hash of every
+session) catches a deleted tail, and its own seal (an HMAC of the head) a head moved back to
+match. The retention job may blank a payload (the digest stays, so the chain still verifies) but
+records the redaction as a later entry of the same chain, so a silent blanking is reported too.
+
+Logs written before keyed chains (plain SHA-256, which anyone can recompute) are not rewritten:
+the migration that brought keyed chains sealed each head as it was (`legacy_seq`), so verify
+checks those first entries the old way and says so, continues with keyed entries after them, and
+a keyed log cannot be passed off as an old one (the seal needs the key). What no key can show,
+a head and its tail removed together and an older head put back, the signed checkpoints
+(`checkpoints.py`) that leave the machine do.
 
 An append may carry `also`: more writes for the same transaction (the notification rows its
 events cause), so the entries and what they make the server do are on record together or not at
@@ -18,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +43,12 @@ GENESIS = "0" * 64
 # More writes for an append's own transaction; if one fails, nothing of the append is written.
 InTransaction = Callable[[AsyncConnection], Awaitable[None]]
 REDACTED = "Redacted"
+CHAIN_KEY = "log-chain"  # the name of the log's key, derived from the server secret
+TAMPERED_SEAL = "tampered"  # a head whose seal did not match when the next entry was appended
+
+
+class LogKeyMissingError(RuntimeError):
+    """Writing or verifying the log needs the server's log-chain key, and none was given."""
 
 
 def canonical(payload: Mapping[str, Any]) -> str:
@@ -42,9 +59,27 @@ def digest_of(payload_json: str) -> str:
     return hashlib.sha256(payload_json.encode()).hexdigest()
 
 
-def chain_hash(prev: str, session_id: str, seq: int, kind: str, at: str, digest: str) -> str:
+def chain_hash(
+    key: bytes, prev: str, session_id: str, seq: int, kind: str, at: str, digest: str
+) -> str:
+    """An entry's hash: keyed, so only the holder of the server's secret can make one."""
+    material = "\n".join((prev, session_id, str(seq), kind, at, digest))
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_chain_hash(prev: str, session_id: str, seq: int, kind: str, at: str, digest: str) -> str:
+    """The hash of entries written before keyed chains (plain SHA-256: anyone can recompute it)."""
     material = "\n".join((prev, session_id, str(seq), kind, at, digest))
     return hashlib.sha256(material.encode()).hexdigest()
+
+
+def head_seal(
+    key: bytes, session_id: str, last_seq: int, last_hash: str, legacy_seq: int | None
+) -> str:
+    """The seal of a session's head record: which entry is last, and where old entries end."""
+    legacy = "" if legacy_seq is None else str(legacy_seq)
+    material = "\n".join(("head", session_id, str(last_seq), last_hash, legacy))
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +107,7 @@ class VerifyReport:
     session_id: str
     entries: int = 0
     problems: list[str] = field(default_factory=list)
+    legacy_seq: int | None = None  # entries 1..legacy_seq predate keyed chains (SHA-256 only)
 
     @property
     def ok(self) -> bool:
@@ -81,9 +117,20 @@ class VerifyReport:
 class EventLog:
     """The hash-chained log of every session, on any SQLAlchemy async engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, chain_key: bytes | None = None) -> None:
+        """`chain_key`: `ServerSecret.derive(CHAIN_KEY)`; without it the log can only be read."""
         self.engine = engine
+        self._key = chain_key
         self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def chain_key(self) -> bytes:
+        if self._key is None:
+            raise LogKeyMissingError(
+                "the event log was opened without the server's secret: it can be read, "
+                "but not written or verified"
+            )
+        return self._key
 
     def _lock(self, session_id: str) -> asyncio.Lock:
         lock = self._locks.get(session_id)
@@ -126,6 +173,7 @@ class EventLog:
         self, conn: AsyncConnection, batches: Mapping[str, Sequence[NewEntry]]
     ) -> dict[str, list[LogEntry]]:
         ids = sorted(batches)
+        key = self.chain_key
         if conn.dialect.name == "postgresql":
             # Lock every session's chain (in a fixed order, so two writers cannot deadlock).
             await conn.execute(
@@ -136,11 +184,15 @@ class EventLog:
                 {"ids": ids},
             )
         heads = {
-            sid: (seq, last)
-            for sid, seq, last in (
+            sid: (seq, last, legacy, seal)
+            for sid, seq, last, legacy, seal in (
                 await conn.execute(
                     select(
-                        SessionLogHead.session_id, SessionLogHead.last_seq, SessionLogHead.last_hash
+                        SessionLogHead.session_id,
+                        SessionLogHead.last_seq,
+                        SessionLogHead.last_hash,
+                        SessionLogHead.legacy_seq,
+                        SessionLogHead.seal,
                     ).where(SessionLogHead.session_id.in_(ids))
                 )
             ).all()
@@ -150,13 +202,16 @@ class EventLog:
         new_heads: list[dict[str, Any]] = []
         changed_heads: list[dict[str, Any]] = []
         for sid in ids:
-            seq, prev = heads.get(sid, (0, GENESIS))
+            seq, prev, legacy, seal = heads.get(sid, (0, GENESIS, None, None))
+            # A head changed by hand is never sealed again (that would launder it): it stays
+            # marked, so verify keeps naming it, and the room goes on being recorded.
+            intact = sid not in heads or seal == head_seal(key, sid, seq, prev, legacy)
             out = written[sid] = []
             for entry in batches[sid]:
                 seq += 1
                 body = canonical(entry.payload)
                 digest = digest_of(body)
-                this = chain_hash(prev, sid, seq, entry.type, entry.at, digest)
+                this = chain_hash(key, prev, sid, seq, entry.type, entry.at, digest)
                 rows.append(
                     {
                         "session_id": sid,
@@ -172,7 +227,13 @@ class EventLog:
                 )
                 out.append(LogEntry(sid, seq, entry.type, entry.at, dict(entry.payload), this))
                 prev = this
-            head = {"session_id": sid, "last_seq": seq, "last_hash": prev}
+            head = {
+                "session_id": sid,
+                "last_seq": seq,
+                "last_hash": prev,
+                "legacy_seq": legacy,
+                "seal": head_seal(key, sid, seq, prev, legacy) if intact else TAMPERED_SEAL,
+            }
             (changed_heads if sid in heads else new_heads).append(head)
         await conn.execute(insert(SessionEvent), rows)
         if new_heads:
@@ -182,9 +243,16 @@ class EventLog:
             await conn.execute(
                 table.update()
                 .where(table.c.session_id == bindparam("sid"))
-                .values(last_seq=bindparam("seq"), last_hash=bindparam("hash")),
+                .values(
+                    last_seq=bindparam("seq"), last_hash=bindparam("hash"), seal=bindparam("seal")
+                ),
                 [
-                    {"sid": h["session_id"], "seq": h["last_seq"], "hash": h["last_hash"]}
+                    {
+                        "sid": h["session_id"],
+                        "seq": h["last_seq"],
+                        "hash": h["last_hash"],
+                        "seal": h["seal"],
+                    }
                     for h in changed_heads
                 ],
             )
@@ -274,6 +342,7 @@ class EventLog:
 
     async def verify(self, session_id: str) -> VerifyReport:
         """Check the whole chain of one session; every problem is named by sequence number."""
+        key = self.chain_key
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
@@ -291,14 +360,67 @@ class EventLog:
                     .order_by(SessionEvent.id)
                 )
             ).all()
-            head = (
+            found = (
                 await conn.execute(
-                    select(SessionLogHead.last_seq, SessionLogHead.last_hash).where(
-                        SessionLogHead.session_id == session_id
-                    )
+                    select(
+                        SessionLogHead.last_seq,
+                        SessionLogHead.last_hash,
+                        SessionLogHead.legacy_seq,
+                        SessionLogHead.seal,
+                    ).where(SessionLogHead.session_id == session_id)
                 )
             ).first()
-        return _check_chain(session_id, [_Row(*row) for row in rows], head)
+        head = _Head(*found) if found is not None else None
+        return _check_chain(key, session_id, [_Row(*row) for row in rows], head)
+
+    async def heads(self) -> list[HeadRecord]:
+        """Every session's head with the time of its last entry (what a checkpoint records)."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(
+                    SessionLogHead.session_id,
+                    SessionLogHead.last_seq,
+                    SessionLogHead.last_hash,
+                    SessionLogHead.legacy_seq,
+                    SessionEvent.at,
+                )
+                .outerjoin(
+                    SessionEvent,
+                    (SessionEvent.session_id == SessionLogHead.session_id)
+                    & (SessionEvent.seq == SessionLogHead.last_seq),
+                )
+                .order_by(SessionLogHead.session_id)
+            )
+            return [HeadRecord(*row) for row in found]
+
+    async def hash_at(self, session_id: str, seq: int) -> str | None:
+        """The stored hash of one entry (None: there is no such entry)."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(SessionEvent.hash).where(
+                    SessionEvent.session_id == session_id, SessionEvent.seq == seq
+                )
+            )
+            return found.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class HeadRecord:
+    """A session's head: its last entry's number, hash and time; where its old entries end."""
+
+    session_id: str
+    last_seq: int
+    last_hash: str
+    legacy_seq: int | None
+    last_at: str | None  # None: the last entry itself is missing
+
+
+@dataclass(frozen=True, slots=True)
+class _Head:
+    last_seq: int
+    last_hash: str
+    legacy_seq: int | None
+    seal: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,14 +435,15 @@ class _Row:
     redacted: bool
 
 
-def _check_chain(
-    session_id: str, rows: list[_Row], head: tuple[int, str] | Any | None
-) -> VerifyReport:
+def _check_chain(key: bytes, session_id: str, rows: list[_Row], head: _Head | None) -> VerifyReport:
     report = VerifyReport(session_id, entries=len(rows))
     problems = report.problems
+    legacy_seq = _check_head(key, session_id, head, problems)
+    report.legacy_seq = legacy_seq
     by_seq = sorted(rows, key=lambda r: r.seq)
     by_hash = {r.hash: r for r in rows}
     redactions: set[int] = set()
+    forged: list[_Row] = []
     prev = GENESIS
     expected_seq = 1
     for row in by_seq:
@@ -334,9 +457,13 @@ def _check_chain(
             problems.append(f"event {row.seq} ({row.type}) changed: its content no longer matches")
         if row.type == REDACTED and row.payload is not None:
             redactions.update(json.loads(row.payload).get("seqs", []))
-        recomputed = chain_hash(row.prev_hash, session_id, row.seq, row.type, row.at, row.digest)
+        material = (row.prev_hash, session_id, row.seq, row.type, row.at, row.digest)
+        if legacy_seq is not None and row.seq <= legacy_seq:
+            recomputed = legacy_chain_hash(*material)
+        else:
+            recomputed = chain_hash(key, *material)
         if recomputed != row.hash:
-            problems.append(f"event {row.seq} ({row.type}) changed: its hash does not match")
+            forged.append(row)
         if row.prev_hash != prev:
             before = by_hash.get(row.prev_hash)
             if before is not None and before.seq != row.seq - 1:
@@ -350,6 +477,7 @@ def _check_chain(
                     "an event was inserted, deleted or replaced before it"
                 )
         prev = row.hash
+    problems.extend(_forgeries(forged))
     for row in by_seq:
         if (row.redacted or row.payload is None) and row.seq not in redactions:
             problems.append(f"event {row.seq} ({row.type}) blanked without a recorded redaction")
@@ -357,15 +485,53 @@ def _check_chain(
         if rows:
             problems.append("the log's head record is missing")
     else:
-        last_seq, last_hash = head[0], head[1]
-        if not rows or by_seq[-1].seq < last_seq:
+        if not rows or by_seq[-1].seq < head.last_seq:
             have = by_seq[-1].seq if rows else 0
             problems.append(
-                f"event {_span(range(have + 1, last_seq + 1))} deleted from the end of the log"
+                f"event {_span(range(have + 1, head.last_seq + 1))} deleted from the end of the log"
             )
-        elif by_seq[-1].seq > last_seq or by_seq[-1].hash != last_hash:
+        elif by_seq[-1].seq > head.last_seq or by_seq[-1].hash != head.last_hash:
             problems.append(f"the log's last event ({by_seq[-1].seq}) is not the one recorded")
     return report
+
+
+def _check_head(key: bytes, session_id: str, head: _Head | None, problems: list[str]) -> int | None:
+    """Where the session's pre-keyed entries end, if its head's seal holds (else: nowhere)."""
+    if head is None:
+        return None
+    if head.seal == TAMPERED_SEAL:
+        problems.append(
+            "the log's head record had been changed by hand when a later event was written "
+            "(its seal did not match)"
+        )
+        return None
+    if head.seal != head_seal(key, session_id, head.last_seq, head.last_hash, head.legacy_seq):
+        problems.append(
+            "the log's head record was changed: its seal does not match (it was written "
+            "without the server's key)"
+        )
+        return None
+    return head.legacy_seq
+
+
+def _forgeries(rows: list[_Row]) -> list[str]:
+    """Events whose hash is not the server's, a run of them in one line."""
+    out: list[str] = []
+    runs: list[list[_Row]] = []
+    for row in rows:
+        if runs and runs[-1][-1].seq == row.seq - 1:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    for run in runs:
+        if len(run) == 1:
+            out.append(f"event {run[0].seq} ({run[0].type}) changed: its hash does not match")
+        else:
+            out.append(
+                f"events {run[0].seq}-{run[-1].seq} changed: their hashes do not match "
+                "(written without the server's key)"
+            )
+    return out
 
 
 def _span(numbers: range) -> str:

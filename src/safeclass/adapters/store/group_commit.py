@@ -32,8 +32,8 @@ class GroupCommitLog(EventLog):
 
     MAX_BATCH = 2000  # entries per transaction
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: AsyncEngine, chain_key: bytes | None = None) -> None:
+        super().__init__(engine, chain_key)
         self._waiting: list[_Waiting] = []
         self._writer: asyncio.Task[None] | None = None
 

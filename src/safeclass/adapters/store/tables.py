@@ -293,13 +293,20 @@ class SessionEvent(Base):
 
 
 class SessionLogHead(Base):
-    """The last entry of each session's log, so a deleted tail is noticed too."""
+    """The last entry of each session's log, so a deleted tail is noticed too.
+
+    `seal` is an HMAC of the row under the server's log-chain key, so the head cannot be moved
+    back to hide a deleted tail; `legacy_seq` (sealed with it) is where the entries written
+    before keyed chains end, for logs that predate them (NULL for every log begun since).
+    """
 
     __tablename__ = "session_log_heads"
 
     session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     last_seq: Mapped[int]
     last_hash: Mapped[str] = mapped_column(String(64))
+    legacy_seq: Mapped[int | None]
+    seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class StaffLogin(Base):

@@ -320,6 +320,25 @@ class StaffLogin(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # watched
 
 
+class StaffDevice(Base):
+    """A browser a member of staff has signed in on before (OWASP's "device cookie").
+
+    Its cookie holds a random token; only the hash is stored. It is not a login and opens
+    nothing: it only lets sign-in attempts from that browser be judged by that browser's own
+    failures, so a guesser elsewhere cannot lock its owner out.
+    """
+
+    __tablename__ = "staff_devices"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
 class PupilPass(Base):
     """What an invitation link is exchanged for on one device: a short-lived pupil cookie.
 

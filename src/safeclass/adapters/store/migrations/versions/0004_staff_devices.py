@@ -1,0 +1,45 @@
+"""staff devices: browsers staff have signed in on, so sign-in limits never lock them out
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-02 09:00:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "staff_devices",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("staff_id", sa.String(length=36), nullable=False),
+        sa.Column("school_id", sa.String(length=36), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["school_id"], ["schools.id"]),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token_hash"),
+    )
+    with op.batch_alter_table("staff_devices", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_staff_devices_school_id"), ["school_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_staff_devices_staff_id"), ["staff_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("staff_devices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_staff_devices_staff_id"))
+        batch_op.drop_index(batch_op.f("ix_staff_devices_school_id"))
+    op.drop_table("staff_devices")

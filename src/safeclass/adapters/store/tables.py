@@ -205,6 +205,25 @@ class Invitation(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ParentReport(Base):
+    """What a parent told the school through their child's link (C23, CRO-16), each kept once.
+
+    `emailed` says whether it went to the staff: a repeat of an earlier report, or one past the
+    few a link may email per session, is kept but not sent again.
+    """
+
+    __tablename__ = "parent_reports"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"))
+    reason: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    emailed: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime]
+
+
 class Concern(Base):
     """A safeguarding concern (C16), kept as long as the policy says (default: pupil aged 25)."""
 

@@ -1,4 +1,5 @@
-"""staff devices: browsers staff have signed in on, so sign-in limits never lock them out
+"""staff devices: browsers staff have signed in on, so sign-in limits never lock them out;
+parent reports: what parents told the school through a link, each kept once
 
 Revision ID: 0004
 Revises: 0003
@@ -36,9 +37,32 @@ def upgrade() -> None:
     with op.batch_alter_table("staff_devices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_staff_devices_school_id"), ["school_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_staff_devices_staff_id"), ["staff_id"], unique=False)
+    op.create_table(
+        "parent_reports",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("school_id", sa.String(length=36), nullable=False),
+        sa.Column("session_id", sa.String(length=36), nullable=False),
+        sa.Column("pupil_id", sa.String(length=36), nullable=False),
+        sa.Column("reason", sa.String(length=40), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("emailed", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["pupil_id"], ["pupils.id"]),
+        sa.ForeignKeyConstraint(["school_id"], ["schools.id"]),
+        sa.ForeignKeyConstraint(["session_id"], ["sessions.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("parent_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_parent_reports_school_id"), ["school_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_parent_reports_session_id"), ["session_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("parent_reports")
     with op.batch_alter_table("staff_devices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_staff_devices_staff_id"))
         batch_op.drop_index(batch_op.f("ix_staff_devices_school_id"))

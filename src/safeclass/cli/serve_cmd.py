@@ -47,14 +47,18 @@ def serve(
     ] = None,
 ) -> None:
     """Run safeclass. Migrates the database first; stops cleanly on Ctrl-C."""
-    settings = Settings.from_env(
-        data_dir=Path(data_dir),
-        database_url=database_url,
-        host=host,
-        port=port,
-        public_url=public_url,
-        media=media,
-    )
+    try:
+        settings = Settings.from_env(
+            data_dir=Path(data_dir),
+            database_url=database_url,
+            host=host,
+            port=port,
+            public_url=public_url,
+            media=media,
+        )
+    except ValueError as err:  # a SAFECLASS_* setting that makes no sense: say which
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
     configure_logging(log_level)
     if settings.media and not settings.janus_urls:
         binary = find_binary(JanusOptions(binary=settings.janus_binary))

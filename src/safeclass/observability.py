@@ -16,7 +16,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _SECRET = re.compile(
-    r"(?i)(token|password|passwd|secret|cookie|apisecret|sc_staff|sc_pupil[\w-]*)([\"']?\s*[:=]\s*[\"']?)"
+    r"(?i)(token|password|passwd|secret|cookie|apisecret|sc_staff|sc_device|sc_pupil[\w-]*)([\"']?\s*[:=]\s*[\"']?)"
     r"([^\s\"'&;,}]+)"
 )
 _LINK = re.compile(r"(/join/)([A-Za-z0-9_\-]{16,})")

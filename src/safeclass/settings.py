@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,9 @@ class Settings:
     @property
     def secret_path(self) -> Path:
         return secret_path(self.data_dir, self.secret_file)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; none by default,
+    # so a client cannot pick the address that sign-in and link limits count it under.
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def secure_cookies(self) -> bool:
@@ -101,6 +105,7 @@ class Settings:
             "janus_ignore_mdns": env.get("SAFECLASS_JANUS_IGNORE_MDNS", "") in _YES,
             "janus_recordings_dir": _path(env.get("SAFECLASS_JANUS_RECORDINGS_DIR")),
             "secret_file": _path(env.get("SAFECLASS_SECRET_FILE")),
+            "trusted_proxies": _proxies(env.get("SAFECLASS_TRUSTED_PROXIES", "")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})  # flags win
         if "public_url" not in values:
@@ -151,3 +156,17 @@ def _port_range(value: str) -> tuple[int, int]:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _proxies(value: str) -> tuple[str, ...]:
+    """Proxy addresses or networks (10.0.0.2, 192.168.1.0/24), separated by commas or spaces."""
+    proxies = tuple(p for p in value.replace(",", " ").split() if p)
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ValueError(
+                "SAFECLASS_TRUSTED_PROXIES must list proxy addresses or networks "
+                f"(like 10.0.0.2 or 192.168.1.0/24), not {proxy!r}"
+            ) from None
+    return proxies

@@ -14,6 +14,12 @@ def test_a_pupils_per_session_cookie_is_blanked_but_not_its_name() -> None:
     assert f"sc_pupil_{SESSION}=[redacted]" in cleaned
 
 
+def test_a_staff_browsers_device_tokens_are_blanked() -> None:
+    cleaned = scrub("cookie header: sc_device=Dv1-first.Dv2-second")
+    assert "Dv1" not in cleaned and "Dv2" not in cleaned
+    assert "sc_device=[redacted]" in cleaned
+
+
 def test_a_link_token_in_a_path_is_blanked() -> None:
     cleaned = scrub("GET /join/q7Jm0xS4bW9uZ2VzdGxpbmtfdG9rZW4 200")
     assert cleaned == "GET /join/[redacted] 200"

@@ -7,7 +7,12 @@ A link works from an hour before the start until a little after the end. Opening
 it for a pupil pass on that device (a cookie), so the token leaves the address bar at once; the
 pass admits only that pupil, only to that session's waiting room, and the room allows one
 device at a time (STJ-11). Pupils whose consent does not allow them to take part (C17) get no
-link, and a link opened after consent was withdrawn gives no pass.
+link, and a link opened after consent was withdrawn gives no pass. Opening a link again in a
+browser that holds a pass from it reuses that pass, and one link has at most
+MAX_PASSES_PER_LINK live passes, so nobody holding a link can mint passes without end.
+
+A parent's report through the link (C23) is kept once per different answer and message, and
+only the first REPORTS_EMAILED are emailed, so a report sent a hundred times is one email.
 """
 
 from __future__ import annotations
@@ -16,12 +21,12 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.auth.tokens import hash_token, new_token
@@ -30,6 +35,7 @@ from safeclass.adapters.store.tables import (
     Guardian,
     Invitation,
     Notification,
+    ParentReport,
     Pupil,
     PupilPass,
     School,
@@ -47,6 +53,9 @@ GRACE = dt.timedelta(minutes=15)  # a link outlives the planned end by this much
 OPENS_BEFORE = dt.timedelta(minutes=60)  # and starts working this long before the start
 MAX_TOKEN_CHARS = 128
 SEND_AT_ONCE = 8
+MAX_PASSES_PER_LINK = 6  # devices one link may open: a family's few, and a mail scanner or two
+REPORTS_EMAILED = 3  # different reports a link emails to the staff per session; later ones kept
+REPORTS_KEPT = 20  # and how many it may keep at all
 
 
 class SessionClosedError(ValueError):
@@ -364,6 +373,7 @@ class LinkState(StrEnum):
     EXPIRED = "expired"
     TOO_EARLY = "too_early"
     NOT_TAKING_PART = "not_taking_part"
+    FULL = "full"  # open on MAX_PASSES_PER_LINK devices already; this one gets no pass
     OPEN = "open"
 
 
@@ -430,13 +440,49 @@ async def check_link(
     return replace(found, state=state), inv
 
 
-async def open_link(engine: AsyncEngine, token: str, now: dt.datetime) -> OpenedLink:
-    """Use a link on one device: a new pupil pass for it when the link is good now."""
+async def open_link(
+    engine: AsyncEngine,
+    token: str,
+    now: dt.datetime,
+    held_passes: Mapping[str, str] | None = None,
+) -> OpenedLink:
+    """Use a link on one device: its pass when the link is good now.
+
+    `held_passes` are the pupil passes this browser holds, by session id (its cookies): one
+    that is a live pass of this very link is the answer, and no new pass is made. Otherwise a
+    new pass, unless the link already has MAX_PASSES_PER_LINK live ones (state FULL).
+    """
     found, inv = await check_link(engine, token, now)
     if found.state is not LinkState.OPEN or inv is None:
         return found
-    pass_token = new_token()
+    held_pass = (held_passes or {}).get(inv.session_id)
     async with engine.begin() as conn:
+        # One opening of a link at a time (SQLite's writers are serial already), so that
+        # twenty devices opening it at once cannot all slip under the cap.
+        await conn.execute(select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
+        if held_pass and len(held_pass) <= MAX_TOKEN_CHARS:
+            held = (
+                await conn.execute(
+                    select(PupilPass.id).where(
+                        PupilPass.token_hash == hash_token(held_pass),
+                        PupilPass.invitation_id == inv.id,
+                        PupilPass.revoked_at.is_(None),
+                        PupilPass.expires_at > now,
+                    )
+                )
+            ).first()
+            if held is not None:
+                return replace(found, pass_token=held_pass, pass_expires_at=inv.expires_at)
+        live = (
+            await conn.execute(
+                select(func.count()).where(
+                    PupilPass.invitation_id == inv.id, PupilPass.revoked_at.is_(None)
+                )
+            )
+        ).scalar_one()
+        if live >= MAX_PASSES_PER_LINK:
+            return replace(found, state=LinkState.FULL)
+        pass_token = new_token()
         await conn.execute(
             insert(PupilPass).values(
                 id=str(uuid.uuid4()),
@@ -471,65 +517,121 @@ REPORTABLE = frozenset(
 )
 
 
+class Reported(StrEnum):
+    """What became of a parent's report, so the page can say so."""
+
+    EMAILED = "emailed"  # the staff were told
+    REPEATED = "repeated"  # the same report was made before: not kept or sent again
+    KEPT = "kept"  # kept, but not emailed: the staff have had REPORTS_EMAILED already
+    NOT_KEPT = "not_kept"  # REPORTS_KEPT already: please phone the school
+
+
 async def report_to_school(
     engine: AsyncEngine, token: str, now: dt.datetime, reason: ReportReason, message: str
-) -> OpenedLink:
-    """A parent's report through their link, queued to the session's staff (or the head)."""
+) -> tuple[OpenedLink, Reported | None]:
+    """A parent's report through their link, queued to the session's staff (or the head).
+
+    Each different report (answer and message) is kept once per pupil and session; the first
+    REPORTS_EMAILED of them are emailed, so a parent pressing "send" again and again (or
+    anyone holding the link) cannot flood the staff's inboxes. None when the link cannot
+    report now (the OpenedLink says why).
+    """
     found, inv = await check_link(engine, token, now)
     if found.state not in REPORTABLE or inv is None:
-        return found
+        return found, None
     text = " ".join(message.split())[:1000]
     async with engine.begin() as conn:
+        # one report of a link at a time, so that the counts below hold
+        await conn.execute(select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
+        earlier = (
+            await conn.execute(
+                select(ParentReport.reason, ParentReport.message, ParentReport.emailed).where(
+                    ParentReport.session_id == inv.session_id,
+                    ParentReport.pupil_id == inv.pupil_id,
+                )
+            )
+        ).all()
+        if any(r.reason == reason.value and r.message == text for r in earlier):
+            return found, Reported.REPEATED
+        if len(earlier) >= REPORTS_KEPT:
+            return found, Reported.NOT_KEPT
+        emailing = sum(r.emailed for r in earlier) < REPORTS_EMAILED
+        await conn.execute(
+            insert(ParentReport).values(
+                id=str(uuid.uuid4()),
+                school_id=inv.school_id,
+                session_id=inv.session_id,
+                pupil_id=inv.pupil_id,
+                reason=reason.value,
+                message=text,
+                emailed=emailing,
+                created_at=now,
+            )
+        )
+        if not emailing:
+            return found, Reported.KEPT
+        await _email_staff(conn, inv, found, reason, text, now)
+    return found, Reported.EMAILED
+
+
+async def _email_staff(
+    conn: AsyncConnection,
+    inv: Row[Any],
+    found: OpenedLink,
+    reason: ReportReason,
+    text: str,
+    now: dt.datetime,
+) -> None:
+    """Queue the report to the session's staff (or the head and admins when it has none)."""
+    recipients = list(
+        (
+            await conn.execute(
+                select(Staff.email)
+                .join(SessionStaff, SessionStaff.staff_id == Staff.id)
+                .where(SessionStaff.session_id == inv.session_id, Staff.active.is_(True))
+            )
+        ).scalars()
+    )
+    if not recipients:
         recipients = list(
             (
                 await conn.execute(
-                    select(Staff.email)
-                    .join(SessionStaff, SessionStaff.staff_id == Staff.id)
-                    .where(SessionStaff.session_id == inv.session_id, Staff.active.is_(True))
+                    select(Staff.email).where(
+                        Staff.school_id == inv.school_id,
+                        Staff.role.in_(("head", "admin")),
+                        Staff.active.is_(True),
+                    )
                 )
             ).scalars()
         )
-        if not recipients:
-            recipients = list(
-                (
-                    await conn.execute(
-                        select(Staff.email).where(
-                            Staff.school_id == inv.school_id,
-                            Staff.role.in_(("head", "admin")),
-                            Staff.active.is_(True),
-                        )
-                    )
-                ).scalars()
-            )
-        subject = f"[safeclass] {found.shown_name} {REPORT_WORDS[reason]}: {found.title}"
-        body = "\n".join(
-            line
-            for line in (
-                f"A parent or carer of {found.shown_name} says their child {REPORT_WORDS[reason]}.",
-                f"Session: {found.title} ({found.when}).",
-                f"Their message: {text}" if text else "They left no message.",
-                "They sent this through their child's invitation link (CRO-16).",
-            )
+    subject = f"[safeclass] {found.shown_name} {REPORT_WORDS[reason]}: {found.title}"
+    body = "\n".join(
+        line
+        for line in (
+            f"A parent or carer of {found.shown_name} says their child {REPORT_WORDS[reason]}.",
+            f"Session: {found.title} ({found.when}).",
+            f"Their message: {text}" if text else "They left no message.",
+            "They sent this through their child's invitation link (CRO-16).",
         )
-        if not recipients:
-            log.warning("a parent's report has nobody to go to", extra={"school": inv.school_id})
-        else:
-            await conn.execute(
-                insert(Notification),
-                [
-                    {
-                        "school_id": inv.school_id,
-                        "session_id": inv.session_id,
-                        "kind": "parent_report",
-                        "recipient": email,
-                        "subject": subject[:200],
-                        "body": body,
-                        "status": "pending",
-                        "attempts": 0,
-                        "send_after": now,
-                        "created_at": now,
-                    }
-                    for email in dict.fromkeys(recipients)
-                ],
-            )
-    return found
+    )
+    if not recipients:
+        log.warning("a parent's report has nobody to go to", extra={"school": inv.school_id})
+        return
+    await conn.execute(
+        insert(Notification),
+        [
+            {
+                "school_id": inv.school_id,
+                "session_id": inv.session_id,
+                "kind": "parent_report",
+                "recipient": email,
+                "subject": subject[:200],
+                "body": body,
+                "status": "pending",
+                "attempts": 0,
+                "send_after": now,
+                "created_at": now,
+            }
+            for email in dict.fromkeys(recipients)
+        ],
+    )

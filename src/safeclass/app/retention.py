@@ -4,7 +4,8 @@ Each session is governed by the policy version it was scheduled under, so a late
 retention period never revives data that was due to go. What goes, by policy:
 - chat message text (`chat_messages_days` after the session): blanked in the log (the chain
   still verifies; a `Redacted` entry records which events and why);
-- invitation rows (`invitations_days` after the session): deleted;
+- invitation rows, with their pupil passes and the parents' reports sent through them
+  (`invitations_days` after the session): deleted;
 - recordings (`recordings_days`, fixed as `delete_after` when made): the file and then the row
   marked deleted;
 - the whole session log and its register (`session_log_days`): the entries are deleted and the
@@ -27,6 +28,7 @@ from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import (
     Concern,
     Invitation,
+    ParentReport,
     PolicyVersion,
     PupilPass,
     Recording,
@@ -113,6 +115,7 @@ async def _blank_chat(log: EventLog, session_id: str, now: dt.datetime) -> int:
 async def _delete_invitations(engine: AsyncEngine, session_id: str) -> int:
     async with engine.begin() as conn:
         await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
+        await conn.execute(delete(ParentReport).where(ParentReport.session_id == session_id))
         result = await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))
         return int(result.rowcount or 0)
 
@@ -133,6 +136,7 @@ async def _delete_session_log(
         deleted = int(result.rowcount or 0)
         await conn.execute(delete(SessionLogHead).where(SessionLogHead.session_id == session_id))
         await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
+        await conn.execute(delete(ParentReport).where(ParentReport.session_id == session_id))
         await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))
     if deleted:
         await _journal(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from fastapi import FastAPI
 
 from safeclass.adapters.media.janus_process import JanusOptions, find_binary, find_lib_dir
 from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption
@@ -45,14 +47,18 @@ def serve(
     ] = None,
 ) -> None:
     """Run safeclass. Migrates the database first; stops cleanly on Ctrl-C."""
-    settings = Settings.from_env(
-        data_dir=Path(data_dir),
-        database_url=database_url,
-        host=host,
-        port=port,
-        public_url=public_url,
-        media=media,
-    )
+    try:
+        settings = Settings.from_env(
+            data_dir=Path(data_dir),
+            database_url=database_url,
+            host=host,
+            port=port,
+            public_url=public_url,
+            media=media,
+        )
+    except ValueError as err:  # a SAFECLASS_* setting that makes no sense: say which
+        typer.echo(str(err), err=True)
+        raise typer.Exit(2) from None
     configure_logging(log_level)
     if settings.media and not settings.janus_urls:
         binary = find_binary(JanusOptions(binary=settings.janus_binary))
@@ -67,16 +73,30 @@ def serve(
     typer.echo(
         f"safeclass is listening on http://{host}:{port} (public address {settings.public_url})"
     )
-    uvicorn.run(
+    server = uvicorn.Server(server_config(app, settings))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:  # the port was taken, or startup failed (already logged)
+        raise typer.Exit(3)
+
+
+def server_config(app: FastAPI, settings: Settings, log_level: str | None = None) -> uvicorn.Config:
+    """How uvicorn runs safeclass. X-Forwarded-For (and -Proto) are believed only from the
+    proxies the operator names (SAFECLASS_TRUSTED_PROXIES); uvicorn's own default would believe
+    them from loopback, so anything on the server's machine could claim any address."""
+    trusted = list(settings.trusted_proxies)
+    return uvicorn.Config(
         app,
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
+        log_level=log_level,
         ws_ping_interval=settings.heartbeat_seconds,
         ws_ping_timeout=settings.heartbeat_seconds,
         ws_max_size=protocol.MAX_FRAME_BYTES,
         # room messages are small JSON; compressing each for every tablet costs more CPU than
         # the bandwidth it saves beside the video
         ws_per_message_deflate=False,
-        proxy_headers=True,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
     )

@@ -6,6 +6,10 @@ still fetches with it, since the page's own requests are same-site), Secure when
 is https, Path=/, and lasts as long as the login. A sign-in POST from another site's page is
 refused by its Origin, so nobody can sign a teacher into someone else's account. Signing out
 revokes the login and closes its live-room sockets at once (close code 4009).
+
+A sign-in also sets the device cookie `sc_device` (HttpOnly, SameSite=Strict, Path=/auth/login,
+180 days): the browser's device tokens, which keep sign-in limits from locking staff out of
+their own browsers (`adapters.auth.limits`). Signing out leaves it: it opens nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
+from safeclass.adapters.auth.limits import LoginLimiter, TooManyAttemptsError
 from safeclass.adapters.auth.logins import (
-    LoginLimiter,
+    DEVICE_COOKIE,
+    DEVICE_LIFETIME,
     SignInRefusedError,
-    TooManyAttemptsError,
     csrf_token,
+    device_cookie,
+    device_tokens_in,
     revoke_all,
     revoke_login,
     sign_in,
@@ -97,6 +104,7 @@ async def login(request: Request) -> Response:
     email, school, password = await _login_fields(request)
     client = request.client.host if request.client else "unknown"
     now = services.clock.now()
+    held = device_tokens_in(request.cookies.get(DEVICE_COOKIE))
     try:
         signed = await sign_in(
             services.engine,
@@ -106,6 +114,7 @@ async def login(request: Request) -> Response:
             password=password,
             client=client,
             now=now,
+            device_tokens=held,
         )
     except TooManyAttemptsError as exc:
         log.warning("sign-in refused: too many attempts", extra={"client": client})
@@ -131,6 +140,15 @@ async def login(request: Request) -> Response:
         signed.token,
         max_age=int((signed.expires_at - now).total_seconds()),
         path="/",
+        secure=services.settings.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_cookie(held, signed.device_token),
+        max_age=int(DEVICE_LIFETIME.total_seconds()),
+        path="/auth/login",  # only the sign-in form ever needs it
         secure=services.settings.secure_cookies,
         httponly=True,
         samesite="strict",

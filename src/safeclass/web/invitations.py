@@ -6,6 +6,11 @@ answers 303 to `/room/{session}`, so the token leaves the address bar (and the h
 Anything else gets a kind page in plain words: an unknown, withdrawn or expired link, a cancelled
 or finished session, or a pupil who is not taking part (C17). The room itself (room_socket)
 accepts the pass only for this pupil, only for this session, and one device at a time (STJ-11).
+A browser that opens the link again keeps the pass it has; a link opens on a few devices only.
+
+Links and pupil cookies that match nothing count against the client's address (`LookupLimiter`):
+after a few in a minute that address is answered 429 before anything is looked up. Working
+links and cookies never count, so families are not slowed.
 
 The cookie is SameSite=Lax, not Strict, on purpose: families open the link from Class Dojo,
 Tapestry or a webmail page, a navigation that starts on another site. The 303 to the room page is
@@ -17,6 +22,8 @@ room's socket also checks its Origin).
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -28,11 +35,15 @@ from safeclass.adapters.auth.identity import (
     pupil_for_token,
     staff_for_token,
 )
+from safeclass.adapters.auth.limits import LookupLimiter, TooManyAttemptsError
 from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
 from safeclass.app.invitations import (
+    MAX_PASSES_PER_LINK,
     REPORTABLE,
+    REPORTS_EMAILED,
     LinkState,
     OpenedLink,
+    Reported,
     ReportReason,
     check_link,
     open_link,
@@ -40,6 +51,8 @@ from safeclass.app.invitations import (
 )
 from safeclass.web.deps import services_of
 from safeclass.web.pages import PRIVATE_HEADERS, page
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["families"])
 
@@ -78,6 +91,17 @@ def kind_page(found: OpenedLink) -> HTMLResponse:
             ],
             status=403,
         )
+    if state is LinkState.FULL:
+        return page(
+            f"This link is already open on {MAX_PASSES_PER_LINK} devices",
+            [
+                f"{found.shown_name}'s link has been opened on {MAX_PASSES_PER_LINK} phones, "
+                "tablets or computers, which is as many as one link can open.",
+                "Please carry on with one of those, or ask school to send a new link: "
+                "a new link works on any device, and the old one stops everywhere.",
+            ],
+            status=403,
+        )
     if state is LinkState.TOO_EARLY:
         return page(
             "It is not time yet",
@@ -98,10 +122,19 @@ def kind_page(found: OpenedLink) -> HTMLResponse:
 
 @router.get("/join/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def join(token: str, request: Request) -> Response:
-    """Exchange a link for this device's pupil pass, then go to the room page."""
+    """Exchange a link for this device's pupil pass (the one it has, if any), then the room."""
     services = services_of(request)
     now = services.clock.now()
-    found = await open_link(services.engine, token, now)
+    if (slowed := _slowed(request, now)) is not None:
+        return slowed
+    prefix = pupil_cookie("")
+    held = {
+        name.removeprefix(prefix): value
+        for name, value in request.cookies.items()
+        if name.startswith(prefix)
+    }
+    found = await open_link(services.engine, token, now, held_passes=held)
+    _count_if_unknown(request, found, now)
     if found.state is not LinkState.OPEN or found.pass_expires_at is None:
         return kind_page(found)
     response = RedirectResponse(f"/room/{found.session_id}", status_code=303)
@@ -146,7 +179,11 @@ def _report_form(found: OpenedLink, note: str = "") -> HTMLResponse:
 async def report_form(token: str, request: Request) -> HTMLResponse:
     """The form a parent fills in to tell the school (C23, CRO-16)."""
     services = services_of(request)
-    found, _ = await check_link(services.engine, token, services.clock.now())
+    now = services.clock.now()
+    if (slowed := _slowed(request, now)) is not None:
+        return slowed
+    found, _ = await check_link(services.engine, token, now)
+    _count_if_unknown(request, found, now)
     if found.state not in REPORTABLE:
         return kind_page(found)
     return _report_form(found)
@@ -162,15 +199,40 @@ async def report(
     """A parent tells the school: absent, not taking part, or cannot get in (C23, CRO-16)."""
     services = services_of(request)
     now = services.clock.now()
+    if (slowed := _slowed(request, now)) is not None:
+        return slowed
     if reason not in {r.value for r in ReportReason}:
         found, _ = await check_link(services.engine, token, now)
+        _count_if_unknown(request, found, now)
         if found.state not in REPORTABLE:
             return kind_page(found)
         return _report_form(found, "Please choose one of the answers below.")
-    found = await report_to_school(services.engine, token, now, ReportReason(reason), message)
-    if found.state not in REPORTABLE:
+    found, reported = await report_to_school(
+        services.engine, token, now, ReportReason(reason), message
+    )
+    _count_if_unknown(request, found, now)
+    if reported is None:
         return kind_page(found)
-    return page("Thank you", ["We have told the school.", "You can close this page now."])
+    return page("Thank you", _REPORTED[reported])
+
+
+_REPORTED = {
+    Reported.EMAILED: ["We have told the school.", "You can close this page now."],
+    Reported.REPEATED: [
+        "The school already has this message from you, so we have not sent it again.",
+        "You can close this page now.",
+    ],
+    Reported.KEPT: [
+        f"You have already sent the school {REPORTS_EMAILED} messages about this session.",
+        "We have kept this message, but not emailed it to the staff again. "
+        "If it is urgent, please phone the school.",
+    ],
+    Reported.NOT_KEPT: [
+        "You have sent the school many messages about this session already, so we could "
+        "not keep this one.",
+        "If it is urgent, please phone the school.",
+    ],
+}
 
 
 @router.get("/room/{session_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -178,9 +240,10 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
     """The classroom page (the full pupil and staff pages come with the browser client)."""
     services = services_of(request)
     now = services.clock.now()
-    pupil = await pupil_for_token(
-        services.engine, request.cookies.get(pupil_cookie(session_id)), session_id, now
-    )
+    held = request.cookies.get(pupil_cookie(session_id))
+    if held is not None and (slowed := _slowed(request, now)) is not None:
+        return slowed
+    pupil = await pupil_for_token(services.engine, held, session_id, now)
     if pupil is not None:
         return page(
             f"Hello, {pupil.name}!",
@@ -194,8 +257,52 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
             stored = None
         if stored is not None:
             return page(stored.plan.title, ["The classroom is loading."])
+    if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass
+        _lookups(request).failed(_client(request), now)
     return page(
         "Please open your link again",
         ["Please open the link the school sent you, on this device."],
         status=403,
     )
+
+
+# -- slowing guessers --------------------------------------------------------------------------
+
+
+def _lookups(request: Request) -> LookupLimiter:
+    """This app's limiter of failed link and cookie lookups (one per server)."""
+    state = request.app.state
+    limiter: LookupLimiter | None = getattr(state, "lookup_limiter", None)
+    if limiter is None:
+        limiter = state.lookup_limiter = LookupLimiter()
+    return limiter
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:
+    """429 for an address with too many failed lookups this minute, before looking anything up
+    (so a guess teaches nothing); None to go on."""
+    try:
+        _lookups(request).check(_client(request), now)
+    except TooManyAttemptsError as exc:
+        log.warning("family lookups slowed", extra={"client": _client(request)})
+        response = page(
+            "Too many tries",
+            [
+                "This device has opened too many links that do not work.",
+                "Please wait a minute, then open the link from the school's message again.",
+            ],
+            status=429,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    return None
+
+
+def _count_if_unknown(request: Request, found: OpenedLink, now: dt.datetime) -> None:
+    """A link that matches nothing counts against its address; any real link does not."""
+    if found.state is LinkState.UNKNOWN:
+        _lookups(request).failed(_client(request), now)

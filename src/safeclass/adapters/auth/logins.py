@@ -1,4 +1,4 @@
-"""Staff sign-in and sign-out: a login per browser, its cookie token, and the attempt limiter.
+"""Staff sign-in and sign-out: a login per browser, its cookie token, and the browser's device.
 
 Signing in checks school, email and password and creates a `StaffLogin` row that keeps only the
 hash of a random token; the token goes to the browser once, in its cookie. A login lasts a
@@ -11,29 +11,39 @@ The CSRF token of a login is an HMAC keyed by the login's own token: the browser
 cannot read the HttpOnly cookie and another site can read neither it nor `/auth/me`, so only
 the signed-in page can know the CSRF token, and the CSRF token does not reveal the cookie. It
 needs no server secret (several workers agree on it) and no column: it ends with the login.
+
+A successful sign-in also leaves a device token for the account in the browser's long-lived
+`sc_device` cookie (a `StaffDevice` row keeps its hash). It opens nothing by itself; it only
+makes that browser's later attempts at that account "trusted", judged by its own failures, so
+a guesser elsewhere cannot lock the owner out (`limits` says how). One browser remembers up to
+five accounts (a shared staffroom computer).
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import datetime as dt
 import hashlib
 import hmac
-import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.auth import passwords
 from safeclass.adapters.auth.identity import StaffIdentity
+from safeclass.adapters.auth.limits import LoginLimiter
 from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store.school_records import school_by_key, staff_by_email
-from safeclass.adapters.store.tables import Staff, StaffLogin
+from safeclass.adapters.store.tables import Staff, StaffDevice, StaffLogin
 
 LOGIN_LIFETIME = dt.timedelta(hours=12)  # one school day, then sign in again
+DEVICE_COOKIE = "sc_device"
+DEVICE_LIFETIME = dt.timedelta(days=180)  # renewed at every sign-in on that browser
+MAX_DEVICE_TOKENS = 5  # accounts one browser remembers
+MAX_TOKEN_CHARS = 64
 NOT_RECOGNISED = "Email, school or password not recognised"
 _CSRF_CONTEXT = b"safeclass csrf v1"
 
@@ -45,18 +55,12 @@ class SignInRefusedError(Exception):
         super().__init__(NOT_RECOGNISED)
 
 
-class TooManyAttemptsError(Exception):
-    def __init__(self, retry_after: dt.timedelta) -> None:
-        self.retry_after_seconds = max(1, math.ceil(retry_after.total_seconds()))
-        minutes = max(1, math.ceil(self.retry_after_seconds / 60))
-        super().__init__(f"Too many attempts: wait {minutes} minute{'s' if minutes != 1 else ''}")
-
-
 @dataclass(frozen=True, slots=True)
 class SignedIn:
     identity: StaffIdentity
     token: str = field(repr=False)  # for the cookie, once; only its hash is stored
     expires_at: dt.datetime
+    device_token: str = field(repr=False)  # this browser's device token for the account
 
     @property
     def csrf_token(self) -> str:
@@ -72,71 +76,6 @@ def csrf_matches(login_token: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(csrf_token(login_token), given)
 
 
-class LoginLimiter:
-    """Sign-in attempts remembered in memory, per email and per client address.
-
-    Five failures for one email in 15 minutes lock that email for the rest of the window,
-    whether or not it has an account, so the limit says nothing either. A client address gets
-    more (30): a whole school's staff often share one public address, and one teacher's typos
-    must not lock out their colleagues. An attempt counts from the moment it starts (so twenty
-    sent at once are not all checked); a success takes it back and clears the email's count.
-    """
-
-    def __init__(
-        self,
-        *,
-        per_email: int = 5,
-        per_client: int = 30,
-        window: dt.timedelta = dt.timedelta(minutes=15),
-        max_keys: int = 50_000,
-    ) -> None:
-        self.per_email = per_email
-        self.per_client = per_client
-        self.window = window
-        self._max_keys = max_keys
-        self._attempts: dict[str, collections.deque[dt.datetime]] = {}
-
-    def attempt(self, email: str, client: str, now: dt.datetime) -> None:
-        """Count an attempt, or raise TooManyAttemptsError if the email or client is locked."""
-        keys = ((_email_key(email), self.per_email), (_client_key(client), self.per_client))
-        for key, limit in keys:
-            recent = self._recent(key, now)
-            if len(recent) >= limit:
-                raise TooManyAttemptsError(recent[-limit] + self.window - now)
-        if len(self._attempts) >= self._max_keys:
-            self._prune(now)
-        for key, _ in keys:
-            self._recent(key, now).append(now)
-
-    def succeeded(self, email: str, client: str, started: dt.datetime) -> None:
-        """The attempt that started at `started` succeeded: it does not count."""
-        self._attempts.pop(_email_key(email), None)
-        times = self._attempts.get(_client_key(client))
-        if times is not None and started in times:
-            times.remove(started)
-
-    def _recent(self, key: str, now: dt.datetime) -> collections.deque[dt.datetime]:
-        times = self._attempts.setdefault(key, collections.deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def _prune(self, now: dt.datetime) -> None:
-        for key in list(self._attempts):
-            if not self._recent(key, now):
-                del self._attempts[key]
-        while len(self._attempts) >= self._max_keys:  # still full: forget the oldest keys
-            del self._attempts[next(iter(self._attempts))]
-
-
-def _email_key(email: str) -> str:
-    return f"email:{email.strip().casefold()}"
-
-
-def _client_key(client: str) -> str:
-    return f"client:{client}"
-
-
 async def sign_in(
     engine: AsyncEngine,
     limiter: LoginLimiter,
@@ -146,14 +85,32 @@ async def sign_in(
     password: str,
     client: str,
     now: dt.datetime,
+    device_tokens: Sequence[str] = (),
     lifetime: dt.timedelta = LOGIN_LIFETIME,
 ) -> SignedIn:
-    """A new login for the member of staff, or SignInRefusedError / TooManyAttemptsError."""
-    limiter.attempt(email, client, now)
+    """A new login for the member of staff, or SignInRefusedError / TooManyAttemptsError.
+
+    `device_tokens` are the device tokens this browser holds (its `sc_device` cookie); one
+    that belongs to this account makes the attempt trusted (see `limits`).
+    """
+    held = {hash_token(t): t for t in device_tokens[-MAX_DEVICE_TOKENS:]}
     async with engine.connect() as conn:
         school = await school_by_key(conn, school_key.strip().casefold())
-        # Always the same two queries and one hash check, whichever part is wrong.
+        # Always the same three queries and one hash check, whichever part is wrong.
         staff = await staff_by_email(conn, school.id if school else "", email)
+        device = (
+            await conn.execute(
+                select(StaffDevice.id, StaffDevice.token_hash).where(
+                    StaffDevice.token_hash.in_(list(held)),
+                    StaffDevice.staff_id == (staff.id if staff else ""),
+                    StaffDevice.expires_at > now,
+                )
+            )
+        ).first()
+    account = f"{school_key.strip().casefold()}:{email.strip().casefold()}"
+    attempt = limiter.attempt(
+        account=account, device=device.id if device else None, client=client, now=now
+    )
     stored = staff.password_hash if staff is not None else None
     if staff is None or stored is None:
         await asyncio.to_thread(passwords.verify_dummy, password)
@@ -162,7 +119,7 @@ async def sign_in(
         raise SignInRefusedError
     if not staff.active:
         raise SignInRefusedError
-    limiter.succeeded(email, client, now)
+    limiter.succeeded(attempt)
     rehash = None
     if passwords.needs_rehash(stored):
         rehash = await asyncio.to_thread(passwords.hash_password, password)
@@ -186,8 +143,57 @@ async def sign_in(
                 .where(Staff.id == staff.id, Staff.school_id == staff.school_id)
                 .values(password_hash=rehash)
             )
+        new_device = await _keep_device(
+            conn, staff.id, staff.school_id, device.id if device else None, now
+        )
     identity = StaffIdentity(staff.id, staff.school_id, staff.role.value, staff.name, login_id)
-    return SignedIn(identity, token, expires_at)
+    device_token = held[device.token_hash] if device is not None else new_device
+    return SignedIn(identity, token, expires_at, device_token)
+
+
+def device_tokens_in(cookie: str | None) -> list[str]:
+    """The device tokens a `sc_device` cookie holds, oldest first (at most MAX_DEVICE_TOKENS)."""
+    tokens = [t for t in (cookie or "").split(".") if 0 < len(t) <= MAX_TOKEN_CHARS]
+    return tokens[-MAX_DEVICE_TOKENS:]
+
+
+def device_cookie(held: Sequence[str], token: str) -> str:
+    """The `sc_device` cookie after signing in: `token` last, the other accounts' kept."""
+    kept = [t for t in held if t != token][-(MAX_DEVICE_TOKENS - 1) :]
+    return ".".join([*kept, token])
+
+
+async def _keep_device(
+    conn: AsyncConnection,
+    staff_id: str,
+    school_id: str,
+    device_id: str | None,
+    now: dt.datetime,
+) -> str:
+    """Renew this browser's device for the account; a new device token when it had none."""
+    if device_id is not None:
+        await conn.execute(
+            update(StaffDevice)
+            .where(StaffDevice.id == device_id)
+            .values(last_used_at=now, expires_at=now + DEVICE_LIFETIME)
+        )
+        return ""
+    await conn.execute(
+        delete(StaffDevice).where(StaffDevice.staff_id == staff_id, StaffDevice.expires_at <= now)
+    )
+    token = new_token()
+    await conn.execute(
+        insert(StaffDevice).values(
+            id=str(uuid.uuid4()),
+            token_hash=hash_token(token),
+            staff_id=staff_id,
+            school_id=school_id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + DEVICE_LIFETIME,
+        )
+    )
+    return token
 
 
 async def revoke_login(engine: AsyncEngine, login_id: str, now: dt.datetime) -> None:

@@ -205,6 +205,25 @@ class Invitation(Base):
     created_at: Mapped[dt.datetime]
 
 
+class ParentReport(Base):
+    """What a parent told the school through their child's link (C23, CRO-16), each kept once.
+
+    `emailed` says whether it went to the staff: a repeat of an earlier report, or one past the
+    few a link may email per session, is kept but not sent again.
+    """
+
+    __tablename__ = "parent_reports"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"))
+    reason: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    emailed: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime]
+
+
 class Concern(Base):
     """A safeguarding concern (C16), kept as long as the policy says (default: pupil aged 25)."""
 
@@ -325,6 +344,25 @@ class StaffLogin(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # watched
+
+
+class StaffDevice(Base):
+    """A browser a member of staff has signed in on before (OWASP's "device cookie").
+
+    Its cookie holds a random token; only the hash is stored. It is not a login and opens
+    nothing: it only lets sign-in attempts from that browser be judged by that browser's own
+    failures, so a guesser elsewhere cannot lock its owner out.
+    """
+
+    __tablename__ = "staff_devices"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    created_at: Mapped[dt.datetime]
+    last_used_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
 
 
 class PupilPass(Base):

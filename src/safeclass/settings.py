@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 from safeclass.adapters.store.db import database_url
 
+MIN_METRICS_TOKEN = 32
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -47,6 +49,15 @@ class Settings:
     # the local Janus records into DATA_DIR/recordings. None with janus_urls: no recording.
     janus_recordings_dir: Path | None = None
     media_stall_seconds: float = 2.0  # an SFU call slower than this tells the staff
+    # The bearer token Prometheus sends for /metrics; None: /metrics is off (404).
+    metrics_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise ValueError(
+                f"SAFECLASS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters "
+                "(e.g. from `openssl rand -hex 32`)"
+            )
 
     @property
     def secure_cookies(self) -> bool:
@@ -89,6 +100,7 @@ class Settings:
             "janus_ice_enforce_list": env.get("SAFECLASS_JANUS_ICE_ENFORCE_LIST"),
             "janus_ignore_mdns": env.get("SAFECLASS_JANUS_IGNORE_MDNS", "") in _YES,
             "janus_recordings_dir": _path(env.get("SAFECLASS_JANUS_RECORDINGS_DIR")),
+            "metrics_token": env.get("SAFECLASS_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})  # flags win
         if "public_url" not in values:

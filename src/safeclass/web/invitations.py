@@ -28,7 +28,6 @@ from safeclass.adapters.auth.identity import (
     pupil_for_token,
     staff_for_token,
 )
-from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
 from safeclass.app.invitations import (
     REPORTABLE,
     LinkState,
@@ -38,7 +37,7 @@ from safeclass.app.invitations import (
     open_link,
     report_to_school,
 )
-from safeclass.web.deps import services_of
+from safeclass.web.deps import services_of, staff_in_room
 from safeclass.web.pages import PRIVATE_HEADERS, page
 
 router = APIRouter(tags=["families"])
@@ -175,7 +174,9 @@ async def report(
 
 @router.get("/room/{session_id}", response_class=HTMLResponse, include_in_schema=False)
 async def room_page(session_id: str, request: Request) -> HTMLResponse:
-    """The classroom page (the full pupil and staff pages come with the browser client)."""
+    """The classroom page (the full pupil and staff pages come with the browser client), for
+    this session's pupils and the staff who may be in its room; anyone else is asked to open
+    their link again, whether or not the session exists."""
     services = services_of(request)
     now = services.clock.now()
     pupil = await pupil_for_token(
@@ -188,10 +189,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
         )
     staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
     if staff is not None:
-        try:
-            stored = await load_session(services.engine, session_id, staff.school_id)
-        except SessionNotFoundError:
-            stored = None
+        stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule
         if stored is not None:
             return page(stored.plan.title, ["The classroom is loading."])
     return page(

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from safeclass.adapters.server_secret import secret_path
 from safeclass.adapters.store.db import database_url
 
+MIN_METRICS_TOKEN = 32
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -60,6 +62,15 @@ class Settings:
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; none by default,
     # so a client cannot pick the address that sign-in and link limits count it under.
     trusted_proxies: tuple[str, ...] = ()
+    # The bearer token Prometheus sends for /metrics; None: /metrics is off (404).
+    metrics_token: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise ValueError(
+                f"SAFECLASS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters "
+                "(e.g. from `openssl rand -hex 32`)"
+            )
 
     @property
     def secure_cookies(self) -> bool:
@@ -106,6 +117,7 @@ class Settings:
             "janus_recordings_dir": _path(env.get("SAFECLASS_JANUS_RECORDINGS_DIR")),
             "secret_file": _path(env.get("SAFECLASS_SECRET_FILE")),
             "trusted_proxies": _proxies(env.get("SAFECLASS_TRUSTED_PROXIES", "")),
+            "metrics_token": env.get("SAFECLASS_METRICS_TOKEN") or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})  # flags win
         if "public_url" not in values:

@@ -54,14 +54,14 @@ class LiveServer:
         heartbeat: float = 1.0,
         **settings: Any,
     ) -> None:
-        """`settings` are more Settings fields (e.g. smtp_host, webhook_url)."""
+        """`settings` are more Settings fields (e.g. smtp_host, webhook_url, public_url)."""
         self.port = free_port()
         self.clock = clock
         self.settings = Settings(
             data_dir=data_dir,
             database_url=database_url,
             port=self.port,
-            public_url=f"http://127.0.0.1:{self.port}",
+            public_url=settings.pop("public_url", f"http://127.0.0.1:{self.port}"),
             heartbeat_seconds=heartbeat,
             **settings,
         )

@@ -452,7 +452,13 @@ async def test_an_admin_reaches_the_timetable_but_never_a_live_room(school: Staf
     await school.add("admin", "office@claydon.test", "Mrs Patel", on=False)
     async with school.signed_in("office@claydon.test") as browser:
         me = (await browser.get("/auth/me")).json()
-        assert me["may"] == ["manage_roster", "manage_staff", "schedule_sessions"]
+        assert me["may"] == [
+            "manage_roster",
+            "manage_staff",
+            "revoke_links",
+            "schedule_sessions",
+            "see_any_session",
+        ]
         with pytest.raises(Exception, match="403"):
             await school.room(browser, "admin")
         staff = await identity(school.server, browser)

@@ -1,8 +1,9 @@
-"""What each staff role may do (C21: CLA-16, CRO-03, STJ-02); docs/roles.md is this table in words.
+"""What each staff role may do (C21: CLA-16, CRO-03, STJ-02): the one table of capabilities.
 
-The web layer enforces it (`safeclass.web.deps`: `require_role`, `access_session`) and
-`/auth/me` returns the caller's capabilities so a page shows only what its user may do. A test
-checks that docs/roles.md and this table say the same.
+`safeclass.app.route_access` says which capability each HTTP route needs; the web layer
+enforces both (`safeclass.web.deps`), `/auth/me` returns the caller's capabilities so a page
+shows only what its user may do, and docs/roles.md is generated from these tables
+(`scripts/roles-doc`; a test fails when the page and the code differ).
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ HEAD = "head"
 ADMIN = "admin"
 ROLES = (TEACHER, ASSISTANT, DSL, HEAD, ADMIN)
 
-# Who runs sessions, and only the sessions they are on (STJ-06: either adult may act).
-SESSION_STAFF = frozenset({TEACHER, ASSISTANT})
-# Who may join any session of their school (the DSL to step in, the head for oversight).
-SCHOOL_WIDE = frozenset({DSL, HEAD})
-# Who may be in a live room at all: admins keep accounts, rosters and the timetable, not lessons.
-SESSION_ROLES = SESSION_STAFF | SCHOOL_WIDE
-# Who may schedule (CLA-01 staff schedule; CRO-01 the head sets the timetable; the office
-# admin often does it for them). Assistants are added to sessions, they do not create them.
-SCHEDULERS = frozenset({TEACHER, HEAD, ADMIN})
+# How a refusal names the roles that may do something ("Only teachers, heads and admins can …").
+ROLE_PLURALS: Mapping[str, str] = {
+    TEACHER: "teachers",
+    ASSISTANT: "assistants",
+    DSL: "DSLs",
+    HEAD: "heads",
+    ADMIN: "admins",
+}
 
 
 class Capability(StrEnum):
     SCHEDULE_SESSIONS = "schedule_sessions"
+    SEE_ANY_SESSION = "see_any_session"
+    REVOKE_LINKS = "revoke_links"
     RUN_SESSIONS = "run_sessions"
     JOIN_ANY_SESSION = "join_any_session"
     RAISE_CONCERNS = "raise_concerns"
@@ -43,15 +45,92 @@ class Capability(StrEnum):
 
 
 _C = Capability
+
+# What each capability lets a role do: (the words after "can" in a refusal, the docs' sentence).
+MEANINGS: Mapping[Capability, tuple[str, str]] = {
+    _C.SCHEDULE_SESSIONS: (
+        "schedule or change sessions",
+        "schedule sessions; change and cancel them, add staff, send and resend the families' "
+        "links, in the sessions they reach (CLA-01, CLA-03, CRO-01)",
+    ),
+    _C.SEE_ANY_SESSION: (
+        "see sessions they are not on",
+        "reach every session of the school, not only those they are on: its details, class list "
+        "and links (and change it, with `schedule_sessions`)",
+    ),
+    _C.REVOKE_LINKS: (
+        "stop a pupil's link",
+        "stop one pupil's link at once in a session they reach (a leaked link: it only takes "
+        "access away)",
+    ),
+    _C.RUN_SESSIONS: (
+        "run sessions",
+        "join the live room of a session they are on: admit, mute, remove, end (STJ-06)",
+    ),
+    _C.JOIN_ANY_SESSION: (
+        "join any session",
+        "join any session of the school, and count as an adult while there",
+    ),
+    _C.RAISE_CONCERNS: (
+        "raise concerns",
+        "record a safeguarding concern in a session (CLA-07, STJ-08)",
+    ),
+    _C.READ_CONCERNS: (
+        "read concerns",
+        "read the concerns and their chronology, export them for CPOMS (C16)",
+    ),
+    _C.READ_OWN_REGISTERS: (
+        "read registers",
+        "the register and log of sessions they were on (CLA-17)",
+    ),
+    _C.OVERSEE_SESSIONS: (
+        "oversee sessions",
+        "attendance, punctuality, behaviour and compliance across every session (CRO-01, CRO-02)",
+    ),
+    _C.MANAGE_POLICY: (
+        "change the policy",
+        "adopt a new version of the school's policy, see its review date (STJ-01, CRO-17)",
+    ),
+    _C.MANAGE_STAFF: ("manage staff", "add and disable staff accounts, set new passwords"),
+    _C.MANAGE_ROSTER: (
+        "import the roster",
+        "import the class lists, guardians and consent from the MIS",
+    ),
+    _C.VIEW_RECORDINGS: (
+        "see recordings",
+        "list and open a session's recordings, each opening journalled (C13: WER-10 "
+        '"a restricted store")',
+    ),
+}
+
 CAPABILITIES: Mapping[str, frozenset[Capability]] = {
     TEACHER: frozenset(
-        {_C.SCHEDULE_SESSIONS, _C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_OWN_REGISTERS}
+        {
+            _C.SCHEDULE_SESSIONS,
+            _C.REVOKE_LINKS,
+            _C.RUN_SESSIONS,
+            _C.RAISE_CONCERNS,
+            _C.READ_OWN_REGISTERS,
+        }
     ),
-    ASSISTANT: frozenset({_C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_OWN_REGISTERS}),
-    DSL: frozenset({_C.JOIN_ANY_SESSION, _C.RAISE_CONCERNS, _C.READ_CONCERNS, _C.VIEW_RECORDINGS}),
+    ASSISTANT: frozenset(
+        {_C.REVOKE_LINKS, _C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_OWN_REGISTERS}
+    ),
+    DSL: frozenset(
+        {
+            _C.SEE_ANY_SESSION,
+            _C.REVOKE_LINKS,
+            _C.JOIN_ANY_SESSION,
+            _C.RAISE_CONCERNS,
+            _C.READ_CONCERNS,
+            _C.VIEW_RECORDINGS,
+        }
+    ),
     HEAD: frozenset(
         {
             _C.SCHEDULE_SESSIONS,
+            _C.SEE_ANY_SESSION,
+            _C.REVOKE_LINKS,
             _C.JOIN_ANY_SESSION,
             _C.RAISE_CONCERNS,
             _C.OVERSEE_SESSIONS,
@@ -59,7 +138,15 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.VIEW_RECORDINGS,
         }
     ),
-    ADMIN: frozenset({_C.SCHEDULE_SESSIONS, _C.MANAGE_STAFF, _C.MANAGE_ROSTER}),
+    ADMIN: frozenset(
+        {
+            _C.SCHEDULE_SESSIONS,
+            _C.SEE_ANY_SESSION,
+            _C.REVOKE_LINKS,
+            _C.MANAGE_STAFF,
+            _C.MANAGE_ROSTER,
+        }
+    ),
 }
 
 
@@ -67,12 +154,34 @@ def may(role: str, capability: Capability) -> bool:
     return capability in CAPABILITIES.get(role, frozenset())
 
 
+def roles_with(capability: Capability) -> tuple[str, ...]:
+    return tuple(role for role in ROLES if may(role, capability))
+
+
+def refusal(capability: Capability) -> str:
+    """'Only teachers, heads and admins can schedule or change sessions', from the table."""
+    names = [ROLE_PLURALS[role] for role in roles_with(capability)]
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Only {who} can {MEANINGS[capability][0]}"
+
+
+# Who may schedule (CLA-01 staff schedule; CRO-01 the head sets the timetable; the office
+# admin often does it for them). Assistants are added to sessions, they do not create them.
+SCHEDULERS = frozenset(roles_with(_C.SCHEDULE_SESSIONS))
+# Who runs sessions, and only the sessions they are on (STJ-06: either adult may act).
+SESSION_STAFF = frozenset(roles_with(_C.RUN_SESSIONS))
+# Who may join any session of their school (the DSL to step in, the head for oversight).
+SCHOOL_WIDE = frozenset(roles_with(_C.JOIN_ANY_SESSION))
+# Who may be in a live room at all: admins keep accounts, rosters and the timetable, not lessons.
+SESSION_ROLES = SESSION_STAFF | SCHOOL_WIDE
+
+
 def may_reach_session(role: str, is_on_it: bool) -> bool:
-    """Whether this role may see a session's details (schedulers and school-wide roles: any of
-    their school's; teachers and assistants: those they are on)."""
-    return role in SCHOOL_WIDE or role == ADMIN or is_on_it
+    """Whether this role may reach a session of its school: those they are on, or any with
+    `see_any_session` (the DSL, the head, the admin)."""
+    return is_on_it or may(role, _C.SEE_ANY_SESSION)
 
 
 def may_join_room(role: str, is_on_it: bool) -> bool:
     """Whether this role may be in the session's live room (never an admin)."""
-    return role in SCHOOL_WIDE or (role in SESSION_STAFF and is_on_it)
+    return may(role, _C.JOIN_ANY_SESSION) or (may(role, _C.RUN_SESSIONS) and is_on_it)

@@ -2,8 +2,11 @@
 
 Each checks the actor's role, reads and writes the store in one transaction and raises a typed
 error the web layer turns into an answer. The rules themselves are the pure checks in
-`scheduling.py`. A session is reached only through the actor's school: another school's session
-is "not found", exactly like one that does not exist.
+`scheduling.py`. A session is reached only as the role table allows (`staff_roles`: the
+sessions the actor is on, or any of their school's with `see_any_session`): another school's
+session, or one a teacher is not on, is "not found", exactly like one that does not exist. The
+web layer checks the same first (`deps.access_session`); these checks keep the use cases safe
+whoever calls them.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ from safeclass.core import SessionKind
 from safeclass.core.names import display_names
 from safeclass.policy import Policy
 
-SCHEDULERS = staff_roles.SCHEDULERS
 ROOM_ROLES = staff_roles.SESSION_ROLES  # admins do not join rooms
 
 
@@ -96,8 +98,8 @@ class Cancelled:
 
 
 def require_scheduler(actor: Actor) -> None:
-    if actor.role not in SCHEDULERS:
-        raise NotPermittedError("Only teachers, heads and admins can schedule or change sessions")
+    if not staff_roles.may(actor.role, staff_roles.Capability.SCHEDULE_SESSIONS):
+        raise NotPermittedError(staff_roles.refusal(staff_roles.Capability.SCHEDULE_SESSIONS))
 
 
 async def schedule(
@@ -150,7 +152,7 @@ async def change(
     """Change a session before it opens; a new time moves its links' expiry and tells parents."""
     require_scheduler(actor)
     async with engine.begin() as conn:
-        row = await _session_row(conn, actor.school_id, session_id)
+        row = await _session_row(conn, actor, session_id)
         _require_not_opened(row, now)
         policy = await _policy_of(conn, row)
         values: dict[str, object] = {}
@@ -218,7 +220,7 @@ async def cancel(engine: AsyncEngine, actor: Actor, session_id: str, now: dt.dat
     """Cancel a session that has not opened: every link stops working and parents are told."""
     require_scheduler(actor)
     async with engine.begin() as conn:
-        row = await _session_row(conn, actor.school_id, session_id)
+        row = await _session_row(conn, actor, session_id)
         _require_not_opened(row, now)
         policy = await _policy_of(conn, row)
         await conn.execute(
@@ -247,7 +249,7 @@ async def add_staff(
     """More staff on a session (CLA-03), also once it has opened, until it ends."""
     require_scheduler(actor)
     async with engine.begin() as conn:
-        row = await _session_row(conn, actor.school_id, session_id)
+        row = await _session_row(conn, actor, session_id)
         if row.status in ("cancelled", "ended"):
             raise SessionStateError(f"This session has {row.status}")
         await _check_staff(conn, actor.school_id, staff_ids)
@@ -314,7 +316,7 @@ async def session_detail(
     stored = await load_session(engine, session_id, actor.school_id)
     plan, policy = stored.plan, stored.policy
     async with engine.connect() as conn:
-        row = await _session_row(conn, actor.school_id, session_id)
+        row = await _session_row(conn, actor, session_id)
         staff = [
             StaffLine(r.id, r.name, r.role)
             for r in await conn.execute(
@@ -363,15 +365,18 @@ async def session_detail(
 async def list_sessions(
     engine: AsyncEngine, actor: Actor, *, since: dt.datetime, limit: int = 200
 ) -> list[SessionSummary]:
-    """The actor's school's sessions starting from `since`, soonest first."""
+    """The sessions the actor reaches starting from `since`, soonest first: those they are on,
+    or every one of their school's with `see_any_session`."""
+    query = select(Session).where(Session.school_id == actor.school_id, Session.starts_at >= since)
+    if not staff_roles.may_reach_session(actor.role, False):
+        query = query.where(
+            Session.id.in_(
+                select(SessionStaff.session_id).where(SessionStaff.staff_id == actor.staff_id)
+            )
+        )
     async with engine.connect() as conn:
         rows = (
-            await conn.execute(
-                select(Session)
-                .where(Session.school_id == actor.school_id, Session.starts_at >= since)
-                .order_by(Session.starts_at, Session.id)
-                .limit(limit)
-            )
+            await conn.execute(query.order_by(Session.starts_at, Session.id).limit(limit))
         ).all()
         counts: dict[str, int] = {
             sid: int(n)
@@ -404,14 +409,24 @@ def _summary(row: Row[Any], policy: Policy, pupils: int) -> SessionSummary:
     )
 
 
-async def _session_row(conn: AsyncConnection, school_id: str, session_id: str) -> Row[Any]:
-    # The same error for "no such session" and "another school's session".
+async def _session_row(conn: AsyncConnection, actor: Actor, session_id: str) -> Row[Any]:
+    """The session, if the actor reaches it; the same error for "no such session", "another
+    school's session" and "a session a teacher is not on"."""
     row = (
         await conn.execute(
-            select(Session).where(Session.id == session_id, Session.school_id == school_id)
+            select(Session).where(Session.id == session_id, Session.school_id == actor.school_id)
         )
     ).first()
     if row is None:
+        raise SessionNotFoundError(session_id)
+    on_it = (
+        await conn.execute(
+            select(SessionStaff.staff_id).where(
+                SessionStaff.session_id == session_id, SessionStaff.staff_id == actor.staff_id
+            )
+        )
+    ).first() is not None
+    if not staff_roles.may_reach_session(actor.role, on_it):
         raise SessionNotFoundError(session_id)
     return row
 

@@ -1,4 +1,9 @@
-"""The web application: FastAPI routes and the WebSocket room, over the services from bootstrap."""
+"""The web application: FastAPI routes and the WebSocket room, over the services from bootstrap.
+
+Every route has a row in `safeclass.app.route_access` saying who may call it, and guards that
+match the row: `deps.check_routes` refuses to build an app where either is missing. Every HTTP
+response carries the security headers (`security_headers`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,17 @@ from fastapi import FastAPI
 from safeclass import __version__, bootstrap
 from safeclass.app.clock import Clock
 from safeclass.settings import Settings
-from safeclass.web import auth, health, invitations, recordings_api, room_socket, sessions_api
+from safeclass.web import (
+    api_docs,
+    auth,
+    health,
+    invitations,
+    recordings_api,
+    room_socket,
+    sessions_api,
+)
+from safeclass.web.deps import check_routes
+from safeclass.web.security_headers import SecurityHeaders
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
@@ -33,11 +48,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         version=__version__,
         description="A live classroom whose safeguarding protocol the server enforces.",
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc load their scripts from a CDN; ours come from here.
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.include_router(health.router)
     app.include_router(room_socket.router)
     app.include_router(auth.router)
     app.include_router(sessions_api.router)
     app.include_router(invitations.router)
     app.include_router(recordings_api.router)
+    app.include_router(api_docs.router)
+    check_routes(app)
     return app

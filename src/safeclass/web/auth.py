@@ -37,7 +37,7 @@ from safeclass.adapters.auth.logins import (
 from safeclass.app import staff_roles
 from safeclass.bootstrap import Services
 from safeclass.settings import Settings
-from safeclass.web.deps import current_staff, services_of
+from safeclass.web.deps import allowed_staff, services_of
 from safeclass.web.room_socket import CLOSE_SIGNED_OUT
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout", status_code=204, response_class=Response)
 async def logout(
-    request: Request, staff: Annotated[StaffIdentity, Depends(current_staff)]
+    request: Request, staff: Annotated[StaffIdentity, Depends(allowed_staff)]
 ) -> Response:
     """Sign this browser out: the cookie stops working and its live-room sockets close."""
     services = services_of(request)
@@ -171,7 +171,7 @@ async def logout(
 
 
 @router.get("/me", response_model=Me)
-async def me(request: Request, staff: Annotated[StaffIdentity, Depends(current_staff)]) -> Response:
+async def me(request: Request, staff: Annotated[StaffIdentity, Depends(allowed_staff)]) -> Response:
     """Who is signed in, the CSRF token for their forms, and what their role may do."""
     token = request.cookies.get(STAFF_COOKIE, "")
     return JSONResponse(_me(staff, token).model_dump(), headers=_NO_STORE)

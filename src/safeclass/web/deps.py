@@ -4,24 +4,32 @@
   something (any method but GET, HEAD, OPTIONS) it also checks the CSRF token, so no route can
   forget it: header `X-CSRF-Token`, or form field `csrf_token`, as `/auth/me` gives it.
 - `require_csrf`: the same, checking the CSRF token whatever the method.
-- `require_role(*roles)`: `current_staff`, then 403 unless the role is one of `roles`.
-- `require_capability(capability, refusal)`: the same, by what the role table says a role may do.
+- `allowed_staff`: `current_staff`, then 403 unless the role has the capability the route's row
+  in `safeclass.app.route_access` names. Every staff route without a session in its path.
+- `allowed_session`: the same, then the session in the path through `access_session`, as a
+  `SessionAccess`. Every staff route with a session in its path.
 - `access_session(services, staff, session_id)`: the one checked way to reach a session.
+- `check_routes(app)`: every route of the app has a row, and guards that match it.
 
-The role table is `safeclass.app.staff_roles` (docs/roles.md).
+The tables are `safeclass.app.staff_roles` and `safeclass.app.route_access` (docs/roles.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+import fastapi.routing
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.dependencies.models import Dependant
+from starlette.routing import Mount
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
 from safeclass.adapters.auth.logins import csrf_matches
 from safeclass.adapters.store.sessions import SessionNotFoundError, StoredSession, load_session
-from safeclass.app import staff_roles
+from safeclass.app import route_access, staff_roles
+from safeclass.app.route_access import Caller, Rule, Scope
 from safeclass.bootstrap import Services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -73,33 +81,50 @@ async def require_csrf(request: Request) -> StaffIdentity:
 StaffDep = Annotated[StaffIdentity, Depends(current_staff)]
 
 
-def require_role(*roles: str) -> Callable[[StaffIdentity], Awaitable[StaffIdentity]]:
-    """A dependency: the signed-in member of staff if their role is one of `roles`, else 403."""
-    unknown = set(roles) - set(staff_roles.ROLES)
-    if unknown or not roles:
-        raise ValueError(f"require_role needs roles from {staff_roles.ROLES}, not {roles}")
-    allowed = frozenset(roles)
-
-    async def dependency(staff: StaffDep) -> StaffIdentity:
-        if staff.role not in allowed:
-            raise HTTPException(403, f"Your role ({staff.role}) cannot do this")
-        return staff
-
-    return dependency
+def _rule(request: Request) -> Rule:
+    """The row of the route being called, found by the endpoint answering (`check_routes`)."""
+    rules: dict[tuple[Any, str], Rule] = getattr(request.app.state, _RULES_KEY, {})
+    rule = rules.get((request.scope.get("endpoint"), request.method))
+    if rule is None:
+        raise RuntimeError(f"{request.method} {request.url.path}: no row (check_routes not run?)")
+    return rule
 
 
-def require_capability(
-    capability: staff_roles.Capability, refusal: str
-) -> Callable[[StaffIdentity], Awaitable[StaffIdentity]]:
-    """A dependency: the signed-in member of staff if their role has `capability` in the role
-    table, else 403 with `refusal` (which says who can)."""
+def _capable(staff: StaffIdentity, rule: Rule) -> None:
+    if rule.capability is not None and not staff_roles.may(staff.role, rule.capability):
+        raise HTTPException(403, staff_roles.refusal(rule.capability))
 
-    async def dependency(staff: StaffDep) -> StaffIdentity:
-        if not staff_roles.may(staff.role, capability):
-            raise HTTPException(403, refusal)
-        return staff
 
-    return dependency
+async def allowed_staff(request: Request, staff: StaffDep) -> StaffIdentity:
+    """The signed-in member of staff, if the route's row lets their role call it (else 403)."""
+    rule = _rule(request)
+    if rule.caller is not Caller.STAFF or rule.scope is Scope.SESSION:
+        raise RuntimeError(f"{rule.method} {rule.path}: allowed_staff does not match its row")
+    _capable(staff, rule)
+    return staff
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAccess:
+    """A member of staff and a session they reach, as the route's row allows."""
+
+    staff: StaffIdentity
+    session: StoredSession
+
+
+async def allowed_session(request: Request, session_id: str, staff: StaffDep) -> SessionAccess:
+    """The session in the path, reached by this member of staff (404 like a missing one), and
+    then 403 unless the route's row lets their role do this to it."""
+    rule = _rule(request)
+    if rule.caller is not Caller.STAFF or rule.scope is not Scope.SESSION:
+        raise RuntimeError(f"{rule.method} {rule.path}: allowed_session does not match its row")
+    stored = await access_session(services_of(request), staff, session_id)
+    _capable(staff, rule)
+    return SessionAccess(staff, stored)
+
+
+AllowedStaff = Annotated[StaffIdentity, Depends(allowed_staff)]
+AllowedSession = Annotated[SessionAccess, Depends(allowed_session)]
 
 
 async def access_session(
@@ -107,10 +132,10 @@ async def access_session(
 ) -> StoredSession:
     """The session, if this member of staff may reach it; the one way routes fetch a session.
 
-    A design goal is that the error is the same for a session that does not exist and for one
-    the caller may not reach, so a guessed or leaked id teaches nothing. Teachers and assistants
-    reach the sessions they are on; the DSL, the head and the admin any session of their school
-    (the admin its details only: the room refuses admins).
+    The error is the same for a session that does not exist, one of another school and one the
+    caller may not reach, so a guessed or leaked id teaches nothing. Teachers and assistants
+    reach the sessions they are on; roles with `see_any_session` (the DSL, the head, the admin)
+    any session of their school (the admin its details only: the room refuses admins).
     """
     try:
         stored = await load_session(services.engine, session_id)
@@ -121,3 +146,75 @@ async def access_session(
     if not staff_roles.may_reach_session(staff.role, staff.staff_id in stored.staff_ids):
         raise HTTPException(404, NO_SUCH_SESSION)
     return stored
+
+
+async def staff_in_room(
+    services: Services, staff: StaffIdentity, session_id: str
+) -> StoredSession | None:
+    """The session, if this member of staff may be in its live room (the room socket's rule,
+    `staff_roles.may_join_room`); None otherwise, whatever the reason."""
+    try:
+        stored = await load_session(services.engine, session_id, staff.school_id)
+    except SessionNotFoundError:
+        return None
+    if not staff_roles.may_join_room(staff.role, staff.staff_id in stored.staff_ids):
+        return None
+    return stored
+
+
+# -- every route has a row, and guards that match it --------------------------------------------
+
+_GUARDS = {allowed_staff: Scope.NONE, allowed_session: Scope.SESSION}
+_RULES_KEY = "route_rules"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFacts:
+    method: str
+    path: str
+    endpoint: Any
+    dependant: Dependant | None
+
+
+def app_routes(app: FastAPI) -> Iterator[RouteFacts]:
+    """Every (method, path) the app answers, with the endpoint and dependencies that answer it."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)  # FastAPI >= 0.160
+    routes: Iterable[Any] = flatten(app.routes) if flatten is not None else app.routes
+    for route in routes:
+        if isinstance(getattr(route, "original_route", route), Mount):
+            raise RuntimeError(f"{route.path}: no mounted sub-application; add routes with rows")
+        methods = getattr(route, "methods", None) or {"WEBSOCKET"}
+        for method in sorted(methods):
+            yield RouteFacts(
+                method, str(route.path), route.endpoint, getattr(route, "dependant", None)
+            )
+
+
+def _calls(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def check_routes(app: FastAPI) -> None:
+    """Give every route its row of route_access (the guards find it by the endpoint answering),
+    and refuse an app with a route that has no row, a row with no route, or a staff route whose
+    guard does not match its row: so no route can skip its checks."""
+    rules: dict[tuple[Any, str], Rule] = {}
+    for found in app_routes(app):
+        rule = route_access.rule_for(found.method, found.path)
+        rules[(found.endpoint, found.method)] = rule
+        if found.dependant is None or found.method == "WEBSOCKET":
+            continue
+        guards = {_GUARDS[c] for c in _calls(found.dependant) if c in _GUARDS}
+        wanted = {rule.scope} if rule.caller is Caller.STAFF else set()
+        if rule.caller is Caller.STAFF and rule.scope is Scope.SCHOOL:
+            wanted = {Scope.NONE}  # the route reaches its school's thing itself
+        if guards != wanted:
+            raise RuntimeError(
+                f"{found.method} {found.path}: its guards do not match its row in route_access"
+            )
+    missing = set(route_access.BY_ROUTE) - {(r.method, r.path) for r in rules.values()}
+    if missing:
+        raise RuntimeError(f"route_access has rows for routes that do not exist: {sorted(missing)}")
+    setattr(app.state, _RULES_KEY, rules)

@@ -1,6 +1,13 @@
-"""`/healthz` for load balancers and `/metrics` for Prometheus."""
+"""`/healthz` for load balancers and `/metrics` for Prometheus.
+
+`/metrics` says how many rooms, sockets, holds and refusals there are, which is nobody else's
+business: it answers only a request with `Authorization: Bearer <SAFECLASS_METRICS_TOKEN>`
+(401 otherwise), and is off (404) while no token is set.
+"""
 
 from __future__ import annotations
+
+import hmac
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -31,7 +38,17 @@ async def healthz(request: Request) -> dict[str, object]:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
+    """Prometheus metrics, for the bearer of the metrics token."""
     services = request.app.state.services
+    token = services.settings.metrics_token
+    if token is None:
+        raise HTTPException(404, "Not Found")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    matches = hmac.compare_digest(given.strip().encode(), token.encode())
+    if scheme.lower() != "bearer" or not matches:
+        raise HTTPException(
+            401, "Send the metrics token as a bearer token", {"WWW-Authenticate": "Bearer"}
+        )
     counts = services.audiences.count()
     for role, n in counts.items():
         services.metrics.sockets.labels(role=role).set(n)

@@ -36,7 +36,6 @@ from safeclass.adapters.auth.identity import (
     staff_for_token,
 )
 from safeclass.adapters.auth.limits import LookupLimiter, TooManyAttemptsError
-from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
 from safeclass.app.invitations import (
     MAX_PASSES_PER_LINK,
     REPORTABLE,
@@ -49,7 +48,7 @@ from safeclass.app.invitations import (
     open_link,
     report_to_school,
 )
-from safeclass.web.deps import services_of
+from safeclass.web.deps import services_of, staff_in_room
 from safeclass.web.pages import PRIVATE_HEADERS, page
 
 log = logging.getLogger(__name__)
@@ -237,7 +236,9 @@ _REPORTED = {
 
 @router.get("/room/{session_id}", response_class=HTMLResponse, include_in_schema=False)
 async def room_page(session_id: str, request: Request) -> HTMLResponse:
-    """The classroom page (the full pupil and staff pages come with the browser client)."""
+    """The classroom page (the full pupil and staff pages come with the browser client), for
+    this session's pupils and the staff who may be in its room; anyone else is asked to open
+    their link again, whether or not the session exists."""
     services = services_of(request)
     now = services.clock.now()
     held = request.cookies.get(pupil_cookie(session_id))
@@ -251,10 +252,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
         )
     staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
     if staff is not None:
-        try:
-            stored = await load_session(services.engine, session_id, staff.school_id)
-        except SessionNotFoundError:
-            stored = None
+        stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule
         if stored is not None:
             return page(stored.plan.title, ["The classroom is loading."])
     if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass

@@ -1,10 +1,10 @@
 """`/api/recordings`: the restricted store of session recordings (C13: WER-10, STJ-09).
 
 Only the roles with `view_recordings` (the DSL and the head) may list or open a recording, and
-only their own school's: anyone else gets 403, another school's recording is `404 No such
-recording`, like one that does not exist or was deleted by the retention job. Every opening is
-journalled before the file is sent, and the file is sent with `Cache-Control: no-store`, so no
-copy stays in a shared browser's cache.
+only their own school's (the routes' rows in `app/route_access.py`): anyone else gets 403,
+another school's recording is `404 No such recording`, like one that does not exist or was
+deleted by the retention job. Every opening is journalled before the file is sent, and the file
+is sent with `Cache-Control: no-store`, so no copy stays in a shared browser's cache.
 """
 
 from __future__ import annotations
@@ -12,28 +12,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
-from safeclass.adapters.auth.identity import StaffIdentity
 from safeclass.app import recordings
-from safeclass.app.staff_roles import Capability
-from safeclass.web.deps import require_capability, services_of
+from safeclass.web.deps import AllowedStaff, services_of
 
 router = APIRouter(prefix="/api/recordings", tags=["recordings"])
 
 NO_SUCH_RECORDING = "No such recording"
-
-
-Viewer = Annotated[
-    StaffIdentity,
-    Depends(
-        require_capability(
-            Capability.VIEW_RECORDINGS, "Only the DSL and the head can see recordings"
-        )
-    ),
-]
 
 
 class RecordingOut(BaseModel):
@@ -49,7 +37,7 @@ class RecordingOut(BaseModel):
 
 @router.get("")
 async def list_recordings(
-    staff: Viewer, request: Request, session_id: Annotated[str | None, Query()] = None
+    staff: AllowedStaff, request: Request, session_id: Annotated[str | None, Query()] = None
 ) -> list[RecordingOut]:
     """The school's recordings that have not been deleted, oldest first, with when each will be."""
     rows = await recordings.list_recordings(
@@ -71,7 +59,7 @@ async def list_recordings(
 
 
 @router.get("/{recording_id}/file")
-async def open_recording(recording_id: str, staff: Viewer, request: Request) -> FileResponse:
+async def open_recording(recording_id: str, staff: AllowedStaff, request: Request) -> FileResponse:
     """The recording's WebM (audio and video of one participant); the opening is journalled."""
     services = services_of(request)
     row = await recordings.opened(

@@ -1,10 +1,11 @@
 """`/api/sessions`: staff schedule, change and cancel sessions, add staff, send links (C1, C2).
 
-JSON in and out, every route for signed-in staff only (`deps.current_staff`, which also checks
-the CSRF token on every request that changes something), and every session reached through the
-caller's school: another school's session is `404 No such session`, like one that does not
-exist. Who may do what is in `app/timetable.py` (SCHEDULERS); a refusal says why in the school's
-words, e.g. `422 Sessions must be inside the school day, 08:30–15:30 Monday to Friday (CRO-05)`.
+JSON in and out, every route for signed-in staff only, checked by its row in
+`app/route_access.py` (`deps.allowed_staff`, `deps.allowed_session`; the CSRF token on every
+request that changes something): a session is reached only through `deps.access_session`, so
+another school's session, one a teacher or assistant is not on and one that does not exist are
+all `404 No such session`. A refusal says why in the school's words, e.g.
+`422 Sessions must be inside the school day, 08:30–15:30 Monday to Friday (CRO-05)`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from safeclass.adapters.auth.identity import StaffIdentity
@@ -22,14 +23,10 @@ from safeclass.app import invitations, timetable
 from safeclass.app.scheduling import ScheduleRefusedError
 from safeclass.bootstrap import Services
 from safeclass.core import SessionKind
-from safeclass.web.deps import current_staff, services_of
+from safeclass.web.deps import AllowedSession, AllowedStaff, services_of
 from safeclass.web.room_socket import CLOSE_POLICY, LINK_STOPPED
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
-
-Staff = Annotated[StaffIdentity, Depends(current_staff)]
-# Revoking only takes access away, so any member of staff may do it (a leaked link, at once).
-REVOKERS = frozenset({"teacher", "assistant", "dsl", "head", "admin"})
 
 
 class _In(BaseModel):
@@ -126,7 +123,7 @@ class RevokeOut(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create(body: SessionIn, staff: Staff, request: Request) -> SessionOut:
+async def create(body: SessionIn, staff: AllowedStaff, request: Request) -> SessionOut:
     """Schedule a session inside the school day (CRO-05); teachers, heads and admins."""
     services = services_of(request)
     now = services.clock.now()
@@ -149,13 +146,14 @@ async def create(body: SessionIn, staff: Staff, request: Request) -> SessionOut:
 
 @router.get("")
 async def list_sessions(
-    staff: Staff,
+    staff: AllowedStaff,
     request: Request,
     since: Annotated[
         dt.datetime | None, Query(description="from this time (default: 24 hours ago)")
     ] = None,
 ) -> list[SessionSummaryOut]:
-    """The sessions of the caller's school, soonest first."""
+    """The sessions the caller reaches (those they are on, or with `see_any_session` all of the
+    school's), soonest first."""
     services = services_of(request)
     since = since or services.clock.now() - dt.timedelta(days=1)
     if since.tzinfo is None:
@@ -165,16 +163,16 @@ async def list_sessions(
 
 
 @router.get("/{session_id}")
-async def get_session(session_id: str, staff: Staff, request: Request) -> SessionOut:
-    return await _detail(services_of(request), staff, session_id)
+async def get_session(session_id: str, access: AllowedSession, request: Request) -> SessionOut:
+    return await _detail(services_of(request), access.staff, session_id)
 
 
 @router.patch("/{session_id}")
 async def change_session(
-    session_id: str, body: SessionChangeIn, staff: Staff, request: Request
+    session_id: str, body: SessionChangeIn, access: AllowedSession, request: Request
 ) -> SessionOut:
     """Change the time, title, agenda or staff before the session opens."""
-    services = services_of(request)
+    services, staff = services_of(request), access.staff
     changes = timetable.SessionChange(
         title=body.title,
         starts_at=body.starts_at,
@@ -190,9 +188,9 @@ async def change_session(
 
 
 @router.post("/{session_id}/cancel")
-async def cancel_session(session_id: str, staff: Staff, request: Request) -> CancelOut:
+async def cancel_session(session_id: str, access: AllowedSession, request: Request) -> CancelOut:
     """Cancel before it opens: every link stops working and the parents are told."""
-    services = services_of(request)
+    services, staff = services_of(request), access.staff
     try:
         done = await timetable.cancel(services.engine, staff, session_id, services.clock.now())
     except Exception as exc:
@@ -202,9 +200,11 @@ async def cancel_session(session_id: str, staff: Staff, request: Request) -> Can
 
 
 @router.post("/{session_id}/staff")
-async def add_staff(session_id: str, body: StaffIn, staff: Staff, request: Request) -> SessionOut:
+async def add_staff(
+    session_id: str, body: StaffIn, access: AllowedSession, request: Request
+) -> SessionOut:
     """Add more staff to a session (CLA-03)."""
-    services = services_of(request)
+    services, staff = services_of(request), access.staff
     try:
         await timetable.add_staff(services.engine, staff, session_id, body.staff_ids)
     except Exception as exc:
@@ -214,7 +214,7 @@ async def add_staff(session_id: str, body: StaffIn, staff: Staff, request: Reque
 
 @router.post("/{session_id}/invitations/send")
 async def send_invitations(
-    session_id: str, staff: Staff, request: Request, body: SendIn | None = None
+    session_id: str, access: AllowedSession, request: Request, body: SendIn | None = None
 ) -> SendOut:
     """Send each pupil's own link (C2) by email and/or the messaging platform's webhook.
 
@@ -224,10 +224,9 @@ async def send_invitations(
     services = services_of(request)
     body = body or SendIn()
     try:
-        timetable.require_scheduler(staff)
         report = await invitations.send_invitations(
             services.engine,
-            school_id=staff.school_id,
+            school_id=access.session.school_id,
             session_id=session_id,
             channels=services.channels,
             public_url=services.settings.public_url,
@@ -253,16 +252,14 @@ async def send_invitations(
 
 @router.post("/{session_id}/invitations/{pupil_id}/revoke")
 async def revoke_invitation(
-    session_id: str, pupil_id: str, staff: Staff, request: Request
+    session_id: str, pupil_id: str, access: AllowedSession, request: Request
 ) -> RevokeOut:
     """Stop a pupil's link at once, and close any device it opened."""
     services = services_of(request)
-    if staff.role not in REVOKERS:
-        raise HTTPException(403, "Your role cannot do this")
     try:
         passes = await invitations.revoke_invitation(
             services.engine,
-            school_id=staff.school_id,
+            school_id=access.session.school_id,
             session_id=session_id,
             pupil_id=pupil_id,
             now=services.clock.now(),

@@ -3,8 +3,10 @@
 One header row, then one row per expected pupil. Times are the school's local HH:MM, minutes
 are plain numbers, and the date and session title sit on every row so registers from several
 sessions can be pasted into one sheet. A cell a spreadsheet would run as a formula (one that
-starts with = + - @, a tab or a carriage return) gets a leading apostrophe: a removal reason
-typed by staff must never become a formula on the office computer.
+starts, perhaps after spaces, with = + - @, their full-width forms, a tab, a carriage return or
+a line feed) gets a leading apostrophe: a removal reason typed by staff, a pupil's or a class's
+name from the MIS (`=1+1` is a valid class name) must never become a formula on the office
+computer. Every CSV safeclass writes goes through `safe_cell`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import io
 from safeclass.app.register import Register
 from safeclass.app.reports.cells import PUPIL_HEADINGS, pupil_cells
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
 def register_csv(register: Register) -> str:
@@ -32,4 +34,4 @@ def register_csv(register: Register) -> str:
 
 def safe_cell(value: str) -> str:
     """`value`, defused if a spreadsheet would read it as a formula."""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return "'" + value if value.lstrip(" ").startswith(FORMULA_STARTS) else value

@@ -1,0 +1,145 @@
+"""Who may call each HTTP route: one row per route, the table the server enforces (C21).
+
+Each row says who the route is for (`Caller`), which capability of the role table
+(`staff_roles`) a member of staff needs, and what it reaches (`Scope`). The web layer's guards
+(`safeclass.web.deps.allowed_staff`, `allowed_session`) look up the row of the route being
+called, so a route's checks cannot drift from its row; the server refuses to start with a route
+that has no row (`safeclass.web.app`), the authorisation matrix test calls every route as every
+kind of caller against this table, and docs/roles.md's route table is generated from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from safeclass.app import staff_roles
+from safeclass.app.staff_roles import Capability
+
+_C = Capability
+
+
+class Caller(StrEnum):
+    """Who a route answers."""
+
+    ANYONE = "anyone"  # no sign-in: health, sign-in, the API's own description
+    LINK = "link"  # whoever holds the family's link in the path: its token is the credential
+    STAFF = "staff"  # signed-in staff whose role has the row's capability (none: any role)
+    ROOM = "room"  # the session's pupils (their device's pass) and staff who may be in its room
+    OPERATOR = "operator"  # the monitoring system, with the metrics token (SAFECLASS_METRICS_TOKEN)
+
+
+class Scope(StrEnum):
+    """What the route reaches, beyond the caller's own school."""
+
+    NONE = "none"  # no one thing: what it shows is the caller's school's (or nobody's)
+    SESSION = "session"  # the session in the path, if the caller reaches it (staff_roles)
+    SCHOOL = "school"  # the thing in the path, if it belongs to the caller's school
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    method: str
+    path: str
+    caller: Caller
+    capability: Capability | None = None
+    scope: Scope = Scope.NONE
+    what: str = ""
+
+
+_S = "/api/sessions/{session_id}"
+
+RULES: tuple[Rule, ...] = (
+    Rule("GET", "/healthz", Caller.ANYONE, what="the database answers; live rooms, media"),
+    Rule("GET", "/metrics", Caller.OPERATOR, what="Prometheus metrics (off without a token)"),
+    Rule("GET", "/openapi.json", Caller.ANYONE, what="the API's description"),
+    Rule("HEAD", "/openapi.json", Caller.ANYONE, what="the same, headers only"),
+    Rule("GET", "/docs", Caller.ANYONE, what="the API's page (Swagger UI, served from here)"),
+    Rule("GET", "/docs/assets/{name}", Caller.ANYONE, what="that page's script and style"),
+    Rule("POST", "/auth/login", Caller.ANYONE, what="sign in"),
+    Rule("POST", "/auth/logout", Caller.STAFF, what="sign out"),
+    Rule("GET", "/auth/me", Caller.STAFF, what="who is signed in, their CSRF token and `may`"),
+    Rule("POST", "/api/sessions", Caller.STAFF, _C.SCHEDULE_SESSIONS, what="schedule"),
+    Rule("GET", "/api/sessions", Caller.STAFF, what="list the sessions they reach"),
+    Rule("GET", _S, Caller.STAFF, scope=Scope.SESSION, what="staff, class list, link states"),
+    Rule("PATCH", _S, Caller.STAFF, _C.SCHEDULE_SESSIONS, Scope.SESSION, "change"),
+    Rule("POST", f"{_S}/cancel", Caller.STAFF, _C.SCHEDULE_SESSIONS, Scope.SESSION, "cancel"),
+    Rule("POST", f"{_S}/staff", Caller.STAFF, _C.SCHEDULE_SESSIONS, Scope.SESSION, "add staff"),
+    Rule(
+        "POST",
+        f"{_S}/invitations/send",
+        Caller.STAFF,
+        _C.SCHEDULE_SESSIONS,
+        Scope.SESSION,
+        "send links; resend (every old link stops)",
+    ),
+    Rule(
+        "POST",
+        f"{_S}/invitations/{{pupil_id}}/revoke",
+        Caller.STAFF,
+        _C.REVOKE_LINKS,
+        Scope.SESSION,
+        "stop one pupil's link and its devices",
+    ),
+    Rule("GET", "/api/recordings", Caller.STAFF, _C.VIEW_RECORDINGS, what="list recordings"),
+    Rule(
+        "GET",
+        "/api/recordings/{recording_id}/file",
+        Caller.STAFF,
+        _C.VIEW_RECORDINGS,
+        Scope.SCHOOL,
+        "open one (journalled)",
+    ),
+    Rule("GET", "/join/{token}", Caller.LINK, what="open a family's link"),
+    Rule("GET", "/join/{token}/absence", Caller.LINK, what="the parent's report form"),
+    Rule("POST", "/join/{token}/absence", Caller.LINK, what="tell the school"),
+    Rule("GET", "/room/{session_id}", Caller.ROOM, scope=Scope.SESSION, what="the room's page"),
+    Rule(
+        "WEBSOCKET",
+        "/ws/sessions/{session_id}",
+        Caller.ROOM,
+        scope=Scope.SESSION,
+        what="the live room (docs/protocol.md)",
+    ),
+)
+
+BY_ROUTE: Mapping[tuple[str, str], Rule] = {(r.method, r.path): r for r in RULES}
+if len(BY_ROUTE) != len(RULES):
+    raise RuntimeError("route_access.RULES has two rows for one route")
+
+
+class NoRuleError(LookupError):
+    """A route with no row in RULES: nobody has said who may call it."""
+
+
+def rule_for(method: str, path: str) -> Rule:
+    try:
+        return BY_ROUTE[(method, path)]
+    except KeyError:
+        raise NoRuleError(f"{method} {path} has no row in safeclass.app.route_access") from None
+
+
+class Reach(StrEnum):
+    """How far a staff role gets with a route."""
+
+    NOTHING = "nothing"  # refused
+    ON_IT = "on_it"  # only the sessions they are on
+    ALL = "all"  # everything the route offers their school
+
+
+def staff_reach(rule: Rule, role: str) -> Reach:
+    """What a member of staff with `role` reaches through this route, by the two tables."""
+    if rule.caller is Caller.ANYONE:
+        return Reach.ALL
+    if rule.caller is Caller.ROOM:
+        if staff_roles.may_join_room(role, False):
+            return Reach.ALL
+        return Reach.ON_IT if staff_roles.may_join_room(role, True) else Reach.NOTHING
+    if rule.caller is not Caller.STAFF:
+        return Reach.NOTHING  # a link's holder, the metrics token: not staff as such
+    if rule.capability is not None and not staff_roles.may(role, rule.capability):
+        return Reach.NOTHING
+    if rule.scope is Scope.SESSION and not staff_roles.may_reach_session(role, False):
+        return Reach.ON_IT
+    return Reach.ALL

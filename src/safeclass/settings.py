@@ -59,6 +59,7 @@ class Settings:
     @property
     def secret_path(self) -> Path:
         return secret_path(self.data_dir, self.secret_file)
+
     # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; none by default,
     # so a client cannot pick the address that sign-in and link limits count it under.
     trusted_proxies: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from safeclass.app import route_access, staff_roles
 from safeclass.app.route_access import Caller, Reach, Scope
+from safeclass.core import permissions
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "roles.md"
 _MARKERS = re.compile(
@@ -80,9 +81,21 @@ def routes_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def room_commands_table() -> str:
+    """Every live-room command and who may send it (`core.permissions`, the room's own table)."""
+    lines = [_row(["command", "who may send it", "staff command refused to others as"])]
+    lines.append(_row(["---"] * 3))
+    for command, who in permissions.ROOM_COMMANDS.items():
+        doing = permissions.DOING.get(command)
+        refusal = f"“Only staff can {doing}”" if doing else ""
+        lines.append(_row([f"`{command.__name__}`", who.value, refusal]))
+    return "\n".join(lines) + "\n"
+
+
 SECTIONS: Mapping[str, Callable[[], str]] = {
     "capabilities": capabilities_table,
     "routes": routes_table,
+    "room-commands": room_commands_table,
 }
 
 

@@ -350,17 +350,10 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
             await conn.websocket.close(code=code, reason="Message too large or not text")
             return
         try:
-            message = protocol.parse_message.validate_json(text)
-        except ValidationError as exc:
+            message = _parse(text)
+        except _BadMessageError as exc:
             bad += 1
-            conn.send(
-                {
-                    "type": "error",
-                    "id": _id_of(text),
-                    "code": "bad_message",
-                    "message": _explain(exc),
-                }
-            )
+            conn.send({"type": "error", "id": exc.id, "code": "bad_message", "message": exc.why})
             if bad >= MAX_BAD_MESSAGES:
                 await conn.websocket.close(code=CLOSE_POLICY, reason="Too many bad messages")
                 return
@@ -493,6 +486,25 @@ async def _media(conn: Connection, room: LiveRoom, message: protocol.MediaMessag
 
 def _media_error(conn: Connection, message: protocol.MediaMessage, code: str, text: str) -> None:
     conn.send({"type": "error", "id": message.id, "code": code, "message": text})
+
+
+class _BadMessageError(ValueError):
+    def __init__(self, why: str, mid: str | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.id = mid
+
+
+def _parse(text: str) -> protocol.ClientMessage:
+    """The message in a text frame, or _BadMessageError saying why not in plain words.
+
+    Its depth is judged first, so nothing deep is ever parsed (by pydantic or by `_id_of`)."""
+    if protocol.too_deep(text):
+        raise _BadMessageError(protocol.TOO_DEEP)
+    try:
+        return protocol.parse_message.validate_json(text)
+    except ValidationError as exc:
+        raise _BadMessageError(_explain(exc), _id_of(text)) from None
 
 
 def _id_of(text: str) -> str | None:

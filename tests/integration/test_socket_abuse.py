@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
-from tests.integration.live import LiveServer
+from tests.integration.live import Client, LiveServer
 from tests.integration.seed import seed_session
 from tests.integration.server_log import ServerLog, server_log
 from tests.integration.test_live_room import Lesson
@@ -87,3 +89,85 @@ async def test_a_deep_message_over_8_kb_is_closed_as_too_large_without_a_traceba
     await pupil.send_raw('{"type": "media_publish", "jsep": ' + "[" * 20_000 + "}")
     await asyncio.wait_for(pupil.closed.wait(), 5)
     assert pupil.close_code == 1009
+
+
+async def _flood(client: Client, count: int, kind: str, **fields: object) -> list[dict[str, Any]]:
+    """Send `count` messages without waiting, then wait for every reply; the replies."""
+    assert client.ws is not None
+    start = len(client.messages)
+    ids = [f"{client.who}-flood-{len(client.messages)}-{i}" for i in range(count)]
+    for mid in ids:
+        await client.ws.send(json.dumps({"type": kind, "id": mid, **fields}))
+    await client.wait_for(lambda m: m.get("id") == ids[-1], timeout=30, start=start)
+    wanted = set(ids)
+    return [m for m in client.messages[start:] if m.get("id") in wanted]
+
+
+async def _entries(server: LiveServer, session_id: str, kind: str) -> list[dict[str, Any]]:
+    entries = await server.services.event_log.read(session_id)
+    return [dict(e.payload or {}) for e in entries if e.type == kind]
+
+
+# covers: C21, CLA-16
+async def test_thousands_of_staff_only_commands_from_a_pupil_leave_a_bounded_exact_record(
+    db_url: str, tmp_path: Path
+):
+    """The rate limit lifted, so every attempt reaches the room: the log alone stays bounded."""
+    live = LiveServer(
+        db_url,
+        tmp_path,
+        AdjustableClock(START - dt.timedelta(minutes=3)),
+        socket_rate=1e6,
+        socket_burst=10**6,
+    )
+    await live.start()
+    with server_log() as watched:
+        try:
+            session_id = await seed_session(live.services.engine, "claydon", pupils=5)
+            stored = await load_session(live.services.engine, session_id)
+            lesson = Lesson(live, session_id, stored.school_id)
+            teacher = await lesson.staff("teacher")
+            await lesson.staff("assistant", "Mr Lee")
+            amelia = await lesson.pupil("p1")
+            assert (await teacher.send("admit", pupils=["p1"]))["type"] == "ok"
+
+            replies = await _flood(amelia, 3000, "admit", pupils=["p2"])
+            assert [r["code"] for r in replies] == ["not_permitted"] * 3000
+            logged = await _entries(live, session_id, "AttemptRefused")
+            assert len(logged) == 10
+            assert logged[0] == {
+                "actor": "p1",
+                "command": "Admit",
+                "message": "Only staff can admit pupils",
+                "clause": "CLA-16",
+            }
+            assert await _entries(live, session_id, "AttemptsRefused") == []  # counting
+            # a minute on, the window closes and its count goes on record, exact
+            live.clock.advance(dt.timedelta(seconds=61))
+            for _ in range(500):
+                if counted := await _entries(live, session_id, "AttemptsRefused"):
+                    break
+                await asyncio.sleep(0.01)
+            assert len(counted) == 1
+            assert counted[0]["actor"] == "p1"
+            assert counted[0]["count"] == 2990
+            assert counted[0]["commands"] == {"Admit": 2990}
+
+            # a new window: ten logged, the rest counted, and the end writes the count
+            replies = await _flood(amelia, 15, "end")
+            assert [r["code"] for r in replies] == ["not_permitted"] * 15
+            await teacher.send_raw(json.dumps({"type": "end"}))
+            await asyncio.wait_for(teacher.closed.wait(), 5)
+            assert teacher.close_code == 4000
+            logged = await _entries(live, session_id, "AttemptRefused")
+            counted = await _entries(live, session_id, "AttemptsRefused")
+            assert len(logged) == 20
+            assert [c["count"] for c in counted] == [2990, 5]
+            assert counted[1]["commands"] == {"EndSession": 5}
+            entries = await live.services.event_log.read(session_id)
+            assert len(entries) < 60  # 3,015 attempts, a bounded record
+            assert entries[-1].type == "AttemptsRefused"  # written at the end
+            await lesson.close()
+        finally:
+            await live.stop()
+    assert watched.problems == []

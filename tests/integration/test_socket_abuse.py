@@ -5,6 +5,7 @@ thousand. The server answers in plain words, keeps its log bounded, and never cr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import websockets
 
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
@@ -171,3 +173,53 @@ async def test_thousands_of_staff_only_commands_from_a_pupil_leave_a_bounded_exa
         finally:
             await live.stop()
     assert watched.problems == []
+
+
+async def _admitted_class(lesson: Lesson, pupils: int) -> tuple[Client, list[Client]]:
+    teacher = await lesson.staff("teacher")
+    await lesson.staff("assistant", "Mr Lee")
+    joined = [await lesson.pupil(f"p{i}") for i in range(1, pupils + 1)]
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    return teacher, joined
+
+
+# covers: C21, C22
+async def test_a_flooding_pupil_is_told_to_slow_down_then_closed_and_the_staff_told_why(
+    lesson: Lesson, server: LiveServer
+):
+    teacher, (amelia, *_) = await _admitted_class(lesson, 2)
+    assert amelia.ws is not None
+    with contextlib.suppress(websockets.ConnectionClosed):
+        for i in range(1000):
+            await amelia.ws.send(json.dumps({"type": "admit", "id": f"f{i}", "pupils": ["p2"]}))
+    await asyncio.wait_for(amelia.closed.wait(), 5)
+    assert amelia.close_code == 1008
+    assert amelia.close_reason == "Too many messages, too fast"
+    slow = [m for m in amelia.messages if m.get("code") == "rate_limited"]
+    assert slow
+    assert slow[0]["message"] == "Too many messages at once: please slow down"
+    notice = await teacher.wait_for(lambda m: m["type"] == "notice")
+    assert notice == {
+        "type": "notice",
+        "kind": "flooding",
+        "participant": "p1",
+        "message": "Amelia R.'s connection was closed: it sent too many messages too fast",
+    }
+    # the flood reached the room only as far as the limit let it, and the log stayed bounded
+    entries = await server.services.event_log.read(lesson.session_id)
+    assert sum(e.type == "AttemptRefused" for e in entries) == 10
+    assert (await teacher.send("mute", target="p2"))["type"] == "ok"  # the lesson goes on
+
+
+# covers: C7, C3
+async def test_a_teacher_clicking_as_fast_as_the_server_answers_is_never_rate_limited(
+    lesson: Lesson,
+):
+    teacher, _ = await _admitted_class(lesson, 5)
+    replies = []
+    for _ in range(6):  # 60 actions, one after another, faster than anyone clicks
+        for i in range(1, 6):
+            replies.append(await teacher.send("unmute", target=f"p{i}"))
+            replies.append(await teacher.send("mute", target=f"p{i}"))
+    assert [r["type"] for r in replies] == ["ok"] * 60
+    assert not [m for m in teacher.messages if m.get("code") == "rate_limited"]

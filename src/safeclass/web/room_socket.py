@@ -46,6 +46,7 @@ from safeclass.core import Role, RoomState
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
 from safeclass.web import protocol
+from safeclass.web.rate_limit import MessageLimit, Verdict
 from safeclass.web.views import Views, pupil_event, staff_event
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ CLOSE_HEARTBEAT = 4008
 CLOSE_SIGNED_OUT = 4009
 LINK_STOPPED = "Your link was stopped by the school"
 MAX_BAD_MESSAGES = 20
+SLOW_DOWN = "Too many messages at once: please slow down"
 OUTBOX_LIMIT = 200
 MEDIA_QUEUE_LIMIT = 64  # media messages waiting for the SFU, per connection
 
@@ -335,6 +337,8 @@ async def _may_join(services: Any, session_id: str, staff_id: str, role: Role) -
 
 
 async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> None:
+    settings = conn.websocket.app.state.services.settings
+    limit = MessageLimit(settings.socket_rate, settings.socket_burst)
     bad = 0
     while True:
         try:
@@ -344,6 +348,13 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         except KeyError:  # a binary frame
             text = None
         conn.last_heard = time.monotonic()
+        verdict = limit.take(conn.last_heard)
+        if verdict is not Verdict.READ:
+            conn.send({"type": "error", "id": None, "code": "rate_limited", "message": SLOW_DOWN})
+            if verdict is Verdict.CLOSE:
+                await _close_flood(conn, audience)
+                return
+            continue
         too_big = text is not None and len(text.encode()) > protocol.MAX_MESSAGE_BYTES
         if text is None or (too_big and not protocol.carries_sdp(text)):
             code = CLOSE_TOO_BIG if text is not None else 1003
@@ -359,6 +370,25 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
                 return
             continue
         await _handle(conn, room, audience, message)
+
+
+async def _close_flood(conn: Connection, audience: RoomAudience) -> None:
+    """Close a connection that kept sending over its limit, and tell the staff why."""
+    log.warning(
+        "closing %s's socket: too many messages",
+        conn.participant,
+        extra={"session": audience.session_id},
+    )
+    await audience.close(conn, CLOSE_POLICY, "Too many messages, too fast")
+    audience.broadcast(
+        {
+            "type": "notice",
+            "kind": "flooding",
+            "participant": conn.participant,
+            "message": f"{conn.name}'s connection was closed: it sent too many messages too fast",
+        },
+        staff_only=True,
+    )
 
 
 async def _handle(

@@ -17,6 +17,9 @@ import websockets
 
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
+from safeclass.app.reports.loading import session_report
+from safeclass.app.room_log import replay
+from safeclass.core import Phase
 from tests.integration.live import Client, LiveServer
 from tests.integration.seed import seed_session
 from tests.integration.server_log import ServerLog, server_log
@@ -169,6 +172,18 @@ async def test_thousands_of_staff_only_commands_from_a_pupil_leave_a_bounded_exa
             entries = await live.services.event_log.read(session_id)
             assert len(entries) < 60  # 3,015 attempts, a bounded record
             assert entries[-1].type == "AttemptsRefused"  # written at the end
+            # replay skips them; the register counts them; the timeline tells them
+            assert replay(stored.plan, stored.policy, entries).phase is Phase.ENDED
+            report = await session_report(live.services.engine, session_id)
+            amelia_row = next(r for r in report.register.pupils if r.pupil_id == "p1")
+            assert amelia_row.refused_attempts == 3015
+            assert report.register.facts.refused_attempts == 3015
+            told = [line.text for line in report.timeline if "refused" in line.text.lower()]
+            assert told[0] == "Refused attempt by Amelia R. (Admit): Only staff can admit pupils"
+            assert told[10].startswith("2,990 more refused attempts by Amelia R. from ")
+            assert told[10].endswith(" (Admit 2,990)")
+            assert told[-1].endswith(" (EndSession 5)")
+            assert len(told) == 22
             await lesson.close()
         finally:
             await live.stop()

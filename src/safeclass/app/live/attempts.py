@@ -8,7 +8,8 @@ rest are counted into one `AttemptsRefused` entry: how many, of which commands, 
 when. The runtime writes it when the window closes (the room wakes for it), when the session
 ends and when the server stops, so the count is exact and nothing is lost.
 
-This class only keeps the windows and says which entries to write; the runtime writes them.
+This class only keeps the windows and says which entries to write; the runtime writes them, and
+app/room_log.py reads them back.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from safeclass.adapters.store.event_log import NewEntry
+from safeclass.app.room_log import ATTEMPT_REFUSED, ATTEMPTS_REFUSED
 
-ATTEMPT_REFUSED = "AttemptRefused"  # one attempt: actor, command, message, clause
-ATTEMPTS_REFUSED = "AttemptsRefused"  # a count: actor, count, commands, first, last
 FIRST_LOGGED = 10
 WINDOW = dt.timedelta(minutes=1)
 

@@ -350,7 +350,8 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         conn.last_heard = time.monotonic()
         verdict = limit.take(conn.last_heard)
         if verdict is not Verdict.READ:
-            conn.send({"type": "error", "id": None, "code": "rate_limited", "message": SLOW_DOWN})
+            mid = _cheap_id_of(text)
+            conn.send({"type": "error", "id": mid, "code": "rate_limited", "message": SLOW_DOWN})
             if verdict is Verdict.CLOSE:
                 await _close_flood(conn, audience)
                 return
@@ -535,6 +536,13 @@ def _parse(text: str) -> protocol.ClientMessage:
         return protocol.parse_message.validate_json(text)
     except ValidationError as exc:
         raise _BadMessageError(_explain(exc), _id_of(text)) from None
+
+
+def _cheap_id_of(text: str | None) -> str | None:
+    """The `id` of a message not otherwise read (over the rate limit), if that is cheap."""
+    if text is None or len(text) > protocol.MAX_MESSAGE_BYTES or protocol.too_deep(text):
+        return None
+    return _id_of(text)
 
 
 def _id_of(text: str) -> str | None:

@@ -31,6 +31,9 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     heartbeat_seconds: float = 5.0  # a silent socket is dropped after two missed heartbeats
+    # Messages one room socket may send: a sustained rate a second and a burst (web/rate_limit.py)
+    socket_rate: float = 20.0
+    socket_burst: int = 60
     retention_every_hours: float = 24.0
     revocations_every_seconds: float = 2.0  # how soon a login ended elsewhere loses its sockets
     outbox_every_seconds: float = 5.0  # how often the outbox worker looks for due notifications

@@ -403,8 +403,9 @@ async def test_a_server_killed_before_the_alert_went_sends_it_once_after_restart
         assert (await assistant.send("join"))["type"] == "ok"
         await end_in_emergency(teacher, assistant, NOTE)
 
-        async def on_record() -> bool:
-            return len(await alert_rows(engine, session_id)) == 2
+        async def on_record() -> bool:  # and tried once, so no send is under way when killed
+            rows = await alert_rows(engine, session_id)
+            return len(rows) == 2 and all(r.attempts == 1 and r.last_error for r in rows)
 
         await eventually(on_record)
         first.process.proc.send_signal(signal.SIGKILL)  # no chance to send, flush or close

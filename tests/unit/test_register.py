@@ -195,19 +195,19 @@ def test_csv_has_a_header_row_local_hh_mm_times_and_plain_minute_numbers():
     assert lines[0] == (
         "Date,Session,Pupil,Status,Joined waiting room,Admitted,Left,Minutes present,"
         "Late by (minutes),Left early,Reconnections,Removed by,Removal reason,"
-        "Cameras turned off by staff,Hands raised"
+        "Cameras turned off by staff,Hands raised,Refused attempts"
     )
     assert lines[1:] == [
-        "2026-11-24,Year 2 Maths,Amelia R.,attended,09:57,10:01,10:30,29,,no,0,,,1,1",
-        "2026-11-24,Year 2 Maths,Ava T.,opted out,,,,0,,,0,,,0,0",
-        "2026-11-24,Year 2 Maths,Isla J.,attended,09:59,10:01,10:30,27.5,,no,1,,,0,0",
+        "2026-11-24,Year 2 Maths,Amelia R.,attended,09:57,10:01,10:30,29,,no,0,,,1,1,0",
+        "2026-11-24,Year 2 Maths,Ava T.,opted out,,,,0,,,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Isla J.,attended,09:59,10:01,10:30,27.5,,no,1,,,0,0,0",
         "2026-11-24,Year 2 Maths,Leo B.,removed,10:02,10:02,10:12,9.5,2,no,0,Mr Lee,"
-        "kept unmuting after two reminders,0,0",
-        "2026-11-24,Year 2 Maths,Mia W.,denied,10:05,,10:05,0,5,,0,,,0,0",
-        "2026-11-24,Year 2 Maths,Noah K.,absent,,,,0,,,0,,,0,0",
-        "2026-11-24,Year 2 Maths,Oliver S.,attended,09:59,10:01,10:20,19,,yes,0,,,0,0",
-        "2026-11-24,Year 2 Maths,Siân O.,attended,09:58,10:01,10:30,29,,no,0,,,0,0",
-        "2026-11-24,Year 2 Maths,Zoë-Mae E.,attended,10:03,10:03,10:30,26.5,3,no,0,,,0,0",
+        "kept unmuting after two reminders,0,0,0",
+        "2026-11-24,Year 2 Maths,Mia W.,denied,10:05,,10:05,0,5,,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Noah K.,absent,,,,0,,,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Oliver S.,attended,09:59,10:01,10:20,19,,yes,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Siân O.,attended,09:58,10:01,10:30,29,,no,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Zoë-Mae E.,attended,10:03,10:03,10:30,26.5,3,no,0,,,0,0,0",
         "",
     ]
 

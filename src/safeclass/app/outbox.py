@@ -5,7 +5,7 @@ the ones that are due, marks each sent, or counts the attempt, keeps the error a
 later (30 s, then 1, 2, 4, 8 minutes), and gives up as `failed` after `max_attempts`, so a mail
 server that is down delays an alert but never loses it. Before sending, a row is claimed by
 moving its `send_after` a lease ahead, so two workers never send the same row, and a worker that
-dies mid-send only delays it by the lease.
+dies mid-send only delays it by the lease (a minute).
 
 The worker looks every `every` seconds, and at once when woken (`wake`: a room has just
 committed an alert), so a DSL alert leaves within moments of its event. Each message carries a
@@ -37,7 +37,10 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 BACKOFF = dt.timedelta(seconds=30)
-LEASE = dt.timedelta(minutes=5)
+# How long a claimed row is held for its sender: well over a send's worst case (the mailer gives
+# each SMTP step 15 s), and short, because a worker that dies mid-send delays that row (a DSL's
+# alert among them) by this much.
+LEASE = dt.timedelta(seconds=60)
 BATCH = 50
 NOBODY_RECHECK = dt.timedelta(minutes=1)  # how often an alert with no DSL to go to looks again
 

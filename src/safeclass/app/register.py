@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from safeclass.app.room_log import RefusedAttempts
 from safeclass.core import events as ev
 from safeclass.core.roles import Role
 from safeclass.core.state import Consent, SessionKind, SessionPlan
@@ -53,6 +54,7 @@ class PupilRow:
     removal_reason: str = ""
     cameras_turned_off: int = 0  # by staff
     hands_raised: int = 0
+    refused_attempts: int = 0  # commands a pupil may not send (a forged `admit`), C21
 
     @property
     def minutes_present(self) -> float:
@@ -121,6 +123,7 @@ class SessionFacts:
     chat_messages: int = 0
     recording: tuple[Period, ...] = ()
     recording_notice_at: dt.datetime | None = None
+    refused_attempts: int = 0  # by anyone: commands their role may not send
 
     @property
     def total_hold(self) -> dt.timedelta:
@@ -164,11 +167,13 @@ def build_register(
     tz: str,
     *,
     policy: Policy | None = None,
+    attempts: Sequence[RefusedAttempts] = (),
 ) -> Register:
     """The register of one session from its events; `tz` is the school's time zone.
 
     With the policy, the register also knows the school's name, whether chat started on, and
     whether only explicit consent lets a pupil take part (so a pupil without it is "opted out").
+    With the refused attempts from the log (room_log.refused_attempts), it counts them.
     """
     builder = _Builder(plan, policy, ZoneInfo(tz))
     if events:
@@ -180,6 +185,8 @@ def build_register(
             handler(event)
     if events:
         builder.last_at = events[-1].at
+    for attempt in attempts:
+        builder.refused(attempt)
     return builder.finish(tz)
 
 
@@ -201,6 +208,7 @@ class _Track:
     removal_reason: str = ""
     cameras_off: int = 0
     hands: int = 0
+    refused: int = 0
 
     def leave(self, at: dt.datetime) -> None:
         if self.in_since is not None:
@@ -237,6 +245,7 @@ class _Builder:
     recording: list[Period] = field(default_factory=list)
     recording_since: dt.datetime | None = None
     recording_notice_at: dt.datetime | None = None
+    refused_attempts: int = 0
     handlers: dict[type[ev.Event], Callable[[Any], None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -360,6 +369,12 @@ class _Builder:
     def _concern(self, e: ev.ConcernRaised) -> None:
         self.concerns += 1
 
+    def refused(self, attempt: RefusedAttempts) -> None:
+        self.refused_attempts += attempt.count
+        track = self.people.get(attempt.actor)
+        if track is not None:
+            track.refused += attempt.count
+
     def _left(self, e: ev.ParticipantLeft) -> None:
         track = self.people.get(e.participant)
         if track is not None:
@@ -480,6 +495,7 @@ class _Builder:
             removal_reason=track.removal_reason,
             cameras_turned_off=track.cameras_off,
             hands_raised=track.hands,
+            refused_attempts=track.refused,
         )
 
     def _status(self, pid: str, track: _Track) -> Attendance:
@@ -536,6 +552,7 @@ class _Builder:
             chat_messages=self.chat_messages,
             recording=tuple(Period(local(p.start), local(p.end)) for p in self.recording),
             recording_notice_at=self._maybe(self.recording_notice_at),
+            refused_attempts=self.refused_attempts,
         )
 
 

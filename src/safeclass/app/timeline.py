@@ -5,17 +5,20 @@
 while the log still holds them (retention blanks them); so does the note staff wrote when ending
 a session in an emergency, which the DSL's email never carries. A concern's summary never
 appears here: it goes to the DSL's chronology (C16), not to a register that may be printed or
-shared.
+shared. Refused attempts (a pupil's forged `admit`) are lines too, one per attempt logged and
+one per count of them, in time order among the events.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from safeclass.app.room_log import RefusedAttempts
 from safeclass.core import events as ev
 from safeclass.core.commands import NoteKind
 
@@ -59,7 +62,10 @@ class TimelineLine:
 
 
 def build_timeline(
-    events: Sequence[ev.Event], tz: str, names: Mapping[str, str]
+    events: Sequence[ev.Event],
+    tz: str,
+    names: Mapping[str, str],
+    attempts: Sequence[RefusedAttempts] = (),
 ) -> list[TimelineLine]:
     """The timeline of a session; `names` maps participant ids to names (e.g. the plan's)."""
     zone = ZoneInfo(tz)
@@ -67,9 +73,20 @@ def build_timeline(
     lines = []
     for event in events:
         text = writer.describe(event)
-        at = event.at if event.at.tzinfo is not None else event.at.replace(tzinfo=dt.UTC)
-        lines.append(TimelineLine(at.astimezone(zone), event.type_name, text))
-    return lines
+        lines.append(TimelineLine(_aware(event.at).astimezone(zone), event.type_name, text))
+    tried = [
+        TimelineLine(
+            _aware(a.at).astimezone(zone),
+            "AttemptsRefused" if a.counted else "AttemptRefused",
+            writer.attempt(a),
+        )
+        for a in attempts
+    ]
+    return list(heapq.merge(lines, tried, key=lambda line: line.at))
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def _duration(span: dt.timedelta) -> str:
@@ -132,6 +149,17 @@ class _Writer:
     def describe(self, event: ev.Event) -> str:
         describer = self.describers.get(type(event))
         return describer(event) if describer is not None else event.type_name
+
+    def attempt(self, a: RefusedAttempts) -> str:
+        if a.first is None or a.last is None:  # one attempt, logged as it happened
+            return f"Refused attempt by {self.n(a.actor)} ({', '.join(a.commands)}): {a.message}"
+        what = ", ".join(f"{name} {count:,}" for name, count in a.commands.items())
+        span = f"{self._local(a.first)} to {self._local(a.last)}"
+        more = "attempt" if a.count == 1 else "attempts"
+        return f"{a.count:,} more refused {more} by {self.n(a.actor)} from {span} ({what})"
+
+    def _local(self, when: dt.datetime) -> str:
+        return _aware(when).astimezone(self.zone).strftime("%H:%M:%S")
 
     def n(self, pid: str | None) -> str:
         if pid is None:

@@ -2,9 +2,12 @@
 
 A message is one JSON object with a `type`. Unknown types, unknown fields, wrong types and
 oversized messages are refused with a clear error and the socket is kept (a modified client
-learns nothing and changes nothing). Who may send what is not decided here: the server turns a
-message into a core command with the *authenticated* identity as its actor, and the core refuses
-what that role may not do. Documented for client authors in docs/protocol.md.
+learns nothing and changes nothing). A message nested deeper than any real one is refused
+before it is parsed (`too_deep`, a scan of its brackets outside strings), so no JSON parser ever
+builds, or recurses into, a structure thousands of levels deep. Who may send what is not
+decided here: the server turns a message into a core command with the *authenticated* identity
+as its actor, and the core refuses what that role may not do. Documented for client authors in
+docs/protocol.md.
 
 The media messages (`media_publish`, `media_subscribe`, `media_start`, `trickle`) carry the
 browser's SDP and ICE to the server, which relays them to the SFU for this participant alone:
@@ -15,6 +18,8 @@ of them goes in the log); the room's media decides whether this participant may 
 from __future__ import annotations
 
 import json
+import re
+from itertools import accumulate
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -31,6 +36,12 @@ MAX_SDP_CHARS = 192_000
 MAX_SDP_MESSAGE_BYTES = 224 * 1024
 MAX_FRAME_BYTES = 256 * 1024  # the WebSocket server's own limit on one frame (uvicorn)
 SDP_MESSAGES = frozenset({"media_publish", "media_start"})
+MAX_DEPTH = 8  # levels of objects and lists; the deepest real message (a trickle) has 2
+TOO_DEEP = f"Nested too deeply: a message has at most {MAX_DEPTH} levels"
+# Everything but the brackets that count: JSON strings (to their closing quote, or to the end
+# of an unterminated one, so the scan is linear) and runs of other characters.
+_NOT_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"?|[^"\[\]{}]+', re.DOTALL)
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 PupilId = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -197,9 +208,18 @@ MediaMessage = MediaPublish | MediaSubscribe | MediaStart | Trickle
 MEDIA_MESSAGES = (MediaPublish, MediaSubscribe, MediaStart, Trickle)
 
 
+def too_deep(text: str) -> bool:
+    """Whether a message's objects and lists nest more than MAX_DEPTH levels: judged from its
+    brackets outside strings, in linear time and without building anything."""
+    brackets = _NOT_STRUCTURE.sub("", text)
+    if len(brackets) <= MAX_DEPTH:
+        return False
+    return max(accumulate(map(_STEP.__getitem__, brackets))) > MAX_DEPTH
+
+
 def carries_sdp(text: str) -> bool:
     """Whether a message over MAX_MESSAGE_BYTES is one that may be (it carries an SDP)."""
-    if len(text.encode()) > MAX_SDP_MESSAGE_BYTES:
+    if len(text.encode()) > MAX_SDP_MESSAGE_BYTES or too_deep(text):
         return False
     try:
         data = json.loads(text)

@@ -46,6 +46,7 @@ from safeclass.core import Role, RoomState
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
 from safeclass.web import protocol
+from safeclass.web.rate_limit import MessageLimit, Verdict
 from safeclass.web.views import Views, pupil_event, staff_event
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ CLOSE_HEARTBEAT = 4008
 CLOSE_SIGNED_OUT = 4009
 LINK_STOPPED = "Your link was stopped by the school"
 MAX_BAD_MESSAGES = 20
+SLOW_DOWN = "Too many messages at once: please slow down"
 OUTBOX_LIMIT = 200
 MEDIA_QUEUE_LIMIT = 64  # media messages waiting for the SFU, per connection
 
@@ -340,6 +342,8 @@ async def _may_join(services: Any, session_id: str, staff_id: str, role: Role) -
 
 
 async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> None:
+    settings = conn.websocket.app.state.services.settings
+    limit = MessageLimit(settings.socket_rate, settings.socket_burst)
     bad = 0
     while True:
         try:
@@ -351,28 +355,48 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         if conn.replaced:  # a newer page of the same person speaks for them now
             return
         conn.last_heard = time.monotonic()
+        verdict = limit.take(conn.last_heard)
+        if verdict is not Verdict.READ:
+            mid = _cheap_id_of(text)
+            conn.send({"type": "error", "id": mid, "code": "rate_limited", "message": SLOW_DOWN})
+            if verdict is Verdict.CLOSE:
+                await _close_flood(conn, audience)
+                return
+            continue
         too_big = text is not None and len(text.encode()) > protocol.MAX_MESSAGE_BYTES
         if text is None or (too_big and not protocol.carries_sdp(text)):
             code = CLOSE_TOO_BIG if text is not None else 1003
             await conn.websocket.close(code=code, reason="Message too large or not text")
             return
         try:
-            message = protocol.parse_message.validate_json(text)
-        except ValidationError as exc:
+            message = _parse(text)
+        except _BadMessageError as exc:
             bad += 1
-            conn.send(
-                {
-                    "type": "error",
-                    "id": _id_of(text),
-                    "code": "bad_message",
-                    "message": _explain(exc),
-                }
-            )
+            conn.send({"type": "error", "id": exc.id, "code": "bad_message", "message": exc.why})
             if bad >= MAX_BAD_MESSAGES:
                 await conn.websocket.close(code=CLOSE_POLICY, reason="Too many bad messages")
                 return
             continue
         await _handle(conn, room, audience, message)
+
+
+async def _close_flood(conn: Connection, audience: RoomAudience) -> None:
+    """Close a connection that kept sending over its limit, and tell the staff why."""
+    log.warning(
+        "closing %s's socket: too many messages",
+        conn.participant,
+        extra={"session": audience.session_id},
+    )
+    await audience.close(conn, CLOSE_POLICY, "Too many messages, too fast")
+    audience.broadcast(
+        {
+            "type": "notice",
+            "kind": "flooding",
+            "participant": conn.participant,
+            "message": f"{conn.name}'s connection was closed: it sent too many messages too fast",
+        },
+        staff_only=True,
+    )
 
 
 async def _handle(
@@ -500,6 +524,32 @@ async def _media(conn: Connection, room: LiveRoom, message: protocol.MediaMessag
 
 def _media_error(conn: Connection, message: protocol.MediaMessage, code: str, text: str) -> None:
     conn.send({"type": "error", "id": message.id, "code": code, "message": text})
+
+
+class _BadMessageError(ValueError):
+    def __init__(self, why: str, mid: str | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.id = mid
+
+
+def _parse(text: str) -> protocol.ClientMessage:
+    """The message in a text frame, or _BadMessageError saying why not in plain words.
+
+    Its depth is judged first, so nothing deep is ever parsed (by pydantic or by `_id_of`)."""
+    if protocol.too_deep(text):
+        raise _BadMessageError(protocol.TOO_DEEP)
+    try:
+        return protocol.parse_message.validate_json(text)
+    except ValidationError as exc:
+        raise _BadMessageError(_explain(exc), _id_of(text)) from None
+
+
+def _cheap_id_of(text: str | None) -> str | None:
+    """The `id` of a message not otherwise read (over the rate limit), if that is cheap."""
+    if text is None or len(text) > protocol.MAX_MESSAGE_BYTES or protocol.too_deep(text):
+        return None
+    return _id_of(text)
 
 
 def _id_of(text: str) -> str | None:

@@ -10,6 +10,9 @@ The room also owns its clock: it sleeps until the state's next deadline and tick
 media (`RoomMedia`): after the log write, and before anyone is told, the events' SFU calls are
 queued on the room's media lane, which makes them in order without ever holding up this task.
 
+What a participant's role may not do is refused and the attempt logged as evidence, bounded per
+actor (attempts.py): a flooding client cannot write without limit into the permanent log.
+
 One rule is the server's, not the policy's: a recording the policy allows is still refused when
 this server cannot make it (video off, no converter), so the notice is never given for a
 recording that would not happen.
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field, replace
 
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.app.clock import Clock
+from safeclass.app.live.attempts import RefusedAttempts
 from safeclass.app.live.media import OnRecorded, RoomMedia
 from safeclass.app.live.ports import Alerts, Audience, Media, NoMedia
 from safeclass.app.room_log import entries_for
@@ -37,7 +41,6 @@ from safeclass.policy.clauses import clause_for
 
 log = logging.getLogger(__name__)
 
-ATTEMPT_REFUSED = "AttemptRefused"
 CLOSE_ENDED = 4000  # WebSocket close codes the clients understand (docs/protocol.md)
 CLOSE_REMOVED = 4003
 CLOSE_DENIED = 4004
@@ -97,6 +100,7 @@ class LiveRoom:
         self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._attempts = RefusedAttempts()
         if media is None:
             media_off_reason = media_off_reason or "media off"
             media = NoMedia(media_off_reason)
@@ -129,6 +133,10 @@ class LiveRoom:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        try:  # the attempts counted so far go on record: nothing is lost
+            await self._write_attempts(self._attempts.flush(self._clock.now()))
+        except Exception:
+            log.exception("room %s: refused attempts not written", self.session_id)
         await self.media.stop()
 
     async def submit(self, command: cmd.Command, device: str | None = None) -> Outcome:
@@ -163,19 +171,24 @@ class LiveRoom:
         if isinstance(command, cmd.StartRecording) and result.refusal is None:
             result = self._unless_unrecordable(result, now)
         if result.events:
+            entries = entries_for(result.events)
+            if result.state.phase is Phase.ENDED:  # the counted attempts go on record with it
+                entries += self._attempts.flush(now)
             # whom to tell is read first; the alerts are then written with the events, together
             outbox = await self._alerts.outbox_write(self.session_id, result.state, result.events)
-            await self._log.append(self.session_id, entries_for(result.events), also=outbox)
+            await self._log.append(self.session_id, entries, also=outbox)
             if outbox is not None:
                 self._alerts.written(self.session_id)  # on record: the outbox sends it now
             before = self.state
             self.state = result.state
-            self.seq += len(result.events)
+            self.seq += len(entries)
             self._changed.set()
             self.media.follow(before, self.state)  # on record: the SFU follows, in order
             await self._tell(before, result.events)
         if result.refusal is not None:
-            await self._refused(command, result.refusal, now.isoformat())
+            await self._refused(command, result.refusal, now)
+        if not self.ended:
+            await self._write_attempts(self._attempts.due(now))
         return Outcome(result.events, result.refusal, self.seq)
 
     def _unless_unrecordable(self, result: Step, now: dt.datetime) -> Step:
@@ -215,28 +228,37 @@ class LiveRoom:
             for task in self._tasks[1:]:
                 task.cancel()
 
-    async def _refused(self, command: cmd.Command, refusal: Refusal, at: str) -> None:
+    async def _refused(self, command: cmd.Command, refusal: Refusal, at: dt.datetime) -> None:
+        """An attempt the actor's role may not make goes on record, bounded (attempts.py)."""
         if self._metrics is not None:
             self._metrics.refusals.labels(clause=refusal.clause, code=refusal.code.value).inc()
-        if refusal.code is RefusalCode.NOT_PERMITTED:
-            attempt = {
-                "actor": command.actor,
-                "command": type(command).__name__,
-                "message": refusal.message,
-                "clause": refusal.clause,
-            }
-            await self._log.append(self.session_id, [NewEntry(ATTEMPT_REFUSED, at, attempt)])
-            self.seq += 1
+        if refusal.code is not RefusalCode.NOT_PERMITTED:
+            return
+        what, who = type(command).__name__, command.actor
+        was_counting, wake_at = self._attempts.counting(who), self._attempts.wake_at
+        entries = self._attempts.refused(who, what, refusal.message, refusal.clause, at)
+        await self._write_attempts(entries)
+        if self._attempts.wake_at != wake_at:
+            self._changed.set()  # the clock wakes when this count's window closes
+        if not was_counting:
+            more = " (more in a minute are counted)" if self._attempts.counting(who) else ""
             log.warning(
-                "refused %s from %s",
-                type(command).__name__,
-                command.actor,
+                "refused %s from %s%s",
+                what,
+                who,
+                more,
                 extra={"session": self.session_id, "clause": refusal.clause},
             )
 
+    async def _write_attempts(self, entries: list[NewEntry]) -> None:
+        if entries:
+            await self._log.append(self.session_id, entries)
+            self.seq += len(entries)
+
     async def _keep_time(self) -> None:
         while not self.ended:
-            deadline = self.state.wake_at
+            wakes = [w for w in (self.state.wake_at, self._attempts.wake_at) if w is not None]
+            deadline = min(wakes, default=None)
             self._changed.clear()
             if deadline is None:
                 await self._changed.wait()

@@ -31,6 +31,7 @@ PUPIL_HEADINGS = (
     "Removal reason",
     "Cameras turned off by staff",
     "Hands raised",
+    "Refused attempts",
 )
 
 
@@ -72,6 +73,7 @@ def pupil_cells(row: PupilRow) -> tuple[str, ...]:
         row.removal_reason,
         str(row.cameras_turned_off),
         str(row.hands_raised),
+        str(row.refused_attempts),
     )
 
 
@@ -133,4 +135,8 @@ def summary(register: Register) -> list[str]:
     else:
         lines.append("Not recorded")
     lines.append(f"Safeguarding concerns raised: {facts.concerns}")
+    if facts.refused_attempts:
+        lines.append(
+            f"Refused attempts (not permitted for the sender's role): {facts.refused_attempts:,}"
+        )
     return lines

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.register import Register, build_register
-from safeclass.app.room_log import room_events
+from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.timeline import TimelineLine, build_timeline
 
 
@@ -28,10 +28,11 @@ async def session_report(
     same years later; the school's time zone comes from the policy version that governed it.
     """
     stored = await load_session(engine, session_id, school_id)
-    events = room_events(await EventLog(engine).read(session_id))
+    entries = await EventLog(engine).read(session_id)
+    events, attempts = room_events(entries), refused_attempts(entries)
     tz = stored.policy.school.timezone
     names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}
     return SessionReport(
-        register=build_register(stored.plan, events, tz, policy=stored.policy),
-        timeline=build_timeline(events, tz, names),
+        register=build_register(stored.plan, events, tz, policy=stored.policy, attempts=attempts),
+        timeline=build_timeline(events, tz, names, attempts),
     )

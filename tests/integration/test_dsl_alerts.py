@@ -225,7 +225,7 @@ async def test_an_emergency_end_whose_alert_cannot_be_written_is_not_on_record(
 
 
 # covers: C12, WER-14, S04-19
-async def test_the_emergency_note_is_on_the_timeline_and_never_in_the_email(
+async def test_the_emergency_note_is_kept_for_the_dsl_and_never_emailed_or_printed(
     db_url: str, tmp_path: Path, mail: MailSink
 ):
     server = await live_server(db_url, tmp_path, mail, every=3600)
@@ -249,7 +249,13 @@ async def test_the_emergency_note_is_on_the_timeline_and_never_in_the_email(
             ["report", "timeline", session_id, "--database-url", db_url],
         )
         assert shown.exit_code == 0, shown.output
-        assert f"DSL alerted: an emergency end (note: {NOTE})" in shown.output
+        assert "DSL alerted: an emergency end (with a note for the DSL)" in shown.output
+        assert "stranger" not in shown.output  # the timeline may be printed: the note is the DSL's
+        # the other adult in the room is told of the alert, not of the note (like a concern)
+        told = [
+            e for m in assistant.messages for e in m.get("events", []) if e["type"] == "DslAlerted"
+        ]
+        assert told and all(e["note"] == "" for e in told)
     finally:
         await server.stop()
 

@@ -2,10 +2,9 @@
 
 "10:02 Amelia R. admitted by Mrs Khan". Names come from the plan and from the events themselves
 (the name a pupil waited under, the name staff joined with). Chat text and note text appear only
-while the log still holds them (retention blanks them); so does the note staff wrote when ending
-a session in an emergency, which the DSL's email never carries. A concern's summary never
-appears here: it goes to the DSL's chronology (C16), not to a register that may be printed or
-shared. Refused attempts (a pupil's forged `admit`) are lines too, one per attempt logged and
+while the log still holds them (retention blanks them). A concern's summary, and the note staff
+wrote when ending a session in an emergency, never appear here (nor in the DSL's email): they go
+to the DSL's chronology (C16), not to a register that may be printed or shared. Refused attempts (a pupil's forged `admit`) are lines too, one per attempt logged and
 one per count of them, in time order among the events.
 """
 
@@ -240,7 +239,8 @@ class _Writer:
 
     def _alerted(self, e: ev.DslAlerted) -> str:
         text = f"DSL alerted: {_ALERTS.get(e.reason, str(e.reason))}"
-        return f"{text} (note: {e.note})" if e.note else text
+        # the note is for the DSL, like a concern's account: never on a page that is printed
+        return f"{text} (with a note for the DSL)" if e.note else text
 
     def _held(self, e: ev.RoomHeld) -> str:
         if self.held_since is None:

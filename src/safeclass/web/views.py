@@ -279,13 +279,14 @@ def pupil_event(event: ev.Event, viewer: str) -> dict[str, Any] | None:
     return None
 
 
-_STAFF_PRIVATE = (ev.ConcernRaised,)
+_STAFF_PRIVATE = (ev.ConcernRaised, ev.DslAlerted)
 _OVERSIGHT_ROLES = frozenset({"dsl", "head"})
 
 
 def staff_event(event: ev.Event, viewer: str, role: str) -> dict[str, Any] | None:
-    """Staff see every event, except a concern's text unless they raised it or are DSL/head."""
+    """Staff see every event, except a concern's text (and an emergency end's note for the DSL)
+    unless they wrote it or are DSL/head."""
     data = to_dict(event)
     if isinstance(event, _STAFF_PRIVATE) and event.by != viewer and role not in _OVERSIGHT_ROLES:
-        data["summary"] = ""
+        data["summary" if isinstance(event, ev.ConcernRaised) else "note"] = ""
     return data

@@ -4,8 +4,9 @@
 (the name a pupil waited under, the name staff joined with). Chat text and note text appear only
 while the log still holds them (retention blanks them). A concern's summary, and the note staff
 wrote when ending a session in an emergency, never appear here (nor in the DSL's email): they go
-to the DSL's chronology (C16), not to a register that may be printed or shared. Refused attempts (a pupil's forged `admit`) are lines too, one per attempt logged and
-one per count of them, in time order among the events.
+to the DSL's chronology (C16), not to a register that may be printed or shared. Refused attempts
+(a pupil's forged `admit`) are lines too, one per attempt logged and one per count of them, in
+time order among the events.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ from safeclass.app.invitations import (
     open_link,
     report_to_school,
 )
-from safeclass.web.deps import services_of, staff_in_room
+from safeclass.web.deps import client_address, lookup_limiter, services_of, staff_in_room
 from safeclass.web.pages import PRIVATE_HEADERS, page
 
 log = logging.getLogger(__name__)
@@ -268,16 +268,11 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
 
 
 def _lookups(request: Request) -> LookupLimiter:
-    """This app's limiter of failed link and cookie lookups (one per server)."""
-    state = request.app.state
-    limiter: LookupLimiter | None = getattr(state, "lookup_limiter", None)
-    if limiter is None:
-        limiter = state.lookup_limiter = LookupLimiter()
-    return limiter
+    return lookup_limiter(request)
 
 
 def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return client_address(request)
 
 
 def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 
 import httpx
+import websockets
 from sqlalchemy import func, select
 
 from safeclass.adapters.store.tables import Notification, ParentReport, PupilPass
@@ -171,3 +172,42 @@ async def test_made_up_links_and_cookies_from_one_address_are_slowed_but_familie
     server.clock.advance(dt.timedelta(minutes=1))
     async with httpx.AsyncClient(base_url=server.url, headers=GUESSER) as guesser:
         assert (await guesser.get("/join/guess-again")).status_code == 404
+
+
+# covers: C2, WER-02, S04-02
+async def test_made_up_pupil_cookies_at_the_rooms_socket_are_slowed_like_made_up_links(
+    server: LiveServer, school: School, mail: MailSink
+):
+    session_id = await schedule(server, school)
+    tokens = await links_by_pupil(server, school, mail, session_id)
+    server.clock.set(OPENING)
+    url = f"ws://127.0.0.1:{server.port}/ws/sessions/{session_id}"
+    origin = server.settings.origin
+
+    async def knock(cookie: str, address: str) -> str:
+        headers = {"Cookie": cookie, "X-Forwarded-For": address}
+        try:
+            async with websockets.connect(url, additional_headers=headers, origin=origin) as ws:
+                await ws.recv()
+                return "open"
+        except websockets.InvalidStatus as exc:
+            return str(exc.response.status_code)
+        except websockets.ConnectionClosed as exc:
+            return exc.rcvd.reason if exc.rcvd else "closed"
+
+    guesses = [
+        await knock(f"sc_pupil_{session_id}=guess{i}", GUESSER["X-Forwarded-For"])
+        for i in range(10)
+    ]
+    assert guesses == ["403"] * 10  # not signed in, or the link is not valid
+    async with httpx.AsyncClient(base_url=server.url, headers=FAMILY) as family:
+        opened = await family.get(f"/join/{tokens['Oliver']}", follow_redirects=False)
+        assert opened.status_code == 303
+        cookie = pupil_cookie_from(opened)
+    # the guesser's address is now refused before any lookup: even a real pass opens nothing
+    assert await knock(cookie, GUESSER["X-Forwarded-For"]) == "403"
+    async with httpx.AsyncClient(base_url=server.url, headers=GUESSER) as guesser:
+        # and it is slowed at the link pages too: one count for every door
+        assert (await guesser.get("/join/one-more-guess")).status_code == 429
+    # the family, elsewhere, opens its room's socket as usual
+    assert await knock(cookie, FAMILY["X-Forwarded-For"]) == "open"

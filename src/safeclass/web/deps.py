@@ -23,11 +23,9 @@ from typing import Annotated, Any
 import fastapi.routing
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
-from starlette.requests import HTTPConnection
 from starlette.routing import Mount
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
-from safeclass.adapters.auth.limits import LookupLimiter
 from safeclass.adapters.auth.logins import csrf_matches
 from safeclass.adapters.store.sessions import SessionNotFoundError, StoredSession, load_session
 from safeclass.app import route_access, staff_roles
@@ -220,18 +218,3 @@ def check_routes(app: FastAPI) -> None:
     if missing:
         raise RuntimeError(f"route_access has rows for routes that do not exist: {sorted(missing)}")
     setattr(app.state, _RULES_KEY, rules)
-
-
-def lookup_limiter(connection: HTTPConnection) -> LookupLimiter:
-    """This server's count of failed family-link and cookie lookups per address (one per app),
-    shared by the link pages and the room's socket, so a guesser is slowed wherever they try."""
-    state = connection.app.state
-    limiter: LookupLimiter | None = getattr(state, "lookup_limiter", None)
-    if limiter is None:
-        limiter = state.lookup_limiter = LookupLimiter()
-    return limiter
-
-
-def client_address(connection: HTTPConnection) -> str:
-    """The caller's address (a trusted proxy's X-Forwarded-For already applied by the server)."""
-    return connection.client.host if connection.client else "unknown"

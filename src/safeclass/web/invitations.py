@@ -48,7 +48,8 @@ from safeclass.app.invitations import (
     open_link,
     report_to_school,
 )
-from safeclass.web.deps import client_address, lookup_limiter, services_of, staff_in_room
+from safeclass.web.deps import services_of, staff_in_room
+from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.pages import PRIVATE_HEADERS, page
 
 log = logging.getLogger(__name__)

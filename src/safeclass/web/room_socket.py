@@ -36,6 +36,7 @@ from safeclass.adapters.auth.identity import (
     pupil_for_token,
     staff_for_token,
 )
+from safeclass.adapters.auth.limits import TooManyAttemptsError
 from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.adapters.store.tables import SessionStaff
 from safeclass.app import staff_roles
@@ -46,6 +47,7 @@ from safeclass.core import Role, RoomState
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
 from safeclass.web import protocol
+from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.rate_limit import MessageLimit, Verdict
 from safeclass.web.views import Views, pupil_event, staff_event
 
@@ -254,8 +256,21 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         log.warning("socket refused: origin %r", origin, extra={"session": session_id})
         await websocket.close(code=CLOSE_POLICY, reason="Origin not allowed")
         return
+    guesses, address, now = (
+        lookup_limiter(websocket),
+        client_address(websocket),
+        services.clock.now(),
+    )
+    try:
+        guesses.check(address, now)  # too many cookies that opened nothing: not even looked at
+    except TooManyAttemptsError:
+        log.warning("socket refused: too many failed lookups", extra={"session": session_id})
+        await websocket.close(code=CLOSE_POLICY, reason="Too many tries: wait a minute")
+        return
     who = await _identify(websocket, session_id)
     if who is None:
+        if websocket.cookies:  # a cookie that opens nothing here: a guess, or a stale pass
+            guesses.failed(address, now)
         await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
         return
     participant, role, device, name, school_id = who

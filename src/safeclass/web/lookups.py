@@ -1,0 +1,27 @@
+"""Failed family-link and cookie lookups, counted per address and shared by every door.
+
+A made-up invitation link, a made-up pupil cookie at the room's page or at its socket: each is
+a guess (or a stale pass), and `safeclass.adapters.auth.limits.LookupLimiter` slows an address
+that makes too many. The link pages and the room's socket use the same limiter, so a guesser
+is slowed wherever they try, and a family whose link works is never counted.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import HTTPConnection
+
+from safeclass.adapters.auth.limits import LookupLimiter
+
+
+def lookup_limiter(connection: HTTPConnection) -> LookupLimiter:
+    """This server's limiter (one per app, made on first use)."""
+    state = connection.app.state
+    limiter: LookupLimiter | None = getattr(state, "lookup_limiter", None)
+    if limiter is None:
+        limiter = state.lookup_limiter = LookupLimiter()
+    return limiter
+
+
+def client_address(connection: HTTPConnection) -> str:
+    """The caller's address (a trusted proxy's X-Forwarded-For already applied by the server)."""
+    return connection.client.host if connection.client else "unknown"

@@ -208,11 +208,11 @@ def test_every_school_refuses_the_same_attempts(
     ids=["rejoin", "late-joiner", "unmute", "chat", "hand"],
 )
 def test_nothing_a_pupil_sends_after_the_end_is_accepted(command: c.Command) -> None:
-    # covers: C11, CLA-06, STJ-07
+    # covers: C11, CLA-10, STJ-07
     d = live_class()
     d.ok(c.EndSession("t1"))
     refusal = refused_unchanged(d, command, RefusalCode.ENDED)
-    assert str(refusal) == "This session has ended (CLA-06)"
+    assert str(refusal) == "This session has ended (CLA-10)"  # staff ended it for everyone
 
 
 def test_an_unknown_command_is_refused() -> None:

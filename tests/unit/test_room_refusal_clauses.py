@@ -191,7 +191,7 @@ EXPECTED: dict[str, tuple[str, str, str, str, str]] = {
     "admit-alone-two-adults": ("CLA-02", "C5", "STJ-06", "CRO-04", "S04-11"),
     "admit-alone-single-adult": ("CLA-02", "C5", "C5", "CRO-04", "C5"),
     "staff-leave-pupils-behind": ("CLA-10", "C11", "STJ-07", "CRO-04", "C11"),
-    "ended": ("CLA-06", "C11", "C11", "C11", "C11"),
+    "ended": ("CLA-10", "C11", "STJ-07", "CRO-04", "C11"),  # ended by staff, for everyone
     "pupil-chats-while-off": ("CLA-13", "C8", "C8", "CRO-12", "C8"),
     "staff-chat-while-off": ("CLA-13", "C8", "C8", "CRO-12", "C8"),
     "pupil-switches-the-chat": ("CLA-13", "C8", "C8", "CRO-12", "C8"),

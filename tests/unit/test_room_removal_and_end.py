@@ -18,11 +18,12 @@ REMOVAL_CLAUSE = {
     "crofton": "C10",
     "s04": "S04-16",
 }
-DURATION_CLAUSE = {
-    "claydon": "CLA-06",
+# What a refusal after staff ended the session cites: the end for everyone at once.
+ENDED_BY_STAFF_CLAUSE = {
+    "claydon": "CLA-10",
     "werrington": "C11",
-    "st-josephs": "C11",  # STJ-07 disconnects all at the close; it sets no time limit
-    "crofton": "C11",
+    "st-josephs": "STJ-07",
+    "crofton": "CRO-04",
     "s04": "C11",
 }
 
@@ -168,7 +169,7 @@ def test_nobody_can_join_after_the_end(preset: str) -> None:
         c.RequestToJoin("t1", Role.TEACHER, "dev-t1"),
     ):
         refusal = refused_unchanged(d, command, RefusalCode.ENDED)
-        assert str(refusal) == f"This session has ended ({DURATION_CLAUSE[preset]})"
+        assert str(refusal) == f"This session has ended ({ENDED_BY_STAFF_CLAUSE[preset]})"
     assert not any(p.connected for p in d.state.participants.values())
 
 
@@ -194,3 +195,31 @@ def test_nothing_can_be_admitted_or_switched_on_after_the_end() -> None:
         c.EmergencyEnd("t1"),
     ):
         refused_unchanged(d, command, RefusalCode.ENDED)
+
+
+@pytest.mark.parametrize(
+    ("preset", "ending", "clause"),
+    [
+        ("claydon", c.EndSession("t1"), "CLA-10"),  # staff end it for everyone at once
+        ("st-josephs", c.EndSession("t1"), "STJ-07"),
+        ("werrington", c.EmergencyEnd("t1"), "WER-14"),
+        ("s04", c.EmergencyEnd("t1"), "S04-19"),
+    ],
+)
+def test_a_command_after_the_end_cites_the_rule_that_ended_it(
+    preset: str, ending: c.Command, clause: str
+) -> None:
+    # covers: C11, C12, C20
+    d = in_class(preset)
+    d.ok(ending)
+    refusal = refused_unchanged(d, c.RaiseHand("p1"), RefusalCode.ENDED)
+    assert (refusal.message, refusal.clause) == ("This session has ended", clause)
+
+
+def test_a_command_after_the_time_limit_cites_the_time_limit() -> None:
+    # covers: C11, CLA-06
+    d = in_class("claydon")
+    d.at(minutes=45).ok(c.Tick())
+    assert d.state.end_reason is EndReason.TIME_LIMIT
+    refusal = refused_unchanged(d, c.RaiseHand("p1"), RefusalCode.ENDED)
+    assert refusal.clause == "CLA-06"

@@ -70,7 +70,10 @@ def run(
         pass
     elif current.phase is Phase.ENDED:
         if not isinstance(command, cmd.ConnectionLost | cmd.Leave):
-            refusal = _refuse(current, "DURATION", "This session has ended", RefusalCode.ENDED)
+            rule = (
+                _ENDED_BY.get(current.end_reason, "DURATION") if current.end_reason else "DURATION"
+            )
+            refusal = _refuse(current, rule, "This session has ended", RefusalCode.ENDED)
     elif (other := _from_another_device(current, command, device)) is not None:
         refusal = other
     elif (denied := _not_permitted(current, command)) is not None:
@@ -130,6 +133,14 @@ def _settle(state: RoomState, now: dt.datetime) -> ev.Event | None:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+# What an ended session's refusal cites: the rule that ended it.
+_ENDED_BY: dict[ev.EndReason, Rule] = {
+    ev.EndReason.TIME_LIMIT: "DURATION",
+    ev.EndReason.ENDED_BY_STAFF: "STAFF_LEAVE",  # the end for everyone at once (CLA-10, STJ-07)
+    ev.EndReason.EMERGENCY: "EMERGENCY",
+    ev.EndReason.HOLD_TIMEOUT: "TWO_ADULTS",
+}
 
 # Commands that name their device themselves (joining binds one; a lost connection names its
 # own), and the clock's and the school's, which come from no device.

@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy import insert, select
 from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.identity import pupil_cookie as pupil_cookie_name
 from safeclass.adapters.auth.tokens import hash_token, new_token
+from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import (
     Invitation,
     PupilPass,
@@ -37,6 +38,7 @@ from safeclass.bootstrap import Services
 from safeclass.settings import Settings
 from safeclass.web import protocol
 from safeclass.web.app import create_app
+from tests.integration.seed import seed_session
 
 
 def free_port() -> int:
@@ -300,3 +302,27 @@ class Lesson:
 
     async def close(self) -> None:
         await asyncio.gather(*(c.close() for c in self.clients))
+
+
+@contextlib.asynccontextmanager
+async def running(server: LiveServer) -> AsyncIterator[LiveServer]:
+    """The server started, and stopped at the end (a fixture's body)."""
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
+async def seeded_lesson(
+    server: LiveServer, preset: str = "claydon", pupils: int = 6
+) -> AsyncIterator[Lesson]:
+    """A session of `preset` with pupils p1..pN on `server`; every client closed at the end."""
+    session_id = await seed_session(server.services.engine, preset, pupils=pupils)
+    stored = await load_session(server.services.engine, session_id)
+    lesson = Lesson(server, session_id, stored.school_id)
+    try:
+        yield lesson
+    finally:
+        await lesson.close()

@@ -20,39 +20,23 @@ import pytest
 import websockets
 
 from safeclass.adapters.store import pupil_records
-from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
 from safeclass.core import Consent
-from tests.integration.live import Client, Lesson, LiveServer
-from tests.integration.seed import seed_session
+from tests.integration.live import Client, Lesson, LiveServer, running, seeded_lesson
 from tests.support.rooms import START
-
-DROPS = ("ConnectionDropped", "RoomHeld", "RoomReleased", "ParticipantLeft")
 
 
 @pytest.fixture
 async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    live = await LiveServer(
-        db_url,
-        tmp_path,
-        AdjustableClock(START - dt.timedelta(minutes=3)),
-        revocations_every_seconds=0.2,
-    ).start()
-    try:
+    clock = AdjustableClock(START - dt.timedelta(minutes=3))
+    async with running(LiveServer(db_url, tmp_path, clock, revocations_every_seconds=0.2)) as live:
         yield live
-    finally:
-        await live.stop()
 
 
 @pytest.fixture
 async def lesson(server: LiveServer) -> AsyncIterator[Lesson]:
-    session_id = await seed_session(server.services.engine, "claydon", pupils=6)
-    stored = await load_session(server.services.engine, session_id)
-    lesson = Lesson(server, session_id, stored.school_id)
-    try:
+    async with seeded_lesson(server, "claydon", pupils=6) as lesson:
         yield lesson
-    finally:
-        await lesson.close()
 
 
 async def _types_after(server: LiveServer, session_id: str, seq: int) -> list[str]:

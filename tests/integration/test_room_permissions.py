@@ -23,7 +23,6 @@ import pytest
 from pydantic import TypeAdapter
 from sqlalchemy import insert
 
-from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import School
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.live.attempts import FIRST_LOGGED
@@ -31,8 +30,7 @@ from safeclass.core import Role
 from safeclass.core import commands as cmd
 from safeclass.core.permissions import ROOM_COMMANDS, Who, may_send
 from safeclass.web import protocol
-from tests.integration.live import Client, Lesson, LiveServer, staff_cookie
-from tests.integration.seed import seed_session
+from tests.integration.live import Client, Lesson, LiveServer, running, seeded_lesson, staff_cookie
 from tests.support.rooms import START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,23 +85,15 @@ def _command(message: dict[str, Any], me: str, role: Role) -> cmd.Command:
 
 @pytest.fixture
 async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    live = LiveServer(db_url, tmp_path, AdjustableClock(START + dt.timedelta(minutes=1)))
-    await live.start()
-    try:
+    clock = AdjustableClock(START + dt.timedelta(minutes=1))
+    async with running(LiveServer(db_url, tmp_path, clock)) as live:
         yield live
-    finally:
-        await live.stop()
 
 
 @pytest.fixture
 async def lesson(server: LiveServer) -> AsyncIterator[Lesson]:
-    session_id = await seed_session(server.services.engine, "claydon", pupils=6)
-    stored = await load_session(server.services.engine, session_id)
-    lesson = Lesson(server, session_id, stored.school_id)
-    try:
+    async with seeded_lesson(server, "claydon", pupils=6) as lesson:
         yield lesson
-    finally:
-        await lesson.close()
 
 
 async def _class(lesson: Lesson) -> dict[str, Client]:

@@ -147,7 +147,9 @@ class OutboxAlerts:
             )
             leads = [""]
         return [
-            _row(school_id, session_id, f"dsl_{event.reason.value}", email, subject, body, event.at)
+            notification_row(
+                school_id, session_id, f"dsl_{event.reason.value}", email, subject, body, event.at
+            )
             for email in leads
         ]
 
@@ -185,7 +187,7 @@ class OutboxAlerts:
         )
         status = PENDING_AT_END if event.send_at_end else "pending"
         return [
-            _row(
+            notification_row(
                 school_id,
                 session_id,
                 f"parent_{event.reason.value}",
@@ -210,9 +212,9 @@ async def dsl_emails(conn: AsyncConnection, school_id: str) -> list[str]:
     return list(found.scalars())
 
 
-def _row(
+def notification_row(
     school_id: str,
-    session_id: str,
+    session_id: str | None,
     kind: str,
     recipient: str,
     subject: str,
@@ -220,6 +222,7 @@ def _row(
     at: dt.datetime,
     status: str = "pending",
 ) -> dict[str, object]:
+    """A new row of the `notifications` table, due at `at`: the one shape every writer uses."""
     return {
         "school_id": school_id,
         "session_id": session_id,

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, HeadRecord
 from safeclass.adapters.store.tables import Notification, School, Session, Staff
+from safeclass.app.alerts import notification_row
 
 CHECKPOINT_KEY = "log-checkpoint"  # the name of the signing key, derived from the server secret
 BEGIN = "-----BEGIN SAFECLASS LOG CHECKPOINT-----"
@@ -159,18 +160,7 @@ async def send_checkpoints(engine: AsyncEngine, log: EventLog, key: bytes, now: 
         body = _letter(name, checkpoint)
         subject = f"[safeclass] Records checkpoint for {name}, {now:%d %b %Y}"
         rows += [
-            {
-                "school_id": school_id,
-                "session_id": None,
-                "kind": NOTIFICATION_KIND,
-                "recipient": email,
-                "subject": subject[:200],
-                "body": body,
-                "status": "pending",
-                "attempts": 0,
-                "send_after": now,
-                "created_at": now,
-            }
+            notification_row(school_id, None, NOTIFICATION_KIND, email, subject, body, now)
             for email in emails
         ]
     if rows:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -91,10 +92,10 @@ class Housekeeping:
             loop = self._checkpoint_loop()
             self._tasks.append(asyncio.create_task(loop, name="log checkpoints"))
         if self._revocations is not None:
-            watch = self._revocations_loop(self._revocations)
+            watch = self._watch(self._revocations.check, "revocation")
             self._tasks.append(asyncio.create_task(watch, name="revocations"))
         if self._consents is not None:
-            consents = self._consents_loop(self._consents)
+            consents = self._watch(self._consents.check, "consent")
             self._tasks.append(asyncio.create_task(consents, name="consents"))
 
     async def stop(self) -> None:
@@ -104,21 +105,14 @@ class Housekeeping:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _revocations_loop(self, watch: RevocationWatch) -> None:
+    async def _watch(self, check: Callable[[], Awaitable[object]], what: str) -> None:
+        """Look every few seconds for what changed elsewhere (revocations, consent)."""
         while True:
             await asyncio.sleep(self._revocations_every)
             try:
-                await watch.check()
+                await check()
             except Exception:  # the database is away: looked at again next time
-                log.exception("revocation check failed")
-
-    async def _consents_loop(self, watch: ConsentWatch) -> None:
-        while True:
-            await asyncio.sleep(self._revocations_every)
-            try:
-                await watch.check()
-            except Exception:  # the database is away: looked at again next time
-                log.exception("consent check failed")
+                log.exception("%s check failed", what)
 
     async def _retention_loop(self) -> None:
         await asyncio.sleep(self._first)

@@ -42,6 +42,7 @@ from safeclass.adapters.store.tables import (
     SessionStaff,
     Staff,
 )
+from safeclass.app.alerts import notification_row
 from safeclass.app.delivery import Letter, LetterChannel
 from safeclass.app.scheduling import when_text
 from safeclass.core import ExpectedPupil, RoomState
@@ -620,18 +621,9 @@ async def _email_staff(
     await conn.execute(
         insert(Notification),
         [
-            {
-                "school_id": inv.school_id,
-                "session_id": inv.session_id,
-                "kind": "parent_report",
-                "recipient": email,
-                "subject": subject[:200],
-                "body": body,
-                "status": "pending",
-                "attempts": 0,
-                "send_after": now,
-                "created_at": now,
-            }
+            notification_row(
+                inv.school_id, inv.session_id, "parent_report", email, subject, body, now
+            )
             for email in dict.fromkeys(recipients)
         ],
     )

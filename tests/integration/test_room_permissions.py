@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from pydantic import TypeAdapter
@@ -240,3 +240,23 @@ def test_the_protocol_docs_say_who_may_send_each_command_as_the_table_does():
         template = next((m for m in MESSAGES if m["type"] == kind), {"type": kind})
         command = _command(_message(template, "p1"), "p1", Role.PUPIL)
         assert said.get(kind) == ROOM_COMMANDS[type(command)].value, kind
+
+
+# covers: C21
+def test_every_command_and_every_message_that_makes_one_has_a_row_in_the_table():
+    commands = {
+        value
+        for value in vars(cmd).values()
+        if isinstance(value, type) and issubclass(value, cmd.Command) and value is not cmd.Command
+    }
+    assert set(ROOM_COMMANDS) == commands  # a new command without a row fails here
+    kinds: set[str] = set()
+    for member in get_args(get_args(protocol.ClientMessage)[0]):
+        kinds |= set(get_args(member.model_fields["type"].annotation))
+    not_commands = {"ping", "pong", "offer", "answer"} | {
+        "media_publish",
+        "media_subscribe",
+        "media_start",
+        "trickle",
+    }
+    assert kinds - not_commands == COMMAND_TYPES  # a new message must join the matrix above

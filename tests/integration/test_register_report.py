@@ -148,7 +148,8 @@ async def test_an_unknown_session_is_one_line_and_exit_code_1(engine: AsyncEngin
 def test_a_missing_database_is_named_rather_than_created(tmp_path: Path):
     result = runner.invoke(app, ["report", "register", "s1", "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
-    assert "No database at" in result.stderr and "Traceback" not in result.output
+    assert "No safeclass data here" in result.stderr and "Traceback" not in result.output
+    assert str(tmp_path / "safeclass.db") in result.stderr
     assert not (tmp_path / "safeclass.db").exists()
 
 

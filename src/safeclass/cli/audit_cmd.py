@@ -30,7 +30,7 @@ from safeclass.app.checkpoints import (
     render,
 )
 from safeclass.app.log_audit import LogAudit, against_checkpoint, audit_all
-from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption, run
+from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import fail, open_with_secret
 
 audit_app = typer.Typer(help="Check that the records have not been altered.", no_args_is_help=True)
@@ -52,7 +52,7 @@ def verify_command(
         ),
     ] = None,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Find any changed, deleted, inserted or reordered event, and any log deleted whole.
 
@@ -149,7 +149,7 @@ def checkpoint_command(
         ),
     ] = None,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Write a signed checkpoint of every log's head; keep it away from this server."""
     url, secret = open_with_secret(database_url, data_dir, must_exist=True)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from safeclass.adapters.store import connect
 from safeclass.app.recordings import RecordingRow, list_recordings
-from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption, run
+from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import open_database
 
 recordings_app = typer.Typer(
@@ -29,10 +29,10 @@ def list_command(
         bool, typer.Option("--deleted", help="Also those the retention job has deleted.")
     ] = False,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Every recording with whom it shows, how long it is, and the day it will be deleted."""
-    url = open_database(database_url, data_dir)
+    url = open_database(database_url, data_dir, existing=True)
     rows = run(_rows(url, session, deleted))
     if not rows:
         _out.print("No recordings." if session is None else f"No recordings of session {session}.")

@@ -18,9 +18,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from safeclass.adapters.store.db import connect, is_sqlite
+from safeclass.adapters.store.db import connect
 from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app.register import Register
 from safeclass.app.reports import register_csv, register_pdf
@@ -34,13 +34,8 @@ from safeclass.app.reports.cells import (
     summary,
 )
 from safeclass.app.reports.loading import SessionReport, session_report
-from safeclass.cli.options import (
-    DEFAULT_DATA_DIR,
-    DatabaseUrlOption,
-    DataDirOption,
-    resolve_url,
-    run,
-)
+from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
+from safeclass.cli.store_access import existing_url
 from safeclass.policy.loading import PolicyError
 
 report_app = typer.Typer(
@@ -73,7 +68,7 @@ def register_command(
         ),
     ] = None,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """The attendance register: who came, when, who was late, who left early, who was removed."""
     if format_ is Format.PDF and output is None:
@@ -102,7 +97,7 @@ def register_command(
 def timeline_command(
     session_id: SessionId,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """The session's timeline: one plain-English line per event, at the school's local time."""
     report = _load(session_id, database_url, data_dir)
@@ -113,16 +108,9 @@ def timeline_command(
 # -- loading -------------------------------------------------------------------------------------
 
 
-def _load(session_id: str, url: str | None, data_dir: Path) -> SessionReport:
-    try:
-        chosen = resolve_url(url, data_dir)
-        place = _describe(chosen)
-    except (OSError, ArgumentError) as err:
-        _fail(f"Cannot use that database: {err}")
-    if is_sqlite(chosen):
-        path = make_url(chosen).database
-        if path and path != ":memory:" and not Path(path).is_file():
-            _fail(f"No database at {path}")
+def _load(session_id: str, url: str | None, data_dir: Path | None) -> SessionReport:
+    chosen, _ = existing_url(url, data_dir)  # reports only read: a missing database is named
+    place = _describe(chosen)
     try:
         return run(_read(chosen, session_id))
     except SessionNotFoundError:

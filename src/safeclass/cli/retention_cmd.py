@@ -13,7 +13,6 @@ from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.app.retention import RetentionReport, run_retention
 from safeclass.cli.options import (
-    DEFAULT_DATA_DIR,
     DatabaseUrlOption,
     DataDirOption,
     run,
@@ -33,11 +32,11 @@ def run_command(
         typer.Option("--as-of", help="Apply the rules as of this ISO date-time (default: now)."),
     ] = None,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Apply every session's retention periods. Each deletion is recorded, never its content."""
     now = _parse(as_of) if as_of else dt.datetime.now(dt.UTC)
-    url, secret = open_with_secret(database_url, data_dir)
+    url, secret = open_with_secret(database_url, data_dir, existing=True)
     report = run(_run(url, now, secret.derive(CHAIN_KEY)))
     table = Table(title=f"Retention as of {now:%Y-%m-%d %H:%M} UTC")
     table.add_column("What")

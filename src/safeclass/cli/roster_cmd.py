@@ -26,7 +26,7 @@ from safeclass.adapters.store.school_records import (
 )
 from safeclass.app.roster import Roster, RosterFileError, read_roster
 from safeclass.app.roster_import import ImportSummary, import_roster
-from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption, run
+from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import fail, open_database, stderr
 
 roster_app = typer.Typer(
@@ -57,7 +57,7 @@ def import_command(
         ),
     ] = False,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Import a roster: check every row, then create or update pupils in one transaction."""
     out, err = Console(highlight=False, soft_wrap=True), stderr()
@@ -82,7 +82,7 @@ def import_command(
             err.print(Text(f"  {problem}"))
         err.print(Text("Fix these rows and import again, or use --skip-bad to import the others."))
         raise typer.Exit(1)
-    url = open_database(database_url, data_dir)
+    url = open_database(database_url, data_dir, existing=True)
     try:
         summary = run(_import(url, school, roster, skip_bad, err))
     except SchoolNotFoundError as exc:

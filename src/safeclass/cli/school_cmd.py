@@ -25,7 +25,7 @@ from safeclass.adapters.store.school_records import (
     current_policy_version,
     list_schools,
 )
-from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption, run
+from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import fail, open_database
 from safeclass.policy import Policy, PolicyError, loads
 from safeclass.policy.loading import preset_path
@@ -68,7 +68,7 @@ def add_command(
         ),
     ] = None,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Add a school governed by a preset or a policy file (recorded as its policy version 1)."""
     if preset is not None and policy_file is not None:
@@ -91,11 +91,9 @@ def add_command(
 
 
 @school_app.command("list")
-def list_command(
-    database_url: DatabaseUrlOption = None, data_dir: DataDirOption = DEFAULT_DATA_DIR
-) -> None:
+def list_command(database_url: DatabaseUrlOption = None, data_dir: DataDirOption = None) -> None:
     """List the schools on this server with their policy version and number of pupils."""
-    url = open_database(database_url, data_dir)
+    url = open_database(database_url, data_dir, existing=True)
     try:
         rows = run(_list(url))
     except (SQLAlchemyError, OSError) as exc:

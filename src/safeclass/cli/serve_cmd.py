@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from safeclass.adapters.media.janus_process import JanusOptions, find_binary, find_lib_dir
-from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption
+from safeclass.cli.options import DatabaseUrlOption, DataDirOption, data_dir_for
 from safeclass.observability import configure_logging
 from safeclass.settings import Settings
 from safeclass.web import protocol
@@ -31,7 +30,7 @@ def serve(
         ),
     ] = None,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     media: Annotated[
         bool | None,
@@ -49,7 +48,7 @@ def serve(
     """Run safeclass. Migrates the database first; stops cleanly on Ctrl-C."""
     try:
         settings = Settings.from_env(
-            data_dir=Path(data_dir),
+            data_dir=data_dir_for(data_dir, database_url),
             database_url=database_url,
             host=host,
             port=port,

@@ -28,7 +28,7 @@ from safeclass.adapters.store.school_records import (
     add_staff,
     require_school,
 )
-from safeclass.cli.options import DEFAULT_DATA_DIR, DatabaseUrlOption, DataDirOption, run
+from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import fail, open_database
 
 T = TypeVar("T")
@@ -55,13 +55,13 @@ def add_command(
     role: Annotated[str, typer.Option("--role", help=f"One of: {ROLES}.")],
     password_stdin: PasswordStdinOption = False,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Add a member of staff with a role and a password (asked for, never an argument)."""
     if role.strip().casefold() not in {r.value for r in StaffRole}:
         fail(f"'{role}' is not a role: use one of {ROLES}")
     password_hash = hash_password(_new_password(password_stdin))
-    url = open_database(database_url, data_dir)
+    url = open_database(database_url, data_dir, existing=True)
     staff = _records(_add(url, school, name, email, role.strip().casefold(), password_hash))
     typer.echo(f"Added {staff.name} <{staff.email}> as {staff.role.value} at '{school}'.")
 
@@ -70,10 +70,10 @@ def add_command(
 def list_command(
     school: SchoolOption,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """List the school's staff: role, whether they can sign in, and browsers signed in now."""
-    url = open_database(database_url, data_dir)
+    url = open_database(database_url, data_dir, existing=True)
     rows = _records(_list(url, school))
     if not rows:
         typer.echo(
@@ -98,10 +98,10 @@ def disable_command(
     email: Annotated[str, typer.Argument(help="The member of staff's sign-in email.")],
     school: SchoolOption,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Disable an account: it cannot sign in any more, and its logins end now."""
-    url = open_database(database_url, data_dir)
+    url = open_database(database_url, data_dir, existing=True)
     staff, revoked = _records(_disable(url, school, email))
     typer.echo(
         f"Disabled {staff.name} <{staff.email}>; signed out of {len(revoked)} browser(s). "
@@ -115,11 +115,11 @@ def password_command(
     school: SchoolOption,
     password_stdin: PasswordStdinOption = False,
     database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    data_dir: DataDirOption = None,
 ) -> None:
     """Set a new password (a forgotten one, or a leaked one); signs the account out everywhere."""
     password_hash = hash_password(_new_password(password_stdin))
-    url = open_database(database_url, data_dir)
+    url = open_database(database_url, data_dir, existing=True)
     staff, revoked = _records(_set_password(url, school, email, password_hash))
     typer.echo(
         f"New password set for {staff.name} <{staff.email}>; "

@@ -25,13 +25,17 @@ ENV_DATA = "SAFECLASS_DATA_DIR"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def database_url(data_dir: str | Path | None = None, url: str | None = None) -> str:
-    """The database URL: given, else SAFECLASS_DATABASE_URL, else SQLite in the data dir."""
+def database_url(
+    data_dir: str | Path | None = None, url: str | None = None, *, make_folder: bool = True
+) -> str:
+    """The database URL: given, else SAFECLASS_DATABASE_URL, else SQLite in the data dir (the
+    folder made now unless `make_folder` is false: a command that only reads makes nothing)."""
     chosen = url or os.environ.get(ENV_URL)
     if chosen:
         return _async_driver(chosen)
     folder = Path(data_dir or os.environ.get(ENV_DATA) or "data")
-    folder.mkdir(parents=True, exist_ok=True)
+    if make_folder:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite+aiosqlite:///{folder.resolve() / 'safeclass.db'}"
 
 

@@ -2,8 +2,9 @@
 
 `build()` reads (or makes) the server's secret, opens the database (migrating it), and makes
 the event log (keyed with it), the clock, the outbox alerts, the WebSocket audiences and the
-live-room registry, and, when SMTP or a webhook is configured, the channels that carry
-invitation links and the outbox worker that delivers the notifications table by email; and
+live-room registry; the channels that carry invitation links (email and/or the webhook when
+configured, else letters written to DATA_DIR/letters), and the outbox worker that delivers the
+notifications table by email when SMTP is set; and
 the media (a local Janus child process, external Janus servers, or none:
 `adapters.media.service`), whose news goes to the rooms through the registry;
 `close()` stops them in order (rooms, then media, so every SFU room is destroyed).
@@ -13,12 +14,14 @@ Tests build the same services with an adjustable clock.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.media.janus_process import JanusOptions
 from safeclass.adapters.media.service import MediaService, start_media
+from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
@@ -39,6 +42,8 @@ from safeclass.observability import Metrics
 from safeclass.settings import Settings
 from safeclass.web.room_socket import CLOSE_POLICY, CLOSE_SIGNED_OUT, LINK_STOPPED, Audiences
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Services:
@@ -50,7 +55,7 @@ class Services:
     audiences: Audiences
     alerts: OutboxAlerts
     rooms: Rooms
-    channels: tuple[LetterChannel, ...] = ()  # email and/or webhook, for invitation links
+    channels: tuple[LetterChannel, ...] = ()  # email and/or webhook, else letters: for links
     outbox: Outbox | None = field(default=None)  # delivers notifications when SMTP is set
     housekeeping: Housekeeping | None = field(default=None)
     media: MediaService | None = field(default=None)
@@ -67,7 +72,15 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     audiences = Audiences(clock)
     mailer = Mailer.from_settings(settings)
     webhook = WebhookSender.from_settings(settings)
-    channels = tuple(c for c in (mailer, webhook) if c is not None)
+    channels: tuple[LetterChannel, ...] = tuple(c for c in (mailer, webhook) if c is not None)
+    if not channels:  # no email, no messaging platform: each family's link as a letter to print
+        letters = letters_folder(settings.data_dir)
+        channels = (LetterFolder(letters),)
+        log.warning(
+            "no email or webhook set up: invitation links are written as letters in %s "
+            "(safeclass session links SESSION lists them)",
+            letters,
+        )
     outbox = None
     if mailer is not None:
         retry = dt.timedelta(seconds=settings.outbox_retry_seconds)

@@ -4,8 +4,10 @@
 and all hours so the demo works whenever it is run; a class 2B of 30 pupils imported through
 the real roster import; five staff accounts (teacher, assistant, DSL, head, admin) with
 generated passwords; a 30-minute session starting within minutes; and one invitation link per
-pupil, written as letters into the demo's own folder (`DemoLetterBox`: the demo has no mail
-server). Every step goes through the same use cases the real server uses.
+pupil, written as letters into the demo's own folder (the letters channel a server with no
+email uses), made afresh on every run so the three it prints work (only the links' hashes are
+kept, so an earlier run's links cannot be printed again: they stop). Every step goes through
+the same use cases the real server uses.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.auth.passwords import hash_password
+from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.store import school_records
 from safeclass.adapters.store.tables import Session, Staff
 from safeclass.app import invitations, timetable
@@ -34,6 +37,7 @@ from safeclass.policy.loading import preset_path
 
 KEY = "demo"
 CLASS = "2B"
+PRINTED_LINKS = 3  # pupils whose links the demo prints, to try at once
 STAFF = (
     ("teacher", "Mrs Khan", "teacher@demo.school"),
     ("assistant", "Mr Lee", "assistant@demo.school"),
@@ -96,33 +100,35 @@ SURNAMES = (
 class Demo:
     school_id: str
     session_id: str
+    session_is_new: bool  # made by this run (else an earlier run's, not yet over, reused)
     starts_at: dt.datetime
     accounts_file: Path
-    letters_dir: Path
+    letters_dir: Path  # this session's letters
     new_passwords: dict[str, str]  # email -> password, only when the accounts were just made
+    # (shown name, link) of the first few pupils, made this run: earlier runs' links stop
+    pupil_links: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)
+
+    def passwords(self) -> dict[str, str]:
+        """Every demo password there is: this run's, else those in the accounts file."""
+        if self.new_passwords:
+            return self.new_passwords
+        try:
+            lines = self.accounts_file.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return {}
+        return dict(line.split()[:2] for line in lines[1:] if len(line.split()) >= 2)
 
 
-class DemoLetterBox:
-    """A letter channel that writes each family's letter to a file (demo only: no mail here)."""
-
-    name = "demo letter box"
+class _KeepingLetters(LetterFolder):
+    """The letters folder, remembering each link it wrote (to print the first few)."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def reaches(self, letter: Letter) -> bool:
-        return True
+        super().__init__(folder)
+        self.links: dict[str, str] = {}  # shown name -> link, this run's only
 
     async def deliver(self, letter: Letter) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / f"{letter.shown_name.replace(' ', '_').replace('.', '')}.txt"
-        path.write_text(
-            f"To the family of {letter.shown_name}\n\n"
-            f"{letter.school_name}: {letter.session_title}, {letter.when}\n\n"
-            f"Your child's own link (do not share it): {letter.link}\n",
-            encoding="utf-8",
-        )
-        os.chmod(path, 0o600)
+        await super().deliver(letter)
+        self.links[letter.shown_name] = letter.link
 
 
 def demo_policy_toml() -> str:
@@ -192,23 +198,39 @@ async def prepare(engine: AsyncEngine, data_dir: Path, public_url: str, now: dt.
         )
         os.chmod(accounts_file, 0o600)
 
-    session_id, starts_at = await _upcoming_session(engine, school.id, policy, now)
-    letters = data_dir / "letters"
-    await invitations.send_invitations(
+    session_id, starts_at, is_new = await _upcoming_session(engine, school.id, policy, now)
+    letters = _KeepingLetters(letters_folder(data_dir))
+    # Only the links' hashes are kept, so the links to print are made afresh each run (for
+    # this run's address), and the earlier ones stop.
+    report = await invitations.send_invitations(
         engine,
         school_id=school.id,
         session_id=session_id,
-        channels=[DemoLetterBox(letters)],
+        channels=[letters],
         public_url=public_url,
         now=now,
-        resend=True,  # fresh links each start, for this server's address
+        resend=True,
     )
-    return Demo(school.id, session_id, starts_at, accounts_file, letters, new_passwords)
+    shown = tuple(
+        (r.shown_name, letters.links[r.shown_name])
+        for r in report.results
+        if r.status is invitations.SendStatus.SENT and r.shown_name in letters.links
+    )[:PRINTED_LINKS]
+    return Demo(
+        school.id,
+        session_id,
+        is_new,
+        starts_at,
+        accounts_file,
+        letters.folder / session_id,
+        new_passwords,
+        shown,
+    )
 
 
 async def _upcoming_session(
     engine: AsyncEngine, school_id: str, policy: Policy, now: dt.datetime
-) -> tuple[str, dt.datetime]:
+) -> tuple[str, dt.datetime, bool]:
     """The demo's next session that has not ended, or a new one starting within minutes."""
     async with engine.connect() as conn:
         rows = (
@@ -230,7 +252,7 @@ async def _upcoming_session(
         classes = await school_records.list_classes(conn, school_id)
     for sid, starts_at, minutes, status in rows:
         if status != "ended" and starts_at + dt.timedelta(minutes=minutes) > now:
-            return sid, starts_at
+            return sid, starts_at, False
     klass = next(c for c in classes if c.name == CLASS)
     start = (now + dt.timedelta(minutes=7)).replace(second=0, microsecond=0)
     start -= dt.timedelta(minutes=start.minute % 5)
@@ -245,7 +267,7 @@ async def _upcoming_session(
         staff_ids=(staff["teacher"], staff["assistant"]),
         agenda="Counting in fives; a story; show and tell.",
     )
-    return await timetable.schedule(engine, actor, request, now), start
+    return await timetable.schedule(engine, actor, request, now), start, True
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.app.demo import STAFF, Demo, prepare
 from safeclass.cli.serve_cmd import serve
 
-_out = Console()
+_out = Console(highlight=False, soft_wrap=True)  # a link is never folded
 
 
 def demo(
@@ -58,21 +58,35 @@ async def _prepare(url: str, data_dir: Path, public_url: str) -> Demo:
 
 def _tell(made: Demo, public_url: str) -> None:
     local = made.starts_at.astimezone().strftime("%H:%M")
-    _out.print(
-        "[bold]safeclass demo school[/bold] (school key [cyan]demo[/cyan], Claydon's protocol)"
-    )
-    _out.print(
-        f"Session: Year 2 Maths (demo), class 2B, starts at {local}; "
+
+    def out(text: str) -> None:
+        _out.print(text, markup=text.startswith("[bold]"))  # names and paths are never markup
+
+    out("[bold]safeclass demo school[/bold] (school key [cyan]demo[/cyan], Claydon's protocol)")
+    age = "made now" if made.session_is_new else "made by an earlier run, reused"
+    out(
+        f"Session: Year 2 Maths (demo), class 2B, starts at {local} ({age}); "
         "the waiting room opens 5 minutes before."
     )
-    if made.new_passwords:
-        _out.print(f"Staff accounts (also saved in {made.accounts_file}):")
-        for role, name, email in STAFF:
-            _out.print(f"  {role:<9} {name:<9} {email:<24} {made.new_passwords.get(email, '')}")
-    else:
-        _out.print(f"Staff accounts and passwords: {made.accounts_file}")
-    _out.print(f"Each family's invitation letter, with its own link: {made.letters_dir}/")
-    _out.print(
-        f"Sign in: POST {public_url}/auth/login  ·  API: {public_url}/docs  ·  "
-        f"health: {public_url}/healthz"
+    out("")
+    out(f"[bold]Staff[/bold]: sign in at {public_url}/sign-in (school key: demo),")
+    out(f"  then the console is on the staff home, {public_url}/staff")
+    passwords = made.passwords()
+    for role, name, email in STAFF:
+        password = passwords.get(email, f"(see {made.accounts_file})")
+        out(f"  {role:<9} {name:<9} {email:<24} {password}")
+    out(f"  The passwords are also in {made.accounts_file}")
+    out("")
+    out("[bold]Pupils[/bold]: open each link in a browser of its own (each pupil is one device):")
+    for name, link in made.pupil_links:
+        out(f"  {name}: {link}")
+    out(
+        "These links, and every family's, were made afresh just now: "
+        "links from an earlier run no longer work."
     )
+    out(f"Every family's letter with its own link: {made.letters_dir}/")
+    out(
+        f"A session's links without email: safeclass session links {made.session_id[:8]}"
+        "  (safeclass session list shows the sessions)"
+    )
+    out(f"API: {public_url}/docs  ·  health: {public_url}/healthz")

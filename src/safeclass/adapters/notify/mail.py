@@ -46,6 +46,11 @@ def _letter_values(letter: Letter, *, escape: bool) -> dict[str, str]:
     }
 
 
+def invitation_text(letter: Letter) -> str:
+    """The invitation in plain text: the email's text part, and the printed letter."""
+    return _template("invitation.txt").substitute(_letter_values(letter, escape=False))
+
+
 def invitation_message(letter: Letter, sender: str, to: str) -> EmailMessage:
     """The email of one invitation to one parent, with a plain-text and an HTML part."""
     message = EmailMessage()
@@ -57,9 +62,7 @@ def invitation_message(letter: Letter, sender: str, to: str) -> EmailMessage:
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=_domain(sender))
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        _template("invitation.txt").substitute(_letter_values(letter, escape=False))
-    )
+    message.set_content(invitation_text(letter))
     message.add_alternative(
         _template("invitation.html").substitute(_letter_values(letter, escape=True)),
         subtype="html",

@@ -17,6 +17,7 @@ from safeclass.cli.retention_cmd import retention_app
 from safeclass.cli.roster_cmd import roster_app
 from safeclass.cli.school_cmd import school_app
 from safeclass.cli.serve_cmd import serve
+from safeclass.cli.session_cmd import session_app
 from safeclass.cli.staff_cmd import staff_app
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.command("demo")(demo)
 app.add_typer(school_app, name="school")
 app.add_typer(roster_app, name="roster")
 app.add_typer(staff_app, name="staff")
+app.add_typer(session_app, name="session")
 
 
 def _print_version(value: bool) -> None:

@@ -20,6 +20,7 @@ from safeclass.app.delivery import Letter
 
 FOLDER = "letters"
 _LINK = re.compile(r"/join/([A-Za-z0-9_-]+)")
+_ADDRESS = re.compile(r"(https?://\S+?)/join/[A-Za-z0-9_-]+")
 _UNSAFE = re.compile(r"[^\w-]+")
 
 
@@ -65,3 +66,15 @@ class LetterFolder:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(invitation_text(letter))
         os.replace(temp, path)  # a reader sees the old letter or the new one, never half
+
+
+def address_in(folder: Path) -> str | None:
+    """The server's public address as the links in a session's letters show it, if any."""
+    for path in sorted(folder.glob("*.txt")) if folder.is_dir() else ():
+        try:
+            found = _ADDRESS.search(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if found:
+            return found.group(1)
+    return None

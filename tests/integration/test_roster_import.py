@@ -546,7 +546,9 @@ def test_the_cli_says_a_missing_file_is_missing(tmp_path: Path) -> None:
 
 def test_a_new_install_adds_a_school_lists_it_and_imports_into_it(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "fresh")
-    assert "No schools yet" in cli("school", "list", "--data-dir", data_dir).stdout
+    nothing = cli("school", "list", "--data-dir", data_dir)  # reading makes nothing
+    assert "No safeclass data here: run ./scripts/demo, or pass --data-dir" in nothing.stderr
+    assert not (tmp_path / "fresh").exists()
     added = cli("school", "add", "--preset", "crofton", "--data-dir", data_dir)
     assert added.exit_code == 0
     assert added.stdout.startswith("Added school 'crofton': Crofton Junior School")

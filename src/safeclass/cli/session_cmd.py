@@ -165,10 +165,11 @@ def _make_new(
         fail(str(exc))
     except (SQLAlchemyError, OSError) as exc:
         fail(f"cannot use the database: {type(exc).__name__}: {exc}")
-    _out.print(
-        "New links: each pupil's old link below has stopped, on every device it opened.",
-        markup=False,
-    )
+    if any(r.status is invitations.SendStatus.SENT for r in report.results):
+        _out.print(
+            "New links: each pupil's old link below has stopped, on every device it opened.",
+            markup=False,
+        )
     for result in report.results:
         if result.status is not invitations.SendStatus.SENT:
             _out.print(f"  {result.shown_name:<20} {result.detail}", markup=False)

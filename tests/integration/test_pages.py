@@ -192,6 +192,8 @@ async def test_every_page_has_a_strict_policy_and_loads_only_our_own_files(serve
         assert policy["connect-src"] == f"'self' {server.url} ws://127.0.0.1:{server.port}"
         assert "unsafe" not in page.headers["content-security-policy"]
         assert page.headers["cache-control"] == "no-store"
+        # a browser sends our Origin with the pages' forms, and no other site a referrer
+        assert page.headers["referrer-policy"] == "same-origin"
         assert "<style" not in page.text and " style=" not in page.text
         assert re.findall(r"<script(?![^>]*\bsrc=\"/static/)", page.text) == []
         for address in re.findall(r'(?:src|href)="([^"#?][^"]*)"', page.text):

@@ -3,8 +3,8 @@
 Every page made here is sent with a Content-Security-Policy that lets it load only this
 server's own style sheet and ES modules (`static_files`), run no inline script or style, post
 forms only to this server, talk only to this server (and its room socket), and be framed by
-nobody. Templates are autoescaped; a page's words are `gettext` calls (`i18n`). Pages are
-`no-store`: they may name pupils and staff.
+nobody, and with `Referrer-Policy: same-origin` (see `render`). Templates are autoescaped; a
+page's words are `gettext` calls (`i18n`). Pages are `no-store`: they may name pupils and staff.
 """
 
 from __future__ import annotations
@@ -80,6 +80,10 @@ def render(
                 services_of(request).settings.origin
             ),
             "Cache-Control": "no-store",
+            # not the server's `no-referrer`: with it a browser sends `Origin: null` with the
+            # pages' forms, and the sign-in's Origin check (rightly) refuses them. Our pages'
+            # addresses hold no secret, and no other site is ever sent one.
+            "Referrer-Policy": "same-origin",
             "Content-Language": language,
             "Vary": "Accept-Language, Cookie",
             **(headers or {}),

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Request, Response, expect
 
-from tests.e2e.conftest import PASSWORD, Site
+from tests.e2e.conftest import PASSWORD, Site, screens_folder
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -170,3 +170,67 @@ async def test_a_teacher_can_sign_in_and_join_with_the_keyboard_alone(
     assert outline == "rgb(255, 221, 0)"  # the focus is visible: the yellow of site.css
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(f"{site.url}/room/{site.session_id}")
+
+
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 360, "height": 740}}
+
+
+@pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
+@pytest.mark.parametrize("language", ["en", "cy"])
+async def test_every_page_fits_a_phone_and_a_desktop_in_both_languages(
+    site: Site, browser: Browser, viewport: str, language: str
+):
+    """No page scrolls sideways (WCAG 1.4.10 reflow) and every target is at least 24 px
+    (WCAG 2.5.8). With SAFECLASS_E2E_SCREENS set, each page's screenshot is saved there."""
+    context = await browser.new_context(
+        locale="cy-GB" if language == "cy" else "en-GB", viewport=VIEWPORTS[viewport]
+    )
+    folder = screens_folder()
+    try:
+        page = await context.new_page()
+        shots = {
+            "landing": f"{site.url}/",
+            "sign-in": f"{site.url}/sign-in",
+            "signed-out": f"{site.url}/staff",
+        }
+        for name, address in shots.items():
+            await page.goto(address)
+            await _check_layout(page, name)
+            if folder is not None:
+                shot = folder / f"{name}-{language}-{viewport}.png"
+                await page.screenshot(path=shot, full_page=True)
+        await sign_in_in(page, site, "Mewngofnodi" if language == "cy" else "Sign in", "wrong")
+        await _check_layout(page, "sign-in error")
+        if folder is not None:
+            await page.screenshot(
+                path=folder / f"sign-in-error-{language}-{viewport}.png", full_page=True
+            )
+        await sign_in_in(page, site, "Mewngofnodi" if language == "cy" else "Sign in", PASSWORD)
+        await expect(page).to_have_url(f"{site.url}/staff")
+        await _check_layout(page, "staff")
+        if folder is not None:
+            await page.screenshot(path=folder / f"staff-{language}-{viewport}.png", full_page=True)
+    finally:
+        await context.close()
+
+
+async def sign_in_in(page: Page, site: Site, button: str, password: str) -> None:
+    """Sign in by the fields' ids, whatever the page's language."""
+    await page.goto(f"{site.url}/sign-in")
+    await page.locator("#email").fill(site.email)
+    await page.locator("#school").fill(site.school.key)
+    await page.locator("#password").fill(password)
+    await page.get_by_role("button", name=button).click()
+
+
+async def _check_layout(page: Page, name: str) -> None:
+    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide, f"{name}: the page scrolls sideways"
+    small = await page.evaluate(
+        """() => [...document.querySelectorAll('a, button, input')]
+            .filter(e => e.offsetParent !== null && !e.closest('p'))
+            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
+            .filter(([, r]) => r.width < 24 || r.height < 24)
+            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
+    )
+    assert small == [], f"{name}: targets under 24 px: {small}"

@@ -209,6 +209,10 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             200,
             get(lambda w: f"/api/recordings/{w.recording_id}/file"),
         ),
+        ("GET", "/"): (200, get(lambda w: "/")),
+        ("GET", "/sign-in"): (200, get(lambda w: "/sign-in")),
+        ("GET", "/staff"): (200, get(lambda w: "/staff")),
+        ("GET", "/static/{name}"): (200, get(lambda w: "/static/site.css")),
         ("GET", "/join/{token}"): (200, link("/join/{token}")),
         ("GET", "/join/{token}/absence"): (200, link("/join/{token}/absence")),
         ("POST", "/join/{token}/absence"): (

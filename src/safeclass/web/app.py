@@ -2,7 +2,8 @@
 
 Every route has a row in `safeclass.app.route_access` saying who may call it, and guards that
 match the row: `deps.check_routes` refuses to build an app where either is missing. Every HTTP
-response carries the security headers (`security_headers`).
+response carries the security headers (`security_headers`). The staff's pages (`staff_pages`,
+rendered by `render` in English or Welsh) use only this server's own files (`static_files`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safeclass import __version__, bootstrap
 from safeclass.app.clock import Clock
@@ -24,6 +28,8 @@ from safeclass.web import (
     recordings_api,
     room_socket,
     sessions_api,
+    staff_pages,
+    static_files,
 )
 from safeclass.web.deps import check_routes
 from safeclass.web.security_headers import SecurityHeaders
@@ -61,5 +67,16 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(invitations.router)
     app.include_router(recordings_api.router)
     app.include_router(api_docs.router)
+    app.include_router(static_files.router)
+    app.include_router(staff_pages.router)
+    app.add_exception_handler(StarletteHTTPException, _refusal)
     check_routes(app)
     return app
+
+
+async def _refusal(request: Request, exc: Exception) -> Response:
+    """A refusal: a page in plain words for a staff page, else the API's JSON."""
+    if not isinstance(exc, StarletteHTTPException):  # only registered for these
+        raise exc
+    page = staff_pages.page_refusal(request, exc)
+    return page if page is not None else await http_exception_handler(request, exc)

@@ -7,6 +7,11 @@ is https, Path=/, and lasts as long as the login. A sign-in POST from another si
 refused by its Origin, so nobody can sign a teacher into someone else's account. Signing out
 revokes the login and closes its live-room sockets at once (close code 4009).
 
+Scripts get JSON. A browser's form post from the sign-in page (`/sign-in`, `staff_pages`: a form
+body and `Accept: text/html`) gets pages instead: a 303 to `/staff` once signed in, else the
+sign-in page again with an error summary naming each field to fix (same status codes); the
+sign-out button's post gets a 303 to the sign-in page. The checks are the same either way.
+
 A sign-in also sets the device cookie `sc_device` (HttpOnly, SameSite=Strict, Path=/auth/login,
 180 days): the browser's device tokens, which keep sign-in limits from locking staff out of
 their own browsers (`adapters.auth.limits`). Signing out leaves it: it opens nothing.
@@ -18,7 +23,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
@@ -39,12 +44,14 @@ from safeclass.bootstrap import Services
 from safeclass.settings import Settings
 from safeclass.web.deps import allowed_staff, services_of
 from safeclass.web.room_socket import CLOSE_SIGNED_OUT
+from safeclass.web.staff_pages import SIGN_IN, STAFF_HOME, sign_in_page
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
 _FIELDS = ("email", "school", "password")
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 _MAX_FIELD = 1024
 _LOGIN_BODY = {
     "required": True,
@@ -99,9 +106,20 @@ def _me(staff: StaffIdentity, login_token: str) -> Me:
 async def login(request: Request) -> Response:
     """Sign in with email, school key and password (a form or JSON); sets the `sc_staff` cookie."""
     services = services_of(request)
+    page = _from_a_page(request)
     if request.headers.get("origin", services.settings.origin) != services.settings.origin:
+        if page:
+            return sign_in_page(request, errors=[("email", "other_site")], status=403)
         raise HTTPException(403, "Sign in from safeclass's own page")
-    email, school, password = await _login_fields(request)
+    fields = await _login_fields(request)
+    if page and (missing := [name for name in _FIELDS if fields[name] is None]):
+        shown = {k: v for k, v in fields.items() if k != "password" and v is not None}
+        errors = [(name, f"{name}_missing") for name in missing]
+        return sign_in_page(request, errors=errors, values=shown, status=400)
+    if any(value is None for value in fields.values()):
+        raise HTTPException(400, "Enter your email, your school's key and your password")
+    email, school, password = (str(fields[name]) for name in _FIELDS)
+    typed = {"email": email, "school": school}
     client = request.client.host if request.client else "unknown"
     now = services.clock.now()
     held = device_tokens_in(request.cookies.get(DEVICE_COOKIE))
@@ -118,6 +136,15 @@ async def login(request: Request) -> Response:
         )
     except TooManyAttemptsError as exc:
         log.warning("sign-in refused: too many attempts", extra={"client": client})
+        if page:
+            return sign_in_page(
+                request,
+                errors=[("email", "too_many")],
+                values=typed,
+                status=429,
+                wait_seconds=exc.retry_after_seconds,
+                headers={"Retry-After": str(exc.retry_after_seconds)},
+            )
         return JSONResponse(
             {"detail": str(exc)},
             status_code=429,
@@ -125,6 +152,10 @@ async def login(request: Request) -> Response:
         )
     except SignInRefusedError as exc:
         log.info("sign-in refused", extra={"client": client})
+        if page:
+            return sign_in_page(
+                request, errors=[("email", "not_recognised")], values=typed, status=401
+            )
         return JSONResponse({"detail": str(exc)}, status_code=401)
     await _end_previous_login(request, services)
     staff = signed.identity
@@ -134,7 +165,11 @@ async def login(request: Request) -> Response:
         staff.role,
         extra={"school": staff.school_id, "client": client},
     )
-    response = JSONResponse(_me(staff, signed.token).model_dump(), headers=_NO_STORE)
+    response: Response
+    if page:  # the sign-in page's form: on to the staff's home
+        response = RedirectResponse(STAFF_HOME, status_code=303, headers=_NO_STORE)
+    else:
+        response = JSONResponse(_me(staff, signed.token).model_dump(), headers=_NO_STORE)
     response.set_cookie(
         STAFF_COOKIE,
         signed.token,
@@ -165,7 +200,9 @@ async def logout(
     await revoke_login(services.engine, staff.login_id, services.clock.now())
     await services.audiences.disconnect_device(staff.login_id, CLOSE_SIGNED_OUT, "Signed out")
     log.info("staff %s signed out", staff.staff_id, extra={"school": staff.school_id})
-    response = Response(status_code=204)
+    response: Response = Response(status_code=204)
+    if _from_a_page(request):  # the sign-out button: back to the sign-in page, which says so
+        response = RedirectResponse(f"{SIGN_IN}?signed_out=1", status_code=303)
     _forget_cookie(response, services.settings)
     return response
 
@@ -198,7 +235,8 @@ def _limiter(request: Request) -> LoginLimiter:
     return limiter
 
 
-async def _login_fields(request: Request) -> tuple[str, str, str]:
+async def _login_fields(request: Request) -> dict[str, str | None]:
+    """Each field's value, or None where it is missing, blank, too long or not text."""
     content_type = request.headers.get("content-type", "")
     data: Any
     try:
@@ -208,11 +246,19 @@ async def _login_fields(request: Request) -> tuple[str, str, str]:
             data = await request.form()
     except Exception:  # malformed JSON or form: treated like missing fields
         data = None
-    values = [data.get(name) if hasattr(data, "get") else None for name in _FIELDS]
-    if not all(isinstance(v, str) and v.strip() and len(v) <= _MAX_FIELD for v in values):
-        raise HTTPException(400, "Enter your email, your school's key and your password")
-    email, school, password = (str(v) for v in values)
-    return email, school, password
+    fields: dict[str, str | None] = {}
+    for name in _FIELDS:
+        value = data.get(name) if hasattr(data, "get") else None
+        ok = isinstance(value, str) and value.strip() and len(value) <= _MAX_FIELD
+        fields[name] = str(value) if ok else None
+    return fields
+
+
+def _from_a_page(request: Request) -> bool:
+    """A browser's form post (from our pages) rather than a script's call: it is answered with
+    a page or a redirect, not JSON."""
+    content_type = request.headers.get("content-type", "")
+    return content_type.startswith(_FORMS) and "text/html" in request.headers.get("accept", "")
 
 
 async def _end_previous_login(request: Request, services: Services) -> None:

@@ -1,0 +1,173 @@
+"""The first pages: the landing page `/`, the sign-in page `/sign-in`, and the staff home `/staff`.
+
+`/sign-in`'s form posts to `POST /auth/login` (one door for signing in, with its Origin check
+and limits); that route answers a browser's form with a redirect to `/staff`, or this page again
+with a GOV.UK-style error summary (`sign_in_page`). `/staff` lists today's sessions of the
+signed-in member of staff, as the sessions API's rules allow (teachers and assistants see the
+sessions they are on), each with its time in words and a Join button, and a sign-out button
+(a form that posts the CSRF token to `POST /auth/logout`).
+
+A staff page asked for without a signed-in login (or by a role it is not for) answers with a
+page in plain words, not JSON (`page_refusal`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from safeclass.adapters.auth.identity import STAFF_COOKIE
+from safeclass.adapters.auth.logins import csrf_token
+from safeclass.adapters.store.school_records import current_policy
+from safeclass.app import timetable
+from safeclass.web import i18n
+from safeclass.web.deps import AllowedStaff, services_of
+from safeclass.web.render import render
+
+router = APIRouter(include_in_schema=False)
+
+SIGN_IN = "/sign-in"
+STAFF_HOME = "/staff"
+# The pages of this module that need a signed-in member of staff: their refusals are pages.
+STAFF_PAGES = frozenset({STAFF_HOME})
+
+
+@router.get("/", response_class=HTMLResponse)
+async def landing(request: Request) -> HTMLResponse:
+    """What safeclass is; staff sign in here, families use the link the school sent."""
+    return render(request, "landing.html")
+
+
+@router.get(SIGN_IN, response_class=HTMLResponse)
+async def sign_in(request: Request) -> HTMLResponse:
+    """The sign-in form (it posts to `/auth/login`)."""
+    return sign_in_page(request, signed_out=request.query_params.get("signed_out") == "1")
+
+
+def sign_in_page(
+    request: Request,
+    *,
+    errors: list[tuple[str, str]] | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+    wait_seconds: int = 0,
+    signed_out: bool = False,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The sign-in page; `errors` are (field, code) pairs the template words (sign_in.html)."""
+    errors = errors or []
+    return render(
+        request,
+        "sign_in.html",
+        status=status,
+        headers=headers,
+        errors=errors,
+        field_errors=dict(reversed(errors)),  # a field shows its first error
+        values=values or {},
+        wait_minutes=max(1, -(-wait_seconds // 60)),
+        signed_out=signed_out,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLine:
+    """One of today's sessions, as the staff home shows it."""
+
+    id: str
+    title: str
+    times: str
+    state: str  # soon, now, over, cancelled
+    state_words: str
+    pupils: int
+    joinable: bool
+
+
+@router.get(STAFF_HOME, response_class=HTMLResponse)
+async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
+    """Today's sessions of the signed-in member of staff, with Join, and sign out."""
+    services = services_of(request)
+    now = services.clock.now()
+    async with services.engine.connect() as conn:
+        policy = await current_policy(conn, staff.school_id)
+    zone = ZoneInfo(policy.school.timezone)
+    today = now.astimezone(zone).date()
+    midnight = dt.datetime.combine(today, dt.time(0), tzinfo=zone)
+    found = await timetable.list_sessions(services.engine, staff, since=midnight)
+    language = i18n.language_of(request)
+    lines = [
+        _line(s, now, zone, language) for s in found if s.starts_at.astimezone(zone).date() == today
+    ]
+    return render(
+        request,
+        "staff_home.html",
+        staff_name=staff.name,
+        csrf_token=csrf_token(request.cookies.get(STAFF_COOKIE, "")),
+        today=format_date(today, "EEEE d MMMM y", locale=language),
+        sessions=lines,
+    )
+
+
+def _line(
+    s: timetable.SessionSummary, now: dt.datetime, zone: ZoneInfo, language: str
+) -> SessionLine:
+    gettext = i18n.translations(language).gettext
+    ngettext = i18n.translations(language).ngettext
+    start, end = s.starts_at, s.starts_at + dt.timedelta(minutes=s.minutes)
+    times = gettext("%(start)s to %(end)s") % {
+        "start": format_time(start.astimezone(zone), "HH:mm", locale=language),
+        "end": format_time(end.astimezone(zone), "HH:mm", locale=language),
+    }
+    if s.status == "cancelled":
+        state, words = "cancelled", gettext("Cancelled")
+    elif s.status == "ended" or now >= end:
+        state, words = "over", gettext("Finished")
+    elif now >= start:
+        left = max(1, int((end - now).total_seconds() // 60))
+        state = "now"
+        words = ngettext("On now: %(num)d minute left", "On now: %(num)d minutes left", left) % {
+            "num": left
+        }
+    else:
+        wait = max(1, -(-int((start - now).total_seconds()) // 60))
+        state = "soon"
+        if wait < 120:
+            words = ngettext("Starts in %(num)d minute", "Starts in %(num)d minutes", wait) % {
+                "num": wait
+            }
+        else:
+            hours = wait // 60
+            words = ngettext("Starts in %(num)d hour", "Starts in %(num)d hours", hours) % {
+                "num": hours
+            }
+    return SessionLine(
+        id=s.id,
+        title=s.title,
+        times=times,
+        state=state,
+        state_words=words,
+        pupils=s.pupils,
+        joinable=state in ("soon", "now"),
+    )
+
+
+def page_refusal(request: Request, exc: StarletteHTTPException) -> Response | None:
+    """A staff page's "please sign in" as a page in plain words, with the way to sign in (None
+    for anything else: the API's JSON answer stands)."""
+    if request.url.path not in STAFF_PAGES or exc.status_code != 401:
+        return None
+    gettext = i18n.translations(i18n.language_of(request)).gettext
+    return render(
+        request,
+        "problem.html",
+        status=401,
+        heading=gettext("Please sign in"),
+        lines=[gettext("You need to sign in to see this page.")],
+        action_href=SIGN_IN,
+        action_text=gettext("Sign in"),
+    )

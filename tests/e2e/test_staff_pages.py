@@ -38,7 +38,8 @@ async def sign_in(page: Page, site: Site, password: str = PASSWORD) -> None:
     await page.get_by_label("Email address").fill(site.email)
     await page.get_by_label("School key").fill(site.school.key)
     await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Sign in").click()
+    async with page.expect_navigation():  # the answer's page is in before anything else happens
+        await page.get_by_role("button", name="Sign in").click()
 
 
 async def test_a_teacher_signs_in_and_sees_todays_session_with_join(
@@ -110,7 +111,8 @@ async def test_no_page_loads_anything_from_another_host_and_every_policy_is_stri
     page.on("console", lambda message: problems.extend(_refusals(message.type, message.text)))
     page.on("requestfailed", lambda request: problems.append(_failed(request)))
     await page.goto(f"{site.url}/")
-    await page.get_by_role("link", name="Sign in").click()
+    async with page.expect_navigation():  # or the next page.goto would abort this one
+        await page.get_by_role("link", name="Sign in").click()
     await sign_in(page, site, password="wrong")  # noqa: S106 (the page with the error summary)
     await sign_in(page, site)
     await expect(page).to_have_url(f"{site.url}/staff")
@@ -220,7 +222,8 @@ async def sign_in_in(page: Page, site: Site, button: str, password: str) -> None
     await page.locator("#email").fill(site.email)
     await page.locator("#school").fill(site.school.key)
     await page.locator("#password").fill(password)
-    await page.get_by_role("button", name=button).click()
+    async with page.expect_navigation():
+        await page.get_by_role("button", name=button).click()
 
 
 async def _check_layout(page: Page, name: str) -> None:

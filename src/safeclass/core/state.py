@@ -17,7 +17,6 @@ from safeclass.core.roles import STAFF_ROLES, Role, Status
 from safeclass.core.roles import Consent as Consent  # where it used to live
 from safeclass.policy.model import ChatMode, ConsentBasis, Policy
 
-
 # The public chat the room keeps, so a page that reconnects shows the conversation so far (C8).
 # Older messages stay in the session's log; a page shows at most this many.
 CHAT_KEPT = 200

@@ -182,6 +182,7 @@ async def test_chat_history_survives_a_reconnect(server: LiveServer):
         assert oliver.ws is not None
         oliver.ws.transport.abort()
         await oliver.closed.wait()
+        await view_where(teacher, lambda v: status(v, "p2") == "left")  # the room noticed
         back = await Client(server, lesson.session_id, oliver.cookie, "oliver-again").connect()
         lesson.clients.append(back)
         assert back.view()["chat"] is None  # not this device's room yet: nothing of the room

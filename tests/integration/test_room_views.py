@@ -136,6 +136,7 @@ async def test_a_pupils_view_offers_raise_hand_but_never_admit(server: LiveServe
         view = await view_where(pupil, lambda v: me(v, "status") == "admitted")
         assert "raise_hand" in view["can"]
         assert "lower_hand" not in view["can"]
+        assert view["expectations"] is None  # ticked at the door; the start reminds (an event)
         assert view["cannot"]["unmute"] == {
             "message": "You can speak when your teacher lets you",
             "clause": "CLA-05",

@@ -157,7 +157,7 @@ class PupilView(_View):
     session: SessionFacts
     me: Me | None
     in_the_room: list[Classmate]
-    expectations: Expectations
+    expectations: Expectations | None  # until the pupil is in the room
     can: list[str]
     cannot: dict[str, Reason]
     chat: list[ChatLine] | None
@@ -191,6 +191,7 @@ class Views:
         self._chat: dict[bool, list[dict[str, Any]]] = {}
         self._can_for: dict[str, list[str]] | None = None
         self._pupil_can: dict[tuple[Any, ...], tuple[list[str], dict[str, Any]]] = {}
+        self._staff_can: dict[tuple[Any, ...], tuple[list[str], dict[str, Any]]] = {}
 
     def facts(self, staff: bool = True) -> dict[str, Any]:
         """The session as this kind of viewer sees it (only a hold's words differ)."""
@@ -268,7 +269,10 @@ class Views:
         me = self.state.participants.get(viewer)
         present = me is not None and me.connected and me.status is Status.ADMITTED
         if me is not None and present:
-            can, cannot = self._offer(me.role, actions.staff_own(self.state, me))
+            key = actions.situation(me)  # staff alike in the room get the same answers
+            if key not in self._staff_can:
+                self._staff_can[key] = self._offer(me.role, actions.staff_own(self.state, me))
+            can, cannot = self._staff_can[key]
             if self.unrecordable and "start_recording" in can:
                 can = [a for a in can if a != "start_recording"]
                 clause = clause_for(self.state.policy.school.key, "RECORDING")
@@ -327,7 +331,8 @@ class Views:
             "session": self.facts(staff=False),
             "me": _me(me) if me is not None else None,
             "in_the_room": [c for pid, c in self.classmates() if pid != viewer] if admitted else [],
-            "expectations": self.expectations(staff=False),
+            # what the family ticks before joining; once in, the start's reminder is an event
+            "expectations": None if admitted else self.expectations(staff=False),
             "can": can,
             "cannot": cannot,
             "chat": self.chat(staff=False) if with_chat and me is not None else None,

@@ -27,6 +27,8 @@ def test_everyone_is_told_before_anything_is_recorded(scenario: dict[str, Any]) 
     assert notice["reply"] == "ok"
     assert notice["told"] == ["Amelia R.", "Mr Lee", "Mrs Khan", "Oliver S."]
     assert notice["views_during_notice"] == ["notice"]
+    assert notice["offered_before"] is True  # the console offered what the server then did
+    assert notice["views_say_when_it_starts"] is True  # every page can count down to it
     assert notice["mjr_files_during_notice"] == 0  # 1.5 s into the notice: nothing written
     assert notice["recording_on_told_p2"] == "on"  # the indicator once it runs
     assert notice["files_after_start_s"] < 2

@@ -110,6 +110,7 @@ class RecordedLesson(Lesson):
 
     async def the_notice_comes_first(self) -> None:
         seen = {c.name: len(c.ws.messages) for c in self.clients}
+        offered = "start_recording" in self.teacher.ws.view()["can"]
         reply = await self.teacher.ws.send("start_recording")
 
         async def notice(client: MediaClient) -> dict[str, Any]:
@@ -120,6 +121,7 @@ class RecordedLesson(Lesson):
             )
             return {
                 "recording": message["view"]["session"]["recording"],
+                "view_starts_at": message["view"]["session"]["recording_starts_at"],
                 "starts_at": next(
                     e for e in message["events"] if e["type"] == "RecordingNoticeGiven"
                 )["starts_at"],
@@ -138,6 +140,10 @@ class RecordedLesson(Lesson):
             "reply": reply["type"],
             "told": sorted(told),
             "views_during_notice": sorted({t["recording"] for t in told.values()}),
+            "offered_before": offered,
+            "views_say_when_it_starts": all(
+                t["view_starts_at"] == t["starts_at"] for t in told.values()
+            ),
             "mjr_files_during_notice": during_notice,
             "recording_on_told_p2": on["view"]["session"]["recording"],
             "files_after_start_s": time.monotonic() - t_on,

@@ -9,6 +9,7 @@ import pytest
 from safeclass.core import RefusalCode
 from safeclass.core import commands as c
 from safeclass.core import events as ev
+from safeclass.core.state import CHAT_KEPT
 from tests.support.checks import PRESETS, refused_unchanged, variant
 from tests.support.rooms import Driver, make_room
 
@@ -168,3 +169,27 @@ def test_a_pupil_who_leaves_drops_out_of_the_hand_queue() -> None:
     d.ok(c.RaiseHand("p2"))
     d.ok(c.Leave("p1"))
     assert [p.id for p in d.state.hand_queue()] == ["p2"]
+
+
+def test_the_room_keeps_the_public_chat_so_far_for_a_reconnecting_page() -> None:
+    # covers: C8
+    d = in_class()
+    d.ok(c.SetChat("t1", on=True))
+    d.ok(c.PostChat("p1", "hello"))
+    d.ok(c.PostChat("t1", "Welcome, Amelia"))
+    assert [(m.number, m.name, m.text) for m in d.state.chat] == [
+        (1, "Amelia R.", "hello"),
+        (2, "Staff t1", "Welcome, Amelia"),
+    ]
+
+
+def test_the_kept_chat_is_the_last_two_hundred_messages_and_numbering_goes_on() -> None:
+    # covers: C8
+    d = in_class()
+    d.ok(c.SetChat("t1", on=True))
+    for i in range(CHAT_KEPT + 5):
+        d.ok(c.PostChat("p1", f"message {i}"))
+    assert len(d.state.chat) == CHAT_KEPT
+    assert d.state.chat[0].number == 6
+    assert d.state.chat[-1].text == f"message {CHAT_KEPT + 4}"
+    assert d.state.chat_count == CHAT_KEPT + 5

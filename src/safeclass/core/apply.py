@@ -12,7 +12,7 @@ from typing import Any
 
 from safeclass.core import events as ev
 from safeclass.core.roles import Role, Status
-from safeclass.core.state import Participant, Phase, RecordingState, RoomState
+from safeclass.core.state import CHAT_KEPT, Participant, Phase, RecordingState, RoomState
 from safeclass.core.timers import next_deadline
 
 _replace = dataclasses.replace
@@ -162,7 +162,8 @@ def _chat_switched(s: RoomState, e: ev.ChatSwitched) -> RoomState:
 
 
 def _chat_posted(s: RoomState, e: ev.ChatPosted) -> RoomState:
-    return _replace(s, chat_count=e.number)
+    kept = (*s.chat[1 - CHAT_KEPT :], e) if len(s.chat) >= CHAT_KEPT else (*s.chat, e)
+    return _replace(s, chat_count=e.number, chat=kept)
 
 
 def _hand_raised(s: RoomState, e: ev.HandRaised) -> RoomState:

@@ -66,24 +66,8 @@ def run(
     events = due(state, now)
     current = apply_all(state, events)
     refusal: Refusal | None = None
-    if isinstance(command, cmd.Tick):
-        pass
-    elif current.phase is Phase.ENDED:
-        if not isinstance(command, cmd.ConnectionLost | cmd.Leave):
-            rule = (
-                _ENDED_BY.get(current.end_reason, "DURATION") if current.end_reason else "DURATION"
-            )
-            refusal = _refuse(current, rule, "This session has ended", RefusalCode.ENDED)
-    elif (other := _from_another_device(current, command, device)) is not None:
-        refusal = other
-    elif (denied := _not_permitted(current, command)) is not None:
-        refusal = denied
-    else:
-        handler = _HANDLERS.get(type(command))
-        if handler is None:
-            name = type(command).__name__
-            return events, current, Refusal(RefusalCode.INVALID, f"Unknown command {name}", "C22")
-        result = handler(current, command, now)
+    if not isinstance(command, cmd.Tick):
+        result = _judge(current, command, now, device)
         if isinstance(result, Refusal):
             refusal = result
         else:
@@ -96,6 +80,40 @@ def run(
             current = apply(current, settled)
             events.append(settled)
     return events, current, refusal
+
+
+def judge(state: RoomState, command: cmd.Command, now: dt.datetime) -> Decision:
+    """What `command` would do at `now`, without doing it: the command's own events (not
+    applied, and without the clock's or the hold that may follow) or why it would be refused.
+
+    This is how a page's buttons show what the room allows now instead of guessing: the same
+    checks as `decide`, in the same order, for a command from the participant's own device.
+    """
+    events = due(state, now)
+    current = apply_all(state, events) if events else state
+    if isinstance(command, cmd.Tick):
+        return []
+    return _judge(current, command, now, None)
+
+
+def _judge(
+    current: RoomState, command: cmd.Command, now: dt.datetime, device: str | None
+) -> Decision:
+    """The command's events in a room whose clock has caught up to `now`, or its refusal."""
+    if current.phase is Phase.ENDED:
+        if isinstance(command, cmd.ConnectionLost | cmd.Leave):
+            return []  # everyone was disconnected by the end: nothing is left to change
+        rule = _ENDED_BY.get(current.end_reason, "DURATION") if current.end_reason else "DURATION"
+        return _refuse(current, rule, "This session has ended", RefusalCode.ENDED)
+    if (other := _from_another_device(current, command, device)) is not None:
+        return other
+    if (denied := _not_permitted(current, command)) is not None:
+        return denied
+    handler = _HANDLERS.get(type(command))
+    if handler is None:
+        name = type(command).__name__
+        return Refusal(RefusalCode.INVALID, f"Unknown command {name}", "C22")
+    return handler(current, command, now)
 
 
 # Events after which the two-adult or parent rule may have changed: only these need a settle.

@@ -12,10 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from safeclass.core.events import EndReason, HoldReason
+from safeclass.core.events import ChatPosted, EndReason, HoldReason
 from safeclass.core.roles import STAFF_ROLES, Role, Status
 from safeclass.core.roles import Consent as Consent  # where it used to live
 from safeclass.policy.model import ChatMode, ConsentBasis, Policy
+
+# The public chat the room keeps, so a page that reconnects shows the conversation so far (C8).
+# Older messages stay in the session's log; a page shows at most this many.
+CHAT_KEPT = 200
 
 
 class SessionKind(StrEnum):
@@ -91,6 +95,7 @@ class RoomState:
     removed: frozenset[str] = frozenset()
     chat_on: bool = False
     chat_count: int = 0
+    chat: tuple[ChatPosted, ...] = ()  # the last CHAT_KEPT public messages, oldest first
     concern_count: int = 0
     held: bool = False
     hold_reason: HoldReason | None = None

@@ -91,6 +91,7 @@ class Connection:
     last_heard: float = field(default_factory=time.monotonic)
     last_view: dict[str, Any] | None = None  # the last view sent, to skip unchanged ones
     last_media: dict[str, Any] | None = None
+    has_chat: bool = False  # the chat so far has been sent; new messages come as events
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     media_jobs: asyncio.Queue[protocol.MediaMessage] = field(default_factory=asyncio.Queue)
     media_worker: asyncio.Task[None] | None = None
@@ -118,6 +119,7 @@ class RoomAudience:
         self._clock = clock
         self.connections: set[Connection] = set()
         self.media: dict[str, Any] = {"state": "off", "message": "Video is off on this server"}
+        self.unrecordable: str | None = None  # why recording would be refused, if it would
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
@@ -133,11 +135,17 @@ class RoomAudience:
     def view_for(
         self, state: RoomState, conn: Connection, views: Views | None = None
     ) -> dict[str, Any]:
-        views = views or Views(state, self._clock.now())
+        """The connection's view; the chat so far goes in it once, when the page may first
+        see the chat (staff on connecting, a pupil's device once it is theirs in the room), and
+        new messages then come as events."""
+        views = views or Views(state, self._clock.now(), self.unrecordable)
         if conn.is_staff:
-            return views.staff(conn.participant)
+            with_chat, conn.has_chat = not conn.has_chat, True
+            return views.staff(conn.participant, with_chat=with_chat)
         # a device that is not the pupil's one in the room sees the session facts only
-        return views.pupil(conn.participant if self.bound(state, conn) else "")
+        bound = self.bound(state, conn)
+        with_chat, conn.has_chat = bound and not conn.has_chat, bound
+        return views.pupil(conn.participant, bound=bound, with_chat=with_chat)
 
     def state_message(
         self, state: RoomState, conn: Connection, seq: int, views: Views | None = None
@@ -151,7 +159,7 @@ class RoomAudience:
         }
 
     async def publish(self, state: RoomState, events: Sequence[Event], seq: int) -> None:
-        views = Views(state, self._clock.now())
+        views = Views(state, self._clock.now(), self.unrecordable)
         staff_notices: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for conn in list(self.connections):
             message = self.state_message(state, conn, seq, views)
@@ -190,6 +198,9 @@ class RoomAudience:
         for conn in list(self.connections):
             if conn.is_staff or not staff_only:
                 conn.send(message)
+
+    def recording_unavailable(self, reason: str | None) -> None:
+        self.unrecordable = reason
 
     def media_changed(self, status: dict[str, Any]) -> None:
         changed = status != self.media

@@ -5,6 +5,13 @@ many adults are here against how many are required, time left, hands in order). 
 their own controls, the names of those in the room with them, and whether the lesson is on or
 held; never the waiting list, removals, notes or concerns. Shapes are `extra="forbid"` models so
 a field cannot reach a client by accident.
+
+Everything a page needs to offer only what the room allows is here, so no page restates a rule:
+what this viewer may do now and why not (`can`, `cannot`, from the room itself: actions.py), the
+policy's expectations and whether they must be ticked (C18) and a parent's "I am in the room"
+(C6), the time (the end, the warnings, when a noticed recording begins), why the room is held in
+words for whoever reads them, and the public chat so far, so a page that reconnects loses
+nothing.
 """
 
 from __future__ import annotations
@@ -14,25 +21,73 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from safeclass.core import Participant, RoomState, Status
+from safeclass.core import Participant, Role, RoomState, Status
 from safeclass.core import events as ev
-from safeclass.core.events import to_dict
+from safeclass.core.events import HoldReason, to_dict
+from safeclass.core.state import RecordingState, SessionKind
+from safeclass.policy.clauses import clause_for
+from safeclass.policy.model import WithoutParent
+from safeclass.web import actions
 
 
 class _View(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Reason(_View):
+    """Why the room would refuse an action now, as its refusal would say it to this viewer."""
+
+    message: str
+    clause: str
+
+
+class Hold(_View):
+    """Why pupils are held (media cut), in words for this viewer, and when a hold that goes on
+    ends the session."""
+
+    reason: str  # staff_below_minimum | parent_absent
+    message: str
+    clause: str
+    ends_session_at: dt.datetime
+
+
 class SessionFacts(_View):
     id: str
     title: str
+    kind: str  # class | group | one_to_one
     phase: str
+    opens_at: dt.datetime  # the waiting room opens
     starts_at: dt.datetime
     ends_at: dt.datetime
+    warnings_minutes: list[int]  # "5 minutes left": minutes before ends_at, largest first
     held: bool
     hold_reason: str | None
+    hold: Hold | None
     chat_on: bool
     recording: str  # off | notice | on
+    recording_policy: str  # never | with_notice | one_to_one_exception
+    recording_starts_at: dt.datetime | None  # when the notice ends and recording begins
+
+
+class Expectations(_View):
+    """The school's expectations (C18) and the parent in a 1-to-1 (C6), before joining."""
+
+    pupil: list[str]
+    parent: list[str]
+    must_tick: bool  # this viewer must tick them to join (`join`'s acknowledged_expectations)
+    parent_in_room: str | None  # required | or_recorded | None (not asked)
+    parent_note: str | None
+
+
+class ChatLine(_View):
+    number: int
+    at: dt.datetime
+    name: str
+    text: str
+
+
+class StaffChatLine(ChatLine):
+    by: str
 
 
 class StaffFacts(_View):
@@ -71,6 +126,11 @@ class StaffView(_View):
     waiting: list[str]
     hands: list[str]
     expected: list[ExpectedPupilView]
+    expectations: Expectations
+    can: list[str]
+    cannot: dict[str, Reason]
+    can_for: dict[str, list[str]]
+    chat: list[StaffChatLine] | None
 
 
 class Classmate(_View):
@@ -97,6 +157,10 @@ class PupilView(_View):
     session: SessionFacts
     me: Me | None
     in_the_room: list[Classmate]
+    expectations: Expectations | None  # until the pupil is in the room
+    can: list[str]
+    cannot: dict[str, Reason]
+    chat: list[ChatLine] | None
 
 
 class Views:
@@ -104,35 +168,77 @@ class Views:
 
     A publish after each command sends a view to every connection (30 pupils, each seeing 31
     others), so the parts that are the same for everyone (the session facts, the people in the
-    room, the class list) are built once as plain JSON-ready dicts; each viewer's view only adds
+    room, the class list, what staff may do to each pupil) are built once as plain JSON-ready
+    dicts, and pupils in the same state share what they may do; each viewer's view only adds
     what is theirs. `StaffView` and `PupilView` above are the schema these dicts follow (a test
     validates them against it).
+
+    `chat` is the public chat so far, for a page that has not got it yet (it connected, or it
+    now may see the chat); a page that has it gets `None` and each new message as an event, so
+    a room's chat is not sent again to everyone whenever anyone speaks.
     """
 
-    def __init__(self, state: RoomState, now: dt.datetime) -> None:
+    def __init__(self, state: RoomState, now: dt.datetime, unrecordable: str | None = None) -> None:
+        """`unrecordable`: why this server cannot record the room (the runtime refuses
+        recording then, whatever the policy allows), or None."""
         self.state = state
         self.now = now
-        self._facts: dict[str, Any] | None = None
+        self.unrecordable = unrecordable
+        self._facts: dict[bool, dict[str, Any]] = {}
+        self._expectations: dict[bool, dict[str, Any]] = {}
         self._staff_common: dict[str, Any] | None = None
         self._classmates: list[tuple[str, dict[str, Any]]] | None = None
+        self._chat: dict[bool, list[dict[str, Any]]] = {}
+        self._can_for: dict[str, list[str]] | None = None
+        self._pupil_can: dict[tuple[Any, ...], tuple[list[str], dict[str, Any]]] = {}
+        self._staff_can: dict[tuple[Any, ...], tuple[list[str], dict[str, Any]]] = {}
 
-    def facts(self) -> dict[str, Any]:
-        if self._facts is None:
+    def facts(self, staff: bool = True) -> dict[str, Any]:
+        """The session as this kind of viewer sees it (only a hold's words differ)."""
+        if staff not in self._facts:
             state = self.state
-            self._facts = {
+            timing = state.policy.timing
+            self._facts[staff] = {
                 "id": state.plan.session_id,
                 "title": state.plan.title,
+                "kind": state.plan.kind.value,
                 "phase": state.phase.value,
+                "opens_at": state.opens_at.isoformat(),
                 "starts_at": state.plan.starts_at.isoformat(),
                 "ends_at": state.ends_at.isoformat(),
+                "warnings_minutes": sorted(timing.warnings_minutes_before_end, reverse=True),
                 "held": state.held,
                 "hold_reason": state.hold_reason.value if state.hold_reason else None,
+                "hold": _hold(state, staff),
                 "chat_on": state.chat_on,
                 "recording": state.recording.value,
+                "recording_policy": state.policy.recording.mode.value,
+                "recording_starts_at": (
+                    state.recording_starts_at.isoformat()
+                    if state.recording is not RecordingState.OFF and state.recording_starts_at
+                    else None
+                ),
             }
-        return self._facts
+        return self._facts[staff]
 
-    def staff(self, viewer: str) -> dict[str, Any]:
+    def expectations(self, staff: bool) -> dict[str, Any]:
+        if staff not in self._expectations:
+            self._expectations[staff] = _expectations(self.state, must_tick=not staff)
+        return self._expectations[staff]
+
+    def chat(self, staff: bool) -> list[dict[str, Any]]:
+        """The public chat so far (the room keeps the last 200); pupils see names, never ids."""
+        if staff not in self._chat:
+            lines = []
+            for m in self.state.chat:
+                line = {"number": m.number, "at": m.at.isoformat(), "name": m.name, "text": m.text}
+                if staff:
+                    line["by"] = m.by
+                lines.append(line)
+            self._chat[staff] = lines
+        return self._chat[staff]
+
+    def staff(self, viewer: str, with_chat: bool = True) -> dict[str, Any]:
         if self._staff_common is None:
             state = self.state
             expected = []
@@ -148,7 +254,7 @@ class Views:
                 )
             self._staff_common = {
                 "kind": "staff",
-                "session": self.facts(),
+                "session": self.facts(staff=True),
                 "staffing": {
                     "staff_present": state.staff_present(),
                     "staff_required": state.staff_required,
@@ -158,19 +264,84 @@ class Views:
                 "waiting": [p.id for p in state.waiting_pupils() if p.connected],
                 "hands": [p.id for p in state.hand_queue()],
                 "expected": expected,
+                "expectations": self.expectations(staff=True),
             }
-        return {**self._staff_common, "you": viewer}
+        me = self.state.participants.get(viewer)
+        present = me is not None and me.connected and me.status is Status.ADMITTED
+        if me is not None and present:
+            key = actions.situation(me)  # staff alike in the room get the same answers
+            if key not in self._staff_can:
+                self._staff_can[key] = self._offer(me.role, actions.staff_own(self.state, me))
+            can, cannot = self._staff_can[key]
+            if self.unrecordable and "start_recording" in can:
+                can = [a for a in can if a != "start_recording"]
+                clause = clause_for(self.state.policy.school.key, "RECORDING")
+                cannot = {
+                    **cannot,
+                    "start_recording": {"message": self.unrecordable, "clause": clause},
+                }
+            can_for = self.can_for(me)
+        else:
+            role = me.role if me is not None else Role.TEACHER
+            can, cannot = self._offer(role, actions.join(self.state, viewer, role))
+            can_for = {}
+        return {
+            **self._staff_common,
+            "you": viewer,
+            "can": can,
+            "cannot": cannot,
+            "can_for": can_for,
+            "chat": self.chat(staff=True) if with_chat else None,
+        }
 
-    def pupil(self, viewer: str) -> dict[str, Any]:
-        """A pupil's view; for a viewer not (or no longer) in the room, the session facts only."""
-        me = self.state.participants.get(viewer) if viewer else None
+    def can_for(self, actor: Participant) -> dict[str, list[str]]:
+        """What a member of staff in the room may do to each pupil now (the same for every
+        member of staff there, so judged once, as the first who asks)."""
+        if self._can_for is None:
+            state = self.state
+            alike: dict[tuple[Any, ...], list[str]] = {}
+            out: dict[str, list[str]] = {}
+            for p in state.participants.values():
+                if p.role is not Role.PUPIL or p.status is Status.REMOVED:
+                    continue
+                key = actions.situation(p)
+                if key not in alike:
+                    alike[key], _ = self._offer(actor.role, actions.on_pupil(state, actor.id, p))
+                out[p.id] = alike[key]
+            self._can_for = out
+        return self._can_for
+
+    def pupil(self, viewer: str, bound: bool = True, with_chat: bool = True) -> dict[str, Any]:
+        """A pupil's view. A device that is not the pupil's one in the room (`bound` false: not
+        joined yet, or a second device) sees the session, the expectations and whether it may
+        join, and nothing of the room."""
+        me = self.state.participants.get(viewer) if viewer and bound else None
         admitted = me is not None and me.status is Status.ADMITTED
+        if me is not None:
+            key = actions.situation(me)
+            if key not in self._pupil_can:
+                self._pupil_can[key] = self._offer(Role.PUPIL, actions.pupil_own(self.state, me))
+            can, cannot = self._pupil_can[key]
+        elif viewer:
+            can, cannot = self._offer(Role.PUPIL, actions.join(self.state, viewer, Role.PUPIL))
+        else:
+            can, cannot = [], {}
         return {
             "kind": "pupil",
-            "session": self.facts(),
+            "session": self.facts(staff=False),
             "me": _me(me) if me is not None else None,
             "in_the_room": [c for pid, c in self.classmates() if pid != viewer] if admitted else [],
+            # what the family ticks before joining; once in, the start's reminder is an event
+            "expectations": None if admitted else self.expectations(staff=False),
+            "can": can,
+            "cannot": cannot,
+            "chat": self.chat(staff=False) if with_chat and me is not None else None,
         }
+
+    def _offer(
+        self, role: Role, candidates: actions.Candidates
+    ) -> tuple[list[str], dict[str, Any]]:
+        return actions.offer(self.state, self.now, role, candidates)
 
     def classmates(self) -> list[tuple[str, dict[str, Any]]]:
         if self._classmates is None:
@@ -190,6 +361,70 @@ class Views:
                 if p.status is Status.ADMITTED and p.connected
             ]
         return self._classmates
+
+
+def _hold(state: RoomState, staff: bool) -> dict[str, Any] | None:
+    """Why pupils are held, in the numbers staff act on, or what a pupil is waiting for."""
+    if not state.held or state.hold_reason is None or state.held_since is None:
+        return None
+    policy = state.policy
+    limit = dt.timedelta(minutes=policy.staffing.hold_ends_session_after_minutes)
+    if state.hold_reason is HoldReason.PARENT_ABSENT:
+        clause = clause_for(policy.school.key, "ONE_TO_ONE")
+        recorded = policy.one_to_one.without_parent is WithoutParent.RECORD_WITH_NOTICE
+        if not staff:
+            message = "Waiting for your parent or carer to be in the room with you."
+        elif recorded:
+            message = (
+                "The pupil is held until a parent confirms they are in the room or the "
+                "recording has started."
+            )
+        else:
+            message = "The pupil is held until a parent confirms they are in the room."
+    else:
+        clause = clause_for(policy.school.key, "TWO_ADULTS")
+        present, required = state.staff_present(), state.staff_required
+        message = (
+            f"Pupils are held until another adult joins: {present} of {required} required "
+            "staff present."
+            if staff
+            else "Waiting for another adult to join."
+        )
+    return {
+        "reason": state.hold_reason.value,
+        "message": message,
+        "clause": clause,
+        "ends_session_at": (state.held_since + limit).isoformat(),
+    }
+
+
+def _expectations(state: RoomState, must_tick: bool) -> dict[str, Any]:
+    """The policy's expectations, and whether a parent must say they are in the room (C6)."""
+    policy = state.policy
+    rule = policy.one_to_one
+    parent_in_room: str | None = None
+    note: str | None = None
+    if state.plan.kind is SessionKind.ONE_TO_ONE and rule.parent_must_be_present:
+        if rule.without_parent is WithoutParent.RECORD_WITH_NOTICE:
+            parent_in_room = "or_recorded"
+            note = (
+                "A parent or carer should stay in the room for the whole session. If nobody "
+                "can, the session is recorded, you are told, and the school's safeguarding "
+                "lead is alerted."
+            )
+        else:
+            parent_in_room = "required"
+            note = (
+                "A parent or carer must stay in the room for the whole session: your child is "
+                "let in only once you confirm you are in the room."
+            )
+    return {
+        "pupil": list(policy.expectations.pupil),
+        "parent": list(policy.expectations.parent),
+        "must_tick": must_tick and policy.expectations.must_acknowledge,
+        "parent_in_room": parent_in_room,
+        "parent_note": note,
+    }
 
 
 def _person(p: Participant) -> dict[str, Any]:

@@ -51,6 +51,10 @@ class Audience(Protocol):
         """The room's video is now on, off or reconnecting: tell everyone now, and say so in
         every later `state` message and to anyone who connects."""
 
+    def recording_unavailable(self, reason: str | None) -> None:
+        """Why this room cannot be recorded on this server (no video, no converter), or None;
+        said when the room starts, so views offer recording only where it would work."""
+
 
 class Alerts(Protocol):
     """Messages that leave the room: to the DSL, to parents, to the head."""

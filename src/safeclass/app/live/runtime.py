@@ -119,6 +119,7 @@ class LiveRoom:
         return self.state.phase is Phase.ENDED
 
     def start(self) -> None:
+        self.audience.recording_unavailable(self.media.recording_unavailable())
         self.media.start()
         self._tasks = [
             asyncio.create_task(self._work(), name=f"room {self.session_id}"),

@@ -273,3 +273,104 @@ async def test_a_pupils_device_uses_its_own_cookie_and_waits(browser: Browser, l
     await page.wait_for_function(
         "() => window.room.client.view?.me?.status === 'waiting'", timeout=10_000
     )
+
+
+# covers: C4
+async def test_the_end_of_the_session_is_reported_and_stops_the_client(
+    browser: Browser, lesson: Lesson
+):
+    page, _, _ = await _teacher_page(browser, lesson, counted=True)
+    assert "ok" in await _send(page, "join")
+    assert "ok" in await _send(page, "chat_on")
+    assert "ok" in await _send(page, "chat", text="Good morning, class")
+    chat = await _wait_for_report(
+        page, "name === 'event' && JSON.stringify(payload).includes('Good morning, class')"
+    )
+    assert chat["type"]
+
+    ended = await _send(page, "end")
+    # the server closes the room before its `ok` reaches the one who ended it; the client
+    # rejects the request with the server's words then (either answer tells the page it ended)
+    assert "ok" in ended or (ended["refused"]["code"], ended["refused"]["message"]) == (
+        "disconnected",
+        "The session has ended",
+    )
+
+    closed = await _wait_for_report(page, "name === 'closed'")
+    assert (closed["code"], closed["reason"], closed["reconnecting"]) == (4000, "ended", False)
+    assert await page.evaluate("window.room.sockets.length") == 1
+    assert await page.evaluate("window.room.client._retryTimer") is None
+
+
+# Drive the client with a WebSocket that never opens (or opens only when told) and timers the
+# test runs by hand: no server behind it, so each wait it plans can be read exactly.
+WITHOUT_A_SERVER = """async () => {
+  const m = await import("/static/room-client.js");
+  const sockets = [];
+  class Fake {
+    constructor(url) { this.url = url; this.readyState = 0; this.sent = []; sockets.push(this); }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close() {}
+  }
+  let timers = [];
+  const options = {
+    WebSocket: Fake, random: () => 0.5, maxAttempts: 8, base: "https://school.example/room/s1",
+    setTimeout: (fn, ms) => { const t = { fn, ms }; timers.push(t); return t; },
+    clearTimeout: (t) => { timers = timers.filter((x) => x !== t); },
+  };
+  const client = new m.RoomClient("s1", options);
+  const closed = [];
+  client.on("closed", (report) => closed.push(report));
+  const runRetry = () => { const t = timers.shift(); t.fn(); };
+  const socket = () => sockets[sockets.length - 1];
+
+  client.connect();
+  socket().onclose({ code: 1006, reason: "" });  // never opened
+  runRetry();
+  socket().readyState = 1;                        // opens this time
+  socket().onmessage({ data: JSON.stringify({ type: "welcome", v: 1, heartbeat_s: 0 }) });
+  socket().onmessage({ data: JSON.stringify({ type: "ping" }) });
+  const pong = socket().sent.shift();
+  const waiting = client.send("chat_on").catch((e) => ({ kind: e.kind, code: e.code }));
+  const asked = socket().sent[0];
+  const replyTimer = timers.find((t) => t.ms === 15000);
+  timers = timers.filter((t) => t !== replyTimer);
+  replyTimer.fn();                                // no reply in time
+  const timedOut = await waiting;
+  socket().onclose({ code: 1006, reason: "" });  // dropped after opening: the waits start again
+  for (let i = 0; i < 8; i++) {
+    runRetry();
+    socket().onclose({ code: 1006, reason: "" });
+  }
+  return {
+    url: client.url, pong, asked, timedOut, waits: closed.map((r) => [r.reason, r.delayMs]),
+    stopped: client.stopped, left: timers.length, sockets: sockets.length,
+  };
+}"""
+
+
+async def test_the_client_waits_longer_after_each_failed_try_and_gives_up_in_the_end(
+    browser: Browser, server: LiveServer
+):
+    page = await browser.new_page()
+    await page.goto(f"{server.url}/")
+    result = await page.evaluate(WITHOUT_A_SERVER)
+    assert result["url"] == "wss://school.example/ws/sessions/s1"
+    assert result["pong"] == {"type": "pong"}
+    assert result["asked"] == {"type": "chat_on", "id": "c1"}
+    assert result["timedOut"] == {"kind": "error", "code": "timeout"}
+    assert result["waits"] == [
+        ["unreachable", 500],
+        ["dropped", 500],  # a welcome resets the waits
+        ["unreachable", 1000],
+        ["unreachable", 2000],
+        ["unreachable", 4000],
+        ["unreachable", 8000],
+        ["unreachable", 15000],
+        ["unreachable", 15000],
+        ["unreachable", 15000],
+        ["gave_up", 0],
+    ]
+    assert result["stopped"]["reason"] == "gave_up"
+    assert (result["left"], result["sockets"]) == (0, 10)
+    await page.close()

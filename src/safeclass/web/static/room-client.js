@@ -88,9 +88,14 @@ export const CLOSE_REASONS = Object.freeze([
  */
 
 /**
+ * @typedef {{resolve: (m: Message) => void, reject: (e: RoomRefusal) => void, timer: any}} Pending
+ */
+
+/**
  * A reply that was not `ok`: `refused` (a rule forbids it; `clause` says which) or `error`
  * (not valid, not saved, rate limited, video unavailable; and from this client, `timeout`,
- * `not_connected` and `disconnected`). `message` is the server's words, for the person who acted.
+ * `not_connected`, and `disconnected` with the server's words as it closed, if any).
+ * `message` is the server's words, for the person who acted.
  */
 export class RoomRefusal extends Error {
   /** @param {Message} reply */
@@ -158,7 +163,7 @@ export class RoomClient {
 
     /** @type {Map<string, Set<(payload: any) => void>>} */
     this._listeners = new Map();
-    /** @type {Map<string, {resolve: (m: Message) => void, reject: (e: RoomRefusal) => void, timer: any}>} */
+    /** @type {Map<string, Pending>} requests waiting for their reply, by `id` */
     this._pending = new Map();
     /** @type {WebSocket | null} */
     this._ws = null;
@@ -354,7 +359,7 @@ export class RoomClient {
       this._clearTimeout(this._watchdog);
       this._watchdog = null;
     }
-    this._failAll("disconnected");
+    this._failAll("disconnected", message);
     const stop = STOP_CODES[code];
     if (stop) {
       this._stop({ code, reason: stop, message, reconnecting: false, delayMs: 0 });
@@ -382,13 +387,17 @@ export class RoomClient {
     this._emit("closed", report);
   }
 
-  /** @param {string} code */
-  _failAll(code) {
+  /**
+   * Reject every request still waiting: its socket is gone.
+   * @param {string} code
+   * @param {string} [message] what the server said as it closed, if anything
+   */
+  _failAll(code, message = "") {
     const waiting = [...this._pending.values()];
     this._pending.clear();
     for (const request of waiting) {
       this._clearTimeout(request.timer);
-      request.reject(new RoomRefusal({ type: "error", code, message: "" }));
+      request.reject(new RoomRefusal({ type: "error", code, message }));
     }
   }
 
@@ -408,7 +417,8 @@ export class RoomClient {
       ws.close(1000);
     }
     if (!this.stopped) {
-      this._stop({ code: 1000, reason: "closed_by_page", message: "", reconnecting: false, delayMs: 0 });
+      const report = { code: 1000, reason: "closed_by_page", message: "", delayMs: 0 };
+      this._stop({ ...report, reconnecting: false });
     }
   }
 

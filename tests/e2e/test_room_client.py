@@ -289,12 +289,7 @@ async def test_the_end_of_the_session_is_reported_and_stops_the_client(
     assert chat["type"]
 
     ended = await _send(page, "end")
-    # the server closes the room before its `ok` reaches the one who ended it; the client
-    # rejects the request with the server's words then (either answer tells the page it ended)
-    assert "ok" in ended or (ended["refused"]["code"], ended["refused"]["message"]) == (
-        "disconnected",
-        "The session has ended",
-    )
+    assert "ok" in ended  # whoever ends it hears so before everyone is disconnected
 
     closed = await _wait_for_report(page, "name === 'closed'")
     assert (closed["code"], closed["reason"], closed["reconnecting"]) == (4000, "ended", False)

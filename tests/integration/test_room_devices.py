@@ -199,3 +199,16 @@ async def test_a_socket_to_an_ended_session_is_told_it_has_ended(lesson: Lesson)
         await late.connect()
     assert late.close_code == 4000
     assert late.close_reason == "The session has ended"
+
+
+# covers: CLA-10, STJ-07, C11, C12
+@pytest.mark.parametrize("ending", ["end", "emergency_end"])
+async def test_whoever_ends_the_session_is_answered_before_everyone_is_disconnected(
+    lesson: Lesson, ending: str
+):
+    teacher, assistant, pupils = await _class_in_the_room(lesson)
+    reply = await teacher.send(ending)
+    assert reply["type"] == "ok"
+    for client in (teacher, assistant, *pupils):
+        await asyncio.wait_for(client.closed.wait(), 3)
+        assert (client.close_code, client.close_reason) == (4000, "The session has ended")

@@ -96,6 +96,7 @@ class LiveRoom:
         self._alerts = alerts
         self._metrics = metrics
         self._on_end = on_end
+        self._ending = False  # the session ended: disconnect everyone after this answer
         self._on_open = on_open
         self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._changed = asyncio.Event()
@@ -165,6 +166,8 @@ class LiveRoom:
             else:
                 if not job.done.done():
                     job.done.set_result(outcome)
+            if self._ending:
+                await self._after_the_end()
 
     async def _carry_out(self, command: cmd.Command, device: str | None = None) -> Outcome:
         now = self._clock.now()
@@ -221,13 +224,20 @@ class LiveRoom:
         if self._on_open is not None and any(isinstance(e, ev.WaitingRoomOpened) for e in events):
             await self._on_open(self)
         if any(isinstance(e, ev.SessionEnded) for e in events):
-            await self.audience.disconnect_all(CLOSE_ENDED, "The session has ended")
-            if self._on_end is not None:
-                await self._on_end(self)
-            # Jobs queued before the end are still answered (refused); later ones never queue.
-            self._jobs.put_nowait(None)
-            for task in self._tasks[1:]:
-                task.cancel()
+            self._ending = True  # everyone is disconnected once this command is answered
+
+    async def _after_the_end(self) -> None:
+        """Disconnect everyone at once (C11), after the command that ended the session has had
+        its answer: the sender's `ok` goes out before their socket's close, not never."""
+        self._ending = False
+        await asyncio.sleep(0)  # the answered sender's reply is queued first (FIFO wake-ups)
+        await self.audience.disconnect_all(CLOSE_ENDED, "The session has ended")
+        if self._on_end is not None:
+            await self._on_end(self)
+        # Jobs queued before the end are still answered (refused); later ones never queue.
+        self._jobs.put_nowait(None)
+        for task in self._tasks[1:]:
+            task.cancel()
 
     async def _refused(self, command: cmd.Command, refusal: Refusal, at: dt.datetime) -> None:
         """An attempt the actor's role may not make goes on record, bounded (attempts.py)."""

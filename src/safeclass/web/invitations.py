@@ -51,6 +51,7 @@ from safeclass.app.invitations import (
 from safeclass.web.deps import services_of, staff_in_room
 from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.pages import PRIVATE_HEADERS, page
+from safeclass.web.pupil_page import pupil_room
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ _REPORTED = {
 
 @router.get("/room/{session_id}", response_class=HTMLResponse, include_in_schema=False)
 async def room_page(session_id: str, request: Request) -> HTMLResponse:
-    """The classroom page (the full pupil and staff pages come with the browser client), for
+    """The classroom page: the pupil's page (`pupil_page`), or for now a placeholder for staff, for
     this session's pupils and the staff who may be in its room; anyone else is asked to open
     their link again, whether or not the session exists."""
     services = services_of(request)
@@ -247,10 +248,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
         return slowed
     pupil = await pupil_for_token(services.engine, held, session_id, now)
     if pupil is not None:
-        return page(
-            f"Hello, {pupil.name}!",
-            ["Your classroom is loading.", "Your teacher will let you in soon."],
-        )
+        return pupil_room(request, pupil)
     staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
     if staff is not None:
         stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule

@@ -1,0 +1,347 @@
+// @ts-check
+/**
+ * The pupil's page (templates/pupil_room.html): what the room's view says, shown to a child.
+ *
+ * The room client (`room-client.js`) holds the socket; this module only shows the part of the
+ * page the pupil's view calls for (agree and join, the waiting screen, the class, the end) and
+ * sends what the child asks for. It offers only what the view's `can` lists, and has no words
+ * of its own: they come, in the page's language, from the page's `#words` data block. What the
+ * server writes for the pupil (a refusal's `message`) is shown as it comes.
+ */
+
+import { RoomClient } from "./room-client.js";
+
+/** @typedef {import("./room-client.js").Message} Message */
+/** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
+
+const doc = document;
+const root = /** @type {HTMLElement} */ (doc.getElementById("pupil"));
+/** @type {Record<string, any>} */
+const words = JSON.parse(/** @type {HTMLElement} */ (doc.getElementById("words")).textContent || "{}");
+
+/** @param {string} id */
+function el(id) {
+  return /** @type {HTMLElement} */ (doc.getElementById(id));
+}
+
+/**
+ * Show `text` in the element `id` (hidden when empty).
+ * @param {string} id
+ * @param {string} text
+ */
+function say(id, text) {
+  const target = el(id);
+  target.textContent = text;
+  target.hidden = !text;
+}
+
+const SCREENS = ["connecting", "before", "waiting", "room", "over"];
+let screen = "connecting";
+let joining = false;
+let reconnectingShown = false;
+/** @type {Set<number>} chat lines shown, by number */
+const shownChat = new Set();
+
+/**
+ * Show one screen; focus its heading when it changes (so a screen reader starts there).
+ * @param {string} name
+ */
+function show(name) {
+  if (name === screen) {
+    return;
+  }
+  const first = screen === "connecting";
+  screen = name;
+  for (const other of SCREENS) {
+    el(`screen-${other}`).hidden = other !== name;
+  }
+  const heading = { waiting: "waiting-heading", room: "room-heading", over: "over-message" }[name];
+  if (heading && !first) {
+    el(heading).focus();
+  }
+}
+
+/**
+ * A list's items, replaced.
+ * @param {string} id
+ * @param {string[]} lines
+ */
+function fillList(id, lines) {
+  const list = el(id);
+  list.replaceChildren(
+    ...lines.map((line) => {
+      const item = doc.createElement("li");
+      item.textContent = line;
+      return item;
+    }),
+  );
+}
+
+const room = new RoomClient(root.dataset.session || "");
+
+room.on("state", ({ view, events }) => {
+  if (screen === "over") {
+    return;
+  }
+  if (reconnectingShown) {
+    say("latest-notice", "");
+    reconnectingShown = false;
+  }
+  render(view);
+  for (const event of events || []) {
+    announce(event);
+  }
+});
+
+room.on("closed", (/** @type {ClosedReport} */ closed) => {
+  if (closed.reconnecting) {
+    reconnectingShown = true;
+    say("latest-notice", words.reconnecting);
+    return;
+  }
+  if (closed.reason === "closed_by_page") {
+    return;
+  }
+  const text = words[closed.reason] || words.stopped;
+  for (const id of ["hold-notice", "time-notice", "latest-notice"]) {
+    say(id, "");
+  }
+  say("over-message", text);
+  // 4004 also means consent withdrawn: the server's words say which
+  const detail = closed.reason === "denied" || closed.reason === "removed" ? closed.message : "";
+  say("over-detail", detail && detail !== text ? detail : "");
+  show("over");
+});
+
+/**
+ * Everything on the page from the pupil's view.
+ * @param {any} view
+ */
+function render(view) {
+  const session = view.session;
+  say("lesson-title", session.title);
+  const hold = session.hold;
+  say("hold-notice", hold ? words[hold.reason] || hold.message : "");
+  const me = view.me;
+  if (me && me.status === "admitted") {
+    renderRoom(view);
+    show("room");
+  } else if (me && me.status === "waiting") {
+    const parentLater =
+      view.can.includes("parent_present") &&
+      !me.parent_present &&
+      view.expectations &&
+      view.expectations.parent_in_room;
+    el("parent-later").hidden = !parentLater;
+    show("waiting");
+  } else if (!joining) {
+    renderBefore(view);
+    show("before");
+  }
+  if (view.chat) {
+    for (const line of view.chat) {
+      addChat(line);
+    }
+  }
+}
+
+/** @param {any} view */
+function renderBefore(view) {
+  const rules = view.expectations;
+  if (rules) {
+    fillList("pupil-rules-list", rules.pupil);
+    fillList("parent-rules-list", rules.parent);
+    el("pupil-rules").hidden = rules.pupil.length === 0;
+    el("parent-rules").hidden = rules.parent.length === 0;
+    el("agree-field").hidden = !rules.must_tick;
+    el("parent-field").hidden = !rules.parent_in_room;
+    say("parent-note", rules.parent_note || "");
+  }
+  const notYet = view.cannot.join;
+  say("join-not-yet", notYet ? notYet.message : "");
+  /** @type {HTMLButtonElement} */ (el("join")).disabled = !view.can.includes("join");
+}
+
+/** @param {any} view */
+function renderRoom(view) {
+  const me = view.me;
+  const people = el("people");
+  const everyone = [{ ...me, role: "pupil", you: true }, ...view.in_the_room];
+  people.replaceChildren(
+    ...everyone.map((person) => {
+      const item = doc.createElement("li");
+      const name = doc.createElement("span");
+      name.className = "name";
+      name.textContent = person.name;
+      item.append(name);
+      const about = [];
+      if (person.you) {
+        about.push(words.you);
+      } else if (person.role === "staff") {
+        about.push(words.staff);
+      }
+      if (person.hand_up) {
+        about.push(words.hand_up);
+      }
+      if (about.length) {
+        const tag = doc.createElement("span");
+        tag.className = "about";
+        tag.textContent = ` (${about.join(", ")})`;
+        item.append(tag);
+      }
+      return item;
+    }),
+  );
+  const focused = doc.activeElement;
+  el("raise-hand").hidden = !view.can.includes("raise_hand");
+  el("hand-is-up").hidden = !me.hand_up;
+  el("lower-hand").hidden = !(me.hand_up && view.can.includes("lower_hand"));
+  // the hand button pressed is gone: keep the keyboard's place on its other half
+  if (focused instanceof HTMLElement && focused.closest(".hand") && focused.hidden) {
+    const next = [el("lower-hand"), el("raise-hand")].find((button) => !button.hidden);
+    (next || el("room-heading")).focus();
+  }
+  const chatOn = view.session.chat_on;
+  el("chat").hidden = !chatOn;
+  /** @type {HTMLButtonElement} */ (el("chat-form").querySelector("button")).disabled =
+    !view.can.includes("chat");
+}
+
+/** @param {{number: number, name: string, text: string}} line */
+function addChat(line) {
+  if (shownChat.has(line.number)) {
+    return;
+  }
+  shownChat.add(line.number);
+  const item = doc.createElement("li");
+  const who = doc.createElement("span");
+  who.className = "name";
+  who.textContent = `${line.name}: `;
+  item.append(who, doc.createTextNode(line.text));
+  el("chat-lines").append(item);
+}
+
+/**
+ * A notice for an event of the room, said in the status region.
+ * @param {Message} event
+ */
+function announce(event) {
+  /** @type {string} */
+  let text = "";
+  switch (event.type) {
+    case "TimeWarning": // kept in its own line: a later notice must not hide it
+      say("time-notice", words.minutes_left[String(event.minutes_left)] || "");
+      return;
+    case "MicMuted":
+      text = words.muted;
+      break;
+    case "CameraTurnedOff":
+      text = words.camera_off;
+      break;
+    case "SpeakingAllowed":
+    case "PupilCalledOn":
+      text = words.may_speak;
+      break;
+    case "ChatSwitched":
+      text = event.on ? words.chat_on : words.chat_off;
+      break;
+    case "RecordingNoticeGiven":
+      text = words.recording_notice;
+      break;
+    case "RecordingStarted":
+      text = words.recording;
+      break;
+    case "RecordingStopped":
+      text = words.recording_stopped;
+      break;
+    case "ChatPosted":
+      addChat(/** @type {any} */ (event));
+      return;
+    default:
+      return;
+  }
+  if (text) {
+    say("latest-notice", text);
+  }
+}
+
+/**
+ * Send a message; a refusal's words go to `problemId`.
+ * @param {string} type
+ * @param {Record<string, any>} fields
+ * @param {string} problemId
+ * @returns {Promise<boolean>}
+ */
+async function act(type, fields, problemId) {
+  say(problemId, "");
+  try {
+    await room.send(type, fields);
+    return true;
+  } catch (error) {
+    const refusal = /** @type {any} */ (error);
+    const own = ["timeout", "not_connected", "disconnected", "bad_message"].includes(refusal.code);
+    say(problemId, own || !refusal.message ? words.try_again : refusal.message);
+    return false;
+  }
+}
+
+el("join-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const agree = /** @type {HTMLInputElement} */ (el("agree"));
+  const mustTick = !el("agree-field").hidden;
+  if (mustTick && !agree.checked) {
+    el("agree-field").classList.add("field-error");
+    el("agree-error").hidden = false;
+    agree.focus();
+    return;
+  }
+  el("agree-field").classList.remove("field-error");
+  el("agree-error").hidden = true;
+  /** @type {Record<string, any>} */
+  const fields = { acknowledged_expectations: mustTick ? true : agree.checked };
+  if (!el("parent-field").hidden) {
+    fields.parent_present = /** @type {HTMLInputElement} */ (el("parent-present")).checked;
+  }
+  const button = /** @type {HTMLButtonElement} */ (el("join"));
+  joining = true;
+  button.disabled = true;
+  const joined = await act("join", fields, "join-problem");
+  joining = false;
+  button.disabled = false;
+  if (joined && room.view) {
+    render(room.view);
+  }
+});
+
+/** My participant id: the protocol's self-commands name it. */
+function myId() {
+  return room.welcome ? String(room.welcome.you) : "";
+}
+
+el("parent-now").addEventListener("click", () => {
+  act("parent_present", { pupil: myId(), present: true }, "join-problem");
+});
+
+el("raise-hand").addEventListener("click", () => {
+  act("raise_hand", {}, "hand-problem");
+});
+
+el("lower-hand").addEventListener("click", () => {
+  act("lower_hand", { pupil: myId() }, "hand-problem");
+});
+
+el("chat-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = /** @type {HTMLInputElement} */ (el("chat-text"));
+  const text = input.value.trim();
+  if (!text) {
+    input.focus();
+    return;
+  }
+  if (await act("chat", { text }, "chat-problem")) {
+    input.value = "";
+  }
+  input.focus();
+});
+
+room.connect();

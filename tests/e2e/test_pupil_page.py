@@ -1,0 +1,244 @@
+"""A pupil in a real browser, from the family's link to the end of the class (issue 10, point 3;
+JOURNEYS.md "One class session"): the expectations and the tick, the waiting screen, the class
+with its names, the hand and the chat, the notices, English and Welsh, a phone and a desktop,
+and nothing from another host. Staff act from Python WebSocket clients against the same server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, Request, expect
+from sqlalchemy import insert
+
+from safeclass.adapters.auth.tokens import hash_token, new_token
+from safeclass.adapters.store import upgrade
+from safeclass.adapters.store.tables import Invitation
+from safeclass.app.clock import AdjustableClock
+from tests.e2e.conftest import screens_folder
+from tests.integration.families import School, make_school, schedule
+from tests.integration.live import Client, LiveServer
+from tests.support.rooms import START
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@dataclass
+class Lesson:
+    server: LiveServer
+    school: School
+    session_id: str
+    staff: list[Client]
+
+    async def link(self, forename: str) -> str:
+        """A family's link for `forename`, as the school's message would carry it."""
+        token = new_token()
+        now = self.server.clock.now()
+        async with self.server.services.engine.begin() as conn:
+            await conn.execute(
+                insert(Invitation).values(
+                    id=str(uuid.uuid4()),
+                    school_id=self.school.id,
+                    session_id=self.session_id,
+                    pupil_id=self.school.pupils[forename],
+                    token_hash=hash_token(token),
+                    expires_at=now + dt.timedelta(days=1),
+                    created_at=now,
+                )
+            )
+        return f"{self.server.url}/join/{token}"
+
+    async def join_staff(self, cookie: str, who: str) -> Client:
+        client = await Client(self.server, self.session_id, cookie, who).connect()
+        self.staff.append(client)
+        assert (await client.send("join"))["type"] == "ok"
+        return client
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
+    """Claydon's Year 2 Maths (two adults required) three minutes before it starts."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
+    upgrade(url)
+    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
+    await server.start()
+    staff: list[Client] = []
+    try:
+        school = await make_school(server.services)
+        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
+        yield Lesson(server, school, session_id, staff)
+    finally:
+        for client in staff:
+            await client.close()
+        await server.stop()
+
+
+class Watch:
+    """Every request a page makes, and every console error or failed request."""
+
+    def __init__(self, page: Page) -> None:
+        self.requested: list[str] = []
+        self.problems: list[str] = []
+        page.on("request", lambda request: self.requested.append(request.url))
+        page.on("console", lambda m: self.problems.extend(_console_problems(m.type, m.text)))
+        page.on("requestfailed", lambda request: self.problems.append(_failed(request)))
+        page.on(
+            "response",
+            lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
+        )
+
+
+def _console_problems(kind: str, text: str) -> list[str]:
+    """A console error, except the browser's own favicon request (which Playwright does not
+    report as a request; every request the page makes is checked by its response)."""
+    if kind != "error" or text.startswith("Failed to load resource: the server responded"):
+        return []
+    return [text]
+
+
+def _failed(request: Request) -> str:
+    return f"{request.url}: {request.failure}"
+
+
+async def shot(page: Page, name: str) -> None:
+    """Save a screenshot when SAFECLASS_E2E_SCREENS names a folder; the page must not scroll
+    sideways whatever the size (WCAG 1.4.10)."""
+    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide, f"{name}: the page scrolls sideways"
+    folder = screens_folder()
+    if folder is not None:
+        await page.screenshot(path=folder / f"pupil-{name}.png", full_page=True)
+
+
+async def admit(lesson: Lesson, teacher: Client, forename: str) -> None:
+    pupil = lesson.school.pupils[forename]
+    await teacher.wait_for(lambda m: m["type"] == "state" and pupil in m["view"]["waiting"])
+    assert (await teacher.send("admit", pupils=[pupil]))["type"] == "ok"
+
+
+# covers: C18, C2, C4, CLA-02, CLA-04
+async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_end(
+    browser: Browser, lesson: Lesson
+):
+    context = await browser.new_context(locale="en-GB", viewport=PHONE)
+    page = await context.new_page()
+    watch = Watch(page)
+    await page.goto(await lesson.link("Amelia"))
+    await expect(page).to_have_url(f"{lesson.server.url}/room/{lesson.session_id}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Amelia R.!")
+    await expect(page.get_by_role("heading", name="Before you join")).to_be_visible()
+    await expect(page.get_by_role("heading", name="For you", exact=True)).to_be_visible()
+    await shot(page, "expectations-en-phone")
+
+    join = page.get_by_role("button", name="Join the class")
+    await join.click()  # without the tick: told why, and the box takes focus
+    agree = page.get_by_label("We have read these and we agree")
+    await expect(agree).to_be_focused()
+    await expect(page.get_by_text("Please tick the box to say you agree.")).to_be_visible()
+    await agree.check()
+    await join.click()
+    waiting = page.get_by_role("heading", name="Your teacher will let you in soon.")
+    await expect(waiting).to_be_focused()
+    await shot(page, "waiting-en-phone")
+
+    teacher = await lesson.join_staff(lesson.school.teacher_cookie, "teacher")
+    assistant = await lesson.join_staff(lesson.school.assistant_cookie, "assistant")
+    await admit(lesson, teacher, "Amelia")
+    await expect(page.get_by_role("heading", name="You are in the class")).to_be_visible()
+    people = page.get_by_role("list", name="Who is here")
+    await expect(people).to_contain_text("Amelia R. (You)")
+    await expect(people).to_contain_text("Mrs Khan (Adult from school)")
+    await expect(people).to_contain_text("Mr Lee (Adult from school)")
+    await expect(page.get_by_role("heading", name="Chat")).to_be_hidden()  # chat is off
+
+    await page.get_by_role("button", name="Put my hand up").click()
+    await expect(page.get_by_text("Your hand is up.")).to_be_visible()
+    await expect(page.get_by_role("button", name="Put my hand up")).to_be_hidden()
+    amelia = lesson.school.pupils["Amelia"]
+    await teacher.wait_for(lambda m: m["type"] == "state" and m["view"]["hands"] == [amelia])
+    assert (await teacher.send("call_on", pupil=amelia))["type"] == "ok"
+    status = page.get_by_role("status")
+    await expect(status).to_contain_text("You may speak now.")
+    await expect(page.get_by_text("Your hand is up.")).to_be_hidden()
+
+    assert (await teacher.send("chat_on"))["type"] == "ok"
+    await expect(status).to_contain_text("The chat is on.")
+    chat = page.get_by_role("region", name="Chat")
+    await expect(chat).to_be_visible()
+    await chat.get_by_label("Your message").fill("I can see 3 triangles")
+    await chat.get_by_role("button", name="Send").click()
+    await expect(chat.get_by_role("listitem").last).to_have_text("Amelia R.: I can see 3 triangles")
+    await teacher.wait_for(
+        lambda m: any(
+            e.get("type") == "ChatPosted" and e.get("text") == "I can see 3 triangles"
+            for e in m.get("events", [])
+        )
+    )
+    await shot(page, "class-en-phone")
+
+    await assistant.close()  # the assistant's connection drops: pupils are held (CLA-02)
+    await expect(status).to_contain_text("Waiting for another adult to join.")
+    await shot(page, "held-en-phone")
+
+    assert (await teacher.send("end"))["type"] == "ok"
+    await expect(page.get_by_role("heading", name="The class has ended.")).to_be_visible()
+    await shot(page, "ended-en-phone")
+
+    assert [url for url in watch.requested if not url.startswith(f"{lesson.server.url}/")] == []
+    assert any("/static/pupil.js" in url for url in watch.requested)
+    assert watch.problems == []  # no policy broken, nothing refused, no script error
+    response = await page.request.get(f"{lesson.server.url}/room/{lesson.session_id}")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe" not in policy
+    await context.close()
+
+
+# covers: C18, C4
+async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
+    browser: Browser, lesson: Lesson
+):
+    context = await browser.new_context(locale="cy-GB", viewport=DESKTOP)
+    page = await context.new_page()
+    watch = Watch(page)
+    await page.goto(await lesson.link("Oliver"))
+    await expect(page.locator("html")).to_have_attribute("lang", "cy")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Helo, Oliver S.!")
+    await expect(page.get_by_role("heading", name="Cyn i ti ymuno")).to_be_visible()
+    await shot(page, "expectations-cy-desktop")
+    await page.get_by_label("Rydyn ni wedi darllen y rhain ac rydyn ni'n cytuno").check()
+    await page.get_by_role("button", name="Ymuno â'r dosbarth").click()
+    await expect(page.get_by_role("heading", name="Bydd dy athro yn gadael")).to_be_visible()
+    await shot(page, "waiting-cy-desktop")
+
+    teacher = await lesson.join_staff(lesson.school.teacher_cookie, "teacher")
+    await lesson.join_staff(lesson.school.assistant_cookie, "assistant")
+    await admit(lesson, teacher, "Oliver")
+    await expect(page.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
+    await expect(page.get_by_role("button", name="Codi fy llaw")).to_be_visible()
+    lesson.server.clock.set(START + dt.timedelta(minutes=25))  # the policy's first warning
+    await expect(page.get_by_role("status")).to_contain_text("5 munud ar ôl")
+    assert (await teacher.send("chat_on"))["type"] == "ok"
+    assert (await teacher.send("chat", text="Bore da!"))["type"] == "ok"
+    await expect(page.get_by_role("region", name="Sgwrs")).to_contain_text("Mrs Khan: Bore da!")
+    await shot(page, "class-cy-desktop")
+
+    again = await context.new_page()  # the same device opens the class in a second tab
+    await again.goto(f"{lesson.server.url}/room/{lesson.session_id}")
+    await expect(page.get_by_role("heading", name="Mae'r dosbarth hwn ar agor")).to_be_visible()
+    await shot(page, "opened-elsewhere-cy-desktop")
+    await expect(again.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
+
+    assert (await teacher.send("end"))["type"] == "ok"
+    await expect(again.get_by_role("heading", name="Mae'r dosbarth wedi dod i ben")).to_be_visible()
+    await shot(again, "ended-cy-desktop")
+    assert watch.problems == []
+    await context.close()

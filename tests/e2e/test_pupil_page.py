@@ -114,6 +114,14 @@ async def shot(page: Page, name: str) -> None:
     sideways whatever the size (WCAG 1.4.10)."""
     wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not wide, f"{name}: the page scrolls sideways"
+    small = await page.evaluate(
+        """() => [...document.querySelectorAll('a, button, input')]
+            .filter(e => e.offsetParent !== null && !e.closest('p'))
+            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
+            .filter(([, r]) => r.width < 44 || r.height < 44)
+            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
+    )
+    assert small == [], f"{name}: targets under 44 px: {small}"
     folder = screens_folder()
     if folder is not None:
         await page.screenshot(path=folder / f"pupil-{name}.png", full_page=True)
@@ -236,9 +244,55 @@ async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     await expect(page.get_by_role("heading", name="Mae'r dosbarth hwn ar agor")).to_be_visible()
     await shot(page, "opened-elsewhere-cy-desktop")
     await expect(again.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
+    await page.get_by_role("button", name="Defnyddio'r dudalen hon yn lle").click()  # back here
+    await expect(page.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
+    await expect(again.get_by_role("heading", name="Mae'r dosbarth hwn ar agor")).to_be_visible()
 
     assert (await teacher.send("end"))["type"] == "ok"
-    await expect(again.get_by_role("heading", name="Mae'r dosbarth wedi dod i ben")).to_be_visible()
-    await shot(again, "ended-cy-desktop")
+    await expect(page.get_by_role("heading", name="Mae'r dosbarth wedi dod i ben")).to_be_visible()
+    await shot(page, "ended-cy-desktop")
     assert watch.problems == []
+    await context.close()
+
+
+# covers: C4, C9
+async def test_a_pupil_joins_with_the_keyboard_alone_and_is_told_plainly_when_removed(
+    browser: Browser, lesson: Lesson
+):
+    context = await browser.new_context(locale="en-GB", viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(await lesson.link("Isla"))
+    agree = page.get_by_label("We have read these and we agree")
+    await expect(agree).to_be_visible()
+    for _ in range(8):  # past the skip link and the language switch
+        await page.keyboard.press("Tab")
+        if await agree.evaluate("box => box === document.activeElement"):
+            break
+    await expect(agree).to_be_focused()
+    await page.keyboard.press("Space")
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_role("button", name="Join the class")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(
+        page.get_by_role("heading", name="Your teacher will let you in soon.")
+    ).to_be_focused()
+
+    teacher = await lesson.join_staff(lesson.school.teacher_cookie, "teacher")
+    await lesson.join_staff(lesson.school.assistant_cookie, "assistant")
+    await admit(lesson, teacher, "Isla")
+    hand = page.get_by_role("button", name="Put my hand up")
+    await expect(hand).to_be_visible()
+    await hand.focus()
+    await page.keyboard.press("Enter")  # the keyboard keeps its place on the other half
+    await expect(page.get_by_role("button", name="Put my hand down")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(hand).to_be_focused()
+
+    isla = lesson.school.pupils["Isla"]
+    assert (await teacher.send("remove", pupil=isla, reason="behaviour"))["type"] == "ok"
+    removed = page.get_by_role("heading", name="Your teacher has taken you out of this class.")
+    await expect(removed).to_be_focused()
+    shown = page.locator("main")  # said once, in the page's words
+    await expect(shown).not_to_contain_text("removed from this session", use_inner_text=True)
+    await shot(page, "removed-en-phone")
     await context.close()

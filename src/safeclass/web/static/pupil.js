@@ -107,9 +107,11 @@ room.on("closed", (/** @type {ClosedReport} */ closed) => {
     say(id, "");
   }
   say("over-message", text);
-  // 4004 also means consent withdrawn: the server's words say which
-  const detail = closed.reason === "denied" || closed.reason === "removed" ? closed.message : "";
+  // 4004 also means consent withdrawn: only the server's words say which
+  const detail = closed.reason === "denied" ? closed.message : "";
   say("over-detail", detail && detail !== text ? detail : "");
+  // opening the class again here takes it back from the other tab (or tries once more)
+  el("over-again").hidden = !["opened_elsewhere", "gave_up"].includes(closed.reason);
   show("over");
 });
 
@@ -342,6 +344,10 @@ el("chat-form").addEventListener("submit", async (event) => {
     input.value = "";
   }
   input.focus();
+});
+
+el("over-again").addEventListener("click", () => {
+  globalThis.location.reload();
 });
 
 room.connect();

@@ -296,3 +296,52 @@ async def test_a_pupil_joins_with_the_keyboard_alone_and_is_told_plainly_when_re
     await expect(shown).not_to_contain_text("removed from this session", use_inner_text=True)
     await shot(page, "removed-en-phone")
     await context.close()
+
+
+# covers: C6, C18, S04-07
+async def test_in_a_one_to_one_the_parent_says_they_are_in_the_room_before_the_child_is_let_in(
+    browser: Browser, lesson: Lesson
+):
+    school = await make_school(lesson.server.services, "s04")  # 1-to-1s with a parent (S04-07)
+    session_id = await schedule(
+        lesson.server,
+        school,
+        kind="one_to_one",
+        pupil_ids=[school.pupils["Amelia"]],
+        title="Reading with Amelia",
+    )
+    reading = Lesson(lesson.server, school, session_id, lesson.staff)
+    context = await browser.new_context(locale="en-GB", viewport=PHONE)
+    page = await context.new_page()
+    await page.goto(await reading.link("Amelia"))
+    parent = page.get_by_label("I am the parent or carer, and I am in the room")
+    await expect(parent).to_be_visible()
+    await expect(parent).not_to_be_checked()
+    await shot(page, "one-to-one-en-phone")
+    await page.get_by_label("We have read these and we agree").check()
+    await page.get_by_role("button", name="Join the class").click()  # the parent is not here yet
+    await expect(
+        page.get_by_role("heading", name="Your teacher will let you in soon.")
+    ).to_be_visible()
+
+    teacher = await reading.join_staff(school.teacher_cookie, "teacher")
+    await reading.join_staff(school.assistant_cookie, "assistant")
+    amelia = school.pupils["Amelia"]
+    waiting = await teacher.wait_for(
+        lambda m: (
+            m["type"] == "state"
+            and amelia in m["view"]["waiting"]
+            and m["view"]["staffing"]["staff_present"] == 2
+        )
+    )
+    assert "admit" not in waiting["view"]["can_for"].get(
+        amelia, []
+    )  # not before the parent says so
+    await page.get_by_role("button", name="I am the parent or carer, and I am in the room").click()
+    await teacher.wait_for(
+        lambda m: m["type"] == "state" and "admit" in m["view"]["can_for"].get(amelia, [])
+    )
+    await expect(page.get_by_role("button", name="I am the parent")).to_be_hidden()
+    assert (await teacher.send("admit", pupils=[amelia]))["type"] == "ok"
+    await expect(page.get_by_role("heading", name="You are in the class")).to_be_visible()
+    await context.close()

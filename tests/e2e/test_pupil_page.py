@@ -177,6 +177,9 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     status = page.get_by_role("status")
     await expect(status).to_contain_text("You may speak now.")
     await expect(page.get_by_text("Your hand is up.")).to_be_hidden()
+    assert (await teacher.send("unmute", target=amelia))["type"] == "ok"  # she may speak
+    assert (await teacher.send("mute", target=amelia))["type"] == "ok"
+    await expect(status).to_contain_text("Your teacher has turned your microphone off.")
 
     assert (await teacher.send("chat_on"))["type"] == "ok"
     await expect(status).to_contain_text("The chat is on.")

@@ -169,7 +169,7 @@ async def test_an_emailed_link_opens_the_waiting_room_on_one_device_at_a_time(
     async with httpx.AsyncClient(base_url=server.url, headers={"Cookie": first_cookie}) as b:
         page = await b.get(f"/room/{session_id}")
     assert page.status_code == 200
-    assert "Hello, Amelia R.!" in page.text and "Your classroom is loading." in page.text
+    assert "Hello, Amelia R.!" in page.text and "Join the class" in page.text
 
     teacher = await Client(server, session_id, school.teacher_cookie, "teacher").connect()
     pupil = await Client(server, session_id, first_cookie, "amelia").connect()

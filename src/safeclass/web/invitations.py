@@ -214,6 +214,8 @@ async def report(
     _count_if_unknown(request, found, now)
     if reported is None:
         return kind_page(found)
+    if reported is Reported.EMAILED and services.outbox is not None:
+        services.outbox.wake()  # the staff's email is on record: it goes now, not at a poll
     return page("Thank you", _REPORTED[reported])
 
 

@@ -196,6 +196,8 @@ async def cancel_session(session_id: str, access: AllowedSession, request: Reque
     except Exception as exc:
         _refuse(exc)
     await _close_devices(services, done.revoked_passes)
+    if done.parents_told and services.outbox is not None:
+        services.outbox.wake()  # the parents' notices are on record: they go now
     return CancelOut(id=session_id, status="cancelled", parents_told=done.parents_told)
 
 

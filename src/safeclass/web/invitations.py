@@ -48,6 +48,7 @@ from safeclass.app.invitations import (
     open_link,
     report_to_school,
 )
+from safeclass.web.console_page import console_room
 from safeclass.web.deps import services_of, staff_in_room
 from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.pages import PRIVATE_HEADERS, page
@@ -240,9 +241,9 @@ _REPORTED = {
 
 @router.get("/room/{session_id}", response_class=HTMLResponse, include_in_schema=False)
 async def room_page(session_id: str, request: Request) -> HTMLResponse:
-    """The classroom page: the pupil's page (`pupil_page`), or for now a placeholder for staff, for
-    this session's pupils and the staff who may be in its room; anyone else is asked to open
-    their link again, whether or not the session exists."""
+    """The classroom page: the pupil's page (`pupil_page`) or the staff console
+    (`console_page`), for this session's pupils and the staff who may be in its room; anyone else
+    is asked to open their link again, whether or not the session exists."""
     services = services_of(request)
     now = services.clock.now()
     held = request.cookies.get(pupil_cookie(session_id))
@@ -255,7 +256,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
     if staff is not None:
         stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule
         if stored is not None:
-            return page(stored.plan.title, ["The classroom is loading."])
+            return console_room(request, session_id, stored.plan.title)
     if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass
         _lookups(request).failed(_client(request), now)
     return page(

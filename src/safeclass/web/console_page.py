@@ -1,0 +1,22 @@
+"""The staff console in the room (`/room/{session}` for a member of staff on the session): who is
+waiting and who is in, whether the two-adult rule holds, the time left, and the buttons the room
+allows now (issue 10, point 2; video comes later).
+
+The page is `console.html` (English or Welsh) and one ES module, `static/console.js`, which talks
+to the room through `static/room-client.js`. Like the pupil's page, every word the module may show
+is rendered here, in the page's language, into a JSON data block (never run, so the strict policy
+holds); the room's own reasons (`cannot`, `session.hold`) and refusals are shown as the server
+wrote them. The module offers a button only where the view's `can` or `can_for` does.
+"""
+
+from __future__ import annotations
+
+from fastapi.responses import HTMLResponse
+from starlette.requests import Request
+
+from safeclass.web.render import render
+
+
+def console_room(request: Request, session_id: str, title: str) -> HTMLResponse:
+    """The console for `session_id` (the room socket's own rule has let this member of staff in)."""
+    return render(request, "console.html", session_id=session_id, title=title)

@@ -1,0 +1,176 @@
+"""The staff console in a real browser (issue 10, point 2, without video): the staffing line that
+turns red and says why, the time left, the waiting room whose Admit button appears only when the
+room allows it, the room's pupils and hands, and the end; English on a desktop and Welsh on a
+phone, under the strict policy with nothing from another host. The assistant and the pupil are
+Python WebSocket clients against the same server.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, BrowserContext, Page, expect
+
+from safeclass.adapters.store import upgrade
+from safeclass.app.clock import AdjustableClock
+from tests.e2e.conftest import screens_folder
+from tests.e2e.test_pupil_page import DESKTOP, PHONE, Watch
+from tests.integration.families import School, make_school, schedule
+from tests.integration.live import Client, LiveServer, pupil_cookie
+from tests.support.rooms import START
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+
+@dataclass
+class Lesson:
+    server: LiveServer
+    school: School
+    session_id: str
+    clients: list[Client]
+
+    async def pupil(self, forename: str) -> Client:
+        """`forename`'s device, joined and waiting."""
+        pupil = self.school.pupils[forename]
+        cookie = await pupil_cookie(self.server.services, self.school.id, self.session_id, pupil)
+        client = await Client(self.server, self.session_id, cookie, forename).connect()
+        self.clients.append(client)
+        assert (await client.send("join", acknowledged_expectations=True))["type"] == "ok"
+        return client
+
+    async def staff(self, cookie: str, who: str) -> Client:
+        client = await Client(self.server, self.session_id, cookie, who).connect()
+        self.clients.append(client)
+        assert (await client.send("join"))["type"] == "ok"
+        return client
+
+    async def console(
+        self, browser: Browser, locale: str, viewport: dict[str, int]
+    ) -> BrowserContext:
+        """A browser signed in as the teacher."""
+        context = await browser.new_context(locale=locale, viewport=viewport)  # type: ignore[arg-type]
+        name, _, value = self.school.teacher_cookie.partition("=")
+        await context.add_cookies([{"name": name, "value": value, "url": self.server.url}])
+        return context
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
+    """Claydon's Year 2 Maths (two adults required) three minutes before it starts."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
+    upgrade(url)
+    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
+    await server.start()
+    clients: list[Client] = []
+    try:
+        school = await make_school(server.services)
+        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
+        yield Lesson(server, school, session_id, clients)
+    finally:
+        for client in clients:
+            await client.close()
+        await server.stop()
+
+
+async def shot(page: Page, name: str) -> None:
+    """Save a screenshot when SAFECLASS_E2E_SCREENS names a folder; never sideways scrolling."""
+    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+    assert not wide, f"{name}: the page scrolls sideways"
+    folder = screens_folder()
+    if folder is not None:
+        await page.screenshot(path=folder / f"console-{name}.png", full_page=True)
+
+
+# covers: CLA-02, CLA-04, C2
+async def test_a_teacher_joins_sees_why_she_cannot_admit_alone_then_admits_and_ends(
+    browser: Browser, lesson: Lesson
+):
+    amelia = await lesson.pupil("Amelia")
+    context = await lesson.console(browser, "en-GB", DESKTOP)
+    page = await context.new_page()
+    watch = Watch(page)
+    await page.goto(f"{lesson.server.url}/room/{lesson.session_id}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Year 2 Maths")
+    await page.get_by_role("button", name="Join the room").click()
+
+    staffing = page.locator("#staffing")
+    await expect(staffing).to_have_text("Staff present: 1 of 2")
+    await expect(staffing).to_have_class("staffing staffing-fails")
+    await expect(page.locator("#staffing-why")).to_contain_text("1 of 2 required staff present")
+    await expect(page.locator("#time-left")).to_contain_text("Starts in: ")
+    waiting = page.get_by_role("region", name="Waiting room")
+    await expect(waiting.get_by_role("listitem")).to_contain_text("Amelia R.")
+    await expect(waiting).to_contain_text("1 of 2 required staff present")
+    await expect(waiting.get_by_role("button", name="Admit", exact=True)).to_have_count(0)
+    await expect(waiting.get_by_role("button", name="Admit everyone expected")).to_be_hidden()
+    await expect(waiting.get_by_role("button", name="Turn away")).to_be_visible()
+    await shot(page, "alone-en-desktop")
+
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    await expect(staffing).to_have_text("Staff present: 2 of 2")
+    await expect(staffing).not_to_have_class("staffing staffing-fails")
+    await expect(page.locator("#staffing-why")).to_be_hidden()
+    await expect(waiting.get_by_role("button", name="Admit everyone expected")).to_be_visible()
+    await waiting.get_by_role("button", name="Admit", exact=True).click()
+    in_room = page.get_by_role("region", name="In the room")
+    await expect(in_room).to_contain_text("Amelia R.")
+    await expect(waiting).to_contain_text("Nobody is waiting.")
+    await amelia.wait_for(
+        lambda m: m["type"] == "state" and (m["view"]["me"] or {}).get("status") == "admitted"
+    )
+
+    lesson.server.clock.set(START + dt.timedelta(minutes=5))
+    assert (await amelia.send("raise_hand"))["type"] == "ok"
+    hands = page.get_by_role("list", name="Hands up")
+    await expect(hands.get_by_role("listitem")).to_contain_text("Amelia R.")
+    await shot(page, "class-en-desktop")
+    await hands.get_by_role("button", name="Call on").click()
+    await expect(page.get_by_text("No hands are up.")).to_be_visible()
+
+    row = in_room.get_by_role("listitem").filter(has_text="Amelia R.")
+    await row.get_by_role("button", name="Remove").click()
+    await page.get_by_role("button", name="Remove", exact=True).last.click()  # no reason yet
+    await expect(page.get_by_text("Please say why.")).to_be_visible()
+    await page.get_by_label("Why?").fill("Shouting at others")
+    await page.locator("#remove-form").get_by_role("button", name="Remove").click()
+    await expect(page.locator("#in-room")).not_to_contain_text("Amelia R.")
+    await expect(page.locator("#in-room")).to_contain_text("Mr Lee (teaching assistant)")
+
+    await page.get_by_role("button", name="End for everyone").click()
+    await expect(page.get_by_role("heading", name="The session has ended.")).to_be_visible()
+
+    assert [url for url in watch.requested if not url.startswith(f"{lesson.server.url}/")] == []
+    assert any("/static/console.js" in url for url in watch.requested)
+    assert watch.problems == []  # no policy broken, nothing refused, no script error
+    response = await page.request.get(f"{lesson.server.url}/room/{lesson.session_id}")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe" not in policy
+    await context.close()
+
+
+# covers: CLA-02
+async def test_a_welsh_teacher_on_a_phone_sees_the_console_in_welsh(
+    browser: Browser, lesson: Lesson
+):
+    await lesson.pupil("Oliver")
+    context = await lesson.console(browser, "cy-GB", PHONE)
+    page = await context.new_page()
+    watch = Watch(page)
+    await page.goto(f"{lesson.server.url}/room/{lesson.session_id}")
+    await expect(page.locator("html")).to_have_attribute("lang", "cy")
+    await page.get_by_role("button", name="Ymuno â'r ystafell").click()
+    await expect(page.locator("#staffing")).to_have_text("Staff yn bresennol: 1 o 2")
+    waiting = page.get_by_role("region", name="Ystafell aros")
+    await expect(waiting.get_by_role("listitem")).to_contain_text("Oliver S.")
+    await expect(waiting.get_by_role("button", name="Gwrthod")).to_be_visible()
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    await expect(waiting.get_by_role("button", name="Gadael i mewn", exact=True)).to_be_visible()
+    await expect(page.locator("#time-left")).to_contain_text("Yn dechrau mewn: ")
+    await shot(page, "waiting-cy-phone")
+    assert watch.problems == []
+    await context.close()

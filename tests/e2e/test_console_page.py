@@ -81,6 +81,14 @@ async def shot(page: Page, name: str) -> None:
     """Save a screenshot when SAFECLASS_E2E_SCREENS names a folder; never sideways scrolling."""
     wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     assert not wide, f"{name}: the page scrolls sideways"
+    small = await page.evaluate(
+        """() => [...document.querySelectorAll('a, button, input, textarea')]
+            .filter(e => e.offsetParent !== null && !e.closest('p'))
+            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
+            .filter(([, r]) => r.width < 44 || r.height < 44)
+            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
+    )
+    assert small == [], f"{name}: targets under 44 px: {small}"
     folder = screens_folder()
     if folder is not None:
         await page.screenshot(path=folder / f"console-{name}.png", full_page=True)
@@ -173,4 +181,28 @@ async def test_a_welsh_teacher_on_a_phone_sees_the_console_in_welsh(
     await expect(page.locator("#time-left")).to_contain_text("Yn dechrau mewn: ")
     await shot(page, "waiting-cy-phone")
     assert watch.problems == []
+    await context.close()
+
+
+# covers: C2
+async def test_an_emergency_end_asks_first_then_ends_with_the_note(
+    browser: Browser, lesson: Lesson
+):
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    context = await lesson.console(browser, "en-GB", DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{lesson.server.url}/room/{lesson.session_id}")
+    await page.get_by_role("button", name="Join the room").click()
+    await expect(page.locator("#staffing")).to_have_text("Staff present: 2 of 2")
+    await page.get_by_role("button", name="Emergency end").click()
+    note = page.get_by_label("What happened?")
+    await expect(note).to_be_focused()  # nothing has ended yet: a confirm step first
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(note).to_be_hidden()
+    await expect(page.get_by_role("button", name="Emergency end")).to_be_focused()
+    await page.get_by_role("button", name="Emergency end").click()
+    await note.fill("A stranger's voice in a pupil's room")
+    await shot(page, "emergency-en-desktop")
+    await page.get_by_role("button", name="Yes, end it now").click()
+    await expect(page.get_by_role("heading", name="The session has ended.")).to_be_focused()
     await context.close()

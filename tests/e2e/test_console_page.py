@@ -180,6 +180,8 @@ async def test_a_welsh_teacher_on_a_phone_sees_the_console_in_welsh(
     await expect(waiting.get_by_role("button", name="Gadael i mewn", exact=True)).to_be_visible()
     await expect(page.locator("#time-left")).to_contain_text("Yn dechrau mewn: ")
     await shot(page, "waiting-cy-phone")
+    await waiting.get_by_role("button", name="Gwrthod").click()  # turned away
+    await expect(waiting.get_by_text("Does neb yn aros.")).to_be_visible()
     assert watch.problems == []
     await context.close()
 

@@ -11,29 +11,14 @@
  */
 
 import { RoomClient } from "./room-client.js";
+import { act as send, el, pageWords, say } from "./room-page.js";
 
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
 
 const doc = document;
 const root = /** @type {HTMLElement} */ (doc.getElementById("console"));
 /** @type {Record<string, string>} */
-const words = JSON.parse(/** @type {HTMLElement} */ (doc.getElementById("words")).textContent || "{}");
-
-/** @param {string} id */
-function el(id) {
-  return /** @type {HTMLElement} */ (doc.getElementById(id));
-}
-
-/**
- * Show `text` in the element `id` (hidden when empty).
- * @param {string} id
- * @param {string} text
- */
-function say(id, text) {
-  const target = el(id);
-  target.textContent = text;
-  target.hidden = !text;
-}
+const words = pageWords();
 
 /**
  * A word with its `{name}` places filled.
@@ -285,19 +270,7 @@ setInterval(tick, 1000);
  * @returns {Promise<boolean>}
  */
 async function act(type, fields, problemId) {
-  say(problemId, "");
-  try {
-    await room.send(type, fields);
-    return true;
-  } catch (error) {
-    const refusal = /** @type {any} */ (error);
-    if (refusal.code === "disconnected" && ["end", "emergency_end"].includes(type)) {
-      return true; // the room closes before the `ok` of an end arrives
-    }
-    const own = ["timeout", "not_connected", "disconnected", "bad_message"].includes(refusal.code);
-    say(problemId, own || !refusal.message ? words.try_again : refusal.message);
-    return false;
-  }
+  return send(room, type, fields, problemId, words.try_again);
 }
 
 /**

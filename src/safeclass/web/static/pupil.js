@@ -10,6 +10,7 @@
  */
 
 import { RoomClient } from "./room-client.js";
+import { act as send, el, pageWords, say } from "./room-page.js";
 
 /** @typedef {import("./room-client.js").Message} Message */
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
@@ -17,23 +18,7 @@ import { RoomClient } from "./room-client.js";
 const doc = document;
 const root = /** @type {HTMLElement} */ (doc.getElementById("pupil"));
 /** @type {Record<string, any>} */
-const words = JSON.parse(/** @type {HTMLElement} */ (doc.getElementById("words")).textContent || "{}");
-
-/** @param {string} id */
-function el(id) {
-  return /** @type {HTMLElement} */ (doc.getElementById(id));
-}
-
-/**
- * Show `text` in the element `id` (hidden when empty).
- * @param {string} id
- * @param {string} text
- */
-function say(id, text) {
-  const target = el(id);
-  target.textContent = text;
-  target.hidden = !text;
-}
+const words = pageWords();
 
 const SCREENS = ["connecting", "before", "waiting", "room", "over"];
 let screen = "connecting";
@@ -275,16 +260,7 @@ function announce(event) {
  * @returns {Promise<boolean>}
  */
 async function act(type, fields, problemId) {
-  say(problemId, "");
-  try {
-    await room.send(type, fields);
-    return true;
-  } catch (error) {
-    const refusal = /** @type {any} */ (error);
-    const own = ["timeout", "not_connected", "disconnected", "bad_message"].includes(refusal.code);
-    say(problemId, own || !refusal.message ? words.try_again : refusal.message);
-    return false;
-  }
+  return send(room, type, fields, problemId, words.try_again);
 }
 
 el("join-form").addEventListener("submit", async (event) => {

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safeclass import __version__, bootstrap
+from safeclass.adapters.auth.limits import LoginLimiter, LookupLimiter
 from safeclass.app.clock import Clock
 from safeclass.settings import Settings
 from safeclass.web import (
@@ -59,6 +60,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
+    # Guessing is counted per server: sign-in attempts, and family links and cookies that open
+    # nothing (one count for the link pages, the room's page and its socket).
+    app.state.login_limiter = LoginLimiter()
+    app.state.lookup_limiter = LookupLimiter()
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.include_router(health.router)
     app.include_router(room_socket.router)

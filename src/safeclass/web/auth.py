@@ -227,11 +227,8 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _limiter(request: Request) -> LoginLimiter:
-    """This app's limiter (one per server, kept beside its services)."""
-    state = request.app.state
-    limiter: LoginLimiter | None = getattr(state, "login_limiter", None)
-    if limiter is None:
-        limiter = state.login_limiter = LoginLimiter()
+    """This server's limiter (made with the app: `safeclass.web.app.create_app`)."""
+    limiter: LoginLimiter = request.app.state.login_limiter
     return limiter
 
 

@@ -35,7 +35,7 @@ from safeclass.adapters.auth.identity import (
     pupil_for_token,
     staff_for_token,
 )
-from safeclass.adapters.auth.limits import LookupLimiter, TooManyAttemptsError
+from safeclass.adapters.auth.limits import TooManyAttemptsError
 from safeclass.app.invitations import (
     MAX_PASSES_PER_LINK,
     REPORTABLE,
@@ -258,7 +258,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
         if stored is not None:
             return console_room(request, session_id, stored.plan.title)
     if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass
-        _lookups(request).failed(_client(request), now)
+        lookup_limiter(request).failed(client_address(request), now)
     return page(
         "Please open your link again",
         ["Please open the link the school sent you, on this device."],
@@ -269,21 +269,13 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
 # -- slowing guessers --------------------------------------------------------------------------
 
 
-def _lookups(request: Request) -> LookupLimiter:
-    return lookup_limiter(request)
-
-
-def _client(request: Request) -> str:
-    return client_address(request)
-
-
 def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:
     """429 for an address with too many failed lookups this minute, before looking anything up
     (so a guess teaches nothing); None to go on."""
     try:
-        _lookups(request).check(_client(request), now)
+        lookup_limiter(request).check(client_address(request), now)
     except TooManyAttemptsError as exc:
-        log.warning("family lookups slowed", extra={"client": _client(request)})
+        log.warning("family lookups slowed", extra={"client": client_address(request)})
         response = page(
             "Too many tries",
             [
@@ -300,4 +292,4 @@ def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:
 def _count_if_unknown(request: Request, found: OpenedLink, now: dt.datetime) -> None:
     """A link that matches nothing counts against its address; any real link does not."""
     if found.state is LinkState.UNKNOWN:
-        _lookups(request).failed(_client(request), now)
+        lookup_limiter(request).failed(client_address(request), now)

@@ -14,11 +14,8 @@ from safeclass.adapters.auth.limits import LookupLimiter
 
 
 def lookup_limiter(connection: HTTPConnection) -> LookupLimiter:
-    """This server's limiter (one per app, made on first use)."""
-    state = connection.app.state
-    limiter: LookupLimiter | None = getattr(state, "lookup_limiter", None)
-    if limiter is None:
-        limiter = state.lookup_limiter = LookupLimiter()
+    """This server's limiter (made with the app: `safeclass.web.app.create_app`)."""
+    limiter: LookupLimiter = connection.app.state.lookup_limiter
     return limiter
 
 

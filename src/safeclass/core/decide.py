@@ -17,7 +17,7 @@ from safeclass.core import commands as cmd
 from safeclass.core import events as ev
 from safeclass.core.apply import apply, apply_all
 from safeclass.core.names import claimed_name_matches
-from safeclass.core.permissions import DOING, ROOM_COMMANDS, Who, may_send
+from safeclass.core.permissions import DOING, ROOM_COMMANDS, Who, may_send, rule_of
 from safeclass.core.refusals import Refusal, RefusalCode, refuse
 from safeclass.core.roles import IN_ROOM, STAFF_ROLES, Role, Status
 from safeclass.core.safeguards import hold_reason, staffing_holds
@@ -224,34 +224,10 @@ def _present(state: RoomState, pid: str) -> Participant | None:
     return p if p is not None and p.connected and p.status is Status.ADMITTED else None
 
 
-# The rule each staff command serves: what a refusal cites when someone else sends it (admitting
-# is the waiting-room clause, CLA-04; removing is the removal clause). Others cite the roles rule.
-_STAFF_RULE: dict[type[cmd.Command], Rule] = {
-    cmd.Admit: "WAITING_ROOM",
-    cmd.AdmitAllExpected: "WAITING_ROOM",
-    cmd.Deny: "WAITING_ROOM",
-    cmd.Remove: "REMOVAL",
-    cmd.MuteMic: "MUTE",
-    cmd.UnmuteMic: "MUTE",
-    cmd.AllowToSpeak: "MUTE",
-    cmd.CameraOff: "CAMERA",
-    cmd.CameraOn: "CAMERA",
-    cmd.SetChat: "CHAT",
-    cmd.LowerHand: "HANDS",
-    cmd.CallOn: "HANDS",
-    cmd.AttestParentPresent: "ONE_TO_ONE",
-    cmd.StartRecording: "RECORDING",
-    cmd.StopRecording: "RECORDING",
-    cmd.AddLogNote: "LOG",
-    cmd.RaiseConcern: "CONCERN",
-    cmd.EmergencyEnd: "EMERGENCY",
-}
-
-
 def _staff(state: RoomState, command: cmd.Command) -> Participant | Refusal:
     """The actor, if they are a member of staff in the room; otherwise why not."""
     doing = DOING[type(command)]  # as the permissions table says it
-    rule = _STAFF_RULE.get(type(command), "ROLES")
+    rule = rule_of(command)
     actor = state.participants.get(command.actor)
     if actor is None or not actor.connected or actor.status not in IN_ROOM:
         return _refuse(state, rule, f"Only staff in the session can {doing}", RefusalCode.NOT_HERE)
@@ -264,7 +240,7 @@ def _only_staff(state: RoomState, command: cmd.Command) -> Refusal:
     """The refusal for a participant whose role may not send this command (logged as an
     attempt): the permissions table's answer."""
     doing = DOING[type(command)]
-    rule = _STAFF_RULE.get(type(command), "ROLES")
+    rule = rule_of(command)
     return _refuse(state, rule, f"Only staff can {doing}", RefusalCode.NOT_PERMITTED)
 
 
@@ -559,7 +535,7 @@ def _controls(
     staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
-    pupil = _pupil_target(state, target, _STAFF_RULE.get(type(c), "ROLES"))
+    pupil = _pupil_target(state, target, rule_of(c))
     return pupil if isinstance(pupil, Refusal) else (staff, pupil)
 
 

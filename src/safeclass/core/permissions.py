@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from safeclass.core import commands as cmd
 from safeclass.core.roles import STAFF_ROLES, Role
+from safeclass.policy.clauses import Rule
 
 
 class Who(StrEnum):
@@ -87,6 +88,35 @@ DOING: Mapping[type[cmd.Command], str] = {
     cmd.EndSession: "end the session",
     cmd.EmergencyEnd: "end the session",
 }
+
+
+# The rule each staff command serves: what a refusal cites when someone else sends it (admitting
+# is the waiting-room clause, CLA-04; removing is the removal clause). Others cite the roles rule.
+STAFF_RULE: Mapping[type[cmd.Command], Rule] = {
+    cmd.Admit: "WAITING_ROOM",
+    cmd.AdmitAllExpected: "WAITING_ROOM",
+    cmd.Deny: "WAITING_ROOM",
+    cmd.Remove: "REMOVAL",
+    cmd.MuteMic: "MUTE",
+    cmd.UnmuteMic: "MUTE",
+    cmd.AllowToSpeak: "MUTE",
+    cmd.CameraOff: "CAMERA",
+    cmd.CameraOn: "CAMERA",
+    cmd.SetChat: "CHAT",
+    cmd.LowerHand: "HANDS",
+    cmd.CallOn: "HANDS",
+    cmd.AttestParentPresent: "ONE_TO_ONE",
+    cmd.StartRecording: "RECORDING",
+    cmd.StopRecording: "RECORDING",
+    cmd.AddLogNote: "LOG",
+    cmd.RaiseConcern: "CONCERN",
+    cmd.EmergencyEnd: "EMERGENCY",
+}
+
+
+def rule_of(command: cmd.Command) -> Rule:
+    """The rule a refusal of this command to the wrong sender cites (the roles rule by default)."""
+    return STAFF_RULE.get(type(command), "ROLES")
 
 
 def target_of(command: cmd.Command) -> str | None:

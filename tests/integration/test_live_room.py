@@ -16,31 +16,30 @@ import pytest
 
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
-from tests.integration.live import Client, Lesson, LiveServer, pupil_cookie, staff_cookie
+from tests.integration.live import (
+    Client,
+    Lesson,
+    LiveServer,
+    pupil_cookie,
+    running,
+    seeded_lesson,
+    staff_cookie,
+)
 from tests.integration.seed import seed_session
 from tests.support.rooms import START
 
 
 @pytest.fixture
 async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    live = await LiveServer(
-        db_url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3))
-    ).start()
-    try:
+    clock = AdjustableClock(START - dt.timedelta(minutes=3))
+    async with running(LiveServer(db_url, tmp_path, clock)) as live:
         yield live
-    finally:
-        await live.stop()
 
 
 @pytest.fixture
 async def lesson(server: LiveServer) -> AsyncIterator[Lesson]:
-    session_id = await seed_session(server.services.engine, "claydon", pupils=30)
-    stored = await load_session(server.services.engine, session_id)
-    lesson = Lesson(server, session_id, stored.school_id)
-    try:
+    async with seeded_lesson(server, "claydon", pupils=30) as lesson:
         yield lesson
-    finally:
-        await lesson.close()
 
 
 # covers: CLA-02, CLA-04, CLA-05, C3, C5, C7, S04-11

@@ -20,22 +20,17 @@ from safeclass.app.clock import AdjustableClock
 from safeclass.app.reports.loading import session_report
 from safeclass.app.room_log import replay
 from safeclass.core import Phase
-from tests.integration.live import Client, LiveServer
+from tests.integration.live import Client, Lesson, LiveServer, running, seeded_lesson
 from tests.integration.seed import seed_session
 from tests.integration.server_log import ServerLog, server_log
-from tests.integration.test_live_room import Lesson
 from tests.support.rooms import START
 
 
 @pytest.fixture
 async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
-    live = await LiveServer(
-        db_url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3))
-    ).start()
-    try:
+    clock = AdjustableClock(START - dt.timedelta(minutes=3))
+    async with running(LiveServer(db_url, tmp_path, clock)) as live:
         yield live
-    finally:
-        await live.stop()
 
 
 @pytest.fixture
@@ -48,13 +43,8 @@ def problems(server: LiveServer) -> Iterator[ServerLog]:
 
 @pytest.fixture
 async def lesson(server: LiveServer, problems: ServerLog) -> AsyncIterator[Lesson]:
-    session_id = await seed_session(server.services.engine, "claydon", pupils=5)
-    stored = await load_session(server.services.engine, session_id)
-    lesson = Lesson(server, session_id, stored.school_id)
-    try:
+    async with seeded_lesson(server, "claydon", pupils=5) as lesson:
         yield lesson
-    finally:
-        await lesson.close()
 
 
 # covers: C22

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -167,7 +168,14 @@ async def test_a_session_scheduled_without_email_gets_letters_that_the_cli_shows
         assistant = (
             await conn.execute(select(Staff.id).where(Staff.role == "assistant"))
         ).scalar_one()
-    starts = demo_server.services.clock.now() + dt.timedelta(minutes=40)
+    # the demo school is open 00:00-23:59: a lesson that would run past midnight is refused,
+    # so late in the evening the server's clock moves to tomorrow morning first
+    clock = demo_server.clock
+    local = clock.now().astimezone(ZoneInfo("Europe/London"))
+    if (local + dt.timedelta(minutes=75)).date() != local.date():
+        morning = (local + dt.timedelta(days=1)).replace(hour=9, minute=0, second=0)
+        clock.set(morning.astimezone(dt.UTC))
+    starts = clock.now() + dt.timedelta(minutes=40)
 
     async with httpx.AsyncClient(base_url=demo_server.url) as staff:
         signed = await staff.post(

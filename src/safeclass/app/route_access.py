@@ -49,6 +49,7 @@ class Rule:
 
 
 _S = "/api/sessions/{session_id}"
+_P = "/staff/sessions/{session_id}"
 
 RULES: tuple[Rule, ...] = (
     Rule("GET", "/healthz", Caller.ANYONE, what="the database answers; live rooms, media"),
@@ -94,6 +95,51 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/", Caller.ANYONE, what="the start page: what safeclass is, sign in"),
     Rule("GET", "/sign-in", Caller.ANYONE, what="the sign-in page (its form posts to /auth/login)"),
     Rule("GET", "/staff", Caller.STAFF, what="the staff home: today's sessions they reach, Join"),
+    # the staff's pages for scheduling, a lesson and a class (web/schedule_page.py,
+    # web/session_page.py, web/class_page.py)
+    Rule("GET", "/staff/sessions/new", Caller.STAFF, _C.SCHEDULE_SESSIONS, what="the form"),
+    Rule("POST", "/staff/sessions/new", Caller.STAFF, _C.SCHEDULE_SESSIONS, what="schedule"),
+    Rule("GET", _P, Caller.STAFF, scope=Scope.SESSION, what="a lesson's page: staff, class, links"),
+    Rule("POST", f"{_P}/links/send", Caller.STAFF, _C.SCHEDULE_SESSIONS, Scope.SESSION, "email"),
+    Rule(
+        "POST",
+        f"{_P}/links/{{pupil_id}}/new",
+        Caller.STAFF,
+        _C.SCHEDULE_SESSIONS,
+        Scope.SESSION,
+        "a new link shown once, to copy or print (the old one stops)",
+    ),
+    Rule(
+        "POST",
+        f"{_P}/links/{{pupil_id}}/stop",
+        Caller.STAFF,
+        _C.REVOKE_LINKS,
+        Scope.SESSION,
+        "stop one pupil's link and its devices",
+    ),
+    Rule(
+        "GET",
+        f"{_P}/register.csv",
+        Caller.STAFF,
+        _C.READ_OWN_REGISTERS,
+        Scope.SESSION,
+        "the register (CSV), once it has ended",
+    ),
+    Rule(
+        "GET",
+        f"{_P}/register.pdf",
+        Caller.STAFF,
+        _C.READ_OWN_REGISTERS,
+        Scope.SESSION,
+        "the register and timeline (PDF)",
+    ),
+    Rule(
+        "GET",
+        "/staff/classes/{class_id}",
+        Caller.STAFF,
+        scope=Scope.SCHOOL,
+        what="a class's pupils with their consent",
+    ),
     Rule("GET", "/static/{name}", Caller.ANYONE, what="the pages' own style sheet and scripts"),
     Rule("GET", "/join/{token}", Caller.LINK, what="open a family's link"),
     Rule("GET", "/join/{token}/absence", Caller.LINK, what="the parent's report form"),

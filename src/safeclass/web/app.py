@@ -24,10 +24,13 @@ from safeclass.settings import Settings
 from safeclass.web import (
     api_docs,
     auth,
+    class_page,
     health,
     invitations,
     recordings_api,
     room_socket,
+    schedule_page,
+    session_page,
     sessions_api,
     staff_pages,
     static_files,
@@ -74,6 +77,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(api_docs.router)
     app.include_router(static_files.router)
     app.include_router(staff_pages.router)
+    app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
+    app.include_router(session_page.router)
+    app.include_router(class_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)
     check_routes(app)
     return app

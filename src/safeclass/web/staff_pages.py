@@ -4,11 +4,13 @@
 and limits); that route answers a browser's form with a redirect to `/staff`, or this page again
 with a GOV.UK-style error summary (`sign_in_page`). `/staff` lists today's sessions of the
 signed-in member of staff, as the sessions API's rules allow (teachers and assistants see the
-sessions they are on), each with its time in words and a Join button, and a sign-out button
-(a form that posts the CSRF token to `POST /auth/logout`).
+sessions they are on), each with its time in words, a link to its page (`session_page`) and a
+Join button; "Schedule a lesson" for those who may (`schedule_page`); the school's class lists
+(`class_page`); and a sign-out button (a form that posts the CSRF token to `POST /auth/logout`).
 
-A staff page asked for without a signed-in login (or by a role it is not for) answers with a
-page in plain words, not JSON (`page_refusal`).
+A staff page (`/staff` and everything under it) asked for without a signed-in login, by a role
+it is not for, or for something the caller does not reach, answers with a page in plain words,
+not JSON (`page_refusal`).
 """
 
 from __future__ import annotations
@@ -24,18 +26,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
-from safeclass.adapters.store.school_records import current_policy
-from safeclass.app import timetable
+from safeclass.adapters.store.school_records import current_policy, list_classes
+from safeclass.app import staff_roles, timetable
 from safeclass.web import i18n
-from safeclass.web.deps import AllowedStaff, services_of
+from safeclass.web.deps import CSRF_REFUSED, AllowedStaff, services_of
 from safeclass.web.render import render
 
 router = APIRouter(include_in_schema=False)
 
 SIGN_IN = "/sign-in"
 STAFF_HOME = "/staff"
-# The pages of this module that need a signed-in member of staff: their refusals are pages.
-STAFF_PAGES = frozenset({STAFF_HOME})
+# The staff's pages are /staff and everything under it: their refusals are pages.
+STAFF_PAGES_PREFIX = "/staff/"
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -95,13 +97,16 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
     now = services.clock.now()
     async with services.engine.connect() as conn:
         policy = await current_policy(conn, staff.school_id)
+        classes = await list_classes(conn, staff.school_id)
     zone = ZoneInfo(policy.school.timezone)
     today = now.astimezone(zone).date()
     midnight = dt.datetime.combine(today, dt.time(0), tzinfo=zone)
     found = await timetable.list_sessions(services.engine, staff, since=midnight)
     language = i18n.language_of(request)
     lines = [
-        _line(s, now, zone, language) for s in found if s.starts_at.astimezone(zone).date() == today
+        session_line(s, now, zone, language)
+        for s in found
+        if s.starts_at.astimezone(zone).date() == today
     ]
     return render(
         request,
@@ -110,12 +115,15 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         csrf_token=csrf_token(request.cookies.get(STAFF_COOKIE, "")),
         today=format_date(today, "EEEE d MMMM y", locale=language),
         sessions=lines,
+        classes=classes,
+        may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
     )
 
 
-def _line(
+def session_line(
     s: timetable.SessionSummary, now: dt.datetime, zone: ZoneInfo, language: str
 ) -> SessionLine:
+    """A session's times and state in words, in the page's language."""
     gettext = i18n.translations(language).gettext
     ngettext = i18n.translations(language).ngettext
     start, end = s.starts_at, s.starts_at + dt.timedelta(minutes=s.minutes)
@@ -156,18 +164,42 @@ def _line(
     )
 
 
+def is_staff_page(path: str) -> bool:
+    return path == STAFF_HOME or path.startswith(STAFF_PAGES_PREFIX)
+
+
 def page_refusal(request: Request, exc: StarletteHTTPException) -> Response | None:
-    """A staff page's "please sign in" as a page in plain words, with the way to sign in (None
-    for anything else: the API's JSON answer stands)."""
-    if request.url.path not in STAFF_PAGES or exc.status_code != 401:
+    """A staff page's refusal as a page in plain words: "please sign in" with the way to sign
+    in, "your account cannot do this", "not found" (None for anything else: the API's JSON
+    answer stands)."""
+    if not is_staff_page(request.url.path) or exc.status_code not in (401, 403, 404):
         return None
     gettext = i18n.translations(i18n.language_of(request)).gettext
+    if exc.status_code == 401:
+        return render(
+            request,
+            "problem.html",
+            status=401,
+            heading=gettext("Please sign in"),
+            lines=[gettext("You need to sign in to see this page.")],
+            action_href=SIGN_IN,
+            action_text=gettext("Sign in"),
+        )
+    if exc.status_code == 403 and exc.detail == CSRF_REFUSED:
+        heading = gettext("This form has expired")
+        line = gettext("Go back, reload the page and try again.")
+    elif exc.status_code == 403:
+        heading = gettext("Your account cannot do this")
+        line = gettext("Ask the head teacher or the school office if you need to.")
+    else:
+        heading = gettext("Not found")
+        line = gettext("There is no such lesson, class or pupil, or it is not one of yours.")
     return render(
         request,
         "problem.html",
-        status=401,
-        heading=gettext("Please sign in"),
-        lines=[gettext("You need to sign in to see this page.")],
-        action_href=SIGN_IN,
-        action_text=gettext("Sign in"),
+        status=exc.status_code,
+        heading=heading,
+        lines=[line],
+        action_href=STAFF_HOME,
+        action_text=gettext("Back to today's lessons"),
     )

@@ -1,0 +1,66 @@
+"""A class's list for staff, `/staff/classes/{class_id}`: each pupil with their consent in words.
+
+The names are those the room shows (the policy's name rule, C4), the consent is what it means
+for live lessons under this school's policy (C17), and for each family only whether a parent's
+email address is on record (so staff know who needs a printed letter), never the address. Any
+member of staff of the school may see it; another school's class is "not found".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse
+
+from safeclass.adapters.store import pupil_records, school_records
+from safeclass.adapters.store.school_records import NotInSchoolError
+from safeclass.app import staff_roles
+from safeclass.core.names import display_names
+from safeclass.web import i18n
+from safeclass.web.deps import AllowedStaff, services_of
+from safeclass.web.render import render
+from safeclass.web.staff_words import consent_words
+
+router = APIRouter(include_in_schema=False)
+
+CLASS_PAGE = "/staff/classes/{class_id}"
+NO_SUCH_CLASS = "No such class"
+
+
+@dataclass(frozen=True, slots=True)
+class RosterLine:
+    name: str
+    takes_part: bool
+    consent_words: str
+    has_email: bool
+
+
+@router.get(CLASS_PAGE, response_class=HTMLResponse)
+async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HTMLResponse:
+    """The class or group's pupils, with their consent in plain words."""
+    services = services_of(request)
+    gettext = i18n.translations(i18n.language_of(request))
+    async with services.engine.connect() as conn:
+        try:
+            found = await school_records.class_in_school(conn, staff.school_id, class_id)
+        except NotInSchoolError:
+            raise HTTPException(404, NO_SUCH_CLASS) from None
+        policy = await school_records.current_policy(conn, staff.school_id)
+        pupils = await pupil_records.list_pupils(conn, staff.school_id, class_id)
+    shown = display_names(
+        ((p.id, p.forename, p.surname) for p in pupils), policy.identity.name_rule
+    )
+    lines = []
+    for p in sorted(pupils, key=lambda p: (shown[p.id].casefold(), p.id)):
+        takes_part, words = consent_words(gettext, p.consent_basis.value, policy.consent.basis)
+        lines.append(RosterLine(shown[p.id], takes_part, words, any(g.email for g in p.guardians)))
+    return render(
+        request,
+        "class.html",
+        name=found.name,
+        is_group=found.is_group,
+        pupils=lines,
+        taking_part=sum(line.takes_part for line in lines),
+        may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
+    )

@@ -112,6 +112,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         needed=needed,
         pupils=pupils,
         taking_part=sum(p.takes_part for p in pupils),
+        links_live=open_for_links,
         may_send=open_for_links and staff_roles.may(staff.role, Capability.SCHEDULE_SESSIONS),
         may_stop=open_for_links and staff_roles.may(staff.role, Capability.REVOKE_LINKS),
         email_set_up=_email_set_up(services),

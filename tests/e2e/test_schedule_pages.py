@@ -191,7 +191,9 @@ async def test_bad_input_is_refused_with_a_clear_error_and_nothing_saved(
     await summary.get_by_role("link", name=re.compile(re.escape(message))).click()
     await expect(page.locator(f"#{field}")).to_be_focused()
     if fields.get("title", "x"):  # what was typed is kept
-        await expect(page.get_by_label("Title")).to_have_value(str(fields.get("title", "Year 2 Science")))
+        await expect(page.get_by_label("Title")).to_have_value(
+            str(fields.get("title", "Year 2 Science"))
+        )
     await expect(page.get_by_label("Mr Lee (teaching assistant)")).to_be_checked()
     assert await sessions_saved(site) == before
     if case == "too long":
@@ -309,9 +311,7 @@ async def test_a_family_link_is_copied_opens_the_pupils_page_and_its_letter_prin
 
 
 # covers: C2
-async def test_the_link_page_is_never_kept_and_the_token_is_nowhere_else(
-    site: Site, teacher: Page
-):
+async def test_the_link_page_is_never_kept_and_the_token_is_nowhere_else(site: Site, teacher: Page):
     page = teacher
     await open_science(page, site)
     async with page.expect_navigation() as shown:
@@ -352,7 +352,9 @@ async def test_the_pages_in_welsh_on_a_phone_and_a_desktop(
         await page.goto(f"{site.url}/staff")
         await page.get_by_role("link", name="Year 2 Science", exact=True).click()
         async with page.expect_navigation():
-            await page.get_by_role("button", name=re.compile("^Dolen i'w chopïo neu ei hargraffu")).first.click()
+            await page.get_by_role(
+                "button", name=re.compile("^Dolen i'w chopïo neu ei hargraffu")
+            ).first.click()
         await expect(page.get_by_role("button", name="Copïo'r ddolen")).to_be_visible()
         await shot(page, f"family-link-cy-{viewport}")
         if viewport == "phone":
@@ -387,9 +389,7 @@ async def test_an_assistant_sees_the_lesson_but_no_scheduling_and_no_new_links(
 
 
 # covers: C14, S04-03, CLA-17
-async def test_after_the_lesson_the_register_downloads_as_csv_and_pdf(
-    site: Site, teacher: Page
-):
+async def test_after_the_lesson_the_register_downloads_as_csv_and_pdf(site: Site, teacher: Page):
     """Year 2 Maths (10:00, the site's own lesson): Amelia comes, the teacher ends it, and its
     page offers the register. Last in this file: it moves the clock past 10:00."""
     services, school = site.server.services, site.school

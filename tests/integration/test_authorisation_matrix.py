@@ -16,11 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import fastapi.routing
 import httpx
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from safeclass.adapters.auth.limits import LookupLimiter
 from safeclass.adapters.auth.logins import csrf_token
@@ -134,6 +135,7 @@ async def _ws(world: World, cookie: str) -> Answer:
 def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
     """How this test calls each route, and the answer of a call that is allowed."""
     s = "/api/sessions/{session_id}"
+    p = "/staff/sessions/{session_id}"
 
     def get(path: Callable[[World], str]) -> Call:
         return lambda w, http, _who: _get(http, path(w))
@@ -164,6 +166,33 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             wrong = await http.request(method, path.format(token=new_token()), data=data)
             # the link itself is the credential: a wrong one is refused whoever asks
             return Answer(right.status_code if wrong.status_code == 404 else "wrong link opened")
+
+        return call
+
+    async def schedule_form(w: World, http: httpx.AsyncClient, who: str) -> Answer:
+        caller = next(c for c in CALLERS if c.name == who)
+        lesson = _lesson(w, caller)
+        starts = START.astimezone(ZoneInfo("Europe/London")) + dt.timedelta(hours=2)
+        form = {
+            "class_id": str(lesson["class_id"]),
+            "title": "New lesson",
+            "date": starts.date().isoformat(),
+            "time": f"{starts:%H:%M}",
+            "minutes": "30",
+        }
+        response = await http.post("/staff/sessions/new", data=form)
+        return Answer(response.status_code, response.headers.get("location"))
+
+    def register(extension: str) -> Call:
+        async def call(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+            # the register is there once the lesson has ended: a lesson of its own, ended
+            ended = await _world(w.server, w.school, w.other, w.staff)
+            async with w.server.services.engine.begin() as conn:
+                await conn.execute(
+                    update(Session).where(Session.id == ended.session_id).values(status="ended")
+                )
+            response = await http.get(f"/staff/sessions/{ended.session_id}/register.{extension}")
+            return Answer(response.status_code, response.headers.get("content-type"))
 
         return call
 
@@ -212,6 +241,24 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
         ("GET", "/"): (200, get(lambda w: "/")),
         ("GET", "/sign-in"): (200, get(lambda w: "/sign-in")),
         ("GET", "/staff"): (200, get(lambda w: "/staff")),
+        ("GET", "/staff/sessions/new"): (200, get(lambda w: "/staff/sessions/new")),
+        ("POST", "/staff/sessions/new"): (303, schedule_form),
+        ("GET", p): (200, get(_session(p))),
+        ("POST", f"{p}/links/send"): (303, send("POST", _session(f"{p}/links/send"))),
+        ("POST", f"{p}/links/{{pupil_id}}/new"): (
+            200,
+            send("POST", _session(f"{p}/links/{{pupil_id}}/new")),
+        ),
+        ("POST", f"{p}/links/{{pupil_id}}/stop"): (
+            303,
+            send("POST", _session(f"{p}/links/{{pupil_id}}/stop")),
+        ),
+        ("GET", f"{p}/register.csv"): (200, register("csv")),
+        ("GET", f"{p}/register.pdf"): (200, register("pdf")),
+        ("GET", "/staff/classes/{class_id}"): (
+            200,
+            get(lambda w: f"/staff/classes/{w.school.class_id}"),
+        ),
         ("GET", "/static/{name}"): (200, get(lambda w: "/static/site.css")),
         ("GET", "/join/{token}"): (200, link("/join/{token}")),
         ("GET", "/join/{token}/absence"): (200, link("/join/{token}/absence")),

@@ -325,13 +325,12 @@ def _problem(request: Request, status: int, code: str) -> HTMLResponse:
         ),
         "register_not_ready": gettext("The register is ready once the lesson has ended."),
     }
-    back = request.url.path.split("/links/")[0].removesuffix("/register.csv")
     return render(
         request,
         "problem.html",
         status=status,
         heading=gettext("This cannot be done now"),
         lines=[lines[code]],
-        action_href=back.removesuffix("/register.pdf"),
+        action_href=_page_of(request.path_params["session_id"]),
         action_text=gettext("Back to the lesson"),
     )

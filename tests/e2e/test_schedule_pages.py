@@ -423,7 +423,7 @@ async def test_after_the_lesson_the_register_downloads_as_csv_and_pdf(site: Site
     download = await waiting.value
     assert download.suggested_filename == "register-2026-11-24-year-2-maths.csv"
     text = (await download.path()).read_text(encoding="utf-8")
-    assert text.startswith("Date,Session,")
+    assert text.startswith("\ufeffDate,Session,")  # the mark that makes Excel read UTF-8
     row = next(line for line in text.splitlines() if "Amelia R." in line)
     assert "Year 2 Maths" in row and "10:01" in row, row
     assert "Oliver S." in text

@@ -243,7 +243,8 @@ async def register_as_csv(session_id: str, access: AllowedSession, request: Requ
         return _problem(request, 409, "register_not_ready")
     report = await session_report(services.engine, session_id, access.session.school_id)
     return Response(
-        register_csv(report.register).encode("utf-8"),
+        # with a byte-order mark, as the CLI's file: Excel then shows "Siân", not "SiÃ¢n"
+        register_csv(report.register).encode("utf-8-sig"),
         media_type="text/csv; charset=utf-8",
         headers=_download(access.session, "csv"),
     )

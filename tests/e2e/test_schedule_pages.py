@@ -150,6 +150,8 @@ async def test_a_teacher_schedules_a_lesson_with_the_assistant_and_sees_its_page
     await expect(isla).to_contain_text("Parent's email on record")
     await expect(page.get_by_text("@")).to_have_count(0)  # never a parent's address
     await shot(page, "class-en-desktop")
+    await page.get_by_role("link", name="Schedule a lesson").click()  # for this class
+    await expect(page.get_by_label("Class")).to_have_value(site.school.class_id)
     await page.goto(f"{site.url}/staff")
     await page.get_by_role("link", name="Class 2B").click()
     await expect(page.get_by_role("heading", level=1)).to_have_text("Class 2B")

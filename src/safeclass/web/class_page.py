@@ -58,6 +58,7 @@ async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HT
     return render(
         request,
         "class.html",
+        class_id=found.id,
         name=found.name,
         is_group=found.is_group,
         pupils=lines,

@@ -63,9 +63,13 @@ def session_page(session_id: str) -> str:
 
 @router.get(NEW_SESSION, response_class=HTMLResponse)
 async def new_session(request: Request, staff: AllowedStaff) -> HTMLResponse:
-    """The empty form (teachers, heads and the office: `schedule_sessions`)."""
+    """The empty form (teachers, heads and the office: `schedule_sessions`); `?class_id=` (from a
+    class list's page) picks that class."""
     choices = await _choices(request, staff)
-    return _page(request, staff, choices, values={"minutes": "30"}, chosen=set(), errors=[])
+    asked = request.query_params.get("class_id", "")
+    picked = asked if asked in {c.value for c in choices.classes} else ""
+    values = {"minutes": "30", "class_id": picked}
+    return _page(request, staff, choices, values=values, chosen=set(), errors=[])
 
 
 @router.post(NEW_SESSION, response_class=HTMLResponse)

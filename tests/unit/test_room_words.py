@@ -135,7 +135,7 @@ def test_a_pupils_words_are_plain_welsh_and_english_is_untouched():
 def test_a_name_in_a_sentence_is_never_read_as_a_format():
     said = room_words.translate("Cannot admit {required} X.: removed from this session", "cy")
     assert (
-        said == "Does dim modd gadael {required} X. i mewn: wedi cael ei dynnu allan o'r sesiwn hon"
+        said == "Does dim modd gadael {required} X. i mewn: tynnwyd y disgybl allan o'r sesiwn hon"
     )
 
 

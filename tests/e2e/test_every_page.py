@@ -347,3 +347,17 @@ async def test_the_pupils_page_first_load_is_at_most_150_kb_of_our_js_and_css(
     assert transferred == sum(sizes.values())
     assert sum(sizes.values()) <= FIRST_LOAD_LIMIT_BYTES, sizes
     await family.close()
+
+
+async def test_the_accessibility_check_does_find_problems(browser: Browser, lesson: Lesson):
+    """The check above can fail: a field without a label, put into a page, is reported."""
+    family = await lesson.context(browser, "en", PHONE)
+    page = await family.new_page()
+    await page.goto(f"{lesson.url}/")
+    await page.evaluate(
+        """() => document.querySelector("main").append(
+            Object.assign(document.createElement("input"), { type: "text" }))"""
+    )
+    problems = await serious_problems(page)
+    assert any("label" in problem for problem in problems), problems
+    await family.close()

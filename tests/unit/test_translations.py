@@ -14,18 +14,24 @@ from safeclass.web import i18n
 
 WEB = Path(i18n.__file__).resolve().parent
 CY = WEB / "locale" / "cy" / "LC_MESSAGES"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 METHODS = [("templates/**.html", "jinja2"), ("**.py", "python")]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 
 
+PRESETS = WEB.parent / "policy" / "presets"
+PRESET_METHODS = [("**.toml", "safeclass.web.policy_words.extract_expectations")]
+
+
 def extracted() -> set[str]:
-    """Every msgid in the pages (templates and Python), as `scripts/translations` finds them."""
+    """Every msgid in the pages (templates and Python, the room's sentences) and the seed
+    policies' expectations, as `scripts/translations` finds them."""
     found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(WEB), METHODS, keywords=KEYWORDS, options_map=OPTIONS
-    ):
-        found.add(message[0] if isinstance(message, tuple) else message)
+    for folder, methods in ((WEB, METHODS), (PRESETS, PRESET_METHODS)):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(folder), methods, keywords=KEYWORDS, options_map=OPTIONS
+        ):
+            found.add(message[0] if isinstance(message, tuple) else message)
     return found
 
 
@@ -38,6 +44,8 @@ def test_the_pages_have_strings_to_translate():
     found = extracted()
     assert "Sign in" in found
     assert "Starts in %(num)d minute" in found  # from the Python of the pages, too
+    assert "Please read and tick the expectations first" in found  # a refusal, room_words.py
+    assert "Be on time, with your device charged and ready." in found  # St Joseph's policy
 
 
 def test_every_string_of_the_pages_has_a_welsh_translation():

@@ -388,7 +388,11 @@ class OpenedLink:
     school_id: str = ""
     school_name: str = ""
     title: str = ""
-    when: str = ""
+    when: str = ""  # in English, for the school's emails
+    # the same in figures, so a page can say it in its own language
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None
+    timezone: str = ""
     shown_name: str = ""
     pass_token: str = field(default="", repr=False)
     pass_expires_at: dt.datetime | None = None
@@ -420,6 +424,9 @@ async def check_link(
         school_name=school_name,
         title=plan.title,
         when=when_text(stored.policy, plan.starts_at, plan.minutes),
+        starts_at=plan.starts_at,
+        ends_at=plan.starts_at + dt.timedelta(minutes=plan.minutes),
+        timezone=stored.policy.school.timezone,
         shown_name=pupil.shown_name if pupil else "",
     )
     if stored.status == "cancelled":

@@ -6,7 +6,8 @@ The page is `console.html` (English or Welsh) and one ES module, `static/console
 to the room through `static/room-client.js`. Like the pupil's page, every word the module may show
 is rendered here, in the page's language, into a JSON data block (never run, so the strict policy
 holds); the room's own reasons (`cannot`, `session.hold`) and refusals are shown as the server
-wrote them. The module offers a button only where the view's `can` or `can_for` does.
+wrote them, which the room's socket does in the page's language (room_words). The module
+offers a button only where the view's `can` or `can_for` does.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import functools
 from pathlib import Path
 
 from babel.support import NullTranslations, Translations
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 
 LANG_COOKIE = "sc_lang"
 LANG_PARAM = "lang"
@@ -29,14 +29,14 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
 
 
-def chosen_in_address(request: Request) -> str | None:
+def chosen_in_address(request: HTTPConnection) -> str | None:
     """The language asked for with `?lang=` (the switch), if it is one we have."""
     asked = request.query_params.get(LANG_PARAM, "").strip().lower()
     return asked if asked in LANGUAGES else None
 
 
-def language_of(request: Request) -> str:
-    """The language to answer this request in."""
+def language_of(request: HTTPConnection) -> str:
+    """The language to answer this request (or the room's socket, at its handshake) in."""
     chosen = chosen_in_address(request)
     if chosen is not None:
         return chosen

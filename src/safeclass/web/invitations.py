@@ -25,7 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -48,75 +50,119 @@ from safeclass.app.invitations import (
     open_link,
     report_to_school,
 )
+from safeclass.web import i18n
 from safeclass.web.console_page import console_room
 from safeclass.web.deps import services_of, staff_in_room
 from safeclass.web.lookups import client_address, lookup_limiter
-from safeclass.web.pages import PRIVATE_HEADERS, page
+from safeclass.web.pages import PRIVATE_HEADERS, link_template, page
 from safeclass.web.pupil_page import pupil_room
+from safeclass.web.render import remember_language
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["families"])
 
-ASK_SCHOOL = "Please ask school for a new one."
+
+def _when(request: Request, found: OpenedLink) -> str:
+    """ "Tuesday 24 November, 10:00–10:30" (or "Dydd Mawrth 24 Tachwedd, 10:00–10:30"), in the
+    school's time zone and the page's language."""
+    if found.starts_at is None or found.ends_at is None:
+        return found.when
+    language = i18n.language_of(request)
+    zone = ZoneInfo(found.timezone) if found.timezone else dt.UTC
+    start, end = found.starts_at.astimezone(zone), found.ends_at.astimezone(zone)
+    day = format_date(start, "EEEE d MMMM", locale=language)
+    times = [format_time(t, "HH:mm", locale=language) for t in (start, end)]
+    return f"{day}, {times[0]}–{times[1]}"
 
 
-def kind_page(found: OpenedLink) -> HTMLResponse:
+def kind_page(request: Request, found: OpenedLink) -> HTMLResponse:
     """The page for a link that cannot be used now, saying why in plain words."""
+    gettext = i18n.translations(i18n.language_of(request)).gettext
+    ask = gettext("Please ask school for a new one.")
+    facts = {
+        "title": found.title,
+        "when": _when(request, found),
+        "name": found.shown_name,
+        "num": MAX_PASSES_PER_LINK,
+    }
     state = found.state
     if state is LinkState.CANCELLED:
         return page(
-            "This session was cancelled",
-            [f"{found.title} on {found.when} is not going ahead.", "There is nothing to join."],
+            request,
+            gettext("This session was cancelled"),
+            [
+                gettext("%(title)s on %(when)s is not going ahead.") % facts,
+                gettext("There is nothing to join."),
+            ],
             status=410,
         )
     if state is LinkState.ENDED:
         return page(
-            "This session has ended",
-            [f"{found.title} has finished.", "Thank you, and see you next time."],
+            request,
+            gettext("This session has ended"),
+            [
+                gettext("%(title)s has finished.") % facts,
+                gettext("Thank you, and see you next time."),
+            ],
             status=410,
         )
     if state is LinkState.WITHDRAWN:
         return page(
-            "This link is no longer in use",
-            [f"This link has been stopped. {ASK_SCHOOL}"],
+            request,
+            gettext("This link is no longer in use"),
+            [gettext("This link has been stopped.") + " " + ask],
             status=410,
         )
     if state is LinkState.EXPIRED:
-        return page("This link has expired", [f"This link has expired. {ASK_SCHOOL}"], status=410)
+        return page(
+            request,
+            gettext("This link has expired"),
+            [gettext("This link has expired.") + " " + ask],
+            status=410,
+        )
     if state is LinkState.NOT_TAKING_PART:
         return page(
-            "Not taking part",
+            request,
+            gettext("Not taking part"),
             [
-                f"{found.shown_name} is not taking part in live sessions.",
-                "If this is wrong, please contact the school.",
+                gettext("%(name)s is not taking part in live sessions.") % facts,
+                gettext("If this is wrong, please contact the school."),
             ],
             status=403,
         )
     if state is LinkState.FULL:
         return page(
-            f"This link is already open on {MAX_PASSES_PER_LINK} devices",
+            request,
+            gettext("This link is already open on %(num)d devices") % facts,
             [
-                f"{found.shown_name}'s link has been opened on {MAX_PASSES_PER_LINK} phones, "
-                "tablets or computers, which is as many as one link can open.",
-                "Please carry on with one of those, or ask school to send a new link: "
-                "a new link works on any device, and the old one stops everywhere.",
+                gettext(
+                    "%(name)s's link has been opened on %(num)d phones, tablets or computers, "
+                    "which is as many as one link can open."
+                )
+                % facts,
+                gettext(
+                    "Please carry on with one of those, or ask school to send a new link: "
+                    "a new link works on any device, and the old one stops everywhere."
+                ),
             ],
             status=403,
         )
     if state is LinkState.TOO_EARLY:
         return page(
-            "It is not time yet",
+            request,
+            gettext("It is not time yet"),
             [
-                f"{found.title} is on {found.when}.",
-                "Please open this link again a few minutes before it starts.",
+                gettext("%(title)s is on %(when)s.") % facts,
+                gettext("Please open this link again a few minutes before it starts."),
             ],
         )
     return page(
-        "This link does not work",
+        request,
+        gettext("This link does not work"),
         [
-            "Please check that you opened the whole link from the school's message.",
-            f"If it still does not work, {ASK_SCHOOL[0].lower()}{ASK_SCHOOL[1:]}",
+            gettext("Please check that you opened the whole link from the school's message."),
+            gettext("If it still does not work, please ask school for a new one."),
         ],
         status=404,
     )
@@ -138,9 +184,10 @@ async def join(token: str, request: Request) -> Response:
     found = await open_link(services.engine, token, now, held_passes=held)
     _count_if_unknown(request, found, now)
     if found.state is not LinkState.OPEN or found.pass_expires_at is None:
-        return kind_page(found)
+        return kind_page(request, found)
     response = RedirectResponse(f"/room/{found.session_id}", status_code=303)
     response.headers.update({k: PRIVATE_HEADERS[k] for k in ("Cache-Control", "Referrer-Policy")})
+    remember_language(request, response)
     response.set_cookie(
         pupil_cookie(found.session_id),
         found.pass_token,
@@ -153,28 +200,18 @@ async def join(token: str, request: Request) -> Response:
     return response
 
 
-_REASONS = [
-    (ReportReason.ABSENT, "My child will not be there (absent or unwell)"),
-    (ReportReason.NOT_TAKING_PART, "My child should not take part in live sessions"),
-    (ReportReason.CANNOT_GET_IN, "We cannot get in"),
-]
-
-
-def _report_form(found: OpenedLink, note: str = "") -> HTMLResponse:
-    choices = "\n".join(
-        f'<label><input type="radio" name="reason" value="{value.value}" required> {words}</label>'
-        for value, words in _REASONS
+def _report_form(request: Request, found: OpenedLink, *, missing: bool = False) -> HTMLResponse:
+    """The form to tell the school (C23, CRO-16); `missing` when it came back with no answer."""
+    return link_template(
+        request,
+        "report_form.html",
+        status=400 if missing else 200,
+        title=found.title,
+        when=_when(request, found),
+        name=found.shown_name,
+        reasons=[r.value for r in ReportReason],
+        missing=missing,
     )
-    form = (
-        f'<form method="post" action="">\n{choices}\n'
-        "<label>Anything else the school should know (optional):\n"
-        '<textarea name="message" rows="4" maxlength="1000"></textarea></label>\n'
-        '<p><button type="submit">Tell the school</button></p>\n</form>'
-    )
-    lines = [f"{found.title}, {found.when}, for {found.shown_name}."]
-    if note:
-        lines.insert(0, note)
-    return page("Tell the school", lines, body_html=form)
 
 
 @router.get("/join/{token}/absence", response_class=HTMLResponse, include_in_schema=False)
@@ -187,8 +224,8 @@ async def report_form(token: str, request: Request) -> HTMLResponse:
     found, _ = await check_link(services.engine, token, now)
     _count_if_unknown(request, found, now)
     if found.state not in REPORTABLE:
-        return kind_page(found)
-    return _report_form(found)
+        return kind_page(request, found)
+    return _report_form(request, found)
 
 
 @router.post("/join/{token}/absence", response_class=HTMLResponse, include_in_schema=False)
@@ -207,36 +244,54 @@ async def report(
         found, _ = await check_link(services.engine, token, now)
         _count_if_unknown(request, found, now)
         if found.state not in REPORTABLE:
-            return kind_page(found)
-        return _report_form(found, "Please choose one of the answers below.")
+            return kind_page(request, found)
+        return _report_form(request, found, missing=True)
     found, reported = await report_to_school(
         services.engine, token, now, ReportReason(reason), message
     )
     _count_if_unknown(request, found, now)
     if reported is None:
-        return kind_page(found)
+        return kind_page(request, found)
     if reported is Reported.EMAILED and services.outbox is not None:
         services.outbox.wake()  # the staff's email is on record: it goes now, not at a poll
-    return page("Thank you", _REPORTED[reported])
+    return page(
+        request,
+        i18n.translations(i18n.language_of(request)).gettext("Thank you"),
+        _reported(request, reported),
+    )
 
 
-_REPORTED = {
-    Reported.EMAILED: ["We have told the school.", "You can close this page now."],
-    Reported.REPEATED: [
-        "The school already has this message from you, so we have not sent it again.",
-        "You can close this page now.",
-    ],
-    Reported.KEPT: [
-        f"You have already sent the school {REPORTS_EMAILED} messages about this session.",
-        "We have kept this message, but not emailed it to the staff again. "
-        "If it is urgent, please phone the school.",
-    ],
-    Reported.NOT_KEPT: [
-        "You have sent the school many messages about this session already, so we could "
-        "not keep this one.",
-        "If it is urgent, please phone the school.",
-    ],
-}
+def _reported(request: Request, reported: Reported) -> list[str]:
+    translations = i18n.translations(i18n.language_of(request))
+    gettext, ngettext = translations.gettext, translations.ngettext
+    close = gettext("You can close this page now.")
+    urgent = gettext("If it is urgent, please phone the school.")
+    if reported is Reported.EMAILED:
+        return [gettext("We have told the school."), close]
+    if reported is Reported.REPEATED:
+        return [
+            gettext("The school already has this message from you, so we have not sent it again."),
+            close,
+        ]
+    if reported is Reported.KEPT:
+        return [
+            ngettext(
+                "You have already sent the school %(num)d message about this session.",
+                "You have already sent the school %(num)d messages about this session.",
+                REPORTS_EMAILED,
+            )
+            % {"num": REPORTS_EMAILED},
+            gettext("We have kept this message, but not emailed it to the staff again.")
+            + " "
+            + urgent,
+        ]
+    return [
+        gettext(
+            "You have sent the school many messages about this session already, so we could "
+            "not keep this one."
+        ),
+        urgent,
+    ]
 
 
 @router.get("/room/{session_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -259,9 +314,11 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
             return console_room(request, session_id, stored.plan.title)
     if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass
         lookup_limiter(request).failed(client_address(request), now)
+    gettext = i18n.translations(i18n.language_of(request)).gettext
     return page(
-        "Please open your link again",
-        ["Please open the link the school sent you, on this device."],
+        request,
+        gettext("Please open your link again"),
+        [gettext("Please open the link the school sent you, on this device.")],
         status=403,
     )
 
@@ -276,11 +333,15 @@ def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:
         lookup_limiter(request).check(client_address(request), now)
     except TooManyAttemptsError as exc:
         log.warning("family lookups slowed", extra={"client": client_address(request)})
+        gettext = i18n.translations(i18n.language_of(request)).gettext
         response = page(
-            "Too many tries",
+            request,
+            gettext("Too many tries"),
             [
-                "This device has opened too many links that do not work.",
-                "Please wait a minute, then open the link from the school's message again.",
+                gettext("This device has opened too many links that do not work."),
+                gettext(
+                    "Please wait a minute, then open the link from the school's message again."
+                ),
             ],
             status=429,
         )

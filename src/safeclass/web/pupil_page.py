@@ -6,7 +6,8 @@ The page is the foundation's template (`pupil_room.html`, English or Welsh) and 
 of the template as the pupil's view says (agree and join, the waiting screen, the class, the end).
 Every word the module may show is rendered here, in the page's language, into a JSON data block
 (`<script type="application/json">`, never run, so the strict policy holds): the module holds no
-words of its own. Words the server writes for the pupil (a refusal's message) are shown as sent.
+words of its own. Words the server writes for the pupil (a refusal's message, why they cannot
+join yet) are shown as sent: the room's socket sends them in the page's language (room_words).
 """
 
 from __future__ import annotations

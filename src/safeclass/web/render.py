@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 
@@ -89,14 +89,21 @@ def render(
             **(headers or {}),
         },
     )
-    if i18n.chosen_in_address(request) is not None:
-        response.set_cookie(
-            i18n.LANG_COOKIE,
-            language,
-            max_age=365 * 24 * 3600,
-            path="/",
-            secure=services_of(request).settings.secure_cookies,
-            httponly=True,
-            samesite="lax",
-        )
+    remember_language(request, response)
     return response
+
+
+def remember_language(request: Request, response: Response) -> None:
+    """A `?lang=` choice (the switch) is kept in the `sc_lang` cookie, so it sticks on every page
+    and in the room's messages."""
+    if i18n.chosen_in_address(request) is None:
+        return
+    response.set_cookie(
+        i18n.LANG_COOKIE,
+        i18n.language_of(request),
+        max_age=365 * 24 * 3600,
+        path="/",
+        secure=services_of(request).settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )

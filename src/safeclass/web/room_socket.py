@@ -46,7 +46,7 @@ from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmit
 from safeclass.core import Role, RoomState
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
-from safeclass.web import protocol
+from safeclass.web import i18n, protocol, room_words
 from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.rate_limit import MessageLimit, Verdict
 from safeclass.web.views import Views, pupil_event, staff_event
@@ -74,10 +74,10 @@ class _Close:
     reason: str
 
 
-async def _close_socket(websocket: WebSocket, code: int, reason: str) -> None:
+async def _close_socket(websocket: WebSocket, code: int, reason: str, language: str) -> None:
     with contextlib.suppress(Exception):
         if websocket.application_state is WebSocketState.CONNECTED:
-            await websocket.close(code=code, reason=reason)
+            await websocket.close(code=code, reason=room_words.close_reason(reason, language))
 
 
 @dataclass(eq=False)
@@ -87,6 +87,7 @@ class Connection:
     role: Role
     device: str
     name: str
+    language: str = i18n.DEFAULT  # the room's words are sent in it (room_words)
     outbox: asyncio.Queue[dict[str, Any] | _Close | None] = field(default_factory=asyncio.Queue)
     last_heard: float = field(default_factory=time.monotonic)
     last_view: dict[str, Any] | None = None  # the last view sent, to skip unchanged ones
@@ -227,7 +228,7 @@ class RoomAudience:
             conn.outbox.put_nowait(_Close(code, reason))
             return
         conn.outbox.put_nowait(None)
-        await _close_socket(conn.websocket, code, reason)
+        await _close_socket(conn.websocket, code, reason, conn.language)
 
 
 class Audiences:
@@ -263,9 +264,14 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
     services = websocket.app.state.services
     settings = services.settings
     origin = websocket.headers.get("origin")
+    language = i18n.language_of(websocket)
+
+    async def refuse(code: int, reason: str) -> None:
+        await websocket.close(code=code, reason=room_words.close_reason(reason, language))
+
     if origin != settings.origin:
         log.warning("socket refused: origin %r", origin, extra={"session": session_id})
-        await websocket.close(code=CLOSE_POLICY, reason="Origin not allowed")
+        await refuse(CLOSE_POLICY, "Origin not allowed")
         return
     guesses, address, now = (
         lookup_limiter(websocket),
@@ -276,13 +282,13 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         guesses.check(address, now)  # too many cookies that opened nothing: not even looked at
     except TooManyAttemptsError:
         log.warning("socket refused: too many failed lookups", extra={"session": session_id})
-        await websocket.close(code=CLOSE_POLICY, reason="Too many tries: wait a minute")
+        await refuse(CLOSE_POLICY, "Too many tries: wait a minute")
         return
     who = await _identify(websocket, session_id)
     if who is None:
         if websocket.cookies:  # a cookie that opens nothing here: a guess, or a stale pass
             guesses.failed(address, now)
-        await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
+        await refuse(CLOSE_POLICY, "Not signed in, or the link is not valid")
         return
     participant, role, device, name, school_id = who
     try:
@@ -290,17 +296,17 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
     except SessionNotFoundError:
         room = None
     if room is None or room.school_id != school_id:
-        await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
+        await refuse(CLOSE_POLICY, "Not signed in, or the link is not valid")
         return
     if role is not Role.PUPIL and not await _may_join(services, session_id, participant, role):
-        await websocket.close(code=CLOSE_POLICY, reason="Not signed in, or the link is not valid")
+        await refuse(CLOSE_POLICY, "Not signed in, or the link is not valid")
         return
     await websocket.accept()
     if room.ended:  # accepted first, so the page hears why (a refused handshake is a bare 403)
-        await websocket.close(code=4000, reason="The session has ended")
+        await refuse(4000, "The session has ended")
         return
     audience: RoomAudience = services.audiences.for_session(session_id)
-    conn = Connection(websocket, participant, role, device, name)
+    conn = Connection(websocket, participant, role, device, name, language)
     for old in [
         c for c in audience.connections if c.participant == participant and c.device == device
     ]:
@@ -392,7 +398,9 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         too_big = text is not None and len(text.encode()) > protocol.MAX_MESSAGE_BYTES
         if text is None or (too_big and not protocol.carries_sdp(text)):
             code = CLOSE_TOO_BIG if text is not None else 1003
-            await conn.websocket.close(code=code, reason="Message too large or not text")
+            await _close_socket(
+                conn.websocket, code, "Message too large or not text", conn.language
+            )
             return
         try:
             message = _parse(text)
@@ -400,7 +408,9 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
             bad += 1
             conn.send({"type": "error", "id": exc.id, "code": "bad_message", "message": exc.why})
             if bad >= MAX_BAD_MESSAGES:
-                await conn.websocket.close(code=CLOSE_POLICY, reason="Too many bad messages")
+                await _close_socket(
+                    conn.websocket, CLOSE_POLICY, "Too many bad messages", conn.language
+                )
                 return
             continue
         await _handle(conn, room, audience, message)
@@ -603,10 +613,11 @@ def _explain(exc: ValidationError) -> str:
 async def _write(conn: Connection) -> None:
     while (message := await conn.outbox.get()) is not None:
         if isinstance(message, _Close):
-            await _close_socket(conn.websocket, message.code, message.reason)
+            await _close_socket(conn.websocket, message.code, message.reason, conn.language)
             return
         try:
-            await conn.websocket.send_text(json.dumps(message, default=str))
+            said = room_words.translate_message(message, conn.language)
+            await conn.websocket.send_text(json.dumps(said, default=str))
         except Exception:  # the socket is gone; the reader notices and cleans up
             return
 

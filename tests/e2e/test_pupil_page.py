@@ -133,7 +133,7 @@ async def admit(lesson: Lesson, teacher: Client, forename: str) -> None:
     assert (await teacher.send("admit", pupils=[pupil]))["type"] == "ok"
 
 
-# covers: C18, C2, C4, CLA-02, CLA-04
+# covers: C18, C2, C4, C5, C7, CLA-02, CLA-04, CLA-05
 async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_end(
     browser: Browser, lesson: Lesson
 ):
@@ -178,6 +178,7 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await expect(status).to_contain_text("You may speak now.")
     await expect(page.get_by_text("Your hand is up.")).to_be_hidden()
     assert (await teacher.send("unmute", target=amelia))["type"] == "ok"  # she may speak
+    await expect(status).to_contain_text("Your teacher has turned your microphone on.")
     assert (await teacher.send("mute", target=amelia))["type"] == "ok"
     await expect(status).to_contain_text("Your teacher has turned your microphone off.")
 
@@ -197,8 +198,16 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await shot(page, "class-en-phone")
 
     await assistant.close()  # the assistant's connection drops: pupils are held (CLA-02)
-    await expect(status).to_contain_text("Waiting for another adult to join.")
+    held = page.get_by_role("heading", name="Waiting for another adult to join.")
+    await expect(held).to_be_focused()  # the whole screen: a screen reader starts there
+    await expect(page.get_by_role("button", name="Put my hand up")).to_be_hidden()
+    await expect(page.get_by_role("region", name="Chat")).to_be_hidden()
+    await expect(page.get_by_role("list", name="Who is here")).to_be_hidden()
+    await expect(page.get_by_role("button")).to_have_count(0)  # nothing to press while held
     await shot(page, "held-en-phone")
+    await lesson.join_staff(lesson.school.assistant_cookie, "assistant")  # back again
+    await expect(page.get_by_role("heading", name="You are in the class")).to_be_focused()
+    await expect(page.get_by_role("region", name="Chat")).to_contain_text("I can see 3 triangles")
 
     assert (await teacher.send("end"))["type"] == "ok"
     await expect(page.get_by_role("heading", name="The class has ended.")).to_be_visible()
@@ -258,7 +267,7 @@ async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     await context.close()
 
 
-# covers: C4, C9
+# covers: C4, C9, C10, STJ-06
 async def test_a_pupil_joins_with_the_keyboard_alone_and_is_told_plainly_when_removed(
     browser: Browser, lesson: Lesson
 ):
@@ -297,6 +306,10 @@ async def test_a_pupil_joins_with_the_keyboard_alone_and_is_told_plainly_when_re
     await expect(removed).to_be_focused()
     shown = page.locator("main")  # said once, in the page's words
     await expect(shown).not_to_contain_text("removed from this session", use_inner_text=True)
+    await expect(shown).to_contain_text(  # what happens next, for the parent beside the child
+        "The school will tell your grown-up what happened. If you have a question, please "
+        "contact the school."
+    )
     await shot(page, "removed-en-phone")
     await context.close()
 

@@ -115,6 +115,7 @@ class ExpectedPupilView(_View):
     name: str
     status: str  # not_joined | waiting | admitted | left | denied | removed
     consent: str
+    may_take_part: bool  # the consent record lets them join under this school's basis (C17)
 
 
 class StaffView(_View):
@@ -250,6 +251,7 @@ class Views:
                         "name": pupil.shown_name,
                         "status": here.status.value if here else "not_joined",
                         "consent": pupil.consent.value,
+                        "may_take_part": state.consent_allows(pupil),
                     }
                 )
             self._staff_common = {
@@ -490,7 +492,8 @@ _ABOUT_A_PUPIL = (
 
 
 def pupil_event(event: ev.Event, viewer: str) -> dict[str, Any] | None:
-    """The event as a pupil may see it, or None. Chat shows the sender's shown name only."""
+    """The event as a pupil may see it, or None. Chat shows the sender's shown name only; an
+    event about the pupil says whether they did it themselves (`by_you`), never who else did."""
     if isinstance(event, ev.ChatPosted):
         return {
             "type": "ChatPosted",
@@ -509,7 +512,9 @@ def pupil_event(event: ev.Event, viewer: str) -> dict[str, Any] | None:
         and getattr(event, "target", getattr(event, "pupil", None)) == viewer
     ):
         data = to_dict(event)
-        data.pop("by", None)
+        # never a member of staff's id; only whether the pupil did it themselves, so their page
+        # does not say "your teacher has turned your microphone off" when they did
+        data["by_you"] = data.pop("by", None) == viewer
         return data
     return None
 

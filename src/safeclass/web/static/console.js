@@ -151,6 +151,25 @@ function whyNot(text) {
   return why;
 }
 
+/**
+ * The room's reason with the clause it protects: "Recording is switched off in this school's
+ * policy (CLA-09)".
+ * @param {{message: string, clause?: string}} reason
+ */
+function because(reason) {
+  return reason.clause ? `${reason.message} (${reason.clause})` : reason.message;
+}
+
+// What takes the keyboard's place when the button pressed is gone (its other half).
+/** @type {Record<string, string>} */
+const OTHER_HALF = {
+  mute: "unmute",
+  unmute: "mute",
+  camera_off: "camera_on",
+  camera_on: "camera_off",
+  allow_to_speak: "unmute",
+};
+
 // A pupil's controls, in order, each with the field naming the pupil.
 const PUPIL_CONTROLS = [
   ["mute", "target"],
@@ -217,7 +236,7 @@ function renderChat(view) {
   }
   el("chat-form").hidden = !can.includes("chat");
   // the room's reason only while the chat is on (off, the switch says what to do)
-  say("chat-why", on && !can.includes("chat") && cannot.chat ? cannot.chat.message : "");
+  say("chat-why", on && !can.includes("chat") && cannot.chat ? because(cannot.chat) : "");
 }
 
 /** @param {{number: number, name: string, text: string}} line */
@@ -247,7 +266,7 @@ function renderRecording(view) {
   el("start-recording").hidden = !can.includes("start_recording");
   el("recording-how").hidden = !can.includes("start_recording");
   el("stop-recording").hidden = !can.includes("stop_recording");
-  say("recording-why", state === "off" && cannot.start_recording ? cannot.start_recording.message : "");
+  say("recording-why", state === "off" && cannot.start_recording ? because(cannot.start_recording) : "");
   el("recording-on").hidden = state !== "on";
   el("recording-on").textContent = words.recording_now;
   const notice = state === "notice" ? words.recording_told : state === "on" ? words.recording_started : "";
@@ -367,7 +386,7 @@ function render(view) {
   staffLine.classList.toggle("staffing-fails", short);
   const hold = view.session.hold;
   const reason = hold || cannot.admit_all || cannot.admit || null;
-  say("staffing-why", short && reason ? reason.message : "");
+  say("staffing-why", short && reason ? because(reason) : "");
   tick();
 
   const joinable = can.includes("join");
@@ -385,7 +404,7 @@ function render(view) {
       if (allowed.includes("admit")) {
         after.push(button(words.admit, `admit:${id}`, () => act("admit", { pupils: [id] }, "waiting-problem")));
       } else if (cannot.admit || cannot.admit_all) {
-        after.push(whyNot((cannot.admit || cannot.admit_all).message));
+        after.push(whyNot(because(cannot.admit || cannot.admit_all)));
       }
       if (allowed.includes("deny")) {
         after.push(button(words.deny, `deny:${id}`, () => act("deny", { pupil: id }, "waiting-problem"), "secondary"));
@@ -397,7 +416,7 @@ function render(view) {
   el("admit-all").hidden = !everyone;
   // the room's reason once: not again under the list when each pupil already shows it
   const rowsSayWhy = Boolean(root.querySelector("#waiting .why-not"));
-  const whyAll = !everyone && waiting.length && cannot.admit_all ? cannot.admit_all.message : "";
+  const whyAll = !everyone && waiting.length && cannot.admit_all ? because(cannot.admit_all) : "";
   say("admit-all-why", rowsSayWhy ? "" : whyAll);
 
   // in the room
@@ -434,7 +453,9 @@ function render(view) {
       for (const [type, field] of PUPIL_CONTROLS) {
         if (allowed.includes(type)) {
           const key = `${type}:${person.id}`;
-          after.push(button(words[type], key, () => act(type, { [field]: person.id }, "room-problem"), "secondary"));
+          // muting a pupil whose microphone is off but who may speak takes that permission back
+          const label = type === "mute" && !person.mic_on ? words.take_back_speaking : words[type];
+          after.push(button(label, key, () => act(type, { [field]: person.id }, "room-problem"), "secondary"));
         }
       }
       if (allowed.includes("remove")) {
@@ -468,7 +489,14 @@ function render(view) {
   el("emergency").hidden = !can.includes("emergency_end");
 
   if (focused) {
-    const again = /** @type {HTMLElement | null} */ (root.querySelector(`[data-key="${CSS.escape(focused)}"]`));
+    /** @param {string} key */
+    const find = (key) => /** @type {HTMLElement | null} */ (root.querySelector(`[data-key="${CSS.escape(key)}"]`));
+    const [type, who] = focused.split(":");
+    // the same button; else its other half (Mute after Unmute); else the pupil's first control
+    const again =
+      find(focused) ||
+      (who && OTHER_HALF[type] ? find(`${OTHER_HALF[type]}:${who}`) : null) ||
+      (who ? /** @type {HTMLElement | null} */ (root.querySelector(`#in-room [data-key$=":${CSS.escape(who)}"]`)) : null);
     if (again && doc.activeElement !== again) {
       again.focus();
     }

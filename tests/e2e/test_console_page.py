@@ -43,6 +43,14 @@ class Lesson:
         assert (await client.send("join", acknowledged_expectations=True))["type"] == "ok"
         return client
 
+    async def device(self, forename: str) -> Client:
+        """Another device with `forename`'s link open, not joined."""
+        pupil = self.school.pupils[forename]
+        cookie = await pupil_cookie(self.server.services, self.school.id, self.session_id, pupil)
+        client = await Client(self.server, self.session_id, cookie, forename).connect()
+        self.clients.append(client)
+        return client
+
     async def staff(self, cookie: str, who: str) -> Client:
         client = await Client(self.server, self.session_id, cookie, who).connect()
         self.clients.append(client)
@@ -220,7 +228,7 @@ async def joined_console(lesson: Lesson, browser: Browser, locale: str, viewport
     return context, page
 
 
-# covers: C3, C4, C7, C17, CLA-04, CLA-05, CLA-11, CLA-14, CRO-11, CRO-14, WER-11
+# covers: C3, C4, C7, C17, STJ-11, CLA-04, CLA-05, CLA-11, CLA-14, CRO-11, CRO-14, WER-11
 async def test_the_waiting_room_says_what_the_room_knows_and_each_pupil_has_controls_in_order(
     browser: Browser, lesson: Lesson
 ):
@@ -240,6 +248,13 @@ async def test_the_waiting_room_says_what_the_room_knows_and_each_pupil_has_cont
         "Amelia R. (waiting)"
     )
     await shot(page, "waiting-badges-en-desktop")
+    forwarded = await lesson.device("Amelia")  # the link opened on a second device (STJ-11)
+    await expect(waiting.get_by_role("listitem")).to_contain_text(
+        "consent implied by attending, link also open on another device)"
+    )
+    await shot(page, "second-device-en-desktop")
+    await forwarded.close()
+    await expect(waiting.get_by_role("listitem")).not_to_contain_text("another device")
     await waiting.get_by_role("button", name="Admit", exact=True).click()
 
     row = page.get_by_role("region", name="In the room").get_by_role("listitem")

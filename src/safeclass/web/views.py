@@ -127,6 +127,7 @@ class StaffView(_View):
     waiting: list[str]
     hands: list[str]
     expected: list[ExpectedPupilView]
+    other_devices: list[str]  # pupils waiting or in with their link also open on another device
     expectations: Expectations
     can: list[str]
     cannot: dict[str, Reason]
@@ -179,12 +180,21 @@ class Views:
     a room's chat is not sent again to everyone whenever anyone speaks.
     """
 
-    def __init__(self, state: RoomState, now: dt.datetime, unrecordable: str | None = None) -> None:
+    def __init__(
+        self,
+        state: RoomState,
+        now: dt.datetime,
+        unrecordable: str | None = None,
+        other_devices: frozenset[str] = frozenset(),
+    ) -> None:
         """`unrecordable`: why this server cannot record the room (the runtime refuses
-        recording then, whatever the policy allows), or None."""
+        recording then, whatever the policy allows), or None. `other_devices`: the pupils
+        waiting or in the room whose link is also open on another device (a forwarded link, a
+        second tablet: STJ-11), which only the room's connections know."""
         self.state = state
         self.now = now
         self.unrecordable = unrecordable
+        self.other_devices = other_devices
         self._facts: dict[bool, dict[str, Any]] = {}
         self._expectations: dict[bool, dict[str, Any]] = {}
         self._staff_common: dict[str, Any] | None = None
@@ -266,6 +276,7 @@ class Views:
                 "waiting": [p.id for p in state.waiting_pupils() if p.connected],
                 "hands": [p.id for p in state.hand_queue()],
                 "expected": expected,
+                "other_devices": sorted(self.other_devices),
                 "expectations": self.expectations(staff=True),
             }
         me = self.state.participants.get(viewer)

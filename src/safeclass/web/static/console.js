@@ -181,8 +181,8 @@ const PUPIL_CONTROLS = [
 
 /**
  * What the room knows of a person waiting, in words: every one waiting is on the class list
- * (the room turns anyone else away at the door), their consent on record, and in a 1-to-1
- * whether a parent has said they are in the room.
+ * (the room turns anyone else away at the door), their consent on record, whether their link is
+ * also open on another device, and in a 1-to-1 whether a parent has said they are in the room.
  * @param {any} view
  * @param {string} id
  * @param {any} person
@@ -198,6 +198,9 @@ function badges(view, id, person) {
     } else if (listed.consent === "implied") {
       out.push(words.consent_implied);
     }
+  }
+  if (view.other_devices.includes(id)) {
+    out.push(words.other_device);
   }
   if (view.session.kind === "one_to_one" && person) {
     out.push(person.parent_present ? words.parent_here : words.parent_not_yet);
@@ -447,6 +450,9 @@ function render(view) {
       }
       if (person.hand_raised_at) {
         about.push(words.hand_up);
+      }
+      if (view.other_devices.includes(person.id)) {
+        about.push(words.other_device);
       }
       const after = [];
       // in this order on every row, so the keyboard meets them the same way each time

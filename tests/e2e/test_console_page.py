@@ -425,3 +425,59 @@ async def test_the_new_controls_in_welsh_on_a_phone(browser: Browser, lesson: Le
     await expect(page.get_by_label("Am ba ddisgybl?")).to_be_focused()
     await shot(page, "controls-cy-phone")
     await context.close()
+
+
+# covers: CLA-02, C5, STJ-06
+async def test_the_staffing_line_says_in_words_why_it_is_red_even_with_nobody_waiting(
+    browser: Browser, lesson: Lesson
+):
+    context = await lesson.console(browser, "en-GB", DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{lesson.server.url}/room/{lesson.session_id}")
+    await page.get_by_role("button", name="Join the room").click()
+    staffing, why = page.locator("#staffing"), page.locator("#staffing-why")
+    await expect(staffing).to_have_class("staffing staffing-fails")
+    await expect(why).to_have_text(
+        "Pupils cannot be let in until another adult joins: this school needs 2 adults in every "
+        "session."
+    )
+    assistant = await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    await expect(staffing).to_have_text("Staff present: 2 of 2")
+    await expect(staffing).not_to_have_class("staffing staffing-fails")
+    await expect(why).to_be_hidden()
+    await lesson.pupil("Amelia")
+    await page.get_by_role("button", name="Admit everyone expected").click()
+    await expect(page.locator("#in-room")).to_contain_text("Amelia R.")
+    await assistant.close()  # the assistant drops: the pupils are held
+    await expect(staffing).to_have_class("staffing staffing-fails")
+    await expect(why).to_have_text(
+        "Pupils are held until another adult joins: 1 of 2 required staff present. (CLA-02)"
+    )
+    await shot(page, "held-en-desktop")
+    await context.close()
+
+
+# covers: CRO-04, C5
+async def test_one_adult_where_the_policy_allows_it_is_not_red_and_says_how_pupils_come_in(
+    browser: Browser, lesson: Lesson
+):
+    crofton = await make_school(lesson.server.services, "crofton")
+    session_id = await schedule(lesson.server, crofton, starts_at=START)
+    one = Lesson(lesson.server, crofton, session_id, lesson.clients)
+    await one.pupil("Amelia")
+    context = await one.console(browser, "en-GB", DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{lesson.server.url}/room/{session_id}")
+    await page.get_by_role("button", name="Join the room").click()
+    await expect(page.locator("#staffing")).to_have_text("Staff present: 1 of 2")
+    await expect(page.locator("#staffing")).not_to_have_class("staffing staffing-fails")
+    await expect(page.locator("#staffing-why")).to_have_text(
+        "One adult is here: pupils are let in two or more at a time, and the session ends for "
+        "everyone together."
+    )
+    waiting = page.get_by_role("list", name="Waiting room")
+    await expect(waiting).to_contain_text("pupils are admitted two or more at a time (CRO-04)")
+    await one.pupil("Oliver")
+    await expect(page.get_by_role("button", name="Admit everyone expected")).to_be_visible()
+    await shot(page, "one-adult-en-desktop")
+    await context.close()

@@ -386,10 +386,25 @@ function render(view) {
     present: staffing.staff_present,
     required: staffing.staff_required,
   });
-  staffLine.classList.toggle("staffing-fails", short);
   const hold = view.session.hold;
-  const reason = hold || cannot.admit_all || cannot.admit || null;
-  say("staffing-why", short && reason ? because(reason) : "");
+  // one adult where the policy allows it (CRO-04) is not the rule failing: pupils come in two
+  // or more at a time; the room's own refusals say so beside each pupil
+  const alone =
+    staffing.single_adult_fallback && staffing.staff_present === 1 && view.session.kind !== "one_to_one";
+  const fails = (short && !alone) || (hold && hold.reason === "staff_below_minimum");
+  staffLine.classList.toggle("staffing-fails", Boolean(fails));
+  // why, in words (never by the colour alone): the hold, else the room's refusal, else the rule
+  const reason = hold || (fails ? cannot.admit_all || cannot.admit : null);
+  const why = reason
+    ? because(reason)
+    : fails
+      ? fill("staff_short", { required: staffing.staff_required })
+      : short && alone
+        ? words.single_adult
+        : "";
+  say("staffing-why", why);
+  el("staffing-why").classList.toggle("error-message", Boolean(hold || fails));
+  el("staffing-why").classList.toggle("hint", !(hold || fails));
   tick();
 
   const joinable = can.includes("join");

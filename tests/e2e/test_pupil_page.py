@@ -222,7 +222,7 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await context.close()
 
 
-# covers: C18, C4
+# covers: C18, C4, C5, C11, CLA-06
 async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     browser: Browser, lesson: Lesson
 ):
@@ -240,7 +240,7 @@ async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     await shot(page, "waiting-cy-desktop")
 
     teacher = await lesson.join_staff(lesson.school.teacher_cookie, "teacher")
-    await lesson.join_staff(lesson.school.assistant_cookie, "assistant")
+    assistant = await lesson.join_staff(lesson.school.assistant_cookie, "assistant")
     await admit(lesson, teacher, "Oliver")
     await expect(page.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
     await expect(page.get_by_role("button", name="Codi fy llaw")).to_be_visible()
@@ -259,6 +259,14 @@ async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     await page.get_by_role("button", name="Defnyddio'r dudalen hon yn lle").click()  # back here
     await expect(page.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
     await expect(again.get_by_role("heading", name="Mae'r dosbarth hwn ar agor")).to_be_visible()
+    # the page came back after the warning was given: it still shows it
+    await expect(page.locator("#time-notice")).to_have_text("5 munud ar ôl")
+
+    await assistant.close()  # held: the whole screen, in Welsh
+    held = page.get_by_role("heading", name="Yn aros i oedolyn arall ymuno.")
+    await expect(held).to_be_focused()
+    await expect(page.get_by_role("button", name="Codi fy llaw")).to_be_hidden()
+    await shot(page, "held-cy-desktop")
 
     assert (await teacher.send("end"))["type"] == "ok"
     await expect(page.get_by_role("heading", name="Mae'r dosbarth wedi dod i ben")).to_be_visible()
@@ -314,7 +322,7 @@ async def test_a_pupil_joins_with_the_keyboard_alone_and_is_told_plainly_when_re
     await context.close()
 
 
-# covers: C6, C18, S04-07
+# covers: C6, C18, S04-07, S04-09
 async def test_in_a_one_to_one_the_parent_says_they_are_in_the_room_before_the_child_is_let_in(
     browser: Browser, lesson: Lesson
 ):
@@ -360,4 +368,16 @@ async def test_in_a_one_to_one_the_parent_says_they_are_in_the_room_before_the_c
     await expect(page.get_by_role("button", name="I am the parent")).to_be_hidden()
     assert (await teacher.send("admit", pupils=[amelia]))["type"] == "ok"
     await expect(page.get_by_role("heading", name="You are in the class")).to_be_visible()
+
+    # the parent steps out (staff record it): the child is held, and the parent's button is the
+    # one thing on the screen
+    assert (await teacher.send("parent_present", pupil=amelia, present=False))["type"] == "ok"
+    held = page.get_by_role(
+        "heading", name="Waiting for your grown-up to say they are in the room."
+    )
+    await expect(held).to_be_focused()
+    await expect(page.get_by_role("button")).to_have_count(1)
+    await shot(page, "held-for-parent-en-phone")
+    await page.get_by_role("button", name="I am the parent or carer, and I am in the room").click()
+    await expect(page.get_by_role("heading", name="You are in the class")).to_be_focused()
     await context.close()

@@ -133,6 +133,7 @@ function render(view) {
   tick();
   if (held) {
     say("held-heading", holdText);
+    el("parent-back").hidden = !(hold.reason === "parent_absent" && view.can.includes("parent_present"));
     show("held");
   } else if (me && me.status === "admitted") {
     renderRoom(view);
@@ -344,6 +345,10 @@ function myId() {
 
 el("parent-now").addEventListener("click", () => {
   act("parent_present", { pupil: myId(), present: true }, "join-problem");
+});
+
+el("parent-back").addEventListener("click", () => {
+  act("parent_present", { pupil: myId(), present: true }, "held-problem");
 });
 
 el("raise-hand").addEventListener("click", () => {

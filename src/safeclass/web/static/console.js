@@ -19,7 +19,7 @@ import { act as send, el, pageWords, say } from "./room-page.js";
 
 const doc = document;
 const root = /** @type {HTMLElement} */ (doc.getElementById("console"));
-/** @type {Record<string, string>} */
+/** @type {Record<string, any>} */
 const words = pageWords();
 
 /**
@@ -28,7 +28,9 @@ const words = pageWords();
  * @param {Record<string, string | number>} values
  */
 function fill(key, values) {
-  return (words[key] || "").replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+  /** @type {string} */
+  const word = words[key] || "";
+  return word.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 
 const room = new RoomClient(root.dataset.session || "");

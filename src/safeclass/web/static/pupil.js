@@ -128,7 +128,9 @@ function render(view) {
   const held = Boolean(me && me.status === "admitted" && hold);
   // held in the class: the whole screen says so (its heading takes the focus, so it is heard)
   sayOnce("hold-notice", held ? "" : holdText);
-  sayOnce("recording-notice", { notice: words.recording_notice, on: words.recording }[session.recording] || "");
+  /** @type {Record<string, string>} */
+  const recording = { notice: words.recording_notice, on: words.recording };
+  sayOnce("recording-notice", recording[session.recording] || "");
   el("recording-notice").classList.toggle("recording-now", session.recording === "on");
   tick();
   if (held) {

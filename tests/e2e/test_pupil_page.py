@@ -164,8 +164,8 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await expect(page.get_by_role("heading", name="You are in the class")).to_be_visible()
     people = page.get_by_role("list", name="Who is here")
     await expect(people).to_contain_text("Amelia R. (You)")
-    await expect(people).to_contain_text("Mrs Khan (Adult from school)")
-    await expect(people).to_contain_text("Mr Lee (Adult from school)")
+    await expect(people).to_contain_text("Mrs Khan (Teacher)")  # who the teacher is, by name
+    await expect(people).to_contain_text("Mr Lee (Teaching assistant)")
     await expect(page.get_by_role("heading", name="Chat")).to_be_hidden()  # chat is off
 
     await page.get_by_role("button", name="Put my hand up").click()

@@ -137,7 +137,8 @@ class StaffView(_View):
 
 class Classmate(_View):
     name: str
-    role: str
+    role: str  # staff | pupil
+    staff_role: str | None  # teacher | assistant | dsl | head, so a child knows their teacher
     mic_on: bool
     camera_on: bool
     hand_up: bool
@@ -365,6 +366,7 @@ class Views:
                     {
                         "name": p.name,
                         "role": "staff" if p.is_staff else "pupil",
+                        "staff_role": p.role.value if p.is_staff else None,
                         "mic_on": p.mic_on and not held,
                         "camera_on": p.camera_on and not held,
                         "hand_up": p.hand_raised_at is not None,

@@ -214,7 +214,7 @@ function renderRoom(view) {
       if (person.you) {
         about.push(words.you);
       } else if (person.role === "staff") {
-        about.push(words.staff);
+        about.push(words[`staff_${person.staff_role}`] || words.staff);
       }
       if (person.hand_up) {
         about.push(words.hand_up);

@@ -341,12 +341,19 @@ async def test_the_chat_is_switched_on_a_message_reaches_the_pupils_and_a_reload
         ["Mrs Khan: Good morning, Year 2!", "Amelia R.: Hello Mrs Khan"]
     )
     await shot(page, "chat-en-desktop")
+    for n in range(1, 13):  # a busy chat scrolls to the newest message
+        assert (await amelia.send("chat", text=f"Answer {n}"))["type"] == "ok"
+    await expect(lines).to_have_count(14)
+    await page.evaluate("document.getElementById('chat-lines').scrollIntoView()")  # the page
+    await expect(lines.last).to_be_in_viewport()
+    await expect(lines.first).not_to_be_in_viewport()
 
     await page.reload()  # a reconnect loses nothing
     await page.get_by_role("button", name="Join the room").click()
-    await expect(page.get_by_role("region", name="Chat").get_by_role("listitem")).to_have_text(
-        ["Mrs Khan: Good morning, Year 2!", "Amelia R.: Hello Mrs Khan"]
-    )
+    again = page.get_by_role("region", name="Chat").get_by_role("listitem")
+    await expect(again).to_have_count(14)
+    await expect(again.first).to_have_text("Mrs Khan: Good morning, Year 2!")
+    await expect(again.last).to_have_text("Amelia R.: Answer 12")
     await page.get_by_role("button", name="Switch the chat off").click()
     await expect(page.get_by_role("region", name="Chat")).to_contain_text("The chat is off.")
     await amelia.wait_for(

@@ -255,7 +255,9 @@ function addChat(line) {
   who.className = "name";
   who.textContent = `${line.name}: `;
   entry.append(who, doc.createTextNode(line.text));
-  el("chat-lines").append(entry);
+  const list = el("chat-lines");
+  list.append(entry);
+  list.scrollTop = list.scrollHeight; // the newest in view
   el("no-chat").hidden = true;
 }
 

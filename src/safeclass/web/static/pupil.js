@@ -254,7 +254,9 @@ function addChat(line) {
   who.className = "name";
   who.textContent = `${line.name}: `;
   item.append(who, doc.createTextNode(line.text));
-  el("chat-lines").append(item);
+  const list = el("chat-lines");
+  list.append(item);
+  list.scrollTop = list.scrollHeight; // the newest in view
 }
 
 /**

@@ -204,6 +204,7 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await expect(page.get_by_role("region", name="Chat")).to_be_hidden()
     await expect(page.get_by_role("list", name="Who is here")).to_be_hidden()
     await expect(page.get_by_role("button")).to_have_count(0)  # nothing to press while held
+    await expect(page.get_by_text("The chat is on.")).to_be_hidden()  # no chat to speak of
     await shot(page, "held-en-phone")
     await lesson.join_staff(lesson.school.assistant_cookie, "assistant")  # back again
     await expect(page.get_by_role("heading", name="You are in the class")).to_be_focused()

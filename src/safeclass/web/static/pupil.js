@@ -134,6 +134,9 @@ function render(view) {
   el("recording-notice").classList.toggle("recording-now", session.recording === "on");
   tick();
   if (held) {
+    if (screen !== "held") {
+      say("latest-notice", ""); // "The chat is on" means nothing on a screen with no chat
+    }
     say("held-heading", holdText);
     el("parent-back").hidden = !(hold.reason === "parent_absent" && view.can.includes("parent_present"));
     show("held");

@@ -43,6 +43,14 @@ class Lesson:
         assert (await client.send("join", acknowledged_expectations=True))["type"] == "ok"
         return client
 
+    async def device(self, forename: str) -> Client:
+        """Another device with `forename`'s link open, not joined."""
+        pupil = self.school.pupils[forename]
+        cookie = await pupil_cookie(self.server.services, self.school.id, self.session_id, pupil)
+        client = await Client(self.server, self.session_id, cookie, forename).connect()
+        self.clients.append(client)
+        return client
+
     async def staff(self, cookie: str, who: str) -> Client:
         client = await Client(self.server, self.session_id, cookie, who).connect()
         self.clients.append(client)
@@ -207,4 +215,276 @@ async def test_an_emergency_end_asks_first_then_ends_with_the_note(
     await shot(page, "emergency-en-desktop")
     await page.get_by_role("button", name="Yes, end it now").click()
     await expect(page.get_by_role("heading", name="The session has ended.")).to_be_focused()
+    await context.close()
+
+
+async def joined_console(lesson: Lesson, browser: Browser, locale: str, viewport: dict[str, int]):
+    """The teacher's console, joined, with the assistant there (two adults: the rule holds)."""
+    context = await lesson.console(browser, locale, viewport)
+    page = await context.new_page()
+    await page.goto(f"{lesson.server.url}/room/{lesson.session_id}")
+    await page.locator("#join").click()
+    await expect(page.locator("#staffing")).to_contain_text("2")
+    return context, page
+
+
+# covers: C3, C4, C7, C17, STJ-11, CLA-04, CLA-05, CLA-11, CLA-14, CRO-11, CRO-14, WER-11
+async def test_the_waiting_room_says_what_the_room_knows_and_each_pupil_has_controls_in_order(
+    browser: Browser, lesson: Lesson
+):
+    amelia = await lesson.pupil("Amelia")
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    context, page = await joined_console(lesson, browser, "en-GB", DESKTOP)
+    watch = Watch(page)
+    waiting = page.get_by_role("list", name="Waiting room")
+    await expect(waiting.get_by_role("listitem")).to_have_text(
+        "Amelia R. (expected: on the class list, consent implied by attending)AdmitTurn away"
+    )
+    class_list = page.get_by_role("list", name="Class list")
+    await expect(class_list.get_by_role("listitem").filter(has_text="Noah")).to_have_text(
+        "Noah O. (opted out: cannot join)"
+    )
+    await expect(class_list.get_by_role("listitem").filter(has_text="Amelia")).to_have_text(
+        "Amelia R. (waiting)"
+    )
+    await shot(page, "waiting-badges-en-desktop")
+    forwarded = await lesson.device("Amelia")  # the link opened on a second device (STJ-11)
+    await expect(waiting.get_by_role("listitem")).to_contain_text(
+        "consent implied by attending, link also open on another device)"
+    )
+    await shot(page, "second-device-en-desktop")
+    await forwarded.close()
+    await expect(waiting.get_by_role("listitem")).not_to_contain_text("another device")
+    await waiting.get_by_role("button", name="Admit", exact=True).click()
+
+    row = page.get_by_role("region", name="In the room").get_by_role("listitem")
+    row = row.filter(has_text="Amelia R.")
+    await expect(row).to_contain_text("(microphone off, camera off)")
+    buttons = row.get_by_role("button")
+    await expect(buttons).to_have_text(["Unmute", "Allow to speak", "Camera on", "Remove"])
+    await expect(class_list.get_by_role("listitem").filter(has_text="Amelia")).to_have_text(
+        "Amelia R. (in the room)"
+    )
+
+    # the keyboard alone: Tab runs along the row in that order; the pressed button's other
+    # half takes its place, so the keyboard stays on the row
+    await row.get_by_role("button", name="Allow to speak").focus()
+    await page.keyboard.press("Enter")
+    status = page.get_by_role("status")
+    await expect(status).to_contain_text("Amelia R. may speak now.")
+    await expect(row).to_contain_text("(microphone off, may speak, camera off)")
+    await amelia.wait_for(
+        lambda m: any(e.get("type") == "SpeakingAllowed" for e in m.get("events", []))
+    )
+    await expect(buttons).to_have_text(
+        ["Take back permission to speak", "Unmute", "Camera on", "Remove"]
+    )
+    await expect(row.get_by_role("button", name="Unmute")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(status).to_contain_text("Amelia R.'s microphone is on.")
+    await expect(row.get_by_role("button", name="Mute")).to_be_focused()
+    await page.keyboard.press("Tab")
+    await expect(row.get_by_role("button", name="Camera on")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(status).to_contain_text("Amelia R.'s camera is on.")
+    await expect(row.get_by_role("button", name="Camera off")).to_be_focused()
+    await expect(buttons).to_have_text(["Mute", "Camera off", "Remove"])
+    await shot(page, "pupil-controls-en-desktop")
+    await page.keyboard.press("Enter")
+    await expect(status).to_contain_text("Amelia R.'s camera is off.")
+    await row.get_by_role("button", name="Mute").click()
+    await expect(status).to_contain_text("Amelia R.'s microphone is off.")
+    await expect(buttons).to_have_text(["Unmute", "Allow to speak", "Camera on", "Remove"])
+    # each press reached the room and the pupil (the server enforces it: not the page)
+    seen = [e["type"] for m in amelia.messages if m["type"] == "state" for e in m.get("events", [])]
+    for kind in ("MicUnmuted", "CameraTurnedOn", "CameraTurnedOff", "MicMuted"):
+        assert kind in seen, kind
+
+    # the policy's warnings, as the pupils get them
+    lesson.server.clock.set(START + dt.timedelta(minutes=25))
+    await expect(page.locator("#time-notice")).to_have_text("5 minutes left")
+    # admitted 3 minutes early, so the session ends at 27 minutes past (CLA-06)
+    lesson.server.clock.set(START + dt.timedelta(minutes=26, seconds=10))
+    await expect(page.locator("#time-notice")).to_have_text("1 minute left")
+    assert watch.problems == []
+    await context.close()
+
+
+# covers: C8, CLA-13, CRO-12
+async def test_the_chat_is_switched_on_a_message_reaches_the_pupils_and_a_reload_keeps_it(
+    browser: Browser, lesson: Lesson
+):
+    amelia = await lesson.pupil("Amelia")
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    context, page = await joined_console(lesson, browser, "en-GB", DESKTOP)
+    await page.get_by_role("button", name="Admit everyone expected").click()
+    chat = page.get_by_role("region", name="Chat")
+    await expect(chat).to_contain_text("The chat is off.")
+    await expect(chat.get_by_label("Your message to everyone")).to_be_hidden()
+    await chat.get_by_role("button", name="Switch the chat on").click()
+    await expect(page.get_by_role("status")).to_contain_text("The chat is on: everyone")
+    await expect(chat.get_by_role("button", name="Switch the chat off")).to_be_focused()
+    box = chat.get_by_label("Your message to everyone")
+    await box.fill("Good morning, Year 2!")
+    await box.press("Enter")
+    await expect(chat.get_by_role("list", name="Chat").get_by_role("listitem")).to_have_text(
+        ["Mrs Khan: Good morning, Year 2!"]
+    )
+    await expect(box).to_have_value("")
+    await expect(box).to_be_focused()
+    await amelia.wait_for(
+        lambda m: any(e.get("text") == "Good morning, Year 2!" for e in m.get("events", []))
+    )
+    assert (await amelia.send("chat", text="Hello Mrs Khan"))["type"] == "ok"
+    lines = chat.get_by_role("list", name="Chat").get_by_role("listitem")
+    await expect(lines).to_have_text(
+        ["Mrs Khan: Good morning, Year 2!", "Amelia R.: Hello Mrs Khan"]
+    )
+    await shot(page, "chat-en-desktop")
+    for n in range(1, 13):  # a busy chat scrolls to the newest message
+        assert (await amelia.send("chat", text=f"Answer {n}"))["type"] == "ok"
+    await expect(lines).to_have_count(14)
+    await page.evaluate("document.getElementById('chat-lines').scrollIntoView()")  # the page
+    await expect(lines.last).to_be_in_viewport()
+    await expect(lines.first).not_to_be_in_viewport()
+
+    await page.reload()  # a reconnect loses nothing
+    await page.get_by_role("button", name="Join the room").click()
+    again = page.get_by_role("region", name="Chat").get_by_role("listitem")
+    await expect(again).to_have_count(14)
+    await expect(again.first).to_have_text("Mrs Khan: Good morning, Year 2!")
+    await expect(again.last).to_have_text("Amelia R.: Answer 12")
+    await page.get_by_role("button", name="Switch the chat off").click()
+    await expect(page.get_by_role("region", name="Chat")).to_contain_text("The chat is off.")
+    await amelia.wait_for(
+        lambda m: m["type"] == "state" and m["view"]["session"]["chat_on"] is False
+    )
+    await context.close()
+
+
+# covers: C16, CLA-07, STJ-08, WER-16, S04-21
+async def test_a_concern_goes_to_the_dsl_with_the_pupil_and_the_page_says_what_happens_next(
+    browser: Browser, lesson: Lesson
+):
+    await lesson.pupil("Oliver")
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    context, page = await joined_console(lesson, browser, "en-GB", DESKTOP)
+    part = page.get_by_role("region", name="A safeguarding concern")
+    await part.get_by_role("button", name="Tell the safeguarding lead").click()
+    pupil = part.get_by_label("About which pupil?")
+    await expect(pupil).to_be_focused()
+    await part.get_by_role("button", name="Send to the safeguarding lead").click()  # empty
+    summary = part.get_by_label("What did you see or hear?")
+    await expect(summary).to_be_focused()
+    await expect(part.get_by_text("Please write what you saw or heard.")).to_be_visible()
+    await pupil.select_option(label="Oliver S.")
+    await summary.fill("Oliver said an adult at home shouts at him every night.")
+    await shot(page, "concern-form-en-desktop")
+    await part.get_by_role("button", name="Send to the safeguarding lead").click()
+    sent = part.locator("#concern-sent")
+    await expect(sent).to_be_focused()
+    await expect(sent).to_contain_text("Sent. Your concern is in this session's record.")
+    await expect(sent).to_contain_text("The safeguarding lead will follow it up with you.")
+    await expect(summary).to_be_hidden()
+    await shot(page, "concern-sent-en-desktop")
+
+    entries = await lesson.server.services.event_log.read(lesson.session_id)
+    concern = [e.payload for e in entries if e.type == "ConcernRaised"]
+    alert = [e.payload for e in entries if e.type == "DslAlerted"]
+    oliver = lesson.school.pupils["Oliver"]
+    assert [(c["summary"], c["pupil"]) for c in concern if c] == [
+        ("Oliver said an adult at home shouts at him every night.", oliver)
+    ]
+    assert [(a["reason"], a["pupil"]) for a in alert if a] == [("concern", oliver)]
+    await context.close()
+
+
+# covers: C13, CLA-09
+async def test_the_recording_control_is_not_offered_where_the_policy_forbids_it_and_says_why(
+    browser: Browser, lesson: Lesson
+):
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    context, page = await joined_console(lesson, browser, "en-GB", DESKTOP)
+    part = page.get_by_role("region", name="Recording")
+    await expect(part).to_contain_text("This session is not being recorded.")
+    await expect(part).to_contain_text("Recording is switched off in this school's policy (CLA-09)")
+    await expect(part.get_by_role("button")).to_have_count(0)
+    await expect(page.locator("#recording-on")).to_be_hidden()
+    await context.close()
+
+
+# covers: C3, C7, C8, C16
+async def test_the_new_controls_in_welsh_on_a_phone(browser: Browser, lesson: Lesson):
+    await lesson.pupil("Amelia")
+    await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    context, page = await joined_console(lesson, browser, "cy-GB", PHONE)
+    waiting = page.get_by_role("list", name="Ystafell aros")
+    await expect(waiting).to_contain_text("disgwyl: ar restr y dosbarth")
+    await shot(page, "waiting-badges-cy-phone")
+    await page.get_by_role("button", name="Gadael i mewn bawb a ddisgwylir").click()
+    row = page.locator("#in-room li").filter(has_text="Amelia R.")
+    await expect(row.get_by_role("button")).to_have_text(
+        ["Troi'r meicroffon ymlaen", "Caniatáu i siarad", "Camera ymlaen", "Tynnu allan"]
+    )
+    await page.get_by_role("button", name="Troi'r sgwrs ymlaen").click()
+    await expect(page.get_by_label("Eich neges i bawb")).to_be_visible()
+    await page.get_by_role("button", name="Dweud wrth yr arweinydd diogelu").click()
+    await expect(page.get_by_label("Am ba ddisgybl?")).to_be_focused()
+    await shot(page, "controls-cy-phone")
+    await context.close()
+
+
+# covers: CLA-02, C5, STJ-06
+async def test_the_staffing_line_says_in_words_why_it_is_red_even_with_nobody_waiting(
+    browser: Browser, lesson: Lesson
+):
+    context = await lesson.console(browser, "en-GB", DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{lesson.server.url}/room/{lesson.session_id}")
+    await page.get_by_role("button", name="Join the room").click()
+    staffing, why = page.locator("#staffing"), page.locator("#staffing-why")
+    await expect(staffing).to_have_class("staffing staffing-fails")
+    await expect(why).to_have_text(
+        "Pupils cannot be let in until another adult joins: this school needs 2 adults in every "
+        "session."
+    )
+    assistant = await lesson.staff(lesson.school.assistant_cookie, "assistant")
+    await expect(staffing).to_have_text("Staff present: 2 of 2")
+    await expect(staffing).not_to_have_class("staffing staffing-fails")
+    await expect(why).to_be_hidden()
+    await lesson.pupil("Amelia")
+    await page.get_by_role("button", name="Admit everyone expected").click()
+    await expect(page.locator("#in-room")).to_contain_text("Amelia R.")
+    await assistant.close()  # the assistant drops: the pupils are held
+    await expect(staffing).to_have_class("staffing staffing-fails")
+    await expect(why).to_have_text(
+        "Pupils are held until another adult joins: 1 of 2 required staff present. (CLA-02)"
+    )
+    await shot(page, "held-en-desktop")
+    await context.close()
+
+
+# covers: CRO-04, C5
+async def test_one_adult_where_the_policy_allows_it_is_not_red_and_says_how_pupils_come_in(
+    browser: Browser, lesson: Lesson
+):
+    crofton = await make_school(lesson.server.services, "crofton")
+    session_id = await schedule(lesson.server, crofton, starts_at=START)
+    one = Lesson(lesson.server, crofton, session_id, lesson.clients)
+    await one.pupil("Amelia")
+    context = await one.console(browser, "en-GB", DESKTOP)
+    page = await context.new_page()
+    await page.goto(f"{lesson.server.url}/room/{session_id}")
+    await page.get_by_role("button", name="Join the room").click()
+    await expect(page.locator("#staffing")).to_have_text("Staff present: 1 of 2")
+    await expect(page.locator("#staffing")).not_to_have_class("staffing staffing-fails")
+    await expect(page.locator("#staffing-why")).to_have_text(
+        "One adult is here: pupils are let in two or more at a time, and the session ends for "
+        "everyone together."
+    )
+    waiting = page.get_by_role("list", name="Waiting room")
+    await expect(waiting).to_contain_text("pupils are admitted two or more at a time (CRO-04)")
+    await one.pupil("Oliver")
+    await expect(page.get_by_role("button", name="Admit everyone expected")).to_be_visible()
+    await shot(page, "one-adult-en-desktop")
     await context.close()

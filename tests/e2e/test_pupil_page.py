@@ -133,7 +133,7 @@ async def admit(lesson: Lesson, teacher: Client, forename: str) -> None:
     assert (await teacher.send("admit", pupils=[pupil]))["type"] == "ok"
 
 
-# covers: C18, C2, C4, CLA-02, CLA-04
+# covers: C18, C2, C4, C5, C7, CLA-02, CLA-04, CLA-05
 async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_end(
     browser: Browser, lesson: Lesson
 ):
@@ -164,8 +164,8 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await expect(page.get_by_role("heading", name="You are in the class")).to_be_visible()
     people = page.get_by_role("list", name="Who is here")
     await expect(people).to_contain_text("Amelia R. (You)")
-    await expect(people).to_contain_text("Mrs Khan (Adult from school)")
-    await expect(people).to_contain_text("Mr Lee (Adult from school)")
+    await expect(people).to_contain_text("Mrs Khan (Teacher)")  # who the teacher is, by name
+    await expect(people).to_contain_text("Mr Lee (Teaching assistant)")
     await expect(page.get_by_role("heading", name="Chat")).to_be_hidden()  # chat is off
 
     await page.get_by_role("button", name="Put my hand up").click()
@@ -178,6 +178,7 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await expect(status).to_contain_text("You may speak now.")
     await expect(page.get_by_text("Your hand is up.")).to_be_hidden()
     assert (await teacher.send("unmute", target=amelia))["type"] == "ok"  # she may speak
+    await expect(status).to_contain_text("Your teacher has turned your microphone on.")
     assert (await teacher.send("mute", target=amelia))["type"] == "ok"
     await expect(status).to_contain_text("Your teacher has turned your microphone off.")
 
@@ -197,8 +198,17 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await shot(page, "class-en-phone")
 
     await assistant.close()  # the assistant's connection drops: pupils are held (CLA-02)
-    await expect(status).to_contain_text("Waiting for another adult to join.")
+    held = page.get_by_role("heading", name="Waiting for another adult to join.")
+    await expect(held).to_be_focused()  # the whole screen: a screen reader starts there
+    await expect(page.get_by_role("button", name="Put my hand up")).to_be_hidden()
+    await expect(page.get_by_role("region", name="Chat")).to_be_hidden()
+    await expect(page.get_by_role("list", name="Who is here")).to_be_hidden()
+    await expect(page.get_by_role("button")).to_have_count(0)  # nothing to press while held
+    await expect(page.get_by_text("The chat is on.")).to_be_hidden()  # no chat to speak of
     await shot(page, "held-en-phone")
+    await lesson.join_staff(lesson.school.assistant_cookie, "assistant")  # back again
+    await expect(page.get_by_role("heading", name="You are in the class")).to_be_focused()
+    await expect(page.get_by_role("region", name="Chat")).to_contain_text("I can see 3 triangles")
 
     assert (await teacher.send("end"))["type"] == "ok"
     await expect(page.get_by_role("heading", name="The class has ended.")).to_be_visible()
@@ -213,7 +223,7 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     await context.close()
 
 
-# covers: C18, C4
+# covers: C18, C4, C5, C11, CLA-06
 async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     browser: Browser, lesson: Lesson
 ):
@@ -231,7 +241,7 @@ async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     await shot(page, "waiting-cy-desktop")
 
     teacher = await lesson.join_staff(lesson.school.teacher_cookie, "teacher")
-    await lesson.join_staff(lesson.school.assistant_cookie, "assistant")
+    assistant = await lesson.join_staff(lesson.school.assistant_cookie, "assistant")
     await admit(lesson, teacher, "Oliver")
     await expect(page.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
     await expect(page.get_by_role("button", name="Codi fy llaw")).to_be_visible()
@@ -250,6 +260,14 @@ async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     await page.get_by_role("button", name="Defnyddio'r dudalen hon yn lle").click()  # back here
     await expect(page.get_by_role("heading", name="Rwyt ti yn y dosbarth")).to_be_visible()
     await expect(again.get_by_role("heading", name="Mae'r dosbarth hwn ar agor")).to_be_visible()
+    # the page came back after the warning was given: it still shows it
+    await expect(page.locator("#time-notice")).to_have_text("5 munud ar ôl")
+
+    await assistant.close()  # held: the whole screen, in Welsh
+    held = page.get_by_role("heading", name="Yn aros i oedolyn arall ymuno.")
+    await expect(held).to_be_focused()
+    await expect(page.get_by_role("button", name="Codi fy llaw")).to_be_hidden()
+    await shot(page, "held-cy-desktop")
 
     assert (await teacher.send("end"))["type"] == "ok"
     await expect(page.get_by_role("heading", name="Mae'r dosbarth wedi dod i ben")).to_be_visible()
@@ -258,7 +276,7 @@ async def test_a_welsh_pupil_sees_every_step_in_welsh_with_the_time_warning(
     await context.close()
 
 
-# covers: C4, C9
+# covers: C4, C9, C10, STJ-06
 async def test_a_pupil_joins_with_the_keyboard_alone_and_is_told_plainly_when_removed(
     browser: Browser, lesson: Lesson
 ):
@@ -297,11 +315,15 @@ async def test_a_pupil_joins_with_the_keyboard_alone_and_is_told_plainly_when_re
     await expect(removed).to_be_focused()
     shown = page.locator("main")  # said once, in the page's words
     await expect(shown).not_to_contain_text("removed from this session", use_inner_text=True)
+    await expect(shown).to_contain_text(  # what happens next, for the parent beside the child
+        "The school will tell your grown-up what happened. If you have a question, please "
+        "contact the school."
+    )
     await shot(page, "removed-en-phone")
     await context.close()
 
 
-# covers: C6, C18, S04-07
+# covers: C6, C18, S04-07, S04-09
 async def test_in_a_one_to_one_the_parent_says_they_are_in_the_room_before_the_child_is_let_in(
     browser: Browser, lesson: Lesson
 ):
@@ -347,4 +369,16 @@ async def test_in_a_one_to_one_the_parent_says_they_are_in_the_room_before_the_c
     await expect(page.get_by_role("button", name="I am the parent")).to_be_hidden()
     assert (await teacher.send("admit", pupils=[amelia]))["type"] == "ok"
     await expect(page.get_by_role("heading", name="You are in the class")).to_be_visible()
+
+    # the parent steps out (staff record it): the child is held, and the parent's button is the
+    # one thing on the screen
+    assert (await teacher.send("parent_present", pupil=amelia, present=False))["type"] == "ok"
+    held = page.get_by_role(
+        "heading", name="Waiting for your grown-up to say they are in the room."
+    )
+    await expect(held).to_be_focused()
+    await expect(page.get_by_role("button")).to_have_count(1)
+    await shot(page, "held-for-parent-en-phone")
+    await page.get_by_role("button", name="I am the parent or carer, and I am in the room").click()
+    await expect(page.get_by_role("heading", name="You are in the class")).to_be_focused()
     await context.close()

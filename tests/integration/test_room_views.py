@@ -345,3 +345,23 @@ async def test_a_held_room_says_why_to_staff_and_to_pupils_in_their_own_words(
         assert "unmute" not in view["can_for"]["p1"]
         assert "leave" in view["cannot"]  # the one adult left cannot walk out on the pupils
         check_schema(*lesson.clients)
+
+
+# covers: C4, STJ-11, C2
+async def test_staff_see_when_a_pupils_link_is_also_open_on_another_device(server: LiveServer):
+    async with seeded_lesson(server, "claydon", pupils=4) as lesson:
+        teacher = await lesson.staff("teacher", "Mrs Khan")
+        await lesson.pupil("p1")  # waiting, on the family's tablet
+        await view_where(teacher, lambda v: v["waiting"] == ["p1"] and v["other_devices"] == [])
+        second = await lesson.pupil("p1", join=False)  # the link forwarded to another device
+        view = await view_where(teacher, lambda v: v["other_devices"] == ["p1"])
+        assert view["waiting"] == ["p1"]  # still the first device's place
+        refused = await second.send("join", acknowledged_expectations=True)
+        assert refused["type"] == "refused"  # one device per pupil (STJ-11)
+        await second.close()
+        await view_where(teacher, lambda v: v["other_devices"] == [])
+        # a device not yet in the room is not a second device
+        await lesson.pupil("p2", join=False)
+        await lesson.pupil("p2", join=False)
+        assert states(teacher)[-1]["view"]["other_devices"] == []
+        check_schema(*lesson.clients)

@@ -173,3 +173,39 @@ def test_where_a_one_to_one_may_go_on_recorded_the_parent_is_told_so_before_join
         "A parent or carer should stay in the room for the whole session. If nobody can, the "
         "session is recorded, you are told, and the school's safeguarding lead is alerted."
     )
+
+
+def test_staff_see_which_pupils_on_the_class_list_may_take_part_and_which_have_opted_out() -> None:
+    # covers: C17, CLA-14, CRO-16
+    from safeclass.core.roles import Consent
+
+    consent = {"p2": Consent.REFUSED, "p3": Consent.GIVEN}
+    d = Driver(make_room("claydon", pupils=3, consent=consent))
+    d.staff_join("t1")
+    expected = {p["id"]: p for p in Views(d.state, d.now).staff("t1")["expected"]}
+    assert {pid: (p["consent"], p["may_take_part"]) for pid, p in expected.items()} == {
+        "p1": ("implied", True),
+        "p2": ("refused", False),
+        "p3": ("given", True),
+    }
+    StaffView.model_validate(Views(d.state, d.now).staff("t1"))
+
+
+def test_a_pupil_hears_whether_they_muted_themselves_or_staff_did_but_never_who() -> None:
+    # covers: C7
+    from safeclass.web.views import pupil_event
+
+    d = Driver(make_room("claydon", pupils=2))
+    d.class_in(["p1"])
+    d.ok(c.UnmuteMic("t1", "p1"))
+    (by_staff,) = [e for e in d.ok(c.MuteMic("t1", "p1"))]
+    d.ok(c.UnmuteMic("t1", "p1"))
+    (by_self,) = [e for e in d.ok(c.MuteMic("p1", "p1"))]
+    assert pupil_event(by_staff, "p1") == {
+        "type": "MicMuted",
+        "at": by_staff.at.isoformat(),
+        "target": "p1",
+        "by_you": False,
+    }
+    assert pupil_event(by_self, "p1")["by_you"] is True  # type: ignore[index]
+    assert pupil_event(by_staff, "p2") is None

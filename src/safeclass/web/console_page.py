@@ -1,6 +1,7 @@
 """The staff console in the room (`/room/{session}` for a member of staff on the session): who is
 waiting and who is in, whether the two-adult rule holds, the time left, and the buttons the room
-allows now (issue 10, point 2; video comes later).
+allows now: per-pupil controls, the chat, the recording where the policy allows it, a concern
+to the safeguarding lead (issue 10, point 2; video is `static/room-media.js`'s).
 
 The page is `console.html` (English or Welsh) and one ES module, `static/console.js`, which talks
 to the room through `static/room-client.js`. Like the pupil's page, every word the module may show
@@ -15,9 +16,17 @@ from __future__ import annotations
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
+from safeclass.web import i18n
+from safeclass.web.pupil_page import minutes_left
 from safeclass.web.render import render
 
 
 def console_room(request: Request, session_id: str, title: str) -> HTMLResponse:
     """The console for `session_id` (the room socket's own rule has let this member of staff in)."""
-    return render(request, "console.html", session_id=session_id, title=title)
+    return render(
+        request,
+        "console.html",
+        session_id=session_id,
+        title=title,
+        minutes_left=minutes_left(i18n.language_of(request)),
+    )

@@ -31,11 +31,13 @@ def pupil_room(request: Request, pupil: PupilIdentity) -> HTMLResponse:
         "pupil_room.html",
         session_id=pupil.session_id,
         name=pupil.name,
-        minutes_left=_minutes_left(i18n.language_of(request)),
+        minutes_left=minutes_left(i18n.language_of(request)),
     )
 
 
-def _minutes_left(language: str) -> dict[str, str]:
+def minutes_left(language: str) -> dict[str, str]:
+    """The warning "5 minutes left" in `language`, for each number of minutes a warning could
+    have (the console shows the same warnings)."""
     ngettext = i18n.translations(language).ngettext
     return {
         str(n): ngettext("%(num)d minute left", "%(num)d minutes left", n) % {"num": n}

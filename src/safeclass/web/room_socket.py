@@ -43,7 +43,7 @@ from safeclass.app import staff_roles
 from safeclass.app.clock import Clock
 from safeclass.app.live.runtime import LiveRoom, RoomClosedError
 from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmittedError
-from safeclass.core import Role, RoomState
+from safeclass.core import Role, RoomState, Status
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
 from safeclass.web import i18n, protocol, room_words
@@ -133,13 +133,32 @@ class RoomAudience:
         p = state.participants.get(conn.participant)
         return p is not None and p.device == conn.device and p.connected
 
+    def other_devices(self, state: RoomState) -> frozenset[str]:
+        """Pupils waiting or in the room whose link is also open on another device (STJ-11):
+        staff see it beside their name."""
+        out = set()
+        for conn in self.connections:
+            p = state.participants.get(conn.participant)
+            if (
+                not conn.is_staff
+                and p is not None
+                and p.connected
+                and p.status in (Status.WAITING, Status.ADMITTED)
+                and p.device != conn.device
+            ):
+                out.add(conn.participant)
+        return frozenset(out)
+
+    def views(self, state: RoomState) -> Views:
+        return Views(state, self._clock.now(), self.unrecordable, self.other_devices(state))
+
     def view_for(
         self, state: RoomState, conn: Connection, views: Views | None = None
     ) -> dict[str, Any]:
         """The connection's view; the chat so far goes in it once, when the page may first
         see the chat (staff on connecting, a pupil's device once it is theirs in the room), and
         new messages then come as events."""
-        views = views or Views(state, self._clock.now(), self.unrecordable)
+        views = views or self.views(state)
         if conn.is_staff:
             with_chat, conn.has_chat = not conn.has_chat, True
             return views.staff(conn.participant, with_chat=with_chat)
@@ -160,7 +179,7 @@ class RoomAudience:
         }
 
     async def publish(self, state: RoomState, events: Sequence[Event], seq: int) -> None:
-        views = Views(state, self._clock.now(), self.unrecordable)
+        views = self.views(state)
         staff_notices: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for conn in list(self.connections):
             message = self.state_message(state, conn, seq, views)
@@ -328,10 +347,16 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         }
     )
     conn.send(audience.state_message(room.state, conn, room.seq))
+    if conn.participant in audience.other_devices(room.state):
+        await audience.publish(room.state, [], room.seq)  # staff see the second device
     try:
         await _read(conn, room, audience)
     finally:
+        second = conn.participant in audience.other_devices(room.state)
         audience.discard(conn)
+        if second:  # staff see it gone
+            with contextlib.suppress(Exception):
+                await audience.publish(room.state, [], room.seq)
         services.metrics.sockets.labels(role="staff" if conn.is_staff else "pupil").dec()
         heart.cancel()
         if conn.media_worker is not None:

@@ -115,6 +115,7 @@ class ExpectedPupilView(_View):
     name: str
     status: str  # not_joined | waiting | admitted | left | denied | removed
     consent: str
+    may_take_part: bool  # the consent record lets them join under this school's basis (C17)
 
 
 class StaffView(_View):
@@ -126,6 +127,7 @@ class StaffView(_View):
     waiting: list[str]
     hands: list[str]
     expected: list[ExpectedPupilView]
+    other_devices: list[str]  # pupils waiting or in with their link also open on another device
     expectations: Expectations
     can: list[str]
     cannot: dict[str, Reason]
@@ -135,7 +137,8 @@ class StaffView(_View):
 
 class Classmate(_View):
     name: str
-    role: str
+    role: str  # staff | pupil
+    staff_role: str | None  # teacher | assistant | dsl | head, so a child knows their teacher
     mic_on: bool
     camera_on: bool
     hand_up: bool
@@ -178,12 +181,21 @@ class Views:
     a room's chat is not sent again to everyone whenever anyone speaks.
     """
 
-    def __init__(self, state: RoomState, now: dt.datetime, unrecordable: str | None = None) -> None:
+    def __init__(
+        self,
+        state: RoomState,
+        now: dt.datetime,
+        unrecordable: str | None = None,
+        other_devices: frozenset[str] = frozenset(),
+    ) -> None:
         """`unrecordable`: why this server cannot record the room (the runtime refuses
-        recording then, whatever the policy allows), or None."""
+        recording then, whatever the policy allows), or None. `other_devices`: the pupils
+        waiting or in the room whose link is also open on another device (a forwarded link, a
+        second tablet: STJ-11), which only the room's connections know."""
         self.state = state
         self.now = now
         self.unrecordable = unrecordable
+        self.other_devices = other_devices
         self._facts: dict[bool, dict[str, Any]] = {}
         self._expectations: dict[bool, dict[str, Any]] = {}
         self._staff_common: dict[str, Any] | None = None
@@ -250,6 +262,7 @@ class Views:
                         "name": pupil.shown_name,
                         "status": here.status.value if here else "not_joined",
                         "consent": pupil.consent.value,
+                        "may_take_part": state.consent_allows(pupil),
                     }
                 )
             self._staff_common = {
@@ -264,6 +277,7 @@ class Views:
                 "waiting": [p.id for p in state.waiting_pupils() if p.connected],
                 "hands": [p.id for p in state.hand_queue()],
                 "expected": expected,
+                "other_devices": sorted(self.other_devices),
                 "expectations": self.expectations(staff=True),
             }
         me = self.state.participants.get(viewer)
@@ -352,6 +366,7 @@ class Views:
                     {
                         "name": p.name,
                         "role": "staff" if p.is_staff else "pupil",
+                        "staff_role": p.role.value if p.is_staff else None,
                         "mic_on": p.mic_on and not held,
                         "camera_on": p.camera_on and not held,
                         "hand_up": p.hand_raised_at is not None,
@@ -490,7 +505,8 @@ _ABOUT_A_PUPIL = (
 
 
 def pupil_event(event: ev.Event, viewer: str) -> dict[str, Any] | None:
-    """The event as a pupil may see it, or None. Chat shows the sender's shown name only."""
+    """The event as a pupil may see it, or None. Chat shows the sender's shown name only; an
+    event about the pupil says whether they did it themselves (`by_you`), never who else did."""
     if isinstance(event, ev.ChatPosted):
         return {
             "type": "ChatPosted",
@@ -509,7 +525,9 @@ def pupil_event(event: ev.Event, viewer: str) -> dict[str, Any] | None:
         and getattr(event, "target", getattr(event, "pupil", None)) == viewer
     ):
         data = to_dict(event)
-        data.pop("by", None)
+        # never a member of staff's id; only whether the pupil did it themselves, so their page
+        # does not say "your teacher has turned your microphone off" when they did
+        data["by_you"] = data.pop("by", None) == viewer
         return data
     return None
 

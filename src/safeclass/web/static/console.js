@@ -4,8 +4,10 @@
  * the room.
  *
  * The room client (`room-client.js`) holds the socket; this module shows the staffing line, the
- * time left, the waiting room, who is in the room, the hands in order and the end buttons, and
- * sends what the member of staff asks for. A button is shown only where the view's `can` (or
+ * time left with the policy's warnings, the waiting room with what the room knows of each person
+ * waiting, who is in the room with their controls, the hands in order, the chat, the recording,
+ * a concern to the safeguarding lead, the class list and the end buttons, and sends what the
+ * member of staff asks for. A button is shown only where the view's `can` (or
  * `can_for`, per pupil) offers it; otherwise the room's own reason (`cannot`) is shown in its
  * place. The module has no words of its own: they come from the page's `#words` data block.
  */
@@ -17,7 +19,7 @@ import { act as send, el, pageWords, say } from "./room-page.js";
 
 const doc = document;
 const root = /** @type {HTMLElement} */ (doc.getElementById("console"));
-/** @type {Record<string, string>} */
+/** @type {Record<string, any>} */
 const words = pageWords();
 
 /**
@@ -26,10 +28,23 @@ const words = pageWords();
  * @param {Record<string, string | number>} values
  */
 function fill(key, values) {
-  return (words[key] || "").replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+  /** @type {string} */
+  const word = words[key] || "";
+  return word.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 
 const room = new RoomClient(root.dataset.session || "");
+// the parts shown once this member of staff is in the room
+const PARTS = [
+  "join-part",
+  "waiting-part",
+  "room-part",
+  "chat-part",
+  "recording-part",
+  "concern-part",
+  "class-part",
+  "end-part",
+];
 let over = false;
 let reconnectingShown = false;
 /** @type {any} */
@@ -38,8 +53,10 @@ let latest = null;
 let skew = 0;
 /** @type {string} the pupil the remove form is for */
 let removing = "";
+/** @type {Set<number>} chat lines shown, by number */
+const shownChat = new Set();
 
-room.on("state", ({ view, now }) => {
+room.on("state", ({ view, now, events }) => {
   if (over) {
     return;
   }
@@ -52,6 +69,9 @@ room.on("state", ({ view, now }) => {
   }
   latest = view;
   render(view);
+  for (const event of events || []) {
+    announce(event, view);
+  }
 });
 
 room.on("closed", (/** @type {ClosedReport} */ closed) => {
@@ -64,10 +84,15 @@ room.on("closed", (/** @type {ClosedReport} */ closed) => {
     return;
   }
   over = true;
-  for (const id of ["join-part", "waiting-part", "room-part", "end-part", "time-left", "staffing-why"]) {
+  for (const id of PARTS) {
     el(id).hidden = true;
   }
-  say("latest-notice", "");
+  for (const id of ["time-left", "staffing-why", "recording-on"]) {
+    el(id).hidden = true;
+  }
+  for (const id of ["latest-notice", "time-notice", "recording-notice"]) {
+    say(id, "");
+  }
   say("over-message", words[closed.reason] || words.stopped);
   el("over-part").hidden = false;
   el("over-message").focus();
@@ -129,6 +154,221 @@ function whyNot(text) {
 }
 
 /**
+ * The room's reason with the clause it protects: "Recording is switched off in this school's
+ * policy (CLA-09)".
+ * @param {{message: string, clause?: string}} reason
+ */
+function because(reason) {
+  return reason.clause ? `${reason.message} (${reason.clause})` : reason.message;
+}
+
+// What takes the keyboard's place when the button pressed is gone (its other half).
+/** @type {Record<string, string>} */
+const OTHER_HALF = {
+  mute: "unmute",
+  unmute: "mute",
+  camera_off: "camera_on",
+  camera_on: "camera_off",
+  allow_to_speak: "unmute",
+};
+
+// A pupil's controls, in order, each with the field naming the pupil.
+const PUPIL_CONTROLS = [
+  ["mute", "target"],
+  ["unmute", "target"],
+  ["allow_to_speak", "pupil"],
+  ["camera_off", "target"],
+  ["camera_on", "target"],
+];
+
+/**
+ * What the room knows of a person waiting, in words: every one waiting is on the class list
+ * (the room turns anyone else away at the door), their consent on record, whether their link is
+ * also open on another device, and in a 1-to-1 whether a parent has said they are in the room.
+ * @param {any} view
+ * @param {string} id
+ * @param {any} person
+ * @returns {string[]}
+ */
+function badges(view, id, person) {
+  const out = [];
+  const listed = view.expected.find((/** @type {any} */ p) => p.id === id);
+  if (listed) {
+    out.push(words.on_list);
+    if (listed.consent === "given") {
+      out.push(words.consent_given);
+    } else if (listed.consent === "implied") {
+      out.push(words.consent_implied);
+    }
+  }
+  if (view.other_devices.includes(id)) {
+    out.push(words.other_device);
+  }
+  if (view.session.kind === "one_to_one" && person) {
+    out.push(person.parent_present ? words.parent_here : words.parent_not_yet);
+  }
+  return out;
+}
+
+/**
+ * Show `text` in the element `id` unless it says so already (a live region would say it again).
+ * @param {string} id
+ * @param {string} text
+ */
+function sayOnce(id, text) {
+  if (el(id).textContent !== text || el(id).hidden === Boolean(text)) {
+    say(id, text);
+  }
+}
+
+/**
+ * The chat: its switch, the messages so far and the box to send one.
+ * @param {any} view
+ */
+function renderChat(view) {
+  const { can, cannot } = view;
+  const on = view.session.chat_on;
+  say("chat-state", on ? words.chat_is_on : words.chat_is_off);
+  const swap = can.includes("chat_on") ? "chat_on" : can.includes("chat_off") ? "chat_off" : "";
+  const switcher = el("chat-switch");
+  switcher.hidden = !swap;
+  switcher.textContent = swap === "chat_on" ? words.chat_switch_on : words.chat_switch_off;
+  switcher.dataset.send = swap;
+  if (view.chat) {
+    for (const line of view.chat) {
+      addChat(line);
+    }
+  }
+  el("chat-form").hidden = !can.includes("chat");
+  // the room's reason only while the chat is on (off, the switch says what to do)
+  say("chat-why", on && !can.includes("chat") && cannot.chat ? because(cannot.chat) : "");
+}
+
+/** @param {{number: number, name: string, text: string}} line */
+function addChat(line) {
+  if (shownChat.has(line.number)) {
+    return;
+  }
+  shownChat.add(line.number);
+  const entry = doc.createElement("li");
+  const who = doc.createElement("span");
+  who.className = "name";
+  who.textContent = `${line.name}: `;
+  entry.append(who, doc.createTextNode(line.text));
+  const list = el("chat-lines");
+  list.append(entry);
+  list.scrollTop = list.scrollHeight; // the newest in view
+  el("no-chat").hidden = true;
+}
+
+/**
+ * The recording: offered only where the room says it may start now, with its reason otherwise.
+ * @param {any} view
+ */
+function renderRecording(view) {
+  const { can, cannot } = view;
+  const state = view.session.recording;
+  const offered = can.includes("start_recording") || can.includes("stop_recording");
+  el("recording-part").hidden = el("recording-part").hidden || !(offered || state !== "off" || cannot.start_recording);
+  el("start-recording").hidden = !can.includes("start_recording");
+  el("recording-how").hidden = !can.includes("start_recording");
+  el("stop-recording").hidden = !can.includes("stop_recording");
+  say("recording-why", state === "off" && cannot.start_recording ? because(cannot.start_recording) : "");
+  el("recording-on").hidden = state !== "on";
+  el("recording-on").textContent = words.recording_now;
+  const notice = state === "notice" ? words.recording_told : state === "on" ? words.recording_started : "";
+  sayOnce("recording-notice", notice);
+}
+
+/**
+ * The concern form's list of pupils (the class list), kept as it is while nothing changes.
+ * @param {any} view
+ */
+function renderConcern(view) {
+  el("concern-part").hidden = el("concern-part").hidden || !view.can.includes("concern");
+  const select = /** @type {HTMLSelectElement} */ (el("concern-pupil"));
+  const wanted = [["", words.no_pupil], ...view.expected.map((/** @type {any} */ p) => [p.id, p.name])];
+  const have = [...select.options].map((option) => [option.value, option.text]);
+  if (JSON.stringify(have) !== JSON.stringify(wanted)) {
+    const chosen = select.value;
+    select.replaceChildren(
+      ...wanted.map(([value, text]) => {
+        const option = doc.createElement("option");
+        option.value = value;
+        option.textContent = text;
+        return option;
+      }),
+    );
+    select.value = wanted.some(([value]) => value === chosen) ? chosen : "";
+  }
+}
+
+/**
+ * The class list: everyone expected, whether they are here, and who may not take part.
+ * @param {any} view
+ */
+function renderClassList(view) {
+  el("class-list").replaceChildren(
+    ...view.expected.map((/** @type {any} */ pupil) => {
+      const about = [];
+      if (!pupil.may_take_part) {
+        about.push(pupil.consent === "refused" ? words.opted_out : words.no_consent);
+      } else {
+        about.push(words[`status_${pupil.status}`] || pupil.status);
+      }
+      return item(pupil.name, about, []);
+    }),
+  );
+}
+
+/**
+ * What just happened, said in the status region: the room's events, in this page's words.
+ * @param {any} event
+ * @param {any} view
+ */
+function announce(event, view) {
+  /** @param {string} id */
+  const nameOf = (id) => {
+    const person = view.people.find((/** @type {any} */ p) => p.id === id);
+    return person ? person.name : "";
+  };
+  /** @type {string} */
+  let text = "";
+  switch (event.type) {
+    case "ChatPosted":
+      addChat(event);
+      return;
+    case "ChatSwitched":
+      text = event.on ? words.chat_switched_on : words.chat_switched_off;
+      break;
+    case "RecordingStopped":
+      text = words.recording_stopped;
+      break;
+    case "MicMuted":
+      text = fill("muted_who", { name: nameOf(event.target) });
+      break;
+    case "MicUnmuted":
+      text = fill("unmuted_who", { name: nameOf(event.target) });
+      break;
+    case "SpeakingAllowed":
+    case "PupilCalledOn":
+      text = fill("may_speak_who", { name: nameOf(event.pupil) });
+      break;
+    case "CameraTurnedOff":
+      text = fill("camera_off_who", { name: nameOf(event.target) });
+      break;
+    case "CameraTurnedOn":
+      text = fill("camera_on_who", { name: nameOf(event.target) });
+      break;
+    default:
+      return;
+  }
+  if (text) {
+    say("latest-notice", text);
+  }
+}
+
+/**
  * Everything on the page from the staff view.
  * @param {any} view
  */
@@ -150,10 +390,25 @@ function render(view) {
     present: staffing.staff_present,
     required: staffing.staff_required,
   });
-  staffLine.classList.toggle("staffing-fails", short);
   const hold = view.session.hold;
-  const reason = hold || cannot.admit_all || cannot.admit || null;
-  say("staffing-why", short && reason ? reason.message : "");
+  // one adult where the policy allows it (CRO-04) is not the rule failing: pupils come in two
+  // or more at a time; the room's own refusals say so beside each pupil
+  const alone =
+    staffing.single_adult_fallback && staffing.staff_present === 1 && view.session.kind !== "one_to_one";
+  const fails = (short && !alone) || (hold && hold.reason === "staff_below_minimum");
+  staffLine.classList.toggle("staffing-fails", Boolean(fails));
+  // why, in words (never by the colour alone): the hold, else the room's refusal, else the rule
+  const reason = hold || (fails ? cannot.admit_all || cannot.admit : null);
+  const why = reason
+    ? because(reason)
+    : fails
+      ? fill("staff_short", { required: staffing.staff_required })
+      : short && alone
+        ? words.single_adult
+        : "";
+  say("staffing-why", why);
+  el("staffing-why").classList.toggle("error-message", Boolean(hold || fails));
+  el("staffing-why").classList.toggle("hint", !(hold || fails));
   tick();
 
   const joinable = can.includes("join");
@@ -171,23 +426,26 @@ function render(view) {
       if (allowed.includes("admit")) {
         after.push(button(words.admit, `admit:${id}`, () => act("admit", { pupils: [id] }, "waiting-problem")));
       } else if (cannot.admit || cannot.admit_all) {
-        after.push(whyNot((cannot.admit || cannot.admit_all).message));
+        after.push(whyNot(because(cannot.admit || cannot.admit_all)));
       }
       if (allowed.includes("deny")) {
         after.push(button(words.deny, `deny:${id}`, () => act("deny", { pupil: id }, "waiting-problem"), "secondary"));
       }
-      return item(nameOf(id), [], after);
+      return item(nameOf(id), badges(view, id, byId.get(id)), after);
     }),
   );
   const everyone = can.includes("admit_all");
   el("admit-all").hidden = !everyone;
   // the room's reason once: not again under the list when each pupil already shows it
   const rowsSayWhy = Boolean(root.querySelector("#waiting .why-not"));
-  const whyAll = !everyone && waiting.length && cannot.admit_all ? cannot.admit_all.message : "";
+  const whyAll = !everyone && waiting.length && cannot.admit_all ? because(cannot.admit_all) : "";
   say("admit-all-why", rowsSayWhy ? "" : whyAll);
 
   // in the room
   el("room-part").hidden = joinable;
+  for (const id of ["chat-part", "recording-part", "concern-part", "class-part"]) {
+    el(id).hidden = joinable;
+  }
   const inRoom = view.people.filter((/** @type {any} */ p) => p.status === "admitted");
   el("in-room").replaceChildren(
     ...inRoom.map((/** @type {any} */ person) => {
@@ -198,18 +456,32 @@ function render(view) {
       } else if (words[`role_${person.role}`]) {
         about.push(words[`role_${person.role}`]);
       }
-      if (person.role === "pupil" && !person.mic_on) {
-        about.push(words.mic_off);
+      if (person.role === "pupil") {
+        if (!person.mic_on) {
+          about.push(words.mic_off);
+        }
+        if (!person.mic_on && person.mic_allowed) {
+          about.push(words.may_speak);
+        }
+        if (!person.camera_on) {
+          about.push(words.camera_is_off);
+        }
       }
       if (person.hand_raised_at) {
         about.push(words.hand_up);
       }
-      const after = [];
-      if (allowed.includes("mute")) {
-        after.push(button(words.mute, `mute:${person.id}`, () => act("mute", { target: person.id }, "room-problem"), "secondary"));
+      if (view.other_devices.includes(person.id)) {
+        about.push(words.other_device);
       }
-      if (allowed.includes("unmute")) {
-        after.push(button(words.unmute, `unmute:${person.id}`, () => act("unmute", { target: person.id }, "room-problem"), "secondary"));
+      const after = [];
+      // in this order on every row, so the keyboard meets them the same way each time
+      for (const [type, field] of PUPIL_CONTROLS) {
+        if (allowed.includes(type)) {
+          const key = `${type}:${person.id}`;
+          // muting a pupil whose microphone is off but who may speak takes that permission back
+          const label = type === "mute" && !person.mic_on ? words.take_back_speaking : words[type];
+          after.push(button(label, key, () => act(type, { [field]: person.id }, "room-problem"), "secondary"));
+        }
       }
       if (allowed.includes("remove")) {
         after.push(button(words.remove, `remove:${person.id}`, () => askWhy(person.id, person.name), "warning"));
@@ -232,12 +504,24 @@ function render(view) {
     }),
   );
 
+  renderChat(view);
+  renderRecording(view);
+  renderConcern(view);
+  renderClassList(view);
+
   el("end-part").hidden = !(can.includes("end") || can.includes("emergency_end"));
   el("end").hidden = !can.includes("end");
   el("emergency").hidden = !can.includes("emergency_end");
 
   if (focused) {
-    const again = /** @type {HTMLElement | null} */ (root.querySelector(`[data-key="${CSS.escape(focused)}"]`));
+    /** @param {string} key */
+    const find = (key) => /** @type {HTMLElement | null} */ (root.querySelector(`[data-key="${CSS.escape(key)}"]`));
+    const [type, who] = focused.split(":");
+    // the same button; else its other half (Mute after Unmute); else the pupil's first control
+    const again =
+      find(focused) ||
+      (who && OTHER_HALF[type] ? find(`${OTHER_HALF[type]}:${who}`) : null) ||
+      (who ? /** @type {HTMLElement | null} */ (root.querySelector(`#in-room [data-key$=":${CSS.escape(who)}"]`)) : null);
     if (again && doc.activeElement !== again) {
       again.focus();
     }
@@ -259,6 +543,18 @@ function tick() {
   const seconds = String(left % 60).padStart(2, "0");
   const time = hours ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
   say("time-left", fill(before ? "starts_in" : "time_left", { time }));
+  // the policy's warnings ("5 minutes left"), as the pupils get them; from the clock, so a
+  // page that reconnected after one still shows it
+  const due = before ? [] : latest.session.warnings_minutes.filter((/** @type {number} */ m) => left <= m * 60);
+  const warning = due.length ? words.minutes_left[String(Math.min(...due))] || "" : "";
+  sayOnce("time-notice", left > 0 ? warning : "");
+  if (latest.session.recording === "notice" && latest.session.recording_starts_at) {
+    const wait = Math.max(0, Math.ceil((Date.parse(latest.session.recording_starts_at) - now) / 1000));
+    const at = `${Math.floor(wait / 60)}:${String(wait % 60).padStart(2, "0")}`;
+    say("recording-state", fill("recording_soon", { time: at }));
+  } else {
+    say("recording-state", latest.session.recording === "on" ? words.recording_is_on : words.not_recording);
+  }
 }
 setInterval(tick, 1000);
 
@@ -338,6 +634,78 @@ el("emergency-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const note = /** @type {HTMLTextAreaElement} */ (el("emergency-note")).value.trim();
   act("emergency_end", { note }, "end-problem");
+});
+
+el("chat-switch").addEventListener("click", () => {
+  const type = el("chat-switch").dataset.send;
+  if (type) {
+    act(type, {}, "chat-problem");
+  }
+});
+
+el("chat-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = /** @type {HTMLInputElement} */ (el("chat-text"));
+  const text = input.value.trim();
+  if (text && (await act("chat", { text }, "chat-problem"))) {
+    input.value = "";
+  }
+  input.focus();
+});
+
+el("start-recording").addEventListener("click", async () => {
+  if (await act("start_recording", {}, "recording-problem")) {
+    el("recording-heading").focus();
+  }
+});
+
+el("stop-recording").addEventListener("click", async () => {
+  if (await act("stop_recording", {}, "recording-problem")) {
+    el("recording-heading").focus();
+  }
+});
+
+el("concern").addEventListener("click", () => {
+  el("concern-sent").hidden = true;
+  el("concern-form").hidden = false;
+  el("concern").hidden = true;
+  el("concern-pupil").focus();
+});
+
+function closeConcern() {
+  el("concern-form").hidden = true;
+  el("concern").hidden = false;
+  el("concern-error").hidden = true;
+  el("concern-summary-field").classList.remove("field-error");
+}
+
+el("concern-cancel").addEventListener("click", () => {
+  closeConcern();
+  el("concern").focus();
+});
+
+el("concern-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const summary = /** @type {HTMLTextAreaElement} */ (el("concern-summary"));
+  const pupil = /** @type {HTMLSelectElement} */ (el("concern-pupil")).value;
+  if (!summary.value.trim()) {
+    el("concern-error").hidden = false;
+    el("concern-summary-field").classList.add("field-error");
+    summary.focus();
+    return;
+  }
+  /** @type {Record<string, string>} */
+  const fields = { summary: summary.value.trim() };
+  if (pupil) {
+    fields.pupil = pupil;
+  }
+  if (await act("concern", fields, "concern-problem")) {
+    summary.value = "";
+    /** @type {HTMLSelectElement} */ (el("concern-pupil")).value = "";
+    closeConcern();
+    el("concern-sent").hidden = false;
+    el("concern-sent").focus();
+  }
 });
 
 room.connect();

@@ -3,7 +3,8 @@
  * The pupil's page (templates/pupil_room.html): what the room's view says, shown to a child.
  *
  * The room client (`room-client.js`) holds the socket; this module only shows the part of the
- * page the pupil's view calls for (agree and join, the waiting screen, the class, the end) and
+ * page the pupil's view calls for (agree and join, the waiting screen, the class, the whole-screen
+ * "waiting for another adult" while the room is held, the end) and
  * sends what the child asks for. It offers only what the view's `can` lists, and has no words
  * of its own: they come, in the page's language, from the page's `#words` data block. What the
  * server writes for the pupil (a refusal's `message`) is shown as it comes.
@@ -20,10 +21,14 @@ const root = /** @type {HTMLElement} */ (doc.getElementById("pupil"));
 /** @type {Record<string, any>} */
 const words = pageWords();
 
-const SCREENS = ["connecting", "before", "waiting", "room", "over"];
+const SCREENS = ["connecting", "before", "waiting", "held", "room", "over"];
 let screen = "connecting";
 let joining = false;
 let reconnectingShown = false;
+/** server time minus this machine's, in ms: the warnings follow the server's clock */
+let skew = 0;
+/** @type {any} the latest session facts */
+let session = null;
 /** @type {Set<number>} chat lines shown, by number */
 const shownChat = new Set();
 
@@ -40,7 +45,12 @@ function show(name) {
   for (const other of SCREENS) {
     el(`screen-${other}`).hidden = other !== name;
   }
-  const heading = { waiting: "waiting-heading", room: "room-heading", over: "over-message" }[name];
+  const heading = {
+    waiting: "waiting-heading",
+    held: "held-heading",
+    room: "room-heading",
+    over: "over-message",
+  }[name];
   if (heading && !first) {
     el(heading).focus();
   }
@@ -64,9 +74,12 @@ function fillList(id, lines) {
 
 const room = new RoomClient(root.dataset.session || "");
 
-room.on("state", ({ view, events }) => {
+room.on("state", ({ view, events, now }) => {
   if (screen === "over") {
     return;
+  }
+  if (now) {
+    skew = Date.parse(now) - Date.now();
   }
   if (reconnectingShown) {
     say("latest-notice", "");
@@ -88,13 +101,15 @@ room.on("closed", (/** @type {ClosedReport} */ closed) => {
     return;
   }
   const text = words[closed.reason] || words.stopped;
-  for (const id of ["hold-notice", "time-notice", "latest-notice"]) {
+  for (const id of ["hold-notice", "time-notice", "recording-notice", "latest-notice"]) {
     say(id, "");
   }
   say("over-message", text);
   // 4004 also means consent withdrawn: only the server's words say which
   const detail = closed.reason === "denied" ? closed.message : "";
-  say("over-detail", detail && detail !== text ? detail : "");
+  // a removed child's parent needs the next step
+  const next = closed.reason === "removed" ? words.removed_next : "";
+  say("over-detail", next || (detail && detail !== text ? detail : ""));
   // opening the class again here takes it back from the other tab (or tries once more)
   el("over-again").hidden = !["opened_elsewhere", "gave_up"].includes(closed.reason);
   show("over");
@@ -105,12 +120,27 @@ room.on("closed", (/** @type {ClosedReport} */ closed) => {
  * @param {any} view
  */
 function render(view) {
-  const session = view.session;
+  session = view.session;
   say("lesson-title", session.title);
   const hold = session.hold;
-  say("hold-notice", hold ? words[hold.reason] || hold.message : "");
+  const holdText = hold ? words[hold.reason] || hold.message : "";
   const me = view.me;
-  if (me && me.status === "admitted") {
+  const held = Boolean(me && me.status === "admitted" && hold);
+  // held in the class: the whole screen says so (its heading takes the focus, so it is heard)
+  sayOnce("hold-notice", held ? "" : holdText);
+  /** @type {Record<string, string>} */
+  const recording = { notice: words.recording_notice, on: words.recording };
+  sayOnce("recording-notice", recording[session.recording] || "");
+  el("recording-notice").classList.toggle("recording-now", session.recording === "on");
+  tick();
+  if (held) {
+    if (screen !== "held") {
+      say("latest-notice", ""); // "The chat is on" means nothing on a screen with no chat
+    }
+    say("held-heading", holdText);
+    el("parent-back").hidden = !(hold.reason === "parent_absent" && view.can.includes("parent_present"));
+    show("held");
+  } else if (me && me.status === "admitted") {
     renderRoom(view);
     show("room");
   } else if (me && me.status === "waiting") {
@@ -131,6 +161,28 @@ function render(view) {
     }
   }
 }
+
+/**
+ * Show `text` in the element `id` unless it says so already (a live region would say it again).
+ * @param {string} id
+ * @param {string} text
+ */
+function sayOnce(id, text) {
+  if (el(id).textContent !== text || el(id).hidden === Boolean(text)) {
+    say(id, text);
+  }
+}
+
+/** The policy's warning ("5 minutes left") once its time has come, on the server's clock. */
+function tick() {
+  if (!session || screen === "over" || session.phase === "ended") {
+    return;
+  }
+  const left = (Date.parse(session.ends_at) - (Date.now() + skew)) / 1000;
+  const due = session.phase === "live" ? session.warnings_minutes.filter((/** @type {number} */ m) => left <= m * 60) : [];
+  sayOnce("time-notice", due.length && left > 0 ? words.minutes_left[String(Math.min(...due))] || "" : "");
+}
+setInterval(tick, 1000);
 
 /** @param {any} view */
 function renderBefore(view) {
@@ -165,7 +217,7 @@ function renderRoom(view) {
       if (person.you) {
         about.push(words.you);
       } else if (person.role === "staff") {
-        about.push(words.staff);
+        about.push(words[`staff_${person.staff_role}`] || words.staff);
       }
       if (person.hand_up) {
         about.push(words.hand_up);
@@ -205,7 +257,9 @@ function addChat(line) {
   who.className = "name";
   who.textContent = `${line.name}: `;
   item.append(who, doc.createTextNode(line.text));
-  el("chat-lines").append(item);
+  const list = el("chat-lines");
+  list.append(item);
+  list.scrollTop = list.scrollHeight; // the newest in view
 }
 
 /**
@@ -217,13 +271,19 @@ function announce(event) {
   let text = "";
   switch (event.type) {
     case "TimeWarning": // kept in its own line: a later notice must not hide it
-      say("time-notice", words.minutes_left[String(event.minutes_left)] || "");
+      sayOnce("time-notice", words.minutes_left[String(event.minutes_left)] || "");
       return;
     case "MicMuted":
-      text = words.muted;
+      text = event.by_you ? "" : words.muted;
+      break;
+    case "MicUnmuted":
+      text = event.by_you ? "" : words.unmuted;
       break;
     case "CameraTurnedOff":
-      text = words.camera_off;
+      text = event.by_you ? "" : words.camera_off;
+      break;
+    case "CameraTurnedOn":
+      text = event.by_you ? "" : words.camera_on;
       break;
     case "SpeakingAllowed":
     case "PupilCalledOn":
@@ -232,13 +292,7 @@ function announce(event) {
     case "ChatSwitched":
       text = event.on ? words.chat_on : words.chat_off;
       break;
-    case "RecordingNoticeGiven":
-      text = words.recording_notice;
-      break;
-    case "RecordingStarted":
-      text = words.recording;
-      break;
-    case "RecordingStopped":
+    case "RecordingStopped": // the notice and the recording itself are lines of their own
       text = words.recording_stopped;
       break;
     case "ChatPosted":
@@ -298,6 +352,10 @@ function myId() {
 
 el("parent-now").addEventListener("click", () => {
   act("parent_present", { pupil: myId(), present: true }, "join-problem");
+});
+
+el("parent-back").addEventListener("click", () => {
+  act("parent_present", { pupil: myId(), present: true }, "held-problem");
 });
 
 el("raise-hand").addEventListener("click", () => {

@@ -12,6 +12,7 @@
 
 import { RoomClient } from "./room-client.js";
 import { act as send, el, pageWords, say } from "./room-page.js";
+import { consoleVideo } from "./console-video.js";
 
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
 
@@ -30,6 +31,7 @@ function fill(key, values) {
 }
 
 const room = new RoomClient(root.dataset.session || "");
+const video = consoleVideo(room);
 let over = false;
 let reconnectingShown = false;
 /** @type {any} */
@@ -52,6 +54,7 @@ room.on("state", ({ view, now }) => {
   }
   latest = view;
   render(view);
+  video.render(view);
 });
 
 room.on("closed", (/** @type {ClosedReport} */ closed) => {

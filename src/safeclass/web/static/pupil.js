@@ -11,6 +11,7 @@
 
 import { RoomClient } from "./room-client.js";
 import { act as send, el, pageWords, say } from "./room-page.js";
+import { pupilVideo } from "./pupil-video.js";
 
 /** @typedef {import("./room-client.js").Message} Message */
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
@@ -63,6 +64,7 @@ function fillList(id, lines) {
 }
 
 const room = new RoomClient(root.dataset.session || "");
+const video = pupilVideo(room);
 
 room.on("state", ({ view, events }) => {
   if (screen === "over") {
@@ -130,6 +132,7 @@ function render(view) {
       addChat(line);
     }
   }
+  video.render(view);
 }
 
 /** @param {any} view */

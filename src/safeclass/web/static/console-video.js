@@ -37,6 +37,7 @@ export function consoleVideo(room) {
 
   media.on("status", (/** @type {string} */ status) => {
     say("video-notice", { reconnecting: words.reconnecting, off: words.off }[status] || "");
+    draw();
   });
   media.on("camera", (/** @type {import("./room-media.js").Camera} */ camera) => {
     say("camera-problem", camera.problem ? words[`camera_${camera.problem}`] || words.camera_failed : "");
@@ -47,7 +48,7 @@ export function consoleVideo(room) {
   function draw() {
     const view = latest;
     const inRoom = Boolean(view && !view.can.includes("join") && !room.stopped);
-    el("video-part").hidden = !inRoom;
+    el("video-part").hidden = !inRoom || media.status === "off";
     if (!inRoom) {
       showTiles(el("video-grid"), []);
       return;

@@ -53,6 +53,7 @@ export function pupilVideo(room) {
   media.on("status", (/** @type {string} */ status) => {
     const text = { reconnecting: words.reconnecting, off: words.off }[status] || "";
     say("video-notice", text);
+    el("video").hidden = status === "off"; // nothing to show: "Who is here" has the names
   });
   media.on("tiles", () => draw());
 

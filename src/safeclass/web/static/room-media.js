@@ -329,8 +329,8 @@ export class RoomMedia {
       this._again(["publisher", "subscriber"]);
     } else {
       this._drop();
-      this._fromRoom();
     }
+    this._fromRoom();
   }
 
   /** Everything closed, the camera too: the page is done with video. */

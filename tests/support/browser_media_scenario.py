@@ -189,6 +189,7 @@ class Class:
             url,
             folder,
             AdjustableClock(START - dt.timedelta(minutes=3)),
+            heartbeat=5.0,  # five browsers and two Janus on two shared cores: no false drops
             media=True,
             janus_interface=JANUS_IP,
             janus_ice_enforce_list="pv0",

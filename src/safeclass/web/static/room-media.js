@@ -384,7 +384,11 @@ export class RoomMedia {
     this._fromRoom();
     const generation = this._generation;
     let ok = true;
-    for (const target of targets) {
+    if (targets.includes("publisher")) {
+      this.openCamera(); // the camera starts while the class's pictures are being set up
+    }
+    // receive first: what the child waits for is the teacher, not their own picture going out
+    for (const target of ["subscriber", "publisher"].filter((t) => targets.includes(/** @type {any} */ (t)))) {
       this._queue(() => (target === "publisher" ? this._publish() : this._subscribe())).then(
         (done) => {
           ok = ok && done;

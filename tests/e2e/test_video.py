@@ -66,6 +66,10 @@ def test_the_pupil_sees_the_adults_large_and_classmates_small_each_named(
         "Mrs Khan (Adult from school)",
         "Mr Lee (Adult from school)",
     ]
+    assert scenario["staff_tiles_at_isla_cy"] == [  # a Welsh family's page
+        "Mrs Khan (Oedolyn o'r ysgol)",
+        "Mr Lee (Oedolyn o'r ysgol)",
+    ]
     assert scenario["tiles_at_amelia"][2:] == [
         "Amelia R. (You, microphone off)",
         "Oliver S. (microphone off)",

@@ -60,7 +60,24 @@ PASSWORD = "the owl and the pussycat went to sea"  # noqa: S105 (a test account'
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 TEACHER, ASSISTANT = "Mrs Khan", "Mr Lee"
-PUPILS = ("Amelia", "Oliver", "Isla")
+WORDS = {  # what a pupil reads and presses, in the page's language
+    "en-GB": {
+        "before": "Before you join",
+        "tick": "We have read these and we agree",
+        "join": "Join the class",
+        "waiting": "Your teacher will let you in soon.",
+        "in": "You are in the class",
+        "removed": "Your teacher has taken you out of this class.",
+    },
+    "cy-GB": {
+        "before": "Cyn i ti ymuno",
+        "tick": "Rydyn ni wedi darllen y rhain ac rydyn ni'n cytuno",
+        "join": "Ymuno â'r dosbarth",
+        "waiting": "Bydd dy athro yn gadael i ti ddod i mewn cyn bo hir.",
+        "in": "Rwyt ti yn y dosbarth",
+        "removed": "Mae dy athro wedi dy dynnu allan o'r dosbarth hwn.",
+    },
+}
 
 # Every RTCPeerConnection a page makes, kept where the test can read its stats (the page's own
 # modules are unchanged: this is the test looking, as a browser's WebRTC internals would).
@@ -232,15 +249,15 @@ class Class:
         self.results["seconds"] = round(time.monotonic() - t0, 1)
         return self.results
 
-    async def page(self, viewport: dict[str, int]) -> Page:
-        context = await self.browser_context(viewport)
+    async def page(self, viewport: dict[str, int], locale: str = "en-GB") -> Page:
+        context = await self.browser_context(viewport, locale)
         page = await context.new_page()
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.on("console", lambda m: self.problems.extend(_console_problems(m.type, m.text)))
         return page
 
-    async def browser_context(self, viewport: dict[str, int]) -> BrowserContext:
-        context = await self._browser.new_context(locale="en-GB", viewport=viewport)  # type: ignore[arg-type]
+    async def browser_context(self, viewport: dict[str, int], locale: str) -> BrowserContext:
+        context = await self._browser.new_context(locale=locale, viewport=viewport)  # type: ignore[arg-type]
         await context.add_init_script(KEEP_CONNECTIONS)
         self.contexts.append(context)
         return context
@@ -276,23 +293,24 @@ class Class:
         await expect(page.get_by_role("heading", name="Video")).to_be_visible()
         return page
 
-    async def pupil(self, forename: str, viewport: dict[str, int], check: bool) -> Page:
+    async def pupil(
+        self, forename: str, viewport: dict[str, int], check: bool, locale: str = "en-GB"
+    ) -> Page:
         """A pupil opens the family's link, checks the camera (or not), ticks and joins."""
-        page = await self.page(viewport)
+        words = WORDS[locale]
+        page = await self.page(viewport, locale)
         await page.goto(await self.link(forename))
-        await expect(page.get_by_role("heading", name="Before you join")).to_be_visible()
+        await expect(page.get_by_role("heading", name=words["before"])).to_be_visible()
         if check:
             await page.get_by_role("button", name="Check my camera and microphone").click()
-            await expect(
-                page.get_by_text("Your camera and microphone are working.")
-            ).to_be_visible()
+            working = page.get_by_text("Your camera and microphone are working.")
+            await expect(working).to_be_visible()
             await self.preview_plays(page)
             await self.screens.shot(page, f"pupil-{forename}-camera-check")
-        await page.get_by_label("We have read these and we agree").check()
-        await page.get_by_role("button", name="Join the class").click()
-        await expect(
-            page.get_by_role("heading", name="Your teacher will let you in soon.")
-        ).to_be_visible()
+        await page.get_by_label(words["tick"]).check()
+        await page.get_by_role("button", name=words["join"]).click()
+        waiting = page.get_by_role("heading", name=words["waiting"])
+        await expect(waiting).to_be_visible()
         return page
 
     async def preview_plays(self, page: Page) -> None:
@@ -319,7 +337,7 @@ class Class:
 
         amelia = await self.pupil("Amelia", PHONE, check=True)
         oliver = await self.pupil("Oliver", DESKTOP, check=False)
-        isla = await self.pupil("Isla", DESKTOP, check=False)
+        isla = await self.pupil("Isla", PHONE, check=False, locale="cy-GB")
         await self.screens.shot(amelia, "pupil-Amelia-waiting")
         waiting = teacher.get_by_role("region", name="Waiting room")
         await expect(waiting.get_by_role("listitem")).to_have_count(3)
@@ -330,7 +348,8 @@ class Class:
         pupils = {"Amelia": amelia, "Oliver": oliver, "Isla": isla}
         first_frames: dict[str, float] = {}
         for forename, page in pupils.items():
-            await expect(page.get_by_role("heading", name="You are in the class")).to_be_visible()
+            words = WORDS["cy-GB" if forename == "Isla" else "en-GB"]
+            await expect(page.get_by_role("heading", name=words["in"])).to_be_visible()
             await rising(page, TEACHER, "frames")
             first_frames[forename] = round(time.monotonic() - t_admit, 2)
         self.results["admit_to_teacher_frames_s"] = first_frames
@@ -348,6 +367,10 @@ class Class:
         ).all_inner_texts()
         await self.screens.shot(amelia, "pupil-Amelia-class-phone")
         await self.screens.shot(oliver, "pupil-Oliver-class-desktop")
+        self.results["staff_tiles_at_isla_cy"] = await isla.locator(
+            "#video-staff .video-label"
+        ).all_inner_texts()
+        await self.screens.shot(isla, "pupil-Isla-class-cy-phone")
         await self.screens.shot(teacher, "console-class")
 
         await self.mute(teacher, oliver, names["Amelia"])
@@ -442,9 +465,7 @@ class Class:
         )
         await teacher.get_by_label("Why? (kept in the session's record)").fill("Testing removal")
         await teacher.locator("#remove-form").get_by_role("button", name="Remove").click()
-        await expect(
-            removed.get_by_role("heading", name="Your teacher has taken you out of this class.")
-        ).to_be_visible()
+        await expect(removed.get_by_role("heading", name=WORDS["cy-GB"]["removed"])).to_be_visible()
         await expect(teacher.locator(".video-tile", has_text=who)).to_have_count(0)
         await asyncio.sleep(1.0)
         self.results["removal"] = {
@@ -459,7 +480,7 @@ class Class:
                      .filter(t => t.readyState === "live").length"""
             ),
         }
-        await self.screens.shot(removed, "pupil-Isla-removed")
+        await self.screens.shot(removed, "pupil-Isla-removed-cy")
         await self.screens.shot(teacher, "console-after-removal")
 
 

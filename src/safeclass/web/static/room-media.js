@@ -213,12 +213,19 @@ export class RoomMedia {
     this._generation = 0; // bumped whenever the connections are thrown away
     /** @type {Map<string, Set<(payload: any) => void>>} */
     this._listeners = new Map();
+    /** @type {Record<"publisher" | "subscriber", (RTCIceCandidateInit | null)[]>} the server's
+     * candidates that came before their connection was made */
+    this._early = { publisher: [], subscriber: [] };
 
     room.on("media_offer", (/** @type {Message} */ offer) => this._queue(() => this._accept(offer)));
     room.on("trickle", (/** @type {Message} */ message) => {
-      const link = message.target === "publisher" ? this._pub : this._sub;
+      const publisher = message.target === "publisher";
+      const link = publisher ? this._pub : this._sub;
       if (link) {
         link.add(message.candidate);
+      } else {
+        // an offer still waiting its turn in the queue: its connection takes these when made
+        this._early[publisher ? "publisher" : "subscriber"].push(message.candidate);
       }
     });
     room.on("media_restart", () => this._again(["publisher", "subscriber"]));
@@ -294,11 +301,19 @@ export class RoomMedia {
    */
   openCamera() {
     if (!this._asking) {
-      this._asking = openCamera(this._video, this._devices).then((camera) => {
+      const asking = openCamera(this._video, this._devices).then((camera) => {
+        if (this._asking !== asking) {
+          // stopped while the browser was asking (the class ended): let it go at once
+          for (const track of camera.stream ? camera.stream.getTracks() : []) {
+            track.stop();
+          }
+          return { stream: null, problem: /** @type {CameraProblem} */ ("") };
+        }
         this.camera = camera;
         this._emit("camera", camera);
         return camera;
       });
+      this._asking = asking;
     }
     return this._asking;
   }
@@ -404,10 +419,25 @@ export class RoomMedia {
     });
   }
 
+  /**
+   * A new connection, with the server's candidates that came before it.
+   * @param {"publisher" | "subscriber"} target
+   */
+  _link(target) {
+    const link = new Link(this.room, target, this._Peer);
+    const early = this._early[target];
+    this._early[target] = [];
+    for (const candidate of early) {
+      link.add(candidate); // kept by the link until its remote description is set
+    }
+    return link;
+  }
+
   /** Close both connections and forget what they received. */
   _drop() {
     this._generation += 1;
     this._phase = "";
+    this._early = { publisher: [], subscriber: [] };
     for (const link of [this._pub, this._sub]) {
       if (link) {
         link.close();
@@ -428,7 +458,7 @@ export class RoomMedia {
     if (!camera.stream || !this.inRoom) {
       return;
     }
-    const link = new Link(this.room, "publisher", this._Peer);
+    const link = this._link("publisher");
     this._pub = link;
     for (const track of camera.stream.getTracks()) {
       link.pc.addTransceiver(track, { direction: "sendonly", streams: [camera.stream] });
@@ -467,7 +497,7 @@ export class RoomMedia {
       return; // nothing to receive yet: an offer is pushed when there is
     }
     if (!this._sub) {
-      this._sub = new Link(this.room, "subscriber", this._Peer);
+      this._sub = this._link("subscriber");
       this._sub.pc.ontrack = () => this._showTiles();
     }
     const link = this._sub;

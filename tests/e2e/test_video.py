@@ -104,6 +104,14 @@ def test_a_muted_pupils_sound_stops_reaching_classmates_while_the_teachers_goes_
 
 
 @needs_janus
+def test_a_receiving_connection_that_drops_is_made_again(scenario: dict[str, Any]) -> None:
+    dropped = scenario["dropped"]
+    assert dropped["closed"] == 1
+    assert dropped["drop_to_teacher_frames_s"] < 10  # told `hangup`, it subscribed afresh
+    assert dropped["connections"] >= 3  # camera, the closed one, the new one
+
+
+@needs_janus
 def test_the_pages_say_video_reconnecting_when_the_video_server_restarts(
     scenario: dict[str, Any],
 ) -> None:

@@ -374,9 +374,29 @@ class Class:
         await self.screens.shot(teacher, "console-class")
 
         await self.mute(teacher, oliver, names["Amelia"])
+        await self.a_connection_drops(oliver)
         await self.video_server_restarts(teacher, oliver)
         await self.remove(teacher, isla, names["Isla"])
         await self.end(teacher, [assistant, amelia, oliver])
+
+    async def a_connection_drops(self, pupil: Page) -> None:
+        """The pupil's receiving connection closes (as a network drop would): the server says
+        so (`hangup`), the page subscribes again, and the teacher's picture comes back."""
+        closed = await pupil.evaluate(
+            """() => { const receiving = window.__connections.filter(pc =>
+                         pc.connectionState !== "closed" &&
+                         pc.getTransceivers().some(t => t.receiver.track.kind === "video"
+                                                        && t.currentDirection === "recvonly"));
+                       receiving.forEach(pc => pc.close());
+                       return receiving.length; }"""
+        )
+        t_drop = time.monotonic()
+        await rising(pupil, TEACHER, "frames")
+        self.results["dropped"] = {
+            "closed": closed,
+            "drop_to_teacher_frames_s": round(time.monotonic() - t_drop, 2),
+            "connections": await pupil.evaluate("window.__connections.length"),
+        }
 
     async def video_server_restarts(self, teacher: Page, pupil: Page) -> None:
         """Janus dies: the pages say "Video reconnecting…", then the teacher is back."""

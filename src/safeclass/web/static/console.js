@@ -14,6 +14,7 @@
 
 import { RoomClient } from "./room-client.js";
 import { act as send, el, pageWords, say } from "./room-page.js";
+import { consoleVideo } from "./console-video.js";
 
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
 
@@ -45,6 +46,7 @@ const PARTS = [
   "class-part",
   "end-part",
 ];
+const video = consoleVideo(room);
 let over = false;
 let reconnectingShown = false;
 /** @type {any} */
@@ -72,6 +74,7 @@ room.on("state", ({ view, now, events }) => {
   for (const event of events || []) {
     announce(event, view);
   }
+  video.render(view);
 });
 
 room.on("closed", (/** @type {ClosedReport} */ closed) => {

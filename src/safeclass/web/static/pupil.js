@@ -12,6 +12,7 @@
 
 import { RoomClient } from "./room-client.js";
 import { act as send, el, pageWords, say } from "./room-page.js";
+import { pupilVideo } from "./pupil-video.js";
 
 /** @typedef {import("./room-client.js").Message} Message */
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
@@ -73,6 +74,7 @@ function fillList(id, lines) {
 }
 
 const room = new RoomClient(root.dataset.session || "");
+const video = pupilVideo(room);
 
 room.on("state", ({ view, events, now }) => {
   if (screen === "over") {
@@ -160,6 +162,7 @@ function render(view) {
       addChat(line);
     }
   }
+  video.render(view);
 }
 
 /**

@@ -207,6 +207,26 @@ async def test_every_page_has_a_strict_policy_and_loads_only_our_own_files(serve
         assert (await http.get("/static/app.py")).status_code == 404
 
 
+async def test_an_upgrade_never_mixes_old_and_new_modules(server: LiveServer):
+    """A page's own file, linked with its content's hash, is kept; the modules it imports by
+    plain name are asked for again each time (a 304 while unchanged), so after an upgrade no
+    browser runs a new pupil.js beside yesterday's room-client.js from its cache."""
+    async with browser(server) as http:
+        page = await http.get("/sign-in")
+        linked = re.search(r'src="(/static/pages\.js\?v=[0-9a-f]+)"', page.text)
+        assert linked is not None
+        kept = await http.get(linked.group(1))
+        assert "immutable" in kept.headers["cache-control"]
+        imported = await http.get("/static/room-client.js")
+        assert imported.headers["cache-control"] == "no-cache"
+        again = await http.get(
+            "/static/room-client.js", headers={"If-None-Match": imported.headers["etag"]}
+        )
+        assert again.status_code == 304
+        stale = await http.get("/static/pages.js?v=000000000000")
+        assert stale.headers["cache-control"] == "no-cache"  # not the content that hash named
+
+
 async def test_a_welsh_browser_gets_welsh_and_the_switch_to_english_sticks(server: LiveServer):
     async with browser(server, **{"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.8"}) as http:
         welsh = await http.get("/sign-in")

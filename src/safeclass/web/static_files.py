@@ -2,9 +2,12 @@
 
 No build step and nothing from another host: the files in `static/` are served as they are.
 Only the `.css` and `.js` files found there when the server starts can be asked for (a fixed
-table, so no path can reach anything else). Each answer carries an ETag; pages link the files
-as `/static/NAME?v=HASH` (`static_url`), so a changed file is fetched again at once while an
-unchanged one is kept a day.
+table, so no path can reach anything else). Each answer carries an ETag. Pages link their
+entry files as `/static/NAME?v=HASH` (`static_url`): such an address names one content for
+ever, so it is kept a year. The modules those import by plain name (`./room-client.js`) have
+no hash in their address, so the browser must ask again each time (`no-cache`: a cheap 304
+while unchanged): otherwise, after an upgrade, a new `pupil.js` could run for a day beside an
+old `room-client.js` from the cache.
 """
 
 from __future__ import annotations
@@ -50,7 +53,9 @@ async def static_file(name: str, request: Request) -> Response:
         raise HTTPException(404, "Not Found")
     content, media_type, digest = found
     etag = f'"{digest}"'
-    headers = {"ETag": etag, "Cache-Control": "public, max-age=86400"}
+    versioned = request.query_params.get("v") == digest
+    cache = "public, max-age=31536000, immutable" if versioned else "no-cache"
+    headers = {"ETag": etag, "Cache-Control": cache}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(content, media_type=media_type, headers=headers)

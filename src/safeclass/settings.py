@@ -31,6 +31,10 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
     heartbeat_seconds: float = 5.0  # a silent socket is dropped after two missed heartbeats
+    # A page that went away (close 1001: a reload) has this long to come back on the same device
+    # before its person counts as dropped (and the class is held if they were needed); any other
+    # close (the network, a crash) counts at once. 0: every close counts at once.
+    reload_grace_seconds: float = 5.0
     # Messages one room socket may send: a sustained rate a second and a burst (web/rate_limit.py)
     socket_rate: float = 20.0
     socket_burst: int = 60
@@ -104,6 +108,7 @@ class Settings:
             "smtp_password": env.get("SAFECLASS_SMTP_PASSWORD"),
             "outbox_every_seconds": float(env.get("SAFECLASS_OUTBOX_EVERY_SECONDS", "5")),
             "outbox_retry_seconds": float(env.get("SAFECLASS_OUTBOX_RETRY_SECONDS", "30")),
+            "reload_grace_seconds": float(env.get("SAFECLASS_RELOAD_GRACE_SECONDS", "5")),
             "webhook_url": env.get("SAFECLASS_WEBHOOK_URL"),
             "webhook_secret": env.get("SAFECLASS_WEBHOOK_SECRET"),
             "media": _on_off_auto(env.get("SAFECLASS_MEDIA", "auto"), "SAFECLASS_MEDIA"),

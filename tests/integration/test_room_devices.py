@@ -29,7 +29,10 @@ from tests.support.rooms import START
 @pytest.fixture
 async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
     clock = AdjustableClock(START - dt.timedelta(minutes=3))
-    async with running(LiveServer(db_url, tmp_path, clock, revocations_every_seconds=0.2)) as live:
+    live_server = LiveServer(
+        db_url, tmp_path, clock, revocations_every_seconds=0.2, reload_grace_seconds=1.0
+    )
+    async with running(live_server) as live:
         yield live
 
 
@@ -82,6 +85,58 @@ async def test_a_teacher_who_reloads_the_page_does_not_hold_the_class(lesson: Le
         )
     me = _person(reloaded.view(), teacher.who)
     assert (me["status"], me["connected"]) == ("admitted", True)
+
+
+# covers: CLA-02, S04-11, C5
+async def test_a_page_reloaded_as_a_browser_does_it_does_not_hold_the_class(lesson: Lesson):
+    """A browser closes the old page's socket (1001, going away) before the new page opens its
+    own: the assistant's reload is not the assistant leaving."""
+    server = lesson.server
+    _, assistant, pupils = await _class_in_the_room(lesson)
+    seq = server.services.rooms.running()[0].seq
+
+    assert assistant.ws is not None
+    await assistant.ws.close(code=1001)
+    await asyncio.sleep(0.3)  # the new page loads
+    reloaded = await Client(server, lesson.session_id, assistant.cookie, "reloaded").connect()
+    lesson.clients.append(reloaded)
+    me = _person(reloaded.view(), assistant.who)
+    assert (me["status"], me["connected"]) == ("admitted", True)  # no need to join again
+    await asyncio.sleep(1.5)  # past the grace
+
+    assert await _types_after(server, lesson.session_id, seq) == []
+    assert not any(
+        m["type"] == "state" and m["view"]["session"]["held"] for p in pupils for m in p.messages
+    )
+    assert (await reloaded.send("chat_on"))["type"] == "ok"
+
+
+# covers: CLA-02, S04-11, C5
+async def test_a_page_closed_for_good_holds_the_class_once_the_grace_is_over(lesson: Lesson):
+    server = lesson.server
+    _, assistant, pupils = await _class_in_the_room(lesson)
+    seq = server.services.rooms.running()[0].seq
+
+    assert assistant.ws is not None
+    await assistant.ws.close(code=1001)  # the tab closed, and nobody opens it again
+    await pupils[0].wait_for(
+        lambda m: m["type"] == "state" and m["view"]["session"]["held"], timeout=3
+    )
+    assert await _types_after(server, lesson.session_id, seq) == ["ConnectionDropped", "RoomHeld"]
+
+
+# covers: CLA-02, C5
+async def test_a_connection_lost_any_other_way_holds_the_class_at_once(lesson: Lesson):
+    server = lesson.server
+    _, assistant, pupils = await _class_in_the_room(lesson)
+    seq = server.services.rooms.running()[0].seq
+
+    assert assistant.ws is not None
+    await assistant.ws.close(code=1000)  # not a page going away: no grace
+    await pupils[0].wait_for(
+        lambda m: m["type"] == "state" and m["view"]["session"]["held"], timeout=0.5
+    )
+    assert await _types_after(server, lesson.session_id, seq) == ["ConnectionDropped", "RoomHeld"]
 
 
 # covers: CLA-02, C5

@@ -21,7 +21,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +53,7 @@ from safeclass.web.views import Views, pupil_event, staff_event
 
 log = logging.getLogger(__name__)
 
+CLOSE_GOING_AWAY = 1001  # a browser's page reloaded, navigated away or closed
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_SERVER_ERROR = 1011
@@ -99,6 +100,7 @@ class Connection:
     # Set when a newer connection of the same person on the same device (a reload, a second
     # tab) takes over: this one's close is then not that person leaving or dropping.
     replaced: bool = False
+    close_code: int | None = None  # the client's close code (1001: its page went away)
 
     @property
     def is_staff(self) -> bool:
@@ -121,9 +123,34 @@ class RoomAudience:
         self.connections: set[Connection] = set()
         self.media: dict[str, Any] = {"state": "off", "message": "Video is off on this server"}
         self.unrecordable: str | None = None  # why recording would be refused, if it would
+        # (participant, device) -> the drop decided once a reload's grace runs out
+        self._pending_drops: dict[tuple[str, str], asyncio.Task[None]] = {}
 
     def add(self, conn: Connection) -> None:
         self.connections.add(conn)
+        pending = self._pending_drops.pop((conn.participant, conn.device), None)
+        if pending is not None:  # the page came back in time: the drop never happened
+            pending.cancel()
+
+    def drop_unless_back(
+        self, participant: str, device: str, grace: float, drop: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Decide `drop` after `grace` seconds unless the same person's page on the same device
+        connects again first (a reload: the browser closes the old socket, going away, before
+        the new page opens its own)."""
+        key = (participant, device)
+
+        async def later() -> None:
+            await asyncio.sleep(grace)
+            if self._pending_drops.get(key) is task:
+                del self._pending_drops[key]
+                await drop()
+
+        old = self._pending_drops.get(key)
+        if old is not None:
+            old.cancel()
+        task = asyncio.create_task(later())
+        self._pending_drops[key] = task
 
     def discard(self, conn: Connection) -> None:
         self.connections.discard(conn)
@@ -363,8 +390,16 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
             conn.media_worker.cancel()
         conn.outbox.put_nowait(None)
         if not conn.replaced:  # a reload or a second tab is not the person leaving
-            with contextlib.suppress(RoomClosedError, Exception):
-                await room.submit(cmd.ConnectionLost(participant, device))
+
+            async def drop() -> None:
+                with contextlib.suppress(RoomClosedError, Exception):
+                    await room.submit(cmd.ConnectionLost(participant, device))
+
+            grace = settings.reload_grace_seconds
+            if conn.close_code == CLOSE_GOING_AWAY and grace > 0 and not room.ended:
+                audience.drop_unless_back(participant, device, grace, drop)
+            else:  # a network drop, a crash, a close of its own: at once
+                await drop()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
 
@@ -405,7 +440,10 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
     while True:
         try:
             text = await conn.websocket.receive_text()
-        except (WebSocketDisconnect, RuntimeError):
+        except WebSocketDisconnect as closed:
+            conn.close_code = closed.code
+            return
+        except RuntimeError:
             return
         except KeyError:  # a binary frame
             text = None

@@ -41,9 +41,16 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from safeclass.app.live.media_calls import MediaCall, in_media, media_calls, visible_feeds
+from safeclass.app.live.media_calls import (
+    MediaCall,
+    in_media,
+    media_calls,
+    screen_feed,
+    sharer_of,
+    visible_feeds,
+)
 from safeclass.app.live.ports import RECORDING_NEEDS_VIDEO, Audience, Media
 from safeclass.app.media_port import (
     Jsep,
@@ -53,7 +60,6 @@ from safeclass.app.media_port import (
     MediaUnavailableError,
     NotAdmittedError,
     RecordedFile,
-    Target,
 )
 from safeclass.core import Participant, Phase, RecordingState, RoomState
 from safeclass.policy.model import RecordingMode
@@ -76,6 +82,27 @@ _STATUS_MESSAGES = {
 }
 
 OnRecorded = Callable[[Sequence[RecordedFile], RoomState], Awaitable[None]]
+OnShareEnded = Callable[[str], Coroutine[Any, Any, None]]  # the sharer's screen connection closed
+SignalTarget = Literal["publisher", "subscriber", "screen"]  # a participant's connections
+
+ONLY_STAFF_SHARE = "Only staff can share a screen"
+NOT_SHARING = "You are not sharing a screen: send media_share first"
+# What one publishing connection may carry: a camera (or a screen) and a microphone (or the
+# sound of a shared tab). A second video, or a data channel, would be a feed the room never
+# decided on (a pupil's second screen, messages to classmates while the chat is off).
+ONE_OF_EACH = "Send at most one microphone and one camera (or screen) on a connection"
+
+
+class ShareRefusedError(NotAdmittedError):
+    """The participant may not send a screen now (`code`: as a refusal says it)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BadOfferError(MediaError):
+    """An offer to publish carries more than the room forwards from one connection."""
 
 
 @dataclass(eq=False)
@@ -105,9 +132,13 @@ class RoomMedia:
         off_reason: str | None = None,
         stall_after: float = 2.0,
         on_recorded: OnRecorded | None = None,
+        on_share_ended: OnShareEnded | None = None,
     ) -> None:
+        """`on_share_ended(sharer)`: the sharer's screen connection closed at the SFU (their
+        browser stopped it, or the network dropped it): the room ends the share."""
         self.session_id = session_id
         self._on_recorded = on_recorded
+        self._on_share_ended = on_share_ended
         self._media = media
         self._audience = audience
         self._state = state
@@ -330,8 +361,30 @@ class RoomMedia:
     async def publish(self, participant: str, device: str, jsep: Jsep) -> Jsep:
         """The participant's offer to send; the SFU's answer."""
         await self._ready(participant, device)
+        _one_of_each(jsep)
         answer = await self._media.offer(self.session_id, participant, jsep)
         return _plain_sdp(answer)
+
+    async def share(self, participant: str, device: str, jsep: Jsep) -> Jsep:
+        """The sharer's offer to send their screen (a connection of its own); the SFU's answer.
+
+        The room has already put the share on record (`ShareScreen`), and the SFU's feed for it
+        is admitted by the lane before the offer goes on: a participant whose share the room did
+        not start has no feed to publish to."""
+        await self._ready(participant, device)
+        self._sharing(participant)
+        _one_of_each(jsep)
+        answer = await self._media.offer(self.session_id, screen_feed(participant), jsep)
+        return _plain_sdp(answer)
+
+    def _sharing(self, participant: str) -> None:
+        state = self._state()
+        if state.screen_sharer == participant:
+            return
+        p = state.participants.get(participant)
+        if p is None or not p.is_staff:
+            raise ShareRefusedError(ONLY_STAFF_SHARE, "not_permitted")
+        raise ShareRefusedError(NOT_SHARING, "not_here")
 
     async def subscribe(
         self, participant: str, device: str
@@ -356,9 +409,18 @@ class RoomMedia:
                 self._spawn(self._push_offer(participant, viewer))
 
     async def trickle(
-        self, participant: str, device: str, target: Target, candidate: dict[str, Any] | None
+        self,
+        participant: str,
+        device: str,
+        target: SignalTarget,
+        candidate: dict[str, Any] | None,
     ) -> None:
         self.allowed(participant, device)
+        if target == "screen":
+            self._sharing(participant)
+            feed = screen_feed(participant)
+            await self._media.trickle(self.session_id, feed, "publisher", candidate)
+            return
         await self._media.trickle(self.session_id, participant, target, candidate)
 
     async def _offer_to(
@@ -411,12 +473,15 @@ class RoomMedia:
                 feed, _, track = line[7:].partition(" ")
                 alias = self._aliases.setdefault(feed, f"f{secrets.token_hex(4)}")
                 lines[i] = f"a=msid:{alias} {track}".rstrip()
-                who = state.participants.get(feed)
+                sharer = sharer_of(feed)
+                whose = sharer if sharer is not None else feed
+                who = state.participants.get(whose)
                 current["feed"] = alias
+                current["source"] = "screen" if sharer is not None else "camera"
                 current["name"] = who.name if who is not None else ""
                 current["role"] = "staff" if who is not None and who.is_staff else "pupil"
                 if staff_viewer:
-                    current["participant"] = feed
+                    current["participant"] = whose
         return {"type": offer.get("type", "offer"), "sdp": "\r\n".join(lines)}, streams
 
     # -- what the SFU did ---------------------------------------------------------------------
@@ -439,8 +504,27 @@ class RoomMedia:
             for viewer_id, viewer in list(self._viewers.items()):
                 if viewer_id != pid:
                     self._spawn(self._push_offer(viewer_id, viewer))
+        elif pid is not None and (sharer := sharer_of(pid)) is not None:
+            self._screen_event(event, sharer)
         elif pid is not None:
             self._relay(event, pid)
+
+    def _screen_event(self, event: MediaEvent, sharer: str) -> None:
+        """What the SFU says of a shared screen's connection: relayed to its sharer as the
+        `screen` target's; when it closes the share ends (the room puts that on record)."""
+        p = self._state().participants.get(sharer)
+        if p is None or not in_media(p) or self._state().screen_sharer != sharer:
+            return  # not theirs to hear about any more
+        if event.kind is MediaEventKind.HANGUP:
+            if self._on_share_ended is not None:
+                self._spawn(self._on_share_ended(sharer))
+            return
+        if event.kind is MediaEventKind.TRICKLE:
+            candidate = event.candidate
+            if candidate is not None and candidate.get("completed"):
+                candidate = None
+            message = {"type": "trickle", "target": "screen", "candidate": candidate}
+            self._audience.signal(sharer, p.device, message)
 
     def _relay(self, event: MediaEvent, pid: str) -> None:
         p = self._state().participants.get(pid)
@@ -497,6 +581,19 @@ def _saved_message(count: int) -> str:
 
 def _restart(message: str) -> dict[str, Any]:
     return {"type": "media_restart", "message": message}
+
+
+def _one_of_each(jsep: Jsep) -> None:
+    """Refuse an offer to publish with a second microphone or video, or anything else (a data
+    channel): each m-line that is not rejected (port 0) counts."""
+    seen: dict[str, int] = {}
+    for line in str(jsep.get("sdp", "")).split("\n"):
+        if line.startswith("m="):
+            kind, _, rest = line[2:].strip().partition(" ")
+            if rest.split(" ", 1)[0] != "0":
+                seen[kind] = seen.get(kind, 0) + 1
+    if any(kind not in ("audio", "video") or count > 1 for kind, count in seen.items()):
+        raise BadOfferError(ONE_OF_EACH)
 
 
 def _plain_sdp(jsep: Jsep) -> Jsep:

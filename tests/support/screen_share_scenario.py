@@ -11,7 +11,11 @@ one camera feed ever reaches the teacher. The teacher then shares a "screen" (a 
 larger synthetic video on a third connection): both pupils decode its frames as the stream
 marked `"source": "screen"`; the assistant may not share a second; the teacher stops, and the
 frames stop. The teacher shares again and closes the screen's connection (what the browser
-does when its "Stop sharing" bar is clicked): the server ends the share. Prints one JSON line.
+does when its "Stop sharing" bar is clicked): the server ends the share. Then a share ends with
+its sharer's page opened again on the same device (4001), and with the sharer's connection
+dropping (the room is held). Each later share is checked on a new subscription of p1's, made
+as the screen comes up (which is also the moment a subscription offer could once be lost).
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
 
+from tests.integration.live import Client
 from tests.support.janus_scenario import SyntheticVideo, wait_for
 from tests.support.live_media_scenario import TEACHER, Lesson, MediaClient, _ok, main
 
@@ -42,6 +47,16 @@ class ScreenClient(MediaClient):
             name = stream.get("name", "?")
             source = f"{name} (screen)" if stream.get("source") == "screen" else name
             self.frames[(source, track.kind)].append(time.monotonic())
+
+    async def screen_packets(self) -> int:
+        """RTP packets received so far on the subscription's screen m-lines."""
+        total = 0
+        for transceiver in self.sub.getTransceivers() if self.sub is not None else []:
+            if self.mids.get(transceiver.mid or "", {}).get("source") != "screen":
+                continue
+            stats = await transceiver.receiver.getStats()
+            total += sum(s.packetsReceived for s in stats.values() if s.type == "inbound-rtp")
+        return total
 
     def streams(self) -> list[dict[str, Any]]:
         """The active streams of the latest subscription offer."""
@@ -85,6 +100,7 @@ class ScreenShareLesson(Lesson):
         await self.the_teacher_shares_a_screen()
         await self.the_teacher_stops_sharing()
         await self.the_screens_connection_closes()
+        await self.the_sharer_reloads_or_drops()
         self.results["log"] = [
             e.type
             for e in await self.server.services.event_log.read(self.session)
@@ -212,31 +228,77 @@ class ScreenShareLesson(Lesson):
         }
         await self.screen.close()
 
-    async def the_screens_connection_closes(self) -> None:
-        """The browser's own "Stop sharing": the screen's connection closes, the share ends."""
-        teacher, p1 = self.teacher, self.p1
+    async def _share(self, client: MediaClient) -> RTCPeerConnection:
+        """`client` shares a synthetic screen; returns once its packets reach p1."""
         screen = RTCPeerConnection()
         screen.addTrack(SyntheticVideo(640, 360, 10))
         await screen.setLocalDescription(await screen.createOffer())
         t_share = time.monotonic()
         offer = {"type": "offer", "sdp": screen.localDescription.sdp}
-        reply = await teacher.ws.send("media_share", jsep=offer)
+        reply = await client.ws.send("media_share", jsep=offer)
         assert reply["type"] == "media_answer", reply
         await screen.setRemoteDescription(
             RTCSessionDescription(reply["jsep"]["sdp"], reply["jsep"]["type"])
         )
-        await wait_for(lambda: p1.count(SCREEN, "video", t_share) > 3, 10, "the second share")
-        seen, t_close = len(p1.ws.messages), time.monotonic()
-        await screen.close()
-        ended = await p1.ws.wait_for(
+        p1 = self.p1
+        assert isinstance(p1, ScreenClient)
+        await self._fresh_subscription(p1)
+        while await p1.screen_packets() < 20:
+            if time.monotonic() - t_share > 10:
+                raise TimeoutError(f"{client.name}'s screen at p1")
+            await asyncio.sleep(0.05)
+        return screen
+
+    async def _fresh_subscription(self, client: MediaClient) -> None:
+        """Receive on a new connection, as a browser that dropped its own does: aiortc does not
+        always take up an m-line the SFU reuses for a later share at once (a browser does), so
+        later shares are checked on a subscription of their own."""
+        seen = len(client.ws.messages)
+        async with client.lock:
+            assert client.sub is not None
+            await client.sub.close()
+            client.sub, client.mids = None, {}
+        await client.ws.wait_for(
+            lambda m: m["type"] == "media_notice" and m.get("target") == "subscriber",
+            10,
+            start=seen,
+        )
+        _ok(await client.subscribe())
+
+    async def _share_ends(self, action: Any) -> dict[str, Any]:
+        """Carry out `action` (a coroutine); how soon p1's view says nobody is sharing."""
+        seen, start = len(self.p1.ws.messages), time.monotonic()
+        await action
+        ended = await self.p1.ws.wait_for(
             lambda m: m["type"] == "state" and m["view"]["session"]["screen"] is None,
             10,
             start=seen,
         )
-        self.results["closed"] = {
-            "close_to_share_ended_s": time.monotonic() - t_close,
-            "screen": ended["view"]["session"]["screen"],
-        }
+        return {"ended_after_s": time.monotonic() - start, "held": ended["view"]["session"]["held"]}
+
+    async def the_screens_connection_closes(self) -> None:
+        """The browser's own "Stop sharing": the screen's connection closes, the share ends."""
+        screen = await self._share(self.teacher)
+        self.results["closed"] = await self._share_ends(screen.close())
+
+    async def the_sharer_reloads_or_drops(self) -> None:
+        """The teacher's page is opened again on the same device while sharing (4001): the old
+        page's screen is gone, so the share ends. Then the assistant shares and their laptop
+        vanishes from the network: the share ends with the drop (and the room is held)."""
+        screen = await self._share(self.teacher)
+        old = self.teacher.ws
+        again = Client(self.server, self.session, old.cookie, old.who)
+        reloaded = await self._share_ends(again.connect())
+        await asyncio.wait_for(old.closed.wait(), 5)
+        self.results["reloaded"] = {**reloaded, "old_close_code": old.close_code}
+        _ok(await again.send("join"))
+        await screen.close()
+        await self._share(self.assistant)
+        assert self.assistant.ws.ws is not None
+        self.results["dropped"] = await self._share_ends(
+            asyncio.to_thread(self.assistant.ws.ws.transport.abort)
+        )
+        await again.close()
 
 
 if __name__ == "__main__":

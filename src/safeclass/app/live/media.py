@@ -150,6 +150,10 @@ class RoomMedia:
         self._opened = False
         self._closed = False
         self._viewers: dict[str, _Viewer] = {}
+        # The SFU's latest subscription offer to each participant not answered yet. One made for
+        # a page that has just dropped its connection (a feed came up at that moment) is never
+        # seen by it: its next `media_subscribe` is given this one, or it would wait for ever.
+        self._unanswered: dict[str, tuple[Jsep, list[dict[str, Any]]]] = {}
         self._aliases: dict[str, str] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.calls_made = 0
@@ -257,12 +261,14 @@ class RoomMedia:
         if call.kind == "close":
             self._closed = True
             self._viewers.clear()
+            self._unanswered.clear()
             if self._opened:
                 await self._media.close_room(sid)
             self._spawn(self._collect())  # also what a recording left before a restart
             return
         if call.kind == "revoke":
             self._viewers.pop(call.participant, None)
+            self._unanswered.pop(call.participant, None)
             if self._opened:
                 await self._media.revoke(sid, call.participant)
             return
@@ -337,6 +343,7 @@ class RoomMedia:
             log.error("media reset of a participant failed: %s", exc)
             return
         self._viewers.pop(p.id, None)
+        self._unanswered.pop(p.id, None)
         self._audience.signal(p.id, p.device, _restart("Video was reset: connecting again"))
 
     # -- signalling: from the participant's socket -------------------------------------------
@@ -401,6 +408,7 @@ class RoomMedia:
         """The participant's answer to the latest subscription offer: media starts."""
         self.allowed(participant, device)
         await self._media.answer(self.session_id, participant, jsep)
+        self._unanswered.pop(participant, None)
         viewer = self._viewers.get(participant)
         if viewer is not None:
             viewer.waiting_answer = False
@@ -433,8 +441,12 @@ class RoomMedia:
             feeds = visible_feeds(self._state(), participant)
             offer = await self._media.subscribe(self.session_id, participant, feeds)
             if offer is None:
-                return None, viewer.streams
-            jsep, viewer.streams = self._describe(offer, participant)
+                if pushed or participant not in self._unanswered:
+                    return None, viewer.streams
+                jsep, viewer.streams = self._unanswered[participant]  # see `_unanswered`
+            else:
+                jsep, viewer.streams = self._describe(offer, participant)
+                self._unanswered[participant] = (jsep, viewer.streams)
             viewer.waiting_answer = True
             return jsep, viewer.streams
 
@@ -493,9 +505,11 @@ class RoomMedia:
             return
         if kind is MediaEventKind.LOST:
             self._viewers.clear()
+            self._unanswered.clear()
             self._set_status(MediaStatus.RECONNECTING)
         elif kind is MediaEventKind.RESTORED:
             self._viewers.clear()
+            self._unanswered.clear()
             self._set_status(MediaStatus.ON)
             for p in self._state().participants.values():
                 if in_media(p):
@@ -533,6 +547,7 @@ class RoomMedia:
         if event.kind is MediaEventKind.HANGUP:
             if event.target == "subscriber":
                 self._viewers.pop(pid, None)  # their next media_subscribe starts afresh
+                self._unanswered.pop(pid, None)
             message: dict[str, Any] = {
                 "type": "media_notice",
                 "kind": "hangup",
@@ -548,6 +563,7 @@ class RoomMedia:
             if event.target != "subscriber":
                 return
             jsep, streams = self._describe(event.jsep, pid)
+            self._unanswered[pid] = (jsep, streams)
             viewer = self._viewers.get(pid)
             if viewer is not None:
                 viewer.waiting_answer, viewer.streams = True, streams

@@ -12,6 +12,7 @@
 
 import { RoomClient } from "./room-client.js";
 import { act as send, el, pageWords, say } from "./room-page.js";
+import { ScreenShare } from "./screen-share.js";
 
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
 
@@ -30,6 +31,12 @@ function fill(key, values) {
 }
 
 const room = new RoomClient(root.dataset.session || "");
+const screen = new ScreenShare(room, {
+  button: /** @type {HTMLButtonElement} */ (el("screen-share")),
+  why: el("screen-why"),
+  problem: el("screen-problem"),
+  words,
+});
 let over = false;
 let reconnectingShown = false;
 /** @type {any} */
@@ -231,6 +238,8 @@ function render(view) {
       return item(nameOf(id), [], after);
     }),
   );
+
+  screen.show(view);
 
   el("end-part").hidden = !(can.includes("end") || can.includes("emergency_end"));
   el("end").hidden = !can.includes("end");

@@ -9,6 +9,9 @@ receives it. What each viewer sees of it, and whether their page offers to share
 
 from __future__ import annotations
 
+import pytest
+
+from safeclass.app.live.media import BadOfferError, one_of_each
 from safeclass.app.live.media_calls import MediaCall, media_calls, screen_feed, visible_feeds
 from safeclass.core import RefusalCode, Role
 from safeclass.core import commands as c
@@ -178,3 +181,43 @@ def test_a_server_without_video_does_not_offer_sharing_and_says_why() -> None:
     view = Views(d.state, d.now, no_video="Sharing a screen needs video").staff("t1")
     assert "media_share" not in view["can"]
     assert view["cannot"]["media_share"]["message"] == "Sharing a screen needs video"
+
+
+# -- what one publishing connection may carry ---------------------------------------------------
+
+
+def _offer(*lines: tuple[str, int, str]) -> dict[str, str]:
+    sdp = ["v=0", "o=- 1 1 IN IP4 127.0.0.1", "s=-", "t=0 0"]
+    for kind, port, direction in lines:
+        sdp += [f"m={kind} {port} UDP/TLS/RTP/SAVPF 96", f"a={direction}"]
+    return {"type": "offer", "sdp": "\r\n".join(sdp) + "\r\n"}
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        _offer(("audio", 9, "sendrecv"), ("video", 9, "sendrecv")),
+        _offer(("video", 9, "sendonly")),  # a screen without sound
+        _offer(("audio", 9, "sendonly"), ("video", 9, "inactive"), ("video", 9, "sendonly")),
+        _offer(("audio", 9, "sendonly"), ("video", 0, "sendonly"), ("video", 9, "sendonly")),
+    ],
+)
+def test_a_camera_or_a_screen_with_its_sound_may_be_published(offer: dict[str, str]) -> None:
+    # covers: C21
+    one_of_each(offer)  # a track a page removed (inactive, or port 0) does not count
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        _offer(("audio", 9, "sendrecv"), ("video", 9, "sendrecv"), ("video", 9, "sendrecv")),
+        _offer(("audio", 9, "sendrecv"), ("audio", 9, "sendonly")),
+        _offer(("audio", 9, "sendrecv"), ("video", 9, "sendrecv"), ("application", 9, "sendrecv")),
+    ],
+)
+def test_a_second_feed_or_a_data_channel_in_one_connection_is_refused(
+    offer: dict[str, str],
+) -> None:
+    # covers: C21, C8
+    with pytest.raises(BadOfferError, match="Send at most one microphone and one camera"):
+        one_of_each(offer)

@@ -368,7 +368,7 @@ class RoomMedia:
     async def publish(self, participant: str, device: str, jsep: Jsep) -> Jsep:
         """The participant's offer to send; the SFU's answer."""
         await self._ready(participant, device)
-        _one_of_each(jsep)
+        one_of_each(jsep)
         answer = await self._media.offer(self.session_id, participant, jsep)
         return _plain_sdp(answer)
 
@@ -380,7 +380,7 @@ class RoomMedia:
         not start has no feed to publish to."""
         await self._ready(participant, device)
         self._sharing(participant)
-        _one_of_each(jsep)
+        one_of_each(jsep)
         answer = await self._media.offer(self.session_id, screen_feed(participant), jsep)
         return _plain_sdp(answer)
 
@@ -599,16 +599,19 @@ def _restart(message: str) -> dict[str, Any]:
     return {"type": "media_restart", "message": message}
 
 
-def _one_of_each(jsep: Jsep) -> None:
+def one_of_each(jsep: Jsep) -> None:
     """Refuse an offer to publish with a second microphone or video, or anything else (a data
-    channel): each m-line that is not rejected (port 0) counts."""
-    seen: dict[str, int] = {}
-    for line in str(jsep.get("sdp", "")).split("\n"):
+    channel). An m-line that sends nothing (rejected with port 0, `inactive` or `recvonly`: a
+    track a page removed) does not count; any new offer is judged again."""
+    lines: list[tuple[str, bool]] = []  # (kind, sends) of each m-line
+    for line in str(jsep.get("sdp", "")).splitlines():
         if line.startswith("m="):
             kind, _, rest = line[2:].strip().partition(" ")
-            if rest.split(" ", 1)[0] != "0":
-                seen[kind] = seen.get(kind, 0) + 1
-    if any(kind not in ("audio", "video") or count > 1 for kind, count in seen.items()):
+            lines.append((kind, rest.split(" ", 1)[0] != "0"))
+        elif lines and line.strip() in ("a=inactive", "a=recvonly"):
+            lines[-1] = (lines[-1][0], False)
+    sending = [kind for kind, sends in lines if sends]
+    if any(kind not in ("audio", "video") or sending.count(kind) > 1 for kind in sending):
         raise BadOfferError(ONE_OF_EACH)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from safeclass.app.live.media import BadOfferError, one_of_each
 from safeclass.app.live.media_calls import MediaCall, media_calls, screen_feed, visible_feeds
+from safeclass.app.timeline import build_timeline
 from safeclass.core import RefusalCode, Role
 from safeclass.core import commands as c
 from safeclass.core import events as ev
@@ -221,3 +222,20 @@ def test_a_second_feed_or_a_data_channel_in_one_connection_is_refused(
     # covers: C21, C8
     with pytest.raises(BadOfferError, match="Send at most one microphone and one camera"):
         one_of_each(offer)
+
+
+def test_the_timeline_says_who_shared_and_who_stopped_it() -> None:
+    # covers: C21, C15
+    d = in_class()
+    d.ok(c.ShareScreen("t1"))
+    d.ok(c.StopSharing("t2"))
+    d.ok(c.ShareScreen("t2"))
+    d.ok(c.ConnectionLost("t2", "dev-t2"))
+    lines = [line.text for line in build_timeline(d.log, "Europe/London", {})]
+    shared = [line for line in lines if "screen" in line]
+    assert shared == [
+        "Staff t1 started sharing a screen",
+        "Staff t2 stopped Staff t1's screen share",
+        "Staff t2 started sharing a screen",
+        "Staff t2 stopped sharing a screen",
+    ]

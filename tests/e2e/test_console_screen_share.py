@@ -18,15 +18,16 @@ pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def console() -> dict[str, Any]:
-    return run_scenario_in_namespace("tests.support.console_share_scenario", timeout=180)["console"]
+def results() -> dict[str, Any]:
+    return run_scenario_in_namespace("tests.support.console_share_scenario", timeout=180)
 
 
 # covers: C21
 @needs_janus
 def test_the_teachers_console_shares_a_screen_that_the_pupil_decodes_and_stops_it(
-    console: dict[str, Any],
+    results: dict[str, Any],
 ) -> None:
+    console = results["console"]
     assert console["share_to_frames_at_pupil_s"] < 5
     assert {"kind": "video", "name": "Mrs Khan", "source": "screen"} in console[
         "screen_streams_at_p1"
@@ -35,3 +36,11 @@ def test_the_teachers_console_shares_a_screen_that_the_pupil_decodes_and_stops_i
     assert console["pupil_view_screen_after"] is None
     assert console["page_problems"] == []  # no script error, nothing refused by the policy
     assert console["requests_elsewhere"] == []
+
+
+# covers: C21
+@needs_janus
+def test_the_button_is_in_welsh_and_big_enough_on_a_phone(results: dict[str, Any]) -> None:
+    phone = results["welsh_phone"]
+    assert phone["height"] >= 44
+    assert not phone["scrolls_sideways"]

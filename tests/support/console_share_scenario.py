@@ -119,6 +119,23 @@ class ConsoleShareLesson(ScreenShareLesson):
             "requests_elsewhere": elsewhere,
         }
         await context.close()
+        self.results["welsh_phone"] = await self.in_welsh_on_a_phone(browser, cookie)
+
+    async def in_welsh_on_a_phone(self, browser: Any, cookie: str) -> dict[str, Any]:
+        """The console on a narrow screen in Welsh: the button in Welsh, big enough."""
+        name, _, value = cookie.partition("=")
+        context = await browser.new_context(locale="cy-GB", viewport={"width": 360, "height": 740})
+        await context.add_cookies([{"name": name, "value": value, "url": self.server.url}])
+        page = await context.new_page()
+        await page.goto(f"{self.server.url}/room/{self.session}")
+        await page.get_by_role("button", name="Ymuno â'r ystafell").click()  # she left the room
+        button = page.get_by_role("button", name="Rhannu fy sgrin")
+        await expect(button).to_be_visible()
+        box = await button.bounding_box()
+        wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
+        await self.shot(page, "cy-phone")
+        await context.close()
+        return {"height": box["height"] if box else 0, "scrolls_sideways": wide}
 
     async def shot(self, page: Any, name: str) -> None:
         folder = os.environ.get("SAFECLASS_E2E_SCREENS")

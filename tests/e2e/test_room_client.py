@@ -261,6 +261,35 @@ async def test_the_video_helpers_send_the_protocols_messages_and_return_the_repl
         "window.room.client.trickle('publisher', {candidate: '', sdpMid: '0'})"
     )
     assert sent is True
+    # sharing a screen is the room's to allow: on a server without video it says why
+    share = await page.evaluate(
+        "async () => window.room.client.shareScreen({type: 'offer', sdp: 'v=0\\r\\n'})"
+        ".catch((e) => e.reply)"
+    )
+    assert (share["type"], share["code"]) == ("refused", "rule")
+    assert share["message"] == "Sharing a screen needs video, which is off on this server"
+    stop = await page.evaluate("async () => window.room.client.stopSharing()")
+    assert stop["type"] == "ok"  # nobody is sharing: nothing to do, and nothing refused
+
+
+# covers: C21
+async def test_a_pupils_client_is_refused_sharing_a_screen(browser: Browser, lesson: Lesson):
+    page = await _page_with(
+        browser,
+        lesson.server,
+        await pupil_cookie(lesson.server.services, lesson.school_id, lesson.session_id, "p3"),
+    )
+    await page.evaluate(START_CLIENT, [lesson.session_id, False])
+    assert "ok" in await _send(page, "join", acknowledged_expectations=True)
+    for call in (
+        "window.room.client.shareScreen({type: 'offer', sdp: 'v=0\\r\\n'})",
+        "window.room.client.stopSharing()",
+    ):
+        reply = await page.evaluate(f"async () => {call}.catch((e) => e.reply)")
+        assert (reply["type"], reply["code"]) == ("refused", "not_permitted"), call
+    assert (await _wait_for_report(page, "name === 'refused'"))["message"] == (
+        "Only staff can share a screen"
+    )
 
 
 async def test_a_pupils_device_uses_its_own_cookie_and_waits(browser: Browser, lesson: Lesson):

@@ -31,6 +31,7 @@ from safeclass.core import commands as cmd
 from safeclass.core.permissions import ROOM_COMMANDS, Who, may_send
 from safeclass.web import protocol
 from tests.integration.live import Client, Lesson, LiveServer, running, seeded_lesson, staff_cookie
+from tests.support.janus import FAKE_OFFER
 from tests.support.rooms import START
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +64,8 @@ MESSAGES: list[dict[str, Any]] = [
     {"type": "stop_recording"},
     {"type": "note", "kind": "behaviour", "text": "Great listening"},
     {"type": "concern", "summary": "Something worrying was said"},
+    {"type": "media_share", "jsep": {"type": "offer", "sdp": FAKE_OFFER["sdp"]}},
+    {"type": "media_share_stop"},
     {"type": "remove", "pupil": "p5", "reason": "testing"},
     {"type": "leave"},
     {"type": "end"},

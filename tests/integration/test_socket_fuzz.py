@@ -45,7 +45,8 @@ KINDS = [
     "join", "admit", "admit_all", "deny", "remove", "mute", "unmute", "camera_off", "camera_on",
     "allow_to_speak", "raise_hand", "lower_hand", "call_on", "chat_on", "chat_off", "chat",
     "parent_present", "start_recording", "stop_recording", "note", "concern", "ping", "pong",
-    "media_publish", "media_subscribe", "media_start", "trickle",
+    "media_publish", "media_subscribe", "media_start", "trickle", "media_share",
+    "media_share_stop",
 ]  # fmt: skip
 PUPIL_ONLY_KINDS = ["end", "emergency_end", "leave"]
 
@@ -127,13 +128,13 @@ class Fuzzer:
                 return {"acknowledged_expectations": True, "shown_name": self.text(20)}
             case "emergency_end":
                 return {"note": self.text()}
-            case "media_publish":
+            case "media_publish" | "media_share":
                 return {"jsep": {"type": "offer", "sdp": "v=0\r\n" + self.text()}}
             case "media_start":
                 return {"jsep": {"type": "answer", "sdp": "v=0\r\n" + self.text()}}
             case "trickle":
                 return {
-                    "target": r.choice(["publisher", "subscriber"]),
+                    "target": r.choice(["publisher", "subscriber", "screen"]),
                     "candidate": r.choice([None, {"candidate": self.text(), "sdpMLineIndex": 0}]),
                 }
         return {}

@@ -257,6 +257,11 @@ def admit_all_nobody_waiting(p: str) -> tuple[Driver, c.Command]:
     return live(p), c.AdmitAllExpected("t1")
 
 
+@scenario("second-screen-share")
+def second_screen_share(p: str) -> tuple[Driver, c.Command]:
+    return live(p, ("p1",), c.ShareScreen("t1")), c.ShareScreen("t2")
+
+
 @scenario("deny-not-waiting")
 def deny_not_waiting(p: str) -> tuple[Driver, c.Command]:
     return live(p), c.Deny("t1", "p1")
@@ -285,6 +290,8 @@ PUPIL_SENDS_STAFF_COMMAND: dict[str, c.Command] = {
     "pupil-attests-another-parent": c.AttestParentPresent("p1", "p2"),
     "pupil-starts-recording": c.StartRecording("p1"),
     "pupil-stops-recording": c.StopRecording("p1"),
+    "pupil-shares-a-screen": c.ShareScreen("p1"),
+    "pupil-stops-a-screen-share": c.StopSharing("p1"),
     "pupil-writes-in-the-log": c.AddLogNote("p1", c.NoteKind.NOTE, "hi"),
     "pupil-raises-a-concern": c.RaiseConcern("p1", "joke"),
     "pupil-ends": c.EndSession("p1"),

@@ -55,6 +55,8 @@ SAMPLES: dict[str, ev.Event] = {
         ),
         ev.RecordingStarted(at=AT),
         ev.RecordingStopped(at=AT, by="t1"),
+        ev.ScreenShareStarted(at=AT, sharer="t2"),
+        ev.ScreenShareStopped(at=AT, sharer="t2", by="t1"),
         ev.LogNoteAdded(at=AT, kind=NoteKind.REWARD, by="t2", text="Star of the day", pupil="p1"),
         ev.ConcernRaised(at=AT, number=1, by="t1", summary="Bruise on arm", pupil=None),
         ev.DslAlerted(at=AT, reason=AlertReason.CONCERN, by="t1", pupil="p1"),

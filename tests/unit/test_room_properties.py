@@ -116,6 +116,8 @@ COVERED_COMMANDS = frozenset(
         c.AttestParentPresent,
         c.StartRecording,
         c.StopRecording,
+        c.ShareScreen,
+        c.StopSharing,
         c.AddLogNote,
         c.RaiseConcern,
         c.Rename,
@@ -334,6 +336,10 @@ class RoomMachine(RuleBasedStateMachine):
             if isinstance(event, ev.PupilWaiting):
                 assert state.phase in (Phase.OPEN, Phase.LIVE), (event, state.phase)
                 assert state.plan.expected[event.pupil].consent is not Consent.REFUSED, event
+            # Only a member of staff in the room starts a screen share, as themselves (C21).
+            if isinstance(event, ev.ScreenShareStarted):
+                sharer = state.participants[event.sharer]
+                assert sharer.is_staff and event.sharer == command.actor, event
             state = apply(state, event)
         # An admission is refused rather than made into a held room (C5 CRO-04, C6 S04-09).
         if any(isinstance(e, ev.PupilAdmitted) for e in events):
@@ -638,6 +644,19 @@ class RoomMachine(RuleBasedStateMachine):
     def someone_starts_or_stops_recording(self, data: st.DataObject, start: bool) -> None:
         actor = self._staff_actor(data)
         self._do(c.StartRecording(actor) if start else c.StopRecording(actor))
+
+    # covers: C21
+    @rule(data=st.data(), start=st.booleans())
+    def someone_shares_a_screen_or_stops_it(self, data: st.DataObject, start: bool) -> None:
+        """Staff share and stop (one screen at a time); pupils and strangers try to. The
+        invariants hold that only staff in the room ever share; the step's check that only a
+        member of staff's command starts a share."""
+        actor = self._staff_actor(data)
+        if start:
+            self._do(c.ShareScreen(actor))
+            return
+        only = data.draw(_pick((None, None, actor, *STAFF)), label="only")
+        self._do(c.StopSharing(actor, only=only))
 
     # -- the log and concerns -----------------------------------------------------------------
 

@@ -64,6 +64,13 @@ WORDING: dict[str, tuple[str, str]] = {
     "staff-attests-for-themselves": ("staff", "Choose the pupil whose parent is in the room"),
     "attest-for-a-pupil-not-here": ("staff", "That pupil is not here"),
     "pupil-attests-another-parent": ("pupil", "Only staff can confirm a parent is present"),
+    # screen sharing (C21): staff only, one screen at a time
+    "pupil-shares-a-screen": ("pupil", "Only staff can share a screen"),
+    "pupil-stops-a-screen-share": ("pupil", "Only staff can stop a screen share"),
+    "second-screen-share": (
+        "staff",
+        "Staff t1 is sharing a screen: one screen at a time, so stop theirs first",
+    ),
     # their own mic and camera, and a pupil's
     "pupil-unmutes-themselves": ("pupil", "You can speak when your teacher lets you"),
     "held-pupil-unmutes": ("pupil", WAIT_FOR_AN_ADULT),

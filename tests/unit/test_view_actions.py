@@ -33,6 +33,7 @@ FIELDS: dict[str, dict[str, Any]] = {
     "parent_present": {"pupil": "p1", "present": True},
     "note": {"kind": "note", "text": "x"},
     "concern": {"summary": "x"},
+    "media_share": {"jsep": {"type": "offer", "sdp": "v=0"}},
 }
 
 

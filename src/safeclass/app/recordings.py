@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import Recording
+from safeclass.app.live.media_calls import sharer_of
 from safeclass.app.media_port import RecordedFile
 
 RECORDING_OPENED = "RecordingOpened"
@@ -76,8 +77,8 @@ async def keep(
             "school_id": school_id,
             "session_id": session_id,
             "path": str(f.path),
-            "participant_id": f.participant_id,
-            "shown_name": names.get(f.participant_id, ""),
+            "participant_id": _whose(f.participant_id),
+            "shown_name": _shown(f.participant_id, names),
             "kinds": " ".join(f.kinds),
             "size_bytes": f.size_bytes,
             "started_at": f.started_at,
@@ -91,6 +92,17 @@ async def keep(
         async with engine.begin() as conn:
             await conn.execute(insert(Recording), rows)
     return [str(r["id"]) for r in rows]
+
+
+def _whose(feed: str) -> str:
+    """The participant a recorded feed is of (a shared screen is its sharer's)."""
+    sharer = sharer_of(feed)
+    return sharer if sharer is not None else feed
+
+
+def _shown(feed: str, names: Mapping[str, str]) -> str:
+    name = names.get(_whose(feed), "")
+    return f"{name} (screen)" if sharer_of(feed) is not None and name else name
 
 
 async def list_recordings(

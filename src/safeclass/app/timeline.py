@@ -135,6 +135,8 @@ class _Writer:
             ev.RecordingNoticeGiven: self._recording_notice,
             ev.RecordingStarted: lambda e: "Recording started",
             ev.RecordingStopped: lambda e: f"Recording stopped by {self.n(e.by)}",
+            ev.ScreenShareStarted: lambda e: f"{self.n(e.sharer)} started sharing a screen",
+            ev.ScreenShareStopped: self._share_stopped,
             ev.LogNoteAdded: self._note,
             ev.ConcernRaised: self._concern,
             ev.DslAlerted: self._alerted,
@@ -226,6 +228,11 @@ class _Writer:
         when = start.astimezone(self.zone).strftime("%H:%M:%S")
         text = f"Recording notice given by {self.n(e.by)}: recording starts at {when}"
         return f"{text} (1-to-1 exception)" if e.one_to_one_exception else text
+
+    def _share_stopped(self, e: ev.ScreenShareStopped) -> str:
+        if e.by == e.sharer:
+            return f"{self.n(e.sharer)} stopped sharing a screen"
+        return f"{self.n(e.by)} stopped {self.n(e.sharer)}'s screen share"
 
     def _note(self, e: ev.LogNoteAdded) -> str:
         text = _NOTES.get(e.kind, "Note")

@@ -205,6 +205,14 @@ def _recording_stopped(s: RoomState, e: ev.RecordingStopped) -> RoomState:
     )
 
 
+def _screen_share_started(s: RoomState, e: ev.ScreenShareStarted) -> RoomState:
+    return _replace(s, screen_sharer=e.sharer)
+
+
+def _screen_share_stopped(s: RoomState, e: ev.ScreenShareStopped) -> RoomState:
+    return _replace(s, screen_sharer=None)
+
+
 def _concern_raised(s: RoomState, e: ev.ConcernRaised) -> RoomState:
     return _replace(s, concern_count=e.number)
 
@@ -255,6 +263,7 @@ def _session_ended(s: RoomState, e: ev.SessionEnded) -> RoomState:
         held_since=None,
         chat_on=False,
         recording=RecordingState.OFF,
+        screen_sharer=None,
     )
 
 
@@ -283,6 +292,8 @@ _HANDLERS: dict[type[ev.Event], Callable[[RoomState, Any], RoomState]] = {
     ev.RecordingNoticeGiven: _recording_notice,
     ev.RecordingStarted: _recording_started,
     ev.RecordingStopped: _recording_stopped,
+    ev.ScreenShareStarted: _screen_share_started,
+    ev.ScreenShareStopped: _screen_share_stopped,
     ev.LogNoteAdded: _unchanged,
     ev.ConcernRaised: _concern_raised,
     ev.DslAlerted: _unchanged,

@@ -113,6 +113,24 @@ class AttestParentPresent(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class ShareScreen(Command):
+    """Show the room a window or tab as a second video feed (staff only, one screen at a time).
+
+    Sent with the screen's offer (`media_share`); the SFU takes the feed only once this is on
+    record, so a pupil's client refused here has nothing to publish it to."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopSharing(Command):
+    """End the room's screen share: the sharer or any other member of staff (`media_share_stop`),
+    or the server for the sharer when their screen's connection closed or their page was
+    replaced. `only`: stop the share only if it is still this participant's (the server's, so a
+    late notice about an old share never ends a newer one)."""
+
+    only: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StartRecording(Command):
     pass
 

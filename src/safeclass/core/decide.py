@@ -74,6 +74,9 @@ def run(
             for event in result:
                 current = apply(current, event)
             events.extend(result)
+    if (share_ended := _share_ended(current, now)) is not None:
+        current = apply(current, share_ended)
+        events.append(share_ended)
     if any(type(event) in SAFEGUARD_EVENTS for event in events):
         settled = _settle(current, now)
         if settled is not None:
@@ -148,6 +151,16 @@ def _settle(state: RoomState, now: dt.datetime) -> ev.Event | None:
     if reason is None and state.held:
         return ev.RoomReleased(at=now)
     return None
+
+
+def _share_ended(state: RoomState, now: dt.datetime) -> ev.Event | None:
+    """A screen share lasts only while its sharer is in the room: when they leave or their
+    connection drops, the same decision ends it (the end of the session ends it too, in
+    `SessionEnded` itself)."""
+    sharer = state.screen_sharer
+    if sharer is None or state.phase is Phase.ENDED or _present(state, sharer) is not None:
+        return None
+    return ev.ScreenShareStopped(at=now, sharer=sharer, by=sharer)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -764,6 +777,36 @@ def _stop_recording(state: RoomState, c: cmd.StopRecording, now: dt.datetime) ->
     return [ev.RecordingStopped(at=now, by=staff.id)]
 
 
+# -- screen sharing -------------------------------------------------------------------------------
+
+
+def _share_screen(state: RoomState, c: cmd.ShareScreen, now: dt.datetime) -> Decision:
+    staff = _staff(state, c)
+    if isinstance(staff, Refusal):
+        return staff
+    sharer = state.screen_sharer
+    if sharer == staff.id:
+        return []  # sharing already: a new offer for the same share (after a reconnection)
+    if sharer is not None:
+        name = state.participants[sharer].name
+        return _refuse(
+            state,
+            "ROLES",
+            f"{name} is sharing a screen: one screen at a time, so stop theirs first",
+        )
+    return [ev.ScreenShareStarted(at=now, sharer=staff.id)]
+
+
+def _stop_sharing(state: RoomState, c: cmd.StopSharing, now: dt.datetime) -> Decision:
+    staff = _staff(state, c)
+    if isinstance(staff, Refusal):
+        return staff
+    sharer = state.screen_sharer
+    if sharer is None or (c.only is not None and c.only != sharer):
+        return []
+    return [ev.ScreenShareStopped(at=now, sharer=sharer, by=staff.id)]
+
+
 # -- the log, concerns, names --------------------------------------------------------------------
 
 
@@ -853,6 +896,8 @@ _HANDLERS: dict[type[cmd.Command], Callable[[RoomState, Any, dt.datetime], Decis
     cmd.AttestParentPresent: _attest_parent,
     cmd.StartRecording: _start_recording,
     cmd.StopRecording: _stop_recording,
+    cmd.ShareScreen: _share_screen,
+    cmd.StopSharing: _stop_sharing,
     cmd.AddLogNote: _add_note,
     cmd.RaiseConcern: _raise_concern,
     cmd.Rename: _rename,

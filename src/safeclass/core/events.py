@@ -243,6 +243,24 @@ class RecordingStopped(Event):
 
 @_event
 @dataclass(frozen=True, slots=True)
+class ScreenShareStarted(Event):
+    """A member of staff began showing the room a window or tab (a second video feed)."""
+
+    sharer: str
+
+
+@_event
+@dataclass(frozen=True, slots=True)
+class ScreenShareStopped(Event):
+    """The screen share ended: stopped by `by` (the sharer, other staff, or the sharer's own
+    id when their screen's connection closed, they left or their connection dropped)."""
+
+    sharer: str
+    by: str
+
+
+@_event
+@dataclass(frozen=True, slots=True)
 class LogNoteAdded(Event):
     kind: NoteKind
     by: str

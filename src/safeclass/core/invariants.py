@@ -63,6 +63,16 @@ def violations(state: RoomState) -> list[str]:
     for p in pupils:
         if p.mic_on and not (p.mic_allowed or state.policy.entry.pupils_may_unmute_themselves):
             found.append(f"6: {p.id}'s mic is open without permission")
+    # C21. Only a member of staff in the room shares a screen, and nobody after the end.
+    sharer = state.participants.get(state.screen_sharer or "")
+    if state.screen_sharer is not None and (
+        sharer is None
+        or not sharer.is_staff
+        or not sharer.connected
+        or sharer.status is not Status.ADMITTED
+        or state.phase is Phase.ENDED
+    ):
+        found.append(f"C21: {state.screen_sharer} shares a screen without being staff in the room")
     # C17. A pupil whose consent does not allow it is never waiting or in the room.
     for p in state.participants.values():
         expected = state.plan.expected.get(p.id)

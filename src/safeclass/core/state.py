@@ -104,6 +104,7 @@ class RoomState:
     recording_notice_at: dt.datetime | None = None
     recording_starts_at: dt.datetime | None = None
     recording_started_at: dt.datetime | None = None
+    screen_sharer: str | None = None  # the member of staff showing a screen now, if anyone
     warned: frozenset[int] = frozenset()
     first_admitted_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None

@@ -77,6 +77,8 @@ def staff_own(state: RoomState, me: Participant) -> Candidates:
         ("chat", cmd.PostChat(a, _SAMPLE)),
         ("start_recording", cmd.StartRecording(a)),
         ("stop_recording", cmd.StopRecording(a)),
+        ("media_share", cmd.ShareScreen(a)),
+        ("media_share_stop", cmd.StopSharing(a)),
         ("mute", cmd.MuteMic(a, a)),
         ("unmute", cmd.UnmuteMic(a, a)),
         ("camera_off", cmd.CameraOff(a, a)),

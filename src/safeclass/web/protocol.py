@@ -13,6 +13,8 @@ The media messages (`media_publish`, `media_subscribe`, `media_start`, `trickle`
 browser's SDP and ICE to the server, which relays them to the SFU for this participant alone:
 the browser never learns where the SFU is or any of its secrets. They are not commands (nothing
 of them goes in the log); the room's media decides whether this participant may use them.
+`media_share` (a screen's offer) is both: the room's `ShareScreen` command first (staff only, on
+record), then the offer relayed; `media_share_stop` is a command only.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ MAX_MESSAGE_BYTES = 8 * 1024
 MAX_SDP_CHARS = 192_000
 MAX_SDP_MESSAGE_BYTES = 224 * 1024
 MAX_FRAME_BYTES = 256 * 1024  # the WebSocket server's own limit on one frame (uvicorn)
-SDP_MESSAGES = frozenset({"media_publish", "media_start"})
+SDP_MESSAGES = frozenset({"media_publish", "media_start", "media_share"})
 MAX_DEPTH = 8  # levels of objects and lists; the deepest real message (a trickle) has 2
 TOO_DEEP = f"Nested too deeply: a message has at most {MAX_DEPTH} levels"
 # Everything but the brackets that count: JSON strings (to their closing quote, or to the end
@@ -198,14 +200,25 @@ class MediaStart(_Message):
     jsep: Answer
 
 
+class MediaShare(_Message):
+    """Staff: share a screen (a third connection, its offer here); also a room command."""
+
+    type: Literal["media_share"]
+    jsep: Offer
+
+
+class MediaShareStop(_Message):
+    type: Literal["media_share_stop"]
+
+
 class Trickle(_Message):
     type: Literal["trickle"]
-    target: Literal["publisher", "subscriber"]
+    target: Literal["publisher", "subscriber", "screen"]
     candidate: IceCandidate | None  # None: the end of this connection's candidates
 
 
-MediaMessage = MediaPublish | MediaSubscribe | MediaStart | Trickle
-MEDIA_MESSAGES = (MediaPublish, MediaSubscribe, MediaStart, Trickle)
+MediaMessage = MediaPublish | MediaSubscribe | MediaStart | MediaShare | Trickle
+MEDIA_MESSAGES = (MediaPublish, MediaSubscribe, MediaStart, MediaShare, Trickle)
 
 
 def too_deep(text: str) -> bool:
@@ -253,6 +266,8 @@ ClientMessage = Annotated[
     | MediaPublish
     | MediaSubscribe
     | MediaStart
+    | MediaShare
+    | MediaShareStop
     | Trickle,
     Field(discriminator="type"),
 ]
@@ -307,4 +322,8 @@ def to_command(message: ClientMessage, actor: str) -> cmd.Command | None:
             return cmd.RaiseHand(actor)
         case EmergencyEnd(note=note):
             return cmd.EmergencyEnd(actor, note)
+        case MediaShare():
+            return cmd.ShareScreen(actor)
+        case MediaShareStop():
+            return cmd.StopSharing(actor)
     return None

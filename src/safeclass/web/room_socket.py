@@ -8,6 +8,8 @@ room, and a heartbeat: a client silent for two heartbeats is dropped and the roo
 
 Media signalling (`media_publish`, `media_subscribe`, `media_start`, `trickle`) goes to the
 room's media (`RoomMedia`), which lets only a participant in the room on this device use it.
+`media_share` (a screen) is the room's `ShareScreen` command first, so only what the room put on
+record reaches the SFU.
 Each connection handles its media messages in order on a task of its own, so a slow SFU never
 holds up its other messages or its heartbeat. Every `state` message says whether the room's
 video is on, off or reconnecting (`media`), and a change of that is pushed (`media_state`).
@@ -41,7 +43,8 @@ from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.adapters.store.tables import SessionStaff
 from safeclass.app import staff_roles
 from safeclass.app.clock import Clock
-from safeclass.app.live.runtime import LiveRoom, RoomClosedError
+from safeclass.app.live.media import BadOfferError, ShareRefusedError
+from safeclass.app.live.runtime import SHARING_NEEDS_VIDEO, LiveRoom, Outcome, RoomClosedError
 from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmittedError
 from safeclass.core import Role, RoomState, Status
 from safeclass.core import commands as cmd
@@ -177,7 +180,10 @@ class RoomAudience:
         return frozenset(out)
 
     def views(self, state: RoomState) -> Views:
-        return Views(state, self._clock.now(), self.unrecordable, self.other_devices(state))
+        no_video = SHARING_NEEDS_VIDEO if self.media.get("state") == "off" else None
+        return Views(
+            state, self._clock.now(), self.unrecordable, self.other_devices(state), no_video
+        )
 
     def view_for(
         self, state: RoomState, conn: Connection, views: Views | None = None
@@ -353,11 +359,15 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         return
     audience: RoomAudience = services.audiences.for_session(session_id)
     conn = Connection(websocket, participant, role, device, name, language)
-    for old in [
+    replaced = [
         c for c in audience.connections if c.participant == participant and c.device == device
-    ]:
+    ]
+    for old in replaced:
         old.replaced = True
         await audience.close(old, CLOSE_REPLACED, "Opened again on this device")
+    if replaced and room.state.screen_sharer == participant:  # the old page's screen is gone
+        with contextlib.suppress(RoomClosedError, Exception):
+            await room.submit(cmd.StopSharing(participant, only=participant), device)
     audience.add(conn)
     services.metrics.sockets.labels(role="staff" if conn.is_staff else "pupil").inc()
     writer = asyncio.create_task(_write(conn))
@@ -527,45 +537,56 @@ async def _handle(
         command = protocol.to_command(message, conn.participant)
     if command is None:
         return
+    outcome = await _carry_out(conn, room, command, message.id)
+    if outcome is None:
+        return
+    conn.send({"type": "ok", "id": message.id, "seq": outcome.seq})
+    if isinstance(message, protocol.Join):
+        # the join may have bound this device: send its first real view
+        conn.send(audience.state_message(room.state, conn, room.seq))
+
+
+async def _carry_out(
+    conn: Connection, room: LiveRoom, command: cmd.Command, mid: str | None
+) -> Outcome | None:
+    """Submit a command for this connection: its outcome, or None once the refusal or the
+    error has been sent (nothing changed then)."""
     try:
         outcome = await room.submit(command, conn.device)
     except RoomClosedError:
         conn.send(
             {
                 "type": "refused",
-                "id": message.id,
+                "id": mid,
                 "code": "ended",
                 "message": "This session has ended",
                 "clause": "",
             }
         )
-        return
+        return None
     except Exception:  # the log could not be written: nothing happened
         log.exception("command failed", extra={"session": room.session_id})
         conn.send(
             {
                 "type": "error",
-                "id": message.id,
+                "id": mid,
                 "code": "not_saved",
                 "message": "That could not be saved, so nothing changed. Please try again.",
             }
         )
-        return
+        return None
     if outcome.refusal is not None:
         conn.send(
             {
                 "type": "refused",
-                "id": message.id,
+                "id": mid,
                 "code": outcome.refusal.code.value,
                 "message": outcome.refusal.message,
                 "clause": outcome.refusal.clause,
             }
         )
-    else:
-        conn.send({"type": "ok", "id": message.id, "seq": outcome.seq})
-    if isinstance(message, protocol.Join) and outcome.refusal is None:
-        # the join may have bound this device: send its first real view
-        conn.send(audience.state_message(room.state, conn, room.seq))
+        return None
+    return outcome
 
 
 async def _media_worker(conn: Connection, room: LiveRoom) -> None:
@@ -593,20 +614,23 @@ async def _media(conn: Connection, room: LiveRoom, message: protocol.MediaMessag
             case protocol.MediaStart(jsep=answer):
                 await media.answer(who, device, answer.model_dump())
                 conn.send({"type": "ok", "id": message.id, "seq": room.seq})
+            case protocol.MediaShare(jsep=offer):
+                await _share(conn, room, message, offer.model_dump())
             case protocol.Trickle(target=target, candidate=candidate):
                 found = candidate.for_sfu() if candidate is not None else None
                 await media.trickle(who, device, target, found)
     except NotAdmittedError as exc:
-        log.warning(
-            "media refused: %s is not in the room on this device",
-            who,
-            extra={"session": room.session_id},
+        code = exc.code if isinstance(exc, ShareRefusedError) else "not_here"
+        log.warning("media refused (%s) for %s", code, who, extra={"session": room.session_id})
+        conn.send(
+            {"type": "refused", "id": message.id, "code": code, "message": str(exc), "clause": ""}
         )
+    except BadOfferError as exc:
         conn.send(
             {
                 "type": "refused",
                 "id": message.id,
-                "code": "not_here",
+                "code": "invalid",
                 "message": str(exc),
                 "clause": "",
             }
@@ -619,6 +643,23 @@ async def _media(conn: Connection, room: LiveRoom, message: protocol.MediaMessag
     except MediaError as exc:
         log.warning("media %s failed: %s", message.type, exc, extra={"session": room.session_id})
         _media_error(conn, message, "media_failed", "Video could not connect: try again")
+
+
+async def _share(
+    conn: Connection, room: LiveRoom, message: protocol.MediaShare, offer: dict[str, Any]
+) -> None:
+    """A screen share: the room's command first (only staff; on record; one at a time), then
+    its offer to the SFU. If the SFU cannot take it, the share ends again, on record too."""
+    who, device = conn.participant, conn.device
+    if await _carry_out(conn, room, cmd.ShareScreen(who), message.id) is None:
+        return
+    try:
+        answer = await room.media.share(who, device, offer)
+    except MediaError:
+        with contextlib.suppress(RoomClosedError, Exception):
+            await room.submit(cmd.StopSharing(who, only=who), device)
+        raise
+    conn.send({"type": "media_answer", "id": message.id, "jsep": answer})
 
 
 def _media_error(conn: Connection, message: protocol.MediaMessage, code: str, text: str) -> None:

@@ -51,6 +51,13 @@ class Hold(_View):
     ends_session_at: dt.datetime
 
 
+class ScreenShare(_View):
+    """Who is showing the room a screen (staff also get their id, to know if it is theirs)."""
+
+    name: str
+    by: str | None = None
+
+
 class SessionFacts(_View):
     id: str
     title: str
@@ -67,6 +74,7 @@ class SessionFacts(_View):
     recording: str  # off | notice | on
     recording_policy: str  # never | with_notice | one_to_one_exception
     recording_starts_at: dt.datetime | None  # when the notice ends and recording begins
+    screen: ScreenShare | None  # a screen being shared now (its feed's `source` is "screen")
 
 
 class Expectations(_View):
@@ -187,15 +195,18 @@ class Views:
         now: dt.datetime,
         unrecordable: str | None = None,
         other_devices: frozenset[str] = frozenset(),
+        no_video: str | None = None,
     ) -> None:
         """`unrecordable`: why this server cannot record the room (the runtime refuses
         recording then, whatever the policy allows), or None. `other_devices`: the pupils
         waiting or in the room whose link is also open on another device (a forwarded link, a
-        second tablet: STJ-11), which only the room's connections know."""
+        second tablet: STJ-11), which only the room's connections know. `no_video`: why it
+        cannot carry a shared screen (video is off), or None."""
         self.state = state
         self.now = now
         self.unrecordable = unrecordable
         self.other_devices = other_devices
+        self.no_video = no_video
         self._facts: dict[bool, dict[str, Any]] = {}
         self._expectations: dict[bool, dict[str, Any]] = {}
         self._staff_common: dict[str, Any] | None = None
@@ -230,6 +241,7 @@ class Views:
                     if state.recording is not RecordingState.OFF and state.recording_starts_at
                     else None
                 ),
+                "screen": _screen(state, staff),
             }
         return self._facts[staff]
 
@@ -283,7 +295,9 @@ class Views:
         me = self.state.participants.get(viewer)
         present = me is not None and me.connected and me.status is Status.ADMITTED
         if me is not None and present:
-            key = actions.situation(me)  # staff alike in the room get the same answers
+            # staff alike in the room get the same answers (whoever shares the screen is not
+            # offered to share it again)
+            key = (*actions.situation(me), me.id == self.state.screen_sharer)
             if key not in self._staff_can:
                 self._staff_can[key] = self._offer(me.role, actions.staff_own(self.state, me))
             can, cannot = self._staff_can[key]
@@ -294,6 +308,10 @@ class Views:
                     **cannot,
                     "start_recording": {"message": self.unrecordable, "clause": clause},
                 }
+            if self.no_video and "media_share" in can:  # the server refuses it (runtime.py)
+                can = [a for a in can if a != "media_share"]
+                clause = clause_for(self.state.policy.school.key, "ROLES")
+                cannot = {**cannot, "media_share": {"message": self.no_video, "clause": clause}}
             can_for = self.can_for(me)
         else:
             role = me.role if me is not None else Role.TEACHER
@@ -411,6 +429,13 @@ def _hold(state: RoomState, staff: bool) -> dict[str, Any] | None:
         "clause": clause,
         "ends_session_at": (state.held_since + limit).isoformat(),
     }
+
+
+def _screen(state: RoomState, staff: bool) -> dict[str, Any] | None:
+    sharer = state.participants.get(state.screen_sharer or "")
+    if sharer is None:
+        return None
+    return {"name": sharer.name, "by": sharer.id} if staff else {"name": sharer.name}
 
 
 def _expectations(state: RoomState, must_tick: bool) -> dict[str, Any]:

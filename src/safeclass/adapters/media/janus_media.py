@@ -556,6 +556,8 @@ class JanusMedia:
         current = member.publisher if target == "publisher" else member.subscriber
         if current is not None and current is not handle:
             return  # an old handle of theirs
+        if room.members.get(member.participant_id) is not member:
+            return  # revoked: a late word from a handle of theirs is about nobody now
         pid = member.participant_id
         if kind == "webrtcup" and target == "publisher":
             member.publishing = True

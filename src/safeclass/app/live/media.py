@@ -41,9 +41,16 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from safeclass.app.live.media_calls import MediaCall, in_media, media_calls, visible_feeds
+from safeclass.app.live.media_calls import (
+    MediaCall,
+    in_media,
+    media_calls,
+    screen_feed,
+    sharer_of,
+    visible_feeds,
+)
 from safeclass.app.live.ports import RECORDING_NEEDS_VIDEO, Audience, Media
 from safeclass.app.media_port import (
     Jsep,
@@ -53,7 +60,6 @@ from safeclass.app.media_port import (
     MediaUnavailableError,
     NotAdmittedError,
     RecordedFile,
-    Target,
 )
 from safeclass.core import Participant, Phase, RecordingState, RoomState
 from safeclass.policy.model import RecordingMode
@@ -76,6 +82,27 @@ _STATUS_MESSAGES = {
 }
 
 OnRecorded = Callable[[Sequence[RecordedFile], RoomState], Awaitable[None]]
+OnShareEnded = Callable[[str], Coroutine[Any, Any, None]]  # the sharer's screen connection closed
+SignalTarget = Literal["publisher", "subscriber", "screen"]  # a participant's connections
+
+ONLY_STAFF_SHARE = "Only staff can share a screen"
+NOT_SHARING = "You are not sharing a screen: send media_share first"
+# What one publishing connection may carry: a camera (or a screen) and a microphone (or the
+# sound of a shared tab). A second video, or a data channel, would be a feed the room never
+# decided on (a pupil's second screen, messages to classmates while the chat is off).
+ONE_OF_EACH = "Send at most one microphone and one camera (or screen) on a connection"
+
+
+class ShareRefusedError(NotAdmittedError):
+    """The participant may not send a screen now (`code`: as a refusal says it)."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class BadOfferError(MediaError):
+    """An offer to publish carries more than the room forwards from one connection."""
 
 
 @dataclass(eq=False)
@@ -105,9 +132,13 @@ class RoomMedia:
         off_reason: str | None = None,
         stall_after: float = 2.0,
         on_recorded: OnRecorded | None = None,
+        on_share_ended: OnShareEnded | None = None,
     ) -> None:
+        """`on_share_ended(sharer)`: the sharer's screen connection closed at the SFU (their
+        browser stopped it, or the network dropped it): the room ends the share."""
         self.session_id = session_id
         self._on_recorded = on_recorded
+        self._on_share_ended = on_share_ended
         self._media = media
         self._audience = audience
         self._state = state
@@ -119,6 +150,10 @@ class RoomMedia:
         self._opened = False
         self._closed = False
         self._viewers: dict[str, _Viewer] = {}
+        # The SFU's latest subscription offer to each participant not answered yet. One made for
+        # a page that has just dropped its connection (a feed came up at that moment) is never
+        # seen by it: its next `media_subscribe` is given this one, or it would wait for ever.
+        self._unanswered: dict[str, tuple[Jsep, list[dict[str, Any]]]] = {}
         self._aliases: dict[str, str] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.calls_made = 0
@@ -226,12 +261,14 @@ class RoomMedia:
         if call.kind == "close":
             self._closed = True
             self._viewers.clear()
+            self._unanswered.clear()
             if self._opened:
                 await self._media.close_room(sid)
             self._spawn(self._collect())  # also what a recording left before a restart
             return
         if call.kind == "revoke":
             self._viewers.pop(call.participant, None)
+            self._unanswered.pop(call.participant, None)
             if self._opened:
                 await self._media.revoke(sid, call.participant)
             return
@@ -306,6 +343,7 @@ class RoomMedia:
             log.error("media reset of a participant failed: %s", exc)
             return
         self._viewers.pop(p.id, None)
+        self._unanswered.pop(p.id, None)
         self._audience.signal(p.id, p.device, _restart("Video was reset: connecting again"))
 
     # -- signalling: from the participant's socket -------------------------------------------
@@ -330,8 +368,30 @@ class RoomMedia:
     async def publish(self, participant: str, device: str, jsep: Jsep) -> Jsep:
         """The participant's offer to send; the SFU's answer."""
         await self._ready(participant, device)
+        one_of_each(jsep)
         answer = await self._media.offer(self.session_id, participant, jsep)
         return _plain_sdp(answer)
+
+    async def share(self, participant: str, device: str, jsep: Jsep) -> Jsep:
+        """The sharer's offer to send their screen (a connection of its own); the SFU's answer.
+
+        The room has already put the share on record (`ShareScreen`), and the SFU's feed for it
+        is admitted by the lane before the offer goes on: a participant whose share the room did
+        not start has no feed to publish to."""
+        await self._ready(participant, device)
+        self._sharing(participant)
+        one_of_each(jsep)
+        answer = await self._media.offer(self.session_id, screen_feed(participant), jsep)
+        return _plain_sdp(answer)
+
+    def _sharing(self, participant: str) -> None:
+        state = self._state()
+        if state.screen_sharer == participant:
+            return
+        p = state.participants.get(participant)
+        if p is None or not p.is_staff:
+            raise ShareRefusedError(ONLY_STAFF_SHARE, "not_permitted")
+        raise ShareRefusedError(NOT_SHARING, "not_here")
 
     async def subscribe(
         self, participant: str, device: str
@@ -348,6 +408,7 @@ class RoomMedia:
         """The participant's answer to the latest subscription offer: media starts."""
         self.allowed(participant, device)
         await self._media.answer(self.session_id, participant, jsep)
+        self._unanswered.pop(participant, None)
         viewer = self._viewers.get(participant)
         if viewer is not None:
             viewer.waiting_answer = False
@@ -356,9 +417,18 @@ class RoomMedia:
                 self._spawn(self._push_offer(participant, viewer))
 
     async def trickle(
-        self, participant: str, device: str, target: Target, candidate: dict[str, Any] | None
+        self,
+        participant: str,
+        device: str,
+        target: SignalTarget,
+        candidate: dict[str, Any] | None,
     ) -> None:
         self.allowed(participant, device)
+        if target == "screen":
+            self._sharing(participant)
+            feed = screen_feed(participant)
+            await self._media.trickle(self.session_id, feed, "publisher", candidate)
+            return
         await self._media.trickle(self.session_id, participant, target, candidate)
 
     async def _offer_to(
@@ -371,8 +441,12 @@ class RoomMedia:
             feeds = visible_feeds(self._state(), participant)
             offer = await self._media.subscribe(self.session_id, participant, feeds)
             if offer is None:
-                return None, viewer.streams
-            jsep, viewer.streams = self._describe(offer, participant)
+                if pushed or participant not in self._unanswered:
+                    return None, viewer.streams
+                jsep, viewer.streams = self._unanswered[participant]  # see `_unanswered`
+            else:
+                jsep, viewer.streams = self._describe(offer, participant)
+                self._unanswered[participant] = (jsep, viewer.streams)
             viewer.waiting_answer = True
             return jsep, viewer.streams
 
@@ -411,12 +485,15 @@ class RoomMedia:
                 feed, _, track = line[7:].partition(" ")
                 alias = self._aliases.setdefault(feed, f"f{secrets.token_hex(4)}")
                 lines[i] = f"a=msid:{alias} {track}".rstrip()
-                who = state.participants.get(feed)
+                sharer = sharer_of(feed)
+                whose = sharer if sharer is not None else feed
+                who = state.participants.get(whose)
                 current["feed"] = alias
+                current["source"] = "screen" if sharer is not None else "camera"
                 current["name"] = who.name if who is not None else ""
                 current["role"] = "staff" if who is not None and who.is_staff else "pupil"
                 if staff_viewer:
-                    current["participant"] = feed
+                    current["participant"] = whose
         return {"type": offer.get("type", "offer"), "sdp": "\r\n".join(lines)}, streams
 
     # -- what the SFU did ---------------------------------------------------------------------
@@ -428,9 +505,11 @@ class RoomMedia:
             return
         if kind is MediaEventKind.LOST:
             self._viewers.clear()
+            self._unanswered.clear()
             self._set_status(MediaStatus.RECONNECTING)
         elif kind is MediaEventKind.RESTORED:
             self._viewers.clear()
+            self._unanswered.clear()
             self._set_status(MediaStatus.ON)
             for p in self._state().participants.values():
                 if in_media(p):
@@ -439,8 +518,27 @@ class RoomMedia:
             for viewer_id, viewer in list(self._viewers.items()):
                 if viewer_id != pid:
                     self._spawn(self._push_offer(viewer_id, viewer))
+        elif pid is not None and (sharer := sharer_of(pid)) is not None:
+            self._screen_event(event, sharer)
         elif pid is not None:
             self._relay(event, pid)
+
+    def _screen_event(self, event: MediaEvent, sharer: str) -> None:
+        """What the SFU says of a shared screen's connection: relayed to its sharer as the
+        `screen` target's; when it closes the share ends (the room puts that on record)."""
+        p = self._state().participants.get(sharer)
+        if p is None or not in_media(p) or self._state().screen_sharer != sharer:
+            return  # not theirs to hear about any more
+        if event.kind is MediaEventKind.HANGUP:
+            if self._on_share_ended is not None:
+                self._spawn(self._on_share_ended(sharer))
+            return
+        if event.kind is MediaEventKind.TRICKLE:
+            candidate = event.candidate
+            if candidate is not None and candidate.get("completed"):
+                candidate = None
+            message = {"type": "trickle", "target": "screen", "candidate": candidate}
+            self._audience.signal(sharer, p.device, message)
 
     def _relay(self, event: MediaEvent, pid: str) -> None:
         p = self._state().participants.get(pid)
@@ -449,6 +547,7 @@ class RoomMedia:
         if event.kind is MediaEventKind.HANGUP:
             if event.target == "subscriber":
                 self._viewers.pop(pid, None)  # their next media_subscribe starts afresh
+                self._unanswered.pop(pid, None)
             message: dict[str, Any] = {
                 "type": "media_notice",
                 "kind": "hangup",
@@ -464,6 +563,7 @@ class RoomMedia:
             if event.target != "subscriber":
                 return
             jsep, streams = self._describe(event.jsep, pid)
+            self._unanswered[pid] = (jsep, streams)
             viewer = self._viewers.get(pid)
             if viewer is not None:
                 viewer.waiting_answer, viewer.streams = True, streams
@@ -497,6 +597,22 @@ def _saved_message(count: int) -> str:
 
 def _restart(message: str) -> dict[str, Any]:
     return {"type": "media_restart", "message": message}
+
+
+def one_of_each(jsep: Jsep) -> None:
+    """Refuse an offer to publish with a second microphone or video, or anything else (a data
+    channel). An m-line that sends nothing (rejected with port 0, `inactive` or `recvonly`: a
+    track a page removed) does not count; any new offer is judged again."""
+    lines: list[tuple[str, bool]] = []  # (kind, sends) of each m-line
+    for line in str(jsep.get("sdp", "")).splitlines():
+        if line.startswith("m="):
+            kind, _, rest = line[2:].strip().partition(" ")
+            lines.append((kind, rest.split(" ", 1)[0] != "0"))
+        elif lines and line.strip() in ("a=inactive", "a=recvonly"):
+            lines[-1] = (lines[-1][0], False)
+    sending = [kind for kind, sends in lines if sends]
+    if any(kind not in ("audio", "video") or sending.count(kind) > 1 for kind in sending):
+        raise BadOfferError(ONE_OF_EACH)
 
 
 def _plain_sdp(jsep: Jsep) -> Jsep:

@@ -37,7 +37,7 @@ from safeclass.core import Phase, Refusal, RefusalCode, RoomState, Step, step
 from safeclass.core import commands as cmd
 from safeclass.core import events as ev
 from safeclass.observability import Metrics
-from safeclass.policy.clauses import clause_for
+from safeclass.policy.clauses import Rule, clause_for
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ CLOSE_ENDED = 4000  # WebSocket close codes the clients understand (docs/protoco
 CLOSE_REMOVED = 4003
 CLOSE_DENIED = 4004
 NOT_TAKING_PART = "Your family has told the school you are not taking part in live lessons"
+SHARING_NEEDS_VIDEO = "Sharing a screen needs video, which is off on this server"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class LiveRoom:
             off_reason=media_off_reason,
             stall_after=media_stall_seconds,
             on_recorded=on_recorded,
+            on_share_ended=self._share_ended,
         )
 
     @property
@@ -174,6 +176,8 @@ class LiveRoom:
         result = step(self.state, command, now, device)
         if isinstance(command, cmd.StartRecording) and result.refusal is None:
             result = self._unless_unrecordable(result, now)
+        if isinstance(command, cmd.ShareScreen) and result.refusal is None and self.media.off:
+            result = self._refused_by_server(SHARING_NEEDS_VIDEO, now)
         if result.events:
             entries = entries_for(result.events)
             if result.state.phase is Phase.ENDED:  # the counted attempts go on record with it
@@ -199,9 +203,19 @@ class LiveRoom:
         reason = self.media.recording_unavailable()
         if reason is None:
             return result
-        clause = clause_for(self.state.policy.school.key, "RECORDING")
-        caught_up = step(self.state, cmd.Tick(), now)  # the clock's due events still happen
+        return self._refused_by_server(reason, now, "RECORDING")
+
+    def _refused_by_server(self, reason: str, now: dt.datetime, rule: Rule = "ROLES") -> Step:
+        """What this server cannot do, whatever the room allows: refused, and only the clock's
+        due events happen."""
+        clause = clause_for(self.state.policy.school.key, rule)
+        caught_up = step(self.state, cmd.Tick(), now)
         return replace(caught_up, refusal=Refusal(RefusalCode.RULE, reason, clause))
+
+    async def _share_ended(self, sharer: str) -> None:
+        """The sharer's screen connection closed at the SFU: the share ends, on record."""
+        with contextlib.suppress(RoomClosedError):
+            await self.submit(cmd.StopSharing(sharer, only=sharer))
 
     async def _tell(self, before: RoomState, events: list[ev.Event]) -> None:
         await self.audience.publish(self.state, events, self.seq)

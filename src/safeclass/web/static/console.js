@@ -15,6 +15,7 @@
 import { RoomClient } from "./room-client.js";
 import { act as send, el, pageWords, say } from "./room-page.js";
 import { consoleVideo } from "./console-video.js";
+import { ScreenShare } from "./screen-share.js";
 
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
 
@@ -47,6 +48,12 @@ const PARTS = [
   "end-part",
 ];
 const video = consoleVideo(room);
+const screen = new ScreenShare(room, {
+  button: /** @type {HTMLButtonElement} */ (el("screen-share")),
+  why: el("screen-why"),
+  problem: el("screen-problem"),
+  words,
+});
 let over = false;
 let reconnectingShown = false;
 /** @type {any} */
@@ -511,6 +518,7 @@ function render(view) {
   renderRecording(view);
   renderConcern(view);
   renderClassList(view);
+  screen.show(view);
 
   el("end-part").hidden = !(can.includes("end") || can.includes("emergency_end"));
   el("end").hidden = !can.includes("end");

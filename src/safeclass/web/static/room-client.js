@@ -489,13 +489,35 @@ export class RoomClient {
   }
 
   /**
-   * Pass on one ICE candidate of my `publisher` or `subscriber` connection (`null`: no more).
-   * The server answers only when it fails (an `error` report); false when not connected.
-   * @param {"publisher" | "subscriber"} target
+   * Pass on one ICE candidate of my `publisher`, `subscriber` or (while I share one) `screen`
+   * connection (`null`: no more). The server answers only when it fails (an `error` or
+   * `refused` report); false when not connected.
+   * @param {"publisher" | "subscriber" | "screen"} target
    * @param {RTCIceCandidateInit | null} candidate
    * @returns {boolean}
    */
   trickle(target, candidate) {
     return this._write({ type: "trickle", target, candidate });
+  }
+
+  /**
+   * Share a screen (staff only): send the offer of a connection of its own that carries the
+   * captured window or tab (and its sound, if any); resolves with the `media_answer` (its
+   * `jsep`). Everyone else then receives it as a stream with `source: "screen"`, and the view's
+   * `session.screen` names the sharer. Send its ICE candidates with `trickle("screen", ...)`.
+   * Rejects with a `RoomRefusal`: `not_permitted` for a pupil, `rule` while another member of
+   * staff shares or when video is off, `not_here` when not in the room.
+   * @param {{type: string, sdp?: string}} offer an `RTCSessionDescription`'s JSON
+   */
+  shareScreen(offer) {
+    return this.send("media_share", { jsep: { type: offer.type, sdp: offer.sdp } });
+  }
+
+  /**
+   * End the room's screen share (mine, or another member of staff's): resolves with the `ok`.
+   * The page closes its screen connection; closing it alone also ends the share.
+   */
+  stopSharing() {
+    return this.send("media_share_stop");
   }
 }

@@ -119,6 +119,11 @@ SENTENCES: tuple[str, ...] = (
     N_("Recording is switched off in this school's policy"),
     N_("Recording is only allowed for a 1-to-1 session without a parent in the room"),
     N_("Recording needs video, which is off on this server"),
+    # sharing a screen
+    N_("{name} is sharing a screen: one screen at a time, so stop theirs first"),
+    N_("Sharing a screen needs video, which is off on this server"),
+    N_("Only staff can share a screen"),
+    N_("Send at most one microphone and one camera (or screen) on a connection"),
     N_("This server cannot record: {reason}"),
     N_("Recording saved ({files}): only the DSL and the head can open it"),
     N_("The recording could not {what}: {problem}"),
@@ -171,6 +176,8 @@ PHRASES: tuple[str, ...] = (
     N_("write in the session log"),
     N_("raise a safeguarding concern here"),
     N_("end the session"),
+    N_("share a screen"),
+    N_("stop a screen share"),
     N_("start"),
     N_("stop"),
 )

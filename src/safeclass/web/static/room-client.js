@@ -14,8 +14,6 @@
  * RTCPeerConnection: the video helpers only carry the SDP and ICE the page hands it.
  */
 
-import { takeEarlySocket } from "./room-socket.js";
-
 /** The protocol version this client speaks. */
 export const PROTOCOL_VERSION = 1;
 
@@ -224,13 +222,10 @@ export class RoomClient {
 
   _open() {
     this._retryTimer = null;
-    // the socket the page opened as it started (room-socket.js), the first time only
-    const early = this._WebSocket === globalThis.WebSocket ? takeEarlySocket(this.url) : null;
-    const ws = early ? early.ws : new this._WebSocket(this.url);
+    const ws = new this._WebSocket(this.url);
     this._ws = ws;
     let opened = false;
-    /** @param {MessageEvent} event */
-    const onMessage = (event) => {
+    ws.onmessage = (event) => {
       if (this._ws !== ws) {
         return;
       }
@@ -246,23 +241,12 @@ export class RoomClient {
       }
       this._receive(message);
     };
-    /** @param {CloseEvent} event */
-    const onClose = (event) => {
+    ws.onclose = (event) => {
       if (this._ws !== ws) {
         return;
       }
       this._closed(event.code, event.reason || "", opened);
     };
-    ws.onmessage = onMessage;
-    ws.onclose = onClose;
-    // what came before this client took the socket, in order, as if it came now
-    for (const event of early ? early.events : []) {
-      if (event.type === "message") {
-        onMessage(/** @type {MessageEvent} */ (event));
-      } else {
-        onClose(/** @type {CloseEvent} */ (event));
-      }
-    }
   }
 
   /** @param {Message} message */

@@ -399,10 +399,10 @@ export class RoomMedia {
     this._fromRoom();
     const generation = this._generation;
     let ok = true;
-    if (targets.includes("publisher")) {
-      this.openCamera(); // the camera starts while the class's pictures are being set up
-    }
-    // receive first: what the child waits for is the teacher, not their own picture going out
+    // receive first: what the child waits for is the teacher, not their own picture going out.
+    // The camera is asked for by the publishing step, after the class's pictures are answered:
+    // a camera starting takes the CPU the answer needs (unless it is open already, from the
+    // check before joining)
     for (const target of ["subscriber", "publisher"].filter((t) => targets.includes(/** @type {any} */ (t)))) {
       this._queue(() => (target === "publisher" ? this._publish() : this._subscribe())).then(
         (done) => {
@@ -481,8 +481,19 @@ export class RoomMedia {
       this._sub = null;
       this._mids.clear();
     }
-    const offer = await this.room.subscribe();
-    await this._accept(offer);
+    const asking = this.room.subscribe();
+    // the connection is made while the server prepares the offer, not after it comes
+    this._receiver();
+    await this._accept(await asking);
+  }
+
+  /** The receiving connection: the one there is, or a new one. */
+  _receiver() {
+    if (!this._sub) {
+      this._sub = this._link("subscriber");
+      this._sub.pc.ontrack = () => this._showTiles();
+    }
+    return this._sub;
   }
 
   /**
@@ -496,11 +507,7 @@ export class RoomMedia {
     if (!offer.jsep) {
       return; // nothing to receive yet: an offer is pushed when there is
     }
-    if (!this._sub) {
-      this._sub = this._link("subscriber");
-      this._sub.pc.ontrack = () => this._showTiles();
-    }
-    const link = this._sub;
+    const link = this._receiver();
     this._mids.clear();
     for (const stream of /** @type {StreamInfo[]} */ (offer.streams || [])) {
       if (stream.mid !== null && stream.mid !== undefined) {

@@ -52,6 +52,15 @@ def test_1_the_teacher_schedules_the_lesson_and_copies_the_families_links(
 
 # covers: C22
 @needs_janus
+def test_2_the_welsh_familys_screens_are_in_welsh_throughout(flow: dict[str, Any]) -> None:
+    isla = {name: lang for name, lang in flow["languages"].items() if "Isla" in name}
+    assert len(isla) >= 8  # before joining, waiting, the class, hand, chat, screen, held, end
+    assert set(isla.values()) == {"cy"}
+    others = {lang for name, lang in flow["languages"].items() if "Isla" not in name}
+    assert others == {"en"}
+
+
+@needs_janus
 def test_3_every_admitted_pupil_decodes_the_teachers_video(flow: dict[str, Any]) -> None:
     assert set(flow["teacher_frames_per_s_at_pupils"]) == {"Amelia", "Oliver", "Isla"}
     for pupil, frames in flow["teacher_frames_per_s_at_pupils"].items():

@@ -151,8 +151,13 @@ WATCH_HELD = """
 class FlowScreens(Screens):
     """Screenshots named `flow-NN-…`, each checked for sideways scrolling and small targets."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.languages: dict[str, str] = {}  # each screen's language, as the page declares it
+
     async def shot(self, page: Page, name: str) -> None:
         await super().shot(page, name)
+        self.languages[name] = await page.evaluate("document.documentElement.lang")
         if self.folder is not None:
             old = self.folder / self.taken[-1]
             new = old.with_name(old.name.replace("video-", "flow-", 1))
@@ -205,6 +210,7 @@ class Flow(Class):
         self.results["axe"] = self.axe
         self.results["axe_missing"] = not AXE.exists()
         self.results["screens"] = self.screens.taken
+        self.results["languages"] = self.screens.languages
         self.results["page_problems"] = self.problems
         self.results["seconds"] = round(time.monotonic() - t0, 1)
         return self.results

@@ -1,7 +1,8 @@
 // @ts-check
 /**
  * The staff console's video (templates/console.html): a grid of everyone in the room, each with
- * their name, their role and whether their microphone and camera are on, in words.
+ * their name, their role and whether their microphone and camera are on, in words; above it,
+ * while another member of staff shares a screen, that screen large ("Mrs Khan's screen").
  *
  * `console.js` calls `consoleVideo(room)` once and `render(view)` on every view. The member of
  * staff's own camera and microphone are sent once they are in the room; if the browser cannot
@@ -11,7 +12,7 @@
 
 import { RoomMedia } from "./room-media.js";
 import { el, say } from "./room-page.js";
-import { showTiles } from "./video-tiles.js";
+import { showScreen, showTiles } from "./video-tiles.js";
 
 /** @typedef {import("./room-client.js").RoomClient} RoomClient */
 /** @typedef {import("./video-tiles.js").TileView} TileView */
@@ -50,11 +51,18 @@ export function consoleVideo(room) {
     const inRoom = Boolean(view && !view.can.includes("join") && !room.stopped);
     el("video-part").hidden = !inRoom || media.status === "off";
     if (!inRoom) {
+      showScreen(el("video-screen"), null, "");
       showTiles(el("video-grid"), []);
       return;
     }
+    const screen = view.session.screen
+      ? media.tiles.find((tile) => tile.source === "screen") || null
+      : null; // the sharer is never sent their own screen: the button says they share
+    showScreen(el("video-screen"), screen, screen ? words.screen.replace("{name}", screen.name) : "");
     /** @type {Map<string, import("./room-media.js").Tile>} */
-    const byPerson = new Map(media.tiles.map((tile) => [tile.participant, tile]));
+    const byPerson = new Map(
+      media.tiles.filter((tile) => tile.source !== "screen").map((tile) => [tile.participant, tile]),
+    );
     const mine = media.camera && media.camera.stream;
     /** @type {TileView[]} */
     const tiles = view.people

@@ -1,7 +1,9 @@
 // @ts-check
 /**
  * The pupil's page's video (templates/pupil_room.html): the camera and microphone check before
- * joining, and in the class the adults large and the classmates small, each with their name.
+ * joining, and in the class the adults large and the classmates small, each with their name;
+ * while a member of staff shares a screen, the screen is the biggest picture of all, with its
+ * sharer's name ("Mrs Khan's screen"), and the adults' cameras stay just below it.
  *
  * `pupil.js` calls `pupilVideo(room)` once and `render(view)` on every view; everything else is
  * here, so the page's own module stays about the class. A child with no camera, or whose family
@@ -11,7 +13,7 @@
 
 import { RoomMedia } from "./room-media.js";
 import { el, say } from "./room-page.js";
-import { micLevel, preview, showTiles } from "./video-tiles.js";
+import { micLevel, preview, showScreen, showTiles } from "./video-tiles.js";
 
 /** @typedef {import("./room-client.js").RoomClient} RoomClient */
 /** @typedef {import("./room-media.js").Camera} Camera */
@@ -65,11 +67,16 @@ export function pupilVideo(room) {
   function draw() {
     const view = latest;
     if (!view || !view.me || view.me.status !== "admitted") {
+      showScreen(el("video-screen"), null, "");
       showTiles(el("video-staff"), []);
       showTiles(el("video-pupils"), []);
       return;
     }
-    const received = [...media.tiles];
+    const screen = view.session.screen
+      ? media.tiles.find((tile) => tile.source === "screen") || null
+      : null;
+    showScreen(el("video-screen"), screen, screen ? words.screen.replace("{name}", screen.name) : "");
+    const received = media.tiles.filter((tile) => tile.source !== "screen");
     /** @type {TileView[]} */
     const adults = [];
     /** @type {TileView[]} */

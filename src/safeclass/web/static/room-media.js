@@ -21,15 +21,16 @@
 /**
  * @typedef {{
  *   mid: string | null, kind: string, active: boolean,
- *   feed?: string, name?: string, role?: string, participant?: string,
+ *   feed?: string, name?: string, role?: string, participant?: string, source?: string,
  * }} StreamInfo
  * One m-line of a subscription offer, as the server describes it.
  *
  * @typedef {{
- *   feed: string, name: string, role: string, participant: string,
+ *   feed: string, name: string, role: string, participant: string, source: string,
  *   stream: MediaStream, video: boolean, audio: boolean,
  * }} Tile
- * One person's media as received: `video` and `audio` say which of their streams are live.
+ * One person's media as received: `video` and `audio` say which of their streams are live;
+ * `source` is "camera", or "screen" for a screen a member of staff shares (shown large).
  *
  * @typedef {"" | "denied" | "missing" | "failed" | "unsupported"} CameraProblem
  * Why the camera and microphone could not be used ("" when they could).
@@ -545,6 +546,7 @@ export class RoomMedia {
           name: info.name || "",
           role: info.role || "",
           participant: info.participant || "",
+          source: info.source || "camera",
           stream,
           video: false,
           audio: false,

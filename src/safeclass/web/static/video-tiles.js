@@ -159,3 +159,21 @@ export function micLevel(stream, meter) {
     meter.value = 0;
   };
 }
+
+/**
+ * Show a shared screen large in `list` (a `ul`, hidden while nothing is shared): its picture,
+ * labelled in the page's words ("Mrs Khan's screen"), kept whole rather than cropped, so the
+ * class can read it. The sharer's camera stays in its own tile.
+ * @param {HTMLElement} list
+ * @param {{feed: string, stream: MediaStream, video: boolean} | null} screen
+ * @param {string} label
+ */
+export function showScreen(list, screen, label) {
+  list.hidden = !screen;
+  showTiles(
+    list,
+    screen
+      ? [{ key: `screen:${screen.feed}`, name: label, about: [], stream: screen.stream, showVideo: screen.video }]
+      : [],
+  );
+}

@@ -143,6 +143,9 @@ def test_11_when_the_assistant_leaves_the_pupils_see_the_class_held(flow: dict[s
         assert held[pupil]["class_hidden"] is True  # the whole screen: nothing else to read
         assert held[pupil]["tiles_shown"] == 0
     assert "1 of 2" in held["teacher_staffing"]
+    # the console shows no frozen picture of a pupil while nothing of them is forwarded
+    assert "nothing is seen or heard while the class is held" in held["console_pupil_tile"]["text"]
+    assert held["console_pupil_tile"]["pictures_shown"] == 0
     assert held["watcher_saw_it"] is True  # the watcher of step 10 would have seen a hold
 
 

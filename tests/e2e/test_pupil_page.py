@@ -177,7 +177,27 @@ async def test_a_pupil_agrees_waits_is_let_in_puts_a_hand_up_chats_and_sees_the_
     status = page.get_by_role("status")
     await expect(status).to_contain_text("You may speak now.")
     await expect(page.get_by_text("Your hand is up.")).to_be_hidden()
-    assert (await teacher.send("unmute", target=amelia))["type"] == "ok"  # she may speak
+    # called on, she may speak: her page offers her own microphone, and it reaches the room
+    await page.get_by_role("button", name="Turn my microphone on").click()
+    await teacher.wait_for(
+        lambda m: (
+            m["type"] == "state"
+            and any(p["id"] == amelia and p["mic_on"] for p in m["view"]["people"])
+        )
+    )
+    off = page.get_by_role("button", name="Turn my microphone off")
+    await expect(off).to_be_focused()  # the pressed button's other half keeps the keyboard
+    await expect(status).not_to_contain_text("Your teacher has turned")  # she did it herself
+    await shot(page, "speaking-en-phone")
+    await off.click()
+    await teacher.wait_for(
+        lambda m: (
+            m["type"] == "state"
+            and any(p["id"] == amelia and not p["mic_on"] for p in m["view"]["people"])
+        )
+    )
+    await expect(page.get_by_role("button", name="Turn my microphone on")).to_be_visible()
+    assert (await teacher.send("unmute", target=amelia))["type"] == "ok"
     await expect(status).to_contain_text("Your teacher has turned your microphone on.")
     assert (await teacher.send("mute", target=amelia))["type"] == "ok"
     await expect(status).to_contain_text("Your teacher has turned your microphone off.")

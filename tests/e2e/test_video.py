@@ -63,12 +63,12 @@ def test_the_pupil_sees_the_adults_large_and_classmates_small_each_named(
     scenario: dict[str, Any],
 ) -> None:
     assert scenario["staff_tiles_at_oliver"] == [
-        "Mrs Khan (Adult from school)",
-        "Mr Lee (Adult from school)",
+        "Mrs Khan (Teacher)",  # what each adult is, as the list says it
+        "Mr Lee (Teaching assistant)",
     ]
     assert scenario["staff_tiles_at_isla_cy"] == [  # a Welsh family's page
-        "Mrs Khan (Oedolyn o'r ysgol)",
-        "Mr Lee (Oedolyn o'r ysgol)",
+        "Mrs Khan (Athro)",
+        "Mr Lee (Cynorthwyydd addysgu)",
     ]
     assert scenario["tiles_at_amelia"][2:] == [
         "Amelia R. (You, microphone off)",

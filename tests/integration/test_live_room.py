@@ -396,8 +396,12 @@ async def test_an_early_visitor_does_not_open_the_session_before_its_waiting_roo
         await early.wait_for(
             lambda m: m["type"] == "state" and m["view"]["session"]["phase"] == "open"
         )
-        assert await status() == "live"
+        assert await status() == "live"  # on record before anyone is told it opened
         assert (await early.send("join", acknowledged_expectations=True))["type"] == "ok"
+        teacher = await lesson.staff("teacher", "Mrs Khan")
+        assert (await teacher.send("end"))["type"] == "ok"
+        # the one who ended it finds it ended at once (its page offers the register)
+        assert await status() == "ended"
         await lesson.close()
     finally:
         await server.stop()

@@ -612,6 +612,12 @@ class Flow(Class):
         await self.check_axe(pupils["Isla"], "pupil held screen, Welsh, phone")
         await expect(teacher.locator("#staffing")).to_contain_text("1 of 2")
         held["teacher_staffing"] = await teacher.locator("#staffing").inner_text()
+        amelia_tile = teacher.locator("#video-grid li", has_text="Amelia R.")
+        await expect(amelia_tile).to_contain_text("nothing is seen or heard", timeout=10_000)
+        held["console_pupil_tile"] = {  # no frozen last picture of a pupil while held
+            "text": await amelia_tile.inner_text(),
+            "pictures_shown": await amelia_tile.locator("video:visible").count(),
+        }
         await self.screens.shot(teacher, "console-held")
         await self.check_axe(teacher, "console, held")
         self.results["held"] = held

@@ -97,6 +97,7 @@ class Rooms:
             metrics=self._metrics,
             on_end=self._ended,
             on_open=self._opened,
+            on_ending=self._ending,
             media=self._media,
             media_off_reason=self._media_off_reason,
             media_stall_seconds=self._media_stall_seconds,
@@ -173,11 +174,13 @@ class Rooms:
     async def _opened(self, room: LiveRoom) -> None:
         await self._set_status(room.session_id, "live")
 
+    async def _ending(self, room: LiveRoom) -> None:
+        await self._set_status(room.session_id, "ended")
+
     async def _ended(self, room: LiveRoom) -> None:
         self._rooms.pop(room.session_id, None)
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
-        await self._set_status(room.session_id, "ended")
 
     async def _set_status(self, session_id: str, status: str) -> None:
         async with self._engine.begin() as conn:

@@ -80,13 +80,17 @@ class LiveRoom:
         metrics: Metrics | None = None,
         on_end: Callable[[LiveRoom], Awaitable[None]] | None = None,
         on_open: Callable[[LiveRoom], Awaitable[None]] | None = None,
+        on_ending: Callable[[LiveRoom], Awaitable[None]] | None = None,
         media: Media | None = None,
         media_off_reason: str | None = None,
         media_stall_seconds: float = 2.0,
         on_recorded: OnRecorded | None = None,
     ) -> None:
         """Without `media` the room has none (`NoMedia`, off for `media_off_reason`).
-        `on_recorded` keeps the record of each recording the room's media stores."""
+        `on_recorded` keeps the record of each recording the room's media stores. `on_open`
+        and `on_ending` put the session's opening and its end on its record before anyone is
+        told (a page that hears "ended" and asks for the register finds it ready); `on_end`
+        runs once everyone has been disconnected."""
         self.session_id = state.plan.session_id
         self.school_id = school_id
         self.state = state
@@ -99,6 +103,7 @@ class LiveRoom:
         self._on_end = on_end
         self._ending = False  # the session ended: disconnect everyone after this answer
         self._on_open = on_open
+        self._on_ending = on_ending
         self._jobs: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -218,6 +223,11 @@ class LiveRoom:
             await self.submit(cmd.StopSharing(sharer, only=sharer))
 
     async def _tell(self, before: RoomState, events: list[ev.Event]) -> None:
+        if self._on_open is not None and any(isinstance(e, ev.WaitingRoomOpened) for e in events):
+            await self._on_open(self)
+        ended = any(isinstance(e, ev.SessionEnded) for e in events)
+        if ended and self._on_ending is not None:
+            await self._on_ending(self)
         await self.audience.publish(self.state, events, self.seq)
         for event in events:
             if isinstance(event, ev.PupilRemoved):
@@ -235,9 +245,7 @@ class LiveRoom:
                     self._metrics.admissions.inc()
                 elif isinstance(event, ev.RoomHeld):
                     self._metrics.holds.labels(reason=event.reason.value).inc()
-        if self._on_open is not None and any(isinstance(e, ev.WaitingRoomOpened) for e in events):
-            await self._on_open(self)
-        if any(isinstance(e, ev.SessionEnded) for e in events):
+        if ended:
             self._ending = True  # everyone is disconnected once this command is answered
 
     async def _after_the_end(self) -> None:

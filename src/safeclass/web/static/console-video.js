@@ -64,6 +64,8 @@ export function consoleVideo(room) {
       media.tiles.filter((tile) => tile.source !== "screen").map((tile) => [tile.participant, tile]),
     );
     const mine = media.camera && media.camera.stream;
+    // while the class is held nothing of any pupil is forwarded: no frozen last picture
+    const held = Boolean(view.session.hold);
     /** @type {TileView[]} */
     const tiles = view.people
       .filter((/** @type {any} */ person) => person.status === "admitted")
@@ -71,15 +73,20 @@ export function consoleVideo(room) {
         const self = person.id === view.you;
         const tile = self ? null : byPerson.get(person.id);
         const about = [self ? words.you : words[`role_${person.role}`] || ""].filter(Boolean);
-        about.push(person.mic_on ? words.mic_on : words.mic_off);
-        about.push(person.camera_on ? words.camera_on : words.camera_off);
+        const paused = held && person.role === "pupil";
+        if (paused) {
+          about.push(words.paused);
+        } else {
+          about.push(person.mic_on ? words.mic_on : words.mic_off);
+          about.push(person.camera_on ? words.camera_on : words.camera_off);
+        }
         const stream = self ? mine || null : tile ? tile.stream : null;
         return {
           key: self ? "self" : person.id,
           name: person.name,
           about,
           stream,
-          showVideo: Boolean(person.camera_on && (self ? mine : tile && tile.video)),
+          showVideo: Boolean(!paused && person.camera_on && (self ? mine : tile && tile.video)),
           self,
         };
       });

@@ -98,7 +98,9 @@ export function pupilVideo(room) {
       const role = person.role === "pupil" ? "pupil" : "staff";
       const at = received.findIndex((tile) => tile.name === person.name && tile.role === role);
       const tile = at >= 0 ? received.splice(at, 1)[0] : null;
-      const about = facts(person, role === "staff" ? [words.staff] : []);
+      // what each adult is, as the list says it ("Teacher"); the DSL stays "Adult from school"
+      const what = words[`staff_${person.staff_role}`] || words.staff;
+      const about = facts(person, role === "staff" ? [what] : []);
       /** @type {TileView} */
       const shown = {
         key: tile ? tile.feed : `${role}:${person.name}`,

@@ -235,6 +235,15 @@ function renderRoom(view) {
     }),
   );
   const focused = doc.activeElement;
+  // my own microphone and camera, as far as the room lets me now (offered in `can` about me)
+  for (const [id, type] of MY_MEDIA) {
+    el(id).hidden = !view.can.includes(type);
+  }
+  if (focused instanceof HTMLElement && focused.closest(".my-media") && focused.hidden) {
+    const twin = MY_MEDIA.find(([id]) => id !== focused.id && id.slice(0, 6) === focused.id.slice(0, 6));
+    const next = twin && !el(twin[0]).hidden ? el(twin[0]) : el("room-heading");
+    next.focus();
+  }
   el("raise-hand").hidden = !view.can.includes("raise_hand");
   el("hand-is-up").hidden = !me.hand_up;
   el("lower-hand").hidden = !(me.hand_up && view.can.includes("lower_hand"));
@@ -360,6 +369,20 @@ el("parent-now").addEventListener("click", () => {
 el("parent-back").addEventListener("click", () => {
   act("parent_present", { pupil: myId(), present: true }, "held-problem");
 });
+
+// the buttons for my own microphone and camera, and the command each sends about me
+/** @type {[string, string][]} */
+const MY_MEDIA = [
+  ["my-mic-on", "unmute"],
+  ["my-mic-off", "mute"],
+  ["my-camera-on", "camera_on"],
+  ["my-camera-off", "camera_off"],
+];
+for (const [id, type] of MY_MEDIA) {
+  el(id).addEventListener("click", () => {
+    act(type, { target: myId() }, "my-media-problem");
+  });
+}
 
 el("raise-hand").addEventListener("click", () => {
   act("raise_hand", {}, "hand-problem");

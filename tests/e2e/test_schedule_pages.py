@@ -358,6 +358,11 @@ async def test_the_pages_in_welsh_on_a_phone_and_a_desktop(
                 "button", name=re.compile("^Dolen i'w chopïo neu ei hargraffu")
             ).first.click()
         await expect(page.get_by_role("button", name="Copïo'r ddolen")).to_be_visible()
+        letter = page.locator(".letter")  # a Welsh school prints its families' letters in Welsh
+        await expect(letter).to_contain_text("Annwyl riant neu ofalwr,")
+        await expect(letter).to_contain_text("Cyn y wers, os gwelwch yn dda:")
+        await expect(letter).to_contain_text(await page.locator("#family-link").input_value())
+        assert "Dear parent" not in await letter.inner_text()
         await shot(page, f"family-link-cy-{viewport}")
         if viewport == "phone":
             await page.goto(f"{site.url}/staff")

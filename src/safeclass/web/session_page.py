@@ -24,14 +24,13 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
-from safeclass.adapters.notify.mail import invitation_text
 from safeclass.adapters.store.sessions import StoredSession
 from safeclass.adapters.store.tables import Guardian
 from safeclass.app import invitations, staff_roles, timetable
@@ -40,7 +39,7 @@ from safeclass.app.reports import register_csv, register_pdf
 from safeclass.app.reports.loading import session_report
 from safeclass.app.staff_roles import Capability
 from safeclass.bootstrap import Services
-from safeclass.web import i18n
+from safeclass.web import i18n, room_words
 from safeclass.web.deps import AllowedSession, services_of
 from safeclass.web.render import render
 from safeclass.web.room_socket import CLOSE_POLICY, LINK_STOPPED
@@ -200,14 +199,26 @@ async def new_link(
         return _problem(request, 409, "closed")
     language = i18n.language_of(request)
     zone = ZoneInfo(stored.policy.school.timezone)
+    letter = here.letter
+    start = letter.starts_at.astimezone(zone)
+    end = start + dt.timedelta(minutes=letter.minutes)
+    times = [format_time(t, "HH:mm", locale=language) for t in (start, end)]
     return render(
         request,
         "family_link.html",
         session_id=session_id,
         title=stored.plan.title,
         name=pupil.shown_name,
-        link=here.letter.link,
-        letter=invitation_text(here.letter),
+        link=letter.link,
+        # the letter in the page's language (a Welsh school prints it in Welsh)
+        letter={
+            "school": letter.school_name,
+            "title": letter.session_title,
+            "when": f"{format_date(start, 'EEEE d MMMM', locale=language)}, {times[0]}–{times[1]}",
+            "link": letter.link,
+            "report_link": letter.report_link,
+            "rules": [room_words.translate(r, language) for r in letter.parent_expectations],
+        },
         expires=format_date(here.letter.expires_at.astimezone(zone), "EEEE d MMMM", locale=language)
         + " "
         + here.letter.expires_at.astimezone(zone).strftime("%H:%M"),

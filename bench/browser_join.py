@@ -77,6 +77,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import insert
 from tests.integration.live import Client, free_port, staff_cookie
 from tests.integration.seed import seed_session
+from tests.support.chromium import MEDIA_FLAGS, launch
 from tests.support.janus_scenario import JANUS_IP, SyntheticVideo
 from tests.support.live_media_scenario import ASSISTANT, TEACHER, MediaClient, _ok
 
@@ -95,19 +96,6 @@ from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Invitation
 from safeclass.app.clock import SystemClock
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 FRAME_TIMEOUT_MS = 15000
 
 # Every page: note the moment the first inbound video frame is decoded (Date.now(), ms), and the
@@ -557,9 +545,7 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"safeclass": [], "bare": []}
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=FLAGS
-            )
+            browser = await launch(playwright, MEDIA_FLAGS)
             try:
                 for i in range(args.warmup + args.joins):
                     for side, target in (("safeclass", sc), ("bare", bare)):

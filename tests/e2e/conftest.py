@@ -25,19 +25,9 @@ from safeclass.adapters.store.tables import Staff
 from safeclass.app.clock import AdjustableClock
 from tests.integration.families import School, make_school, schedule
 from tests.integration.live import LiveServer
+from tests.support.chromium import CHROMIUM, launch
 from tests.support.rooms import START
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 PASSWORD = "the owl and the pussycat went to sea"  # noqa: S105 (a test account's)
 
 if not os.access(CHROMIUM, os.X_OK):
@@ -88,9 +78,7 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
+        chromium = await launch(playwright)
         try:
             yield chromium
         finally:

@@ -16,10 +16,10 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from safeclass.adapters.store import upgrade
 from safeclass.app.clock import AdjustableClock
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.e2e.test_pupil_page import DESKTOP, PHONE, Lesson, Watch, shot
 from tests.integration.families import make_school, schedule
 from tests.integration.live import Client, LiveServer
+from tests.support.chromium import FLAGS, launch
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -47,11 +47,7 @@ async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
 async def refusing_browser() -> AsyncIterator[Browser]:
     """Chromium with a (fake) camera whose question about it is answered no."""
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream"],
-        )
+        chromium = await launch(playwright, [*FLAGS, "--use-fake-device-for-media-stream"])
         try:
             yield chromium
         finally:

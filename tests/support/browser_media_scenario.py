@@ -40,22 +40,10 @@ from safeclass.adapters.store.tables import Invitation, Staff
 from safeclass.app.clock import AdjustableClock
 from tests.integration.families import make_school, schedule
 from tests.integration.live import LiveServer
+from tests.support.chromium import MEDIA_FLAGS, launch
 from tests.support.janus_scenario import JANUS_IP, setup_namespace
 from tests.support.rooms import START
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--use-fake-ui-for-media-stream",  # the family says yes to the camera
-    "--use-fake-device-for-media-stream",  # a test picture and a beep
-]
 PASSWORD = "the owl and the pussycat went to sea"  # noqa: S105 (a test account's)
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -232,9 +220,7 @@ class Class:
                     )
             self.session = await schedule(self.server, self.school, title="Year 2 Maths")
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=FLAGS
-                )
+                browser = await launch(playwright, MEDIA_FLAGS)
                 try:
                     await self.steps(browser)
                 finally:

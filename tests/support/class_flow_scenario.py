@@ -193,11 +193,9 @@ class Flow(Class):
                         .values(password_hash=hash_password(PASSWORD))
                     )
             async with async_playwright() as playwright:
-                from tests.support.browser_media_scenario import CHROMIUM, FLAGS
+                from tests.support.chromium import MEDIA_FLAGS, launch
 
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=FLAGS
-                )
+                browser = await launch(playwright, MEDIA_FLAGS)
                 try:
                     await self.steps(browser)
                 finally:

@@ -16,10 +16,11 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from safeclass.adapters.store import upgrade
 from safeclass.app.clock import AdjustableClock
-from tests.e2e.test_pupil_page import DESKTOP, PHONE, Lesson, Watch, shot
+from tests.e2e.test_pupil_page import DESKTOP, PHONE, Lesson, shot
 from tests.integration.families import make_school, schedule
 from tests.integration.live import Client, LiveServer
 from tests.support.chromium import FLAGS, launch
+from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]

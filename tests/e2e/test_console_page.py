@@ -19,9 +19,10 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 from safeclass.adapters.store import upgrade
 from safeclass.app.clock import AdjustableClock
 from tests.e2e.conftest import screens_folder
-from tests.e2e.test_pupil_page import DESKTOP, PHONE, Watch
+from tests.e2e.test_pupil_page import DESKTOP, PHONE
 from tests.integration.families import School, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie
+from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]

@@ -11,7 +11,6 @@ server never serves it. With SAFECLASS_E2E_SCREENS set, each page is saved as a 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,16 +19,15 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Response, expect
-from sqlalchemy import insert
 
-from safeclass.adapters.auth.tokens import hash_token, new_token
+from safeclass.adapters.auth.tokens import new_token
 from safeclass.adapters.store import upgrade
-from safeclass.adapters.store.tables import Invitation
 from safeclass.app.clock import AdjustableClock
 from tests.e2e.conftest import screens_folder
-from tests.e2e.test_pupil_page import DESKTOP, PHONE, Watch
-from tests.integration.families import School, make_school, schedule
+from tests.e2e.test_pupil_page import DESKTOP, PHONE
+from tests.integration.families import School, family_token, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie
+from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -82,21 +80,7 @@ class Lesson:
 
     async def token(self, forename: str) -> str:
         """A family's link token for `forename`, as the school's message would carry it."""
-        token = new_token()
-        now = self.server.clock.now()
-        async with self.server.services.engine.begin() as conn:
-            await conn.execute(
-                insert(Invitation).values(
-                    id=str(uuid.uuid4()),
-                    school_id=self.school.id,
-                    session_id=self.session_id,
-                    pupil_id=self.school.pupils[forename],
-                    token_hash=hash_token(token),
-                    expires_at=now + dt.timedelta(days=1),
-                    created_at=now,
-                )
-            )
-        return token
+        return await family_token(self.server, self.school, self.session_id, forename)
 
     async def assistant(self) -> Client:
         client = await Client(

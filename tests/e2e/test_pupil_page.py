@@ -7,23 +7,20 @@ and nothing from another host. Staff act from Python WebSocket clients against t
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, Request, expect
-from sqlalchemy import insert
+from playwright.async_api import Browser, Page, expect
 
-from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store import upgrade
-from safeclass.adapters.store.tables import Invitation
 from safeclass.app.clock import AdjustableClock
 from tests.e2e.conftest import screens_folder
-from tests.integration.families import School, make_school, schedule
+from tests.integration.families import School, family_token, make_school, schedule
 from tests.integration.live import Client, LiveServer
+from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -41,20 +38,7 @@ class Lesson:
 
     async def link(self, forename: str) -> str:
         """A family's link for `forename`, as the school's message would carry it."""
-        token = new_token()
-        now = self.server.clock.now()
-        async with self.server.services.engine.begin() as conn:
-            await conn.execute(
-                insert(Invitation).values(
-                    id=str(uuid.uuid4()),
-                    school_id=self.school.id,
-                    session_id=self.session_id,
-                    pupil_id=self.school.pupils[forename],
-                    token_hash=hash_token(token),
-                    expires_at=now + dt.timedelta(days=1),
-                    created_at=now,
-                )
-            )
+        token = await family_token(self.server, self.school, self.session_id, forename)
         return f"{self.server.url}/join/{token}"
 
     async def join_staff(self, cookie: str, who: str) -> Client:
@@ -80,33 +64,6 @@ async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
         for client in staff:
             await client.close()
         await server.stop()
-
-
-class Watch:
-    """Every request a page makes, and every console error or failed request."""
-
-    def __init__(self, page: Page) -> None:
-        self.requested: list[str] = []
-        self.problems: list[str] = []
-        page.on("request", lambda request: self.requested.append(request.url))
-        page.on("console", lambda m: self.problems.extend(_console_problems(m.type, m.text)))
-        page.on("requestfailed", lambda request: self.problems.append(_failed(request)))
-        page.on(
-            "response",
-            lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-        )
-
-
-def _console_problems(kind: str, text: str) -> list[str]:
-    """A console error, except the browser's own favicon request (which Playwright does not
-    report as a request; every request the page makes is checked by its response)."""
-    if kind != "error" or text.startswith("Failed to load resource: the server responded"):
-        return []
-    return [text]
-
-
-def _failed(request: Request) -> str:
-    return f"{request.url}: {request.failure}"
 
 
 async def shot(page: Page, name: str) -> None:

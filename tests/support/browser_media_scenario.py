@@ -26,22 +26,21 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from safeclass.adapters.auth.passwords import hash_password
-from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store import upgrade
-from safeclass.adapters.store.tables import Invitation, Staff
+from safeclass.adapters.store.tables import Staff
 from safeclass.app.clock import AdjustableClock
-from tests.integration.families import make_school, schedule
+from tests.integration.families import family_token, make_school, schedule
 from tests.integration.live import LiveServer
 from tests.support.chromium import MEDIA_FLAGS, launch
 from tests.support.janus_scenario import JANUS_IP, setup_namespace
+from tests.support.page_watch import console_problems
 from tests.support.rooms import START
 
 PASSWORD = "the owl and the pussycat went to sea"  # noqa: S105 (a test account's)
@@ -177,13 +176,6 @@ async def growth(page: Page, seconds: float) -> dict[str, dict[str, int]]:
     }
 
 
-def _console_problems(kind: str, text: str) -> list[str]:
-    """A console error, except the browser's own favicon request."""
-    if kind != "error" or text.startswith("Failed to load resource: the server responded"):
-        return []
-    return [text]
-
-
 class Class:
     """The crofton school (two adults, pupils' cameras on at entry, microphones off)."""
 
@@ -239,7 +231,7 @@ class Class:
         context = await self.browser_context(viewport, locale)
         page = await context.new_page()
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("console", lambda m: self.problems.extend(_console_problems(m.type, m.text)))
+        page.on("console", lambda m: self.problems.extend(console_problems(m.type, m.text)))
         return page
 
     async def browser_context(self, viewport: dict[str, int], locale: str) -> BrowserContext:
@@ -250,20 +242,7 @@ class Class:
 
     async def link(self, forename: str) -> str:
         """A family's link, as the school's message would carry it."""
-        token = new_token()
-        now = self.server.clock.now()
-        async with self.server.services.engine.begin() as conn:
-            await conn.execute(
-                insert(Invitation).values(
-                    id=str(uuid.uuid4()),
-                    school_id=self.school.id,
-                    session_id=self.session,
-                    pupil_id=self.school.pupils[forename],
-                    token_hash=hash_token(token),
-                    expires_at=now + dt.timedelta(days=1),
-                    created_at=now,
-                )
-            )
+        token = await family_token(self.server, self.school, self.session, forename)
         return f"{self.server.url}/join/{token}"
 
     async def console(self, staff_id: str) -> Page:

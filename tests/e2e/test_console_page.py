@@ -16,9 +16,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from safeclass.adapters.store import upgrade
-from safeclass.app.clock import AdjustableClock
-from tests.e2e.conftest import screens_folder
+from tests.e2e.conftest import screens_folder, year_2_maths
 from tests.e2e.test_pupil_page import DESKTOP, PHONE
 from tests.integration.families import School, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie
@@ -71,19 +69,8 @@ class Lesson:
 @pytest_asyncio.fixture(loop_scope="module")
 async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
     """Claydon's Year 2 Maths (two adults required) three minutes before it starts."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
-    upgrade(url)
-    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
-    await server.start()
-    clients: list[Client] = []
-    try:
-        school = await make_school(server.services)
-        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
+    async with year_2_maths(tmp_path) as (server, school, session_id, clients):
         yield Lesson(server, school, session_id, clients)
-    finally:
-        for client in clients:
-            await client.close()
-        await server.stop()
 
 
 async def shot(page: Page, name: str) -> None:

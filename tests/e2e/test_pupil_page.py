@@ -15,9 +15,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from safeclass.adapters.store import upgrade
-from safeclass.app.clock import AdjustableClock
-from tests.e2e.conftest import screens_folder
+from tests.e2e.conftest import screens_folder, year_2_maths
 from tests.integration.families import School, family_token, make_school, schedule
 from tests.integration.live import Client, LiveServer
 from tests.support.page_watch import Watch
@@ -51,19 +49,8 @@ class Lesson:
 @pytest_asyncio.fixture(loop_scope="module")
 async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
     """Claydon's Year 2 Maths (two adults required) three minutes before it starts."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
-    upgrade(url)
-    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
-    await server.start()
-    staff: list[Client] = []
-    try:
-        school = await make_school(server.services)
-        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
-        yield Lesson(server, school, session_id, staff)
-    finally:
-        for client in staff:
-            await client.close()
-        await server.stop()
+    async with year_2_maths(tmp_path) as (server, school, session_id, clients):
+        yield Lesson(server, school, session_id, clients)
 
 
 async def shot(page: Page, name: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.class_flow_scenario import AXE
+from tests.support.axe import AXE
 from tests.support.janus import needs_janus, run_browser_scenario_in_namespace
 
 pytestmark = [pytest.mark.browser]

@@ -469,11 +469,12 @@ class Class:
         await self.screens.shot(teacher, "console-after-removal")
 
 
-def main() -> None:
+def main(scenario: type[Class] = Class, timeout: float = 150) -> None:
+    """Run `scenario` in this (already private) network namespace; its results as the last line."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     setup_namespace()
     with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(asyncio.wait_for(Class(Path(folder)).run(), 150))
+        results = asyncio.run(asyncio.wait_for(scenario(Path(folder)).run(), timeout))
     print(json.dumps(results, default=str))
 
 

@@ -36,10 +36,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
-import logging
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +46,7 @@ from sqlalchemy import update
 from safeclass.adapters.auth.passwords import hash_password
 from safeclass.adapters.store.tables import Staff
 from tests.integration.families import FAMILIES, make_school
+from tests.support.axe import AXE, serious_problems
 from tests.support.browser_media_scenario import (
     ASSISTANT,
     DESKTOP,
@@ -59,14 +56,11 @@ from tests.support.browser_media_scenario import (
     Class,
     Screens,
     growth,
+    main,
     rising,
 )
-from tests.support.janus_scenario import setup_namespace
 from tests.support.rooms import START
 
-AXE = (
-    Path(__file__).resolve().parents[1] / "e2e" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-)
 TITLE = "Year 2 Maths"
 MINUTES = 20  # 10:00 to 10:20; the pages open at 09:57 by the server's clock
 WELSH = "cy-GB"
@@ -221,24 +215,8 @@ class Flow(Class):
 
     async def check_axe(self, page: Page, name: str) -> None:
         """axe-core's serious and critical violations on the page as it is now."""
-        if not AXE.exists():
-            return
-        if not await page.evaluate("() => typeof window.axe === 'object'"):
-            await page.evaluate(AXE.read_text() + "\n;0")  # the devtools' way, not a tag
-        found: list[dict[str, Any]] = await page.evaluate(
-            """async () => {
-                const result = await window.axe.run(document, { resultTypes: ["violations"] });
-                return result.violations.map((v) => ({
-                    id: v.id, impact: v.impact, help: v.help,
-                    where: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
-                }));
-            }"""
-        )
-        self.axe[name] = [
-            f"{v['impact']}: {v['id']} ({v['help']}) at {v['where']}"
-            for v in found
-            if v["impact"] in ("serious", "critical")
-        ]
+        if AXE.exists():
+            self.axe[name] = await serious_problems(page)
 
     # 1. staff sign in; the teacher schedules the lesson and copies the families' links
 
@@ -621,13 +599,5 @@ class Flow(Class):
         self.results["held"] = held
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    setup_namespace()
-    with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(asyncio.wait_for(Flow(Path(folder)).run(), 200))
-    print(json.dumps(results, default=str))
-
-
 if __name__ == "__main__":
-    main()
+    main(Flow, timeout=200)

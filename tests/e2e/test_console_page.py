@@ -20,6 +20,7 @@ from tests.e2e.conftest import screens_folder, year_2_maths
 from tests.e2e.test_pupil_page import DESKTOP, PHONE
 from tests.integration.families import School, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie
+from tests.support.layout import assert_fits
 from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
@@ -75,16 +76,7 @@ async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
 
 async def shot(page: Page, name: str) -> None:
     """Save a screenshot when SAFECLASS_E2E_SCREENS names a folder; never sideways scrolling."""
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name}: the page scrolls sideways"
-    small = await page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input, textarea')]
-            .filter(e => e.offsetParent !== null && !e.closest('p'))
-            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-            .filter(([, r]) => r.width < 44 || r.height < 44)
-            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-    )
-    assert small == [], f"{name}: targets under 44 px: {small}"
+    await assert_fits(page, name, controls="a, button, input, textarea")
     folder = screens_folder()
     if folder is not None:
         await page.screenshot(path=folder / f"console-{name}.png", full_page=True)

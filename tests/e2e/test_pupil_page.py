@@ -18,6 +18,7 @@ from playwright.async_api import Browser, Page, expect
 from tests.e2e.conftest import screens_folder, year_2_maths
 from tests.integration.families import School, family_token, make_school, schedule
 from tests.integration.live import Client, LiveServer
+from tests.support.layout import assert_fits
 from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
@@ -56,16 +57,7 @@ async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
 async def shot(page: Page, name: str) -> None:
     """Save a screenshot when SAFECLASS_E2E_SCREENS names a folder; the page must not scroll
     sideways whatever the size (WCAG 1.4.10)."""
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name}: the page scrolls sideways"
-    small = await page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input')]
-            .filter(e => e.offsetParent !== null && !e.closest('p'))
-            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-            .filter(([, r]) => r.width < 44 || r.height < 44)
-            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-    )
-    assert small == [], f"{name}: targets under 44 px: {small}"
+    await assert_fits(page, name)
     folder = screens_folder()
     if folder is not None:
         await page.screenshot(path=folder / f"pupil-{name}.png", full_page=True)

@@ -11,6 +11,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Response, expect
 
 from tests.e2e.conftest import PASSWORD, Site, screens_folder
+from tests.support.layout import assert_fits
 from tests.support.page_watch import console_problems, failed
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -219,13 +220,4 @@ async def sign_in_in(page: Page, site: Site, button: str, password: str) -> None
 
 
 async def _check_layout(page: Page, name: str) -> None:
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name}: the page scrolls sideways"
-    small = await page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input')]
-            .filter(e => e.offsetParent !== null && !e.closest('p'))
-            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-            .filter(([, r]) => r.width < 24 || r.height < 24)
-            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-    )
-    assert small == [], f"{name}: targets under 24 px: {small}"
+    await assert_fits(page, name, minimum=24)

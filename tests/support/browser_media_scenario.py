@@ -40,6 +40,7 @@ from tests.integration.families import family_token, make_school, schedule
 from tests.integration.live import LiveServer
 from tests.support.chromium import MEDIA_FLAGS, launch
 from tests.support.janus_scenario import JANUS_IP, setup_namespace
+from tests.support.layout import assert_fits
 from tests.support.page_watch import console_problems
 from tests.support.rooms import START
 
@@ -130,16 +131,7 @@ class Screens:
         self.taken: list[str] = []
 
     async def shot(self, page: Page, name: str) -> None:
-        wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        assert not wide, f"{name}: the page scrolls sideways"
-        small = await page.evaluate(
-            """() => [...document.querySelectorAll('a, button, input')]
-                .filter(e => e.offsetParent !== null && !e.closest('p'))
-                .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-                .filter(([, r]) => r.width < 44 || r.height < 44)
-                .map(([what, r]) => `${what}: ${Math.round(r.width)}x${Math.round(r.height)}`)"""
-        )
-        assert small == [], f"{name}: targets under 44 px: {small}"
+        await assert_fits(page, name)
         self.count += 1
         if self.folder is not None:
             path = self.folder / f"video-{self.count:02d}-{name}.png"

@@ -59,39 +59,32 @@ from tests.support.browser_media_scenario import (
     main,
     rising,
 )
+from tests.support.browser_media_scenario import (
+    WORDS as VIDEO_WORDS,
+)
 from tests.support.rooms import START
 
 TITLE = "Year 2 Maths"
 MINUTES = 20  # 10:00 to 10:20; the pages open at 09:57 by the server's clock
 WELSH = "cy-GB"
-WORDS: dict[str, dict[str, str]] = {  # what a pupil reads and presses, in the page's language
+WORDS: dict[str, dict[str, str]] = {  # the video scenario's words, and more the flow needs
     "en-GB": {
-        "before": "Before you join",
-        "tick": "We have read these and we agree",
-        "join": "Join the class",
-        "waiting": "Your teacher will let you in soon.",
-        "in": "You are in the class",
+        **VIDEO_WORDS["en-GB"],
         "hand": "Put my hand up",
         "may_speak": "You may speak now.",
         "chat_on": "The chat is on.",
         "screen": f"{TEACHER}'s screen",
-        "removed": "Your teacher has taken you out of this class.",
         "held": "Waiting for another adult to join.",
         "ended": "The class has ended. Thank you, and see you next time.",
         "wrong_name": "Cannot join with that name: this link is for the name on the class list, "
         "shown as Ruby E.",
     },
     WELSH: {
-        "before": "Cyn i ti ymuno",
-        "tick": "Rydyn ni wedi darllen y rhain ac rydyn ni'n cytuno",
-        "join": "Ymuno â'r dosbarth",
-        "waiting": "Bydd dy athro yn gadael i ti ddod i mewn cyn bo hir.",
-        "in": "Rwyt ti yn y dosbarth",
+        **VIDEO_WORDS["cy-GB"],
         "hand": "Codi fy llaw",
         "may_speak": "Cei di siarad nawr.",
         "chat_on": "Mae'r sgwrs ymlaen.",
         "screen": f"Sgrin {TEACHER}",
-        "removed": "Mae dy athro wedi dy dynnu allan o'r dosbarth hwn.",
         "held": "Yn aros i oedolyn arall ymuno.",
         "ended": "Mae'r dosbarth wedi dod i ben. Diolch, a welwn ni ti y tro nesaf.",
     },

@@ -58,7 +58,6 @@ import contextlib
 import datetime as dt
 import json
 import logging
-import secrets
 import statistics
 import sys
 import tempfile
@@ -71,43 +70,27 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack
 from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import insert
 from tests.integration.live import Client, free_port, staff_cookie
 from tests.integration.seed import seed_session
-from tests.support.janus_scenario import JANUS_IP, SyntheticVideo
+from tests.support.chromium import MEDIA_FLAGS, launch
 from tests.support.live_media_scenario import ASSISTANT, TEACHER, MediaClient, _ok
 
 from bench.media_common import (
+    BareJanusRoom,
     SafeclassProcess,
     enter_namespace,
     percentile,
     quiet_closed_connections,
 )
 from safeclass.adapters.auth.tokens import hash_token, new_token
-from safeclass.adapters.media.janus_client import JanusClient
-from safeclass.adapters.media.janus_process import JanusOptions, JanusProcess
 from safeclass.adapters.store import connect
 from safeclass.adapters.store.db import upgrade_async
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Invitation
 from safeclass.app.clock import SystemClock
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
 FRAME_TIMEOUT_MS = 15000
 
 # Every page: note the moment the first inbound video frame is decoded (Date.now(), ms), and the
@@ -461,59 +444,20 @@ class Safeclass:
             await context.close()
 
 
-class BareJanus:
-    """A second Janus with one room (safeclass's room options) where a teacher publishes."""
+class BareJanus(BareJanusRoom):
+    """The bare Janus room, joined by a bare page in Chromium (served from its own loopback
+    server)."""
 
     def __init__(self, folder: Path) -> None:
-        options = JanusOptions(
-            ws_ip="127.0.0.1",
-            rtp_ports=(21000, 21999),
-            interface=JANUS_IP,
-            ice_enforce_list="pv0",
-            ignore_mdns=True,
-        )
-        self.process = JanusProcess(folder, options)
-        self.room = "bench-bare"
-        self.secret, self.pin, self.token = (secrets.token_urlsafe(16) for _ in range(3))
-        self.joined = 0
+        super().__init__(folder)
         self.phases: list[dict[str, float]] = []
 
     async def start(self) -> None:
         self.page_server, self.url = await serve_bare_page()
-        self.endpoint = await self.process.start()
-        self.client = await JanusClient.connect(self.endpoint.url, self.endpoint.api_secret)
-        session = await self.client.create_session()
-        control = await session.attach_videoroom()
-        await control.create_room(
-            self.room,
-            admin_key=self.endpoint.admin_key,
-            secret=self.secret,
-            pin=self.pin,
-            allowed=[self.token],
-            description=self.room,
-        )
-        self.teacher = RTCPeerConnection()
-        self.teacher.addTrack(AudioStreamTrack())
-        self.teacher.addTrack(SyntheticVideo())
-        await self.teacher.setLocalDescription(await self.teacher.createOffer())
-        handle = await session.attach_videoroom()
-        await handle.join_publisher(
-            self.room, participant="teacher", pin=self.pin, token=self.token
-        )
-        _, answer = await handle.publish(
-            {"type": "offer", "sdp": self.teacher.localDescription.sdp}
-        )
-        await self.teacher.setRemoteDescription(
-            RTCSessionDescription(answer["sdp"], answer["type"])
-        )
-        await handle.next_event(lambda m: m.get("janus") == "webrtcup", timeout=10)
+        await super().start()
 
     async def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.teacher.close()
-        with contextlib.suppress(Exception):
-            await self.client.close()
-        await self.process.stop()
+        await super().stop()
         self.page_server.close()
 
     async def join(self, browser: Browser) -> float:
@@ -557,9 +501,7 @@ async def run(args: argparse.Namespace, folder: Path) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"safeclass": [], "bare": []}
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=FLAGS
-            )
+            browser = await launch(playwright, MEDIA_FLAGS)
             try:
                 for i in range(args.warmup + args.joins):
                     for side, target in (("safeclass", sc), ("bare", bare)):

@@ -60,7 +60,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
 import sys
 import tempfile
 import time
@@ -76,19 +75,19 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError
+from aiortc.mediastreams import MediaStreamError
 from tests.integration.seed import seed_session
-from tests.support.janus_scenario import JANUS_IP, SyntheticVideo, wait_for
+from tests.support.janus_scenario import wait_for
 from tests.support.live_media_scenario import ASSISTANT, TEACHER, Lesson, MediaClient, _ok
 
 from bench.media_common import (
+    BareJanusRoom,
     enter_namespace,
     last_growth,
     percentile,
     quiet_closed_connections,
 )
-from safeclass.adapters.media.janus_client import JanusClient, JanusSession, VideoRoomHandle
-from safeclass.adapters.media.janus_process import JanusEndpoint, JanusOptions, JanusProcess
+from safeclass.adapters.media.janus_client import VideoRoomHandle
 from safeclass.adapters.store.sessions import load_session
 
 FRAME_TIMEOUT = 10.0
@@ -187,64 +186,8 @@ class Safeclass:
 
 
 # -- (b): bare Janus -----------------------------------------------------------------------------
-class BareJanus:
-    """A second Janus and one room on it, joined straight through JanusClient."""
-
-    def __init__(self, folder: Path) -> None:
-        options = JanusOptions(
-            ws_ip="127.0.0.1",
-            rtp_ports=(21000, 21999),
-            interface=JANUS_IP,
-            ice_enforce_list="pv0",
-            ignore_mdns=True,
-        )
-        self.process = JanusProcess(folder, options)
-        self.room = "bench-bare"
-        self.secret, self.pin, self.token = (secrets.token_urlsafe(16) for _ in range(3))
-        self.pcs: list[RTCPeerConnection] = []
-        self.joined = 0
-
-    async def start(self) -> None:
-        endpoint: JanusEndpoint = await self.process.start()
-        self.client = await JanusClient.connect(endpoint.url, endpoint.api_secret)
-        self.session: JanusSession = await self.client.create_session()
-        control = await self.session.attach_videoroom()
-        await control.create_room(  # the room options safeclass uses (JanusMedia._build)
-            self.room,
-            admin_key=endpoint.admin_key,
-            secret=self.secret,
-            pin=self.pin,
-            allowed=[self.token],
-            description=self.room,
-        )
-        # the teacher: publishes synthetic audio and video, as through safeclass
-        self.teacher = RTCPeerConnection()
-        self.pcs.append(self.teacher)
-        handle, _ = await self._publish(self.teacher, "teacher")
-        await handle.next_event(lambda m: m.get("janus") == "webrtcup", timeout=10)
-
-    async def stop(self) -> None:
-        for pc in self.pcs:
-            with contextlib.suppress(Exception):
-                await pc.close()
-        with contextlib.suppress(Exception):
-            await self.client.close()
-        await self.process.stop()
-
-    async def _publish(
-        self, pc: RTCPeerConnection, participant: str
-    ) -> tuple[VideoRoomHandle, int]:
-        """Join as publisher and publish; the handle and the `private_id` to subscribe with."""
-        pc.addTrack(AudioStreamTrack())
-        pc.addTrack(SyntheticVideo())
-        await pc.setLocalDescription(await pc.createOffer())
-        handle = await self.session.attach_videoroom()
-        joined = await handle.join_publisher(
-            self.room, participant=participant, pin=self.pin, token=self.token
-        )
-        _, answer = await handle.publish({"type": "offer", "sdp": pc.localDescription.sdp})
-        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
-        return handle, int(joined["private_id"])
+class BareJanus(BareJanusRoom):
+    """The bare Janus room, joined by aiortc pupils."""
 
     async def join(self) -> tuple[float, bool]:
         """A pupil's publish → the teacher's first decoded video frame, in s; and whether its
@@ -269,7 +212,7 @@ class BareJanus:
         handles: list[VideoRoomHandle] = []
         try:
             t0 = time.monotonic()
-            publisher, private_id = await self._publish(pub, f"pupil-{self.joined}")
+            publisher, private_id = await self.publish(pub, f"pupil-{self.joined}")
             handles.append(publisher)
             subscriber = await self.session.attach_videoroom()
             handles.append(subscriber)

@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import secrets
 import shutil
 import statistics
 import sys
@@ -28,9 +30,26 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.janus_scenario import setup_namespace, use_client_address  # noqa: E402
+from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc.mediastreams import AudioStreamTrack  # noqa: E402
+from tests.support.janus_scenario import (  # noqa: E402
+    JANUS_IP,
+    SyntheticVideo,
+    setup_namespace,
+    use_client_address,
+)
 
 from bench.server_process import ServerProcess, cpu_seconds, memory_mb  # noqa: E402
+from safeclass.adapters.media.janus_client import (  # noqa: E402
+    JanusClient,
+    JanusSession,
+    VideoRoomHandle,
+)
+from safeclass.adapters.media.janus_process import (  # noqa: E402
+    JanusEndpoint,
+    JanusOptions,
+    JanusProcess,
+)
 
 NETNS_ENV = "SAFECLASS_BENCH_IN_NETNS"
 
@@ -53,6 +72,66 @@ def enter_namespace() -> None:
         os.execve(unshare, [unshare, "-n", sys.executable, script, *sys.argv[1:]], env)  # noqa: S606
     setup_namespace()
     use_client_address()
+
+
+class BareJanusRoom:
+    """A second Janus (RTP ports 21000-21999) and one room on it made with safeclass's room
+    options, where a teacher publishes synthetic audio and video straight through JanusClient:
+    the media benches' baseline, a join with nothing of safeclass's in the way."""
+
+    def __init__(self, folder: Path) -> None:
+        options = JanusOptions(
+            ws_ip="127.0.0.1",
+            rtp_ports=(21000, 21999),
+            interface=JANUS_IP,
+            ice_enforce_list="pv0",
+            ignore_mdns=True,
+        )
+        self.process = JanusProcess(folder, options)
+        self.room = "bench-bare"
+        self.secret, self.pin, self.token = (secrets.token_urlsafe(16) for _ in range(3))
+        self.pcs: list[RTCPeerConnection] = []
+        self.joined = 0
+
+    async def start(self) -> None:
+        self.endpoint: JanusEndpoint = await self.process.start()
+        self.client = await JanusClient.connect(self.endpoint.url, self.endpoint.api_secret)
+        self.session: JanusSession = await self.client.create_session()
+        control = await self.session.attach_videoroom()
+        await control.create_room(  # the room options safeclass uses (JanusMedia._build)
+            self.room,
+            admin_key=self.endpoint.admin_key,
+            secret=self.secret,
+            pin=self.pin,
+            allowed=[self.token],
+            description=self.room,
+        )
+        self.teacher = RTCPeerConnection()
+        self.pcs.append(self.teacher)
+        handle, _ = await self.publish(self.teacher, "teacher")
+        await handle.next_event(lambda m: m.get("janus") == "webrtcup", timeout=10)
+
+    async def stop(self) -> None:
+        for pc in self.pcs:
+            with contextlib.suppress(Exception):
+                await pc.close()
+        with contextlib.suppress(Exception):
+            await self.client.close()
+        await self.process.stop()
+
+    async def publish(self, pc: RTCPeerConnection, participant: str) -> tuple[VideoRoomHandle, int]:
+        """Join as publisher and publish synthetic audio and video; the handle and the
+        `private_id` to subscribe with."""
+        pc.addTrack(AudioStreamTrack())
+        pc.addTrack(SyntheticVideo())
+        await pc.setLocalDescription(await pc.createOffer())
+        handle = await self.session.attach_videoroom()
+        joined = await handle.join_publisher(
+            self.room, participant=participant, pin=self.pin, token=self.token
+        )
+        _, answer = await handle.publish({"type": "offer", "sdp": pc.localDescription.sdp})
+        await pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        return handle, int(joined["private_id"])
 
 
 # -- /proc ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,20 +25,10 @@ from safeclass.adapters.store import upgrade
 from safeclass.adapters.store.tables import Staff
 from safeclass.app.clock import AdjustableClock
 from tests.integration.families import School, make_school, schedule
-from tests.integration.live import LiveServer
+from tests.integration.live import Client, LiveServer
+from tests.support.chromium import CHROMIUM, launch
 from tests.support.rooms import START
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-]
 PASSWORD = "the owl and the pussycat went to sea"  # noqa: S105 (a test account's)
 
 if not os.access(CHROMIUM, os.X_OK):
@@ -85,12 +76,30 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
         await server.stop()
 
 
+@asynccontextmanager
+async def year_2_maths(folder: Path) -> AsyncIterator[tuple[LiveServer, School, str, list[Client]]]:
+    """Claydon's Year 2 Maths (two adults required, no video) three minutes before it starts, on
+    a server of its own in `folder`: the server, the school, the session and a list for the
+    WebSocket clients a test opens (closed at the end, before the server stops)."""
+    url = f"sqlite+aiosqlite:///{folder / 'safeclass.db'}"
+    upgrade(url)
+    server = LiveServer(url, folder, AdjustableClock(START - dt.timedelta(minutes=3)))
+    await server.start()
+    clients: list[Client] = []
+    try:
+        school = await make_school(server.services)
+        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
+        yield server, school, session_id, clients
+    finally:
+        for client in clients:
+            await client.close()
+        await server.stop()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
+        chromium = await launch(playwright)
         try:
             yield chromium
         finally:

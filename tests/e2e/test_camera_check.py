@@ -6,7 +6,6 @@ is needed (this server has none, and the class says so once the child is in).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,13 +13,10 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from safeclass.adapters.store import upgrade
-from safeclass.app.clock import AdjustableClock
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS
-from tests.e2e.test_pupil_page import DESKTOP, PHONE, Lesson, Watch, shot
-from tests.integration.families import make_school, schedule
-from tests.integration.live import Client, LiveServer
-from tests.support.rooms import START
+from tests.e2e.conftest import year_2_maths
+from tests.e2e.test_pupil_page import DESKTOP, PHONE, Lesson, shot
+from tests.support.chromium import FLAGS, launch
+from tests.support.page_watch import Watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -28,30 +24,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 @pytest_asyncio.fixture(loop_scope="module")
 async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
     """Claydon's Year 2 Maths three minutes before it starts, on a server without video."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
-    upgrade(url)
-    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
-    await server.start()
-    staff: list[Client] = []
-    try:
-        school = await make_school(server.services)
-        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
-        yield Lesson(server, school, session_id, staff)
-    finally:
-        for client in staff:
-            await client.close()
-        await server.stop()
+    async with year_2_maths(tmp_path) as (server, school, session_id, clients):
+        yield Lesson(server, school, session_id, clients)
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def refusing_browser() -> AsyncIterator[Browser]:
     """Chromium with a (fake) camera whose question about it is answered no."""
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_FLAGS, "--use-fake-device-for-media-stream"],
-        )
+        chromium = await launch(playwright, [*FLAGS, "--use-fake-device-for-media-stream"])
         try:
             yield chromium
         finally:

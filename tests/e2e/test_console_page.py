@@ -16,12 +16,12 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from safeclass.adapters.store import upgrade
-from safeclass.app.clock import AdjustableClock
-from tests.e2e.conftest import screens_folder
-from tests.e2e.test_pupil_page import DESKTOP, PHONE, Watch
+from tests.e2e.conftest import screens_folder, year_2_maths
+from tests.e2e.test_pupil_page import DESKTOP, PHONE
 from tests.integration.families import School, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie
+from tests.support.layout import assert_fits
+from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -70,33 +70,13 @@ class Lesson:
 @pytest_asyncio.fixture(loop_scope="module")
 async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
     """Claydon's Year 2 Maths (two adults required) three minutes before it starts."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
-    upgrade(url)
-    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
-    await server.start()
-    clients: list[Client] = []
-    try:
-        school = await make_school(server.services)
-        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
+    async with year_2_maths(tmp_path) as (server, school, session_id, clients):
         yield Lesson(server, school, session_id, clients)
-    finally:
-        for client in clients:
-            await client.close()
-        await server.stop()
 
 
 async def shot(page: Page, name: str) -> None:
     """Save a screenshot when SAFECLASS_E2E_SCREENS names a folder; never sideways scrolling."""
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name}: the page scrolls sideways"
-    small = await page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input, textarea')]
-            .filter(e => e.offsetParent !== null && !e.closest('p'))
-            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-            .filter(([, r]) => r.width < 44 || r.height < 44)
-            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-    )
-    assert small == [], f"{name}: targets under 44 px: {small}"
+    await assert_fits(page, name, controls="a, button, input, textarea")
     folder = screens_folder()
     if folder is not None:
         await page.screenshot(path=folder / f"console-{name}.png", full_page=True)

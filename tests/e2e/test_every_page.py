@@ -10,31 +10,25 @@ server never serves it. With SAFECLASS_E2E_SCREENS set, each page is saved as a 
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, Response, expect
-from sqlalchemy import insert
 
-from safeclass.adapters.auth.tokens import hash_token, new_token
-from safeclass.adapters.store import upgrade
-from safeclass.adapters.store.tables import Invitation
-from safeclass.app.clock import AdjustableClock
-from tests.e2e.conftest import screens_folder
-from tests.e2e.test_pupil_page import DESKTOP, PHONE, Watch
-from tests.integration.families import School, make_school, schedule
+from safeclass.adapters.auth.tokens import new_token
+from tests.e2e.conftest import screens_folder, year_2_maths
+from tests.e2e.test_pupil_page import DESKTOP, PHONE
+from tests.integration.families import School, family_token
 from tests.integration.live import Client, LiveServer, pupil_cookie
-from tests.support.rooms import START
+from tests.support.axe import AXE
+from tests.support.axe import serious_problems as axe_problems
+from tests.support.page_watch import Watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
-AXE = Path(__file__).resolve().parent / "npm" / "node_modules" / "axe-core" / "axe.min.js"
 FIRST_LOAD_LIMIT_BYTES = 150_000  # issue 10: "≤ 150 KB of our JS and CSS"
 
 # What each page says in each language, to know the page is in it.
@@ -82,21 +76,7 @@ class Lesson:
 
     async def token(self, forename: str) -> str:
         """A family's link token for `forename`, as the school's message would carry it."""
-        token = new_token()
-        now = self.server.clock.now()
-        async with self.server.services.engine.begin() as conn:
-            await conn.execute(
-                insert(Invitation).values(
-                    id=str(uuid.uuid4()),
-                    school_id=self.school.id,
-                    session_id=self.session_id,
-                    pupil_id=self.school.pupils[forename],
-                    token_hash=hash_token(token),
-                    expires_at=now + dt.timedelta(days=1),
-                    created_at=now,
-                )
-            )
-        return token
+        return await family_token(self.server, self.school, self.session_id, forename)
 
     async def assistant(self) -> Client:
         client = await Client(
@@ -119,41 +99,14 @@ class Lesson:
 @pytest_asyncio.fixture(loop_scope="module")
 async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
     """Claydon's Year 2 Maths (two adults required), its waiting room open."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
-    upgrade(url)
-    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
-    await server.start()
-    clients: list[Client] = []
-    try:
-        school = await make_school(server.services)
-        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
+    async with year_2_maths(tmp_path) as (server, school, session_id, clients):
         yield Lesson(server, school, session_id, clients)
-    finally:
-        for client in clients:
-            await client.close()
-        await server.stop()
 
 
 async def serious_problems(page: Page) -> list[str]:
-    """axe-core's serious and critical violations on the page as it is now."""
     if not AXE.exists():
         pytest.skip(f"axe-core is not installed at {AXE}: run scripts/install --dev (needs npm)")
-    if not await page.evaluate("() => typeof window.axe === 'object'"):
-        await page.evaluate(AXE.read_text() + "\n;0")  # run by the browser's devtools, not a tag
-    found: list[dict[str, Any]] = await page.evaluate(
-        """async () => {
-            const result = await window.axe.run(document, { resultTypes: ["violations"] });
-            return result.violations.map((v) => ({
-                id: v.id, impact: v.impact, help: v.help,
-                where: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
-            }));
-        }"""
-    )
-    return [
-        f"{v['impact']}: {v['id']} ({v['help']}) at {v['where']}"
-        for v in found
-        if v["impact"] in ("serious", "critical")
-    ]
+    return await axe_problems(page)
 
 
 async def check(page: Page, name: str, language: str) -> None:

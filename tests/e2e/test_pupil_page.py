@@ -7,23 +7,19 @@ and nothing from another host. Staff act from Python WebSocket clients against t
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, Request, expect
-from sqlalchemy import insert
+from playwright.async_api import Browser, Page, expect
 
-from safeclass.adapters.auth.tokens import hash_token, new_token
-from safeclass.adapters.store import upgrade
-from safeclass.adapters.store.tables import Invitation
-from safeclass.app.clock import AdjustableClock
-from tests.e2e.conftest import screens_folder
-from tests.integration.families import School, make_school, schedule
+from tests.e2e.conftest import screens_folder, year_2_maths
+from tests.integration.families import School, family_token, make_school, schedule
 from tests.integration.live import Client, LiveServer
+from tests.support.layout import assert_fits
+from tests.support.page_watch import Watch
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -41,20 +37,7 @@ class Lesson:
 
     async def link(self, forename: str) -> str:
         """A family's link for `forename`, as the school's message would carry it."""
-        token = new_token()
-        now = self.server.clock.now()
-        async with self.server.services.engine.begin() as conn:
-            await conn.execute(
-                insert(Invitation).values(
-                    id=str(uuid.uuid4()),
-                    school_id=self.school.id,
-                    session_id=self.session_id,
-                    pupil_id=self.school.pupils[forename],
-                    token_hash=hash_token(token),
-                    expires_at=now + dt.timedelta(days=1),
-                    created_at=now,
-                )
-            )
+        token = await family_token(self.server, self.school, self.session_id, forename)
         return f"{self.server.url}/join/{token}"
 
     async def join_staff(self, cookie: str, who: str) -> Client:
@@ -67,61 +50,14 @@ class Lesson:
 @pytest_asyncio.fixture(loop_scope="module")
 async def lesson(tmp_path: Path) -> AsyncIterator[Lesson]:
     """Claydon's Year 2 Maths (two adults required) three minutes before it starts."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'safeclass.db'}"
-    upgrade(url)
-    server = LiveServer(url, tmp_path, AdjustableClock(START - dt.timedelta(minutes=3)))
-    await server.start()
-    staff: list[Client] = []
-    try:
-        school = await make_school(server.services)
-        session_id = await schedule(server, school, starts_at=START, title="Year 2 Maths")
-        yield Lesson(server, school, session_id, staff)
-    finally:
-        for client in staff:
-            await client.close()
-        await server.stop()
-
-
-class Watch:
-    """Every request a page makes, and every console error or failed request."""
-
-    def __init__(self, page: Page) -> None:
-        self.requested: list[str] = []
-        self.problems: list[str] = []
-        page.on("request", lambda request: self.requested.append(request.url))
-        page.on("console", lambda m: self.problems.extend(_console_problems(m.type, m.text)))
-        page.on("requestfailed", lambda request: self.problems.append(_failed(request)))
-        page.on(
-            "response",
-            lambda r: self.problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-        )
-
-
-def _console_problems(kind: str, text: str) -> list[str]:
-    """A console error, except the browser's own favicon request (which Playwright does not
-    report as a request; every request the page makes is checked by its response)."""
-    if kind != "error" or text.startswith("Failed to load resource: the server responded"):
-        return []
-    return [text]
-
-
-def _failed(request: Request) -> str:
-    return f"{request.url}: {request.failure}"
+    async with year_2_maths(tmp_path) as (server, school, session_id, clients):
+        yield Lesson(server, school, session_id, clients)
 
 
 async def shot(page: Page, name: str) -> None:
     """Save a screenshot when SAFECLASS_E2E_SCREENS names a folder; the page must not scroll
     sideways whatever the size (WCAG 1.4.10)."""
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name}: the page scrolls sideways"
-    small = await page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input')]
-            .filter(e => e.offsetParent !== null && !e.closest('p'))
-            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-            .filter(([, r]) => r.width < 44 || r.height < 44)
-            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-    )
-    assert small == [], f"{name}: targets under 44 px: {small}"
+    await assert_fits(page, name)
     folder = screens_folder()
     if folder is not None:
         await page.screenshot(path=folder / f"pupil-{name}.png", full_page=True)

@@ -21,6 +21,7 @@ from safeclass.adapters.store.tables import Session, SessionStaff
 from tests.e2e.conftest import PASSWORD, Site, screens_folder
 from tests.integration.families import make_school
 from tests.integration.live import Client, pupil_cookie
+from tests.support.layout import assert_fits
 from tests.support.rooms import START
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -54,16 +55,7 @@ async def sign_in(page: Page, site: Site) -> None:
 async def shot(page: Page, name: str) -> None:
     """The page must not scroll sideways (WCAG 1.4.10) and its controls must be 44 px targets;
     saved as a screenshot when SAFECLASS_E2E_SCREENS names a folder."""
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name}: the page scrolls sideways"
-    small = await page.evaluate(
-        """() => [...document.querySelectorAll('button, input, select')]
-            .filter(e => e.offsetParent !== null && e.type !== 'hidden')
-            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-            .filter(([, r]) => r.width < 44 || r.height < 44)
-            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-    )
-    assert small == [], f"{name}: targets under 44 px: {small}"
+    await assert_fits(page, name, controls="button, input, select", in_text=True)
     folder = screens_folder()
     if folder is not None:
         await page.screenshot(path=folder / f"staff-{name}.png", full_page=True)

@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, Request, Response, expect
+from playwright.async_api import Browser, BrowserContext, Page, Response, expect
 
 from tests.e2e.conftest import PASSWORD, Site, screens_folder
+from tests.support.layout import assert_fits
+from tests.support.page_watch import console_problems, failed
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -108,8 +110,10 @@ async def test_no_page_loads_anything_from_another_host_and_every_policy_is_stri
             else None
         ),
     )
-    page.on("console", lambda message: problems.extend(_refusals(message.type, message.text)))
-    page.on("requestfailed", lambda request: problems.append(_failed(request)))
+    page.on(
+        "console", lambda message: problems.extend(console_problems(message.type, message.text))
+    )
+    page.on("requestfailed", lambda request: problems.append(failed(request)))
     await page.goto(f"{site.url}/")
     async with page.expect_navigation():  # or the next page.goto would abort this one
         await page.get_by_role("link", name="Sign in").click()
@@ -128,17 +132,6 @@ async def test_no_page_loads_anything_from_another_host_and_every_policy_is_stri
         policy = await response.header_value("content-security-policy") or ""
         assert "script-src 'self'" in policy, response.url
         assert "unsafe-inline" not in policy and "unsafe-eval" not in policy, response.url
-
-
-def _refusals(kind: str, text: str) -> list[str]:
-    """A console error, but not a page's own status (the wrong password's page is a 401)."""
-    if kind != "error" or text.startswith("Failed to load resource: the server responded"):
-        return []
-    return [text]
-
-
-def _failed(request: Request) -> str:
-    return f"{request.url}: {request.failure}"
 
 
 async def test_a_teacher_can_sign_in_and_join_with_the_keyboard_alone(
@@ -227,13 +220,4 @@ async def sign_in_in(page: Page, site: Site, button: str, password: str) -> None
 
 
 async def _check_layout(page: Page, name: str) -> None:
-    wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-    assert not wide, f"{name}: the page scrolls sideways"
-    small = await page.evaluate(
-        """() => [...document.querySelectorAll('a, button, input')]
-            .filter(e => e.offsetParent !== null && !e.closest('p'))
-            .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-            .filter(([, r]) => r.width < 24 || r.height < 24)
-            .map(([what, r]) => `${what}: ${Math.round(r.width)}×${Math.round(r.height)}`)"""
-    )
-    assert small == [], f"{name}: targets under 24 px: {small}"
+    await assert_fits(page, name, minimum=24)

@@ -10,34 +10,22 @@ one part of what the pages saw. Screenshots of every step go to SAFECLASS_E2E_SC
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.janus import needs_janus, run_scenario_in_namespace
+from tests.support.janus import needs_janus, run_browser_scenario_in_namespace
 
 pytestmark = [pytest.mark.browser]
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (scripts/install --dev)")
-    if shutil.which("janus") is None:
-        pytest.skip("janus is not installed (scripts/install as root installs it)")
-    folder = os.environ.get("SAFECLASS_E2E_SCREENS") or str(
-        Path(tmp_path_factory.mktemp("video")) / "screens"
+    screens = Path(tmp_path_factory.mktemp("video")) / "screens"
+    return run_browser_scenario_in_namespace(
+        "tests.support.browser_media_scenario", screens, timeout=180
     )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SAFECLASS_E2E_SCREENS", folder)
-        results = run_scenario_in_namespace("tests.support.browser_media_scenario", timeout=180)
-    results["folder"] = folder
-    return results
 
 
 # covers: C22

@@ -25,9 +25,12 @@ from typing import Any
 import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import insert
 
 from safeclass.adapters.auth.logins import csrf_token
+from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store import pupil_records, school_records
+from safeclass.adapters.store.tables import Invitation
 from safeclass.bootstrap import Services
 from safeclass.policy import loads
 from safeclass.policy.loading import preset_path
@@ -173,6 +176,26 @@ async def schedule(
         response = await http.post("/api/sessions", json=body)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+async def family_token(server: LiveServer, school: School, session_id: str, forename: str) -> str:
+    """A family's link token for `forename`, as the school's message would carry it (written
+    straight to the store: no email is sent)."""
+    token = new_token()
+    now = server.clock.now()
+    async with server.services.engine.begin() as conn:
+        await conn.execute(
+            insert(Invitation).values(
+                id=str(uuid.uuid4()),
+                school_id=school.id,
+                session_id=session_id,
+                pupil_id=school.pupils[forename],
+                token_hash=hash_token(token),
+                expires_at=now + dt.timedelta(days=1),
+                created_at=now,
+            )
+        )
+    return token
 
 
 async def send_links(

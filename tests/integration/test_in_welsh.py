@@ -10,20 +10,17 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
-from sqlalchemy import insert
 
-from safeclass.adapters.auth.tokens import hash_token, new_token
-from safeclass.adapters.store.tables import Invitation
+from safeclass.adapters.auth.tokens import new_token
 from safeclass.app.clock import AdjustableClock
 from safeclass.observability import scrub
-from tests.integration.families import School, make_school, schedule
+from tests.integration.families import School, family_token, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie, running
 from tests.support.rooms import START
 
@@ -41,24 +38,6 @@ async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
 @pytest.fixture
 async def school(server: LiveServer) -> School:
     return await make_school(server.services, "claydon")
-
-
-async def a_link(server: LiveServer, school: School, session_id: str, forename: str) -> str:
-    token = new_token()
-    now = server.clock.now()
-    async with server.services.engine.begin() as conn:
-        await conn.execute(
-            insert(Invitation).values(
-                id=str(uuid.uuid4()),
-                school_id=school.id,
-                session_id=session_id,
-                pupil_id=school.pupils[forename],
-                token_hash=hash_token(token),
-                expires_at=now + dt.timedelta(days=1),
-                created_at=now,
-            )
-        )
-    return token
 
 
 def browser(server: LiveServer, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
@@ -99,7 +78,7 @@ async def test_the_switch_on_a_link_page_sticks(server: LiveServer):
 # covers: C23, CRO-16
 async def test_a_welsh_parent_tells_the_school_in_welsh(server: LiveServer, school: School):
     session_id = await schedule(server, school, starts_at=START)
-    token = await a_link(server, school, session_id, "Isla")
+    token = await family_token(server, school, session_id, "Isla")
     async with browser(server, WELSH) as family:
         form = await family.get(f"/join/{token}/absence")
         assert form.status_code == 200
@@ -121,7 +100,7 @@ async def test_the_link_pages_never_log_a_token(
     server: LiveServer, school: School, caplog: pytest.LogCaptureFixture
 ):
     session_id = await schedule(server, school, starts_at=START)
-    token = await a_link(server, school, session_id, "Amelia")
+    token = await family_token(server, school, session_id, "Amelia")
     guesses = [new_token() for _ in range(12)]
     caplog.set_level(logging.DEBUG)
     async with browser(server, WELSH) as family:

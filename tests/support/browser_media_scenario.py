@@ -26,36 +26,24 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 from safeclass.adapters.auth.passwords import hash_password
-from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store import upgrade
-from safeclass.adapters.store.tables import Invitation, Staff
+from safeclass.adapters.store.tables import Staff
 from safeclass.app.clock import AdjustableClock
-from tests.integration.families import make_school, schedule
+from tests.integration.families import family_token, make_school, schedule
 from tests.integration.live import LiveServer
+from tests.support.chromium import MEDIA_FLAGS, launch
 from tests.support.janus_scenario import JANUS_IP, setup_namespace
+from tests.support.layout import assert_fits
+from tests.support.page_watch import console_problems
 from tests.support.rooms import START
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--use-fake-ui-for-media-stream",  # the family says yes to the camera
-    "--use-fake-device-for-media-stream",  # a test picture and a beep
-]
 PASSWORD = "the owl and the pussycat went to sea"  # noqa: S105 (a test account's)
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -143,16 +131,7 @@ class Screens:
         self.taken: list[str] = []
 
     async def shot(self, page: Page, name: str) -> None:
-        wide = await page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
-        assert not wide, f"{name}: the page scrolls sideways"
-        small = await page.evaluate(
-            """() => [...document.querySelectorAll('a, button, input')]
-                .filter(e => e.offsetParent !== null && !e.closest('p'))
-                .map(e => [e.textContent.trim() || e.id, e.getBoundingClientRect()])
-                .filter(([, r]) => r.width < 44 || r.height < 44)
-                .map(([what, r]) => `${what}: ${Math.round(r.width)}x${Math.round(r.height)}`)"""
-        )
-        assert small == [], f"{name}: targets under 44 px: {small}"
+        await assert_fits(page, name)
         self.count += 1
         if self.folder is not None:
             path = self.folder / f"video-{self.count:02d}-{name}.png"
@@ -187,13 +166,6 @@ async def growth(page: Page, seconds: float) -> dict[str, dict[str, int]]:
         name: {k: v - before.get(name, {}).get(k, 0) for k, v in counts.items()}
         for name, counts in after.items()
     }
-
-
-def _console_problems(kind: str, text: str) -> list[str]:
-    """A console error, except the browser's own favicon request."""
-    if kind != "error" or text.startswith("Failed to load resource: the server responded"):
-        return []
-    return [text]
 
 
 class Class:
@@ -232,9 +204,7 @@ class Class:
                     )
             self.session = await schedule(self.server, self.school, title="Year 2 Maths")
             async with async_playwright() as playwright:
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=FLAGS
-                )
+                browser = await launch(playwright, MEDIA_FLAGS)
                 try:
                     await self.steps(browser)
                 finally:
@@ -253,7 +223,7 @@ class Class:
         context = await self.browser_context(viewport, locale)
         page = await context.new_page()
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("console", lambda m: self.problems.extend(_console_problems(m.type, m.text)))
+        page.on("console", lambda m: self.problems.extend(console_problems(m.type, m.text)))
         return page
 
     async def browser_context(self, viewport: dict[str, int], locale: str) -> BrowserContext:
@@ -264,20 +234,7 @@ class Class:
 
     async def link(self, forename: str) -> str:
         """A family's link, as the school's message would carry it."""
-        token = new_token()
-        now = self.server.clock.now()
-        async with self.server.services.engine.begin() as conn:
-            await conn.execute(
-                insert(Invitation).values(
-                    id=str(uuid.uuid4()),
-                    school_id=self.school.id,
-                    session_id=self.session,
-                    pupil_id=self.school.pupils[forename],
-                    token_hash=hash_token(token),
-                    expires_at=now + dt.timedelta(days=1),
-                    created_at=now,
-                )
-            )
+        token = await family_token(self.server, self.school, self.session, forename)
         return f"{self.server.url}/join/{token}"
 
     async def console(self, staff_id: str) -> Page:
@@ -504,11 +461,12 @@ class Class:
         await self.screens.shot(teacher, "console-after-removal")
 
 
-def main() -> None:
+def main(scenario: type[Class] = Class, timeout: float = 150) -> None:
+    """Run `scenario` in this (already private) network namespace; its results as the last line."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     setup_namespace()
     with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(asyncio.wait_for(Class(Path(folder)).run(), 150))
+        results = asyncio.run(asyncio.wait_for(scenario(Path(folder)).run(), timeout))
     print(json.dumps(results, default=str))
 
 

@@ -36,10 +36,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
-import logging
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +46,7 @@ from sqlalchemy import update
 from safeclass.adapters.auth.passwords import hash_password
 from safeclass.adapters.store.tables import Staff
 from tests.integration.families import FAMILIES, make_school
+from tests.support.axe import AXE, serious_problems
 from tests.support.browser_media_scenario import (
     ASSISTANT,
     DESKTOP,
@@ -59,45 +56,35 @@ from tests.support.browser_media_scenario import (
     Class,
     Screens,
     growth,
+    main,
     rising,
 )
-from tests.support.janus_scenario import setup_namespace
+from tests.support.browser_media_scenario import (
+    WORDS as VIDEO_WORDS,
+)
 from tests.support.rooms import START
 
-AXE = (
-    Path(__file__).resolve().parents[1] / "e2e" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-)
 TITLE = "Year 2 Maths"
 MINUTES = 20  # 10:00 to 10:20; the pages open at 09:57 by the server's clock
 WELSH = "cy-GB"
-WORDS: dict[str, dict[str, str]] = {  # what a pupil reads and presses, in the page's language
+WORDS: dict[str, dict[str, str]] = {  # the video scenario's words, and more the flow needs
     "en-GB": {
-        "before": "Before you join",
-        "tick": "We have read these and we agree",
-        "join": "Join the class",
-        "waiting": "Your teacher will let you in soon.",
-        "in": "You are in the class",
+        **VIDEO_WORDS["en-GB"],
         "hand": "Put my hand up",
         "may_speak": "You may speak now.",
         "chat_on": "The chat is on.",
         "screen": f"{TEACHER}'s screen",
-        "removed": "Your teacher has taken you out of this class.",
         "held": "Waiting for another adult to join.",
         "ended": "The class has ended. Thank you, and see you next time.",
         "wrong_name": "Cannot join with that name: this link is for the name on the class list, "
         "shown as Ruby E.",
     },
     WELSH: {
-        "before": "Cyn i ti ymuno",
-        "tick": "Rydyn ni wedi darllen y rhain ac rydyn ni'n cytuno",
-        "join": "Ymuno â'r dosbarth",
-        "waiting": "Bydd dy athro yn gadael i ti ddod i mewn cyn bo hir.",
-        "in": "Rwyt ti yn y dosbarth",
+        **VIDEO_WORDS["cy-GB"],
         "hand": "Codi fy llaw",
         "may_speak": "Cei di siarad nawr.",
         "chat_on": "Mae'r sgwrs ymlaen.",
         "screen": f"Sgrin {TEACHER}",
-        "removed": "Mae dy athro wedi dy dynnu allan o'r dosbarth hwn.",
         "held": "Yn aros i oedolyn arall ymuno.",
         "ended": "Mae'r dosbarth wedi dod i ben. Diolch, a welwn ni ti y tro nesaf.",
     },
@@ -193,11 +180,9 @@ class Flow(Class):
                         .values(password_hash=hash_password(PASSWORD))
                     )
             async with async_playwright() as playwright:
-                from tests.support.browser_media_scenario import CHROMIUM, FLAGS
+                from tests.support.chromium import MEDIA_FLAGS, launch
 
-                browser = await playwright.chromium.launch(
-                    executable_path=CHROMIUM, headless=True, args=FLAGS
-                )
+                browser = await launch(playwright, MEDIA_FLAGS)
                 try:
                     await self.steps(browser)
                 finally:
@@ -223,24 +208,8 @@ class Flow(Class):
 
     async def check_axe(self, page: Page, name: str) -> None:
         """axe-core's serious and critical violations on the page as it is now."""
-        if not AXE.exists():
-            return
-        if not await page.evaluate("() => typeof window.axe === 'object'"):
-            await page.evaluate(AXE.read_text() + "\n;0")  # the devtools' way, not a tag
-        found: list[dict[str, Any]] = await page.evaluate(
-            """async () => {
-                const result = await window.axe.run(document, { resultTypes: ["violations"] });
-                return result.violations.map((v) => ({
-                    id: v.id, impact: v.impact, help: v.help,
-                    where: v.nodes.slice(0, 3).map((n) => n.target.join(" ")),
-                }));
-            }"""
-        )
-        self.axe[name] = [
-            f"{v['impact']}: {v['id']} ({v['help']}) at {v['where']}"
-            for v in found
-            if v["impact"] in ("serious", "critical")
-        ]
+        if AXE.exists():
+            self.axe[name] = await serious_problems(page)
 
     # 1. staff sign in; the teacher schedules the lesson and copies the families' links
 
@@ -623,13 +592,5 @@ class Flow(Class):
         self.results["held"] = held
 
 
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    setup_namespace()
-    with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(asyncio.wait_for(Flow(Path(folder)).run(), 200))
-    print(json.dumps(results, default=str))
-
-
 if __name__ == "__main__":
-    main()
+    main(Flow, timeout=200)

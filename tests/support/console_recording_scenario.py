@@ -17,8 +17,9 @@ from typing import Any
 
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_FLAGS, screens_folder
+from tests.e2e.conftest import screens_folder
 from tests.integration.live import pupil_cookie, staff_cookie
+from tests.support.chromium import launch
 from tests.support.live_media_scenario import TEACHER, Lesson, MediaClient, _ok, main
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -47,9 +48,7 @@ class RecordingPages(Lesson):
         )
         pupil = await pupil_cookie(self.server.services, self.school, self.session, "p1")
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-            )
+            browser = await launch(playwright)
             try:
                 console = await self._page(browser, teacher, DESKTOP)
                 child = await self._page(browser, pupil, PHONE)

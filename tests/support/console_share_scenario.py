@@ -20,23 +20,10 @@ from typing import Any
 from playwright.async_api import async_playwright, expect
 
 from tests.integration.live import staff_cookie
+from tests.support.chromium import MEDIA_FLAGS, launch
 from tests.support.janus_scenario import wait_for
 from tests.support.live_media_scenario import TEACHER, _ok, main
 from tests.support.screen_share_scenario import SCREEN, ScreenShareLesson
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--use-fake-ui-for-media-stream",  # the screen picker answers by itself
-    "--use-fake-device-for-media-stream",  # and the "screen" is a fake capture
-]
 
 
 class ConsoleShareLesson(ScreenShareLesson):
@@ -48,9 +35,7 @@ class ConsoleShareLesson(ScreenShareLesson):
         self.assistant = await self.staff("assistant", "Mr Lee")
         self.p1 = await self.pupil("p1")
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=FLAGS
-            )
+            browser = await launch(playwright, MEDIA_FLAGS)  # the screen picker answers itself
             try:
                 await self.at_the_console(browser, cookie)
             finally:

@@ -111,3 +111,21 @@ def run_scenario_in_namespace(module: str, timeout: float) -> dict[str, Any]:
     results: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     print(json.dumps(results, indent=1))
     return results
+
+
+def run_browser_scenario_in_namespace(module: str, screens: Path, timeout: float) -> dict[str, Any]:
+    """`run_scenario_in_namespace` for a scenario that drives Debian's Chromium: skips when
+    Chromium or Janus is missing; the scenario's screenshots go to SAFECLASS_E2E_SCREENS or, when
+    that is unset, to `screens`. The results' "folder" says where they went."""
+    from tests.support.chromium import CHROMIUM
+
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM} (scripts/install --dev)")
+    if JANUS_MISSING:
+        pytest.skip("janus is not installed (scripts/install as root installs it)")
+    folder = os.environ.get("SAFECLASS_E2E_SCREENS") or str(screens)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SAFECLASS_E2E_SCREENS", folder)
+        results = run_scenario_in_namespace(module, timeout=timeout)
+    results["folder"] = folder
+    return results

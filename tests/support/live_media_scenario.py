@@ -339,6 +339,25 @@ class Lesson:
         self.results["trickles"] = {c.name: c.trickles for c in self.clients}
         self.results["janus_restarts"] = self.janus.restarts
 
+    async def two_adults_and_two_pupils_in(self) -> None:
+        """The teacher and the assistant publish and watch; p1 and p2 are admitted, and publish
+        and watch too (for the scenarios that start from a class already in)."""
+        self.teacher = await self.staff("teacher", TEACHER)
+        self.assistant = await self.staff("assistant", "Mr Lee")
+        self.p1, self.p2 = await self.pupil("p1"), await self.pupil("p2")
+        for member in (self.teacher, self.assistant):
+            _ok(await member.publish())
+            _ok(await member.subscribe())
+        _ok(await self.teacher.ws.send("admit", pupils=["p1", "p2"]))
+        for pupil in (self.p1, self.p2):
+            await pupil.ws.wait_for(
+                lambda m: (
+                    m["type"] == "state" and (m["view"]["me"] or {}).get("status") == "admitted"
+                )
+            )
+            _ok(await pupil.publish())
+            _ok(await pupil.subscribe())
+
     async def everyone_connects(self) -> None:
         self.teacher = await self.staff("teacher", TEACHER)
         messages = self.teacher.ws.messages

@@ -84,21 +84,7 @@ class RecordedLesson(Lesson):
         await self.retention_deletes_them()
 
     async def class_is_in(self) -> None:
-        self.teacher = await self.staff("teacher", TEACHER)
-        self.assistant = await self.staff("assistant", "Mr Lee")
-        self.p1, self.p2 = await self.pupil("p1"), await self.pupil("p2")
-        for member in (self.teacher, self.assistant):
-            _ok(await member.publish())
-            _ok(await member.subscribe())
-        _ok(await self.teacher.ws.send("admit", pupils=["p1", "p2"]))
-        for pupil in (self.p1, self.p2):
-            await pupil.ws.wait_for(
-                lambda m: (
-                    m["type"] == "state" and (m["view"]["me"] or {}).get("status") == "admitted"
-                )
-            )
-            _ok(await pupil.publish())
-            _ok(await pupil.subscribe())
+        await self.two_adults_and_two_pupils_in()
         _ok(await self.teacher.ws.send("unmute", target="p1"))
         _ok(await self.teacher.ws.send("camera_on", target="p1"))
         names = {p["id"]: p["name"] for p in self.teacher.ws.view()["people"]}

@@ -108,21 +108,7 @@ class ScreenShareLesson(Lesson):
         ]
 
     async def the_class_is_in(self) -> None:
-        self.teacher = await self.staff("teacher", TEACHER)
-        self.assistant = await self.staff("assistant", "Mr Lee")
-        self.p1, self.p2 = [await self.pupil(p) for p in ("p1", "p2")]
-        for member in (self.teacher, self.assistant):
-            _ok(await member.publish())
-            _ok(await member.subscribe())
-        _ok(await self.teacher.ws.send("admit", pupils=["p1", "p2"]))
-        for pupil in (self.p1, self.p2):
-            await pupil.ws.wait_for(
-                lambda m: (
-                    m["type"] == "state" and (m["view"]["me"] or {}).get("status") == "admitted"
-                )
-            )
-            _ok(await pupil.publish())
-            _ok(await pupil.subscribe())
+        await self.two_adults_and_two_pupils_in()
         _ok(await self.teacher.ws.send("camera_on", target="p1"))  # p1's camera is seen
         names = {p["id"]: p["name"] for p in self.teacher.ws.view()["people"]}
         self.p1.name, self.p2.name = names["p1"], names["p2"]

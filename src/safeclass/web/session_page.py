@@ -42,9 +42,9 @@ from safeclass.bootstrap import Services
 from safeclass.web import i18n, room_words
 from safeclass.web.deps import AllowedSession, services_of
 from safeclass.web.render import render
-from safeclass.web.room_socket import CLOSE_POLICY, LINK_STOPPED
 from safeclass.web.staff_pages import session_line
 from safeclass.web.staff_words import consent_words, role_words
+from safeclass.web.stopped_links import close_devices, stop_family_link
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,7 +144,7 @@ async def send_links(session_id: str, access: AllowedSession, request: Request) 
         )
     except invitations.SessionClosedError:
         return _problem(request, 409, "closed")
-    await _close_devices(services, report.revoked_passes)
+    await close_devices(services, report.revoked_passes)
     sent = sum(r.status is invitations.SendStatus.SENT for r in report.results)
     without = sum(r.status is invitations.SendStatus.NOT_SENT for r in report.results)
     return RedirectResponse(
@@ -194,7 +194,7 @@ async def new_link(
         )
     except invitations.SessionClosedError:
         return _problem(request, 409, "closed")
-    await _close_devices(services, report.revoked_passes)
+    await close_devices(services, report.revoked_passes)
     if here.letter is None:
         return _problem(request, 409, "closed")
     language = i18n.language_of(request)
@@ -233,16 +233,9 @@ async def stop_link(
     """Stop one family's link at once (a leaked link), closing any device it opened."""
     services = services_of(request)
     try:
-        passes = await invitations.revoke_invitation(
-            services.engine,
-            school_id=access.session.school_id,
-            session_id=session_id,
-            pupil_id=pupil_id,
-            now=services.clock.now(),
-        )
+        await stop_family_link(services, access.session.school_id, session_id, pupil_id)
     except invitations.NotOnSessionError:
         raise HTTPException(404, "That pupil has no link for this session") from None
-    await _close_devices(services, passes)
     return RedirectResponse(_page_of(session_id, done="stopped", pupil=pupil_id), status_code=303)
 
 
@@ -316,11 +309,6 @@ async def _with_email(services: Services, stored: StoredSession, pupil_ids: list
 
 def _count(text: str) -> int:
     return int(text) if text.isdigit() and len(text) < 6 else 0
-
-
-async def _close_devices(services: Services, pass_ids: list[str]) -> None:
-    for pass_id in pass_ids:
-        await services.audiences.disconnect_device(pass_id, CLOSE_POLICY, LINK_STOPPED)
 
 
 def _problem(request: Request, status: int, code: str) -> HTMLResponse:

@@ -24,7 +24,7 @@ from safeclass.app.scheduling import ScheduleRefusedError
 from safeclass.bootstrap import Services
 from safeclass.core import SessionKind
 from safeclass.web.deps import AllowedSession, AllowedStaff, services_of
-from safeclass.web.room_socket import CLOSE_POLICY, LINK_STOPPED
+from safeclass.web.stopped_links import close_devices, stop_family_link
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
@@ -195,7 +195,7 @@ async def cancel_session(session_id: str, access: AllowedSession, request: Reque
         done = await timetable.cancel(services.engine, staff, session_id, services.clock.now())
     except Exception as exc:
         _refuse(exc)
-    await _close_devices(services, done.revoked_passes)
+    await close_devices(services, done.revoked_passes)
     if done.parents_told and services.outbox is not None:
         services.outbox.wake()  # the parents' notices are on record: they go now
     return CancelOut(id=session_id, status="cancelled", parents_told=done.parents_told)
@@ -238,7 +238,7 @@ async def send_invitations(
         )
     except Exception as exc:
         _refuse(exc)
-    await _close_devices(services, report.revoked_passes)
+    await close_devices(services, report.revoked_passes)
     results = [
         SendResultOut(
             pupil_id=r.pupil_id,
@@ -259,17 +259,10 @@ async def revoke_invitation(
     """Stop a pupil's link at once, and close any device it opened."""
     services = services_of(request)
     try:
-        passes = await invitations.revoke_invitation(
-            services.engine,
-            school_id=access.session.school_id,
-            session_id=session_id,
-            pupil_id=pupil_id,
-            now=services.clock.now(),
-        )
+        closed = await stop_family_link(services, access.session.school_id, session_id, pupil_id)
     except Exception as exc:
         _refuse(exc)
-    await _close_devices(services, passes)
-    return RevokeOut(pupil_id=pupil_id, devices_closed=len(passes))
+    return RevokeOut(pupil_id=pupil_id, devices_closed=closed)
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -334,8 +327,3 @@ def _summary_out(s: timetable.SessionSummary) -> SessionSummaryOut:
         status=s.status,
         pupils_expected=s.pupils,
     )
-
-
-async def _close_devices(services: Services, pass_ids: list[str]) -> None:
-    for pass_id in pass_ids:
-        await services.audiences.disconnect_device(pass_id, CLOSE_POLICY, LINK_STOPPED)

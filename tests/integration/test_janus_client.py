@@ -184,14 +184,15 @@ async def test_a_dead_janus_is_noticed_at_once(
     client = await JanusClient.connect(endpoint.url, endpoint.api_secret, on_lost=on_lost)
     session = await client.create_session()
     handle = await session.attach_videoroom()
-    killed_at = time.monotonic()
-    await process.stop()  # SIGTERM; and it is not restarted under us
+    await process.stop()  # SIGTERM, waited for (slow on a loaded machine); not restarted
+    gone_at = time.monotonic()
     waiting = asyncio.create_task(handle.list_participants(ROOM))
     await asyncio.sleep(0)
+    # the dropped socket says so at once: no heartbeat (25 s) is needed to notice
     await asyncio.wait_for(client.lost.wait(), 2)
     await asyncio.sleep(0.05)
-    print(f"connection loss noticed {lost_at[0] - killed_at:.3f} s after SIGTERM to janus")
-    assert lost_at and lost_at[0] - killed_at < 2
+    print(f"connection loss noticed {lost_at[0] - gone_at:+.3f} s from janus's exit")
+    assert lost_at
     assert not client.connected
     with pytest.raises(JanusConnectionLostError):
         await waiting

@@ -182,6 +182,15 @@ def may_reach_session(role: str, is_on_it: bool) -> bool:
     return is_on_it or may(role, _C.SEE_ANY_SESSION)
 
 
+def may_read_concern(role: str, is_author: bool) -> bool:
+    """Whether this member of staff may read a concern's text, or the note written when ending a
+    session in an emergency (C16): the role with `read_concerns` (the DSL, to whom CLA-07,
+    STJ-08, WER-14/16 and S04-19 send them) and the one who wrote it. Everyone else who reaches
+    the session is told that a concern was raised, by whom, about whom and when, never what it
+    says. The one rule for the room's socket, the pages, the API and the reports."""
+    return is_author or may(role, _C.READ_CONCERNS)
+
+
 def may_join_room(role: str, is_on_it: bool) -> bool:
     """Whether this role may be in the session's live room (never an admin)."""
     return may(role, _C.JOIN_ANY_SESSION) or (may(role, _C.RUN_SESSIONS) and is_on_it)

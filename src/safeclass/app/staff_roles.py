@@ -77,7 +77,11 @@ MEANINGS: Mapping[Capability, tuple[str, str]] = {
     ),
     _C.READ_CONCERNS: (
         "read concerns",
-        "read the concerns and their chronology, export them for CPOMS (C16)",
+        "read the concerns and their chronology, export them for CPOMS (C16). Who may read a "
+        "concern's text (and an emergency end's note) is one rule, `staff_roles.may_read_concern`, "
+        "for the room, the pages, the API and the reports: this role and the one who wrote it; "
+        "everyone else sees that a concern was raised, by whom, about whom and when, never the "
+        "text, and the timeline and register (which may be printed) never carry it",
     ),
     _C.READ_OWN_REGISTERS: (
         "read registers",

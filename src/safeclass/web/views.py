@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from safeclass.app import staff_roles
 from safeclass.core import Participant, Role, RoomState, Status
 from safeclass.core import events as ev
 from safeclass.core.events import HoldReason, to_dict
@@ -558,13 +559,15 @@ def pupil_event(event: ev.Event, viewer: str) -> dict[str, Any] | None:
 
 
 _STAFF_PRIVATE = (ev.ConcernRaised, ev.DslAlerted)
-_OVERSIGHT_ROLES = frozenset({"dsl", "head"})
 
 
 def staff_event(event: ev.Event, viewer: str, role: str) -> dict[str, Any] | None:
     """Staff see every event, except a concern's text (and an emergency end's note for the DSL)
-    unless they wrote it or are DSL/head."""
+    unless the one rule (`staff_roles.may_read_concern`) lets them read it: who raised it, about
+    whom and when are always shown."""
     data = to_dict(event)
-    if isinstance(event, _STAFF_PRIVATE) and event.by != viewer and role not in _OVERSIGHT_ROLES:
+    if isinstance(event, _STAFF_PRIVATE) and not staff_roles.may_read_concern(
+        role, is_author=event.by == viewer
+    ):
         data["summary" if isinstance(event, ev.ConcernRaised) else "note"] = ""
     return data

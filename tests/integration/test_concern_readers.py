@@ -16,12 +16,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from safeclass.app import staff_roles
 from safeclass.app.clock import AdjustableClock
 from tests.integration.live import Client, Lesson, LiveServer, running, seeded_lesson
 from tests.support.rooms import START
+from tests.unit.test_reports_pdf import pdf_text
 
 ACCOUNT = "Amelia said her uncle shouts at her and she is scared to go home"
 NOTE = "a man came into the room and shouted at the children"
@@ -85,3 +87,33 @@ async def test_an_emergency_ends_note_is_read_like_a_concern(lesson: Lesson, wri
         reads = staff_roles.may_read_concern(role, is_author=role == writer)
         assert reads == (role in ("dsl", writer)), role
         assert told["note"] == (NOTE if reads else ""), (role, told)
+
+
+# covers: C14, C15, C16, C21
+async def test_no_page_download_or_api_route_carries_a_concerns_text(
+    lesson: Lesson, tmp_path: Path
+):
+    adults = await _everyone(lesson)
+    assert (await adults["teacher"].send("concern", summary=ACCOUNT, pupil="p1"))["type"] == "ok"
+    await _told(adults["dsl"], "ConcernRaised")
+    await adults["teacher"].send_raw('{"type": "end", "id": "end"}')
+    await asyncio.wait_for(adults["assistant"].closed.wait(), 5)
+    page = f"/staff/sessions/{lesson.session_id}"
+    api = f"/api/sessions/{lesson.session_id}"
+    paths = ("/staff", page, f"{page}/register.csv", f"{page}/register.pdf", "/api/sessions", api)
+    async with httpx.AsyncClient(base_url=lesson.server.url) as http:
+        for role, client in adults.items():
+            shown = []
+            for path in paths:
+                answer = await http.get(path, headers={"Cookie": client.cookie})
+                assert answer.status_code in (200, 403), (role, path, answer.status_code)
+                if answer.status_code != 200:
+                    continue
+                body = answer.content
+                shown.append(pdf_text(body, tmp_path) if path.endswith(".pdf") else body.decode())
+                if path.endswith(".pdf"):
+                    # the printed timeline says a concern was raised, by whom and about whom
+                    assert "Safeguarding concern 1 raised by Mrs Khan" in shown[-1], role
+            assert shown, role
+            # not even the writer or the DSL: these may be printed or shared
+            assert "uncle shouts" not in "\n".join(shown), role

@@ -249,7 +249,9 @@ async def test_the_emergency_note_is_kept_for_the_dsl_and_never_emailed_or_print
             ["report", "timeline", session_id, "--database-url", db_url],
         )
         assert shown.exit_code == 0, shown.output
-        assert "DSL alerted: an emergency end (with a note for the DSL)" in shown.output
+        assert "DSL alert: an emergency end (with a note for the DSL); sent to the DSL at " in (
+            shown.output
+        )
         assert "stranger" not in shown.output  # the timeline may be printed: the note is the DSL's
         # the other adult in the room is told of the alert, not of the note (like a concern)
         told = [

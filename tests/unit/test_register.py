@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from zoneinfo import ZoneInfo
 
 from safeclass.app.register import Attendance, PupilRow, Register, build_register
 from safeclass.app.reports import register_csv
@@ -320,5 +321,32 @@ def test_timeline_never_shows_a_concerns_summary():
     d = claydon_lesson()
     names = {pid: p.shown_name for pid, p in d.state.plan.expected.items()}
     lines = [line.text for line in build_timeline(d.log, LONDON, names)]
-    assert "Safeguarding concern 1 raised by Mrs Khan about Siân O. (sent to the DSL)" in lines
+    assert "Safeguarding concern 1 raised by Mrs Khan about Siân O." in lines
     assert not any("worrying" in line for line in lines)
+
+
+# covers: C16, CLA-07, WER-14 (issue 11: nothing undelivered is called sent)
+def test_timeline_says_a_dsl_alert_was_sent_only_once_the_outbox_sent_it():
+    from safeclass.app.undelivered import AlertDelivery
+    from safeclass.core.events import DslAlerted
+
+    d = claydon_lesson()
+    (alerted,) = [e for e in d.log if isinstance(e, DslAlerted)]
+
+    def line(alerts: list[AlertDelivery] | None) -> str:
+        (text,) = [t.text for t in build_timeline(d.log, LONDON, {}, (), alerts) if "DSL" in t.text]
+        return text
+
+    waiting = AlertDelivery(alerted.at, None, "pending", None)
+    assert line([waiting]) == (
+        "DSL alert queued: a concern; not delivered yet (no email set up, or not sent yet)"
+    )
+    refused = AlertDelivery(alerted.at, None, "pending", "SMTPConnectError: refused")
+    assert "not delivered yet (the mail server did not take it yet" in line([refused])
+    gave_up = AlertDelivery(alerted.at, None, "failed", "SMTPConnectError: refused")
+    assert "tell the DSL yourself" in line([gave_up])
+    sent_at = alerted.at + dt.timedelta(minutes=1)
+    sent = AlertDelivery(alerted.at, sent_at, "sent", None)
+    local = sent_at.astimezone(ZoneInfo(LONDON)).strftime("%H:%M")
+    assert line([sent]) == f"DSL alert: a concern; sent to the DSL at {local}"
+    assert line(None) == "DSL alert written: a concern"  # no outbox rows read: no claim made

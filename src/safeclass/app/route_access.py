@@ -52,7 +52,7 @@ _S = "/api/sessions/{session_id}"
 _P = "/staff/sessions/{session_id}"
 
 RULES: tuple[Rule, ...] = (
-    Rule("GET", "/healthz", Caller.ANYONE, what="the database answers; live rooms, media"),
+    Rule("GET", "/healthz", Caller.ANYONE, what="database, live rooms, media, undelivered alerts"),
     Rule("GET", "/metrics", Caller.OPERATOR, what="Prometheus metrics (off without a token)"),
     Rule("GET", "/openapi.json", Caller.ANYONE, what="the API's description"),
     Rule("HEAD", "/openapi.json", Caller.ANYONE, what="the same, headers only"),

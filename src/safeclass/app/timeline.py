@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from safeclass.app.alerts import NO_DSL
 from safeclass.app.room_log import RefusedAttempts
+from safeclass.app.undelivered import AlertDelivery
 from safeclass.core import events as ev
 from safeclass.core.commands import NoteKind
 
@@ -66,10 +68,15 @@ def build_timeline(
     tz: str,
     names: Mapping[str, str],
     attempts: Sequence[RefusedAttempts] = (),
+    alerts: Sequence[AlertDelivery] | None = None,
 ) -> list[TimelineLine]:
-    """The timeline of a session; `names` maps participant ids to names (e.g. the plan's)."""
+    """The timeline of a session; `names` maps participant ids to names (e.g. the plan's).
+
+    `alerts` are the outbox's rows of the session's DSL alerts: a `DslAlerted` line says "sent to
+    the DSL at hh:mm" only once one of its rows was sent, and "not delivered yet" until then;
+    without them (None) the line says only that an alert was written."""
     zone = ZoneInfo(tz)
-    writer = _Writer(dict(names), zone)
+    writer = _Writer(dict(names), zone, alerts)
     lines = []
     for event in events:
         text = writer.describe(event)
@@ -100,7 +107,13 @@ def _duration(span: dt.timedelta) -> str:
 class _Writer:
     """Turns events into sentences, learning names and remembering who has been seen."""
 
-    def __init__(self, names: dict[str, str], zone: ZoneInfo) -> None:
+    def __init__(
+        self,
+        names: dict[str, str],
+        zone: ZoneInfo,
+        alerts: Sequence[AlertDelivery] | None = None,
+    ) -> None:
+        self.alerts = alerts
         self.names = names
         self.zone = zone
         self.seen: set[str] = set()
@@ -243,12 +256,31 @@ class _Writer:
 
     def _concern(self, e: ev.ConcernRaised) -> str:
         about = f" about {self.n(e.pupil)}" if e.pupil else ""
-        return f"Safeguarding concern {e.number} raised by {self.n(e.by)}{about} (sent to the DSL)"
+        return f"Safeguarding concern {e.number} raised by {self.n(e.by)}{about}"
 
     def _alerted(self, e: ev.DslAlerted) -> str:
-        text = f"DSL alerted: {_ALERTS.get(e.reason, str(e.reason))}"
+        what = _ALERTS.get(e.reason, str(e.reason))
         # the note is for the DSL, like a concern's account: never on a page that is printed
-        return f"{text} (with a note for the DSL)" if e.note else text
+        noted = " (with a note for the DSL)" if e.note else ""
+        if self.alerts is None:
+            return f"DSL alert written: {what}{noted}"
+        at = _aware(e.at)
+        rows = [a for a in self.alerts if _aware(a.created_at) == at]
+        sent = sorted(_aware(a.sent_at) for a in rows if a.sent_at is not None)
+        if sent:
+            return f"DSL alert: {what}{noted}; sent to the DSL at {self._hm(sent[0])}"
+        if any(a.status == "failed" for a in rows):
+            why = "the mail server did not take it; tell the DSL yourself"
+        elif any(a.last_error == NO_DSL for a in rows):
+            why = NO_DSL
+        elif any(a.last_error for a in rows):
+            why = "the mail server did not take it yet; it is tried again"
+        else:
+            why = "no email set up, or not sent yet"
+        return f"DSL alert queued: {what}{noted}; not delivered yet ({why})"
+
+    def _hm(self, when: dt.datetime) -> str:
+        return when.astimezone(self.zone).strftime("%H:%M")
 
     def _held(self, e: ev.RoomHeld) -> str:
         if self.held_since is None:

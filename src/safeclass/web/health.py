@@ -3,6 +3,14 @@
 `/metrics` says how many rooms, sockets, holds and refusals there are, which is nobody else's
 business: it answers only a request with `Authorization: Bearer <SAFECLASS_METRICS_TOKEN>`
 (401 otherwise), and is off (404) while no token is set.
+
+`/healthz` also says when notifications wait undelivered (`app/undelivered.py`): a DSL alert or
+a parent's notice waiting longer than two minutes, one the outbox gave up on, or any at all on a
+server with no mail server set up. Then `status` is "undelivered" and `undelivered` holds the
+counts (`dsl_alerts`, `other`) and the `reason` in words. The HTTP status stays 200: the rooms
+still work and another server would not deliver the mail either, so a load balancer must not
+take this one out; monitoring should alert on `status != "ok"`. Only a database that does not
+answer is 503.
 """
 
 from __future__ import annotations
@@ -13,21 +21,34 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from safeclass.app.undelivered import count_undelivered
+
 router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
 async def healthz(request: Request) -> dict[str, object]:
-    """200 when the database answers (503 otherwise), with the live rooms and whether video is
-    on, off (and why) or reconnecting: media is not needed for the rooms to keep their rules."""
+    """200 when the database answers (503 otherwise), with the live rooms, notifications that
+    wait undelivered (status "undelivered"), and whether video is on, off (and why) or
+    reconnecting: media is not needed for the rooms to keep their rules."""
     services = request.app.state.services
     try:
         async with services.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+            waiting = await count_undelivered(
+                conn, services.clock.now(), can_deliver=services.outbox is not None
+            )
     except Exception as exc:  # any driver error means not healthy
         detail = {"status": "unhealthy", "reason": f"database: {type(exc).__name__}"}
         raise HTTPException(status_code=503, detail=detail) from None
     health: dict[str, object] = {"status": "ok", "live_rooms": len(services.rooms.running())}
+    if waiting.total:
+        health["status"] = "undelivered"
+        health["undelivered"] = {
+            "dsl_alerts": waiting.dsl_alerts,
+            "other": waiting.other,
+            "reason": waiting.reason,
+        }
     media = services.media
     if media is not None:
         health["media"] = media.health

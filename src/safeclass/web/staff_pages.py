@@ -28,6 +28,7 @@ from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.school_records import current_policy, list_classes
 from safeclass.app import staff_roles, timetable
+from safeclass.app.undelivered import Undelivered, Why, count_undelivered
 from safeclass.web import i18n
 from safeclass.web.deps import CSRF_REFUSED, AllowedStaff, services_of
 from safeclass.web.render import render
@@ -98,11 +99,15 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
     async with services.engine.connect() as conn:
         policy = await current_policy(conn, staff.school_id)
         classes = await list_classes(conn, staff.school_id)
+        waiting = await count_undelivered(
+            conn, now, can_deliver=services.outbox is not None, school_id=staff.school_id
+        )
     zone = ZoneInfo(policy.school.timezone)
     today = now.astimezone(zone).date()
     midnight = dt.datetime.combine(today, dt.time(0), tzinfo=zone)
     found = await timetable.list_sessions(services.engine, staff, since=midnight)
     language = i18n.language_of(request)
+    undelivered = undelivered_words(waiting, language)
     lines = [
         session_line(s, now, zone, language)
         for s in found
@@ -117,7 +122,43 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         sessions=lines,
         classes=classes,
         may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
+        undelivered=undelivered,
     )
+
+
+def undelivered_words(waiting: Undelivered, language: str) -> list[str]:
+    """The staff home's warning when alerts to the DSL wait undelivered (app/undelivered.py):
+    how many, why, and what to do now. Empty when none wait."""
+    n = waiting.dsl_alerts
+    if not n or waiting.why is None:
+        return []
+    ngettext = i18n.translations(language).ngettext
+    gettext = i18n.translations(language).gettext
+    if waiting.why is Why.NO_CHANNEL:
+        first = ngettext(
+            "%(num)d alert to the safeguarding lead has not been delivered: email is not set up "
+            "on this server.",
+            "%(num)d alerts to the safeguarding lead have not been delivered: email is not set "
+            "up on this server.",
+            n,
+        )
+    elif waiting.why is Why.NO_DSL:
+        first = ngettext(
+            "%(num)d alert to the safeguarding lead has not been delivered: no member of staff "
+            "has the safeguarding lead's role in safeclass.",
+            "%(num)d alerts to the safeguarding lead have not been delivered: no member of staff "
+            "has the safeguarding lead's role in safeclass.",
+            n,
+        )
+    else:
+        first = ngettext(
+            "%(num)d alert to the safeguarding lead has not been delivered: the mail server did "
+            "not take it.",
+            "%(num)d alerts to the safeguarding lead have not been delivered: the mail server did "
+            "not take them.",
+            n,
+        )
+    return [first % {"num": n}, gettext("Tell the safeguarding lead yourself.")]
 
 
 def session_line(

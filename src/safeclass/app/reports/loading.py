@@ -11,6 +11,7 @@ from safeclass.adapters.store.sessions import load_session
 from safeclass.app.register import Register, build_register
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.timeline import TimelineLine, build_timeline
+from safeclass.app.undelivered import alert_deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,9 @@ async def session_report(
     events, attempts = room_events(entries), refused_attempts(entries)
     tz = stored.policy.school.timezone
     names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}
+    async with engine.connect() as conn:
+        alerts = await alert_deliveries(conn, session_id)
     return SessionReport(
         register=build_register(stored.plan, events, tz, policy=stored.policy, attempts=attempts),
-        timeline=build_timeline(events, tz, names, attempts),
+        timeline=build_timeline(events, tz, names, attempts, alerts),
     )

@@ -366,6 +366,9 @@ async def test_a_concern_goes_to_the_dsl_with_the_pupil_and_the_page_says_what_h
     await expect(sent).to_be_focused()
     await expect(sent).to_contain_text("Sent. Your concern is in this session's record.")
     await expect(sent).to_contain_text("The safeguarding lead will follow it up with you.")
+    # this server has no email: the page promises none, and says to tell the DSL directly
+    await expect(sent).to_contain_text("Email is not set up on this server")
+    await expect(sent).not_to_contain_text("is emailed now")
     await expect(summary).to_be_hidden()
     await shot(page, "concern-sent-en-desktop")
 

@@ -29,4 +29,6 @@ def console_room(request: Request, session_id: str, title: str) -> HTMLResponse:
         session_id=session_id,
         title=title,
         minutes_left=minutes_left(i18n.language_of(request)),
+        # what the concern form may promise: an email to the DSL only where one can be sent
+        dsl_emailed=request.app.state.services.outbox is not None,
     )

@@ -100,7 +100,7 @@ async def test_a_familys_report_reaches_the_teacher_on_the_lessons_page(
         assert "Told by families" in main_text(
             (await assistant.get(f"/staff/sessions/{session_id}")).text
         )
-    other = await make_school(server.services, "elsewhere")
+    other = await make_school(server.services, "crofton")
     async with browser(server, other.teacher_cookie) as stranger:
         assert (await stranger.get(f"/staff/sessions/{session_id}")).status_code == 404
         assert "told the school" not in main_text((await stranger.get("/staff")).text)

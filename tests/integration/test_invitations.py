@@ -378,7 +378,7 @@ async def test_a_parent_tells_the_school_through_their_link(
             data={"reason": "absent", "message": "Oliver has a <b>temperature</b>."},
         )
         assert done.status_code == 200
-        assert "We have told the school." in done.text
+        assert "will see this on the lesson" in done.text
         stale = await browser.post("/join/nonsense/absence", data={"reason": "absent"})
         assert stale.status_code == 404
     reports = [m for m in await mail.wait_for(5) if "will not be at the session" in m["Subject"]]

@@ -38,6 +38,7 @@ from safeclass.adapters.auth.identity import (
     staff_for_token,
 )
 from safeclass.adapters.auth.limits import TooManyAttemptsError
+from safeclass.app.family_reports import lesson_staff
 from safeclass.app.invitations import (
     MAX_PASSES_PER_LINK,
     REPORTABLE,
@@ -50,7 +51,6 @@ from safeclass.app.invitations import (
     open_link,
     report_to_school,
 )
-from safeclass.app.family_reports import lesson_staff
 from safeclass.web import i18n
 from safeclass.web.console_page import console_room
 from safeclass.web.deps import services_of, staff_in_room

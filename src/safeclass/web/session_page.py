@@ -34,8 +34,8 @@ from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.sessions import StoredSession
 from safeclass.adapters.store.tables import Guardian
 from safeclass.app import invitations, staff_roles, timetable
-from safeclass.app.family_reports import FamilyReport, reports_for
 from safeclass.app.delivery import Letter
+from safeclass.app.family_reports import FamilyReport, reports_for
 from safeclass.app.reports import register_csv, register_pdf
 from safeclass.app.reports.loading import session_report
 from safeclass.app.staff_roles import Capability
@@ -126,8 +126,10 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         needed=needed,
         pupils=pupils,
         told=told,
-        told_by_pupil={p.id: [t for r, t in zip(found, told, strict=True) if r.pupil_id == p.id]
-                       for p in pupils},
+        told_by_pupil={
+            p.id: [t for r, t in zip(found, told, strict=True) if r.pupil_id == p.id]
+            for p in pupils
+        },
         taking_part=sum(p.takes_part for p in pupils),
         links_live=open_for_links,
         may_send=open_for_links and staff_roles.may(staff.role, Capability.SCHEDULE_SESSIONS),

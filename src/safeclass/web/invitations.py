@@ -249,7 +249,12 @@ async def report(
             return kind_page(request, found)
         return _report_form(request, found, missing=True)
     found, reported = await report_to_school(
-        services.engine, token, now, ReportReason(reason), message
+        services.engine,
+        token,
+        now,
+        ReportReason(reason),
+        message,
+        public_url=services.settings.public_url,
     )
     _count_if_unknown(request, found, now)
     if reported is None:

@@ -93,7 +93,7 @@ async def test_a_welsh_parent_tells_the_school_in_welsh(server: LiveServer, scho
         assert 'class="error-summary"' in unanswered.text
         told = await family.post(f"/join/{token}/absence", data={"reason": "absent"})
         assert told.status_code == 200
-        assert "Rydyn ni wedi dweud wrth yr ysgol." in told.text
+        assert "yn gweld hyn ar dudalen y wers" in told.text
 
 
 async def test_the_link_pages_never_log_a_token(

@@ -378,7 +378,7 @@ async def test_a_parent_tells_the_school_through_their_link(
             data={"reason": "absent", "message": "Oliver has a <b>temperature</b>."},
         )
         assert done.status_code == 200
-        assert "We have told the school." in done.text
+        assert "will see this on the lesson" in done.text
         stale = await browser.post("/join/nonsense/absence", data={"reason": "absent"})
         assert stale.status_code == 404
     reports = [m for m in await mail.wait_for(5) if "will not be at the session" in m["Subject"]]
@@ -387,5 +387,7 @@ async def test_a_parent_tells_the_school_through_their_link(
     )
     plain, rich = parts(reports[0])
     assert "A parent or carer of Oliver S. says their child will not be at the session" in plain
-    assert "Their message: Oliver has a <b>temperature</b>." in plain
-    assert "&lt;b&gt;temperature&lt;/b&gt;" in rich
+    # the note stays on the lesson's page, out of inboxes; the notice links to it
+    assert "temperature" not in plain and "temperature" not in rich
+    assert "They left a note: read it on the lesson's page." in plain
+    assert f"/staff/sessions/{session_id}" in plain

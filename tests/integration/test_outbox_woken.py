@@ -46,7 +46,7 @@ async def test_a_parents_absence_report_reaches_the_staff_at_once(
     before = len(mail.received)
     async with httpx.AsyncClient(base_url=server.url) as family:
         told = await family.post(f"/join/{tokens['Isla']}/absence", data={"reason": "absent"})
-    assert "We have told the school." in told.text
+    assert "will see this on the lesson" in told.text
     arrived = (await mail.wait_for(before + 1, timeout=3))[before:]
     assert arrived and all("Isla" in m.as_string() for m in arrived)
 

@@ -535,7 +535,13 @@ class Reported(StrEnum):
 
 
 async def report_to_school(
-    engine: AsyncEngine, token: str, now: dt.datetime, reason: ReportReason, message: str
+    engine: AsyncEngine,
+    token: str,
+    now: dt.datetime,
+    reason: ReportReason,
+    message: str,
+    *,
+    public_url: str = "",
 ) -> tuple[OpenedLink, Reported | None]:
     """A parent's report through their link, queued to the session's staff (or the head).
 
@@ -578,7 +584,7 @@ async def report_to_school(
         )
         if not emailing:
             return found, Reported.KEPT
-        await _email_staff(conn, inv, found, reason, text, now)
+        await _email_staff(conn, inv, found, reason, bool(text), now, public_url)
     return found, Reported.EMAILED
 
 
@@ -587,10 +593,13 @@ async def _email_staff(
     inv: Row[Any],
     found: OpenedLink,
     reason: ReportReason,
-    text: str,
+    has_note: bool,
     now: dt.datetime,
+    public_url: str,
 ) -> None:
-    """Queue the report to the session's staff (or the head and admins when it has none)."""
+    """Queue a notice of the report to the session's staff (or the head and admins when it has
+    none). The family's note is not in it (an inbox is not where a child's health belongs): it
+    is on the lesson's page, which the notice links to."""
     recipients = list(
         (
             await conn.execute(
@@ -618,7 +627,8 @@ async def _email_staff(
         for line in (
             f"A parent or carer of {found.shown_name} says their child {REPORT_WORDS[reason]}.",
             f"Session: {found.title} ({found.when}).",
-            f"Their message: {text}" if text else "They left no message.",
+            "They left a note: read it on the lesson's page." if has_note else "They left no note.",
+            f"The lesson's page: {public_url.rstrip('/')}/staff/sessions/{inv.session_id}",
             "They sent this through their child's invitation link (CRO-16).",
         )
     )

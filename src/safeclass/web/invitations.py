@@ -38,6 +38,7 @@ from safeclass.adapters.auth.identity import (
     staff_for_token,
 )
 from safeclass.adapters.auth.limits import TooManyAttemptsError
+from safeclass.app.family_reports import lesson_staff
 from safeclass.app.invitations import (
     MAX_PASSES_PER_LINK,
     REPORTABLE,
@@ -57,6 +58,7 @@ from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.pages import PRIVATE_HEADERS, link_template, page
 from safeclass.web.pupil_page import pupil_room
 from safeclass.web.render import remember_language
+from safeclass.web.staff_words import role_words
 
 log = logging.getLogger(__name__)
 
@@ -247,27 +249,61 @@ async def report(
             return kind_page(request, found)
         return _report_form(request, found, missing=True)
     found, reported = await report_to_school(
-        services.engine, token, now, ReportReason(reason), message
+        services.engine,
+        token,
+        now,
+        ReportReason(reason),
+        message,
+        public_url=services.settings.public_url,
     )
     _count_if_unknown(request, found, now)
     if reported is None:
         return kind_page(request, found)
     if reported is Reported.EMAILED and services.outbox is not None:
         services.outbox.wake()  # the staff's email is on record: it goes now, not at a poll
+    staff = await lesson_staff(services.engine, found.session_id)
+    before = found.starts_at is not None and now < found.starts_at
     return page(
         request,
         i18n.translations(i18n.language_of(request)).gettext("Thank you"),
-        _reported(request, reported),
+        _reported(request, reported, staff, before=before),
     )
 
 
-def _reported(request: Request, reported: Reported) -> list[str]:
+def _who_will_see(request: Request, staff: list[tuple[str, str]], *, before: bool) -> str:
+    """Who will read the report, and where: the lesson's staff on its page (never "we have
+    told the school" when only an unsent email was queued)."""
+    translations = i18n.translations(i18n.language_of(request))
+    gettext = translations.gettext
+    named = [
+        gettext("%(name)s (%(role)s)") % {"name": name, "role": role_words(translations, role)}
+        for name, role in staff
+    ]
+    if not named:
+        who = gettext("The school's staff")
+    elif len(named) == 1:
+        who = named[0]
+    else:
+        who = gettext("%(names)s and %(last)s") % {
+            "names": ", ".join(named[:-1]),
+            "last": named[-1],
+        }
+    if before:
+        return gettext("%(who)s will see this on the lesson's page before it starts.") % {
+            "who": who
+        }
+    return gettext("%(who)s will see this on the lesson's page.") % {"who": who}
+
+
+def _reported(
+    request: Request, reported: Reported, staff: list[tuple[str, str]], *, before: bool
+) -> list[str]:
     translations = i18n.translations(i18n.language_of(request))
     gettext, ngettext = translations.gettext, translations.ngettext
     close = gettext("You can close this page now.")
     urgent = gettext("If it is urgent, please phone the school.")
     if reported is Reported.EMAILED:
-        return [gettext("We have told the school."), close]
+        return [_who_will_see(request, staff, before=before), urgent, close]
     if reported is Reported.REPEATED:
         return [
             gettext("The school already has this message from you, so we have not sent it again."),
@@ -281,9 +317,8 @@ def _reported(request: Request, reported: Reported) -> list[str]:
                 REPORTS_EMAILED,
             )
             % {"num": REPORTS_EMAILED},
-            gettext("We have kept this message, but not emailed it to the staff again.")
-            + " "
-            + urgent,
+            _who_will_see(request, staff, before=before),
+            gettext("We have not emailed the staff about it again.") + " " + urgent,
         ]
     return [
         gettext(

@@ -35,6 +35,7 @@ from safeclass.adapters.store.sessions import StoredSession
 from safeclass.adapters.store.tables import Guardian
 from safeclass.app import invitations, staff_roles, timetable
 from safeclass.app.delivery import Letter
+from safeclass.app.family_reports import FamilyReport, reports_for
 from safeclass.app.reports import register_csv, register_pdf
 from safeclass.app.reports.loading import session_report
 from safeclass.app.staff_roles import Capability
@@ -69,6 +70,16 @@ class PupilRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ToldLine:
+    """What one family told the school (C23), as the lesson's page shows it."""
+
+    name: str
+    reason: str  # a ReportReason value; the template words it
+    message: str
+    at: str  # when, in the school's time: "09:30", or "Mon 23 Nov, 18:05" another day
+
+
+@dataclass(frozen=True, slots=True)
 class Colleague:
     name: str
     role: str
@@ -95,6 +106,10 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     for p in detail.pupils:
         takes_part, words = consent_words(gettext, p.consent, basis)
         pupils.append(PupilRow(p.id, p.shown_name, takes_part, words, p.link, p.id in emails))
+    names = {p.id: p.shown_name for p in detail.pupils}
+    found = await reports_for(services.engine, stored.school_id, session_id)
+    day = detail.summary.starts_at.astimezone(zone).date()
+    told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
     open_for_links = line.state in ("soon", "now")
     return render(
@@ -110,6 +125,11 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         colleagues=[Colleague(s.name, role_words(gettext, s.role)) for s in detail.staff],
         needed=needed,
         pupils=pupils,
+        told=told,
+        told_by_pupil={
+            p.id: [t for r, t in zip(found, told, strict=True) if r.pupil_id == p.id]
+            for p in pupils
+        },
         taking_part=sum(p.takes_part for p in pupils),
         links_live=open_for_links,
         may_send=open_for_links and staff_roles.may(staff.role, Capability.SCHEDULE_SESSIONS),
@@ -266,6 +286,17 @@ async def register_as_pdf(session_id: str, access: AllowedSession, request: Requ
 
 
 # -- helpers -----------------------------------------------------------------------------------
+
+
+def _told_line(
+    report: FamilyReport, names: dict[str, str], zone: ZoneInfo, day: dt.date, language: str
+) -> ToldLine:
+    """A family's report in the page's words: the time alone when it came on the lesson's day."""
+    when = report.created_at.astimezone(zone)
+    at = format_time(when, "HH:mm", locale=language)
+    if when.date() != day:
+        at = f"{format_date(when, 'EEE d MMM', locale=language)}, {at}"
+    return ToldLine(names.get(report.pupil_id, "?"), report.reason, report.message, at)
 
 
 def _register_ready(stored: StoredSession, now: dt.datetime) -> bool:

@@ -28,6 +28,7 @@ from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.school_records import current_policy, list_classes
 from safeclass.app import staff_roles, timetable
+from safeclass.app.family_reports import families_reporting
 from safeclass.app.undelivered import Undelivered, Why, count_undelivered
 from safeclass.web import i18n
 from safeclass.web.deps import CSRF_REFUSED, AllowedStaff, services_of
@@ -113,9 +114,13 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         for s in found
         if s.starts_at.astimezone(zone).date() == today
     ]
+    # what families told the school about today's lessons, with the way to read it (C23)
+    told = await families_reporting(services.engine, staff.school_id, [s.id for s in lines])
     return render(
         request,
         "staff_home.html",
+        told=[(s, told[s.id]) for s in lines if s.id in told],
+        told_families=sum(told.values()),
         staff_name=staff.name,
         csrf_token=csrf_token(request.cookies.get(STAFF_COOKIE, "")),
         today=format_date(today, "EEEE d MMMM y", locale=language),

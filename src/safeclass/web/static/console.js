@@ -13,7 +13,7 @@
  */
 
 import { RoomClient } from "./room-client.js";
-import { act as send, el, pageWords, say } from "./room-page.js";
+import { chatLines, act as send, el, pageWords, say } from "./room-page.js";
 import { consoleVideo } from "./console-video.js";
 import { ScreenShare } from "./screen-share.js";
 
@@ -62,8 +62,7 @@ let latest = null;
 let skew = 0;
 /** @type {string} the pupil the remove form is for */
 let removing = "";
-/** @type {Set<number>} chat lines shown, by number */
-const shownChat = new Set();
+const showChat = chatLines();
 
 room.on("state", ({ view, now, events }) => {
   if (over) {
@@ -256,18 +255,7 @@ function renderChat(view) {
 
 /** @param {{number: number, name: string, text: string}} line */
 function addChat(line) {
-  if (shownChat.has(line.number)) {
-    return;
-  }
-  shownChat.add(line.number);
-  const entry = doc.createElement("li");
-  const who = doc.createElement("span");
-  who.className = "name";
-  who.textContent = `${line.name}: `;
-  entry.append(who, doc.createTextNode(line.text));
-  const list = el("chat-lines");
-  list.append(entry);
-  list.scrollTop = list.scrollHeight; // the newest in view
+  showChat(line);
   el("no-chat").hidden = true;
 }
 

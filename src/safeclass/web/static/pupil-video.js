@@ -12,7 +12,7 @@
  */
 
 import { RoomMedia } from "./room-media.js";
-import { el, say } from "./room-page.js";
+import { el, pageWords, say } from "./room-page.js";
 import { micLevel, preview, showScreen, showTiles } from "./video-tiles.js";
 
 /** @typedef {import("./room-client.js").RoomClient} RoomClient */
@@ -27,6 +27,7 @@ export function pupilVideo(room) {
   const block = /** @type {HTMLElement} */ (document.getElementById("video-words"));
   /** @type {Record<string, string>} */
   const words = JSON.parse(block.textContent || "{}");
+  const listWords = pageWords(); // what each adult is, as the page's list of people says it
   const media = new RoomMedia(room);
   /** @type {any} */
   let latest = null;
@@ -98,8 +99,9 @@ export function pupilVideo(room) {
       const role = person.role === "pupil" ? "pupil" : "staff";
       const at = received.findIndex((tile) => tile.name === person.name && tile.role === role);
       const tile = at >= 0 ? received.splice(at, 1)[0] : null;
-      // what each adult is, as the list says it ("Teacher"); the DSL stays "Adult from school"
-      const what = words[`staff_${person.staff_role}`] || words.staff;
+      // what each adult is, in the page's own words for the list ("Teacher"; the DSL stays
+      // "Adult from school")
+      const what = listWords[`staff_${person.staff_role}`] || listWords.staff;
       const about = facts(person, role === "staff" ? [what] : []);
       /** @type {TileView} */
       const shown = {

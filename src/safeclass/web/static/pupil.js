@@ -11,7 +11,7 @@
  */
 
 import { RoomClient } from "./room-client.js";
-import { act as send, el, pageWords, say } from "./room-page.js";
+import { chatLines, act as send, el, pageWords, say } from "./room-page.js";
 import { pupilVideo } from "./pupil-video.js";
 
 /** @typedef {import("./room-client.js").Message} Message */
@@ -30,8 +30,7 @@ let reconnectingShown = false;
 let skew = 0;
 /** @type {any} the latest session facts */
 let session = null;
-/** @type {Set<number>} chat lines shown, by number */
-const shownChat = new Set();
+const addChat = chatLines();
 
 /**
  * Show one screen; focus its heading when it changes (so a screen reader starts there).
@@ -258,21 +257,6 @@ function renderRoom(view) {
     !view.can.includes("chat");
 }
 
-/** @param {{number: number, name: string, text: string}} line */
-function addChat(line) {
-  if (shownChat.has(line.number)) {
-    return;
-  }
-  shownChat.add(line.number);
-  const item = doc.createElement("li");
-  const who = doc.createElement("span");
-  who.className = "name";
-  who.textContent = `${line.name}: `;
-  item.append(who, doc.createTextNode(line.text));
-  const list = el("chat-lines");
-  list.append(item);
-  list.scrollTop = list.scrollHeight; // the newest in view
-}
 
 /**
  * A notice for an event of the room, said in the status region.

@@ -58,3 +58,28 @@ export async function act(room, type, fields, problemId, tryAgain) {
     return false;
   }
 }
+
+/**
+ * The chat's lines in `#chat-lines`, which both pages show: each message once (by its number,
+ * so the history in a view and the same message as an event never show twice), the newest in
+ * view.
+ * @returns {(line: {number: number, name: string, text: string}) => void}
+ */
+export function chatLines() {
+  /** @type {Set<number>} */
+  const shown = new Set();
+  return (line) => {
+    if (shown.has(line.number)) {
+      return;
+    }
+    shown.add(line.number);
+    const item = document.createElement("li");
+    const who = document.createElement("span");
+    who.className = "name";
+    who.textContent = `${line.name}: `;
+    item.append(who, document.createTextNode(line.text));
+    const list = el("chat-lines");
+    list.append(item);
+    list.scrollTop = list.scrollHeight; // the newest in view
+  };
+}

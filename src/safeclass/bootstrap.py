@@ -32,6 +32,7 @@ from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
+from safeclass.app.concerns import CONCERN_KEY
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.delivery import LetterChannel
 from safeclass.app.housekeeping import Housekeeping
@@ -59,6 +60,7 @@ class Services:
     outbox: Outbox | None = field(default=None)  # delivers notifications when SMTP is set
     housekeeping: Housekeeping | None = field(default=None)
     media: MediaService | None = field(default=None)
+    concern_key: bytes = b""  # chains each concern's record (app/concerns.py)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -87,7 +89,10 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         outbox = Outbox(engine, mailer, clock, every=settings.outbox_every_seconds, backoff=retry)
     # a committed alert wakes the outbox; without one it waits in the table, with a warning
     alerts = OutboxAlerts(
-        engine, outbox.wake if outbox is not None else None, public_url=settings.public_url
+        engine,
+        outbox.wake if outbox is not None else None,
+        public_url=settings.public_url,
+        concern_key=secret.derive(CONCERN_KEY),
     )
     media = await _start_media(settings)
     rooms = Rooms(
@@ -136,6 +141,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         outbox,
         housekeeping,
         media,
+        secret.derive(CONCERN_KEY),
     )
 
 

@@ -147,15 +147,21 @@ async def test_a_concern_reaches_the_dsl_without_waiting_for_the_outbox_to_look(
         school = await with_dsls(server.services, DSL)
         _, teacher, assistant = await lesson(server, school)
         reply = await teacher.send(
-            "concern", summary="A bruise on Amelia's arm", pupil=school.pupils["Amelia"]
+            "concern",
+            summary="A bruise on Amelia's arm",
+            pupil=school.pupils["Amelia"],
+            category="Physical abuse",
         )
         assert reply["type"] == "ok", reply
         (alert,) = await mail.wait_for(1)
         assert alert["To"] == DSL
         assert str(alert["Subject"]).startswith("[safeclass] A safeguarding concern was raised")
         plain, rich = parts(alert)
-        assert "Pupil: Amelia R." in plain
+        # who raised it, the category and the link to it; never the account nor the pupil
+        assert "Category: Physical abuse." in plain
+        assert "/staff/concerns/" in plain
         assert "bruise" not in plain + rich  # what was seen stays inside safeclass
+        assert "Amelia" not in plain + rich
         await teacher.close()
         await assistant.close()
     finally:

@@ -8,6 +8,10 @@ transaction has committed, `written` wakes the worker, so the DSL hears at once 
 the next poll. A DSL alert survives a mail server that is down, and a parent's notice "at the
 end of the session" (STJ-06, S04-16) waits for the end. An alert with nobody to go to (no DSL
 account, no mail server) is still written, and a warning says why it waits.
+
+A concern raised in the room (`ConcernRaised`) also becomes its record in the same transaction
+(`concerns.RoomConcern`), and its alert links to that record on the DSL's page: who raised it,
+the category and the link, never the account nor the pupil.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.tables import Guardian, Notification, Session, Staff
+from safeclass.app import concerns
 from safeclass.core import RoomState
 from safeclass.core import events as ev
 
@@ -30,7 +35,7 @@ log = logging.getLogger(__name__)
 PENDING_AT_END = "held_until_end"
 NO_DSL = "the school has no DSL account to send it to"
 # Events that make someone outside the room hear of something.
-_OUTSIDE = (ev.DslAlerted, ev.ParentNoticeQueued, ev.SessionEnded)
+_OUTSIDE = (ev.DslAlerted, ev.ParentNoticeQueued, ev.SessionEnded, ev.ConcernRaised)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +45,11 @@ class OutboxWrite:
     session_id: str
     rows: list[dict[str, object]] = field(default_factory=list)
     ended_at: dt.datetime | None = None  # the parents' notices held until the end are due then
+    concerns: list[concerns.RoomConcern] = field(default_factory=list)  # their records
 
     async def __call__(self, conn: AsyncConnection) -> None:
+        for concern in self.concerns:
+            await concern(conn)
         if self.rows:
             await conn.execute(insert(Notification), self.rows)
         if self.ended_at is not None:
@@ -68,10 +76,14 @@ class OutboxAlerts:
         engine: AsyncEngine,
         deliver: Callable[[], None] | None = None,
         public_url: str = "",
+        concern_key: bytes | None = None,
     ) -> None:
+        """`concern_key`: `ServerSecret.derive(concerns.CONCERN_KEY)`, which chains the records
+        of concerns raised in the room; without it none is recorded (a warning says so)."""
         self._engine = engine
         self.deliver = deliver
         self._public_url = public_url.rstrip("/")
+        self._concern_key = concern_key
 
     async def outbox_write(
         self, session_id: str, state: RoomState, events: Sequence[ev.Event]
@@ -81,13 +93,20 @@ class OutboxAlerts:
         if not any(isinstance(e, _OUTSIDE) for e in events):
             return None
         rows: list[dict[str, object]] = []
+        records: list[concerns.RoomConcern] = []
         ended = next((e for e in events if isinstance(e, ev.SessionEnded)), None)
         async with self._engine.connect() as conn:
             school_id = (
                 await conn.execute(select(Session.school_id).where(Session.id == session_id))
             ).scalar_one()
             for event in events:
-                if isinstance(event, ev.DslAlerted):
+                if isinstance(event, ev.ConcernRaised):
+                    records += await self._record(conn, school_id, session_id, state, event)
+                elif isinstance(event, ev.DslAlerted) and event.reason is ev.AlertReason.CONCERN:
+                    rows += await self._concern_to_dsl(
+                        conn, school_id, session_id, state, event, records
+                    )
+                elif isinstance(event, ev.DslAlerted):
                     rows += await self._to_dsl(conn, school_id, session_id, state, event)
                 elif isinstance(event, ev.ParentNoticeQueued):
                     rows += await self._to_parents(conn, school_id, session_id, state, event)
@@ -98,12 +117,75 @@ class OutboxAlerts:
                 len(rows),
                 session_id,
             )
-        return OutboxWrite(session_id, rows, ended.at if ended is not None else None)
+        return OutboxWrite(session_id, rows, ended.at if ended is not None else None, records)
 
     def written(self, session_id: str) -> None:
         """The log's transaction that carried this session's outbox write has committed."""
         if self.deliver is not None:
             self.deliver()
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        session_id: str,
+        state: RoomState,
+        event: ev.ConcernRaised,
+    ) -> list[concerns.RoomConcern]:
+        if self._concern_key is None:
+            log.warning(
+                "concern %d of session %s has no record: no concern key", event.number, session_id
+            )
+            return []
+        who = state.participants.get(event.by)
+        return [
+            await concerns.room_concern(
+                conn,
+                self._concern_key,
+                school_id=school_id,
+                session_id=session_id,
+                event=event,
+                by_name=who.name if who else event.by,
+                keep_to_age=state.policy.retention.concerns_until_pupil_age,
+            )
+        ]
+
+    async def _concern_to_dsl(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        session_id: str,
+        state: RoomState,
+        event: ev.DslAlerted,
+        records: list[concerns.RoomConcern],
+    ) -> list[dict[str, object]]:
+        """The alert of the concern just raised: who, the category and the link to its record."""
+        record = records[-1].new if records else None
+        who = state.participants.get(event.by)
+        subject, body = concerns.alert_words(
+            who.name if who else event.by,
+            record.category if record else "",
+            state.plan.title,
+            event.at,
+            state.policy.school.timezone,
+            record.concern_id if record else "",
+            self._public_url,
+        )
+        leads = await dsl_emails(conn, school_id)
+        if not leads:
+            log.warning(
+                "the DSL alert (concern) of session %s has nobody to go to: %s; it waits in the "
+                "outbox",
+                session_id,
+                NO_DSL,
+            )
+            leads = [""]
+        return [
+            notification_row(
+                school_id, session_id, concerns.ALERT_KIND, email, subject, body, event.at
+            )
+            for email in leads
+        ]
 
     async def _to_dsl(
         self,

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import (
     Concern,
+    ConcernEntry,
+    ConcernPupil,
     Invitation,
     ParentReport,
     PolicyVersion,
@@ -191,7 +193,10 @@ async def _delete_concerns(engine: AsyncEngine, log: EventLog, now: dt.datetime)
             )
         ).all()
         if due:
-            await conn.execute(delete(Concern).where(Concern.id.in_([c for c, _ in due])))
+            ids = [c for c, _ in due]  # its entries and pupils go with it
+            await conn.execute(delete(ConcernEntry).where(ConcernEntry.concern_id.in_(ids)))
+            await conn.execute(delete(ConcernPupil).where(ConcernPupil.concern_id.in_(ids)))
+            await conn.execute(delete(Concern).where(Concern.id.in_(ids)))
     for concern_id, school_id in due:
         await _journal(log, school_id, now, {"deleted": "concern", "concern": concern_id})
     return len(due)

@@ -8,6 +8,7 @@ request, whose role and roster identity come from the server's own authenticatio
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -159,10 +160,17 @@ class AddLogNote(Command):
 
 @dataclass(frozen=True, slots=True)
 class RaiseConcern(Command):
-    """A safeguarding concern, straight to the DSL (CLA-07, STJ-08, WER-16, S04-21)."""
+    """A safeguarding concern, straight to the DSL (CLA-07, STJ-08, WER-16, S04-21).
+
+    `pupils` (one or more; `pupil` is the older one-pupil form), `category` (one of the policy's
+    `concerns.categories`, or "" when the client did not say) and `happened_at` (when it was
+    seen or heard, which may be earlier than now; None: now) came later, with defaults."""
 
     summary: str
     pupil: str | None = None
+    category: str = ""
+    pupils: tuple[str, ...] = ()
+    happened_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -829,12 +829,33 @@ def _raise_concern(state: RoomState, c: cmd.RaiseConcern, now: dt.datetime) -> D
         return _refuse(
             state, "CONCERN", "Describe what you saw (up to 4000 characters)", RefusalCode.INVALID
         )
-    if c.pupil is not None and c.pupil not in state.plan.expected:
+    pupils = tuple(dict.fromkeys(c.pupils or ((c.pupil,) if c.pupil is not None else ())))
+    if any(p not in state.plan.expected for p in pupils):
         return _refuse(state, "CONCERN", "That pupil is not on this session's list")
+    category = c.category.strip()
+    if category and category not in state.policy.concerns.categories:
+        return _refuse(
+            state, "CONCERN", "Choose one of the school's categories", RefusalCode.INVALID
+        )
+    if c.happened_at is not None and c.happened_at > now:
+        return _refuse(
+            state, "CONCERN", "When it happened cannot be in the future", RefusalCode.INVALID
+        )
+    happened = c.happened_at if c.happened_at is not None and c.happened_at < now else None
+    first = pupils[0] if pupils else None
     number = state.concern_count + 1
     return [
-        ev.ConcernRaised(at=now, number=number, by=staff.id, summary=summary, pupil=c.pupil),
-        ev.DslAlerted(at=now, reason=ev.AlertReason.CONCERN, by=staff.id, pupil=c.pupil),
+        ev.ConcernRaised(
+            at=now,
+            number=number,
+            by=staff.id,
+            summary=summary,
+            pupil=first,
+            category=category,
+            pupils=pupils,
+            happened_at=happened,
+        ),
+        ev.DslAlerted(at=now, reason=ev.AlertReason.CONCERN, by=staff.id, pupil=first),
     ]
 
 

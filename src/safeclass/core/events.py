@@ -271,10 +271,16 @@ class LogNoteAdded(Event):
 @_event
 @dataclass(frozen=True, slots=True)
 class ConcernRaised(Event):
+    """`pupil` is the first of `pupils`; `category` and `happened_at` (when it was seen or
+    heard, if earlier than `at`) came later, with defaults, so older logs replay."""
+
     number: int
     by: str
     summary: str
     pupil: str | None
+    category: str = ""
+    pupils: tuple[str, ...] = ()
+    happened_at: dt.datetime | None = None
 
 
 @_event

@@ -348,6 +348,17 @@ def _expectations(p: Policy, cite: Cite) -> list[str]:
     return out
 
 
+def _concerns(p: Policy, cite: Cite) -> list[str]:
+    return [
+        "Any member of staff in a session can raise a safeguarding concern in one click, or "
+        f"afterwards from the lesson's page; the safeguarding lead is told at once"
+        f"{cite('CLA-07', 'WER-14', 'WER-16', 'STJ-08', 'S04-19', 'S04-21')}.",
+        f"A concern is filed under one of: {'; '.join(p.concerns.categories)}.",
+        "Once written a concern is never changed, only added to; only the safeguarding lead and "
+        "the one who wrote it can read it.",
+    ]
+
+
 def _retention(p: Policy, cite: Cite) -> list[str]:
     r = p.retention
 
@@ -386,5 +397,6 @@ _SECTIONS: list[tuple[str, Callable[[Policy, Cite], list[str]]]] = [
     ("Removing a pupil and telling the parent (C10)", _removal),
     ("Consent (C17)", _consent),
     ("Expectations shown at join (C18)", _expectations),
+    ("Safeguarding concerns (C16)", _concerns),
     ("How long records are kept (C13–C16)", _retention),
 ]

@@ -262,6 +262,41 @@ class Expectations(_Section):
     remind_at_start: bool = True
 
 
+# The categories a concern is filed under unless the school lists its own (KCSIE's kinds of
+# abuse and the risks schools record most; CPOMS and MyConcern both take a free category).
+DEFAULT_CONCERN_CATEGORIES: tuple[str, ...] = (
+    "Physical abuse",
+    "Emotional abuse",
+    "Sexual abuse",
+    "Neglect",
+    "Child-on-child abuse",
+    "Online safety",
+    "Mental health or self-harm",
+    "Domestic abuse",
+    "Exploitation (criminal or sexual)",
+    "Radicalisation (Prevent)",
+    "Other",
+)
+
+
+class Concerns(_Section):
+    """Safeguarding concerns (C16): the school's categories a concern is filed under."""
+
+    categories: tuple[str, ...] = DEFAULT_CONCERN_CATEGORIES
+
+    @field_validator("categories")
+    @classmethod
+    def _listed_once(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(c.strip() for c in v)
+        if not names:
+            raise ValueError("concerns.categories needs at least one category (e.g. 'Other')")
+        if any(not c or len(c) > 80 for c in names):
+            raise ValueError("each of concerns.categories needs 1 to 80 characters")
+        if len(set(names)) != len(names):
+            raise ValueError("concerns.categories lists a category twice")
+        return names
+
+
 class Retention(_Section):
     """How long each kind of record is kept before the retention job deletes it."""
 
@@ -288,6 +323,7 @@ class Policy(_Section):
     removal: Removal = Removal()
     consent: Consent = Consent()
     expectations: Expectations = Expectations()
+    concerns: Concerns = Concerns()
     retention: Retention = Retention()
 
     @model_validator(mode="after")

@@ -81,6 +81,7 @@ SETTINGS: dict[str, Setting] = {
     "expectations.parent": Setting("Parent expectations"),
     "expectations.must_acknowledge": Setting("Expectations must be ticked before joining"),
     "expectations.remind_at_start": Setting("Expectations repeated at the start"),
+    "concerns.categories": Setting("Categories a safeguarding concern is filed under"),
     "retention.chat_messages_days": Setting("Chat messages kept for", *_DAY),
     "retention.invitations_days": Setting("Invitation links kept for", *_DAY),
     "retention.register_days": Setting("Attendance registers kept for", *_DAY),

@@ -13,15 +13,20 @@ offers a button only where the view's `can` or `can_for` does.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
+from safeclass.policy.model import DEFAULT_CONCERN_CATEGORIES
 from safeclass.web import i18n
 from safeclass.web.pupil_page import minutes_left
 from safeclass.web.render import render
 
 
-def console_room(request: Request, session_id: str, title: str) -> HTMLResponse:
+def console_room(
+    request: Request, session_id: str, title: str, categories: Sequence[str] = ()
+) -> HTMLResponse:
     """The console for `session_id` (the room socket's own rule has let this member of staff in)."""
     return render(
         request,
@@ -31,4 +36,6 @@ def console_room(request: Request, session_id: str, title: str) -> HTMLResponse:
         minutes_left=minutes_left(i18n.language_of(request)),
         # what the concern form may promise: an email to the DSL only where one can be sent
         dsl_emailed=request.app.state.services.outbox is not None,
+        # the school's categories (the policy's `concerns`), the last ("Other") chosen first
+        concern_categories=list(categories) or list(DEFAULT_CONCERN_CATEGORIES),
     )

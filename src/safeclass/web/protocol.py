@@ -24,7 +24,7 @@ import re
 from itertools import accumulate
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from safeclass.core import commands as cmd
 
@@ -142,9 +142,16 @@ class Note(_Message):
 
 
 class Concern(_Message):
+    """A concern (C16): what was seen and heard, about which pupil(s) (`pupil` is the older
+    one-pupil form), under which of the school's categories, and when (an aware ISO time, if
+    earlier than now)."""
+
     type: Literal["concern"]
     summary: str = Field(max_length=4000)
     pupil: PupilId | None = None
+    pupils: list[PupilId] = Field(default_factory=list, max_length=60)
+    category: str = Field(default="", max_length=80)
+    happened_at: AwareDatetime | None = None
 
 
 class Simple(_Message):
@@ -312,8 +319,10 @@ def to_command(message: ClientMessage, actor: str) -> cmd.Command | None:
             )
         case Note(kind=kind, text=text, pupil=pupil):
             return cmd.AddLogNote(actor, kind, text, pupil)
-        case Concern(summary=summary, pupil=pupil):
-            return cmd.RaiseConcern(actor, summary, pupil)
+        case Concern(
+            summary=summary, pupil=pupil, pupils=pupils, category=category, happened_at=when
+        ):
+            return cmd.RaiseConcern(actor, summary, pupil, category, tuple(pupils), when)
         case Simple(type="leave"):
             return cmd.Leave(actor)
         case Simple(type="end"):

@@ -225,7 +225,15 @@ class ParentReport(Base):
 
 
 class Concern(Base):
-    """A safeguarding concern (C16), kept as long as the policy says (default: pupil aged 25)."""
+    """A safeguarding concern (C16), kept as long as the policy says (default: pupil aged 25).
+
+    Never edited once written (app/concerns.py): `summary` is the account in the writer's
+    words, `raised_at` when it was recorded, `happened_at` when it was seen or heard (earlier,
+    for one written afterwards), `pupil_id` the first of its pupils (all in `concern_pupils`),
+    `event_seq`/`event_hash` its ConcernRaised entry in the session's log when raised in the
+    room. Additions, actions and "read" are `concern_entries`, hash-chained from the account.
+    `status` (open, read) only repeats what the entries say, for the DSL's list.
+    """
 
     __tablename__ = "concerns"
 
@@ -238,6 +246,39 @@ class Concern(Base):
     summary: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="open")
     keep_until: Mapped[dt.date | None] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    happened_at: Mapped[dt.datetime | None]
+    event_seq: Mapped[int | None]
+    event_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ConcernPupil(Base):
+    """A pupil a concern is about (one or more)."""
+
+    __tablename__ = "concern_pupils"
+
+    concern_id: Mapped[str] = mapped_column(ForeignKey("concerns.id"), primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), primary_key=True, index=True)
+
+
+class ConcernEntry(Base):
+    """One entry of a concern's record: its account (1), then additions, actions taken and
+    "read", each chained to the one before by an HMAC under the server's concern key."""
+
+    __tablename__ = "concern_entries"
+    __table_args__ = (UniqueConstraint("concern_id", "seq", name="uq_concern_entries_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    concern_id: Mapped[str] = mapped_column(ForeignKey("concerns.id"), index=True)
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))  # account, addition, action, read
+    at: Mapped[dt.datetime]  # when it was written
+    happened_at: Mapped[dt.datetime | None]  # when what it tells happened, if earlier
+    by_staff: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    by_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class Notification(Base):

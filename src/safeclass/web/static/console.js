@@ -284,20 +284,28 @@ function renderRecording(view) {
  */
 function renderConcern(view) {
   el("concern-part").hidden = el("concern-part").hidden || !view.can.includes("concern");
-  const select = /** @type {HTMLSelectElement} */ (el("concern-pupil"));
-  const wanted = [["", words.no_pupil], ...view.expected.map((/** @type {any} */ p) => [p.id, p.name])];
-  const have = [...select.options].map((option) => [option.value, option.text]);
+  const box = el("concern-pupils");
+  const wanted = view.expected.map((/** @type {any} */ p) => [p.id, p.name]);
+  const have = [...box.querySelectorAll("input")].map((input) => [input.value, input.dataset.name]);
   if (JSON.stringify(have) !== JSON.stringify(wanted)) {
-    const chosen = select.value;
-    select.replaceChildren(
-      ...wanted.map(([value, text]) => {
-        const option = doc.createElement("option");
-        option.value = value;
-        option.textContent = text;
-        return option;
+    const ticked = new Set([...box.querySelectorAll("input:checked")].map((i) => /** @type {HTMLInputElement} */ (i).value));
+    box.replaceChildren(
+      ...wanted.map(([value, text], n) => {
+        const row = doc.createElement("div");
+        row.className = "check";
+        const input = doc.createElement("input");
+        input.type = "checkbox";
+        input.id = `concern-pupil-${n}`;
+        input.value = value;
+        input.dataset.name = text;
+        input.checked = ticked.has(value);
+        const label = doc.createElement("label");
+        label.htmlFor = input.id;
+        label.textContent = text;
+        row.append(input, label);
+        return row;
       }),
     );
-    select.value = wanted.some(([value]) => value === chosen) ? chosen : "";
   }
 }
 
@@ -668,13 +676,15 @@ el("concern").addEventListener("click", () => {
   el("concern-sent").hidden = true;
   el("concern-form").hidden = false;
   el("concern").hidden = true;
-  el("concern-pupil").focus();
+  const first = el("concern-pupils").querySelector("input");
+  (first || el("concern-summary")).focus();
 });
 
 function closeConcern() {
   el("concern-form").hidden = true;
   el("concern").hidden = false;
   el("concern-error").hidden = true;
+  el("concern-when-error").hidden = true;
   el("concern-summary-field").classList.remove("field-error");
 }
 
@@ -683,24 +693,54 @@ el("concern-cancel").addEventListener("click", () => {
   el("concern").focus();
 });
 
+/**
+ * When it happened, from the time field (today, in this computer's time zone); null for now.
+ * @returns {string | null | undefined} undefined when that time is later than now
+ */
+function concernWhen() {
+  const value = /** @type {HTMLInputElement} */ (el("concern-when")).value;
+  if (!value) {
+    return null;
+  }
+  const [hours, minutes] = value.split(":").map(Number);
+  const when = new Date();
+  when.setHours(hours, minutes, 0, 0);
+  return when.getTime() > Date.now() ? undefined : when.toISOString();
+}
+
 el("concern-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const summary = /** @type {HTMLTextAreaElement} */ (el("concern-summary"));
-  const pupil = /** @type {HTMLSelectElement} */ (el("concern-pupil")).value;
+  const pupils = [...el("concern-pupils").querySelectorAll("input:checked")].map(
+    (input) => /** @type {HTMLInputElement} */ (input).value,
+  );
+  const when = concernWhen();
+  el("concern-when-error").hidden = when !== undefined;
   if (!summary.value.trim()) {
     el("concern-error").hidden = false;
     el("concern-summary-field").classList.add("field-error");
     summary.focus();
     return;
   }
-  /** @type {Record<string, string>} */
-  const fields = { summary: summary.value.trim() };
-  if (pupil) {
-    fields.pupil = pupil;
+  if (when === undefined) {
+    el("concern-when").focus();
+    return;
+  }
+  /** @type {Record<string, any>} */
+  const fields = {
+    summary: summary.value.trim(),
+    pupils,
+    category: /** @type {HTMLSelectElement} */ (el("concern-category")).value,
+  };
+  if (when) {
+    fields.happened_at = when;
   }
   if (await act("concern", fields, "concern-problem")) {
     summary.value = "";
-    /** @type {HTMLSelectElement} */ (el("concern-pupil")).value = "";
+    /** @type {HTMLInputElement} */ (el("concern-when")).value = "";
+    for (const input of el("concern-pupils").querySelectorAll("input")) {
+      /** @type {HTMLInputElement} */ (input).checked = false;
+    }
     closeConcern();
     el("concern-sent").hidden = false;
     el("concern-sent").focus();

@@ -1,0 +1,831 @@
+"""Safeguarding concerns (C16): the record a concern becomes, never edited, only added to.
+
+A concern is raised in the room (the console's form: `RaiseConcern`, whose `ConcernRaised` event
+is logged) or afterwards from the lesson's page, by staff who may raise concerns. Either way it
+becomes one row of `concerns` (pupils, category, the account in the writer's words, when it
+happened, when and by whom it was recorded, the session, and in the room the seq and hash of its
+`ConcernRaised` entry in the session's log) and entry 1 of its record, the account. Everything
+after (an addition, an action taken, "read" by the DSL) is a new entry: who, when, what. Nothing
+is ever changed, as court-safe records are kept.
+
+Each entry is chained to the one before by an HMAC under the server's concern key (derived from
+the server secret, like the event log's), and entry 1's hash covers the concern's own fields, so
+`verify` finds an account, a category, a time or an entry that was changed, deleted or moved,
+even by someone who can write the database; the export carries the last hash, which proves it.
+
+Raised in the room, the record is written in the same transaction as the event
+(`RoomConcern`, run inside the log's append by `alerts.OutboxWrite`), so a concern in the log
+always has its record; raised afterwards, the record and the DSL's alert are one transaction.
+The DSL's alert (`dsl_concern`) says who raised it, the category and a link, never the account.
+
+Who may read a concern's text is one rule, `staff_roles.may_read_concern`: the DSL and the one
+who wrote it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from safeclass.adapters.store.tables import (
+    Concern,
+    ConcernEntry,
+    ConcernPupil,
+    Notification,
+    Pupil,
+    Session,
+    SessionEvent,
+    Staff,
+)
+from safeclass.app import staff_roles
+from safeclass.core import events as ev
+
+CONCERN_KEY = "concern-chain"  # the name of the concerns' key, derived from the server secret
+GENESIS = "0" * 64
+ACCOUNT, ADDITION, ACTION, READ = "account", "addition", "action", "read"
+ADDED_KINDS = (ADDITION, ACTION)  # what staff may add to a concern
+ALERT_KIND = f"dsl_{ev.AlertReason.CONCERN.value}"
+OPEN, MARKED_READ = "open", "read"
+MAX_TEXT = 4000
+
+
+class ConcernError(ValueError):
+    """What was asked cannot be recorded; `code` says why, for the page to word."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+# -- the chain ----------------------------------------------------------------------------------
+
+
+def _iso(when: dt.datetime | None) -> str:
+    return "" if when is None else when.astimezone(dt.UTC).isoformat()
+
+
+def record_digest(
+    *,
+    concern_id: str,
+    school_id: str,
+    session_id: str | None,
+    pupils: Sequence[str],
+    category: str,
+    happened_at: dt.datetime | None,
+    raised_at: dt.datetime,
+    raised_by: str | None,
+    summary: str,
+    event_seq: int | None,
+    event_hash: str | None,
+) -> str:
+    """The SHA-256 of a concern's own fields: what entry 1's hash covers besides the account."""
+    fields = {
+        "id": concern_id,
+        "school": school_id,
+        "session": session_id or "",
+        "pupils": sorted(pupils),
+        "category": category,
+        "happened_at": _iso(happened_at),
+        "raised_at": _iso(raised_at),
+        "raised_by": raised_by or "",
+        "summary": summary,
+        "event_seq": event_seq,
+        "event_hash": event_hash or "",
+    }
+    body = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def entry_hash(
+    key: bytes,
+    prev: str,
+    concern_id: str,
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    happened_at: dt.datetime | None,
+    by_staff: str | None,
+    by_name: str,
+    text: str,
+    record: str = "",
+) -> str:
+    """An entry's hash: keyed, so only the holder of the server's secret can make one."""
+    material = "\n".join(
+        (
+            prev,
+            concern_id,
+            str(seq),
+            kind,
+            _iso(at),
+            _iso(happened_at),
+            by_staff or "",
+            by_name,
+            hashlib.sha256(text.encode()).hexdigest(),
+            record,
+        )
+    )
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
+
+
+# -- what is read --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PupilRef:
+    id: str
+    name: str  # forename and surname, as the school's records have them
+    mis_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    kind: str
+    at: dt.datetime
+    happened_at: dt.datetime | None
+    by_staff: str | None
+    by_name: str
+    text: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConcernRecord:
+    """One concern with everything on its record (the account is `summary`, entry 1)."""
+
+    id: str
+    school_id: str
+    session_id: str | None
+    session_title: str
+    pupils: list[PupilRef]
+    category: str
+    happened_at: dt.datetime  # when it was seen or heard (`raised_at` unless earlier)
+    raised_at: dt.datetime
+    raised_by: str | None
+    raised_by_name: str
+    summary: str
+    status: str
+    event_seq: int | None
+    event_hash: str | None
+    keep_until: dt.date | None
+    entries: list[Entry] = field(default_factory=list)
+    alerted_at: dt.datetime | None = None  # when the DSL's alert was delivered; None: not yet
+
+    @property
+    def last_hash(self) -> str:
+        return self.entries[-1].hash if self.entries else ""
+
+    @property
+    def read_entry(self) -> Entry | None:
+        return next((e for e in self.entries if e.kind == READ), None)
+
+    @property
+    def added(self) -> list[Entry]:
+        """Every entry after the account, in the order written."""
+        return [e for e in self.entries if e.kind != ACCOUNT]
+
+
+def may_read(staff_role: str, staff_id: str, concern: ConcernRecord) -> bool:
+    """The one rule (`staff_roles.may_read_concern`), for this concern."""
+    return staff_roles.may_read_concern(staff_role, concern.raised_by == staff_id)
+
+
+async def load(engine: AsyncEngine, school_id: str, concern_id: str) -> ConcernRecord | None:
+    """The concern with its entries and pupils; None if it is not this school's."""
+    found = await load_many(engine, school_id, [concern_id])
+    return found[0] if found else None
+
+
+async def load_many(
+    engine: AsyncEngine, school_id: str, concern_ids: Sequence[str] | None = None
+) -> list[ConcernRecord]:
+    """These concerns of the school (all, with None), each whole, newest recorded first."""
+    async with engine.connect() as conn:
+        query = (
+            select(Concern, Session.title, Staff.name)
+            .outerjoin(Session, Session.id == Concern.session_id)
+            .outerjoin(Staff, Staff.id == Concern.raised_by)
+            .where(Concern.school_id == school_id)
+            .order_by(Concern.raised_at.desc(), Concern.id)
+        )
+        if concern_ids is not None:
+            query = query.where(Concern.id.in_(list(concern_ids)))
+        rows = (await conn.execute(query)).all()
+        ids = [row[0].id for row in rows]
+        if not ids:
+            return []
+        pupils: dict[str, list[PupilRef]] = {}
+        for concern_id, pupil_id, forename, surname, mis_id in await conn.execute(
+            select(ConcernPupil.concern_id, Pupil.id, Pupil.forename, Pupil.surname, Pupil.mis_id)
+            .join(Pupil, Pupil.id == ConcernPupil.pupil_id)
+            .where(ConcernPupil.concern_id.in_(ids))
+            .order_by(Pupil.surname, Pupil.forename, Pupil.id)
+        ):
+            pupils.setdefault(concern_id, []).append(
+                PupilRef(pupil_id, f"{forename} {surname}", mis_id or "")
+            )
+        entries: dict[str, list[Entry]] = {}
+        for e in (
+            await conn.execute(
+                select(ConcernEntry)
+                .where(ConcernEntry.concern_id.in_(ids))
+                .order_by(ConcernEntry.concern_id, ConcernEntry.seq)
+            )
+        ).scalars():
+            entries.setdefault(e.concern_id, []).append(
+                Entry(e.seq, e.kind, e.at, e.happened_at, e.by_staff, e.by_name, e.text, e.hash)
+            )
+        alerted = await _alerted(conn, school_id, ids)
+    out = []
+    for concern, title, staff_name in rows:
+        own = entries.get(concern.id, [])
+        out.append(
+            ConcernRecord(
+                id=concern.id,
+                school_id=concern.school_id,
+                session_id=concern.session_id,
+                session_title=title or "",
+                pupils=pupils.get(concern.id, []),
+                category=concern.category,
+                happened_at=concern.happened_at or concern.raised_at,
+                raised_at=concern.raised_at,
+                raised_by=concern.raised_by,
+                raised_by_name=own[0].by_name if own else (staff_name or ""),
+                summary=concern.summary,
+                status=concern.status,
+                event_seq=concern.event_seq,
+                event_hash=concern.event_hash,
+                keep_until=concern.keep_until,
+                entries=own,
+                alerted_at=alerted.get(concern.id),
+            )
+        )
+    return out
+
+
+async def _alerted(
+    conn: AsyncConnection, school_id: str, ids: Sequence[str]
+) -> dict[str, dt.datetime]:
+    """When each concern's alert to the DSL was first delivered (the outbox's sent_at)."""
+    out: dict[str, dt.datetime] = {}
+    rows = await conn.execute(
+        select(Notification.body, Notification.sent_at).where(
+            Notification.school_id == school_id,
+            Notification.kind == ALERT_KIND,
+            Notification.sent_at.is_not(None),
+        )
+    )
+    wanted = set(ids)
+    for body, sent_at in rows:
+        for concern_id in _linked(body, wanted):
+            if concern_id not in out or sent_at < out[concern_id]:
+                out[concern_id] = sent_at
+    return out
+
+
+def _linked(body: str, wanted: set[str]) -> list[str]:
+    marker = "/staff/concerns/"
+    found = []
+    start = body.find(marker)
+    while start != -1:
+        concern_id = body[start + len(marker) : start + len(marker) + 36]
+        if concern_id in wanted:
+            found.append(concern_id)
+        start = body.find(marker, start + 1)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A concern as the DSL's list shows it: never its account."""
+
+    id: str
+    pupils: list[PupilRef]
+    category: str
+    happened_at: dt.datetime
+    raised_at: dt.datetime
+    raised_by_name: str
+    status: str
+    session_title: str
+
+
+def listed(concerns: Sequence[ConcernRecord]) -> list[Listed]:
+    """Open concerns first (newest first within each)."""
+    ordered = sorted(concerns, key=lambda c: (c.status != OPEN, -c.raised_at.timestamp()))
+    return [
+        Listed(
+            c.id,
+            c.pupils,
+            c.category,
+            c.happened_at,
+            c.raised_at,
+            c.raised_by_name,
+            c.status,
+            c.session_title,
+        )
+        for c in ordered
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class ChronologyLine:
+    """One thing in a pupil's chronology: a concern's account, or something added to it."""
+
+    when: dt.datetime  # when it happened (or was done): the order of the chronology
+    recorded_at: dt.datetime
+    concern_id: str
+    kind: str
+    category: str
+    by_name: str
+    text: str
+
+
+async def chronology(engine: AsyncEngine, school_id: str, pupil_id: str) -> list[ChronologyLine]:
+    """Everything on record about one pupil's concerns, in the order it happened: a concern
+    written afterwards about something earlier sits where it happened, not where it was typed."""
+    async with engine.connect() as conn:
+        ids = list(
+            (
+                await conn.execute(
+                    select(ConcernPupil.concern_id)
+                    .join(Concern, Concern.id == ConcernPupil.concern_id)
+                    .where(ConcernPupil.pupil_id == pupil_id, Concern.school_id == school_id)
+                )
+            ).scalars()
+        )
+    lines: list[ChronologyLine] = []
+    for c in await load_many(engine, school_id, ids) if ids else []:
+        for e in c.entries:
+            when = c.happened_at if e.kind == ACCOUNT else (e.happened_at or e.at)
+            text = c.summary if e.kind == ACCOUNT else e.text
+            lines.append(ChronologyLine(when, e.at, c.id, e.kind, c.category, e.by_name, text))
+    return sorted(lines, key=lambda line: (line.when, line.recorded_at))
+
+
+async def pupil_name(engine: AsyncEngine, school_id: str, pupil_id: str) -> PupilRef | None:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.mis_id).where(
+                    Pupil.id == pupil_id, Pupil.school_id == school_id
+                )
+            )
+        ).first()
+    return None if row is None else PupilRef(row[0], f"{row[1]} {row[2]}", row[3] or "")
+
+
+# -- what is written -----------------------------------------------------------------------------
+
+
+def keep_until(births: Sequence[dt.date | None], age: int) -> dt.date | None:
+    """The pupil's `age`th birthday (the latest, for several pupils); None while a birth date is
+    unknown, so nothing is deleted on a guess."""
+    if not births or any(b is None for b in births):
+        return None
+    days = [b for b in births if b is not None]
+    latest = max(days)
+    try:
+        return latest.replace(year=latest.year + age)
+    except ValueError:  # 29 February
+        return latest.replace(year=latest.year + age, day=28)
+
+
+async def _births(
+    conn: AsyncConnection, school_id: str, pupils: Sequence[str]
+) -> list[dt.date | None]:
+    if not pupils:
+        return []
+    found = dict(
+        (
+            await conn.execute(
+                select(Pupil.id, Pupil.date_of_birth).where(
+                    Pupil.school_id == school_id, Pupil.id.in_(list(pupils))
+                )
+            )
+        ).all()
+    )
+    return [found.get(p) for p in pupils]
+
+
+@dataclass(frozen=True, slots=True)
+class NewConcern:
+    """A concern to write: everything but its place in the session's log."""
+
+    concern_id: str
+    school_id: str
+    session_id: str | None
+    pupils: tuple[str, ...]
+    category: str
+    summary: str
+    happened_at: dt.datetime | None
+    raised_at: dt.datetime
+    raised_by: str | None
+    raised_by_name: str
+    keep_until: dt.date | None
+
+
+async def write_concern(
+    conn: AsyncConnection,
+    key: bytes,
+    new: NewConcern,
+    event_seq: int | None = None,
+    event_hash: str | None = None,
+) -> None:
+    """The concern's row, its pupils and entry 1 (the account), in the caller's transaction."""
+    await conn.execute(
+        insert(Concern).values(
+            id=new.concern_id,
+            school_id=new.school_id,
+            session_id=new.session_id,
+            pupil_id=new.pupils[0] if new.pupils else None,
+            raised_by=new.raised_by,
+            raised_at=new.raised_at,
+            summary=new.summary,
+            status=OPEN,
+            keep_until=new.keep_until,
+            category=new.category,
+            happened_at=new.happened_at,
+            event_seq=event_seq,
+            event_hash=event_hash,
+        )
+    )
+    if new.pupils:
+        await conn.execute(
+            insert(ConcernPupil),
+            [{"concern_id": new.concern_id, "pupil_id": p} for p in new.pupils],
+        )
+    record = record_digest(
+        concern_id=new.concern_id,
+        school_id=new.school_id,
+        session_id=new.session_id,
+        pupils=new.pupils,
+        category=new.category,
+        happened_at=new.happened_at,
+        raised_at=new.raised_at,
+        raised_by=new.raised_by,
+        summary=new.summary,
+        event_seq=event_seq,
+        event_hash=event_hash,
+    )
+    this = entry_hash(
+        key,
+        GENESIS,
+        new.concern_id,
+        1,
+        ACCOUNT,
+        new.raised_at,
+        new.happened_at,
+        new.raised_by,
+        new.raised_by_name,
+        new.summary,
+        record,
+    )
+    await conn.execute(
+        insert(ConcernEntry).values(
+            concern_id=new.concern_id,
+            seq=1,
+            kind=ACCOUNT,
+            at=new.raised_at,
+            happened_at=new.happened_at,
+            by_staff=new.raised_by,
+            by_name=new.raised_by_name,
+            text=new.summary,
+            prev_hash=GENESIS,
+            hash=this,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RoomConcern:
+    """A concern raised in the room, written in the transaction that logs its `ConcernRaised`:
+    the entry is read back there (it was just written, in the same transaction) for its seq and
+    hash, so the record names its place in the session's log."""
+
+    key: bytes
+    new: NewConcern
+    number: int  # the event's concern number in its session
+
+    async def __call__(self, conn: AsyncConnection) -> None:
+        found = await conn.execute(
+            select(SessionEvent.seq, SessionEvent.hash, SessionEvent.payload)
+            .where(
+                SessionEvent.session_id == self.new.session_id,
+                SessionEvent.type == ev.ConcernRaised.__name__,
+            )
+            .order_by(SessionEvent.seq.desc())
+            .limit(20)
+        )
+        seq: int | None = None
+        digest: str | None = None
+        for row_seq, row_hash, payload in found:
+            if payload is not None and json.loads(payload).get("number") == self.number:
+                seq, digest = row_seq, row_hash
+                break
+        await write_concern(conn, self.key, self.new, seq, digest)
+
+
+async def room_concern(
+    conn: AsyncConnection,
+    key: bytes,
+    *,
+    school_id: str,
+    session_id: str,
+    event: ev.ConcernRaised,
+    by_name: str,
+    keep_to_age: int,
+) -> RoomConcern:
+    """The record a `ConcernRaised` makes (read before the log's transaction; written in it)."""
+    pupils = event.pupils or ((event.pupil,) if event.pupil is not None else ())
+    births = await _births(conn, school_id, pupils)
+    return RoomConcern(
+        key,
+        NewConcern(
+            concern_id=str(uuid.uuid4()),
+            school_id=school_id,
+            session_id=session_id,
+            pupils=pupils,
+            category=event.category,
+            summary=event.summary,
+            happened_at=event.happened_at,
+            raised_at=event.at,
+            raised_by=event.by,
+            raised_by_name=by_name,
+            keep_until=keep_until(births, keep_to_age),
+        ),
+        event.number,
+    )
+
+
+def check_account(
+    *,
+    pupils: Sequence[str],
+    allowed_pupils: Sequence[str],
+    category: str,
+    categories: Sequence[str],
+    account: str,
+    happened_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    """What a concern written afterwards needs (ConcernError with the first problem's code)."""
+    if not pupils:
+        raise ConcernError("no_pupil")
+    if any(p not in allowed_pupils for p in pupils):
+        raise ConcernError("not_on_list")
+    if category not in categories:
+        raise ConcernError("no_category")
+    if not account.strip():
+        raise ConcernError("no_account")
+    if len(account.strip()) > MAX_TEXT:
+        raise ConcernError("too_long")
+    if happened_at is not None and happened_at > now:
+        raise ConcernError("future")
+
+
+async def raise_afterwards(
+    engine: AsyncEngine,
+    key: bytes,
+    *,
+    school_id: str,
+    session_id: str,
+    session_title: str,
+    timezone: str,
+    pupils: Sequence[str],
+    category: str,
+    account: str,
+    happened_at: dt.datetime | None,
+    by: str,
+    by_name: str,
+    keep_to_age: int,
+    now: dt.datetime,
+    public_url: str = "",
+) -> str:
+    """A concern written after the lesson (from its page): the record and the DSL's alert in
+    one transaction; the new concern's id."""
+    from safeclass.app.alerts import dsl_emails, notification_row  # the alerts import this
+
+    concern_id = str(uuid.uuid4())
+    happened = happened_at if happened_at is not None and happened_at < now else None
+    async with engine.begin() as conn:
+        births = await _births(conn, school_id, pupils)
+        new = NewConcern(
+            concern_id=concern_id,
+            school_id=school_id,
+            session_id=session_id,
+            pupils=tuple(dict.fromkeys(pupils)),
+            category=category,
+            summary=account.strip(),
+            happened_at=happened,
+            raised_at=now,
+            raised_by=by,
+            raised_by_name=by_name,
+            keep_until=keep_until(births, keep_to_age),
+        )
+        await write_concern(conn, key, new)
+        leads = await dsl_emails(conn, school_id) or [""]
+        subject, body = alert_words(
+            by_name, category, session_title, now, timezone, concern_id, public_url
+        )
+        await conn.execute(
+            insert(Notification),
+            [
+                notification_row(school_id, session_id, ALERT_KIND, email, subject, body, now)
+                for email in leads
+            ],
+        )
+    return concern_id
+
+
+def alert_words(
+    by_name: str,
+    category: str,
+    session_title: str,
+    at: dt.datetime,
+    timezone: str,
+    concern_id: str,
+    public_url: str,
+) -> tuple[str, str]:
+    """The DSL's alert: who raised it, the category, when, and the link; never the account nor
+    the pupil (an email can be forwarded, read over a shoulder, or kept by a mail provider)."""
+    when = at.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %H:%M")
+    link = f"{public_url.rstrip('/')}/staff/concerns/{concern_id}"
+    subject = f"[safeclass] A safeguarding concern was raised: {session_title} at {when}"
+    body = "\n".join(
+        (
+            "A safeguarding concern was raised.",
+            f"Session: {session_title} ({when}).",
+            f"By: {by_name}.",
+            f"Category: {category or 'not given'}.",
+            "Open safeclass to read it; the details are not sent by email.",
+            link,
+        )
+    )
+    return subject, body
+
+
+async def add_entry(
+    engine: AsyncEngine,
+    key: bytes,
+    *,
+    school_id: str,
+    concern_id: str,
+    kind: str,
+    text: str,
+    by: str,
+    by_name: str,
+    now: dt.datetime,
+    happened_at: dt.datetime | None = None,
+) -> int:
+    """Add to a concern (an addition, an action taken, or "read"): a new entry chained to the
+    last; nothing before it changes. Its seq."""
+    if kind not in (*ADDED_KINDS, READ):
+        raise ConcernError("kind")
+    text = text.strip()
+    if kind != READ and not text:
+        raise ConcernError("no_text")
+    if len(text) > MAX_TEXT:
+        raise ConcernError("too_long")
+    if happened_at is not None and happened_at > now:
+        raise ConcernError("future")
+    happened = happened_at if happened_at is not None and happened_at < now else None
+    async with engine.begin() as conn:
+        owner = (
+            await conn.execute(
+                select(Concern.id).where(Concern.id == concern_id, Concern.school_id == school_id)
+            )
+        ).scalar_one_or_none()
+        if owner is None:
+            raise ConcernError("not_found")
+        if conn.dialect.name == "postgresql":  # one writer at a time per concern
+            await conn.execute(select(Concern.id).where(Concern.id == concern_id).with_for_update())
+        last = (
+            await conn.execute(
+                select(ConcernEntry.seq, ConcernEntry.hash)
+                .where(ConcernEntry.concern_id == concern_id)
+                .order_by(ConcernEntry.seq.desc())
+                .limit(1)
+            )
+        ).first()
+        seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
+        this = entry_hash(key, prev, concern_id, seq, kind, now, happened, by, by_name, text)
+        await conn.execute(
+            insert(ConcernEntry).values(
+                concern_id=concern_id,
+                seq=seq,
+                kind=kind,
+                at=now,
+                happened_at=happened,
+                by_staff=by,
+                by_name=by_name,
+                text=text,
+                prev_hash=prev,
+                hash=this,
+            )
+        )
+        if kind == READ:
+            await conn.execute(
+                update(Concern).where(Concern.id == concern_id).values(status=MARKED_READ)
+            )
+    return seq
+
+
+async def verify(engine: AsyncEngine, key: bytes, concern_id: str) -> list[str]:
+    """Every way this concern's record differs from what was written (empty: it is intact)."""
+    async with engine.connect() as conn:
+        concern = (
+            await conn.execute(select(Concern).where(Concern.id == concern_id))
+        ).scalar_one_or_none()
+        if concern is None:
+            return ["the concern is missing"]
+        pupils = list(
+            (
+                await conn.execute(
+                    select(ConcernPupil.pupil_id).where(ConcernPupil.concern_id == concern_id)
+                )
+            ).scalars()
+        )
+        rows = (
+            await conn.execute(
+                select(ConcernEntry)
+                .where(ConcernEntry.concern_id == concern_id)
+                .order_by(ConcernEntry.seq)
+            )
+        ).scalars()
+        entries = list(rows)
+        count = await conn.scalar(select(func.count()).where(ConcernEntry.concern_id == concern_id))
+    problems: list[str] = []
+    if not entries or count != len(entries):
+        return ["the concern's account is missing"]
+    record = record_digest(
+        concern_id=concern.id,
+        school_id=concern.school_id,
+        session_id=concern.session_id,
+        pupils=pupils,
+        category=concern.category,
+        happened_at=concern.happened_at,
+        raised_at=concern.raised_at,
+        raised_by=concern.raised_by,
+        summary=concern.summary,
+        event_seq=concern.event_seq,
+        event_hash=concern.event_hash,
+    )
+    prev = GENESIS
+    for expected_seq, e in enumerate(entries, start=1):
+        if e.seq != expected_seq:
+            problems.append(f"entry {expected_seq} is missing")
+            break
+        if e.prev_hash != prev:
+            problems.append(f"entry {e.seq} does not follow the one before it")
+        this = entry_hash(
+            key,
+            e.prev_hash,
+            concern_id,
+            e.seq,
+            e.kind,
+            e.at,
+            e.happened_at,
+            e.by_staff,
+            e.by_name,
+            e.text,
+            record if e.seq == 1 else "",
+        )
+        if this != e.hash:
+            what = "the account or the concern's details" if e.seq == 1 else f"entry {e.seq}"
+            problems.append(f"{what} changed: its hash does not match")
+        prev = e.hash
+    if entries and entries[0].text != concern.summary:
+        problems.append("the account changed: it no longer matches its first entry")
+    read = any(e.kind == READ for e in entries)
+    if (concern.status == MARKED_READ) != read:
+        problems.append("the concern's status does not match its entries")
+    return problems
+
+
+async def people_present(engine: AsyncEngine, session_id: str | None, at: dt.datetime) -> list[str]:
+    """Who was in the room at `at` (staff first, then pupils), from the session's log."""
+    if session_id is None:
+        return []
+    from safeclass.adapters.store.event_log import EventLog
+    from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
+    from safeclass.app.room_log import replay
+    from safeclass.core.state import Status
+
+    try:
+        stored = await load_session(engine, session_id)
+    except SessionNotFoundError:
+        return []
+    entries = await EventLog(engine).read(session_id)
+    before = [e for e in entries if dt.datetime.fromisoformat(e.at) <= at]
+    state = replay(stored.plan, stored.policy, before)
+    here = [p for p in state.participants.values() if p.status is Status.ADMITTED and p.connected]
+    here.sort(key=lambda p: (not p.is_staff, p.name))
+    return [p.name for p in here]

@@ -211,7 +211,11 @@ async def load_many(
     """These concerns of the school (all, with None), each whole, newest recorded first."""
     async with engine.connect() as conn:
         query = (
-            select(Concern, Session.title, Staff.name)
+            select(
+                Concern.__table__,
+                Session.title.label("session_title"),
+                Staff.name.label("staff_name"),
+            )
             .outerjoin(Session, Session.id == Concern.session_id)
             .outerjoin(Staff, Staff.id == Concern.raised_by)
             .where(Concern.school_id == school_id)
@@ -220,7 +224,7 @@ async def load_many(
         if concern_ids is not None:
             query = query.where(Concern.id.in_(list(concern_ids)))
         rows = (await conn.execute(query)).all()
-        ids = [row[0].id for row in rows]
+        ids = [row.id for row in rows]
         if not ids:
             return []
         pupils: dict[str, list[PupilRef]] = {}
@@ -240,13 +244,14 @@ async def load_many(
                 .where(ConcernEntry.concern_id.in_(ids))
                 .order_by(ConcernEntry.concern_id, ConcernEntry.seq)
             )
-        ).scalars():
+        ).all():
             entries.setdefault(e.concern_id, []).append(
                 Entry(e.seq, e.kind, e.at, e.happened_at, e.by_staff, e.by_name, e.text, e.hash)
             )
         alerted = await _alerted(conn, school_id, ids)
     out = []
-    for concern, title, staff_name in rows:
+    for concern in rows:
+        title, staff_name = concern.session_title, concern.staff_name
         own = entries.get(concern.id, [])
         out.append(
             ConcernRecord(
@@ -741,9 +746,7 @@ async def add_entry(
 async def verify(engine: AsyncEngine, key: bytes, concern_id: str) -> list[str]:
     """Every way this concern's record differs from what was written (empty: it is intact)."""
     async with engine.connect() as conn:
-        concern = (
-            await conn.execute(select(Concern).where(Concern.id == concern_id))
-        ).scalar_one_or_none()
+        concern = (await conn.execute(select(Concern).where(Concern.id == concern_id))).first()
         if concern is None:
             return ["the concern is missing"]
         pupils = list(
@@ -753,14 +756,15 @@ async def verify(engine: AsyncEngine, key: bytes, concern_id: str) -> list[str]:
                 )
             ).scalars()
         )
-        rows = (
-            await conn.execute(
-                select(ConcernEntry)
-                .where(ConcernEntry.concern_id == concern_id)
-                .order_by(ConcernEntry.seq)
-            )
-        ).scalars()
-        entries = list(rows)
+        entries = list(
+            (
+                await conn.execute(
+                    select(ConcernEntry)
+                    .where(ConcernEntry.concern_id == concern_id)
+                    .order_by(ConcernEntry.seq)
+                )
+            ).all()
+        )
         count = await conn.scalar(select(func.count()).where(ConcernEntry.concern_id == concern_id))
     problems: list[str] = []
     if not entries or count != len(entries):

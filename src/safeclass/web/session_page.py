@@ -139,6 +139,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         and staff_roles.may_join_room(staff.role, staff.staff_id in stored.staff_ids),
         register_ready=_register_ready(stored, now),
         may_read_register=staff_roles.may(staff.role, Capability.READ_OWN_REGISTERS),
+        may_raise_concern=staff_roles.may(staff.role, Capability.RAISE_CONCERNS),
         done=request.query_params.get("done", ""),
         done_count=_count(request.query_params.get("n", "")),
         done_without=_count(request.query_params.get("without", "")),

@@ -127,6 +127,7 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         sessions=lines,
         classes=classes,
         may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
+        may_read_concerns=staff_roles.may(staff.role, staff_roles.Capability.READ_CONCERNS),
         undelivered=undelivered,
     )
 

@@ -103,7 +103,8 @@ def register_pdf(
 
 
 class _Document(FPDF):
-    """A4 portrait with a page-number footer, and text made safe for the chosen font."""
+    """A4 portrait with a page-number footer, and text made safe for the chosen font (other
+    reports use it too, as `Document`)."""
 
     def __init__(self, font_dir: Path | None) -> None:
         super().__init__(orientation="portrait", unit="mm", format="A4")
@@ -281,3 +282,6 @@ def _timeline(pdf: _Document, timeline: Sequence[TimelineLine]) -> None:
     pdf.para("Timeline", size=13, bold=True, height=7)
     rows = [(line.at.strftime("%H:%M:%S"), line.text) for line in timeline]
     pdf.grid(("Time", "What happened"), (18, 168), rows)
+
+
+Document = _Document

@@ -33,7 +33,7 @@ from safeclass.adapters.store.tables import (
     Session,
     SessionStaff,
 )
-from safeclass.app import recordings, route_access, staff_roles, timetable
+from safeclass.app import concerns, recordings, route_access, staff_roles, timetable
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.media_port import RecordedFile
 from safeclass.app.route_access import Caller, Reach, Rule, Scope
@@ -84,6 +84,7 @@ class World:
     link_token: str
     pupil_id: str
     recording_id: str | None = None
+    concern_id: str | None = None  # written by "teacher on it" (the shared world's)
 
 
 @dataclass
@@ -196,6 +197,23 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
 
         return call
 
+    def form(path: Callable[[World], str], data: dict[str, Any]) -> Call:
+        async def call(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+            response = await http.post(path(w), data=data)
+            return Answer(response.status_code, response.headers.get("location"))
+
+        return call
+
+    def concern(tail: str = "") -> Callable[[World], str]:
+        return lambda w: f"/staff/concerns/{w.concern_id}{tail}"
+
+    async def raise_concern(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+        response = await http.post(
+            f"/staff/sessions/{w.session_id}/concerns/new",
+            data={"pupils": [w.pupil_id], "category": "Other", "account": "Seen on camera"},
+        )
+        return Answer(response.status_code, response.headers.get("location"))
+
     async def room_page(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
         return Answer((await http.get(f"/room/{w.session_id}")).status_code)
 
@@ -259,6 +277,23 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             200,
             get(lambda w: f"/staff/classes/{w.school.class_id}"),
         ),
+        ("GET", "/staff/concerns"): (200, get(lambda w: "/staff/concerns")),
+        ("GET", "/staff/concerns/export.csv"): (200, get(lambda w: "/staff/concerns/export.csv")),
+        ("GET", "/staff/concerns/export.pdf"): (200, get(lambda w: "/staff/concerns/export.pdf")),
+        ("GET", "/staff/concerns/{concern_id}"): (200, get(concern())),
+        ("POST", "/staff/concerns/{concern_id}/entries"): (
+            303,
+            form(concern("/entries"), {"kind": "addition", "text": "More seen"}),
+        ),
+        ("POST", "/staff/concerns/{concern_id}/read"): (303, form(concern("/read"), {})),
+        ("GET", "/staff/concerns/{concern_id}/export.csv"): (200, get(concern("/export.csv"))),
+        ("GET", "/staff/concerns/{concern_id}/export.pdf"): (200, get(concern("/export.pdf"))),
+        ("GET", "/staff/pupils/{pupil_id}/concerns"): (
+            200,
+            get(lambda w: f"/staff/pupils/{w.pupil_id}/concerns"),
+        ),
+        ("GET", f"{p}/concerns/new"): (200, get(_session(f"{p}/concerns/new"))),
+        ("POST", f"{p}/concerns/new"): (303, raise_concern),
         ("GET", "/static/{name}"): (200, get(lambda w: "/static/site.css")),
         ("GET", "/join/{token}"): (200, link("/join/{token}")),
         ("GET", "/join/{token}/absence"): (200, link("/join/{token}/absence")),
@@ -287,14 +322,25 @@ def expected(rule: Rule, who: Who, success: int | str) -> int | str:
     if who.role is None:
         return 401
     if who.other_school:
+        if rule.scope is Scope.SCHOOL and route_access.staff_reach(rule, who.role) is Reach.NOTHING:
+            return 403  # the role may do this nowhere: refused before anything is looked up
         if rule.scope is not Scope.NONE:
             return 404
+    elif _one_concern(rule) and not staff_roles.may_read_concern(
+        who.role, who.name == "teacher on it"
+    ):
+        return 404  # the one rule: only the DSL and the concern's writer reach it
     elif rule.scope is Scope.SESSION and not staff_roles.may_reach_session(
         who.role, who.on_session
     ):
         return 404
     reach = route_access.staff_reach(rule, who.role)
     return success if reach is not Reach.NOTHING else 403
+
+
+def _one_concern(rule: Rule) -> bool:
+    """A route to one concern that its row gives every role: the one rule decides."""
+    return rule.path.startswith("/staff/concerns/{concern_id}") and rule.capability is None
 
 
 @dataclass(frozen=True)
@@ -367,7 +413,23 @@ async def _world(
             )
         )
     world = World(server, school, other, staff, session_id, token, pupil_id)
-    if with_recording:
+    if with_recording:  # the shared world: a concern the teacher on it wrote, too
+        world.concern_id = await concerns.raise_afterwards(
+            services.engine,
+            services.concern_key,
+            school_id=school.id,
+            session_id=session_id,
+            session_title="Year 2 Maths",
+            timezone="Europe/London",
+            pupils=[pupil_id],
+            category="Other",
+            account="Seen on camera",
+            happened_at=None,
+            by=teacher.staff_id,
+            by_name="Mrs Khan",
+            keep_to_age=25,
+            now=now,
+        )
         path = server.settings.data_dir / f"{uuid.uuid4().hex}.webm"
         path.write_bytes(b"\x1aE\xdf\xa3" + bytes(100))
         [world.recording_id] = await recordings.keep(

@@ -38,6 +38,7 @@ from safeclass.policy import Policy
 from safeclass.web import i18n
 from safeclass.web.deps import AllowedSession, AllowedStaff, services_of
 from safeclass.web.render import render
+from safeclass.web.room_words import N_
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,6 +53,21 @@ READ = f"{ONE}/read"
 CHRONOLOGY = "/staff/pupils/{pupil_id}/concerns"
 RAISE = "/staff/sessions/{session_id}/concerns/new"
 NOT_FOUND = "No such concern"
+# The policy's default categories (policy/model.py), marked for the catalogue: a school that
+# keeps them reads them in Welsh too; its own categories are shown as it wrote them.
+CATEGORY_WORDS = (
+    N_("Physical abuse"),
+    N_("Emotional abuse"),
+    N_("Sexual abuse"),
+    N_("Neglect"),
+    N_("Child-on-child abuse"),
+    N_("Online safety"),
+    N_("Mental health or self-harm"),
+    N_("Domestic abuse"),
+    N_("Exploitation (criminal or sexual)"),
+    N_("Radicalisation (Prevent)"),
+    N_("Other"),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,8 @@ SENTENCES: tuple[str, ...] = (
     N_("A note needs 1 to 2000 characters"),
     N_("Describe what you saw (up to 4000 characters)"),
     N_("That pupil is not on this session's list"),
+    N_("Choose one of the school's categories"),
+    N_("When it happened cannot be in the future"),
     # the room closing a connection
     N_("You have been removed from this session"),
     N_("Your teacher could not let you in this time"),

@@ -8,6 +8,7 @@ are pupils. A new refusal in `core/decide.py` needs a scenario here (a test chec
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -488,6 +489,17 @@ def empty_concern(p: str) -> tuple[Driver, c.Command]:
 @scenario("concern-about-a-stranger")
 def concern_about_a_stranger(p: str) -> tuple[Driver, c.Command]:
     return live(p), c.RaiseConcern("t1", "seen", pupil="x9")
+
+
+@scenario("concern-in-no-category")
+def concern_in_no_category(p: str) -> tuple[Driver, c.Command]:
+    return live(p), c.RaiseConcern("t1", "seen", category="Not one of the school's")
+
+
+@scenario("concern-in-the-future")
+def concern_in_the_future(p: str) -> tuple[Driver, c.Command]:
+    d = live(p)
+    return d, c.RaiseConcern("t1", "seen", happened_at=d.now + dt.timedelta(hours=1))
 
 
 @scenario("pupil-renames")

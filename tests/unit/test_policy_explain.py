@@ -78,8 +78,8 @@ def test_claydon_is_explained_in_the_words_of_its_protocol(fact: str) -> None:
 @pytest.mark.parametrize("name", PRESET_NAMES)
 def test_every_section_of_the_model_has_a_heading_and_sentences(name: str) -> None:
     sections = explain(load_preset(name))
-    assert len(sections) == 13
-    assert len({heading for heading, _ in sections}) == 13
+    assert len(sections) == 14
+    assert len({heading for heading, _ in sections}) == 14
     assert all(sentences for _, sentences in sections)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from safeclass.core import RefusalCode
@@ -35,11 +37,48 @@ def test_raising_a_concern_records_it_and_alerts_the_dsl_at_once(preset: str, by
     events = d.ok(c.RaiseConcern(by, "  Bruise on Oliver's arm; he said he fell  ", pupil="p2"))
     assert events == [
         ev.ConcernRaised(
-            at=d.now, number=1, by=by, summary="Bruise on Oliver's arm; he said he fell", pupil="p2"
+            at=d.now,
+            number=1,
+            by=by,
+            summary="Bruise on Oliver's arm; he said he fell",
+            pupil="p2",
+            pupils=("p2",),
         ),
         ev.DslAlerted(at=d.now, reason=AlertReason.CONCERN, by=by, pupil="p2"),
     ]
     assert d.state.concern_count == 1
+
+
+def test_a_concern_names_its_pupils_its_category_and_when_it_happened() -> None:
+    # covers: C16
+    d = in_class()
+    earlier = d.now - dt.timedelta(minutes=5)
+    (raised, alert) = d.ok(
+        c.RaiseConcern(
+            "t1", "He said no one makes tea", None, "Neglect", ("p2", "p1", "p2"), earlier
+        )
+    )
+    assert isinstance(raised, ev.ConcernRaised)
+    assert (raised.pupils, raised.pupil, raised.category) == (("p2", "p1"), "p2", "Neglect")
+    assert raised.happened_at == earlier and alert.pupil == "p2"
+    d.refused(c.RaiseConcern("t1", "x", category="Not a category of the school"))
+    d.refused(c.RaiseConcern("t1", "x", happened_at=d.now + dt.timedelta(minutes=1)))
+    d.refused(c.RaiseConcern("t1", "x", pupils=("p1", "nobody")))
+
+
+def test_a_concern_logged_before_pupils_and_categories_replays() -> None:
+    # covers: C16 (an older log's ConcernRaised has none of the newer fields)
+    old = {
+        "type": "ConcernRaised",
+        "at": "2026-11-24T10:00:00+00:00",
+        "number": 1,
+        "by": "t1",
+        "summary": "x",
+        "pupil": "p1",
+    }
+    event = ev.from_dict(old)
+    assert isinstance(event, ev.ConcernRaised)
+    assert (event.category, event.pupils, event.happened_at) == ("", (), None)
 
 
 def test_concerns_are_numbered_in_order_and_need_not_name_a_pupil() -> None:

@@ -360,7 +360,7 @@ async def raise_form(session_id: str, access: AllowedSession, request: Request) 
     return _raise_form(request, access)
 
 
-def _when(date: str, time: str, zone: ZoneInfo) -> dt.datetime | None | str:
+def _when(date: str, time: str, zone: ZoneInfo) -> dt.datetime | str | None:
     """The time it happened from the form (None: now), or an error code."""
     if not date and not time:
         return None

@@ -352,13 +352,14 @@ async def test_a_concern_goes_to_the_dsl_with_the_pupil_and_the_page_says_what_h
     context, page = await joined_console(lesson, browser, "en-GB", DESKTOP)
     part = page.get_by_role("region", name="A safeguarding concern")
     await part.get_by_role("button", name="Tell the safeguarding lead").click()
-    pupil = part.get_by_label("About which pupil?")
-    await expect(pupil).to_be_focused()
+    pupils = part.get_by_role("group", name="About which pupils?")
+    await expect(pupils.get_by_role("checkbox").first).to_be_focused()
     await part.get_by_role("button", name="Send to the safeguarding lead").click()  # empty
     summary = part.get_by_label("What did you see or hear?")
     await expect(summary).to_be_focused()
     await expect(part.get_by_text("Please write what you saw or heard.")).to_be_visible()
-    await pupil.select_option(label="Oliver S.")
+    await pupils.get_by_label("Oliver S.").check()
+    await part.get_by_label("What kind of concern?").select_option(label="Emotional abuse")
     await summary.fill("Oliver said an adult at home shouts at him every night.")
     await shot(page, "concern-form-en-desktop")
     await part.get_by_role("button", name="Send to the safeguarding lead").click()
@@ -376,8 +377,8 @@ async def test_a_concern_goes_to_the_dsl_with_the_pupil_and_the_page_says_what_h
     concern = [e.payload for e in entries if e.type == "ConcernRaised"]
     alert = [e.payload for e in entries if e.type == "DslAlerted"]
     oliver = lesson.school.pupils["Oliver"]
-    assert [(c["summary"], c["pupil"]) for c in concern if c] == [
-        ("Oliver said an adult at home shouts at him every night.", oliver)
+    assert [(c["summary"], c["pupils"], c["category"]) for c in concern if c] == [
+        ("Oliver said an adult at home shouts at him every night.", [oliver], "Emotional abuse")
     ]
     assert [(a["reason"], a["pupil"]) for a in alert if a] == [("concern", oliver)]
     await context.close()

@@ -291,6 +291,8 @@ async def _alerted(
     )
     wanted = set(ids)
     for body, sent_at in rows:
+        if sent_at is None:
+            continue
         for concern_id in _linked(body, wanted):
             if concern_id not in out or sent_at < out[concern_id]:
                 out[concern_id] = sent_at
@@ -821,7 +823,7 @@ async def people_present(engine: AsyncEngine, session_id: str | None, at: dt.dat
     from safeclass.adapters.store.event_log import EventLog
     from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
     from safeclass.app.room_log import replay
-    from safeclass.core.state import Status
+    from safeclass.core.roles import Status
 
     try:
         stored = await load_session(engine, session_id)

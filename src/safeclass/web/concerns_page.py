@@ -105,7 +105,7 @@ async def _readable(
 
 
 def _category(gettext: Any, category: str) -> str:
-    return gettext(category) if category else gettext("Not given")
+    return str(gettext(category) if category else gettext("Not given"))
 
 
 @router.get(LIST, response_class=HTMLResponse)
@@ -378,27 +378,23 @@ async def raise_afterwards(session_id: str, access: AllowedSession, request: Req
     their concern's record."""
     services, staff, stored = services_of(request), access.staff, access.session
     form = await request.form()
-    values = {
-        "pupils": [str(p) for p in form.getlist("pupils")],
-        "category": str(form.get("category", "")),
-        "account": str(form.get("account", "")),
-        "date": str(form.get("date", "")),
-        "time": str(form.get("time", "")),
-    }
+    pupils = [str(p) for p in form.getlist("pupils")]
+    text = {name: str(form.get(name, "")) for name in ("category", "account", "date", "time")}
+    values: dict[str, Any] = {"pupils": pupils, **text}
     zone = ZoneInfo(stored.policy.school.timezone)
     now = services.clock.now()
-    when = _when(values["date"], values["time"], zone)
+    when = _when(text["date"], text["time"], zone)
     errors: list[tuple[str, str]] = []
     if isinstance(when, str):
         errors.append(("date", when))
         when = None
     try:
         concerns.check_account(
-            pupils=values["pupils"],
+            pupils=pupils,
             allowed_pupils=list(stored.plan.expected),
-            category=values["category"],
+            category=text["category"],
             categories=stored.policy.concerns.categories,
-            account=values["account"],
+            account=text["account"],
             happened_at=when,
             now=now,
         )
@@ -419,9 +415,9 @@ async def raise_afterwards(session_id: str, access: AllowedSession, request: Req
         session_id=session_id,
         session_title=stored.plan.title,
         timezone=stored.policy.school.timezone,
-        pupils=values["pupils"],
-        category=values["category"],
-        account=values["account"],
+        pupils=pupils,
+        category=text["category"],
+        account=text["account"],
         happened_at=when,
         by=staff.staff_id,
         by_name=staff.name,

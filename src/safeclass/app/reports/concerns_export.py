@@ -96,7 +96,7 @@ _KINDS = {
 
 
 def _rows(exported: Sequence[ExportedConcern]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for x in exported:
         c = x.record
         for pupil in c.pupils or [concerns.PupilRef("", "", "")]:
@@ -164,6 +164,7 @@ def concerns_pdf(
             ("Record hash", c.last_hash),
         ]
         pdf.grid(("Field", "Value"), (40, 146), facts)
+        pdf.ln(2)
         pdf.para("Account", size=10, bold=True)
         pdf.para(c.summary, size=10)
         if x.actions:

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 
 from safeclass.adapters.store import school_records
 from safeclass.adapters.store.event_log import EventLog
-from safeclass.adapters.store.tables import Concern, ConcernEntry, Pupil
+from safeclass.adapters.store.tables import Concern, ConcernEntry, Notification, Pupil
 from safeclass.app import concerns
 from safeclass.app.clock import AdjustableClock
 from tests.integration.families import MailSink, School, make_school, parts, schedule, staff_http
@@ -397,6 +397,68 @@ async def test_the_export_for_cpoms_carries_every_field_and_never_a_formula(
             assert record is not None and got["Record hash"] == record.last_hash
             for cell in fields:
                 assert not cell.lstrip(" ").startswith(("=", "+", "-", "@")), cell
+        await teacher.close()
+        await assistant.close()
+    finally:
+        await server.stop()
+
+
+async def refuse_concern_records(server: LiveServer, refuse: bool) -> None:
+    """A database that will not take a concern's record (a fault of that table alone)."""
+    async with server.services.engine.begin() as conn:
+        postgres = conn.dialect.name == "postgresql"
+        if refuse and postgres:
+            await conn.execute(
+                text(
+                    "CREATE FUNCTION no_concerns() RETURNS trigger AS "
+                    "$$ BEGIN RAISE EXCEPTION 'concerns unavailable'; END $$ LANGUAGE plpgsql"
+                )
+            )
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER no_concerns BEFORE INSERT ON concern_entries "
+                    "FOR EACH ROW EXECUTE FUNCTION no_concerns()"
+                )
+            )
+        elif refuse:
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER no_concerns BEFORE INSERT ON concern_entries "
+                    "BEGIN SELECT RAISE(ABORT, 'concerns unavailable'); END"
+                )
+            )
+        else:
+            drop = "DROP TRIGGER no_concerns"
+            await conn.execute(text(f"{drop} ON concern_entries" if postgres else drop))
+
+
+# covers: C16, CLA-07
+async def test_a_concern_whose_record_cannot_be_written_is_not_in_the_log_nor_alerted(
+    db_url: str, tmp_path: Path, mail: MailSink
+):
+    """The record is written in the log's own transaction: both, or neither (and no alert)."""
+    server = await start(db_url, tmp_path, mail)
+    engine = server.services.engine
+    try:
+        school, _, _ = await with_dsl(server)
+        session_id, teacher, assistant = await in_the_room(server, school)
+        before = [e.type for e in await EventLog(engine).read(session_id)]
+        await refuse_concern_records(server, True)
+        reply = await teacher.send("concern", summary=ACCOUNT, pupils=[school.pupils["Amelia"]])
+        assert reply["type"] == "error", reply
+        assert [e.type for e in await EventLog(engine).read(session_id)] == before
+        assert await stored(server) == []
+        await refuse_concern_records(server, False)
+        reply = await teacher.send("concern", summary=ACCOUNT, pupils=[school.pupils["Amelia"]])
+        assert reply["type"] == "ok", reply
+        await mail.wait_for(1)
+        async with engine.connect() as conn:  # one alert: the refused try wrote none
+            alerts = await conn.scalar(
+                select(func.count()).where(Notification.kind == concerns.ALERT_KIND)
+            )
+        assert alerts == 1
+        (row,) = await stored(server)
+        assert row.event_seq is not None
         await teacher.close()
         await assistant.close()
     finally:

@@ -281,6 +281,10 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
         ("GET", "/staff/concerns/export.csv"): (200, get(lambda w: "/staff/concerns/export.csv")),
         ("GET", "/staff/concerns/export.pdf"): (200, get(lambda w: "/staff/concerns/export.pdf")),
         ("GET", "/staff/concerns/{concern_id}"): (200, get(concern())),
+        ("GET", "/api/concerns/{concern_id}"): (
+            200,
+            get(lambda w: f"/api/concerns/{w.concern_id}"),
+        ),
         ("POST", "/staff/concerns/{concern_id}/entries"): (
             303,
             form(concern("/entries"), {"kind": "addition", "text": "More seen"}),
@@ -340,7 +344,8 @@ def expected(rule: Rule, who: Who, success: int | str) -> int | str:
 
 def _one_concern(rule: Rule) -> bool:
     """A route to one concern that its row gives every role: the one rule decides."""
-    return rule.path.startswith("/staff/concerns/{concern_id}") and rule.capability is None
+    one = ("/staff/concerns/{concern_id}", "/api/concerns/{concern_id}")
+    return rule.path.startswith(one) and rule.capability is None
 
 
 @dataclass(frozen=True)

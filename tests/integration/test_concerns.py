@@ -333,6 +333,11 @@ async def test_only_the_writer_and_the_dsl_read_a_concern(
                 page = await http.get(f"/staff/concerns/{concern_id}")
                 assert page.status_code == want, who
                 assert (ACCOUNT in page.text) == (want == 200), who
+                api = await http.get(f"/api/concerns/{concern_id}")
+                assert api.status_code == want, who
+                if want == 200:
+                    assert api.json()["account"] == ACCOUNT
+                    assert api.json()["hash"] == api.json()["entries"][-1]["hash"]
                 added = await http.post(
                     f"/staff/concerns/{concern_id}/entries", data={"kind": "addition", "text": "x"}
                 )

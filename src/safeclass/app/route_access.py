@@ -92,6 +92,13 @@ RULES: tuple[Rule, ...] = (
         Scope.SCHOOL,
         "open one (journalled)",
     ),
+    Rule(
+        "GET",
+        "/api/concerns/{concern_id}",
+        Caller.STAFF,
+        scope=Scope.SCHOOL,
+        what="one concern's record; only the DSL and its writer (else 404)",
+    ),
     Rule("GET", "/", Caller.ANYONE, what="the start page: what safeclass is, sign in"),
     Rule("GET", "/sign-in", Caller.ANYONE, what="the sign-in page (its form posts to /auth/login)"),
     Rule("GET", "/staff", Caller.STAFF, what="the staff home: today's sessions they reach, Join"),

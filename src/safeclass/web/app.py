@@ -25,6 +25,7 @@ from safeclass.web import (
     api_docs,
     auth,
     class_page,
+    concerns_api,
     concerns_page,
     health,
     invitations,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(sessions_api.router)
     app.include_router(invitations.router)
     app.include_router(recordings_api.router)
+    app.include_router(concerns_api.router)
     app.include_router(api_docs.router)
     app.include_router(static_files.router)
     app.include_router(staff_pages.router)

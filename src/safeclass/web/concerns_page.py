@@ -93,7 +93,7 @@ def _words(when: dt.datetime | None, zone: ZoneInfo, language: str) -> str:
     return format_datetime(when.astimezone(zone), "EEE d MMM y, HH:mm", locale=language)
 
 
-async def _readable(
+async def readable(
     services: Services, staff: StaffIdentity, concern_id: str
 ) -> concerns.ConcernRecord:
     """The concern, if this member of staff may read it (the one rule); else 404, as for one
@@ -197,7 +197,7 @@ async def export_range_pdf(request: Request, staff: AllowedStaff) -> Response:
 async def concern_page(concern_id: str, request: Request, staff: AllowedStaff) -> HTMLResponse:
     """One concern's record: the account, then everything added, in the order written."""
     services = services_of(request)
-    found = await _readable(services, staff, concern_id)
+    found = await readable(services, staff, concern_id)
     language = i18n.language_of(request)
     gettext = i18n.translations(language).gettext
     zone = ZoneInfo((await _policy(services, staff.school_id)).school.timezone)
@@ -231,7 +231,7 @@ async def concern_page(concern_id: str, request: Request, staff: AllowedStaff) -
 async def add_to_concern(concern_id: str, request: Request, staff: AllowedStaff) -> Response:
     """Add to a concern, or record an action taken: a new entry, chained; nothing changes."""
     services = services_of(request)
-    await _readable(services, staff, concern_id)
+    await readable(services, staff, concern_id)
     form = await request.form()
     kind = str(form.get("kind", ""))
     text = str(form.get("text", ""))
@@ -257,7 +257,7 @@ async def add_to_concern(concern_id: str, request: Request, staff: AllowedStaff)
 async def mark_read(concern_id: str, request: Request, staff: AllowedStaff) -> Response:
     """The DSL has read it: an entry saying who and when (once)."""
     services = services_of(request)
-    found = await _readable(services, staff, concern_id)
+    found = await readable(services, staff, concern_id)
     if found.read_entry is None:
         await concerns.add_entry(
             services.engine,
@@ -275,7 +275,7 @@ async def mark_read(concern_id: str, request: Request, staff: AllowedStaff) -> R
 
 async def _one_exported(request: Request, staff: StaffIdentity, concern_id: str) -> Any:
     services = services_of(request)
-    found = await _readable(services, staff, concern_id)
+    found = await readable(services, staff, concern_id)
     policy = await _policy(services, staff.school_id)
     return await gather(services.engine, [found], policy.school.timezone), policy.school.name
 

@@ -62,7 +62,9 @@ async def test_a_concerns_text_reaches_the_dsl_and_its_writer_and_nobody_else(
     lesson: Lesson, writer: str
 ):
     adults = await _everyone(lesson)
-    reply = await adults[writer].send("concern", summary=ACCOUNT, pupil="p1")
+    reply = await adults[writer].send(
+        "concern", summary=ACCOUNT, pupil="p1", category="Emotional abuse"
+    )
     assert reply["type"] == "ok", reply
     for role, client in adults.items():
         told = await _told(client, "ConcernRaised")
@@ -71,6 +73,7 @@ async def test_a_concerns_text_reaches_the_dsl_and_its_writer_and_nobody_else(
         reads = staff_roles.may_read_concern(role, is_author=role == writer)
         assert reads == (role in ("dsl", writer)), role  # the table: the DSL and the writer
         assert told["summary"] == (ACCOUNT if reads else ""), (role, told)
+        assert told["category"] == ("Emotional abuse" if reads else ""), (role, told)
     pupil = lesson.clients[-1]
     await asyncio.sleep(0.2)
     assert ACCOUNT not in str(pupil.messages)

@@ -562,12 +562,15 @@ _STAFF_PRIVATE = (ev.ConcernRaised, ev.DslAlerted)
 
 
 def staff_event(event: ev.Event, viewer: str, role: str) -> dict[str, Any] | None:
-    """Staff see every event, except a concern's text (and an emergency end's note for the DSL)
-    unless the one rule (`staff_roles.may_read_concern`) lets them read it: who raised it, about
-    whom and when are always shown."""
+    """Staff see every event, except a concern's text and its category (and an emergency end's
+    note for the DSL) unless the one rule (`staff_roles.may_read_concern`) lets them read it:
+    who raised it, about whom and when are always shown."""
     data = to_dict(event)
     if isinstance(event, _STAFF_PRIVATE) and not staff_roles.may_read_concern(
         role, is_author=event.by == viewer
     ):
-        data["summary" if isinstance(event, ev.ConcernRaised) else "note"] = ""
+        if isinstance(event, ev.ConcernRaised):
+            data["summary"] = data["category"] = ""
+        else:
+            data["note"] = ""
     return data

@@ -28,6 +28,7 @@ from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.tables import Concern, ConcernEntry, Notification, Pupil
 from safeclass.app import concerns
 from safeclass.app.clock import AdjustableClock
+from safeclass.app.retention import run_retention
 from tests.integration.families import MailSink, School, make_school, parts, schedule, staff_http
 from tests.integration.live import Client, LiveServer, staff_cookie
 from tests.support.rooms import START
@@ -466,5 +467,39 @@ async def test_a_concern_whose_record_cannot_be_written_is_not_in_the_log_nor_al
         assert row.event_seq is not None
         await teacher.close()
         await assistant.close()
+    finally:
+        await server.stop()
+
+
+# covers: C16
+async def test_a_concern_is_kept_until_the_pupils_birthday_then_deleted_whole(
+    db_url: str, tmp_path: Path, mail: MailSink
+):
+    server = await start(db_url, tmp_path, mail)
+    engine = server.services.engine
+    try:
+        school, _, _ = await with_dsl(server)
+        amelia = school.pupils["Amelia"]
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(Pupil).where(Pupil.id == amelia).values(date_of_birth=dt.date(2019, 2, 28))
+            )
+        session_id = await schedule(server, school)
+        concern_id = concern_id_of(
+            await raise_on_the_page(server, school.teacher_cookie, session_id, [amelia])
+        )
+        record = await concerns.load(engine, school.id, concern_id)
+        assert record is not None and record.keep_until == dt.date(2044, 2, 28)  # aged 25
+        kept = await run_retention(engine, server.clock.now(), server.services.event_log)
+        assert kept.concerns_deleted == 0
+        later = dt.datetime(2044, 3, 1, tzinfo=dt.UTC)
+        report = await run_retention(engine, later, server.services.event_log)
+        assert report.concerns_deleted == 1
+        assert await concerns.load(engine, school.id, concern_id) is None
+        async with engine.connect() as conn:
+            left = await conn.scalar(
+                select(func.count()).where(ConcernEntry.concern_id == concern_id)
+            )
+        assert left == 0
     finally:
         await server.stop()

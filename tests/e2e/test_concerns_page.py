@@ -1,4 +1,5 @@
-"""The DSL's page in a real browser (C16; issue 11): from the staff home to the concerns, the
+"""The DSL's page in a real browser (C16; issue 11): a teacher writes a concern after the lesson
+on its page (the form's errors first); then, from the DSL's staff home to the concerns, the
 open one first; open it, read the account, mark it read, add to it and record an action; then
 the pupil's chronology, where a concern written later about an earlier day sits on that day.
 Every page is checked by axe-core when it is installed, must not scroll sideways, and is saved
@@ -72,6 +73,32 @@ async def test_the_dsl_reads_a_concern_marks_it_read_adds_to_it_and_sees_the_chr
     # written just now about a morning last week: it must sit there in the chronology
     await raise_one(site, LAST_WEEK, now - dt.timedelta(days=6), now - dt.timedelta(minutes=5))
 
+    # the teacher writes one after the lesson, from its page (a GOV.UK form; errors first)
+    teacher = await browser.new_context(locale="en-GB", viewport=DESKTOP)
+    name, _, value = site.school.teacher_cookie.partition("=")
+    await teacher.add_cookies([{"name": name, "value": value, "url": site.url}])
+    try:
+        page = await teacher.new_page()
+        await page.goto(f"{site.url}/staff/sessions/{site.session_id}")
+        await page.get_by_role("link", name="Raise a safeguarding concern").click()
+        await page.get_by_role("button", name="Send to the safeguarding lead").click()
+        summary = page.get_by_role("alert")
+        await expect(summary).to_contain_text("Choose at least one pupil")
+        await expect(summary).to_contain_text("Choose what kind of concern it is")
+        await expect(summary).to_contain_text("Write what you saw or heard")
+        await look(page, "raise-errors", tmp_path)
+        await page.get_by_label("Isla J.").check()
+        await page.get_by_label("What kind of concern?").select_option(label="Online safety")
+        await page.get_by_label("What did you see or hear?").fill(
+            "Isla said an older boy online asked for her photo"
+        )
+        await page.get_by_role("button", name="Send to the safeguarding lead").click()
+        await expect(page.get_by_role("status")).to_contain_text("Your concern is recorded.")
+        await expect(page.locator("blockquote.account")).to_contain_text("older boy online")
+        await look(page, "raised", tmp_path)
+    finally:
+        await teacher.close()
+
     context = await browser.new_context(locale="en-GB", viewport=DESKTOP)
     name, _, value = cookie.partition("=")
     await context.add_cookies([{"name": name, "value": value, "url": site.url}])
@@ -81,7 +108,7 @@ async def test_the_dsl_reads_a_concern_marks_it_read_adds_to_it_and_sees_the_chr
         await page.get_by_role("link", name="Safeguarding concerns").click()
         await expect(page.get_by_role("heading", name="Safeguarding concerns")).to_be_visible()
         unread = page.locator("table").first
-        await expect(unread.locator("tbody tr")).to_have_count(2)
+        await expect(unread.locator("tbody tr")).to_have_count(3)
         await expect(page.locator("main")).not_to_contain_text(TODAY)  # the list never shows it
         await look(page, "list", tmp_path)
 
@@ -122,7 +149,7 @@ async def test_the_dsl_reads_a_concern_marks_it_read_adds_to_it_and_sees_the_chr
         await look(page, "chronology", tmp_path)
 
         await page.goto(f"{site.url}/staff/concerns")
-        await expect(page.locator("table").first.locator("tbody tr")).to_have_count(1)
+        await expect(page.locator("table").first.locator("tbody tr")).to_have_count(2)
         await expect(page.locator("table").nth(1).locator("tbody tr")).to_have_count(1)
         await look(page, "list-after", tmp_path)
     finally:

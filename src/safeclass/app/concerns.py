@@ -573,7 +573,7 @@ async def room_concern(
     )
 
 
-def check_account(
+def account_problems(
     *,
     pupils: Sequence[str],
     allowed_pupils: Sequence[str],
@@ -582,20 +582,22 @@ def check_account(
     account: str,
     happened_at: dt.datetime | None,
     now: dt.datetime,
-) -> None:
-    """What a concern written afterwards needs (ConcernError with the first problem's code)."""
+) -> list[tuple[str, str]]:
+    """What a concern written afterwards lacks, as (field, code) pairs; empty when it is whole."""
+    problems: list[tuple[str, str]] = []
     if not pupils:
-        raise ConcernError("no_pupil")
-    if any(p not in allowed_pupils for p in pupils):
-        raise ConcernError("not_on_list")
+        problems.append(("pupils", "no_pupil"))
+    elif any(p not in allowed_pupils for p in pupils):
+        problems.append(("pupils", "not_on_list"))
     if category not in categories:
-        raise ConcernError("no_category")
+        problems.append(("category", "no_category"))
     if not account.strip():
-        raise ConcernError("no_account")
-    if len(account.strip()) > MAX_TEXT:
-        raise ConcernError("too_long")
+        problems.append(("account", "no_account"))
+    elif len(account.strip()) > MAX_TEXT:
+        problems.append(("account", "too_long"))
     if happened_at is not None and happened_at > now:
-        raise ConcernError("future")
+        problems.append(("date", "future"))
+    return problems
 
 
 async def raise_afterwards(

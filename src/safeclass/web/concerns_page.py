@@ -388,24 +388,15 @@ async def raise_afterwards(session_id: str, access: AllowedSession, request: Req
     if isinstance(when, str):
         errors.append(("date", when))
         when = None
-    try:
-        concerns.check_account(
-            pupils=pupils,
-            allowed_pupils=list(stored.plan.expected),
-            category=text["category"],
-            categories=stored.policy.concerns.categories,
-            account=text["account"],
-            happened_at=when,
-            now=now,
-        )
-    except concerns.ConcernError as exc:
-        field = {
-            "no_pupil": "pupils",
-            "not_on_list": "pupils",
-            "no_category": "category",
-            "future": "date",
-        }.get(exc.code, "account")
-        errors.insert(0, (field, exc.code))
+    errors[:0] = concerns.account_problems(
+        pupils=pupils,
+        allowed_pupils=list(stored.plan.expected),
+        category=text["category"],
+        categories=stored.policy.concerns.categories,
+        account=text["account"],
+        happened_at=when,
+        now=now,
+    )
     if errors:
         return _raise_form(request, access, errors=errors, values=values, status=400)
     concern_id = await concerns.raise_afterwards(

@@ -224,6 +224,8 @@ async def concern_page(concern_id: str, request: Request, staff: AllowedStaff) -
         is_dsl=is_dsl,
         done=request.query_params.get("done", ""),
         error=request.query_params.get("error", ""),
+        # the alert is only promised where it can be sent (else: tell the DSL yourself)
+        email_set_up=services.outbox is not None,
     )
 
 

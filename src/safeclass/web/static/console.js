@@ -285,10 +285,13 @@ function renderRecording(view) {
 function renderConcern(view) {
   el("concern-part").hidden = el("concern-part").hidden || !view.can.includes("concern");
   const box = el("concern-pupils");
+  /** @type {string[][]} */
   const wanted = view.expected.map((/** @type {any} */ p) => [p.id, p.name]);
   const have = [...box.querySelectorAll("input")].map((input) => [input.value, input.dataset.name]);
   if (JSON.stringify(have) !== JSON.stringify(wanted)) {
-    const ticked = new Set([...box.querySelectorAll("input:checked")].map((i) => /** @type {HTMLInputElement} */ (i).value));
+    const ticked = new Set(
+      [...box.querySelectorAll("input:checked")].map((i) => /** @type {HTMLInputElement} */ (i).value),
+    );
     box.replaceChildren(
       ...wanted.map(([value, text], n) => {
         const row = doc.createElement("div");

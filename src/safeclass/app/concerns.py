@@ -36,6 +36,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from safeclass.adapters.store.event_log import EventLog
+from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
 from safeclass.adapters.store.tables import (
     Concern,
     ConcernEntry,
@@ -47,7 +49,9 @@ from safeclass.adapters.store.tables import (
     Staff,
 )
 from safeclass.app import staff_roles
+from safeclass.app.room_log import replay
 from safeclass.core import events as ev
+from safeclass.core.roles import Status
 
 CONCERN_KEY = "concern-chain"  # the name of the concerns' key, derived from the server secret
 GENESIS = "0" * 64
@@ -822,11 +826,6 @@ async def people_present(engine: AsyncEngine, session_id: str | None, at: dt.dat
     """Who was in the room at `at` (staff first, then pupils), from the session's log."""
     if session_id is None:
         return []
-    from safeclass.adapters.store.event_log import EventLog
-    from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
-    from safeclass.app.room_log import replay
-    from safeclass.core.roles import Status
-
     try:
         stored = await load_session(engine, session_id)
     except SessionNotFoundError:

@@ -144,6 +144,8 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/join/{token}", Caller.LINK, what="open a family's link"),
     Rule("GET", "/join/{token}/absence", Caller.LINK, what="the parent's report form"),
     Rule("POST", "/join/{token}/absence", Caller.LINK, what="tell the school"),
+    Rule("GET", "/join/{token}/withdraw", Caller.LINK, what="stop the child joining: confirm"),
+    Rule("POST", "/join/{token}/withdraw", Caller.LINK, what="withdraw consent for live lessons"),
     Rule("GET", "/room/{session_id}", Caller.ROOM, scope=Scope.SESSION, what="the room's page"),
     Rule(
         "WEBSOCKET",

@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from safeclass.app.alerts import NO_DSL
 from safeclass.app.room_log import RefusedAttempts
 from safeclass.app.undelivered import AlertDelivery
+from safeclass.core import Consent
 from safeclass.core import events as ev
-from safeclass.core.commands import NoteKind
+from safeclass.core.commands import PARENT_BY_LINK, NoteKind
 
 _END_REASONS = {
     ev.EndReason.TIME_LIMIT: "time limit",
@@ -127,9 +128,7 @@ class _Writer:
             ev.PupilAdmitted: lambda e: f"{self.n(e.pupil)} admitted by {self.n(e.by)}",
             ev.PupilDenied: lambda e: f"{self.n(e.pupil)} turned away by {self.n(e.by)}",
             ev.PupilRemoved: self._removed,
-            ev.ConsentChanged: lambda e: (
-                f"The school's records now say {self.n(e.pupil)}'s consent is {e.consent.value}"
-            ),
+            ev.ConsentChanged: self._consent,
             ev.PupilWithdrawn: lambda e: (
                 f"{self.n(e.pupil)} taken out of the session: not taking part (consent withdrawn)"
             ),
@@ -205,6 +204,11 @@ class _Writer:
     def _removed(self, e: ev.PupilRemoved) -> str:
         text = f"{self.n(e.pupil)} removed by {self.n(e.by)}"
         return f"{text}: {e.reason}" if e.reason else text
+
+    def _consent(self, e: ev.ConsentChanged) -> str:
+        if e.source == PARENT_BY_LINK and e.consent is Consent.REFUSED:
+            return f"{self.n(e.pupil)}'s parent withdrew consent through their child's link"
+        return f"The school's records now say {self.n(e.pupil)}'s consent is {e.consent.value}"
 
     def _notice(self, e: ev.ParentNoticeQueued) -> str:
         when = "at the end of the session" if e.send_at_end else "now"

@@ -25,6 +25,7 @@ from safeclass.web import (
     api_docs,
     auth,
     class_page,
+    family_consent,
     health,
     invitations,
     recordings_api,
@@ -73,6 +74,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(sessions_api.router)
     app.include_router(invitations.router)
+    app.include_router(family_consent.router)
     app.include_router(recordings_api.router)
     app.include_router(api_docs.router)
     app.include_router(static_files.router)

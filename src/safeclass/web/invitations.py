@@ -40,6 +40,7 @@ from safeclass.adapters.auth.identity import (
 from safeclass.adapters.auth.limits import TooManyAttemptsError
 from safeclass.app.family_reports import lesson_staff
 from safeclass.app.invitations import (
+    FORM_REASONS,
     MAX_PASSES_PER_LINK,
     REPORTABLE,
     REPORTS_EMAILED,
@@ -211,8 +212,9 @@ def _report_form(request: Request, found: OpenedLink, *, missing: bool = False) 
         title=found.title,
         when=_when(request, found),
         name=found.shown_name,
-        reasons=[r.value for r in ReportReason],
+        reasons=[r.value for r in FORM_REASONS],
         missing=missing,
+        taking_part=found.state is not LinkState.NOT_TAKING_PART,
     )
 
 
@@ -242,7 +244,7 @@ async def report(
     now = services.clock.now()
     if (slowed := _slowed(request, now)) is not None:
         return slowed
-    if reason not in {r.value for r in ReportReason}:
+    if reason not in {r.value for r in FORM_REASONS}:
         found, _ = await check_link(services.engine, token, now)
         _count_if_unknown(request, found, now)
         if found.state not in REPORTABLE:

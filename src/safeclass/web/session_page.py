@@ -35,6 +35,7 @@ from safeclass.adapters.store.sessions import StoredSession
 from safeclass.adapters.store.tables import Guardian
 from safeclass.app import invitations, staff_roles, timetable
 from safeclass.app.delivery import Letter
+from safeclass.app.family_consent import withdrawn_by_link
 from safeclass.app.family_reports import FamilyReport, reports_for
 from safeclass.app.reports import register_csv, register_pdf
 from safeclass.app.reports.loading import session_report
@@ -44,7 +45,7 @@ from safeclass.web import i18n, room_words
 from safeclass.web.deps import AllowedSession, services_of
 from safeclass.web.render import render
 from safeclass.web.staff_pages import session_line
-from safeclass.web.staff_words import consent_words, role_words
+from safeclass.web.staff_words import consent_words, role_words, short_when, withdrawn_words
 from safeclass.web.stopped_links import close_devices, stop_family_link
 
 router = APIRouter(include_in_schema=False)
@@ -102,13 +103,18 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     line = session_line(detail.summary, now, zone, language)
     emails = await _with_email(services, stored, [p.id for p in detail.pupils])
     basis = stored.policy.consent.basis
+    day = detail.summary.starts_at.astimezone(zone).date()
+    withdrawn = await withdrawn_by_link(
+        services.engine, stored.school_id, [p.id for p in detail.pupils]
+    )
     pupils = []
     for p in detail.pupils:
         takes_part, words = consent_words(gettext, p.consent, basis)
+        if p.id in withdrawn:  # the family, through their link (C23): and when
+            words = withdrawn_words(gettext, short_when(withdrawn[p.id], zone, language, day))
         pupils.append(PupilRow(p.id, p.shown_name, takes_part, words, p.link, p.id in emails))
     names = {p.id: p.shown_name for p in detail.pupils}
     found = await reports_for(services.engine, stored.school_id, session_id)
-    day = detail.summary.starts_at.astimezone(zone).date()
     told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
     open_for_links = line.state in ("soon", "now")
@@ -292,10 +298,7 @@ def _told_line(
     report: FamilyReport, names: dict[str, str], zone: ZoneInfo, day: dt.date, language: str
 ) -> ToldLine:
     """A family's report in the page's words: the time alone when it came on the lesson's day."""
-    when = report.created_at.astimezone(zone)
-    at = format_time(when, "HH:mm", locale=language)
-    if when.date() != day:
-        at = f"{format_date(when, 'EEE d MMM', locale=language)}, {at}"
+    at = short_when(report.created_at, zone, language, day)
     return ToldLine(names.get(report.pupil_id, "?"), report.reason, report.message, at)
 
 

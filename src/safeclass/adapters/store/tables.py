@@ -152,6 +152,27 @@ class ConsentRecord(Base):
     source: Mapped[str] = mapped_column(String(100))
 
 
+class ConsentChange(Base):
+    """Every change of a pupil's consent (C17, C23), appended and never overwritten.
+
+    `consents` holds the current state only; this is its history: what the consent became, when
+    it was recorded here (`changed_at`), the time the consent itself carries (`recorded_at`, e.g.
+    the MIS's consent date), where it came from (the roster file, "parent, by link", …) and, for
+    a change made through a family's link, the lesson whose link it was.
+    """
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), index=True)
+    basis: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime]
+    changed_at: Mapped[dt.datetime]
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
+
+
 class Session(Base):
     """A scheduled live session and the policy version that governs it."""
 

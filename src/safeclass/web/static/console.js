@@ -327,7 +327,9 @@ function renderClassList(view) {
 function announce(event, view) {
   /** @param {string} id */
   const nameOf = (id) => {
-    const person = view.people.find((/** @type {any} */ p) => p.id === id);
+    const person =
+      view.people.find((/** @type {any} */ p) => p.id === id) ||
+      view.expected.find((/** @type {any} */ p) => p.id === id);
     return person ? person.name : "";
   };
   /** @type {string} */
@@ -357,6 +359,15 @@ function announce(event, view) {
       break;
     case "CameraTurnedOn":
       text = fill("camera_on_who", { name: nameOf(event.target) });
+      break;
+    case "ConsentChanged":
+      // a family's withdrawal through their link, or the office's records (C17, C23)
+      if (event.consent !== "refused") {
+        return;
+      }
+      text = fill(event.source === "parent, by link" ? "withdrawn_by_family_who" : "consent_refused_who", {
+        name: nameOf(event.pupil),
+      });
       break;
     default:
       return;

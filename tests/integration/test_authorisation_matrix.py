@@ -26,6 +26,7 @@ from sqlalchemy import func, insert, select, update
 from safeclass.adapters.auth.limits import LookupLimiter
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.auth.tokens import hash_token, new_token
+from safeclass.adapters.store import pupil_records
 from safeclass.adapters.store.tables import (
     Invitation,
     Notification,
@@ -37,7 +38,7 @@ from safeclass.app import recordings, route_access, staff_roles, timetable
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.media_port import RecordedFile
 from safeclass.app.route_access import Caller, Reach, Rule, Scope
-from safeclass.core import SessionKind
+from safeclass.core import Consent, SessionKind
 from tests.integration.families import MailSink, School, make_school
 from tests.integration.live import Client, LiveServer, pupil_cookie, staff_cookie
 from tests.support.rooms import START
@@ -169,6 +170,17 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
 
         return call
 
+    async def withdraw(w: World, http: httpx.AsyncClient, who: str) -> Answer:
+        """A parent's withdrawal of consent; then the office records consent again, so the
+        pupil (whose consent is the school's, not one session's) is as before for every other
+        cell."""
+        answer = await link("/join/{token}/withdraw", "POST")(w, http, who)
+        async with w.server.services.engine.begin() as conn:
+            await pupil_records.set_consent(
+                conn, w.school.id, w.pupil_id, Consent.IMPLIED, source="the office"
+            )
+        return answer
+
     async def schedule_form(w: World, http: httpx.AsyncClient, who: str) -> Answer:
         caller = next(c for c in CALLERS if c.name == who)
         lesson = _lesson(w, caller)
@@ -266,6 +278,8 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             200,
             link("/join/{token}/absence", "POST", {"reason": "absent", "message": "Unwell"}),
         ),
+        ("GET", "/join/{token}/withdraw"): (200, link("/join/{token}/withdraw")),
+        ("POST", "/join/{token}/withdraw"): (200, withdraw),
         ("GET", "/room/{session_id}"): (200, room_page),
         ("WEBSOCKET", "/ws/sessions/{session_id}"): ("open", room_socket),
     }

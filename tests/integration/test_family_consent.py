@@ -155,7 +155,7 @@ async def test_a_withdrawal_before_the_lesson_reaches_the_staff_the_history_and_
     async with browser(server, school.teacher_cookie) as teacher:
         lesson = main_text((await teacher.get(f"/staff/sessions/{session_id}")).text)
         top = lesson[lesson.index("Told by families") : lesson.index("Class list")]
-        assert "Isla J. : Withdrew consent: cannot join live lessons until the school hears" in top
+        assert "Isla J. : Has withdrawn consent, so cannot join live lessons until the school" in top
         assert "(at 09:30)" in top
         assert "The family left no note." not in top
         beside = lesson[lesson.index("Class list") :]
@@ -164,6 +164,7 @@ async def test_a_withdrawal_before_the_lesson_reaches_the_staff_the_history_and_
             isla.index("Does not take part: the parent withdrew consent through the link (09:30)")
             < 100
         ), isla
+        assert "Their family says" not in isla[: isla.index("Noah")]  # said once, not twice
         assert "1 pupil takes part" not in lesson  # Noah and Isla are out; Amelia and Oliver in
         assert "2 pupils take part" in lesson
         klass = main_text((await teacher.get(f"/staff/classes/{school.class_id}")).text)
@@ -289,7 +290,7 @@ async def test_withdrawing_again_changes_nothing_and_emails_nobody(
     async with browser(server, school.teacher_cookie) as teacher:
         lesson = main_text((await teacher.get(f"/staff/sessions/{session_id}")).text)
         top = lesson[lesson.index("Told by families") : lesson.index("Class list")]
-        assert top.count("Withdrew consent") == 1
+        assert top.count("Has withdrawn consent") == 1
 
 
 # covers: C23, C2

@@ -155,7 +155,7 @@ async def test_a_withdrawal_before_the_lesson_reaches_the_staff_the_history_and_
     async with browser(server, school.teacher_cookie) as teacher:
         lesson = main_text((await teacher.get(f"/staff/sessions/{session_id}")).text)
         top = lesson[lesson.index("Told by families") : lesson.index("Class list")]
-        assert "Isla J. : Has withdrawn consent, so cannot join live lessons until the school" in top
+        assert "Isla J. : Has withdrawn consent, so cannot join live lessons" in top
         assert "(at 09:30)" in top
         assert "The family left no note." not in top
         beside = lesson[lesson.index("Class list") :]

@@ -22,6 +22,8 @@ import pytest
 
 from safeclass.adapters.store import pupil_records
 from safeclass.app.clock import AdjustableClock
+from safeclass.app.roster import parse_roster
+from safeclass.app.roster_import import import_roster
 from safeclass.core import Consent
 from tests.integration.families import (
     MailSink,
@@ -327,3 +329,30 @@ async def test_the_withdrawal_in_welsh(server: LiveServer, school: School, mail:
         lesson = main_text((await teacher.get(f"/staff/sessions/{session_id}")).text)
         assert "Wedi tynnu caniatâd yn ôl" in lesson
         assert "tynnodd y rhiant ganiatâd yn ôl drwy'r ddolen (09:30)" in lesson
+
+
+# covers: C17, C23, CRO-16, S04-18
+async def test_an_older_mis_export_does_not_undo_a_parents_withdrawal(
+    server: LiveServer, school: School
+):
+    session_id = await schedule(server, school, starts_at=START)
+    token = await family_token(server, school, session_id, "Amelia")
+    async with browser(server) as family:
+        assert (await family.post(f"/join/{token}/withdraw")).status_code == 200
+    header = "Legal Forename,Legal Surname,Reg Group,DOB,Consent,Consent Date"
+    stale = parse_roster(f"{header}\nAmelia,Roberts,2B,,given,2026-09-01\n".encode(), "mis.csv")
+    summary = await import_roster(server.services.engine, school.key, stale, now=server.clock.now())
+    assert summary.consent_kept == (
+        "line 2: Amelia Roberts stays 'refused' (a parent withdrew consent through their "
+        "child's link after the file's consent date)",
+    )
+    history = await _history(server, school, "Amelia")
+    assert [(h.basis, h.source) for h in history] == [(Consent.REFUSED, BY_LINK)]
+    # the school heard from the family again: a consent dated after the withdrawal is recorded
+    fresh = parse_roster(f"{header}\nAmelia,Roberts,2B,,given,2026-11-25\n".encode(), "mis.csv")
+    await import_roster(server.services.engine, school.key, fresh, now=server.clock.now())
+    history = await _history(server, school, "Amelia")
+    assert [(h.basis, h.source) for h in history] == [
+        (Consent.REFUSED, BY_LINK),
+        (Consent.GIVEN, "roster import mis.csv"),
+    ]

@@ -2,15 +2,21 @@
 C23; issue 11, point 6): on a phone the family's page offers it, the next page says exactly what
 will happen and asks, the answer says it is done and that only the school can undo it; then the
 teacher's lesson page shows it beside the child, with when and by whom. In English and in Welsh.
+And in a live lesson: the child leaves the room and the teacher's console says why at once.
 Screenshots go to SAFECLASS_E2E_SCREENS when it is set.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import Site
+from tests.e2e.conftest import Site, year_2_maths
+from tests.e2e.test_console_page import Lesson
+from tests.e2e.test_console_page import shot as console_shot
 from tests.e2e.test_schedule_pages import DESKTOP, PHONE, shot, sign_in
 from tests.integration.families import family_token
 
@@ -95,3 +101,39 @@ async def test_a_parent_stops_their_child_joining_and_the_teacher_sees_it(
         await shot(teacher, f"lesson-withdrawn-{language}")
     finally:
         await staff.close()
+
+
+# covers: C17, C23, CRO-16
+async def test_the_console_says_at_once_when_a_parent_withdraws_during_the_lesson(
+    browser: Browser, tmp_path: Path
+):
+    async with year_2_maths(tmp_path) as (server, school, session_id, clients):
+        lesson = Lesson(server, school, session_id, clients)
+        token = await family_token(server, school, session_id, "Isla")
+        isla = await lesson.pupil("Isla")
+        await lesson.pupil("Amelia")
+        await lesson.staff(school.assistant_cookie, "assistant")
+        context = await lesson.console(browser, "en-GB", DESKTOP)
+        try:
+            page = await context.new_page()
+            await page.goto(f"{server.url}/room/{session_id}")
+            await page.get_by_role("button", name="Join the room").click()
+            waiting = page.get_by_role("region", name="Waiting room")
+            await waiting.get_by_role("button", name="Admit everyone expected").click()
+            in_room = page.get_by_role("region", name="In the room")
+            await expect(in_room).to_contain_text("Isla J.")
+
+            async with httpx.AsyncClient(base_url=server.url, timeout=15) as family:
+                assert (await family.post(f"/join/{token}/withdraw")).status_code == 200
+            await expect(page.locator("#latest-notice")).to_have_text(
+                "Isla J.'s parent has withdrawn consent through their link: Isla J. cannot "
+                "join, and has left the lesson if they were in it.",
+                timeout=3000,
+            )
+            await expect(in_room).not_to_contain_text("Isla J.")
+            await expect(in_room).to_contain_text("Amelia R.")
+            await expect(page.locator("#class-list")).to_contain_text("opted out: cannot join")
+            assert isla.closed.is_set() and isla.close_code == 4004
+            await console_shot(page, "withdrawn-by-family-en-desktop")
+        finally:
+            await context.close()

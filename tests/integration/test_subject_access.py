@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from safeclass.adapters.store.school_records import add_staff
 from safeclass.adapters.store.tables import (
     Concern,
     ConsentRecord,
@@ -29,7 +30,6 @@ from safeclass.adapters.store.tables import (
     Recording,
     SessionPupil,
 )
-from safeclass.adapters.store.school_records import add_staff
 from safeclass.app.erasure import PUPIL_ERASED, erase_pupil, plan_erasure
 from safeclass.app.log_audit import audit_all
 from safeclass.app.subject_access import export_pupil
@@ -39,9 +39,19 @@ from tests.support.keys import chain_key_for
 
 NOW = dt.datetime(2027, 3, 1, 9, 0, tzinfo=dt.UTC)
 FILES = {
-    "summary.html", "pupil.json", "guardians.json", "consent.json", "invitations.csv",
-    "attendance.csv", "events.json", "chat.csv", "notes.json", "concerns.json",
-    "parent_reports.json", "recordings.csv", "notices_to_parents.json",
+    "summary.html",
+    "pupil.json",
+    "guardians.json",
+    "consent.json",
+    "invitations.csv",
+    "attendance.csv",
+    "events.json",
+    "chat.csv",
+    "notes.json",
+    "concerns.json",
+    "parent_reports.json",
+    "recordings.csv",
+    "notices_to_parents.json",
 }
 
 
@@ -89,8 +99,15 @@ async def test_the_archive_holds_every_kind_of_record_of_the_pupil_and_nothing_o
     notices = json.loads(files["notices_to_parents.json"])
     assert [n["to"] for n in notices] == ["roberts@example.com"]
     kinds = {e["type"] for e in json.loads(files["events.json"])}
-    assert {"PupilWaiting", "PupilAdmitted", "ChatPosted", "LogNoteAdded", "ConcernRaised",
-            "SpeakingAllowed", "PupilRemoved"} <= kinds
+    assert {
+        "PupilWaiting",
+        "PupilAdmitted",
+        "ChatPosted",
+        "LogNoteAdded",
+        "ConcernRaised",
+        "SpeakingAllowed",
+        "PupilRemoved",
+    } <= kinds
     assert "Amelia Roberts admitted by" in summary
 
     # nothing of a classmate's: no name, no message, no id, and no link's token anywhere

@@ -111,7 +111,9 @@ async def plan_erasure(
             )
         ).all()
         kept = [(cid, sid, keep) for cid, sid, keep in concerns if keep is None or keep >= today]
-        plan.concern_ids_due = [cid for cid, _, keep in concerns if keep is not None and keep < today]
+        plan.concern_ids_due = [
+            cid for cid, _, keep in concerns if keep is not None and keep < today
+        ]
         plan.keep_record = bool(kept)
         plan.kept_sessions = {sid for _, sid, _ in kept if sid}
 
@@ -142,14 +144,13 @@ async def plan_erasure(
         )
         erase["lessons' class lists"] = len(sessions)
         erase["invitation links"] = await count(Invitation, Invitation.pupil_id == pupil_id)
-        erase["devices let in by a link"] = await count(
-            PupilPass, PupilPass.pupil_id == pupil_id
-        )
+        erase["devices let in by a link"] = await count(PupilPass, PupilPass.pupil_id == pupil_id)
         erase["parents' reports"] = await count(ParentReport, ParentReport.pupil_id == pupil_id)
         recordings = (
             await conn.execute(
-                select(Recording.id, Recording.path, Recording.session_id, Recording.delete_after)
-                .where(
+                select(
+                    Recording.id, Recording.path, Recording.session_id, Recording.delete_after
+                ).where(
                     Recording.school_id == school_id,
                     Recording.participant_id == pupil_id,
                     Recording.deleted_at.is_(None),
@@ -157,22 +158,32 @@ async def plan_erasure(
             )
         ).all()
         held = [r for r in recordings if r[2] in plan.kept_sessions]
-        plan.recordings = [(rid, path) for rid, path, sid, _ in recordings if sid not in plan.kept_sessions]
+        plan.recordings = [
+            (rid, path) for rid, path, sid, _ in recordings if sid not in plan.kept_sessions
+        ]
         erase["recordings"] = len(plan.recordings)
         erase["concerns past their retention date"] = len(plan.concern_ids_due)
         pattern = f"%{pupil_id}%"
         entries = (
-            await conn.execute(
-                select(SessionEvent.session_id, SessionEvent.seq, SessionEvent.type,
-                       SessionEvent.payload)
-                .where(
-                    SessionEvent.session_id.in_(sessions),
-                    SessionEvent.type.in_(list(_BLANK)),
-                    SessionEvent.payload.like(pattern),
+            (
+                await conn.execute(
+                    select(
+                        SessionEvent.session_id,
+                        SessionEvent.seq,
+                        SessionEvent.type,
+                        SessionEvent.payload,
+                    )
+                    .where(
+                        SessionEvent.session_id.in_(sessions),
+                        SessionEvent.type.in_(list(_BLANK)),
+                        SessionEvent.payload.like(pattern),
+                    )
+                    .order_by(SessionEvent.session_id, SessionEvent.seq)
                 )
-                .order_by(SessionEvent.session_id, SessionEvent.seq)
-            )
-        ).all() if sessions else []
+            ).all()
+            if sessions
+            else []
+        )
     kept_log = 0
     for sid, seq, kind, payload in entries:
         who, what, fields = _BLANK[kind]
@@ -209,8 +220,12 @@ async def plan_erasure(
         if held:
             last = max(after for *_, after in held).date()
             plan.kept.append(
-                Kept("recordings of a lesson with a concern", len(held), last,
-                     "evidence for a safeguarding concern; deleted on their own day")
+                Kept(
+                    "recordings of a lesson with a concern",
+                    len(held),
+                    last,
+                    "evidence for a safeguarding concern; deleted on their own day",
+                )
             )
     return plan
 
@@ -239,7 +254,9 @@ async def erase_pupil(
     # the logs first: they are found through the class lists erased below
     for sid, groups in plan.redactions.items():
         for fields, seqs in groups.items():
-            await log.redact(sid, seqs, reason=REASON, at=now.isoformat(), blank_fields=list(fields))
+            await log.redact(
+                sid, seqs, reason=REASON, at=now.isoformat(), blank_fields=list(fields)
+            )
     for rid, path in plan.recordings:
         try:
             Path(path).unlink(missing_ok=True)

@@ -196,8 +196,13 @@ async def consent_history(
         )
     ).all()
     return [
-        {"basis": basis, "recorded_at": _iso(at), "local": _local(at, zone), "source": source,
-         "current": True}
+        {
+            "basis": basis,
+            "recorded_at": _iso(at),
+            "local": _local(at, zone),
+            "source": source,
+            "current": True,
+        }
         for basis, at, source in rows
     ]
 
@@ -535,9 +540,7 @@ async def _notifications(
     ]
 
 
-async def notification_ids(
-    engine: AsyncEngine, school_id: str, pupil_id: str
-) -> list[int]:
+async def notification_ids(engine: AsyncEngine, school_id: str, pupil_id: str) -> list[int]:
     """The ids of the notices to the pupil's guardians about them (what erasure deletes)."""
     async with engine.connect() as conn:
         pupil = await find_pupil(conn, pupil_id, school_id)
@@ -647,8 +650,9 @@ async def _read_log(
         if found:
             out.attendance.append(await _attendance(engine, sid, info, found, pid, zone))
         clean = [
-            LogEntry(e.session_id, e.seq, e.type, e.at, scrub.payload(e.payload, pid), e.hash,
-                     e.redacted)
+            LogEntry(
+                e.session_id, e.seq, e.type, e.at, scrub.payload(e.payload, pid), e.hash, e.redacted
+            )
             for e in mine
         ]
         names = {**staff_names, pid: out.name, ANOTHER_PUPIL_ID: ANOTHER_PUPIL}
@@ -660,30 +664,59 @@ async def _read_log(
             text = said[0].text if said else entry.type
             out.events.append(
                 EventLine(
-                    sid, str(info["title"]), entry.seq, entry.type, entry.at,
-                    _local(when, zone), text, entry.payload or {}, entry.redacted,
+                    sid,
+                    str(info["title"]),
+                    entry.seq,
+                    entry.type,
+                    entry.at,
+                    _local(when, zone),
+                    text,
+                    entry.payload or {},
+                    entry.redacted,
                 )
             )
             p = entry.payload or {}
             if entry.type == "ChatPosted" and p.get("by") == pid:
                 out.chat.append(
-                    {"session": info["title"], "at": _local(when, zone), "number": p.get("number"),
-                     "text": p.get("text", ""), "blanked": entry.redacted}
+                    {
+                        "session": info["title"],
+                        "at": _local(when, zone),
+                        "number": p.get("number"),
+                        "text": p.get("text", ""),
+                        "blanked": entry.redacted,
+                    }
                 )
             elif entry.type == "LogNoteAdded" and p.get("pupil") == pid:
                 out.notes.append(
-                    {"session": info["title"], "at": _local(when, zone), "kind": p.get("kind"),
-                     "by": staff_names.get(str(p.get("by")), ""), "text": p.get("text", "")}
+                    {
+                        "session": info["title"],
+                        "at": _local(when, zone),
+                        "kind": p.get("kind"),
+                        "by": staff_names.get(str(p.get("by")), ""),
+                        "text": p.get("text", ""),
+                    }
                 )
-            elif entry.type == "ConcernRaised" and p.get("pupil") == pid and not any(
-                c["session_id"] == sid and c["account"] == p.get("summary") for c in out.concerns
+            elif (
+                entry.type == "ConcernRaised"
+                and p.get("pupil") == pid
+                and not any(
+                    c["session_id"] == sid and c["account"] == p.get("summary")
+                    for c in out.concerns
+                )
             ):
                 out.concerns.append(
-                    {"id": f"log:{sid}:{entry.seq}", "session_id": sid, "session": info["title"],
-                     "raised_at": entry.at, "local": _local(when, zone),
-                     "raised_by": staff_names.get(str(p.get("by")), ""),
-                     "account": p.get("summary", ""), "status": "in the session's log",
-                     "keep_until": None, "additions": []}
+                    {
+                        "id": f"log:{sid}:{entry.seq}",
+                        "session_id": sid,
+                        "session": info["title"],
+                        "raised_at": entry.at,
+                        "local": _local(when, zone),
+                        "raised_by": staff_names.get(str(p.get("by")), ""),
+                        "account": p.get("summary", ""),
+                        "status": "in the session's log",
+                        "keep_until": None,
+                        "additions": [],
+                    }
                 )
 
 
@@ -700,14 +733,18 @@ async def _attendance(
     mine = {pupil_id: plan.expected[pupil_id]} if pupil_id in plan.expected else {}
     plan = replace(plan, expected=mine)
     register = build_register(
-        plan, room_events(entries), str(zone), policy=stored.policy,
+        plan,
+        room_events(entries),
+        str(zone),
+        policy=stored.policy,
         attempts=refused_attempts(entries),
     )
     row = next((r for r in register.pupils if r.pupil_id == pupil_id), None)
     start = _local(info["starts_at"], zone)
     if row is None:
-        return AttendanceLine(session_id, info["title"], start, "absent", "", "", "", 0.0, None,
-                              False, "", "", 0, 0)
+        return AttendanceLine(
+            session_id, info["title"], start, "absent", "", "", "", 0.0, None, False, "", "", 0, 0
+        )
     return _line(session_id, info["title"], start, row)
 
 
@@ -784,7 +821,12 @@ def summary_html(found: PupilFile) -> str:
 
 
 async def journal_export(
-    log: EventLog, school_id: str, pupil_id: str, by: str, now: dt.datetime, counts: Mapping[str, int]
+    log: EventLog,
+    school_id: str,
+    pupil_id: str,
+    by: str,
+    now: dt.datetime,
+    counts: Mapping[str, int],
 ) -> None:
     """Note in the school's journal that an export was made, by whom, and how many records of
     each kind it held (never the records themselves)."""

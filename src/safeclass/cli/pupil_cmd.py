@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.school_records import school_by_key, staff_by_email
@@ -35,7 +36,8 @@ pupil_app = typer.Typer(
 PupilArg = Annotated[
     str,
     typer.Argument(
-        metavar="PUPIL", help="The pupil's safeclass id (or MIS number with --school).",
+        metavar="PUPIL",
+        help="The pupil's safeclass id (or MIS number with --school).",
         show_default=False,
     ),
 ]
@@ -88,7 +90,8 @@ def erase_command(
     by: Annotated[
         str,
         typer.Option(
-            "--by", help="The email of the DSL or head on whose authority this is done.",
+            "--by",
+            help="The email of the DSL or head on whose authority this is done.",
             show_default=False,
         ),
     ],
@@ -110,8 +113,10 @@ def erase_command(
                 staff = await staff_by_email(conn, row.school_id, by)
             capability = staff_roles.Capability.HANDLE_SUBJECT_ACCESS
             if staff is None or not staff.active or not staff_roles.may(staff.role, capability):
-                fail(f"{by} is not a DSL or head of this pupil's school: "
-                     f"{staff_roles.refusal(capability)}")
+                fail(
+                    f"{by} is not a DSL or head of this pupil's school: "
+                    f"{staff_roles.refusal(capability)}"
+                )
             return staff.id, await plan_erasure(engine, row.id, row.school_id, now.date())
         except PupilNotFoundError:
             fail(f"no pupil {pupil}" + ("" if school else " (an MIS number needs --school)"))
@@ -162,4 +167,3 @@ async def _school_id(engine: object, key: str | None) -> str | None:
     if school is None:
         fail(f"no school {key}")
     return school.id
-

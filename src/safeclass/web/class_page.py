@@ -30,6 +30,7 @@ NO_SUCH_CLASS = "No such class"
 
 @dataclass(frozen=True, slots=True)
 class RosterLine:
+    id: str
     name: str
     takes_part: bool
     consent_words: str
@@ -54,7 +55,9 @@ async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HT
     lines = []
     for p in sorted(pupils, key=lambda p: (shown[p.id].casefold(), p.id)):
         takes_part, words = consent_words(gettext, p.consent_basis.value, policy.consent.basis)
-        lines.append(RosterLine(shown[p.id], takes_part, words, any(g.email for g in p.guardians)))
+        lines.append(
+            RosterLine(p.id, shown[p.id], takes_part, words, any(g.email for g in p.guardians))
+        )
     return render(
         request,
         "class.html",
@@ -64,4 +67,5 @@ async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HT
         pupils=lines,
         taking_part=sum(line.takes_part for line in lines),
         may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
+        may_see_records=staff_roles.may(staff.role, staff_roles.Capability.HANDLE_SUBJECT_ACCESS),
     )

@@ -95,12 +95,13 @@ async def test_the_dsl_sees_what_is_held_downloads_it_and_erases_with_a_confirm_
         cy = await dsl.get("/staff/pupils/p1/records?lang=cy")
         assert "Cofnodion a gedwir am Amelia Roberts" in main_text(cy.text)
     async with server.services.engine.connect() as conn:
-        assert await conn.scalar(
-            select(func.count()).select_from(Guardian).where(Guardian.pupil_id == "p1")
-        ) == 0
-        assert (await conn.execute(select(Pupil.class_id).where(Pupil.id == "p1"))).one() == (
-            None,
+        assert (
+            await conn.scalar(
+                select(func.count()).select_from(Guardian).where(Guardian.pupil_id == "p1")
+            )
+            == 0
         )
+        assert (await conn.execute(select(Pupil.class_id).where(Pupil.id == "p1"))).one() == (None,)
     journal = [e.type for e in await world.log.read(world.school_id)]
     assert journal.count(SUBJECT_ACCESS_EXPORTED) == 1 and journal.count(PUPIL_ERASED) == 1
     assert (await world.log.verify(world.session_id)).ok

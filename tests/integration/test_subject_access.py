@@ -13,7 +13,8 @@ import json
 import zipfile
 from pathlib import Path
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -28,9 +29,10 @@ from safeclass.adapters.store.tables import (
     Pupil,
     PupilPass,
     Recording,
+    Session,
     SessionPupil,
 )
-from safeclass.app.erasure import PUPIL_ERASED, erase_pupil, plan_erasure
+from safeclass.app.erasure import PUPIL_ERASED, LessonLiveError, erase_pupil, plan_erasure
 from safeclass.app.log_audit import audit_all
 from safeclass.app.subject_access import export_pupil
 from safeclass.cli.main import app
@@ -232,3 +234,17 @@ def test_the_cli_exports_then_erases_and_says_what_was_kept(tmp_path: Path, db_u
     assert "Erased" in said and "Kept" in said and "2044-11-24" in said
     verified = _cli("audit", "verify", *where)
     assert verified.exit_code == 0, verified.output  # type: ignore[attr-defined]
+
+
+# covers: C17
+async def test_a_pupil_in_a_live_lesson_is_not_erased_until_it_has_ended(
+    engine: AsyncEngine, tmp_path: Path
+):
+    world = await subject_world(engine, tmp_path, chain_key_for(tmp_path))
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Session).where(Session.id == world.session_id).values(status="live")
+        )
+    with pytest.raises(LessonLiveError):
+        await erase_pupil(engine, world.log, "p2", None, "dsl-1", NOW)
+    assert await _count(engine, Guardian, Guardian.pupil_id == "p2") == 1

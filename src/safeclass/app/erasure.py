@@ -43,6 +43,7 @@ from safeclass.adapters.store.tables import (
     Pupil,
     PupilPass,
     Recording,
+    Session,
     SessionEvent,
     SessionPupil,
 )
@@ -62,6 +63,11 @@ _BLANK: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "DslAlerted": ("pupil", "notes to the DSL", ("note",)),
 }
 _SAFEGUARDING = frozenset({"ConcernRaised", "DslAlerted"})
+
+
+class LessonLiveError(RuntimeError):
+    """One of the pupil's lessons is live now: its room writes to the log the erasure blanks,
+    and its class list is in use. Erase once it has ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +256,17 @@ async def erase_pupil(
     `log` must carry the server's key (the redactions and the journal are written in it)."""
     plan = await plan_erasure(engine, pupil_id, school_id, now.date())
     pid = plan.pupil_id
+    async with engine.connect() as conn:
+        live = await conn.scalar(
+            select(func.count())
+            .select_from(Session)
+            .where(
+                Session.status == "live",
+                Session.id.in_(select(SessionPupil.session_id).where(SessionPupil.pupil_id == pid)),
+            )
+        )
+    if live:
+        raise LessonLiveError(plan.name)
     problems: list[str] = []
     # the logs first: they are found through the class lists erased below
     for sid, groups in plan.redactions.items():

@@ -544,15 +544,13 @@ async def notification_ids(engine: AsyncEngine, school_id: str, pupil_id: str) -
     """The ids of the notices to the pupil's guardians about them (what erasure deletes)."""
     async with engine.connect() as conn:
         pupil = await find_pupil(conn, pupil_id, school_id)
-        emails = list(
-            (
-                await conn.execute(
-                    select(Guardian.email).where(
-                        Guardian.pupil_id == pupil_id, Guardian.email.is_not(None)
-                    )
-                )
+        emails = [
+            email
+            for email in (
+                await conn.execute(select(Guardian.email).where(Guardian.pupil_id == pupil_id))
             ).scalars()
-        )
+            if email
+        ]
         sessions = await _sessions_of(conn, school_id, pupil_id)
         zone = ZoneInfo("UTC")
         found = await _notifications(conn, school_id, pupil, emails, sessions, zone)

@@ -18,7 +18,7 @@ from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.school_records import school_by_key, staff_by_email
 from safeclass.app import staff_roles
-from safeclass.app.erasure import ErasurePlan, erase_pupil, plan_erasure
+from safeclass.app.erasure import ErasurePlan, LessonLiveError, erase_pupil, plan_erasure
 from safeclass.app.subject_access import (
     PupilNotFoundError,
     export_pupil,
@@ -136,6 +136,8 @@ def erase_command(
             log = EventLog(engine, store.secret.derive(CHAIN_KEY))
             result = await erase_pupil(engine, log, plan.pupil_id, plan.school_id, staff_id, now)
             return result.problems
+        except LessonLiveError:
+            fail(f"a lesson of {plan.name} is live now: erase once it has ended")
         finally:
             await engine.dispose()
 

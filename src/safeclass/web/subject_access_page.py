@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
-from safeclass.app.erasure import ErasurePlan, erase_pupil, plan_erasure
+from safeclass.app.erasure import ErasurePlan, LessonLiveError, erase_pupil, plan_erasure
 from safeclass.app.subject_access import (
     PupilNotFoundError,
     export_pupil,
@@ -118,9 +118,21 @@ async def erase(pupil_id: str, request: Request, staff: AllowedStaff) -> HTMLRes
             await find_pupil(conn, pupil_id, staff.school_id)
         except PupilNotFoundError:
             raise HTTPException(404, NO_SUCH_PUPIL) from None
-    result = await erase_pupil(
-        services.engine, services.event_log, pupil_id, staff.school_id, staff.staff_id, now
-    )
+    try:
+        result = await erase_pupil(
+            services.engine, services.event_log, pupil_id, staff.school_id, staff.staff_id, now
+        )
+    except LessonLiveError:
+        gettext = i18n.translations(i18n.language_of(request)).gettext
+        return render(
+            request,
+            "problem.html",
+            status=409,
+            heading=gettext("This cannot be done now"),
+            lines=[gettext("One of this pupil's lessons is live now. Erase once it has ended.")],
+            action_href=f"/staff/pupils/{pupil_id}/records",
+            action_text=gettext("Back to the records"),
+        )
     return _plan_page(request, result.plan, done=True, problems=list(result.problems))
 
 

@@ -313,7 +313,9 @@ async def gather(
                 select(Staff.id, Staff.name).where(Staff.school_id == school_id)
             )
         }
-        scrub = _Scrubber(others)
+        scrub = _Scrubber(
+            others, own={pupil.forename, pupil.surname, f"{pupil.forename} {pupil.surname}"}
+        )
         concerns = await concern_records(conn, school_id, pupil_id)
         additions = await concern_additions(conn, school_id, [c["id"] for c in concerns])
         for concern in concerns:
@@ -603,14 +605,21 @@ def _strings(value: Any) -> Iterable[str]:
 
 
 class _Scrubber:
-    """Replaces other pupils: their ids with "another-pupil", their names in text."""
+    """Replaces other pupils: their ids with "another-pupil", their names in text.
 
-    def __init__(self, others: Mapping[str, set[str]]) -> None:
+    Names match as written (capitalised, whole words), so a classmate called Will does not
+    blank "will"; a name the pupil shares (a twin's surname) stays, while the twin's full name
+    and first name still go."""
+
+    def __init__(self, others: Mapping[str, set[str]], own: set[str]) -> None:
         self.ids = set(others)
-        names = sorted({n for ns in others.values() for n in ns if n and len(n) > 1}, key=len)
+        names = sorted(
+            {n for ns in others.values() for n in ns if n and len(n) > 1 and n not in own},
+            key=len,
+        )
         names.reverse()  # the longest first: "Ben Smith" before "Ben"
         self.pattern = (
-            re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b", re.IGNORECASE)
+            re.compile(r"(?<!\w)(" + "|".join(re.escape(n) for n in names) + r")(?!\w)")
             if names
             else None
         )

@@ -330,7 +330,7 @@ async def gather(
             conn, school_id, pupil, [g[1] for g in guardians if g[1]], sessions, zone
         )
         entries = await _entries(conn, list(sessions), pupil_id)
-    await _read_log(out, sessions, entries, others, staff_names, scrub, zone, engine)
+    await _read_log(out, sessions, entries, staff_names, scrub, zone, engine)
     return out
 
 
@@ -644,7 +644,6 @@ async def _read_log(
     out: PupilFile,
     sessions: Mapping[str, Mapping[str, Any]],
     entries: Mapping[str, list[LogEntry]],
-    others: Mapping[str, set[str]],
     staff_names: Mapping[str, str],
     scrub: _Scrubber,
     zone: ZoneInfo,
@@ -655,7 +654,11 @@ async def _read_log(
         found = entries.get(sid, [])
         mine = [e for e in found if _names_pupil(e, pid)]
         if found:
-            out.attendance.append(await _attendance(engine, sid, info, found, pid, zone))
+            line = await _attendance(engine, sid, info, found, pid, zone)
+            # the register names staff by the name they joined with, which these entries lack
+            out.attendance.append(
+                replace(line, removed_by=staff_names.get(line.removed_by, line.removed_by))
+            )
         clean = [
             LogEntry(
                 e.session_id, e.seq, e.type, e.at, scrub.payload(e.payload, pid), e.hash, e.redacted

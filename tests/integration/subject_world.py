@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store import EventLog
@@ -27,6 +27,7 @@ from safeclass.adapters.store.tables import (
     ParentReport,
     PupilPass,
     Recording,
+    Session,
 )
 from safeclass.app.room_log import entries_for
 from safeclass.core import commands as c
@@ -71,6 +72,8 @@ async def subject_world(engine: AsyncEngine, data_dir: Path, key: bytes) -> Subj
     driver.ok(c.EndSession("t1"))
     log = EventLog(engine, key)
     await log.append(session_id, entries_for(driver.log))
+    async with engine.begin() as conn:
+        await conn.execute(update(Session).where(Session.id == session_id).values(status="ended"))
     recording = data_dir / "amelia.webm"
     recording.write_bytes(b"not really video")
     now = dt.datetime.now(dt.UTC)

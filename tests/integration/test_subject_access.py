@@ -34,6 +34,7 @@ from safeclass.adapters.store.tables import (
 )
 from safeclass.app.erasure import PUPIL_ERASED, LessonLiveError, erase_pupil, plan_erasure
 from safeclass.app.log_audit import audit_all
+from safeclass.app.reports.loading import session_report
 from safeclass.app.subject_access import export_pupil
 from safeclass.cli.main import app
 from tests.integration.subject_world import CLASSMATES_ONLY, TOKEN_HASHES, subject_world
@@ -148,7 +149,10 @@ async def test_erasure_takes_what_the_law_allows_keeps_safeguarding_and_the_logs
         (Invitation, Invitation.pupil_id == "p1"),
         (PupilPass, PupilPass.pupil_id == "p1"),
         (ParentReport, ParentReport.pupil_id == "p1"),
-        (SessionPupil, SessionPupil.pupil_id == "p1"),
+        (
+            SessionPupil,
+            (SessionPupil.pupil_id == "p1") & (SessionPupil.shown_name != "Erased pupil"),
+        ),
         (Notification, Notification.recipient == "roberts@example.com"),
         (Concern, Concern.id == "con-old"),
     ):
@@ -190,8 +194,22 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     world = await subject_world(engine, tmp_path, chain_key_for(tmp_path))
     result = await erase_pupil(engine, world.log, "p3", None, "head-1", NOW)
     assert result.plan.kept == [] and result.plan.erase["school record"] == 1
-    assert await _count(engine, Pupil, Pupil.id == "p3") == 0
+    async with engine.connect() as conn:
+        emptied = (await conn.execute(select(Pupil).where(Pupil.id == "p3"))).one()
+        on_list = await conn.scalar(
+            select(SessionPupil.shown_name).where(SessionPupil.pupil_id == "p3")
+        )
+    assert (emptied.forename, emptied.surname, emptied.mis_id, emptied.date_of_birth) == (
+        "Erased",
+        "pupil",
+        None,
+        None,
+    )
+    assert on_list == "Erased pupil"  # the lesson that happened keeps its class list whole
     assert (await world.log.verify(world.session_id)).ok
+    # the lesson's register still adds up, and names them no more
+    report = await session_report(engine, world.session_id)
+    assert [p.name for p in report.register.pupils] == ["Amelia R.", "Erased pupil", "Oliver S."]
 
 
 def _cli(*args: str) -> object:

@@ -1,21 +1,23 @@
 """Erasing one pupil's records where the law allows it (UK GDPR art. 17), and saying what stays.
 
-What goes: the school record (unless a safeguarding record still needs it), guardians, consent,
-class and group membership, invitation links and the devices they opened, the parents' reports,
-the notices sent to the guardians about the pupil, the recordings that show them (the file,
-then the row marked deleted, as retention does), concerns whose retention date has passed, and
-in every session log the pupil's words and name: their chat lines and the name they waited
-under, notes about them and the reason for a removal, their refused attempts' messages. The log
-is hash-chained, so entries are not deleted but blanked with the log's own redaction
-(`EventLog.redact`: the digest stays, a `Redacted` entry records which entries and why), and
-`safeclass audit verify` still passes.
+What goes: the school record's content (unless a safeguarding record still needs it: the row
+stays as "Erased pupil", with no date of birth or MIS number, so the lessons' logs and class
+lists still point at something), guardians, consent, class and group membership, their name on
+the class lists of past lessons (their place on those to come), invitation links and the
+devices they opened, the parents' reports, the notices sent to the guardians about the pupil,
+the recordings that show them (the file, then the row marked deleted, as retention does),
+concerns whose retention date has passed, and in every session log the pupil's words and
+name: their chat lines and the name they waited under, notes about them and the reason for a
+removal, their refused attempts' messages. The log is hash-chained, so entries are not deleted
+but blanked with the log's own redaction (`EventLog.redact`: the digest stays, a `Redacted`
+entry records which entries and why), and `safeclass audit verify` still passes.
 
 What stays: a safeguarding concern about the pupil whose `keep_until` has not passed (or that
 has none set) is never erased (Keeping Children Safe in Education; the policy's
 `retention`), nor its entries in the session log; while one stays, so does the part of the
 school record that says whom it is about (name, date of birth, MIS number), taken off every
 class list. What remains of the logs names the pupil only by an id that nothing else links to
-once the school record is gone.
+once the school record is emptied.
 
 Each erasure is written in the school's journal (the keyed log the retention job uses): who,
 when, and how many records of each kind went or stayed, never what they said.
@@ -50,6 +52,9 @@ from safeclass.adapters.store.tables import (
 from safeclass.app.subject_access import find_pupil, notification_ids
 
 PUPIL_ERASED = "PupilErased"  # the school's journal
+ERASED_FORENAME, ERASED_SURNAME = "Erased", "pupil"  # what the emptied school record says
+ERASED_NAME = "Erased pupil"  # their name on the class lists of lessons that happened
+HELD = ("live", "ended")  # a lesson whose room opened: its class list is part of its record
 REASON = "erasure request (UK GDPR art. 17)"
 # Which payload fields of an entry naming the pupil hold their words or name.
 _BLANK: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -148,7 +153,7 @@ async def plan_erasure(
         erase["class and group places"] = (1 if pupil.class_id else 0) + await count(
             GroupMember, GroupMember.pupil_id == pupil_id
         )
-        erase["lessons' class lists"] = len(sessions)
+        erase["names on lessons' class lists"] = len(sessions)
         erase["invitation links"] = await count(Invitation, Invitation.pupil_id == pupil_id)
         erase["devices let in by a link"] = await count(PupilPass, PupilPass.pupil_id == pupil_id)
         erase["parents' reports"] = await count(ParentReport, ParentReport.pupil_id == pupil_id)
@@ -288,7 +293,17 @@ async def erase_pupil(
         await conn.execute(delete(PupilPass).where(PupilPass.pupil_id == pid))
         await conn.execute(delete(ParentReport).where(ParentReport.pupil_id == pid))
         await conn.execute(delete(Invitation).where(Invitation.pupil_id == pid))
-        await conn.execute(delete(SessionPupil).where(SessionPupil.pupil_id == pid))
+        # a lesson to come loses them; one that happened keeps its class list whole (its
+        # register and compliance still add up) with the name replaced
+        held = select(Session.id).where(Session.status.in_(HELD))
+        await conn.execute(
+            delete(SessionPupil).where(
+                SessionPupil.pupil_id == pid, SessionPupil.session_id.not_in(held)
+            )
+        )
+        await conn.execute(
+            update(SessionPupil).where(SessionPupil.pupil_id == pid).values(shown_name=ERASED_NAME)
+        )
         await conn.execute(delete(GroupMember).where(GroupMember.pupil_id == pid))
         await conn.execute(delete(Guardian).where(Guardian.pupil_id == pid))
         await conn.execute(delete(ConsentRecord).where(ConsentRecord.pupil_id == pid))
@@ -300,7 +315,19 @@ async def erase_pupil(
                 update(Pupil).where(Pupil.id == pid).values(class_id=None, updated_at=now)
             )
         else:
-            await conn.execute(delete(Pupil).where(Pupil.id == pid))
+            # emptied rather than deleted: the lessons' logs and class lists still point at it
+            await conn.execute(
+                update(Pupil)
+                .where(Pupil.id == pid)
+                .values(
+                    forename=ERASED_FORENAME,
+                    surname=ERASED_SURNAME,
+                    mis_id=None,
+                    date_of_birth=None,
+                    class_id=None,
+                    updated_at=now,
+                )
+            )
     await journal_erasure(log, plan, by, now)
     return ErasureResult(plan, now, tuple(problems))
 

@@ -36,7 +36,7 @@ def erased_words(gettext: NullTranslations) -> dict[str, str]:
         "guardians": _("Parents and carers"),
         "consent": _("Consent"),
         "class and group places": _("Places in a class or group"),
-        "lessons' class lists": _("Places on lessons' class lists"),
+        "names on lessons' class lists": _("Their name on lessons' class lists"),
         "invitation links": _("Invitation links"),
         "devices let in by a link": _("Devices let in by a link"),
         "parents' reports": _("What their parents told the school"),

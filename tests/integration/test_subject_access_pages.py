@@ -91,9 +91,14 @@ async def test_the_dsl_sees_what_is_held_downloads_it_and_erases_with_a_confirm_
         assert "Erased Record How many" in said and "Kept" in said
         assert "kept until 24 November 2044" in said
 
-        # in Welsh, the same page
+        # in Welsh, the same page, and the archive's summary too
         cy = await dsl.get("/staff/pupils/p1/records?lang=cy")
         assert "Cofnodion a gedwir am Amelia Roberts" in main_text(cy.text)
+        welsh = await dsl.get("/staff/pupils/p1/records.zip?lang=cy")
+        with zipfile.ZipFile(io.BytesIO(welsh.content)) as z:
+            summary = z.read("summary.html").decode()
+        assert '<html lang="cy">' in summary
+        assert "Beth mae Claydon" in summary and "yn ei gadw am Amelia Roberts" in summary
     async with server.services.engine.connect() as conn:
         assert (
             await conn.scalar(
@@ -103,7 +108,7 @@ async def test_the_dsl_sees_what_is_held_downloads_it_and_erases_with_a_confirm_
         )
         assert (await conn.execute(select(Pupil.class_id).where(Pupil.id == "p1"))).one() == (None,)
     journal = [e.type for e in await world.log.read(world.school_id)]
-    assert journal.count(SUBJECT_ACCESS_EXPORTED) == 1 and journal.count(PUPIL_ERASED) == 1
+    assert journal.count(SUBJECT_ACCESS_EXPORTED) == 2 and journal.count(PUPIL_ERASED) == 1
     assert (await world.log.verify(world.session_id)).ok
 
 

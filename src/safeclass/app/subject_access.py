@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.support import NullTranslations
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -788,10 +789,13 @@ async def export_pupil(
     pupil_id: str,
     school_id: str | None = None,
     now: dt.datetime | None = None,
+    translations: NullTranslations | None = None,
+    language: str = "en",
 ) -> Archive:
-    """One pupil's subject access archive: `summary.html` and the records as JSON and CSV."""
+    """One pupil's subject access archive: `summary.html` (in `language`, with its
+    `translations`: the pages' catalogue) and the records as JSON and CSV."""
     found = await gather(engine, pupil_id, school_id, now)
-    return Archive(archive_name(found), build_zip(found), found)
+    return Archive(archive_name(found), build_zip(found, translations, language), found)
 
 
 def archive_name(found: PupilFile) -> str:
@@ -799,10 +803,12 @@ def archive_name(found: PupilFile) -> str:
     return f"subject-access-{safe}-{found.made_at:%Y-%m-%d}.zip"
 
 
-def build_zip(found: PupilFile) -> bytes:
+def build_zip(
+    found: PupilFile, translations: NullTranslations | None = None, language: str = "en"
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("summary.html", summary_html(found))
+        z.writestr("summary.html", summary_html(found, translations, language))
         z.writestr("pupil.json", _json(found.record))
         z.writestr("guardians.json", _json(found.guardians))
         z.writestr("consent.json", _json(found.consent))
@@ -818,16 +824,22 @@ def build_zip(found: PupilFile) -> bytes:
     return buffer.getvalue()
 
 
-def summary_html(found: PupilFile) -> str:
-    """The readable summary: a plain page with no script or style from anywhere."""
+def summary_html(
+    found: PupilFile, translations: NullTranslations | None = None, language: str = "en"
+) -> str:
+    """The readable summary: a plain page with no script or style from anywhere. Its words
+    are in the pages' catalogue (scripts/translations extracts this template too)."""
     env = Environment(
         loader=PackageLoader("safeclass.app", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template("summary.html").render(f=found, counts=found.counts())
+    env.install_gettext_translations(translations or NullTranslations(), newstyle=True)  # type: ignore[attr-defined]
+    template = env.get_template("summary.html")
+    return template.render(f=found, counts=found.counts(), lang=language)
 
 
 async def journal_export(

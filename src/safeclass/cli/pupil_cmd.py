@@ -27,6 +27,7 @@ from safeclass.app.subject_access import (
 )
 from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import fail, open_store
+from safeclass.web import i18n
 
 pupil_app = typer.Typer(
     help="One pupil's records: a subject access export, and erasure where the law allows.",
@@ -53,17 +54,28 @@ def export_command(
         Path | None, typer.Option("--out", "-o", help="The zip to write (default: its own name).")
     ] = None,
     school: SchoolOption = None,
+    language: Annotated[
+        str, typer.Option("--lang", help="The summary's language: en or cy (Cymraeg).")
+    ] = "en",
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
     """Everything held about one pupil in one zip: summary.html and the records as JSON/CSV."""
+    if language not in i18n.LANGUAGES:
+        raise typer.BadParameter(f"--lang must be one of {', '.join(i18n.LANGUAGES)}")
     store = open_store(database_url, data_dir, existing=True, secret_must_exist=True)
 
     async def go() -> tuple[str, bytes]:
         engine = connect(store.url)
         try:
             school_id = await _school_id(engine, school)
-            archive = await export_pupil(engine, pupil, school_id)
+            archive = await export_pupil(
+                engine,
+                pupil,
+                school_id,
+                translations=i18n.translations(language),
+                language=language,
+            )
             log = EventLog(engine, store.secret.derive(CHAIN_KEY))
             found = archive.file
             await journal_export(

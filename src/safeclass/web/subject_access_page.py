@@ -79,7 +79,15 @@ async def records_archive(pupil_id: str, request: Request, staff: AllowedStaff) 
     services = services_of(request)
     now = services.clock.now()
     try:
-        archive = await export_pupil(services.engine, pupil_id, staff.school_id, now)
+        language = i18n.language_of(request)
+        archive = await export_pupil(
+            services.engine,
+            pupil_id,
+            staff.school_id,
+            now,
+            translations=i18n.translations(language),
+            language=language,
+        )
     except PupilNotFoundError:
         raise HTTPException(404, NO_SUCH_PUPIL) from None
     found = archive.file

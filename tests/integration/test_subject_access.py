@@ -207,6 +207,9 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     )
     assert on_list == "Erased pupil"  # the lesson that happened keeps its class list whole
     assert (await world.log.verify(world.session_id)).ok
+    # asked twice (a second tab): nothing more to erase, and it says so
+    again = await erase_pupil(engine, world.log, "p3", None, "head-1", NOW)
+    assert again.plan.erase == {}
     # the lesson's register still adds up, and names them no more
     report = await session_report(engine, world.session_id)
     assert [p.name for p in report.register.pupils] == ["Amelia R.", "Erased pupil", "Oliver S."]

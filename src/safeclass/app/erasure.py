@@ -153,7 +153,9 @@ async def plan_erasure(
         erase["class and group places"] = (1 if pupil.class_id else 0) + await count(
             GroupMember, GroupMember.pupil_id == pupil_id
         )
-        erase["names on lessons' class lists"] = len(sessions)
+        erase["names on lessons' class lists"] = await count(
+            SessionPupil, SessionPupil.pupil_id == pupil_id, SessionPupil.shown_name != ERASED_NAME
+        )
         erase["invitation links"] = await count(Invitation, Invitation.pupil_id == pupil_id)
         erase["devices let in by a link"] = await count(PupilPass, PupilPass.pupil_id == pupil_id)
         erase["parents' reports"] = await count(ParentReport, ParentReport.pupil_id == pupil_id)
@@ -208,7 +210,8 @@ async def plan_erasure(
         erase[f"log: {what}"] = erase.get(f"log: {what}", 0) + 1
     plan.notifications = await notification_ids(engine, school_id, pupil_id)
     erase["notices to parents"] = len(plan.notifications)
-    erase["school record"] = 0 if plan.keep_record else 1
+    emptied = (pupil.forename, pupil.surname) == (ERASED_FORENAME, ERASED_SURNAME)
+    erase["school record"] = 0 if plan.keep_record or emptied else 1
     plan.erase = {k: v for k, v in erase.items() if v}
     if kept:
         dates = [keep for _, _, keep in kept if keep is not None]

@@ -30,6 +30,7 @@ from safeclass.adapters.store import pupil_records
 from safeclass.adapters.store.tables import (
     Invitation,
     Notification,
+    Pupil,
     PupilPass,
     Session,
     SessionStaff,
@@ -214,6 +215,24 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
     async def room_socket(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
         return await _ws(w, http.headers.get("Cookie", ""))
 
+    async def erase_pupil(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+        # a pupil of its own: erasing the shared one would change every other cell
+        pupil_id = str(uuid.uuid4())
+        now = w.server.services.clock.now()
+        async with w.server.services.engine.begin() as conn:
+            await conn.execute(
+                insert(Pupil).values(
+                    id=pupil_id,
+                    school_id=w.school.id,
+                    forename="Erin",
+                    surname="Example",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        response = await http.post(f"/staff/pupils/{pupil_id}/erase")
+        return Answer(response.status_code, response.text[:200])
+
     return {
         ("GET", "/healthz"): (200, get(lambda w: "/healthz")),
         ("GET", "/metrics"): (200, get(lambda w: "/metrics")),
@@ -271,6 +290,19 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             200,
             get(lambda w: f"/staff/classes/{w.school.class_id}"),
         ),
+        ("GET", "/staff/pupils/{pupil_id}/records"): (
+            200,
+            get(lambda w: f"/staff/pupils/{w.pupil_id}/records"),
+        ),
+        ("GET", "/staff/pupils/{pupil_id}/records.zip"): (
+            200,
+            get(lambda w: f"/staff/pupils/{w.pupil_id}/records.zip"),
+        ),
+        ("GET", "/staff/pupils/{pupil_id}/erase"): (
+            200,
+            get(lambda w: f"/staff/pupils/{w.pupil_id}/erase"),
+        ),
+        ("POST", "/staff/pupils/{pupil_id}/erase"): (200, erase_pupil),
         ("GET", "/static/{name}"): (200, get(lambda w: "/static/site.css")),
         ("GET", "/join/{token}"): (200, link("/join/{token}")),
         ("GET", "/join/{token}/absence"): (200, link("/join/{token}/absence")),

@@ -35,6 +35,7 @@ from safeclass.web import (
     sessions_api,
     staff_pages,
     static_files,
+    subject_access_page,
 )
 from safeclass.web.deps import check_routes
 from safeclass.web.security_headers import SecurityHeaders
@@ -82,6 +83,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
     app.include_router(session_page.router)
     app.include_router(class_page.router)
+    app.include_router(subject_access_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)
     check_routes(app)
     return app

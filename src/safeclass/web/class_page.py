@@ -34,6 +34,7 @@ NO_SUCH_CLASS = "No such class"
 
 @dataclass(frozen=True, slots=True)
 class RosterLine:
+    id: str
     name: str
     takes_part: bool
     consent_words: str
@@ -63,7 +64,9 @@ async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HT
         withdrawn = withdrawn_at(p.consent)
         if withdrawn is not None:  # the family, through their link (C23): and when
             words = withdrawn_words(gettext, short_when(withdrawn, zone, language))
-        lines.append(RosterLine(shown[p.id], takes_part, words, any(g.email for g in p.guardians)))
+        lines.append(
+            RosterLine(p.id, shown[p.id], takes_part, words, any(g.email for g in p.guardians))
+        )
     return render(
         request,
         "class.html",
@@ -73,6 +76,7 @@ async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HT
         pupils=lines,
         taking_part=sum(line.takes_part for line in lines),
         may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
+        may_see_records=staff_roles.may(staff.role, staff_roles.Capability.HANDLE_SUBJECT_ACCESS),
     )
 
 

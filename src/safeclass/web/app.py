@@ -25,6 +25,7 @@ from safeclass.web import (
     api_docs,
     auth,
     class_page,
+    compliance_page,
     health,
     invitations,
     recordings_api,
@@ -78,6 +79,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(static_files.router)
     app.include_router(staff_pages.router)
     app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
+    app.include_router(compliance_page.router)  # before session_page's catch-alls
     app.include_router(session_page.router)
     app.include_router(class_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)

@@ -464,15 +464,13 @@ class _Rules:
         for h in holds:
             if h.cause is not None:
                 who, how, at = h.cause
-                text = (
-                    "%(name)s's connection dropped at %(time)s: adults fell to %(present)s of "
-                    "%(required)s."
-                    if how == "dropped"
-                    else "%(name)s left at %(time)s: adults fell to %(present)s of %(required)s."
-                )
                 said.append(
                     Said(
-                        text,
+                        "%(name)s's connection dropped at %(time)s: adults fell to %(present)s "
+                        "of %(required)s."
+                        if how == "dropped"
+                        else "%(name)s left at %(time)s: adults fell to %(present)s of "
+                        "%(required)s.",
                         {
                             "name": self.name(who),
                             "time": self.hms(at),
@@ -750,7 +748,8 @@ class _Rules:
                 told = ", ".join(self.name(p) for p in notice.told)
                 said.append(
                     Said(
-                        "Notice given at %(time)s by %(name)s to everyone there (%(num)s): %(told)s.",
+                        "Notice given at %(time)s by %(name)s to everyone there (%(num)s): "
+                        "%(told)s.",
                         {
                             "time": self.hm(notice.at),
                             "name": self.name(notice.by),

@@ -25,7 +25,7 @@ from safeclass.app.clock import AdjustableClock
 from safeclass.app.reports import compliance
 from safeclass.app.reports.compliance import Outcome, say, text_lines
 from safeclass.cli.main import app
-from tests.integration.families import School, make_school, schedule, staff_http
+from tests.integration.families import School, eventually, make_school, schedule, staff_http
 from tests.integration.live import Client, LiveServer, pupil_cookie, running
 from tests.support.rooms import START
 
@@ -206,6 +206,12 @@ async def test_the_school_summary_uses_stored_results_until_the_log_moves(server
     day = START.date()
 
     # each result was stored as its room ended: nothing to work out now
+    async def both_stored() -> bool:
+        async with services.engine.connect() as conn:
+            found = await conn.execute(select(ComplianceResult.session_id))
+            return set(found.scalars()) == {dropped, clean}
+
+    await eventually(both_stored)
     summary = await compliance.school_summary(
         services.engine, services.event_log, school.id, day, day, "Europe/London"
     )

@@ -112,10 +112,16 @@ WORDS = (
     N_("Only a 1-to-1 without a parent may be recorded under this policy."),
 )
 
+def _plural(singular: str, plural: str, n: int) -> str:
+    return singular if n == 1 else plural
+
+
+ngettext = _plural  # so gettext's tools see the plurals below as plurals
+
 # The plurals the report's lengths of time use (compliance.span_words).
 PLURALS = (
-    (N_("%(num)d minute"), N_("%(num)d minutes")),
-    (N_("%(num)d second"), N_("%(num)d seconds")),
+    ngettext("%(num)d minute", "%(num)d minutes", 2),
+    ngettext("%(num)d second", "%(num)d seconds", 2),
 )
 
 # The school-wide summary's columns: each rule, short.

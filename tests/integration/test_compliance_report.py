@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
@@ -194,6 +196,42 @@ async def test_a_changed_event_row_makes_the_log_not_verify_and_no_rule_hold(
     assert result.exit_code == 1, result.output
     assert "The log does not verify" in result.output
     assert "[Cannot be shown] Enough adults present throughout (CLA-02)" in result.output
+
+
+def artifacts(tmp_path: Path) -> Path:
+    """Where a test keeps what a person would look at: SAFECLASS_E2E_SCREENS, else its folder."""
+    folder = Path(os.environ.get("SAFECLASS_E2E_SCREENS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def pdf_text_and_png(data: bytes, png: Path) -> str:
+    """The PDF's first page: its text, and the page drawn to `png` (pypdfium2)."""
+    document = pdfium.PdfDocument(data)
+    page = document[0]
+    page.render(scale=1.5).to_pil().save(png)
+    return str(page.get_textpage().get_text_range())
+
+
+# covers: CLA-17, C15
+async def test_the_report_prints_as_a_pdf_in_english_and_welsh(server: LiveServer, tmp_path: Path):
+    school = await make_school(server.services)
+    session_id = await run_lesson(server, school, drop_seconds=40)
+    folder = artifacts(tmp_path)
+    async with staff_http(server, school.teacher_cookie) as http:
+        english = await http.get(f"/staff/sessions/{session_id}/compliance.pdf")
+        welsh = await http.get(f"/staff/sessions/{session_id}/compliance.pdf?lang=cy")
+    for response in (english, welsh):
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF-")
+        assert "compliance-2026-11-24-year-2-maths.pdf" in response.headers["content-disposition"]
+    text = pdf_text_and_png(english.content, folder / "compliance-report.pdf.png")
+    assert "Not held: Enough adults present throughout (CLA-02)" in " ".join(text.split())
+    assert "(40 seconds) for lack of staff" in " ".join(text.split())
+    cymraeg = pdf_text_and_png(welsh.content, folder / "compliance-report-cy.pdf.png")
+    assert "Heb ei dilyn: Digon o oedolion yn bresennol" in " ".join(cymraeg.split())
+    assert (folder / "compliance-report.pdf.png").stat().st_size > 10_000
 
 
 # covers: CRO-02, C15

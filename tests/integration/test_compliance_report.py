@@ -27,8 +27,9 @@ from safeclass.app.clock import AdjustableClock
 from safeclass.app.reports import compliance
 from safeclass.app.reports.compliance import Outcome, say, text_lines
 from safeclass.cli.main import app
+from tests.integration.compliance_lessons import join, run_lesson
 from tests.integration.families import School, eventually, make_school, schedule, staff_http
-from tests.integration.live import Client, LiveServer, pupil_cookie, running
+from tests.integration.live import LiveServer, running
 from tests.support.rooms import START
 
 runner = CliRunner(env={"FORCE_COLOR": None, "TTY_COMPATIBLE": None, "COLUMNS": "200"})
@@ -39,47 +40,6 @@ async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
     clock = AdjustableClock(START - dt.timedelta(minutes=3))
     async with running(LiveServer(db_url, tmp_path, clock)) as live:
         yield live
-
-
-async def _join(server: LiveServer, session_id: str, cookie: str, who: str) -> Client:
-    client = await Client(server, session_id, cookie, who).connect()
-    reply = await client.send("join", acknowledged_expectations=True)
-    assert reply["type"] == "ok", reply
-    return client
-
-
-async def run_lesson(server: LiveServer, school: School, *, drop_seconds: int = 0) -> str:
-    """Year 2 Maths: Mrs Khan and Mr Lee, two pupils admitted, the lesson ended by the teacher;
-    with `drop_seconds`, Mr Lee's connection drops and he is back that many seconds later."""
-    session_id = await schedule(server, school, starts_at=START)
-    clients: list[Client] = []
-    try:
-        teacher = await _join(server, session_id, school.teacher_cookie, "teacher")
-        assistant = await _join(server, session_id, school.assistant_cookie, "assistant")
-        clients += [teacher, assistant]
-        for name in ("Amelia", "Oliver"):
-            cookie = await pupil_cookie(server.services, school.id, session_id, school.pupils[name])
-            clients.append(await _join(server, session_id, cookie, name))
-        server.clock.advance(dt.timedelta(minutes=3))  # 10:00, the planned start
-        assert (await teacher.send("admit_all"))["type"] == "ok"
-        server.clock.advance(dt.timedelta(minutes=5))
-        if drop_seconds:
-            assert assistant.ws is not None
-            assistant.ws.transport.abort()  # the assistant's laptop vanishes from the network
-            await teacher.wait_for(lambda m: m["type"] == "state" and m["view"]["session"]["held"])
-            server.clock.advance(dt.timedelta(seconds=drop_seconds))
-            back = await _join(server, session_id, school.assistant_cookie, "assistant again")
-            clients.append(back)
-            await teacher.wait_for(
-                lambda m: m["type"] == "state" and not m["view"]["session"]["held"]
-            )
-        server.clock.advance(dt.timedelta(minutes=10))
-        assert (await teacher.send("end"))["type"] == "ok"
-        for client in clients:
-            await asyncio.wait_for(client.closed.wait(), 5)
-    finally:
-        await asyncio.gather(*(c.close() for c in clients))
-    return session_id
 
 
 async def report_of(server: LiveServer, session_id: str) -> compliance.ComplianceReport:
@@ -286,8 +246,8 @@ async def test_the_school_summary_uses_stored_results_until_the_log_moves(server
 
 async def _later_lesson(server: LiveServer, school: School) -> str:
     session_id = await schedule(server, school, starts_at=START + dt.timedelta(hours=1))
-    teacher = await _join(server, session_id, school.teacher_cookie, "teacher")
-    assistant = await _join(server, session_id, school.assistant_cookie, "assistant")
+    teacher = await join(server, session_id, school.teacher_cookie, "teacher")
+    assistant = await join(server, session_id, school.assistant_cookie, "assistant")
     try:
         server.clock.advance(dt.timedelta(minutes=5))
         assert (await teacher.send("end"))["type"] == "ok"

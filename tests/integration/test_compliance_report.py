@@ -79,7 +79,9 @@ async def test_an_assistant_dropping_out_for_40_seconds_is_the_one_rule_not_held
 
 
 # covers: CLA-02, CLA-04, CLA-05, CLA-06, CLA-08, CLA-09, CLA-13, CLA-15, CLA-14, CLA-17, C15
-async def test_a_clean_session_holds_every_rule_with_its_evidence(server: LiveServer):
+async def test_a_clean_session_holds_every_rule_with_its_evidence(
+    server: LiveServer, db_url: str, tmp_path: Path
+):
     school = await make_school(server.services)
     session_id = await run_lesson(server, school)
     report = await report_of(server, session_id)
@@ -106,6 +108,24 @@ async def test_a_clean_session_holds_every_rule_with_its_evidence(server: LiveSe
     text = "\n".join(text_lines(report))
     assert "[Held] Enough adults present throughout (CLA-02)" in text
     assert "The log verifies" in text
+
+    # the CLI says the same, writes the PDF, and sums the school's day up; exit 0 when all held
+    where = ["--database-url", db_url, "--data-dir", str(tmp_path)]
+    pdf = tmp_path / "compliance.pdf"
+    one = await asyncio.to_thread(
+        runner.invoke, app, ["report", "compliance", session_id, "--pdf", str(pdf), *where]
+    )
+    assert one.exit_code == 0, one.output
+    assert "[Held] Everyone out at the end (CLA-10)" in one.output
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    day = START.date().isoformat()
+    school_wide = ["report", "compliance", "--school", "--from", day, "--to", day, *where]
+    summary = await asyncio.to_thread(runner.invoke, app, school_wide)
+    assert summary.exit_code == 0, summary.output
+    assert "Sessions: 1; every rule held: 1; breaches: 0; logs that do not verify: 0" in (
+        summary.output
+    )
+    assert f"Year 2 Maths [{session_id}]: every rule held" in summary.output
 
 
 # covers: CLA-17, C15, C16

@@ -112,6 +112,7 @@ WORDS = (
     N_("Only a 1-to-1 without a parent may be recorded under this policy."),
 )
 
+
 def _plural(singular: str, plural: str, n: int) -> str:
     return singular if n == 1 else plural
 

@@ -22,13 +22,21 @@ import pytest
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
+from safeclass.adapters.store import school_records
 from safeclass.adapters.store.tables import ComplianceResult, SessionEvent
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.reports import compliance
 from safeclass.app.reports.compliance import Outcome, say, text_lines
 from safeclass.cli.main import app
 from tests.integration.compliance_lessons import join, run_lesson
-from tests.integration.families import School, eventually, make_school, schedule, staff_http
+from tests.integration.families import (
+    MailSink,
+    School,
+    eventually,
+    make_school,
+    schedule,
+    staff_http,
+)
 from tests.integration.live import LiveServer, running
 from tests.support.rooms import START
 
@@ -276,3 +284,62 @@ async def _later_lesson(server: LiveServer, school: School) -> str:
         await teacher.close()
         await assistant.close()
     return session_id
+
+
+async def concern_lesson(server: LiveServer, school: School) -> str:
+    """A lesson in which the teacher raises a concern about Amelia, then ends it."""
+    session_id = await schedule(server, school, starts_at=START)
+    teacher = await join(server, session_id, school.teacher_cookie, "teacher")
+    assistant = await join(server, session_id, school.assistant_cookie, "assistant")
+    try:
+        server.clock.advance(dt.timedelta(minutes=4))
+        reply = await teacher.send(
+            "concern", summary="A bruise on Amelia's arm", pupil=school.pupils["Amelia"]
+        )
+        assert reply["type"] == "ok", reply
+        assert (await teacher.send("end"))["type"] == "ok"
+        await asyncio.wait_for(teacher.closed.wait(), 5)
+    finally:
+        await teacher.close()
+        await assistant.close()
+    return session_id
+
+
+# covers: CLA-07, STJ-08, WER-16, S04-21, C16
+async def test_a_concern_shows_when_the_dsl_was_told_and_never_its_text(
+    db_url: str, tmp_path: Path, mail: MailSink
+):
+    clock = AdjustableClock(START - dt.timedelta(minutes=3))
+    smtp = {"smtp_host": "127.0.0.1", "smtp_port": mail.port, "outbox_every_seconds": 0.2}
+    async with running(LiveServer(db_url, tmp_path, clock, **smtp)) as server:
+        school = await make_school(server.services)
+        async with server.services.engine.begin() as conn:
+            await school_records.add_staff(
+                conn, school.id, name="Ms Patel", email="dsl@claydon.test", role="dsl"
+            )
+        session_id = await concern_lesson(server, school)
+        await mail.wait_for(1)
+
+        async def sent() -> bool:
+            report = await report_of(server, session_id)
+            return report.rule("concerns").outcome is Outcome.HELD
+
+        await eventually(sent)
+        report = await report_of(server, session_id)
+        said = words(report.rule("concerns"))
+        assert report.rule("concerns").clause == "CLA-07"
+        assert re.fullmatch(r"Concern 1 raised at 10:01 by Mrs Khan\.", said[0]), said
+        assert re.fullmatch(r"DSL alert written at 10:01:\d\d\.", said[1]), said
+        assert re.fullmatch(r"Sent to the DSL at 10:01:\d\d\.", said[2]), said
+        assert "bruise" not in "\n".join(text_lines(report))  # the account is for the DSL
+
+
+# covers: CLA-07, C16
+async def test_a_concern_whose_alert_never_went_is_not_held(server: LiveServer):
+    school = await make_school(server.services)  # no email on this server, so it waits
+    session_id = await concern_lesson(server, school)
+    report = await report_of(server, session_id)
+    concerns = report.rule("concerns")
+    assert concerns.outcome is Outcome.NOT_HELD
+    assert words(concerns)[-1] == "Not delivered to the DSL: tell them yourself."
+    assert not report.settled  # worked out again once it goes

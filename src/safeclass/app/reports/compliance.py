@@ -34,10 +34,11 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, VerifyReport
@@ -997,13 +998,18 @@ async def _store(
         "settled": report.settled and report.ended,
         "computed_at": now,
     }
-    table = ComplianceResult.__table__
+    table = cast(Table, ComplianceResult.__table__)
+    change = table.update().where(table.c.session_id == report.session_id).values(**values)
     async with engine.begin() as conn:
-        found = await conn.execute(
-            table.update().where(table.c.session_id == report.session_id).values(**values)  # type: ignore[attr-defined]
-        )
-        if found.rowcount == 0:
-            await conn.execute(table.insert().values(session_id=report.session_id, **values))  # type: ignore[attr-defined]
+        found = await conn.execute(change)
+        if found.rowcount:
+            return
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(table.insert().values(session_id=report.session_id, **values))
+    except IntegrityError:  # stored at the same moment by another (the room's end, a page)
+        async with engine.begin() as conn:
+            await conn.execute(change)
 
 
 async def store_after_end(engine: AsyncEngine, log: EventLog, session_id: str) -> None:

@@ -1112,6 +1112,13 @@ async def school_summary(
         rows = (await conn.execute(query)).all()
     lines: list[SessionLine] = []
     computed = 0
+    seen: dict[str, Mapping[str, Outcome]] = {}  # most lessons share a handful of outcomes
+
+    def parsed(text: str) -> Mapping[str, Outcome]:
+        if text not in seen:
+            seen[text] = {k: Outcome(v) for k, v in json.loads(text).items()}
+        return seen[text]
+
     for sid, title, starts_at, head, stored_head, settled, verified, outcomes, breaches, at in rows:
         fresh = not recheck and stored_head is not None and settled and stored_head == (head or "")
         if fresh:
@@ -1121,7 +1128,7 @@ async def school_summary(
                     title,
                     _aware(starts_at).astimezone(zone),
                     bool(verified),
-                    {k: Outcome(v) for k, v in json.loads(outcomes).items()},
+                    parsed(outcomes),
                     int(breaches),
                     _aware(at),
                 )

@@ -343,3 +343,28 @@ async def test_a_concern_whose_alert_never_went_is_not_held(server: LiveServer):
     assert concerns.outcome is Outcome.NOT_HELD
     assert words(concerns)[-1] == "Not delivered to the DSL: tell them yourself."
     assert not report.settled  # worked out again once it goes
+
+
+# covers: CLA-17, C15
+async def test_a_log_deleted_by_retention_on_its_day_is_said_so_not_called_tampered(
+    server: LiveServer,
+):
+    from safeclass.app.retention import run_retention
+
+    school = await make_school(server.services)
+    session_id = await run_lesson(server, school)
+    services = server.services
+    report = await run_retention(
+        services.engine, START + dt.timedelta(days=500), services.event_log
+    )
+    assert report.session_logs_deleted == 1
+    gone = await report_of(server, session_id)
+    assert gone.log_deleted and not gone.verified
+    assert {r.outcome for r in gone.rules} == {Outcome.UNPROVEN}
+    assert words(gone.rule("log")) == [
+        "The retention job deleted this log on its day, as the policy says."
+    ]
+    async with staff_http(server, school.teacher_cookie) as http:
+        page = await http.get(f"/staff/sessions/{session_id}/compliance")
+    assert "log has been deleted" in page.text, page.text[page.text.find("<main"):][:800]
+    assert "The log does not verify" not in page.text

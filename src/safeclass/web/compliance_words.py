@@ -40,6 +40,8 @@ WORDS = (
     ),
     N_("This cannot be shown: the log does not verify, so its evidence is not proof."),
     N_("The session has no log: its room never opened."),
+    N_("The retention job deleted this log on its day, as the policy says."),
+    N_("This cannot be shown now."),
     N_(
         "Events in the log: %(num)s, each chained to the one before under the server's key; none changed, deleted, inserted or moved."
     ),

@@ -45,6 +45,7 @@ from safeclass.adapters.store.event_log import EventLog, VerifyReport
 from safeclass.adapters.store.sessions import StoredSession, load_session
 from safeclass.adapters.store.tables import ComplianceResult, SessionLogHead
 from safeclass.adapters.store.tables import Session as SessionRow
+from safeclass.app.log_audit import deleted_by_retention
 from safeclass.app.room_log import room_events
 from safeclass.app.undelivered import AlertDelivery, alert_deliveries
 from safeclass.core import events as ev
@@ -113,6 +114,7 @@ class ComplianceReport:
     head_hash: str
     last_seq: int
     settled: bool  # False: an alert was still waiting to go when this was made
+    log_deleted: bool = False  # by the retention job, on its day
 
     @property
     def breaches(self) -> int:
@@ -170,8 +172,12 @@ def build_report(
     alerts: Sequence[AlertDelivery] | None,
     head_hash: str = "",
     last_seq: int = 0,
+    log_deleted: bool = False,
 ) -> ComplianceReport:
-    """The report of one session from its events and its log's verification (no I/O)."""
+    """The report of one session from its events and its log's verification (no I/O).
+
+    `log_deleted`: the retention job deleted the whole log on its day (the school's journal
+    says so), so nothing can be shown, and nothing is said to have been tampered with."""
     policy = stored.policy
     zone = ZoneInfo(policy.school.timezone)
     facts = _Facts.read(stored, events)
@@ -179,7 +185,14 @@ def build_report(
     rules = writer.all()
     verified = verify.ok and verify.entries > 0
     log_rule = _log_rule(policy, verify)
-    if not verified:
+    if log_deleted:
+        gone = Said("The retention job deleted this log on its day, as the policy says.")
+        log_rule = RuleResult(log_rule.key, log_rule.clause, Outcome.UNPROVEN, (gone,))
+        rules = [
+            RuleResult(r.key, r.clause, Outcome.UNPROVEN, (Said("This cannot be shown now."),))
+            for r in rules
+        ]
+    elif not verified:
         cannot = Said(
             "This cannot be shown: the log does not verify, so its evidence is not proof."
         )
@@ -200,6 +213,7 @@ def build_report(
         head_hash=head_hash,
         last_seq=last_seq,
         settled=writer.settled,
+        log_deleted=log_deleted,
     )
 
 
@@ -981,7 +995,10 @@ async def _compute(engine: AsyncEngine, log: EventLog, stored: StoredSession) ->
         verify.problems.append(f"an event cannot be read: {err}")
         events = []
     head_hash, last_seq = (head[0], int(head[1])) if head is not None else ("", 0)
-    return build_report(stored, events, verify, alerts, head_hash, last_seq)
+    deleted = False
+    if head is None and not entries:
+        deleted = session_id in await deleted_by_retention(engine, {stored.school_id})
+    return build_report(stored, events, verify, alerts, head_hash, last_seq, deleted)
 
 
 async def _store(

@@ -1075,7 +1075,8 @@ class SchoolSummary:
 
     @property
     def unverified(self) -> int:
-        return sum(1 for s in self.sessions if not s.verified)
+        """Logs that do not verify (not those the retention job deleted on their day)."""
+        return sum(1 for s in self.sessions if s.outcomes.get("log") is Outcome.NOT_HELD)
 
     @property
     def clean(self) -> int:

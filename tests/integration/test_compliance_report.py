@@ -185,6 +185,13 @@ async def test_a_changed_event_row_makes_the_log_not_verify_and_no_rule_hold(
     assert "The log does not verify" in result.output
     assert "[Cannot be shown] Enough adults present throughout (CLA-02)" in result.output
 
+    # the page's check corrected the stored result, so the school-wide summary says so too
+    day = START.date()
+    summary = await compliance.school_summary(
+        engine, server.services.event_log, school.id, day, day, "Europe/London"
+    )
+    assert summary.computed == 0 and summary.unverified == 1 and summary.clean == 0
+
 
 def artifacts(tmp_path: Path) -> Path:
     """Where a test keeps what a person would look at: SAFECLASS_E2E_SCREENS, else its folder."""

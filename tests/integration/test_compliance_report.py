@@ -373,5 +373,5 @@ async def test_a_log_deleted_by_retention_on_its_day_is_said_so_not_called_tampe
     ]
     async with staff_http(server, school.teacher_cookie) as http:
         page = await http.get(f"/staff/sessions/{session_id}/compliance")
-    assert "log has been deleted" in page.text, page.text[page.text.find("<main"):][:800]
+    assert "log has been deleted" in page.text, page.text[page.text.find("<main") :][:800]
     assert "The log does not verify" not in page.text

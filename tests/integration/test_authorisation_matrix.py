@@ -209,6 +209,19 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
 
         return call
 
+    def ended(suffix: str) -> Call:
+        async def call(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+            # the compliance report is there once the lesson has ended: a lesson of its own
+            done = await _world(w.server, w.school, w.other, w.staff)
+            async with w.server.services.engine.begin() as conn:
+                await conn.execute(
+                    update(Session).where(Session.id == done.session_id).values(status="ended")
+                )
+            response = await http.get(f"/staff/sessions/{done.session_id}/{suffix}")
+            return Answer(response.status_code, response.headers.get("content-type"))
+
+        return call
+
     async def room_page(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
         return Answer((await http.get(f"/room/{w.session_id}")).status_code)
 
@@ -286,6 +299,9 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
         ),
         ("GET", f"{p}/register.csv"): (200, register("csv")),
         ("GET", f"{p}/register.pdf"): (200, register("pdf")),
+        ("GET", f"{p}/compliance"): (200, ended("compliance")),
+        ("GET", f"{p}/compliance.pdf"): (200, ended("compliance.pdf")),
+        ("GET", "/staff/compliance"): (200, get(lambda w: "/staff/compliance")),
         ("GET", "/staff/classes/{class_id}"): (
             200,
             get(lambda w: f"/staff/classes/{w.school.class_id}"),

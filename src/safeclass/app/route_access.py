@@ -46,6 +46,15 @@ class Rule:
     capability: Capability | None = None
     scope: Scope = Scope.NONE
     what: str = ""
+    # Other capabilities that also let a role call it (any one will do): the compliance pages
+    # serve the session's own staff (`read_own_registers`), the head and the DSL alike.
+    or_capabilities: tuple[Capability, ...] = ()
+
+    def allows(self, role: str) -> bool:
+        """Whether the role has what the row needs (before any session is reached)."""
+        if self.capability is None:
+            return True
+        return any(staff_roles.may(role, c) for c in (self.capability, *self.or_capabilities))
 
 
 _S = "/api/sessions/{session_id}"
@@ -132,6 +141,32 @@ RULES: tuple[Rule, ...] = (
         _C.READ_OWN_REGISTERS,
         Scope.SESSION,
         "the register and timeline (PDF)",
+    ),
+    Rule(
+        "GET",
+        f"{_P}/compliance",
+        Caller.STAFF,
+        _C.READ_OWN_REGISTERS,
+        Scope.SESSION,
+        "the compliance report: each rule of the policy held or not, with the log's evidence",
+        or_capabilities=(_C.OVERSEE_SESSIONS, _C.READ_CONCERNS),
+    ),
+    Rule(
+        "GET",
+        f"{_P}/compliance.pdf",
+        Caller.STAFF,
+        _C.READ_OWN_REGISTERS,
+        Scope.SESSION,
+        "the compliance report (PDF)",
+        or_capabilities=(_C.OVERSEE_SESSIONS, _C.READ_CONCERNS),
+    ),
+    Rule(
+        "GET",
+        "/staff/compliance",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        what="compliance across the school's sessions over a date range, breaches counted",
+        or_capabilities=(_C.READ_CONCERNS,),
     ),
     Rule(
         "GET",
@@ -223,7 +258,7 @@ def staff_reach(rule: Rule, role: str) -> Reach:
         return Reach.ON_IT if staff_roles.may_join_room(role, True) else Reach.NOTHING
     if rule.caller is not Caller.STAFF:
         return Reach.NOTHING  # a link's holder, the metrics token: not staff as such
-    if rule.capability is not None and not staff_roles.may(role, rule.capability):
+    if not rule.allows(role):
         return Reach.NOTHING
     if rule.scope is Scope.SESSION and not staff_roles.may_reach_session(role, False):
         return Reach.ON_IT

@@ -26,6 +26,7 @@ from safeclass.web import (
     auth,
     class_page,
     family_consent,
+    compliance_page,
     health,
     invitations,
     recordings_api,
@@ -81,6 +82,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(static_files.router)
     app.include_router(staff_pages.router)
     app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
+    app.include_router(compliance_page.router)  # before session_page's catch-alls
     app.include_router(session_page.router)
     app.include_router(class_page.router)
     app.include_router(subject_access_page.router)

@@ -33,7 +33,7 @@ from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.sessions import StoredSession
 from safeclass.adapters.store.tables import Guardian
-from safeclass.app import invitations, staff_roles, timetable
+from safeclass.app import invitations, route_access, staff_roles, timetable
 from safeclass.app.delivery import Letter
 from safeclass.app.family_consent import withdrawn_by_link
 from safeclass.app.family_reports import FamilyReport, reports_for
@@ -145,6 +145,8 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         and staff_roles.may_join_room(staff.role, staff.staff_id in stored.staff_ids),
         register_ready=_register_ready(stored, now),
         may_read_register=staff_roles.may(staff.role, Capability.READ_OWN_REGISTERS),
+        # the compliance report, once the lesson has ended (web/compliance_page.py)
+        may_read_compliance=route_access.rule_for("GET", f"{PAGE}/compliance").allows(staff.role),
         done=request.query_params.get("done", ""),
         done_count=_count(request.query_params.get("n", "")),
         done_without=_count(request.query_params.get("without", "")),

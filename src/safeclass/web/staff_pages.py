@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.school_records import current_policy, list_classes
-from safeclass.app import staff_roles, timetable
+from safeclass.app import route_access, staff_roles, timetable
 from safeclass.app.family_reports import families_reporting
 from safeclass.app.undelivered import Undelivered, Why, count_undelivered
 from safeclass.web import i18n
@@ -127,6 +127,7 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         sessions=lines,
         classes=classes,
         may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
+        may_see_compliance=route_access.rule_for("GET", "/staff/compliance").allows(staff.role),
         undelivered=undelivered,
     )
 

@@ -404,3 +404,26 @@ class PupilPass(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # watched
+
+
+class ComplianceResult(Base):
+    """One session's compliance report in short (app/reports/compliance.py): held or not, rule
+    by rule, and the log head it was computed from, so the school-wide summary reads one row per
+    session instead of replaying and verifying every log. It is computed again when the log's
+    head has moved (`head_hash`), or when it waited on an alert not yet delivered (`settled`
+    false); the session's own page verifies its log afresh every time and updates this row.
+    """
+
+    __tablename__ = "compliance_results"
+    __table_args__ = (Index("ix_compliance_results_school_start", "school_id", "starts_at"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    starts_at: Mapped[dt.datetime]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    last_seq: Mapped[int]
+    verified: Mapped[bool] = mapped_column(Boolean)
+    outcomes: Mapped[str] = mapped_column(Text)  # JSON: {rule key: "held" | "not_held" | ...}
+    breaches: Mapped[int]
+    settled: Mapped[bool] = mapped_column(Boolean)
+    computed_at: Mapped[dt.datetime]

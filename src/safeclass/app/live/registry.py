@@ -29,6 +29,7 @@ from safeclass.app.live.media import OnRecorded
 from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom
 from safeclass.app.media_port import KeepRecordings, MediaEvent, RecordedFile
+from safeclass.app.reports.compliance import store_after_end
 from safeclass.app.room_log import replay
 from safeclass.core import Phase, RoomState
 from safeclass.core import commands as cmd
@@ -181,6 +182,10 @@ class Rooms:
         self._rooms.pop(room.session_id, None)
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
+        try:  # the compliance report's short form, for the school-wide summary
+            await store_after_end(self._engine, self._log, room.session_id)
+        except Exception:  # worked out when first asked for instead
+            log.exception("compliance result not stored", extra={"session": room.session_id})
 
     async def _set_status(self, session_id: str, status: str) -> None:
         async with self._engine.begin() as conn:

@@ -239,7 +239,10 @@ class OutboxAlerts:
     ) -> list[dict[str, object]]:
         """At the end: a notice to the family of each expected pupil who never came (never even
         to the waiting room: the register's "absent"), who takes part, and whose family had not
-        already told the school through their link."""
+        already told the school through their link. A session ended before its start time (an
+        emergency in the waiting room) has nobody absent: nobody was late yet."""
+        if at < state.plan.starts_at:
+            return []
         said = set(
             (
                 await conn.execute(

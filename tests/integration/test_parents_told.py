@@ -142,6 +142,9 @@ async def test_families_hear_of_removal_camera_off_and_absence_by_email_and_webh
             "He is unwell today",
         )
         assert reported is not None
+        outbox = server.services.outbox
+        assert outbox is not None
+        await outbox.run_once()
         await mail.wait_for(2)  # the lesson's staff are told of the family's report
         assert all(str(m["To"]).endswith("@school.test") for m in mail.received)
         mail.received.clear()
@@ -156,8 +159,6 @@ async def test_families_hear_of_removal_camera_off_and_absence_by_email_and_webh
         removed = await teacher.send("remove", pupil=pupils["Amelia"], reason="kept shouting")
         assert removed["type"] == "ok", removed
         await asyncio.sleep(0.5)
-        outbox = server.services.outbox
-        assert outbox is not None
         await outbox.run_once()
         assert mail.received == [] and hooks.arrived == []  # not before the end (STJ-06)
 

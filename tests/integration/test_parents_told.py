@@ -261,6 +261,37 @@ async def test_a_dsl_alert_reaches_the_dsl_by_email_and_webhook_within_a_second(
         await staff_hooks.stop()
 
 
+# covers: WER-14, S04-19, C12
+async def test_on_a_server_with_only_the_schools_webhook_the_dsl_alert_goes_there(
+    db_url: str, tmp_path: Path
+):
+    hooks = await Hooks().start()
+    server = await notices_server(db_url, tmp_path, None, hooks)  # no SMTP, no staff webhook
+    try:
+        school = await s04_school(server.services, "claydon")  # absence notices off
+        session_id, teacher, assistant = await lesson(server, school)
+        server.clock.set(START + dt.timedelta(minutes=5))
+        await end_in_emergency(teacher, assistant)
+        (arrived,) = await hooks.wait_for(1)
+        assert arrived.verifies()
+        assert arrived.payload["type"] == "safeclass.dsl_alert"
+        assert arrived.payload["reason"] == "emergency_end"
+        await asyncio.sleep(0.3)
+        assert len(hooks.arrived) == 1  # Claydon does not tell families of an absence
+        async with server.services.engine.connect() as conn:
+            channels = (
+                await conn.execute(
+                    select(Notification.channel).where(Notification.session_id == session_id)
+                )
+            ).scalars()
+            assert list(channels) == ["webhook"]  # no email row to wait for ever
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            assert (await http.get("/healthz")).json()["status"] == "ok"
+    finally:
+        await server.stop()
+        await hooks.stop()
+
+
 # covers: S04-16, C10, C12
 async def test_a_platform_that_fails_twice_gets_the_notice_once_with_one_delivery_id(
     db_url: str, tmp_path: Path, mail: MailSink

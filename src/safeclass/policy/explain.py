@@ -312,6 +312,14 @@ def _removal(p: Policy, cite: Cite) -> list[str]:
         )
     else:
         out.append("Parents are not told automatically when staff turn their child's camera off.")
+    if p.notices.absence:
+        out.append(
+            "At the end of the session, the parent of each pupil who was expected and never came "
+            "is told, unless they had already told the school their child would not be there"
+            f"{cite('CRO-02', 'CRO-16')}."
+        )
+    else:
+        out.append("Parents are not told automatically when their child does not come.")
     return out
 
 

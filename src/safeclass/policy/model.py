@@ -247,6 +247,13 @@ class Removal(_Section):
     tell_parent_when_camera_turned_off: bool = False
 
 
+class Notices(_Section):
+    """Other things the parents are told, at the end of the session (C10, C14: CRO-02, CRO-16)."""
+
+    # An expected pupil who never came, and whose family had not told the school so already.
+    absence: bool = False
+
+
 class Consent(_Section):
     """The consent basis (C17: CLA-14, WER-13, CRO-16, S04-18)."""
 
@@ -286,6 +293,7 @@ class Policy(_Section):
     recording: Recording = Recording()
     one_to_one: OneToOne = OneToOne()
     removal: Removal = Removal()
+    notices: Notices = Notices()
     consent: Consent = Consent()
     expectations: Expectations = Expectations()
     retention: Retention = Retention()

@@ -76,6 +76,7 @@ SETTINGS: dict[str, Setting] = {
     "removal.tell_parent_when_camera_turned_off": Setting(
         "Parent told when staff turn their child's camera off"
     ),
+    "notices.absence": Setting("Parent told at the end when their child did not come"),
     "consent.basis": Setting("Consent basis"),
     "expectations.pupil": Setting("Pupil expectations"),
     "expectations.parent": Setting("Parent expectations"),

@@ -40,6 +40,7 @@ from safeclass.app.family_reports import FamilyReport, reports_for
 from safeclass.app.reports import register_csv, register_pdf
 from safeclass.app.reports.loading import session_report
 from safeclass.app.staff_roles import Capability
+from safeclass.app.undelivered import waiting_notices
 from safeclass.bootstrap import Services
 from safeclass.web import i18n, room_words
 from safeclass.web.deps import AllowedSession, services_of
@@ -115,6 +116,8 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         pupils.append(PupilRow(p.id, p.shown_name, takes_part, words, p.link, p.id in emails))
     names = {p.id: p.shown_name for p in detail.pupils}
     found = await reports_for(services.engine, stored.school_id, session_id)
+    async with services.engine.connect() as conn:
+        waiting = await waiting_notices(conn, session_id, now, can_deliver=services.delivers)
     told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
     open_for_links = line.state in ("soon", "now")
@@ -132,6 +135,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         needed=needed,
         pupils=pupils,
         told=told,
+        not_told=[(names.get(w.pupil_id, "") if w.pupil_id else "", w.kind) for w in waiting],
         told_by_pupil={
             p.id: [t for r, t in zip(found, told, strict=True) if r.pupil_id == p.id]
             for p in pupils

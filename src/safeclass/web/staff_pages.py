@@ -101,7 +101,7 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         policy = await current_policy(conn, staff.school_id)
         classes = await list_classes(conn, staff.school_id)
         waiting = await count_undelivered(
-            conn, now, can_deliver=services.outbox is not None, school_id=staff.school_id
+            conn, now, can_deliver=services.delivers, school_id=staff.school_id
         )
     zone = ZoneInfo(policy.school.timezone)
     today = now.astimezone(zone).date()
@@ -133,13 +133,26 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
 
 
 def undelivered_words(waiting: Undelivered, language: str) -> list[str]:
-    """The staff home's warning when alerts to the DSL wait undelivered (app/undelivered.py):
-    how many, why, and what to do now. Empty when none wait."""
+    """The staff home's warning when alerts to the DSL or notices to parents wait undelivered
+    (app/undelivered.py): how many, why, and what to do now. Empty when none wait."""
     n = waiting.dsl_alerts
-    if not n or waiting.why is None:
+    if waiting.why is None:
         return []
     ngettext = i18n.translations(language).ngettext
     gettext = i18n.translations(language).gettext
+    families = []
+    if waiting.parent_notices:
+        families = [
+            ngettext(
+                "%(num)d message to a pupil's family has not been delivered.",
+                "%(num)d messages to pupils' families have not been delivered.",
+                waiting.parent_notices,
+            )
+            % {"num": waiting.parent_notices},
+            gettext("The lesson's page says whose: tell the family yourself."),
+        ]
+    if not n:
+        return families
     if waiting.why is Why.NO_CHANNEL:
         first = ngettext(
             "%(num)d alert to the safeguarding lead has not been delivered: email is not set up "
@@ -164,7 +177,7 @@ def undelivered_words(waiting: Undelivered, language: str) -> list[str]:
             "not take them.",
             n,
         )
-    return [first % {"num": n}, gettext("Tell the safeguarding lead yourself.")]
+    return [first % {"num": n}, gettext("Tell the safeguarding lead yourself."), *families]
 
 
 def session_line(

@@ -262,7 +262,13 @@ class Concern(Base):
 
 
 class Notification(Base):
-    """The outbox: alerts to the DSL and notices to parents, sent and retried by a worker."""
+    """The outbox: alerts to the DSL and notices to parents, sent and retried by a worker.
+
+    One row per channel and recipient: `channel` "email" (`recipient` an address) or "webhook"
+    (`recipient` "parents" or "staff": which of the school's webhooks; `body` the JSON to sign),
+    so each is retried on its own and one that fails never sends the other again. `pupil_id`
+    names the pupil a parents' notice is about (the timeline and staff pages say whose).
+    """
 
     __tablename__ = "notifications"
 
@@ -270,6 +276,8 @@ class Notification(Base):
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
     kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    pupil_id: Mapped[str | None] = mapped_column(String(36))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

@@ -11,7 +11,7 @@ from safeclass.adapters.store.sessions import load_session
 from safeclass.app.register import Register, build_register
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.timeline import TimelineLine, build_timeline
-from safeclass.app.undelivered import alert_deliveries
+from safeclass.app.undelivered import alert_deliveries, parent_deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,8 @@ async def session_report(
     names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}
     async with engine.connect() as conn:
         alerts = await alert_deliveries(conn, session_id)
+        parents = await parent_deliveries(conn, session_id)
     return SessionReport(
         register=build_register(stored.plan, events, tz, policy=stored.policy, attempts=attempts),
-        timeline=build_timeline(events, tz, names, attempts, alerts),
+        timeline=build_timeline(events, tz, names, attempts, alerts, parents=parents),
     )

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records
@@ -510,10 +510,9 @@ async def _notifications(
     sessions: Mapping[str, Mapping[str, Any]],
     zone: ZoneInfo,
 ) -> list[dict[str, Any]]:
-    """Notices sent to the pupil's guardians about the pupil. A notice about a brother or sister
-    at the same address names that child, so only notices naming this pupil are kept."""
-    if not emails:
-        return []
+    """Notices sent to the pupil's guardians about the pupil, by email and by the school's
+    webhook. A notice written with its pupil's id is theirs; an older one (no id) to the same
+    address may be about a brother or sister, so only those naming this pupil are kept."""
     rows = (
         await conn.execute(
             select(
@@ -526,10 +525,14 @@ async def _notifications(
                 Notification.status,
                 Notification.created_at,
                 Notification.sent_at,
+                Notification.pupil_id,
             )
             .where(
                 Notification.school_id == school_id,
-                Notification.recipient.in_(emails),
+                or_(
+                    Notification.pupil_id == pupil.id,
+                    and_(Notification.pupil_id.is_(None), Notification.recipient.in_(emails)),
+                ),
                 Notification.kind.like(_TO_FAMILIES),
                 Notification.kind != _NOT_TO_FAMILIES,
             )
@@ -549,8 +552,9 @@ async def _notifications(
             "written_at": _local(made, zone),
             "sent_at": _local(sent, zone),
         }
-        for nid, sid, kind, to, subject, body, status, made, sent in rows
-        if (sid is None or sid in sessions) and named.search(f"{subject}\n{body}")
+        for nid, sid, kind, to, subject, body, status, made, sent, about in rows
+        if (sid is None or sid in sessions)
+        and (about == pupil.id or named.search(f"{subject}\n{body}"))
     ]
 
 

@@ -3,9 +3,9 @@
 Who was expected, who came and when, who was late and by how much (against the planned start,
 from when the pupil first joined the waiting room: a pupil waiting on time is not late because
 staff admitted them late; late only beyond the policy's `timing.late_after_minutes`, so a pupil
-two minutes behind is not late where the school allows five), who left early, who was removed and why; the staff present; and the
-session's facts, such as each hold of the two-adult rule. Built in one pass over the events,
-so a 500-event session takes about a millisecond.
+two minutes behind is not late where the school allows five), who left early, who was removed
+and why; the staff present; and the session's facts, such as each hold of the two-adult rule.
+Built in one pass over the events, so a 500-event session takes about a millisecond.
 """
 
 from __future__ import annotations

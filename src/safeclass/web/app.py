@@ -27,6 +27,7 @@ from safeclass.web import (
     class_page,
     health,
     invitations,
+    oversight_page,
     recordings_api,
     room_socket,
     schedule_page,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
     app.include_router(session_page.router)
     app.include_router(class_page.router)
+    app.include_router(oversight_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)
     check_routes(app)
     return app

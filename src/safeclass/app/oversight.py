@@ -1,0 +1,735 @@
+"""The head teacher's view across sessions (C19: CRO-02, CRO-09, CRO-17): attendance and
+punctuality by class, pupil and week; behaviour notes, incidents and removals; the policy's
+review date.
+
+Replaying a term of logs on every request would take seconds (840 sessions for a school of 400
+pupils over 60 days), so each ended session's register is kept as rows (`AttendanceMark`, one
+per pupil; `BehaviourMark`, one per note, removal, camera turned off or concern) stamped with
+the log entry they were computed from (`AttendanceStamp`). `refresh` computes the rows of every
+ended session in a period whose stamp is missing or behind its log's head (once per session,
+or again after the log grew, e.g. a redaction) and drops the rows of logs that retention
+deleted; the figures are then SQL sums over the rows. The rows come from `build_register`, the
+same projection as the register's CSV and PDF, so the two can never disagree (a test checks).
+
+No free text is copied: a behaviour note's words and a removal's reason are read from the log
+entry when listed, and a concern is only ever counted here; its text is the DSL's
+(`staff_roles.may_read_concern`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from safeclass.adapters.store.event_log import EventLog, LogEntry
+from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
+from safeclass.adapters.store.tables import (
+    AttendanceMark,
+    AttendanceStamp,
+    BehaviourMark,
+    Pupil,
+    SchoolClass,
+    Session,
+    SessionEvent,
+    SessionLogHead,
+    Staff,
+)
+from safeclass.app.register import Attendance, build_register
+from safeclass.app.room_log import refused_attempts, room_events
+from safeclass.core.state import SessionPlan
+from safeclass.policy import Policy
+
+# The version of the rules the stored rows were computed by: a change to how the register
+# counts (e.g. the late threshold) bumps it, and every stamp behind it is computed again.
+RULES = 1
+REVIEW_WARNING_DAYS = 30  # the policy's review date is warned of this many days ahead
+CAME = (Attendance.ATTENDED.value, Attendance.REMOVED.value)
+_NOTE_KINDS = ("incident", "behaviour", "reward", "note")
+
+
+class Mark(StrEnum):
+    """What a behaviour mark records."""
+
+    INCIDENT = "incident"
+    BEHAVIOUR = "behaviour"
+    REWARD = "reward"
+    NOTE = "note"
+    REMOVAL = "removal"
+    CAMERA_OFF = "camera_off"  # a pupil's camera turned off by staff
+    CONCERN = "concern"  # counted only: the text is the DSL's
+
+
+MARK_ORDER = tuple(Mark)
+
+
+# -- keeping the rows ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Refreshed:
+    computed: int  # sessions whose rows were (re)computed
+    dropped: int  # sessions whose log is gone, and their rows with it
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+async def refresh(
+    engine: AsyncEngine,
+    school_id: str,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> Refreshed:
+    """Compute the rows of each ended session of the school (planned start in [since, until))
+    whose stamp is missing or behind its log; drop the rows of sessions whose log was deleted."""
+    async with engine.connect() as conn:
+        query = (
+            select(
+                Session.id,
+                Session.starts_at,
+                Session.minutes,
+                Session.status,
+                SessionLogHead.last_seq,
+                AttendanceStamp.log_seq,
+                AttendanceStamp.rules,
+            )
+            .join(SessionLogHead, SessionLogHead.session_id == Session.id)
+            .outerjoin(AttendanceStamp, AttendanceStamp.session_id == Session.id)
+            .where(Session.school_id == school_id, Session.status != "cancelled")
+        )
+        if since is not None:
+            query = query.where(Session.starts_at >= since)
+        if until is not None:
+            query = query.where(Session.starts_at < until)
+        candidates = (await conn.execute(query)).all()
+        orphans = (
+            await conn.execute(
+                select(AttendanceStamp.session_id)
+                .outerjoin(SessionLogHead, SessionLogHead.session_id == AttendanceStamp.session_id)
+                .where(AttendanceStamp.school_id == school_id, SessionLogHead.session_id.is_(None))
+            )
+        ).all()
+    due = [
+        (sid, head)
+        for sid, starts_at, minutes, status, head, stamped, rules in candidates
+        if (stamped != head or rules != RULES)
+        and (status == "ended" or _aware(starts_at) + dt.timedelta(minutes=minutes) <= now)
+    ]
+    for sid, _head in due:
+        await compute_session(engine, sid, now)
+    if orphans:
+        async with engine.begin() as conn:
+            await _drop(conn, [sid for (sid,) in orphans])
+    return Refreshed(len(due), len(orphans))
+
+
+async def _drop(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
+    for table in (AttendanceMark, BehaviourMark, AttendanceStamp):
+        await conn.execute(delete(table).where(table.session_id.in_(session_ids)))
+
+
+async def compute_session(engine: AsyncEngine, session_id: str, now: dt.datetime) -> int:
+    """Compute and store one session's rows from its log (replacing any); how many pupils."""
+    try:
+        stored = await load_session(engine, session_id)
+    except SessionNotFoundError:
+        return 0
+    entries = await EventLog(engine).read(session_id)
+    async with engine.connect() as conn:
+        class_id = (
+            await conn.execute(select(Session.class_id).where(Session.id == session_id))
+        ).scalar_one_or_none()
+    marks, behaviour = session_rows(entries, stored.plan, stored.policy, stored.school_id, class_id)
+    last_seq = entries[-1].seq if entries else 0
+    async with engine.begin() as conn:
+        await _drop(conn, [session_id])
+        if marks:
+            await conn.execute(insert(AttendanceMark), marks)
+        if behaviour:
+            await conn.execute(insert(BehaviourMark), behaviour)
+        await conn.execute(
+            insert(AttendanceStamp).values(
+                session_id=session_id,
+                school_id=stored.school_id,
+                log_seq=last_seq,
+                rules=RULES,
+                computed_at=now,
+            )
+        )
+    return len(marks)
+
+
+def session_rows(
+    entries: Sequence[LogEntry],
+    plan: SessionPlan,
+    policy: Policy,
+    school_id: str,
+    class_id: str | None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The attendance and behaviour rows of one session, from its log entries (pure)."""
+    register = build_register(
+        plan,
+        room_events(entries),
+        policy.school.timezone,
+        policy=policy,
+        attempts=refused_attempts(entries),
+    )
+    starts_at = _aware(plan.starts_at)
+    marks = [
+        {
+            "session_id": plan.session_id,
+            "pupil_id": row.pupil_id,
+            "school_id": school_id,
+            "class_id": class_id,
+            "starts_at": starts_at,
+            "status": row.status.value,
+            "late_seconds": None if row.late_by is None else round(row.late_by.total_seconds()),
+            "seconds_present": round(row.present.total_seconds()),
+            "left_early": row.left_early,
+        }
+        for row in register.pupils
+    ]
+    pupils = {row.pupil_id for row in register.pupils}
+    behaviour = []
+    for entry in entries:
+        kind = _mark_of(entry, pupils)
+        if kind is None or entry.payload is None:
+            continue
+        p = entry.payload
+        behaviour.append(
+            {
+                "session_id": plan.session_id,
+                "seq": entry.seq,
+                "school_id": school_id,
+                "class_id": class_id,
+                "at": _aware(dt.datetime.fromisoformat(entry.at)),
+                "kind": kind.value,
+                "pupil_id": p.get("pupil") or p.get("target"),
+                "by": p.get("by"),
+            }
+        )
+    return marks, behaviour
+
+
+def _mark_of(entry: LogEntry, pupils: set[str]) -> Mark | None:
+    p = entry.payload
+    if p is None:
+        return None
+    if entry.type == "LogNoteAdded":
+        kind = p.get("kind")
+        return Mark(kind) if kind in _NOTE_KINDS else None
+    if entry.type == "PupilRemoved":
+        return Mark.REMOVAL
+    if entry.type == "ConcernRaised":
+        return Mark.CONCERN
+    if entry.type == "CameraTurnedOff" and p.get("by") != p.get("target"):
+        return Mark.CAMERA_OFF if p.get("target") in pupils else None
+    return None
+
+
+# -- the figures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Pupils' marks: came on time, came late (by the policy), absent, and the rest (opted out,
+    turned away, never let in)."""
+
+    on_time: int = 0
+    late: int = 0
+    absent: int = 0
+    other: int = 0
+
+    @property
+    def expected(self) -> int:
+        return self.on_time + self.late + self.absent + self.other
+
+    @property
+    def came(self) -> int:
+        return self.on_time + self.late
+
+    def percent(self, part: int) -> int:
+        """`part` as a whole percentage of the pupils expected (0 when none were)."""
+        return round(100 * part / self.expected) if self.expected else 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.on_time + other.on_time,
+            self.late + other.late,
+            self.absent + other.absent,
+            self.other + other.other,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One row of a table of counts: a week, a class or a pupil."""
+
+    key: str
+    label: str
+    counts: Counts
+    sessions: int = 0
+    extra: str = ""  # a pupil's class
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourLine:
+    at: dt.datetime  # local
+    kind: Mark
+    session_id: str
+    session_title: str
+    pupil: str
+    by: str
+    text: str  # a note's words or a removal's reason; never a concern's
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    since: dt.date
+    until: dt.date  # inclusive
+    class_id: str | None
+    sessions: int  # ended sessions counted
+    never_opened: int  # scheduled, over, not cancelled, but nobody opened the room
+    total: Counts
+    weeks: list[Line]
+    classes: list[Line]
+    pupils: list[Line]
+    behaviour: dict[Mark, int]
+    behaviour_by_class: dict[str, dict[Mark, int]]
+    recent: list[BehaviourLine] = field(default_factory=list)
+
+
+def _sums() -> tuple[Any, ...]:
+    came = AttendanceMark.status.in_(CAME)
+    return (
+        func.sum(case((and_(came, AttendanceMark.late_seconds.is_(None)), 1), else_=0)),
+        func.sum(case((and_(came, AttendanceMark.late_seconds.is_not(None)), 1), else_=0)),
+        func.sum(case((AttendanceMark.status == Attendance.ABSENT.value, 1), else_=0)),
+        func.count(),
+    )
+
+
+def _counts(on_time: Any, late: Any, absent: Any, total: Any) -> Counts:
+    on, la, ab, all_ = int(on_time or 0), int(late or 0), int(absent or 0), int(total or 0)
+    return Counts(on, la, ab, all_ - on - la - ab)
+
+
+def period_bounds(
+    since: dt.date, until: dt.date, zone: ZoneInfo
+) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC instants of local midnight at `since` and the midnight after `until`."""
+    start = dt.datetime.combine(since, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return start, end.astimezone(dt.UTC)
+
+
+def week_of(day: dt.date) -> dt.date:
+    """The Monday of `day`'s week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def full_name(forename: str, surname: str) -> str:
+    return f"{forename} {surname}".strip()
+
+
+async def overview(
+    engine: AsyncEngine,
+    school_id: str,
+    zone: ZoneInfo,
+    since: dt.date,
+    until: dt.date,
+    now: dt.datetime,
+    class_id: str | None = None,
+    recent: int = 20,
+) -> Overview:
+    """The figures for the head's page over [since, until] (local dates), one class or all."""
+    start, end = period_bounds(since, until, zone)
+    await refresh(engine, school_id, now, start, end)
+    marks = [
+        AttendanceMark.school_id == school_id,
+        AttendanceMark.starts_at >= start,
+        AttendanceMark.starts_at < end,
+    ]
+    behaviour_where = [
+        BehaviourMark.school_id == school_id,
+        BehaviourMark.at >= start,
+        BehaviourMark.at < end,
+    ]
+    if class_id is not None:
+        marks.append(AttendanceMark.class_id == class_id)
+        behaviour_where.append(BehaviourMark.class_id == class_id)
+    async with engine.connect() as conn:
+        per_session = (
+            await conn.execute(
+                select(
+                    AttendanceMark.session_id,
+                    AttendanceMark.starts_at,
+                    AttendanceMark.class_id,
+                    *_sums(),
+                )
+                .where(*marks)
+                .group_by(
+                    AttendanceMark.session_id, AttendanceMark.starts_at, AttendanceMark.class_id
+                )
+            )
+        ).all()
+        per_pupil = (
+            await conn.execute(
+                select(AttendanceMark.pupil_id, func.count(AttendanceMark.session_id), *_sums())
+                .where(*marks)
+                .group_by(AttendanceMark.pupil_id)
+            )
+        ).all()
+        classes = {
+            cid: name
+            for cid, name in (
+                await conn.execute(
+                    select(SchoolClass.id, SchoolClass.name).where(
+                        SchoolClass.school_id == school_id
+                    )
+                )
+            ).all()
+        }
+        pupils = {
+            pid: (full_name(fore, sur), sur, fore, cid)
+            for pid, fore, sur, cid in (
+                await conn.execute(
+                    select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.class_id).where(
+                        Pupil.school_id == school_id
+                    )
+                )
+            ).all()
+        }
+        kinds = (
+            await conn.execute(
+                select(BehaviourMark.class_id, BehaviourMark.kind, func.count())
+                .where(*behaviour_where)
+                .group_by(BehaviourMark.class_id, BehaviourMark.kind)
+            )
+        ).all()
+        never = await _never_opened(conn, school_id, start, min(end, now), class_id)
+        listed = await _recent(conn, behaviour_where, recent) if recent else []
+    weeks: dict[dt.date, Counts] = defaultdict(Counts)
+    week_sessions: dict[dt.date, int] = defaultdict(int)
+    by_class: dict[str | None, Counts] = defaultdict(Counts)
+    class_sessions: dict[str | None, int] = defaultdict(int)
+    total = Counts()
+    for _sid, starts_at, cid, *sums in per_session:
+        counts = _counts(*sums)
+        week = week_of(_aware(starts_at).astimezone(zone).date())
+        weeks[week] += counts
+        week_sessions[week] += 1
+        by_class[cid] += counts
+        class_sessions[cid] += 1
+        total += counts
+    week_lines = [
+        Line(week.isoformat(), week.isoformat(), weeks[week], week_sessions[week])
+        for week in sorted(weeks)
+    ]
+    class_lines = sorted(
+        (
+            Line(cid or "", classes.get(cid or "", ""), counts, class_sessions[cid])
+            for cid, counts in by_class.items()
+        ),
+        key=lambda line: (line.label == "", line.label.casefold()),
+    )
+    pupil_lines = []
+    for pid, sessions, *sums in per_pupil:
+        name, surname, forename, cid = pupils.get(pid, (pid, pid, "", None))
+        pupil_lines.append(
+            (
+                (surname.casefold(), forename.casefold(), pid),
+                Line(pid, name, _counts(*sums), int(sessions), classes.get(cid or "", "")),
+            )
+        )
+    pupil_lines.sort(key=lambda pair: pair[0])
+    behaviour: dict[Mark, int] = dict.fromkeys(MARK_ORDER, 0)
+    behaviour_by_class: dict[str, dict[Mark, int]] = {}
+    for cid, kind, n in kinds:
+        mark = Mark(kind)
+        behaviour[mark] += int(n)
+        per = behaviour_by_class.setdefault(cid or "", dict.fromkeys(MARK_ORDER, 0))
+        per[mark] += int(n)
+    return Overview(
+        since=since,
+        until=until,
+        class_id=class_id,
+        sessions=len(per_session),
+        never_opened=never,
+        total=total,
+        weeks=week_lines,
+        classes=class_lines,
+        pupils=[line for _, line in pupil_lines],
+        behaviour=behaviour,
+        behaviour_by_class=behaviour_by_class,
+        recent=[_local_line(line, zone, pupils) for line in listed],
+    )
+
+
+async def _never_opened(
+    conn: AsyncConnection,
+    school_id: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    class_id: str | None,
+) -> int:
+    """Sessions planned in the period, started before `end`, not cancelled, with no log."""
+    query = (
+        select(func.count())
+        .select_from(Session)
+        .outerjoin(SessionLogHead, SessionLogHead.session_id == Session.id)
+        .where(
+            Session.school_id == school_id,
+            Session.status != "cancelled",
+            Session.starts_at >= start,
+            Session.starts_at < end,
+            SessionLogHead.session_id.is_(None),
+        )
+    )
+    if class_id is not None:
+        query = query.where(Session.class_id == class_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    at: dt.datetime
+    kind: str
+    session_id: str
+    title: str
+    pupil_id: str | None
+    by: str
+    payload: str | None
+
+
+async def _recent(conn: AsyncConnection, where: Sequence[Any], limit: int) -> list[_Listed]:
+    """The latest behaviour marks (not concerns: those are the DSL's), with their log entry's
+    words (a note's text, a removal's reason) and who recorded them."""
+    rows = (
+        await conn.execute(
+            select(
+                BehaviourMark.at,
+                BehaviourMark.kind,
+                BehaviourMark.session_id,
+                Session.title,
+                BehaviourMark.pupil_id,
+                Staff.name,
+                SessionEvent.payload,
+            )
+            .join(Session, Session.id == BehaviourMark.session_id)
+            .outerjoin(Staff, Staff.id == BehaviourMark.by)
+            .outerjoin(
+                SessionEvent,
+                and_(
+                    SessionEvent.session_id == BehaviourMark.session_id,
+                    SessionEvent.seq == BehaviourMark.seq,
+                ),
+            )
+            .where(*where, BehaviourMark.kind != Mark.CONCERN.value)
+            .order_by(BehaviourMark.at.desc(), BehaviourMark.seq.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [_Listed(*row[:5], row[5] or "", row[6]) for row in rows]
+
+
+def _local_line(
+    listed: _Listed, zone: ZoneInfo, pupils: Mapping[str, tuple[str, str, str, str | None]]
+) -> BehaviourLine:
+    kind = Mark(listed.kind)
+    text = ""
+    if listed.payload is not None and kind is not Mark.CONCERN:
+        data = json.loads(listed.payload)
+        text = str(data.get("reason" if kind is Mark.REMOVAL else "text", "") or "")
+    pupil = pupils.get(listed.pupil_id or "", ("", "", "", None))[0] if listed.pupil_id else ""
+    return BehaviourLine(
+        at=_aware(listed.at).astimezone(zone),
+        kind=kind,
+        session_id=listed.session_id,
+        session_title=listed.title,
+        pupil=pupil,
+        by=listed.by,
+        text=text,
+    )
+
+
+# -- one pupil -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PupilSession:
+    """One session in a pupil's own history."""
+
+    session_id: str
+    starts_at: dt.datetime  # local
+    title: str
+    class_name: str
+    status: Attendance
+    late_minutes: float | None
+    minutes_present: float
+    left_early: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PupilHistory:
+    pupil_id: str
+    name: str
+    class_name: str
+    counts: Counts
+    sessions: list[PupilSession]
+    behaviour: dict[Mark, int]
+
+
+class NoSuchPupilError(LookupError):
+    """No pupil of this school has that id."""
+
+
+async def pupil_history(
+    engine: AsyncEngine,
+    school_id: str,
+    pupil_id: str,
+    zone: ZoneInfo,
+    since: dt.date,
+    until: dt.date,
+    now: dt.datetime,
+) -> PupilHistory:
+    """One pupil's row of every ended session in the period, newest first."""
+    start, end = period_bounds(since, until, zone)
+    async with engine.connect() as conn:
+        found = (
+            await conn.execute(
+                select(Pupil.forename, Pupil.surname, Pupil.class_id).where(
+                    Pupil.id == pupil_id, Pupil.school_id == school_id
+                )
+            )
+        ).first()
+    if found is None:
+        raise NoSuchPupilError(pupil_id)
+    await refresh(engine, school_id, now, start, end)
+    async with engine.connect() as conn:
+        classes = dict(
+            (
+                await conn.execute(
+                    select(SchoolClass.id, SchoolClass.name).where(
+                        SchoolClass.school_id == school_id
+                    )
+                )
+            ).all()
+        )
+        rows = (
+            await conn.execute(
+                select(
+                    AttendanceMark.session_id,
+                    AttendanceMark.starts_at,
+                    Session.title,
+                    AttendanceMark.class_id,
+                    AttendanceMark.status,
+                    AttendanceMark.late_seconds,
+                    AttendanceMark.seconds_present,
+                    AttendanceMark.left_early,
+                )
+                .join(Session, Session.id == AttendanceMark.session_id)
+                .where(
+                    AttendanceMark.school_id == school_id,
+                    AttendanceMark.pupil_id == pupil_id,
+                    AttendanceMark.starts_at >= start,
+                    AttendanceMark.starts_at < end,
+                )
+                .order_by(AttendanceMark.starts_at.desc())
+            )
+        ).all()
+        kinds = (
+            await conn.execute(
+                select(BehaviourMark.kind, func.count())
+                .where(
+                    BehaviourMark.school_id == school_id,
+                    BehaviourMark.pupil_id == pupil_id,
+                    BehaviourMark.at >= start,
+                    BehaviourMark.at < end,
+                )
+                .group_by(BehaviourMark.kind)
+            )
+        ).all()
+    sessions = [
+        PupilSession(
+            session_id=sid,
+            starts_at=_aware(starts_at).astimezone(zone),
+            title=title,
+            class_name=classes.get(cid or "", ""),
+            status=Attendance(status),
+            late_minutes=None if late is None else round(late / 60, 1),
+            minutes_present=round(present / 60, 1),
+            left_early=bool(left_early),
+        )
+        for sid, starts_at, title, cid, status, late, present, left_early in rows
+    ]
+    behaviour: dict[Mark, int] = dict.fromkeys(MARK_ORDER, 0)
+    for kind, n in kinds:
+        behaviour[Mark(kind)] += int(n)
+    forename, surname, cid = found
+    return PupilHistory(
+        pupil_id=pupil_id,
+        name=full_name(forename, surname),
+        class_name=classes.get(cid or "", ""),
+        counts=_tally((s.status, s.late_minutes is not None) for s in sessions),
+        sessions=sessions,
+        behaviour=behaviour,
+    )
+
+
+def _tally(rows: Iterable[tuple[Attendance, bool]]) -> Counts:
+    on = late = absent = other = 0
+    for status, was_late in rows:
+        if status.value in CAME:
+            late += was_late
+            on += not was_late
+        elif status is Attendance.ABSENT:
+            absent += 1
+        else:
+            other += 1
+    return Counts(on, late, absent, other)
+
+
+# -- the policy's review date (CRO-17) -------------------------------------------------------------
+
+
+class Review(StrEnum):
+    FINE = "fine"
+    SOON = "soon"  # within REVIEW_WARNING_DAYS
+    TODAY = "today"
+    OVERDUE = "overdue"
+
+
+def review_state(policy: Policy, today: dt.date) -> Review:
+    """Where the policy in force stands against its review date (warned of 30 days ahead)."""
+    review = policy.school.review
+    if today > review:
+        return Review.OVERDUE
+    if today == review:
+        return Review.TODAY
+    if (review - today).days <= REVIEW_WARNING_DAYS:
+        return Review.SOON
+    return Review.FINE
+
+
+# -- the school-wide compliance summary (issue 11 item 3) ------------------------------------------
+
+
+async def compliance_summary(
+    engine: AsyncEngine, school_id: str, since: dt.datetime, until: dt.datetime
+) -> Any | None:
+    """THE SLOT FOR THE COMPLIANCE SUMMARY: `app/reports/compliance.school_summary(...)` (built
+    on branch s5-compliance) is called here at merge, and its result shown by the template
+    `_oversight_compliance.html`. Until then: None, and the page says it is not available yet."""
+    return None

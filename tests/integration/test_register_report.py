@@ -74,19 +74,16 @@ async def test_report_register_writes_the_csv_for_the_schools_spreadsheet(
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()  # (Click's runner shows the CSV's CRLF as LF)
     assert lines[0].startswith("Date,Session,Pupil,Status,Joined waiting room,Admitted,Left,")
-    assert (
-        lines[1:]
-        == [
-            "2026-11-24,Year 2 Maths,Amelia R.,attended,09:57,10:01,10:30,29,,no,0,,,0,0,0",
-            "2026-11-24,Year 2 Maths,Ava E.,absent,,,,0,,,0,,,0,0,0",
-            "2026-11-24,Year 2 Maths,Isla J.,attended,09:57,10:01,10:30,29,,no,0,,,0,0,0",
-            "2026-11-24,Year 2 Maths,Leo K.,opted out,,,,0,,,0,,,0,0,0",
-            # Noah joined 4 minutes after the start: not late under Claydon's 5
-            "2026-11-24,Year 2 Maths,Noah O.,attended,10:04,10:04,10:30,25.5,,no,0,,,0,0,0",
-            "2026-11-24,Year 2 Maths,Oliver S.,removed,09:57,10:01,10:12,11,,no,0,Mrs Khan,"
-            "'=shouting over others,0,0,0",
-        ]
-    )
+    assert lines[1:] == [
+        "2026-11-24,Year 2 Maths,Amelia R.,attended,09:57,10:01,10:30,29,,no,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Ava E.,absent,,,,0,,,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Isla J.,attended,09:57,10:01,10:30,29,,no,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Leo K.,opted out,,,,0,,,0,,,0,0,0",
+        # Noah joined 4 minutes after the start: not late under Claydon's 5
+        "2026-11-24,Year 2 Maths,Noah O.,attended,10:04,10:04,10:30,25.5,,no,0,,,0,0,0",
+        "2026-11-24,Year 2 Maths,Oliver S.,removed,09:57,10:01,10:12,11,,no,0,Mrs Khan,"
+        "'=shouting over others,0,0,0",
+    ]
 
 
 # covers: C14, CLA-17, S04-03, C5

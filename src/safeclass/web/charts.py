@@ -43,8 +43,7 @@ class Bar:
 
 def _text(x: float, y: float, words: str, css: str, anchor: str = "start") -> str:
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" class="{css}" text-anchor="{anchor}">'
-        f"{escape(words)}</text>"
+        f'<text x="{x:.1f}" y="{y:.1f}" class="{css}" text-anchor="{anchor}">{escape(words)}</text>'
     )
 
 
@@ -106,9 +105,7 @@ def stacked_bars(
     if share:
         for fraction, words in zip((0.0, 0.5, 1.0), axis_words, strict=True):
             anchor = ("start", "middle", "end")[int(fraction * 2)]
-            out.append(
-                _text(LABEL_WIDTH + span * fraction, base + 12, words, "chart-tick", anchor)
-            )
+            out.append(_text(LABEL_WIDTH + span * fraction, base + 12, words, "chart-tick", anchor))
     out.append("</svg>")
     return Markup("".join(out))
 

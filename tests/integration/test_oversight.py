@@ -38,6 +38,7 @@ WEEK_ONE = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)  # a Tuesday; London 
 WEEK_TWO = WEEK_ONE + dt.timedelta(days=7)
 CONCERN_TEXT = "Saw a bruise on her arm when she reached for the pencil"
 PERIOD = "from=2026-11-23&to=2026-12-06"
+PCT = ["Attended (%)"]
 
 
 @dataclass
@@ -172,8 +173,16 @@ async def test_late_means_more_than_the_policys_minutes_after_the_planned_start_
     status, text = await get(world, f"/staff/oversight/weeks.csv?{PERIOD}")
     assert status == 200
     assert rows(text) == [
-        ["Week beginning", "Sessions", "Pupils expected", "On time", "Late", "Absent", "Other"]
-        + ["Attended (%)"],
+        [
+            "Week beginning",
+            "Sessions",
+            "Pupils expected",
+            "On time",
+            "Late",
+            "Absent",
+            "Other",
+            *PCT,
+        ],
         # Amelia, Isla (3 min) on time; Oliver (7 min) and Freya (10 min) late; Noah opted out
         ["2026-11-23", "2", "5", "2", "2", "0", "1", "80"],
         # Oliver on time; Isla (6 min) late; Amelia absent; Noah opted out

@@ -107,7 +107,7 @@ def stacked_bars(
             anchor = ("start", "middle", "end")[int(fraction * 2)]
             out.append(_text(LABEL_WIDTH + span * fraction, base + 12, words, "chart-tick", anchor))
     out.append("</svg>")
-    return Markup("".join(out))
+    return Markup("".join(out))  # noqa: S704 - every word in it went through escape()
 
 
 def pattern_defs() -> Markup:

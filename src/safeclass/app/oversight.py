@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, LogEntry
@@ -158,6 +158,9 @@ async def compute_session(engine: AsyncEngine, session_id: str, now: dt.datetime
             await conn.execute(insert(AttendanceMark), marks)
         if behaviour:
             await conn.execute(insert(BehaviourMark), behaviour)
+        sums = [0, 0, 0, 0]
+        for row in marks:
+            sums[row["mark"]] += 1
         await conn.execute(
             insert(AttendanceStamp).values(
                 session_id=session_id,
@@ -165,9 +168,23 @@ async def compute_session(engine: AsyncEngine, session_id: str, now: dt.datetime
                 log_seq=last_seq,
                 rules=RULES,
                 computed_at=now,
+                class_id=class_id,
+                starts_at=_aware(stored.plan.starts_at),
+                on_time=sums[0],
+                late=sums[1],
+                absent=sums[2],
+                other=sums[3],
             )
         )
     return len(marks)
+
+
+def mark_of(status: Attendance, late: bool) -> int:
+    """A register row's bucket: 0 came on time, 1 came late, 2 absent, 3 anything else
+    (opted out, turned away, never let in)."""
+    if status.value in CAME:
+        return 1 if late else 0
+    return 2 if status is Attendance.ABSENT else 3
 
 
 def session_rows(
@@ -194,6 +211,7 @@ def session_rows(
             "class_id": class_id,
             "starts_at": starts_at,
             "status": row.status.value,
+            "mark": mark_of(row.status, row.late_by is not None),
             "late_seconds": None if row.late_by is None else round(row.late_by.total_seconds()),
             "seconds_present": round(row.present.total_seconds()),
             "left_early": row.left_early,
@@ -308,21 +326,15 @@ class Overview:
     behaviour: dict[Mark, int]
     behaviour_by_class: dict[str, dict[Mark, int]]
     recent: list[BehaviourLine] = field(default_factory=list)
+    on_roll: int = 0  # the pupils of the school (or the class) today
 
 
-def _sums() -> tuple[Any, ...]:
-    came = AttendanceMark.status.in_(CAME)
-    return (
-        func.sum(case((and_(came, AttendanceMark.late_seconds.is_(None)), 1), else_=0)),
-        func.sum(case((and_(came, AttendanceMark.late_seconds.is_not(None)), 1), else_=0)),
-        func.sum(case((AttendanceMark.status == Attendance.ABSENT.value, 1), else_=0)),
-        func.count(),
-    )
-
-
-def _counts(on_time: Any, late: Any, absent: Any, total: Any) -> Counts:
-    on, la, ab, all_ = int(on_time or 0), int(late or 0), int(absent or 0), int(total or 0)
-    return Counts(on, la, ab, all_ - on - la - ab)
+def _counts_of(marks: Iterable[tuple[int, int]]) -> Counts:
+    """Counts from (mark, how many) pairs."""
+    sums = [0, 0, 0, 0]
+    for mark, n in marks:
+        sums[int(mark)] += int(n)
+    return Counts(*sums)
 
 
 def period_bounds(
@@ -343,6 +355,17 @@ def full_name(forename: str, surname: str) -> str:
     return f"{forename} {surname}".strip()
 
 
+class Pupils(StrEnum):
+    """Which pupils' lines an overview carries."""
+
+    ALL = "all"  # every pupil with a mark in the period (the CSV; a chosen class)
+    MOST_MISSED = "most_missed"  # the PUPILS_LISTED most often late or absent
+    NONE = "none"
+
+
+PUPILS_LISTED = 20
+
+
 async def overview(
     engine: AsyncEngine,
     school_id: str,
@@ -352,14 +375,24 @@ async def overview(
     now: dt.datetime,
     class_id: str | None = None,
     recent: int = 20,
+    pupils: Pupils = Pupils.ALL,
 ) -> Overview:
-    """The figures for the head's page over [since, until] (local dates), one class or all."""
+    """The figures for the head's page over [since, until] (local dates), one class or all.
+
+    Weeks and classes add up each session's own sums (one row a session); pupils add up their
+    marks through covering indexes, and without a class only the marks of lateness and
+    absence are grouped to find the pupils who missed most."""
     start, end = period_bounds(since, until, zone)
     await refresh(engine, school_id, now, start, end)
-    marks = [
+    in_period = [
         AttendanceMark.school_id == school_id,
         AttendanceMark.starts_at >= start,
         AttendanceMark.starts_at < end,
+    ]
+    stamps = [
+        AttendanceStamp.school_id == school_id,
+        AttendanceStamp.starts_at >= start,
+        AttendanceStamp.starts_at < end,
     ]
     behaviour_where = [
         BehaviourMark.school_id == school_id,
@@ -367,30 +400,23 @@ async def overview(
         BehaviourMark.at < end,
     ]
     if class_id is not None:
-        marks.append(AttendanceMark.class_id == class_id)
+        in_period.append(AttendanceMark.class_id == class_id)
+        stamps.append(AttendanceStamp.class_id == class_id)
         behaviour_where.append(BehaviourMark.class_id == class_id)
     async with engine.connect() as conn:
         per_session = (
             await conn.execute(
                 select(
-                    AttendanceMark.session_id,
-                    AttendanceMark.starts_at,
-                    AttendanceMark.class_id,
-                    *_sums(),
-                )
-                .where(*marks)
-                .group_by(
-                    AttendanceMark.session_id, AttendanceMark.starts_at, AttendanceMark.class_id
-                )
+                    AttendanceStamp.starts_at,
+                    AttendanceStamp.class_id,
+                    AttendanceStamp.on_time,
+                    AttendanceStamp.late,
+                    AttendanceStamp.absent,
+                    AttendanceStamp.other,
+                ).where(*stamps)
             )
         ).all()
-        per_pupil = (
-            await conn.execute(
-                select(AttendanceMark.pupil_id, func.count(AttendanceMark.session_id), *_sums())
-                .where(*marks)
-                .group_by(AttendanceMark.pupil_id)
-            )
-        ).all()
+        per_pupil = await _pupil_marks(conn, in_period, pupils)
         classes = {
             cid: name
             for cid, name in (
@@ -401,16 +427,14 @@ async def overview(
                 )
             ).all()
         }
-        pupils = {
-            pid: (full_name(fore, sur), sur, fore, cid)
-            for pid, fore, sur, cid in (
-                await conn.execute(
-                    select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.class_id).where(
-                        Pupil.school_id == school_id
-                    )
+        roster = (
+            await conn.execute(
+                select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.class_id).where(
+                    Pupil.school_id == school_id
                 )
-            ).all()
-        }
+            )
+        ).all()
+        names = {pid: (full_name(fore, sur), sur, fore, cid) for pid, fore, sur, cid in roster}
         kinds = (
             await conn.execute(
                 select(BehaviourMark.class_id, BehaviourMark.kind, func.count())
@@ -425,8 +449,8 @@ async def overview(
     by_class: dict[str | None, Counts] = defaultdict(Counts)
     class_sessions: dict[str | None, int] = defaultdict(int)
     total = Counts()
-    for _sid, starts_at, cid, *sums in per_session:
-        counts = _counts(*sums)
+    for starts_at, cid, *sums in per_session:
+        counts = Counts(*(int(n) for n in sums))
         week = week_of(_aware(starts_at).astimezone(zone).date())
         weeks[week] += counts
         week_sessions[week] += 1
@@ -445,15 +469,14 @@ async def overview(
         key=lambda line: (line.label == "", line.label.casefold()),
     )
     pupil_lines = []
-    for pid, sessions, *sums in per_pupil:
-        name, surname, forename, cid = pupils.get(pid, (pid, pid, "", None))
-        pupil_lines.append(
-            (
-                (surname.casefold(), forename.casefold(), pid),
-                Line(pid, name, _counts(*sums), int(sessions), classes.get(cid or "", "")),
-            )
-        )
+    for pid, counts in per_pupil.items():
+        name, surname, forename, cid = names.get(pid, (pid, pid, "", None))
+        line = Line(pid, name, counts, counts.expected, classes.get(cid or "", ""))
+        pupil_lines.append(((surname.casefold(), forename.casefold(), pid), line))
     pupil_lines.sort(key=lambda pair: pair[0])
+    ordered = [line for _, line in pupil_lines]
+    if pupils is Pupils.MOST_MISSED:
+        ordered.sort(key=lambda p: (-(p.counts.absent + p.counts.late), -p.counts.absent, p.label))
     behaviour: dict[Mark, int] = dict.fromkeys(MARK_ORDER, 0)
     behaviour_by_class: dict[str, dict[Mark, int]] = {}
     for cid, kind, n in kinds:
@@ -461,6 +484,7 @@ async def overview(
         behaviour[mark] += int(n)
         per = behaviour_by_class.setdefault(cid or "", dict.fromkeys(MARK_ORDER, 0))
         per[mark] += int(n)
+    on_roll = sum(1 for *_, cid in roster if class_id is None or cid == class_id)
     return Overview(
         since=since,
         until=until,
@@ -470,11 +494,40 @@ async def overview(
         total=total,
         weeks=week_lines,
         classes=class_lines,
-        pupils=[line for _, line in pupil_lines],
+        pupils=ordered,
         behaviour=behaviour,
         behaviour_by_class=behaviour_by_class,
-        recent=[_local_line(line, zone, pupils) for line in listed],
+        recent=[_local_line(line, zone, names) for line in listed],
+        on_roll=on_roll,
     )
+
+
+async def _pupil_marks(
+    conn: AsyncConnection, where: Sequence[Any], which: Pupils
+) -> dict[str, Counts]:
+    """Each pupil's counts over the marks `where` selects (all pupils, or those most often
+    late or absent, found from those marks alone)."""
+    if which is Pupils.NONE:
+        return {}
+    grouped = select(AttendanceMark.pupil_id, AttendanceMark.mark, func.count()).group_by(
+        AttendanceMark.pupil_id, AttendanceMark.mark
+    )
+    if which is Pupils.MOST_MISSED:
+        missed = (await conn.execute(grouped.where(*where, AttendanceMark.mark.in_((1, 2))))).all()
+        totals: dict[str, tuple[int, int]] = {}
+        for pid, mark, n in missed:
+            late, absent = totals.get(pid, (0, 0))
+            totals[pid] = (late + int(n), absent) if mark == 1 else (late, absent + int(n))
+        top = sorted(totals, key=lambda pid: (-sum(totals[pid]), -totals[pid][1], pid))
+        chosen = top[:PUPILS_LISTED]
+        if not chosen:
+            return {}
+        where = [*where, AttendanceMark.pupil_id.in_(chosen)]
+    rows = (await conn.execute(grouped.where(*where))).all()
+    found: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for pid, mark, n in rows:
+        found[pid].append((mark, n))
+    return {pid: _counts_of(marks) for pid, marks in found.items()}
 
 
 async def _never_opened(

@@ -45,7 +45,6 @@ TABLE_CSV = "/staff/oversight/{table}.csv"
 PUPIL_PAGE = "/staff/oversight/pupils/{pupil_id}"
 TABLES = ("weeks", "classes", "pupils", "behaviour")
 DEFAULT_WEEKS = 13  # a term
-PUPILS_SHOWN = 20  # without a class chosen: the pupils who missed or were late most
 NO_SUCH_PUPIL = "No such pupil"
 
 
@@ -140,16 +139,6 @@ def _class_label(line: Line, gettext: Callable[[str], str]) -> str:
     return line.label or gettext("No class")
 
 
-def _pupils_to_show(found: Overview) -> list[Line]:
-    if found.class_id is not None:
-        return found.pupils
-    ranked = sorted(
-        (p for p in found.pupils if p.counts.absent or p.counts.late),
-        key=lambda p: (-(p.counts.absent + p.counts.late), -p.counts.absent, p.label),
-    )
-    return ranked[:PUPILS_SHOWN]
-
-
 @router.get(PAGE, response_class=HTMLResponse)
 async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     """Attendance, punctuality and behaviour across the school's sessions, with charts."""
@@ -164,6 +153,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
         period.until,
         services.clock.now(),
         period.class_id,
+        pupils=oversight.Pupils.ALL if period.class_id else oversight.Pupils.MOST_MISSED,
     )
     start, end = oversight.period_bounds(period.since, period.until, zone)
     compliance = await oversight.compliance_summary(services.engine, staff.school_id, start, end)
@@ -226,8 +216,8 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
         class_rows=class_rows,
         behaviour_chart=behaviour_chart,
         behaviour_rows=behaviour_rows,
-        pupils=_pupils_to_show(found),
-        all_pupils=len(found.pupils),
+        pupils=found.pupils,
+        all_pupils=found.on_roll,
         recent=[
             (
                 format_date(line.at, "EEE d MMM", locale=language)
@@ -372,6 +362,7 @@ async def table_as_csv(table: str, request: Request, staff: AllowedStaff) -> Res
         services.clock.now(),
         period.class_id,
         recent=0,
+        pupils=oversight.Pupils.ALL if table == "pupils" else oversight.Pupils.NONE,
     )
     name = f"{table}-{period.since.isoformat()}-to-{period.until.isoformat()}.csv"
     return Response(

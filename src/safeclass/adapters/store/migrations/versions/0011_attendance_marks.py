@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("class_id", sa.String(length=36), nullable=True),
         sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("mark", sa.Integer(), nullable=False),
         sa.Column("late_seconds", sa.Integer(), nullable=True),
         sa.Column("seconds_present", sa.Integer(), nullable=False),
         sa.Column("left_early", sa.Boolean(), nullable=False),
@@ -37,8 +38,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("attendance_marks", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_attendance_marks_school_start", ["school_id", "starts_at"], unique=False
+            "ix_attendance_marks_school_mark",
+            ["school_id", "mark", "starts_at", "pupil_id"],
+            unique=False,
         )
+        batch_op.create_index(
+            "ix_attendance_marks_school_class",
+            ["school_id", "class_id", "starts_at", "pupil_id", "mark"],
+            unique=False,
+        )
+        batch_op.create_index("ix_attendance_marks_pupil", ["pupil_id", "starts_at"], unique=False)
     op.create_table(
         "behaviour_marks",
         sa.Column("session_id", sa.String(length=36), nullable=False),
@@ -62,23 +71,31 @@ def upgrade() -> None:
         sa.Column("log_seq", sa.Integer(), nullable=False),
         sa.Column("rules", sa.Integer(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("class_id", sa.String(length=36), nullable=True),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("on_time", sa.Integer(), nullable=False),
+        sa.Column("late", sa.Integer(), nullable=False),
+        sa.Column("absent", sa.Integer(), nullable=False),
+        sa.Column("other", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["school_id"], ["schools.id"]),
         sa.ForeignKeyConstraint(["session_id"], ["sessions.id"]),
         sa.PrimaryKeyConstraint("session_id"),
     )
     with op.batch_alter_table("attendance_stamps", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_attendance_stamps_school_id"), ["school_id"], unique=False
+            "ix_attendance_stamps_school_start", ["school_id", "starts_at"], unique=False
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("attendance_stamps", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_attendance_stamps_school_id"))
+        batch_op.drop_index("ix_attendance_stamps_school_start")
     op.drop_table("attendance_stamps")
     with op.batch_alter_table("behaviour_marks", schema=None) as batch_op:
         batch_op.drop_index("ix_behaviour_marks_school_at")
     op.drop_table("behaviour_marks")
     with op.batch_alter_table("attendance_marks", schema=None) as batch_op:
-        batch_op.drop_index("ix_attendance_marks_school_start")
+        batch_op.drop_index("ix_attendance_marks_pupil")
+        batch_op.drop_index("ix_attendance_marks_school_class")
+        batch_op.drop_index("ix_attendance_marks_school_mark")
     op.drop_table("attendance_marks")

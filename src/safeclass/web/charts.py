@@ -20,11 +20,10 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH = 640
-LABEL_WIDTH = 150  # the row labels, left of the bars
+NARROW_WIDTH = 340  # for a phone: the labels above the bars
 FIGURE_WIDTH = 70  # the figure at the end of each bar
 ROW = 30
 BAR = 20
-LEGEND = 34
 AXIS = 26
 
 
@@ -47,6 +46,23 @@ def _text(x: float, y: float, words: str, css: str, anchor: str = "start") -> st
     )
 
 
+def _legend(series: Sequence[Series], width: float) -> tuple[list[str], float]:
+    """The legend's swatches and words, wrapped to `width`; and the height it takes."""
+    out: list[str] = []
+    if len(series) < 2:
+        return out, 8.0
+    x, y = 0.0, 6.0
+    for s in series:
+        wide = 34 + 8.5 * len(s.name)
+        if x and x + wide > width:
+            x, y = 0.0, y + 26
+        out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="18" height="18" class="swatch {s.css}">')
+        out.append("</rect>")
+        out.append(_text(x + 24, y + 14, s.name, "chart-legend"))
+        x += wide
+    return out, y + 28
+
+
 def stacked_bars(
     chart_id: str,
     title: str,
@@ -55,57 +71,62 @@ def stacked_bars(
     bars: Sequence[Bar],
     *,
     share: bool = True,
+    narrow: bool = False,
     axis_words: tuple[str, str, str] = ("0%", "50%", "100%"),
 ) -> Markup:
     """Horizontal bars, one per row; with `share`, each bar is its row's total split by series
-    (a 100% bar), else bars of one series drawn against the largest value."""
-    span = WIDTH - LABEL_WIDTH - FIGURE_WIDTH
-    height = LEGEND + ROW * max(len(bars), 1) + AXIS
+    (a 100% bar), else bars of one series drawn against the largest value. `narrow` draws for a
+    phone: each row's label and figure above its bar, the bar the whole width."""
+    width = NARROW_WIDTH if narrow else WIDTH
+    label_width = (
+        0.0 if narrow else min(max((8.2 * len(b.label) for b in bars), default=0) + 16, 260)
+    )
+    figure_width = 0.0 if narrow else FIGURE_WIDTH
+    row = ROW + (20 if narrow else 0)
+    legend, top = _legend(series, width)
+    span = width - label_width - figure_width
+    height = top + row * max(len(bars), 1) + AXIS
     largest = max((sum(b.values) for b in bars), default=0) or 1
     out = [
-        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'<svg class="chart{" narrow" if narrow else ""}" id="{chart_id}" '
+        f'viewBox="0 0 {width} {height:.0f}" role="img" '
         f'aria-labelledby="{chart_id}-title {chart_id}-desc" '
         f'xmlns="http://www.w3.org/2000/svg" focusable="false">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
+        *legend,
     ]
-    # the legend: a swatch and the series' name, in a row
-    x = 0.0
-    if len(series) > 1:
-        for s in series:
-            out.append(
-                f'<rect x="{x:.1f}" y="6" width="18" height="18" class="swatch {s.css}"></rect>'
-            )
-            out.append(_text(x + 24, 20, s.name, "chart-legend"))
-            x += 34 + 8.5 * len(s.name)
-    # the bars
     for i, bar in enumerate(bars):
-        y = LEGEND + i * ROW
-        out.append(_text(LABEL_WIDTH - 8, y + BAR - 5, bar.label, "chart-label", "end"))
+        y = top + i * row + (20 if narrow else 0)
+        if narrow:
+            out.append(_text(0, y - 6, bar.label, "chart-label"))
+            out.append(_text(width, y - 6, bar.figure, "chart-figure", "end"))
+        else:
+            out.append(_text(label_width - 8, y + BAR - 5, bar.label, "chart-label", "end"))
         total = sum(bar.values) if share else largest
-        left = float(LABEL_WIDTH)
+        left = label_width
         for value, s in zip(bar.values, series, strict=True):
             if not value or not total:
                 continue
-            width = span * value / total
+            wide = span * value / total
             out.append(
-                f'<rect x="{left:.1f}" y="{y:.1f}" width="{width:.1f}" height="{BAR}" '
+                f'<rect x="{left:.1f}" y="{y:.1f}" width="{wide:.1f}" height="{BAR}" '
                 f'class="bar {s.css}"><title>{escape(bar.label)}: {escape(s.name)} {value}'
                 "</title></rect>"
             )
-            left += width
-        end = LABEL_WIDTH + span if share else left
-        out.append(_text(end + 6, y + BAR - 5, bar.figure, "chart-figure"))
-    # the axis beneath
-    base = LEGEND + ROW * max(len(bars), 1)
+            left += wide
+        if not narrow:
+            end = label_width + span if share else left
+            out.append(_text(end + 6, y + BAR - 5, bar.figure, "chart-figure"))
+    base = top + row * max(len(bars), 1)
     out.append(
-        f'<line x1="{LABEL_WIDTH}" y1="{base - 6}" x2="{LABEL_WIDTH + span}" y2="{base - 6}" '
-        'class="chart-axis"></line>'
+        f'<line x1="{label_width:.1f}" y1="{base - 6:.1f}" x2="{label_width + span:.1f}" '
+        f'y2="{base - 6:.1f}" class="chart-axis"></line>'
     )
     if share:
         for fraction, words in zip((0.0, 0.5, 1.0), axis_words, strict=True):
             anchor = ("start", "middle", "end")[int(fraction * 2)]
-            out.append(_text(LABEL_WIDTH + span * fraction, base + 12, words, "chart-tick", anchor))
+            out.append(_text(label_width + span * fraction, base + 12, words, "chart-tick", anchor))
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704 - every word in it went through escape()
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 
 from safeclass.adapters.store.school_records import current_policy, list_classes
 from safeclass.app import oversight
@@ -104,6 +105,23 @@ def review_words(policy: Policy, today: dt.date, language: str) -> tuple[Review,
     return state, words % {"date": when}
 
 
+def _both(
+    chart_id: str,
+    title: str,
+    description: str,
+    series: Sequence[Series],
+    bars: Sequence[Bar],
+    *,
+    share: bool = True,
+) -> tuple[Markup, Markup]:
+    """The chart for a wide screen and for a phone (site.css shows one of the two)."""
+    wide = stacked_bars(chart_id, title, description, series, bars, share=share)
+    narrow = stacked_bars(
+        f"{chart_id}-narrow", title, description, series, bars, share=share, narrow=True
+    )
+    return wide, narrow
+
+
 def _series(gettext: Callable[[str], str]) -> list[Series]:
     return [
         Series(gettext("On time"), "s-0"),
@@ -126,6 +144,19 @@ def mark_words(gettext: Callable[[str], str]) -> dict[Mark, str]:
         Mark.REMOVAL: gettext("Removals"),
         Mark.CAMERA_OFF: gettext("Cameras turned off by staff"),
         Mark.CONCERN: gettext("Concerns raised"),
+    }
+
+
+def one_mark_words(gettext: Callable[[str], str]) -> dict[Mark, str]:
+    """What one mark is, for the list of the latest."""
+    return {
+        Mark.INCIDENT: gettext("Incident"),
+        Mark.BEHAVIOUR: gettext("Behaviour note"),
+        Mark.REWARD: gettext("Reward"),
+        Mark.NOTE: gettext("Note"),
+        Mark.REMOVAL: gettext("Removal"),
+        Mark.CAMERA_OFF: gettext("Camera turned off by staff"),
+        Mark.CONCERN: gettext("Concern raised"),
     }
 
 
@@ -162,7 +193,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     series = _series(gettext)
     percent = gettext("%(num)d%%")
     weeks = [(week_label(w, language), w) for w in found.weeks]
-    week_chart = stacked_bars(
+    week_chart = _both(
         "chart-weeks",
         gettext("Attendance by week"),
         gettext(
@@ -176,7 +207,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
         ],
     )
     class_rows = [(_class_label(c, gettext), c) for c in found.classes]
-    class_chart = stacked_bars(
+    class_chart = _both(
         "chart-classes",
         gettext("Attendance by class"),
         gettext(
@@ -191,7 +222,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     )
     names = mark_words(gettext)
     behaviour_rows = [(names[m], found.behaviour[m]) for m in oversight.MARK_ORDER]
-    behaviour_chart = stacked_bars(
+    behaviour_chart = _both(
         "chart-behaviour",
         gettext("Behaviour"),
         gettext("How many of each kind were recorded in the period. The table below has them."),
@@ -223,7 +254,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
                 format_date(line.at, "EEE d MMM", locale=language)
                 + " "
                 + format_time(line.at, "HH:mm", locale=language),
-                names[line.kind],
+                one_mark_words(gettext)[line.kind],
                 line,
             )
             for line in found.recent

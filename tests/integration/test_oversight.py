@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from safeclass.adapters.store import EventLog, pupil_records, school_records
 from safeclass.adapters.store.sessions import create_session, load_session
-from safeclass.adapters.store.tables import AttendanceMark, PolicyVersion
+from safeclass.adapters.store.tables import AttendanceMark, AttendanceStamp, PolicyVersion
 from safeclass.app import oversight
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.reports.loading import session_report
@@ -29,10 +29,10 @@ from safeclass.core import Role, SessionKind, new_room
 from safeclass.core import commands as c
 from safeclass.policy import loads
 from safeclass.policy.loading import preset_path
-from tests.integration.families import MailSink, School, make_school, staff_http
-from tests.integration.live import LiveServer, staff_cookie
+from tests.integration.families import MailSink, School, eventually, make_school, staff_http
+from tests.integration.live import LiveServer, running, seeded_lesson, staff_cookie
 from tests.support.keys import TEST_CHAIN_KEY
-from tests.support.rooms import Driver
+from tests.support.rooms import START, Driver
 
 WEEK_ONE = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)  # a Tuesday; London is on UTC
 WEEK_TWO = WEEK_ONE + dt.timedelta(days=7)
@@ -302,3 +302,35 @@ async def test_the_review_date_is_warned_of_ahead_and_flagged_once_past(world: W
         assert "The policy&#39;s review is overdue since 29 December 2026." in page
     _, page = await get(world, "/staff/oversight?lang=cy")
     assert "29 Rhagfyr 2026" in page
+
+
+# covers: C19, C14
+async def test_a_room_that_ends_keeps_its_rows_at_once(db_url: str, tmp_path: Path):
+    """The live room's end stores the session's rows, so the head's page never waits for a
+    replay of it; they agree with the register."""
+    clock = AdjustableClock(START - dt.timedelta(minutes=3))
+    async with running(LiveServer(db_url, tmp_path, clock)) as server:
+        async with seeded_lesson(server, pupils=3) as room:
+            teacher = await room.staff("teacher")
+            await room.staff("assistant", "Mr Lee")
+            await room.pupil("p1")
+            assert (await teacher.send("admit_all"))["type"] == "ok"
+            clock.advance(dt.timedelta(minutes=8))
+            await room.pupil("p2")  # 5 minutes after the start and more: late
+            assert (await teacher.send("end"))["type"] in ("ok", "ended")
+            engine = server.services.engine
+
+            async def kept() -> bool:
+                async with engine.connect() as conn:
+                    stamp = (
+                        await conn.execute(
+                            select(AttendanceStamp.late, AttendanceStamp.on_time).where(
+                                AttendanceStamp.session_id == room.session_id
+                            )
+                        )
+                    ).first()
+                return stamp is not None and tuple(stamp) == (1, 1)
+
+            await eventually(kept)
+            report = await session_report(engine, room.session_id)
+            assert report.register.late == 1

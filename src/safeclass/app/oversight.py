@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, LogEntry
@@ -106,7 +106,15 @@ async def refresh(
             )
             .join(SessionLogHead, SessionLogHead.session_id == Session.id)
             .outerjoin(AttendanceStamp, AttendanceStamp.session_id == Session.id)
-            .where(Session.school_id == school_id, Session.status != "cancelled")
+            .where(
+                Session.school_id == school_id,
+                Session.status != "cancelled",
+                or_(
+                    AttendanceStamp.session_id.is_(None),
+                    AttendanceStamp.log_seq != SessionLogHead.last_seq,
+                    AttendanceStamp.rules != RULES,
+                ),
+            )
         )
         if since is not None:
             query = query.where(Session.starts_at >= since)
@@ -427,14 +435,6 @@ async def overview(
                 )
             ).all()
         }
-        roster = (
-            await conn.execute(
-                select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.class_id).where(
-                    Pupil.school_id == school_id
-                )
-            )
-        ).all()
-        names = {pid: (full_name(fore, sur), sur, fore, cid) for pid, fore, sur, cid in roster}
         kinds = (
             await conn.execute(
                 select(BehaviourMark.class_id, BehaviourMark.kind, func.count())
@@ -444,6 +444,12 @@ async def overview(
         ).all()
         never = await _never_opened(conn, school_id, start, min(end, now), class_id)
         listed = await _recent(conn, behaviour_where, recent) if recent else []
+        named = set(per_pupil) | {line.pupil_id for line in listed if line.pupil_id}
+        names = await _names(conn, school_id, named)
+        on_roll = select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id)
+        if class_id is not None:
+            on_roll = on_roll.where(Pupil.class_id == class_id)
+        pupils_on_roll = int((await conn.execute(on_roll)).scalar_one())
     weeks: dict[dt.date, Counts] = defaultdict(Counts)
     week_sessions: dict[dt.date, int] = defaultdict(int)
     by_class: dict[str | None, Counts] = defaultdict(Counts)
@@ -484,7 +490,6 @@ async def overview(
         behaviour[mark] += int(n)
         per = behaviour_by_class.setdefault(cid or "", dict.fromkeys(MARK_ORDER, 0))
         per[mark] += int(n)
-    on_roll = sum(1 for *_, cid in roster if class_id is None or cid == class_id)
     return Overview(
         since=since,
         until=until,
@@ -498,8 +503,25 @@ async def overview(
         behaviour=behaviour,
         behaviour_by_class=behaviour_by_class,
         recent=[_local_line(line, zone, names) for line in listed],
-        on_roll=on_roll,
+        on_roll=pupils_on_roll,
     )
+
+
+async def _names(
+    conn: AsyncConnection, school_id: str, pupil_ids: Iterable[str]
+) -> dict[str, tuple[str, str, str, str | None]]:
+    """(full name, surname, forename, class id) of these pupils of the school."""
+    wanted = sorted(pupil_ids)
+    found: dict[str, tuple[str, str, str, str | None]] = {}
+    for i in range(0, len(wanted), 500):
+        rows = await conn.execute(
+            select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.class_id).where(
+                Pupil.school_id == school_id, Pupil.id.in_(wanted[i : i + 500])
+            )
+        )
+        for pid, fore, sur, cid in rows:
+            found[pid] = (full_name(fore, sur), sur, fore, cid)
+    return found
 
 
 async def _pupil_marks(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,12 +29,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from safeclass.adapters.store.school_records import current_policy, list_classes
+from safeclass.adapters.store.school_records import current_policy_version, list_classes
 from safeclass.app import oversight
 from safeclass.app.oversight import Counts, Line, Mark, Overview, Review
 from safeclass.app.register import Attendance
 from safeclass.app.reports.spreadsheet import safe_cell
-from safeclass.policy import Policy
+from safeclass.policy import Policy, loads
 from safeclass.web import i18n
 from safeclass.web.charts import Bar, Series, pattern_defs, stacked_bars
 from safeclass.web.deps import AllowedStaff, services_of
@@ -80,11 +81,18 @@ def period_of(request: Request, today: dt.date, class_ids: Sequence[str]) -> Per
     return Period(since, until, chosen if chosen in class_ids else None)
 
 
+@functools.lru_cache(maxsize=32)
+def _policy(toml: str, version: int) -> Policy:
+    """A stored policy version, parsed once (versions never change once written)."""
+    return loads(toml, source=f"policy version {version}")
+
+
 async def _setting(request: Request, staff: Any) -> tuple[Policy, ZoneInfo, dt.date, list[Any]]:
     services = services_of(request)
     async with services.engine.connect() as conn:
-        policy = await current_policy(conn, staff.school_id)
+        record = await current_policy_version(conn, staff.school_id)
         classes = await list_classes(conn, staff.school_id)
+    policy = _policy(record.toml, record.version)
     zone = ZoneInfo(policy.school.timezone)
     return policy, zone, services.clock.now().astimezone(zone).date(), classes
 

@@ -317,6 +317,7 @@ async def test_a_room_that_ends_keeps_its_rows_at_once(db_url: str, tmp_path: Pa
             assert (await teacher.send("admit_all"))["type"] == "ok"
             clock.advance(dt.timedelta(minutes=8))
             await room.pupil("p2")  # 5 minutes after the start and more: late
+            assert (await teacher.send("admit_all"))["type"] == "ok"
             assert (await teacher.send("end"))["type"] in ("ok", "ended")
             engine = server.services.engine
 

@@ -309,29 +309,29 @@ async def test_a_room_that_ends_keeps_its_rows_at_once(db_url: str, tmp_path: Pa
     """The live room's end stores the session's rows, so the head's page never waits for a
     replay of it; they agree with the register."""
     clock = AdjustableClock(START - dt.timedelta(minutes=3))
-    async with running(LiveServer(db_url, tmp_path, clock)) as server:
-        async with seeded_lesson(server, pupils=3) as room:
-            teacher = await room.staff("teacher")
-            await room.staff("assistant", "Mr Lee")
-            await room.pupil("p1")
-            assert (await teacher.send("admit_all"))["type"] == "ok"
-            clock.advance(dt.timedelta(minutes=8))
-            await room.pupil("p2")  # 5 minutes after the start and more: late
-            assert (await teacher.send("admit_all"))["type"] == "ok"
-            assert (await teacher.send("end"))["type"] in ("ok", "ended")
-            engine = server.services.engine
+    server = LiveServer(db_url, tmp_path, clock)
+    async with running(server), seeded_lesson(server, pupils=3) as room:
+        teacher = await room.staff("teacher")
+        await room.staff("assistant", "Mr Lee")
+        await room.pupil("p1")
+        assert (await teacher.send("admit_all"))["type"] == "ok"
+        clock.advance(dt.timedelta(minutes=8))
+        await room.pupil("p2")  # 5 minutes after the start and more: late
+        assert (await teacher.send("admit_all"))["type"] == "ok"
+        assert (await teacher.send("end"))["type"] in ("ok", "ended")
+        engine = server.services.engine
 
-            async def kept() -> bool:
-                async with engine.connect() as conn:
-                    stamp = (
-                        await conn.execute(
-                            select(AttendanceStamp.late, AttendanceStamp.on_time).where(
-                                AttendanceStamp.session_id == room.session_id
-                            )
+        async def kept() -> bool:
+            async with engine.connect() as conn:
+                stamp = (
+                    await conn.execute(
+                        select(AttendanceStamp.late, AttendanceStamp.on_time).where(
+                            AttendanceStamp.session_id == room.session_id
                         )
-                    ).first()
-                return stamp is not None and tuple(stamp) == (1, 1)
+                    )
+                ).first()
+            return stamp is not None and tuple(stamp) == (1, 1)
 
-            await eventually(kept)
-            report = await session_report(engine, room.session_id)
-            assert report.register.late == 1
+        await eventually(kept)
+        report = await session_report(engine, room.session_id)
+        assert report.register.late == 1

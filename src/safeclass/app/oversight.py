@@ -384,6 +384,7 @@ async def overview(
     class_id: str | None = None,
     recent: int = 20,
     pupils: Pupils = Pupils.ALL,
+    class_names: Mapping[str, str] | None = None,
 ) -> Overview:
     """The figures for the head's page over [since, until] (local dates), one class or all.
 
@@ -425,16 +426,17 @@ async def overview(
             )
         ).all()
         per_pupil = await _pupil_marks(conn, in_period, pupils)
-        classes = {
-            cid: name
-            for cid, name in (
-                await conn.execute(
-                    select(SchoolClass.id, SchoolClass.name).where(
-                        SchoolClass.school_id == school_id
+        if class_names is None:
+            class_names = dict(
+                (
+                    await conn.execute(
+                        select(SchoolClass.id, SchoolClass.name).where(
+                            SchoolClass.school_id == school_id
+                        )
                     )
-                )
-            ).all()
-        }
+                ).all()
+            )
+        classes = class_names
         kinds = (
             await conn.execute(
                 select(BehaviourMark.class_id, BehaviourMark.kind, func.count())
@@ -442,35 +444,36 @@ async def overview(
                 .group_by(BehaviourMark.class_id, BehaviourMark.kind)
             )
         ).all()
-        never = await _never_opened(conn, school_id, start, min(end, now), class_id)
+        never, pupils_on_roll = await _never_opened(conn, school_id, start, min(end, now), class_id)
         listed = await _recent(conn, behaviour_where, recent) if recent else []
         named = set(per_pupil) | {line.pupil_id for line in listed if line.pupil_id}
         names = await _names(conn, school_id, named)
-        on_roll = select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id)
-        if class_id is not None:
-            on_roll = on_roll.where(Pupil.class_id == class_id)
-        pupils_on_roll = int((await conn.execute(on_roll)).scalar_one())
-    weeks: dict[dt.date, Counts] = defaultdict(Counts)
-    week_sessions: dict[dt.date, int] = defaultdict(int)
-    by_class: dict[str | None, Counts] = defaultdict(Counts)
-    class_sessions: dict[str | None, int] = defaultdict(int)
-    total = Counts()
-    for starts_at, cid, *sums in per_session:
-        counts = Counts(*(int(n) for n in sums))
-        week = week_of(_aware(starts_at).astimezone(zone).date())
-        weeks[week] += counts
-        week_sessions[week] += 1
-        by_class[cid] += counts
-        class_sessions[cid] += 1
-        total += counts
+    # plain lists while adding up (sessions, on time, late, absent, other): a term is 840 rows
+    weeks: dict[dt.date, list[int]] = {}
+    by_class: dict[str | None, list[int]] = {}
+    week_at: dict[dt.datetime, dt.date] = {}
+    for starts_at, cid, on_time, late, absent, other in per_session:
+        week = week_at.get(starts_at)
+        if week is None:
+            week = week_at[starts_at] = week_of(_aware(starts_at).astimezone(zone).date())
+        for sums in (
+            weeks.setdefault(week, [0, 0, 0, 0, 0]),
+            by_class.setdefault(cid, [0, 0, 0, 0, 0]),
+        ):
+            sums[0] += 1
+            sums[1] += on_time
+            sums[2] += late
+            sums[3] += absent
+            sums[4] += other
+    total = Counts(*(sum(s[i] for s in weeks.values()) for i in range(1, 5)))
     week_lines = [
-        Line(week.isoformat(), week.isoformat(), weeks[week], week_sessions[week])
+        Line(week.isoformat(), week.isoformat(), Counts(*weeks[week][1:]), weeks[week][0])
         for week in sorted(weeks)
     ]
     class_lines = sorted(
         (
-            Line(cid or "", classes.get(cid or "", ""), counts, class_sessions[cid])
-            for cid, counts in by_class.items()
+            Line(cid or "", classes.get(cid or "", ""), Counts(*sums[1:]), sums[0])
+            for cid, sums in by_class.items()
         ),
         key=lambda line: (line.label == "", line.label.casefold()),
     )
@@ -558,9 +561,10 @@ async def _never_opened(
     start: dt.datetime,
     end: dt.datetime,
     class_id: str | None,
-) -> int:
-    """Sessions planned in the period, started before `end`, not cancelled, with no log."""
-    query = (
+) -> tuple[int, int]:
+    """Sessions planned in the period, started before `end`, not cancelled, with no log; and
+    the pupils on roll (of the class, or the school), in one round trip."""
+    never = (
         select(func.count())
         .select_from(Session)
         .outerjoin(SessionLogHead, SessionLogHead.session_id == Session.id)
@@ -572,9 +576,12 @@ async def _never_opened(
             SessionLogHead.session_id.is_(None),
         )
     )
+    on_roll = select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id)
     if class_id is not None:
-        query = query.where(Session.class_id == class_id)
-    return int((await conn.execute(query)).scalar_one())
+        never = never.where(Session.class_id == class_id)
+        on_roll = on_roll.where(Pupil.class_id == class_id)
+    row = (await conn.execute(select(never.scalar_subquery(), on_roll.scalar_subquery()))).one()
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,6 +193,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
         services.clock.now(),
         period.class_id,
         pupils=oversight.Pupils.ALL if period.class_id else oversight.Pupils.MOST_MISSED,
+        class_names={c.id: c.name for c in classes},
     )
     start, end = oversight.period_bounds(period.since, period.until, zone)
     compliance = await oversight.compliance_summary(services.engine, staff.school_id, start, end)
@@ -402,6 +403,7 @@ async def table_as_csv(table: str, request: Request, staff: AllowedStaff) -> Res
         period.class_id,
         recent=0,
         pupils=oversight.Pupils.ALL if table == "pupils" else oversight.Pupils.NONE,
+        class_names={c.id: c.name for c in classes},
     )
     name = f"{table}-{period.since.isoformat()}-to-{period.until.isoformat()}.csv"
     return Response(

@@ -16,11 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from safeclass.adapters.store import EventLog, pupil_records, school_records
 from safeclass.adapters.store.sessions import create_session, load_session
-from safeclass.adapters.store.tables import AttendanceMark, AttendanceStamp, PolicyVersion
+from safeclass.adapters.store.tables import (
+    AttendanceMark,
+    AttendanceStamp,
+    PolicyVersion,
+    SessionEvent,
+    SessionLogHead,
+)
 from safeclass.app import oversight
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.reports.loading import session_report
@@ -335,3 +341,22 @@ async def test_a_room_that_ends_keeps_its_rows_at_once(db_url: str, tmp_path: Pa
         await eventually(kept)
         report = await session_report(engine, room.session_id)
         assert report.register.late == 1
+
+
+# covers: C19
+async def test_a_log_deleted_takes_its_rows_with_it(world: World):
+    """Retention deletes a session's log with its rows; rows left behind by any other deletion
+    are dropped by the next view, so no figure outlives its log."""
+    await get(world, f"/staff/oversight?{PERIOD}")  # the rows are kept
+    engine = world.server.services.engine
+    third = world.sessions[2]  # +3C's lesson
+    async with engine.begin() as conn:
+        await conn.execute(delete(SessionEvent).where(SessionEvent.session_id == third))
+        await conn.execute(delete(SessionLogHead).where(SessionLogHead.session_id == third))
+    _, text = await get(world, f"/staff/oversight/classes.csv?{PERIOD}")
+    assert [row[0] for row in rows(text)[1:]] == ["2B"]
+    async with engine.connect() as conn:
+        left = await conn.execute(
+            select(AttendanceMark.pupil_id).where(AttendanceMark.session_id == third)
+        )
+        assert left.all() == []

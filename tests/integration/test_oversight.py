@@ -35,6 +35,7 @@ from safeclass.core import Role, SessionKind, new_room
 from safeclass.core import commands as c
 from safeclass.policy import loads
 from safeclass.policy.loading import preset_path
+from safeclass.web import oversight_page
 from tests.integration.families import MailSink, School, eventually, make_school, staff_http
 from tests.integration.live import LiveServer, running, seeded_lesson, staff_cookie
 from tests.support.keys import TEST_CHAIN_KEY
@@ -360,3 +361,18 @@ async def test_a_log_deleted_takes_its_rows_with_it(world: World):
             select(AttendanceMark.pupil_id).where(AttendanceMark.session_id == third)
         )
         assert left.all() == []
+
+
+# covers: C19
+async def test_a_page_asked_for_before_the_rows_are_kept_answers_at_once_and_finishes_later(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    """Just after an upgrade no ended session has its rows yet: the page says how many are still
+    being added up, a task of its own finishes them, and the next page has every figure."""
+    monkeypatch.setattr(oversight_page, "PAGE_BUDGET_S", 0.0)
+    _, page = await get(world, f"/staff/oversight?{PERIOD}")
+    assert "3 more lessons are still being added up. Reload this page in a minute." in page
+    await oversight._FINISHING[world.school.id]
+    _, page = await get(world, f"/staff/oversight?{PERIOD}")
+    assert "still being added up" not in page
+    assert "3 lessons from 23 November 2026 to 6 December 2026." in page

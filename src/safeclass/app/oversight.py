@@ -18,8 +18,11 @@ entry when listed, and a concern is only ever counted here; its text is the DSL'
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import logging
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, LogEntry
@@ -47,6 +51,8 @@ from safeclass.app.register import Attendance, build_register
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.core.state import SessionPlan
 from safeclass.policy import Policy
+
+log = logging.getLogger(__name__)
 
 # The version of the rules the stored rows were computed by: a change to how the register
 # counts (e.g. the late threshold) bumps it, and every stamp behind it is computed again.
@@ -78,6 +84,7 @@ MARK_ORDER = tuple(Mark)
 class Refreshed:
     computed: int  # sessions whose rows were (re)computed
     dropped: int  # sessions whose log is gone, and their rows with it
+    pending: int = 0  # left to a task of their own when the time budget ran out
 
 
 def _aware(when: dt.datetime) -> dt.datetime:
@@ -90,9 +97,14 @@ async def refresh(
     now: dt.datetime,
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
+    budget_s: float | None = None,
 ) -> Refreshed:
     """Compute the rows of each ended session of the school (planned start in [since, until))
-    whose stamp is missing or behind its log; drop the rows of sessions whose log was deleted."""
+    whose stamp is missing or behind its log; drop the rows of sessions whose log was deleted.
+
+    With `budget_s`, stop computing after that many seconds and leave the rest to a task of
+    their own (one a school at a time), so a page asked for just after an upgrade answers at
+    once, saying the figures are still being added up."""
     async with engine.connect() as conn:
         query = (
             select(
@@ -134,12 +146,45 @@ async def refresh(
         if (stamped != head or rules != RULES)
         and (status == "ended" or _aware(starts_at) + dt.timedelta(minutes=minutes) <= now)
     ]
+    began = time.monotonic()
+    done = 0
+    running = _FINISHING.get(school_id)
+    busy = running is not None and not running.done()  # a task is at it: leave them to it
     for sid, _head in due:
-        await compute_session(engine, sid, now)
+        if busy or (budget_s is not None and time.monotonic() - began > budget_s):
+            break
+        try:
+            await compute_session(engine, sid, now)
+        except IntegrityError:  # the room's end kept them at the same moment
+            log.info("attendance rows kept twice at once", extra={"session": sid})
+        done += 1
+    left = [sid for sid, _head in due[done:]]
+    if left and not busy:
+        _finish_later(engine, school_id, left, now)
     if orphans:
         async with engine.begin() as conn:
             await _drop(conn, [sid for (sid,) in orphans])
-    return Refreshed(len(due), len(orphans))
+    return Refreshed(done, len(orphans), len(left))
+
+
+_FINISHING: dict[str, asyncio.Task[None]] = {}  # by school: rows being computed after a page
+
+
+def _finish_later(
+    engine: AsyncEngine, school_id: str, session_ids: list[str], now: dt.datetime
+) -> None:
+    running = _FINISHING.get(school_id)
+    if running is not None and not running.done():
+        return
+
+    async def finish() -> None:
+        for sid in session_ids:
+            try:
+                await compute_session(engine, sid, now)
+            except Exception:
+                log.exception("attendance rows not kept", extra={"session": sid})
+
+    _FINISHING[school_id] = asyncio.create_task(finish(), name=f"attendance rows {school_id}")
 
 
 async def _drop(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
@@ -335,6 +380,7 @@ class Overview:
     behaviour_by_class: dict[str, dict[Mark, int]]
     recent: list[BehaviourLine] = field(default_factory=list)
     on_roll: int = 0  # the pupils of the school (or the class) today
+    pending: int = 0  # ended sessions whose rows are still being computed
 
 
 def _counts_of(marks: Iterable[tuple[int, int]]) -> Counts:
@@ -385,6 +431,7 @@ async def overview(
     recent: int = 20,
     pupils: Pupils = Pupils.ALL,
     class_names: Mapping[str, str] | None = None,
+    budget_s: float | None = None,
 ) -> Overview:
     """The figures for the head's page over [since, until] (local dates), one class or all.
 
@@ -392,7 +439,7 @@ async def overview(
     marks through covering indexes, and without a class only the marks of lateness and
     absence are grouped to find the pupils who missed most."""
     start, end = period_bounds(since, until, zone)
-    await refresh(engine, school_id, now, start, end)
+    refreshed = await refresh(engine, school_id, now, start, end, budget_s)
     in_period = [
         AttendanceMark.school_id == school_id,
         AttendanceMark.starts_at >= start,
@@ -507,6 +554,7 @@ async def overview(
         behaviour_by_class=behaviour_by_class,
         recent=[_local_line(line, zone, names) for line in listed],
         on_roll=pupils_on_roll,
+        pending=refreshed.pending,
     )
 
 

@@ -47,6 +47,7 @@ TABLE_CSV = "/staff/oversight/{table}.csv"
 PUPIL_PAGE = "/staff/oversight/pupils/{pupil_id}"
 TABLES = ("weeks", "classes", "pupils", "behaviour")
 DEFAULT_WEEKS = 13  # a term
+PAGE_BUDGET_S = 2.0  # the page adds up ended sessions for this long, then leaves it to a task
 NO_SUCH_PUPIL = "No such pupil"
 
 
@@ -194,6 +195,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
         period.class_id,
         pupils=oversight.Pupils.ALL if period.class_id else oversight.Pupils.MOST_MISSED,
         class_names={c.id: c.name for c in classes},
+        budget_s=PAGE_BUDGET_S,
     )
     start, end = oversight.period_bounds(period.since, period.until, zone)
     compliance = await oversight.compliance_summary(services.engine, staff.school_id, start, end)

@@ -8,10 +8,11 @@ raised, behaviour notes, rewards and incidents, now and then a camera turned off
 a concern, and the end by the clock. About 60,000 events.
 
 Then a real `safeclass serve` (bench/server_process.py) answers the head's `GET /staff/oversight`
-over HTTP: the first request computes and stores each session's rows (the one-time cost after
-an upgrade: sessions that end while the server runs get theirs at the end), then RENDERS
-requests are timed (median and p95; goal: 300 ms). Also timed: the pupils' CSV and one pupil's
-own page. On SQLite by default, `--postgres` for the local PostgreSQL, `--both` for each in turn.
+over HTTP: the first request adds up sessions for 2 s and leaves the rest to a task (the
+one-time cost after an upgrade: sessions that end while the server runs get their rows at the
+end); once every session's rows are kept, RENDERS requests are timed (median and p95; goal:
+300 ms). Also timed: the pupils' CSV and one pupil's own page. On SQLite by default,
+`--postgres` for the local PostgreSQL, `--both` for each in turn.
 
 Named places for the figures other parts of issue 11 bring (wired by the lead at merge):
 `compliance_summary_ms` (the school-wide compliance summary, goal 300 ms) and
@@ -261,7 +262,13 @@ async def time_requests(
                 raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:200]}")
             return elapsed
 
+        # just after the upgrade no session has its rows: the page answers within its budget,
+        # saying how many are still being added up, and a task finishes them
+        began = time.perf_counter()
         first = await timed("/staff/oversight")
+        while "still being added up" in (await http.get("/staff/oversight")).text:
+            await asyncio.sleep(1)
+        ready = time.perf_counter() - began
         before = cpu()
         page = [await timed("/staff/oversight") for _ in range(RENDERS)]
         cpu_ms = (cpu() - before) * 1000 / RENDERS
@@ -270,6 +277,7 @@ async def time_requests(
         size = len((await http.get("/staff/oversight")).content)
     return {
         "first_render_ms": round(first, 1),
+        "rows_ready_s": round(ready, 1),
         "render_ms_median": round(statistics.median(page), 1),
         "render_ms_p95": _p95(page),
         # the server's own CPU time per render: what the page costs, whatever else the
@@ -323,6 +331,7 @@ def run(database: str) -> dict[str, Any]:
     print(
         f"{database}: {school['sessions']} sessions, {school['events']:,} events "
         f"(set up in {school['setup_s']} s); first request {figures['first_render_ms']:.0f} ms, "
+        f"every session's rows kept after {figures['rows_ready_s']} s; "
         f"then median {figures['render_ms_median']} ms, p95 {figures['render_ms_p95']} ms over "
         f"{RENDERS} (goal {GOAL_MS} ms); pupils CSV {figures['pupils_csv_ms_median']} ms; "
         f"one pupil {figures['pupil_page_ms_median']} ms; server CPU "

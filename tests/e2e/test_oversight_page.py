@@ -127,3 +127,23 @@ async def test_the_heads_view_shows_its_charts_and_tables_at_desktop_and_phone_w
         await page.screenshot(path=folder / f"oversight-{viewport}.png", full_page=True)
     finally:
         await context.close()
+
+
+async def test_the_heads_view_in_welsh_fits_a_phone(head: Head, browser: Browser, tmp_path: Path):
+    context = await browser.new_context(locale="cy-GB", viewport=VIEWPORTS["phone"])
+    name, _, value = head.cookie.partition("=")
+    await context.add_cookies([{"name": name, "value": value, "url": head.server.url}])
+    try:
+        page = await context.new_page()
+        await page.goto(f"{head.server.url}/staff/oversight?{PERIOD}&lang=cy")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Presenoldeb, prydlondeb ac ymddygiad"
+        )
+        await expect(page.get_by_role("img", name="Presenoldeb fesul wythnos")).to_be_visible()
+        await assert_fits(page, "oversight-cy-phone", controls="button, input, select")
+        folder = screens_folder() or tmp_path
+        await page.screenshot(path=folder / "oversight-cy-phone.png", full_page=True)
+        await page.set_viewport_size(VIEWPORTS["desktop"])
+        await page.screenshot(path=folder / "oversight-cy-desktop.png", full_page=True)
+    finally:
+        await context.close()

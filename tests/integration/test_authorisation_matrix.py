@@ -319,6 +319,15 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             get(lambda w: f"/staff/pupils/{w.pupil_id}/erase"),
         ),
         ("POST", "/staff/pupils/{pupil_id}/erase"): (200, erase_pupil),
+        ("GET", "/staff/oversight"): (200, get(lambda w: "/staff/oversight")),
+        ("GET", "/staff/oversight/{table}.csv"): (
+            200,
+            get(lambda w: "/staff/oversight/weeks.csv"),
+        ),
+        ("GET", "/staff/oversight/pupils/{pupil_id}"): (
+            200,
+            get(lambda w: f"/staff/oversight/pupils/{w.pupil_id}"),
+        ),
         ("GET", "/static/{name}"): (200, get(lambda w: "/static/site.css")),
         ("GET", "/join/{token}"): (200, link("/join/{token}")),
         ("GET", "/join/{token}/absence"): (200, link("/join/{token}/absence")),

@@ -35,6 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import (
+    AttendanceMark,
+    BehaviourMark,
     Concern,
     ConsentChange,
     ConsentRecord,
@@ -152,6 +154,9 @@ async def plan_erasure(
         erase["guardians"] = await count(Guardian, Guardian.pupil_id == pupil_id)
         erase["consent"] = await count(ConsentRecord, ConsentRecord.pupil_id == pupil_id)
         erase["consent history"] = await count(ConsentChange, ConsentChange.pupil_id == pupil_id)
+        erase["the head's attendance rows"] = await count(
+            AttendanceMark, AttendanceMark.pupil_id == pupil_id
+        )
         erase["class and group places"] = (1 if pupil.class_id else 0) + await count(
             GroupMember, GroupMember.pupil_id == pupil_id
         )
@@ -343,6 +348,12 @@ async def erase_newer_records(conn: AsyncConnection, pupil_id: str, plan: Erasur
     the consent history (erase it) and a concern's additions and pupils (keep those of a kept
     concern, as `plan.keep_record` says)."""
     await conn.execute(delete(ConsentChange).where(ConsentChange.pupil_id == pupil_id))
+    # the head's view's rows (app/oversight.py): the pupil's own go; a behaviour note stays
+    # counted in its lesson, no longer linked to them
+    await conn.execute(delete(AttendanceMark).where(AttendanceMark.pupil_id == pupil_id))
+    await conn.execute(
+        update(BehaviourMark).where(BehaviourMark.pupil_id == pupil_id).values(pupil_id=None)
+    )
 
 
 async def journal_erasure(log: EventLog, plan: ErasurePlan, by: str, now: dt.datetime) -> None:

@@ -2,9 +2,10 @@
 
 Who was expected, who came and when, who was late and by how much (against the planned start,
 from when the pupil first joined the waiting room: a pupil waiting on time is not late because
-staff admitted them late), who left early, who was removed and why; the staff present; and the
-session's facts, such as each hold of the two-adult rule. Built in one pass over the events,
-so a 500-event session takes about a millisecond.
+staff admitted them late; late only beyond the policy's `timing.late_after_minutes`, so a pupil
+two minutes behind is not late where the school allows five), who left early, who was removed
+and why; the staff present; and the session's facts, such as each hold of the two-adult rule.
+Built in one pass over the events, so a 500-event session takes about a millisecond.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class PupilRow:
     admitted_at: dt.datetime | None  # first admitted
     left_at: dt.datetime | None  # last left: left, dropped, removed, denied or the end
     present: dt.timedelta  # the sum of every admitted stretch
-    late_by: dt.timedelta | None  # after the planned start, only when positive
+    late_by: dt.timedelta | None  # after the planned start, only beyond the policy's threshold
     left_early: bool  # admitted, then gone before the session ended (not by removal)
     reconnections: int  # joined the waiting room again after the first time
     removed_by: str | None = None  # the staff member's name
@@ -124,6 +125,7 @@ class SessionFacts:
     recording: tuple[Period, ...] = ()
     recording_notice_at: dt.datetime | None = None
     refused_attempts: int = 0  # by anyone: commands their role may not send
+    late_after: dt.timedelta = _ZERO  # the policy's threshold: later than this after the start
 
     @property
     def total_hold(self) -> dt.timedelta:
@@ -473,9 +475,16 @@ class _Builder:
         staff.sort(key=lambda row: (row.joined_at, row.staff_id))
         return Register(self._facts(tz), tuple(pupils), tuple(staff))
 
+    def _late_after(self) -> dt.timedelta:
+        """How far past the planned start a first join must be to be late (the policy's)."""
+        if self.policy is None:
+            return _ZERO
+        return dt.timedelta(minutes=self.policy.timing.late_after_minutes)
+
     def _pupil_row(self, pid: str, track: _Track) -> PupilRow:
         start = _aware(self.plan.starts_at)
         late = track.first_join - start if track.first_join is not None else None
+        threshold = self._late_after()
         return PupilRow(
             pupil_id=pid,
             name=track.name,
@@ -484,7 +493,7 @@ class _Builder:
             admitted_at=self._maybe(track.first_admitted),
             left_at=self._maybe(track.left_at),
             present=track.present,
-            late_by=late if late is not None and late > _ZERO else None,
+            late_by=late if late is not None and late > threshold else None,
             left_early=(
                 track.first_admitted is not None
                 and track.removed_by is None
@@ -553,6 +562,7 @@ class _Builder:
             recording=tuple(Period(local(p.start), local(p.end)) for p in self.recording),
             recording_notice_at=self._maybe(self.recording_notice_at),
             refused_attempts=self.refused_attempts,
+            late_after=self._late_after(),
         )
 
 

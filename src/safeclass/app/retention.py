@@ -26,6 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import (
+    AttendanceMark,
+    AttendanceStamp,
+    BehaviourMark,
     Concern,
     Invitation,
     ParentReport,
@@ -135,6 +138,9 @@ async def _delete_session_log(
         )
         deleted = int(result.rowcount or 0)
         await conn.execute(delete(SessionLogHead).where(SessionLogHead.session_id == session_id))
+        # the register's rows kept for the head's view (app/oversight.py) go with the log
+        for kept in (AttendanceMark, BehaviourMark, AttendanceStamp):
+            await conn.execute(delete(kept).where(kept.session_id == session_id))
         await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
         await conn.execute(delete(ParentReport).where(ParentReport.session_id == session_id))
         await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))

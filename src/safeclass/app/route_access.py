@@ -208,6 +208,30 @@ RULES: tuple[Rule, ...] = (
         Scope.SCHOOL,
         "erase where the law allows (journalled)",
     ),
+    # the head teacher's view across sessions (web/oversight_page.py, C19)
+    Rule(
+        "GET",
+        "/staff/oversight",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        what="attendance, punctuality and behaviour by week, class and pupil, with charts; "
+        "compliance; the policy's review date",
+    ),
+    Rule(
+        "GET",
+        "/staff/oversight/{table}.csv",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        what="a chart's figures (weeks, classes, pupils, behaviour) as CSV",
+    ),
+    Rule(
+        "GET",
+        "/staff/oversight/pupils/{pupil_id}",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        Scope.SCHOOL,
+        "one pupil's own record in each lesson",
+    ),
     Rule("GET", "/static/{name}", Caller.ANYONE, what="the pages' own style sheet and scripts"),
     Rule("GET", "/join/{token}", Caller.LINK, what="open a family's link"),
     Rule("GET", "/join/{token}/absence", Caller.LINK, what="the parent's report form"),

@@ -55,6 +55,9 @@ SETTINGS: dict[str, Setting] = {
     "timing.waiting_room_opens_minutes_before": Setting(
         "Waiting room opens before the start", *_MINUTE
     ),
+    "timing.late_after_minutes": Setting(
+        "A pupil is late who joins more than this after the start", *_MINUTE
+    ),
     "school_day.days": Setting("School days"),
     "school_day.starts": Setting("School day starts"),
     "school_day.ends": Setting("School day ends"),

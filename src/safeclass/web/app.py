@@ -25,10 +25,11 @@ from safeclass.web import (
     api_docs,
     auth,
     class_page,
-    family_consent,
     compliance_page,
+    family_consent,
     health,
     invitations,
+    oversight_page,
     recordings_api,
     room_socket,
     schedule_page,
@@ -86,6 +87,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(session_page.router)
     app.include_router(class_page.router)
     app.include_router(subject_access_page.router)
+    app.include_router(oversight_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)
     check_routes(app)
     return app

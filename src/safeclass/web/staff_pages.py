@@ -32,6 +32,7 @@ from safeclass.app.family_reports import families_reporting
 from safeclass.app.undelivered import Undelivered, Why, count_undelivered
 from safeclass.web import i18n
 from safeclass.web.deps import CSRF_REFUSED, AllowedStaff, services_of
+from safeclass.web.oversight_page import review_words
 from safeclass.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -114,6 +115,12 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         for s in found
         if s.starts_at.astimezone(zone).date() == today
     ]
+    # the head's view and the policy's review date (C19, CRO-17), for those who keep them
+    oversees = staff_roles.may(staff.role, staff_roles.Capability.OVERSEE_SESSIONS)
+    review_state, review_sentence = "", ""
+    if oversees or staff_roles.may(staff.role, staff_roles.Capability.MANAGE_POLICY):
+        state, review_sentence = review_words(policy, today, language)
+        review_state = state.value
     # what families told the school about today's lessons, with the way to read it (C23)
     told = await families_reporting(services.engine, staff.school_id, [s.id for s in lines])
     return render(
@@ -129,6 +136,9 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
         may_see_compliance=route_access.rule_for("GET", "/staff/compliance").allows(staff.role),
         undelivered=undelivered,
+        oversees=oversees,
+        review_state=review_state,
+        review_sentence=review_sentence,
     )
 
 

@@ -35,6 +35,8 @@ def erased_words(gettext: NullTranslations) -> dict[str, str]:
         "school record": _("School record"),
         "guardians": _("Parents and carers"),
         "consent": _("Consent"),
+        "consent history": _("Every change to their consent"),
+        "the head's attendance rows": _("Their attendance in the head teacher's view"),
         "class and group places": _("Places in a class or group"),
         "names on lessons' class lists": _("Their name on lessons' class lists"),
         "invitation links": _("Invitation links"),

@@ -435,3 +435,77 @@ class ComplianceResult(Base):
     breaches: Mapped[int]
     settled: Mapped[bool] = mapped_column(Boolean)
     computed_at: Mapped[dt.datetime]
+
+
+class AttendanceMark(Base):
+    """One pupil's line of one ended session's register, kept so the head's view (C19) adds up
+    a term of sessions in SQL instead of replaying every log (`app/oversight.py`).
+
+    Derived from the log, never typed in: rebuilt whenever the log's head moves past the stamp
+    (`AttendanceStamp`), and deleted with the log. No free text is kept here.
+    """
+
+    __tablename__ = "attendance_marks"
+    __table_args__ = (
+        # covering indexes: the pupils who were late or absent most, and one class's pupils
+        Index("ix_attendance_marks_school_mark", "school_id", "mark", "starts_at", "pupil_id"),
+        Index(
+            "ix_attendance_marks_school_class",
+            "school_id",
+            "class_id",
+            "starts_at",
+            "pupil_id",
+            "mark",
+        ),
+        Index("ix_attendance_marks_pupil", "pupil_id", "starts_at"),
+    )
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    class_id: Mapped[str | None] = mapped_column(String(36))  # the session's class
+    starts_at: Mapped[dt.datetime]  # the session's planned start
+    status: Mapped[str] = mapped_column(String(20))  # register.Attendance
+    mark: Mapped[int] = mapped_column(Integer)  # 0 on time, 1 late, 2 absent, 3 other
+    late_seconds: Mapped[int | None]  # past the planned start, when late by the policy
+    seconds_present: Mapped[int]
+    left_early: Mapped[bool] = mapped_column(Boolean)
+
+
+class BehaviourMark(Base):
+    """One behaviour note, reward, incident, removal, camera turned off or concern in an ended
+    session (C19, CRO-02, CRO-09): where it is in the log, never what it says (the text stays in
+    the log, and a concern's text is only ever the DSL's)."""
+
+    __tablename__ = "behaviour_marks"
+    __table_args__ = (Index("ix_behaviour_marks_school_at", "school_id", "at"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    class_id: Mapped[str | None] = mapped_column(String(36))
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(20))  # incident, behaviour, reward, note, …
+    pupil_id: Mapped[str | None] = mapped_column(String(36))
+    by: Mapped[str | None] = mapped_column(String(36))  # the staff member's id
+
+
+class AttendanceStamp(Base):
+    """Which entry of a session's log its marks were computed from (the head's `last_seq`), and
+    by which version of the rules: marks whose stamp is behind are computed again."""
+
+    __tablename__ = "attendance_stamps"
+    __table_args__ = (Index("ix_attendance_stamps_school_start", "school_id", "starts_at"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    log_seq: Mapped[int]
+    rules: Mapped[int]
+    computed_at: Mapped[dt.datetime]
+    # the session's own sums, so weeks and classes add up 840 rows, not 24,000
+    class_id: Mapped[str | None] = mapped_column(String(36))
+    starts_at: Mapped[dt.datetime]
+    on_time: Mapped[int]
+    late: Mapped[int]
+    absent: Mapped[int]
+    other: Mapped[int]

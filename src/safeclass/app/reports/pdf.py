@@ -220,9 +220,12 @@ def _pupils(pdf: _Document, register: Register) -> None:
     headings = [name for name, _ in _PUPIL_COLUMNS]
     widths = [width for _, width in _PUPIL_COLUMNS]
     pdf.grid(headings, widths, rows)
+    threshold = int(register.facts.late_after.total_seconds() // 60)
+    late = f"more than {threshold} min after it" if threshold else "after it"
     pdf.para(
         "Times are when the pupil first joined the waiting room, was first admitted and last "
-        "left; late is counted from the planned start to joining the waiting room.",
+        "left; late is counted from the planned start to joining the waiting room, and a pupil "
+        f"is late who joined {late} (the policy's setting).",
         size=7,
         height=4,
     )

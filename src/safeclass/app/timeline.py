@@ -23,6 +23,7 @@ from safeclass.app.room_log import RefusedAttempts
 from safeclass.app.undelivered import AlertDelivery
 from safeclass.core import events as ev
 from safeclass.core.commands import NoteKind
+from safeclass.core.timers import SCHEDULE
 
 _END_REASONS = {
     ev.EndReason.TIME_LIMIT: "time limit",
@@ -248,6 +249,8 @@ class _Writer:
         return f"{self.n(e.by)} stopped {self.n(e.sharer)}'s screen share"
 
     def _note(self, e: ev.LogNoteAdded) -> str:
+        if e.by == SCHEDULE:
+            return f"Agenda, as scheduled: {e.text}" if e.text else "Agenda, as scheduled"
         text = _NOTES.get(e.kind, "Note")
         if e.pupil:
             text += f" about {self.n(e.pupil)}"

@@ -28,6 +28,7 @@ from safeclass.web import (
     health,
     invitations,
     recordings_api,
+    resources_page,
     room_socket,
     schedule_page,
     session_page,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(staff_pages.router)
     app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
     app.include_router(session_page.router)
+    app.include_router(resources_page.router)
     app.include_router(class_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)
     check_routes(app)

@@ -341,7 +341,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
         return slowed
     pupil = await pupil_for_token(services.engine, held, session_id, now)
     if pupil is not None:
-        return pupil_room(request, pupil)
+        return await pupil_room(request, pupil)
     staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
     if staff is not None:
         stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule

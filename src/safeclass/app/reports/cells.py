@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from safeclass.app.register import Attendance, Hold, PupilRow, Register
+from safeclass.core.commands import NoteKind
 from safeclass.core.events import EndReason, HoldReason
 
 END_REASONS = {
@@ -140,3 +141,43 @@ def summary(register: Register) -> list[str]:
             f"Refused attempts (not permitted for the sender's role): {facts.refused_attempts:,}"
         )
     return lines
+
+
+NOTE_KINDS = {
+    NoteKind.AGENDA: "agenda",
+    NoteKind.INCIDENT: "incident",
+    NoteKind.BEHAVIOUR: "behaviour",
+    NoteKind.REWARD: "reward",
+    NoteKind.NOTE: "note",
+}
+LOG_HEADINGS = ("Time", "Entry", "Pupil", "By", "Text")
+
+
+def session_log_rows(register: Register) -> list[tuple[str, str, str, str, str]]:
+    """The session log beside the attendance (C15): the agenda as scheduled, each note and
+    reward (who, when, which pupil, what), and each resource added or removed, in time order."""
+    rows: list[tuple[dt.datetime | None, tuple[str, str, str, str, str]]] = []
+    if register.agenda:
+        opened = register.facts.opened_at
+        rows.append((opened, (hhmm(opened), "agenda", "", "as scheduled", register.agenda)))
+    for n in register.notes:
+        rows.append(
+            (n.at, (hhmm(n.at), NOTE_KINDS.get(n.kind, n.kind.value), n.pupil or "", n.by, n.text))
+        )
+    for r in register.resources:
+        rows.append(
+            (
+                r.added_at,
+                (hhmm(r.added_at), "resource added", "", r.added_by, f"{r.title} ({r.what})"),
+            )
+        )
+        if r.removed_at is not None:
+            rows.append(
+                (
+                    r.removed_at,
+                    (hhmm(r.removed_at), "resource removed", "", r.removed_by or "", r.title),
+                )
+            )
+    first = dt.datetime.min.replace(tzinfo=dt.UTC)
+    rows.sort(key=lambda pair: pair[0] or first)
+    return [row for _, row in rows]

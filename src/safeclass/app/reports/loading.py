@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.sessions import load_session
-from safeclass.app.register import Register, build_register
+from safeclass.app.register import Register, ResourceLine, build_register
+from safeclass.app.resources import resources_of
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.timeline import TimelineLine, build_timeline
 from safeclass.app.undelivered import alert_deliveries
@@ -35,7 +37,42 @@ async def session_report(
     names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}
     async with engine.connect() as conn:
         alerts = await alert_deliveries(conn, session_id)
+        kept = await resources_of(conn, session_id, with_removed=True)
+    offered = [
+        ResourceLine(r.title, r.url or r.filename or "", r.added_by, r.added_at)
+        if r.removed_at is None
+        else ResourceLine(
+            r.title, r.url or r.filename or "", r.added_by, r.added_at, r.removed_by, r.removed_at
+        )
+        for r in kept
+    ]
+    register = build_register(
+        stored.plan, events, tz, policy=stored.policy, attempts=attempts, resources=offered
+    )
     return SessionReport(
-        register=build_register(stored.plan, events, tz, policy=stored.policy, attempts=attempts),
-        timeline=build_timeline(events, tz, names, attempts, alerts),
+        register=register,
+        timeline=with_resources(build_timeline(events, tz, names, attempts, alerts), register),
+    )
+
+
+def with_resources(timeline: list[TimelineLine], register: Register) -> list[TimelineLine]:
+    """The timeline with a line for each resource added or removed (kept beside the log, in
+    their own table: app/resources.py), in time order."""
+    lines = []
+    for r in register.resources:
+        lines.append(
+            TimelineLine(
+                r.added_at,
+                "ResourceAdded",
+                f"{r.added_by} added for families: {r.title} ({r.what})",
+            )
+        )
+        if r.removed_at is not None:
+            lines.append(
+                TimelineLine(
+                    r.removed_at, "ResourceRemoved", f"{r.removed_by or 'Staff'} removed: {r.title}"
+                )
+            )
+    return list(
+        heapq.merge(timeline, sorted(lines, key=lambda line: line.at), key=lambda line: line.at)
     )

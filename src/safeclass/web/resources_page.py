@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from safeclass.adapters.auth.identity import (
     STAFF_COOKIE,
@@ -30,7 +30,7 @@ from safeclass.adapters.auth.identity import (
 )
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.app import resources
-from safeclass.web.deps import AllowedSession, services_of, staff_in_room
+from safeclass.web.deps import AllowedSession, SessionAccess, services_of, staff_in_room
 from safeclass.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -53,8 +53,17 @@ def file_href(session_id: str, resource_id: str, *, for_staff: bool) -> str:
 @router.post(ADD, response_class=HTMLResponse)
 async def add_resource(session_id: str, access: AllowedSession, request: Request) -> Response:
     """Add a link (`kind=link`: title, url) or a file (`kind=file`: title, file)."""
-    services = services_of(request)
     form = await request.form()
+    try:
+        return await _add(session_id, access, request, form)
+    finally:
+        await form.close()  # the upload's temporary file
+
+
+async def _add(
+    session_id: str, access: SessionAccess, request: Request, form: FormData
+) -> Response:
+    services = services_of(request)
     kind = str(form.get("kind", ""))
     title = str(form.get("title", ""))
     values = {"kind": kind, "title": title, "url": str(form.get("url", ""))}

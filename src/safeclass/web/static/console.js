@@ -494,12 +494,12 @@ function render(view) {
           after.push(button(label, key, () => act(type, { [field]: person.id }, "room-problem"), "secondary"));
         }
       }
-      if (allowed.includes("remove")) {
-        after.push(button(words.remove, `remove:${person.id}`, () => askWhy(person.id, person.name), "warning"));
-      }
       if (person.role === "pupil" && can.includes("note")) {
         const key = `note:${person.id}`;
         after.push(button(words.note_button, key, () => notes.open(person.id, "reward", findKey(key)), "secondary"));
+      }
+      if (allowed.includes("remove")) {
+        after.push(button(words.remove, `remove:${person.id}`, () => askWhy(person.id, person.name), "warning"));
       }
       return item(person.name, about, after);
     }),

@@ -16,6 +16,7 @@ from safeclass.adapters.store.tables import Session
 from tests.e2e.conftest import screens_folder, year_2_maths
 from tests.e2e.test_pupil_page import DESKTOP, PHONE
 from tests.integration.live import Client, pupil_cookie
+from tests.support.axe import AXE, serious_problems
 from tests.support.page_watch import Watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -25,10 +26,13 @@ PDF = b"%PDF-1.4\n% counting in fives\n%%EOF\n"
 
 
 async def shot(page: Page, folder: Path, name: str) -> None:
-    """Kept in the test's folder, and in SAFECLASS_E2E_SCREENS when it names one."""
+    """Kept in the test's folder, and in SAFECLASS_E2E_SCREENS when it names one; and no serious
+    accessibility problem (axe-core) on the page as it is, where axe is installed."""
     for where in (folder, screens_folder()):
         if where is not None:
             await page.screenshot(path=where / f"session-log-{name}.png", full_page=True)
+    if AXE.exists():
+        assert await serious_problems(page) == [], name
 
 
 # covers: C15, CLA-17, CRO-09, CRO-10

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.tables import SessionResource, Staff
@@ -227,7 +227,7 @@ async def _insert(
     resource_id = str(uuid.uuid4())
     async with engine.begin() as conn:
         await conn.execute(
-            SessionResource.__table__.insert().values(
+            insert(SessionResource).values(
                 id=resource_id,
                 school_id=school_id,
                 session_id=session_id,

@@ -24,6 +24,7 @@ from safeclass.adapters.store import EventLog
 from safeclass.adapters.store.tables import SessionResource
 from safeclass.app import resources
 from safeclass.app.clock import AdjustableClock
+from safeclass.app.retention import run_retention
 from tests.integration.families import MailSink, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie, running
 from tests.integration.test_lesson_pages import csrf_of, page_client
@@ -269,3 +270,26 @@ async def test_notes_and_rewards_from_the_console_are_in_the_register_and_never_
     assert "Session log: agenda, notes, rewards and resources" in pdf
     assert "Star of the day: counted to 50" in pdf
     assert "Sound dropped for all" in pdf
+
+
+# covers: C15, C18
+async def test_a_lessons_resources_go_with_its_log_when_the_policy_says(server: LiveServer):
+    school = await make_school(server.services)
+    session_id = await schedule(server, school, starts_at=START)
+    engine, data_dir = server.services.engine, server.settings.data_dir
+    await resources.add_file(
+        engine,
+        data_dir,
+        school_id=school.id,
+        session_id=session_id,
+        staff_id=school.teacher_id,
+        title="Counting sheet",
+        filename="sheet.pdf",
+        data=PDF,
+        now=START - dt.timedelta(minutes=30),
+    )
+    assert (await kept(server))[0] == 1
+    await run_retention(
+        engine, START + dt.timedelta(days=3650), server.services.event_log, data_dir
+    )
+    assert await kept(server) == (0, [])

@@ -25,7 +25,7 @@ from safeclass.adapters.store.tables import SessionResource
 from safeclass.app import resources
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.retention import run_retention
-from tests.integration.families import MailSink, make_school, schedule
+from tests.integration.families import MailSink, family_token, make_school, schedule
 from tests.integration.live import Client, LiveServer, pupil_cookie, running
 from tests.integration.test_lesson_pages import csrf_of, page_client
 from tests.integration.test_pages import main_text
@@ -293,3 +293,29 @@ async def test_a_lessons_resources_go_with_its_log_when_the_policy_says(server: 
         engine, START + dt.timedelta(days=3650), server.services.event_log, data_dir
     )
     assert await kept(server) == (0, [])
+
+
+# covers: C15, C2
+async def test_a_link_opened_too_early_shows_the_agenda_and_what_is_coming(server: LiveServer):
+    school = await make_school(server.services)
+    session_id = await schedule(server, school, starts_at=START, agenda="Counting in fives")
+    await resources.add_link(
+        server.services.engine,
+        school_id=school.id,
+        session_id=session_id,
+        staff_id=school.teacher_id,
+        title="Counting song",
+        url="https://example.org/song",
+        now=START - dt.timedelta(hours=3),
+    )
+    assert isinstance(server.services.clock, AdjustableClock)
+    server.services.clock.set(START - dt.timedelta(hours=2))  # the evening before, or so
+    token = await family_token(server, school, session_id, "Amelia")
+    async with httpx.AsyncClient(base_url=server.url, timeout=15) as parent:
+        early = await parent.get(f"/join/{token}")
+    assert early.status_code == 200
+    text = main_text(early.text)
+    assert "It is not time yet" in text
+    assert "What the lesson is about: Counting in fives" in text
+    assert "Your teacher has added things for the lesson (Counting song)." in text
+    assert token not in early.text

@@ -38,6 +38,8 @@ from safeclass.adapters.auth.identity import (
     staff_for_token,
 )
 from safeclass.adapters.auth.limits import TooManyAttemptsError
+from safeclass.adapters.store.sessions import load_session
+from safeclass.app import resources
 from safeclass.app.family_reports import lesson_staff
 from safeclass.app.invitations import (
     MAX_PASSES_PER_LINK,
@@ -185,6 +187,8 @@ async def join(token: str, request: Request) -> Response:
     }
     found = await open_link(services.engine, token, now, held_passes=held)
     _count_if_unknown(request, found, now)
+    if found.state is LinkState.TOO_EARLY:
+        return await _too_early(request, found)
     if found.state is not LinkState.OPEN or found.pass_expires_at is None:
         return kind_page(request, found)
     response = RedirectResponse(f"/room/{found.session_id}", status_code=303)
@@ -200,6 +204,35 @@ async def join(token: str, request: Request) -> Response:
         samesite="lax",
     )
     return response
+
+
+async def _too_early(request: Request, found: OpenedLink) -> HTMLResponse:
+    """ "It is not time yet", with the lesson's agenda and what staff added for it (C15): the
+    files open from here once the link opens, an hour before the start."""
+    shown = kind_page(request, found)
+    engine = services_of(request).engine
+    stored = await load_session(engine, found.session_id)
+    async with engine.connect() as conn:
+        offered = await resources.resources_of(conn, found.session_id)
+    if not stored.agenda and not offered:
+        return shown
+    gettext = i18n.translations(i18n.language_of(request)).gettext
+    lines = [
+        gettext("%(title)s is on %(when)s.") % {"title": found.title, "when": _when(request, found)}
+    ]
+    if stored.agenda:
+        lines.append(gettext("What the lesson is about: %(agenda)s") % {"agenda": stored.agenda})
+    if offered:
+        titles = ", ".join(r.title for r in offered)
+        lines.append(
+            gettext(
+                "Your teacher has added things for the lesson (%(titles)s). You can open them "
+                "from this link when it opens, an hour before the start."
+            )
+            % {"titles": titles}
+        )
+    lines.append(gettext("Please open this link again a few minutes before it starts."))
+    return page(request, gettext("It is not time yet"), lines)
 
 
 def _report_form(request: Request, found: OpenedLink, *, missing: bool = False) -> HTMLResponse:

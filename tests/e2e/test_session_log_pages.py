@@ -99,9 +99,9 @@ async def test_a_teacher_adds_a_file_the_pupil_sees_it_and_a_reward_is_confirmed
         in_room = page.get_by_role("region", name="In the room")
         row = in_room.get_by_role("listitem").filter(has_text="Amelia R.")
         await row.get_by_role("button", name="Note or reward").click()
-        text = page.get_by_label("What for, or what happened?")
+        text = page.get_by_label("What for, or what went on?")
         await expect(text).to_be_focused()  # Amelia is chosen already: straight to the words
-        await expect(page.get_by_label("About which pupil?").last).to_have_value(amelia)
+        await expect(page.get_by_label("Which pupil is it for?")).to_have_value(amelia)
         await expect(page.get_by_label("A reward")).to_be_checked()
         await page.keyboard.type("Counted to 50 in fives")
         await shot(page, tmp_path, "console-reward-form")

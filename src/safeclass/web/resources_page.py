@@ -31,6 +31,7 @@ from safeclass.adapters.auth.identity import (
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.app import resources
 from safeclass.web.deps import AllowedSession, SessionAccess, services_of, staff_in_room
+from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -145,12 +146,13 @@ async def room_file(session_id: str, resource_id: str, request: Request) -> Resp
     anyone else gets 403, whether or not the session or the resource exists."""
     services = services_of(request)
     now = services.clock.now()
-    pupil = await pupil_for_token(
-        services.engine, request.cookies.get(pupil_cookie(session_id)), session_id, now
-    )
+    held = request.cookies.get(pupil_cookie(session_id))
+    pupil = await pupil_for_token(services.engine, held, session_id, now)
     if pupil is None:
         staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
         if staff is None or await staff_in_room(services, staff, session_id) is None:
+            if held is not None:  # a pupil cookie that opens nothing counts, as on the room page
+                lookup_limiter(request).failed(client_address(request), now)
             raise HTTPException(403, "Please open your link again")
     return await _send(request, session_id, resource_id)
 

@@ -55,6 +55,7 @@ async def test_a_teacher_adds_a_file_the_pupil_sees_it_and_a_reward_is_confirmed
         watch = Watch(page)
         await page.goto(f"{server.url}/staff/sessions/{session_id}")
         await expect(page.get_by_text(AGENDA)).to_be_visible()
+        await page.get_by_text("Add a link or a file for families").click()  # a closed part
         form = page.locator("form.resource-form").filter(has_text="Add a file")
         await form.get_by_label("What it is (optional)").fill("Counting sheet")
         await form.get_by_label("File").set_input_files(sheet)

@@ -253,7 +253,7 @@ class _Writer:
             return f"Agenda, as scheduled: {e.text}" if e.text else "Agenda, as scheduled"
         text = _NOTES.get(e.kind, "Note")
         if e.pupil:
-            text += f" about {self.n(e.pupil)}"
+            text += f" {'for' if e.kind is NoteKind.REWARD else 'about'} {self.n(e.pupil)}"
         text += f" by {self.n(e.by)}"
         return f"{text}: {e.text}" if e.text else text
 

@@ -155,29 +155,28 @@ LOG_HEADINGS = ("Time", "Entry", "Pupil", "By", "Text")
 
 def session_log_rows(register: Register) -> list[tuple[str, str, str, str, str]]:
     """The session log beside the attendance (C15): the agenda as scheduled, each note and
-    reward (who, when, which pupil, what), and each resource added or removed, in time order."""
+    reward (who, when, which pupil, what), and each resource added or removed, in time order.
+    A time on another day than the lesson's says its day ("23 Nov 14:00")."""
+    day = register.facts.planned_start.date()
+
+    def when(at: dt.datetime | None) -> str:
+        if at is None or at.date() == day:
+            return hhmm(at)
+        return f"{at.day} {at:%b} {hhmm(at)}"
+
     rows: list[tuple[dt.datetime | None, tuple[str, str, str, str, str]]] = []
     if register.agenda:
         opened = register.facts.opened_at
-        rows.append((opened, (hhmm(opened), "agenda", "", "as scheduled", register.agenda)))
+        rows.append((opened, (when(opened), "agenda", "", "as scheduled", register.agenda)))
     for n in register.notes:
-        rows.append(
-            (n.at, (hhmm(n.at), NOTE_KINDS.get(n.kind, n.kind.value), n.pupil or "", n.by, n.text))
-        )
+        kind = NOTE_KINDS.get(n.kind, n.kind.value)
+        rows.append((n.at, (when(n.at), kind, n.pupil or "", n.by, n.text)))
     for r in register.resources:
-        rows.append(
-            (
-                r.added_at,
-                (hhmm(r.added_at), "resource added", "", r.added_by, f"{r.title} ({r.what})"),
-            )
-        )
+        added = (when(r.added_at), "resource added", "", r.added_by, f"{r.title} ({r.what})")
+        rows.append((r.added_at, added))
         if r.removed_at is not None:
-            rows.append(
-                (
-                    r.removed_at,
-                    (hhmm(r.removed_at), "resource removed", "", r.removed_by or "", r.title),
-                )
-            )
+            removed = (when(r.removed_at), "resource removed", "", r.removed_by or "", r.title)
+            rows.append((r.removed_at, removed))
     first = dt.datetime.min.replace(tzinfo=dt.UTC)
     rows.sort(key=lambda pair: pair[0] or first)
     return [row for _, row in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from dataclasses import dataclass
 
@@ -57,22 +58,18 @@ async def session_report(
 
 def with_resources(timeline: list[TimelineLine], register: Register) -> list[TimelineLine]:
     """The timeline with a line for each resource added or removed (kept beside the log, in
-    their own table: app/resources.py), in time order."""
+    their own table: app/resources.py), in time order; one on another day says which."""
+    day = register.facts.planned_start.date()
+
+    def on(at: dt.datetime) -> str:
+        return "" if at.date() == day else f"On {at.day} {at:%b}: "
+
     lines = []
     for r in register.resources:
-        lines.append(
-            TimelineLine(
-                r.added_at,
-                "ResourceAdded",
-                f"{r.added_by} added for families: {r.title} ({r.what})",
-            )
-        )
+        text = f"{on(r.added_at)}{r.added_by} added for families: {r.title} ({r.what})"
+        lines.append(TimelineLine(r.added_at, "ResourceAdded", text))
         if r.removed_at is not None:
-            lines.append(
-                TimelineLine(
-                    r.removed_at, "ResourceRemoved", f"{r.removed_by or 'Staff'} removed: {r.title}"
-                )
-            )
-    return list(
-        heapq.merge(timeline, sorted(lines, key=lambda line: line.at), key=lambda line: line.at)
-    )
+            text = f"{on(r.removed_at)}{r.removed_by or 'Staff'} removed: {r.title}"
+            lines.append(TimelineLine(r.removed_at, "ResourceRemoved", text))
+    lines.sort(key=lambda line: line.at)
+    return list(heapq.merge(timeline, lines, key=lambda line: line.at))

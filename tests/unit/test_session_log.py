@@ -64,7 +64,8 @@ def test_notes_and_rewards_reach_the_register_and_only_staff_may_write_them():
     d.at(3).ok(c.AddLogNote("t2", c.NoteKind.INCIDENT, "Sound dropped for all"))
     refused = d.do(c.AddLogNote("p1", c.NoteKind.REWARD, "I am great", pupil="p1"))
     assert isinstance(refused, Refusal) and refused.code is RefusalCode.NOT_PERMITTED
-    offered = ResourceLine("Counting sheet", "sheet.pdf", "Mrs Khan", START)
+    the_day_before = START - dt.timedelta(hours=20)
+    offered = ResourceLine("Counting sheet", "sheet.pdf", "Mrs Khan", the_day_before)
     register = build_register(d.state.plan, d.log, "Europe/London", resources=[offered])
     assert register.agenda == "Counting in fives"
     assert [(n.kind, n.by, n.pupil, n.text) for n in register.notes] == [
@@ -72,8 +73,15 @@ def test_notes_and_rewards_reach_the_register_and_only_staff_may_write_them():
         (c.NoteKind.INCIDENT, "Mr Lee", None, "Sound dropped for all"),
     ]
     rows = session_log_rows(register)
-    assert [row[1] for row in rows] == ["agenda", "resource added", "reward", "incident"]
-    assert rows[1] == ("10:00", "resource added", "", "Mrs Khan", "Counting sheet (sheet.pdf)")
+    assert [row[1] for row in rows] == ["resource added", "agenda", "reward", "incident"]
+    assert rows[0] == (
+        "23 Nov 14:00",
+        "resource added",
+        "",
+        "Mrs Khan",
+        "Counting sheet (sheet.pdf)",
+    )
+    assert rows[2] == ("10:02", "reward", register.pupils[0].name, "Mrs Khan", "Counted to 50")
     text = register_csv(register)
     assert "\r\n\r\nDate,Session,Time,Entry,Pupil,By,Text\r\n" in text
 

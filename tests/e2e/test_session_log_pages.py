@@ -88,6 +88,7 @@ async def test_a_teacher_adds_a_file_the_pupil_sees_it_and_a_reward_is_confirmed
 
         # the console: Amelia in the room, a reward for her with the keyboard
         await page.goto(f"{server.url}/room/{session_id}")
+        await expect(page.locator("#console-agenda")).to_have_text(f"Agenda: {AGENDA}")
         await page.get_by_role("button", name="Join the room").click()
         await expect(page.locator("#staffing")).to_have_text("Staff present: 1 of 2")
         assistant = await Client(server, session_id, school.assistant_cookie, "assistant").connect()

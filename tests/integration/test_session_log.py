@@ -87,6 +87,12 @@ async def test_the_agenda_set_when_scheduling_is_on_the_pages_and_on_record_as_t
     assert "What the lesson is about" in text
     assert "Counting in fives. A story: The Very Hungry Caterpillar." in text
 
+    async with page_client(server, school.teacher_cookie) as http:
+        console = await http.get(f"/room/{session_id}")
+    assert "Agenda: Counting in fives. A story: The Very Hungry Caterpillar." in main_text(
+        console.text
+    )
+
     assert isinstance(server.services.clock, AdjustableClock)
     server.services.clock.set(START - dt.timedelta(minutes=4))  # the waiting room opens
     teacher = await Client(server, session_id, school.teacher_cookie, "teacher").connect()

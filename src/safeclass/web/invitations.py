@@ -379,7 +379,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
     if staff is not None:
         stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule
         if stored is not None:
-            return console_room(request, session_id, stored.plan.title)
+            return console_room(request, session_id, stored.plan.title, stored.agenda)
     if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass
         lookup_limiter(request).failed(client_address(request), now)
     gettext = i18n.translations(i18n.language_of(request)).gettext

@@ -147,6 +147,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         checkpoint_key=secret.derive(CHECKPOINT_KEY),
         checkpoint_every_hours=settings.checkpoint_every_hours,
         consents=ConsentWatch(engine, rooms.running),
+        data_dir=settings.data_dir,
     )
     await housekeeping.restore_live_rooms()
     housekeeping.start()

@@ -33,9 +33,10 @@ from safeclass.adapters.store.tables import (
     Pupil,
     PupilPass,
     Session,
+    SessionResource,
     SessionStaff,
 )
-from safeclass.app import recordings, route_access, staff_roles, timetable
+from safeclass.app import recordings, resources, route_access, staff_roles, timetable
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.media_port import RecordedFile
 from safeclass.app.route_access import Caller, Reach, Rule, Scope
@@ -86,6 +87,7 @@ class World:
     link_token: str
     pupil_id: str
     recording_id: str | None = None
+    resource_id: str = ""  # a file families can open (C15)
 
 
 @dataclass
@@ -220,6 +222,21 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             response = await http.get(f"/staff/sessions/{done.session_id}/{suffix}")
             return Answer(response.status_code, response.headers.get("content-type"))
 
+    async def add_resource(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+        form = {"kind": "link", "title": "Counting song", "url": "https://example.org/song"}
+        response = await http.post(f"/staff/sessions/{w.session_id}/resources", data=form)
+        return Answer(response.status_code, response.headers.get("location"))
+
+    async def remove_resource(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+        path = f"/staff/sessions/{w.session_id}/resources/{w.resource_id}/remove"
+        response = await http.post(path)
+        return Answer(response.status_code, response.headers.get("location"))
+
+    def resource_file(prefix: str) -> Call:
+        async def call(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+            response = await http.get(f"{prefix.format(session_id=w.session_id)}/{w.resource_id}")
+            return Answer(response.status_code, response.headers.get("content-disposition"))
+
         return call
 
     async def room_page(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
@@ -302,6 +319,16 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
         ("GET", f"{p}/compliance"): (200, ended("compliance")),
         ("GET", f"{p}/compliance.pdf"): (200, ended("compliance.pdf")),
         ("GET", "/staff/compliance"): (200, get(lambda w: "/staff/compliance")),
+        ("POST", f"{p}/resources"): (303, add_resource),
+        ("POST", f"{p}/resources/{{resource_id}}/remove"): (303, remove_resource),
+        ("GET", f"{p}/resources/{{resource_id}}"): (
+            200,
+            resource_file("/staff/sessions/{session_id}/resources"),
+        ),
+        ("GET", "/room/{session_id}/resources/{resource_id}"): (
+            200,
+            resource_file("/room/{session_id}/resources"),
+        ),
         ("GET", "/staff/classes/{class_id}"): (
             200,
             get(lambda w: f"/staff/classes/{w.school.class_id}"),
@@ -438,6 +465,17 @@ async def _world(
             )
         )
     world = World(server, school, other, staff, session_id, token, pupil_id)
+    world.resource_id = await resources.add_file(
+        services.engine,
+        server.settings.data_dir,
+        school_id=school.id,
+        session_id=session_id,
+        staff_id=staff["teacher on it"],
+        title="Worksheet",
+        filename="worksheet.pdf",
+        data=b"%PDF-1.4 a worksheet",
+        now=now,
+    )
     if with_recording:
         path = server.settings.data_dir / f"{uuid.uuid4().hex}.webm"
         path.write_bytes(b"\x1aE\xdf\xa3" + bytes(100))
@@ -500,9 +538,16 @@ async def _snapshot(world: World) -> tuple[Any, ...]:
                 .order_by(PupilPass.id)
             )
         ).all()
+        offered = (
+            await conn.execute(
+                select(SessionResource.id, SessionResource.removed_at)
+                .where(SessionResource.session_id == world.session_id)
+                .order_by(SessionResource.id)
+            )
+        ).all()
         sessions = await conn.scalar(select(func.count()).select_from(Session))
         notices = await conn.scalar(select(func.count()).select_from(Notification))
-    return (tuple(session), staff, links, passes, sessions, notices)
+    return (tuple(session), staff, links, passes, sessions, notices, offered)
 
 
 def _content_problem(key: tuple[str, str], world: World, who: Who, answer: Answer) -> str | None:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from safeclass.app.room_log import RefusedAttempts
 from safeclass.core import events as ev
+from safeclass.core.commands import NoteKind
 from safeclass.core.roles import Role
 from safeclass.core.state import Consent, SessionKind, SessionPlan
+from safeclass.core.timers import SCHEDULE
 from safeclass.policy.model import ChatMode, ConsentBasis, Policy
 
 _ZERO = dt.timedelta(0)
@@ -133,10 +135,42 @@ class SessionFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LogNote:
+    """A line of the staff's session log (C15): an incident, a behaviour note, a reward, a note
+    (the agenda as scheduled is the register's `agenda`, not one of these)."""
+
+    at: dt.datetime  # local time
+    kind: NoteKind
+    by: str  # the staff member's name
+    pupil: str | None  # the pupil's name, if it is about one
+    text: str  # "" once retention has blanked it
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceLine:
+    """A link or file the lesson offered families (app/resources.py), kept beside the log."""
+
+    title: str
+    what: str  # the web address, or the file's name
+    added_by: str
+    added_at: dt.datetime  # local time
+    removed_by: str | None = None
+    removed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Register:
     facts: SessionFacts
     pupils: tuple[PupilRow, ...]
     staff: tuple[StaffRow, ...]
+    agenda: str = ""  # as scheduled
+    notes: tuple[LogNote, ...] = ()
+    resources: tuple[ResourceLine, ...] = ()
+
+    @property
+    def has_session_log(self) -> bool:
+        """Whether there is an agenda, a note or a resource to show beside the attendance."""
+        return bool(self.agenda or self.notes or self.resources)
 
     def count(self, status: Attendance) -> int:
         return sum(1 for p in self.pupils if p.status is status)
@@ -170,6 +204,7 @@ def build_register(
     *,
     policy: Policy | None = None,
     attempts: Sequence[RefusedAttempts] = (),
+    resources: Sequence[ResourceLine] = (),
 ) -> Register:
     """The register of one session from its events; `tz` is the school's time zone.
 
@@ -189,7 +224,21 @@ def build_register(
         builder.last_at = events[-1].at
     for attempt in attempts:
         builder.refused(attempt)
-    return builder.finish(tz)
+    done = builder.finish(tz)
+    zone = ZoneInfo(tz)
+    return replace(
+        done,
+        agenda=plan.agenda,
+        notes=tuple(builder.notes),
+        resources=tuple(
+            replace(
+                r,
+                added_at=_aware(r.added_at).astimezone(zone),
+                removed_at=None if r.removed_at is None else _aware(r.removed_at).astimezone(zone),
+            )
+            for r in resources
+        ),
+    )
 
 
 @dataclass(slots=True)
@@ -248,6 +297,7 @@ class _Builder:
     recording_since: dt.datetime | None = None
     recording_notice_at: dt.datetime | None = None
     refused_attempts: int = 0
+    notes: list[LogNote] = field(default_factory=list)
     handlers: dict[type[ev.Event], Callable[[Any], None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -270,6 +320,7 @@ class _Builder:
             ev.RecordingStarted: self._recording_started,
             ev.RecordingStopped: self._recording_stopped,
             ev.ConcernRaised: self._concern,
+            ev.LogNoteAdded: self._note,
             ev.ParticipantLeft: self._left,
             ev.ConnectionDropped: self._dropped,
             ev.RoomHeld: self._held,
@@ -370,6 +421,12 @@ class _Builder:
 
     def _concern(self, e: ev.ConcernRaised) -> None:
         self.concerns += 1
+
+    def _note(self, e: ev.LogNoteAdded) -> None:
+        if e.kind is NoteKind.AGENDA and e.by == SCHEDULE:
+            return  # the agenda as scheduled: the register's `agenda`
+        pupil = self._name(e.pupil) if e.pupil else None
+        self.notes.append(LogNote(self._local(e.at), e.kind, self._name(e.by), pupil, e.text))
 
     def refused(self, attempt: RefusedAttempts) -> None:
         self.refused_attempts += attempt.count

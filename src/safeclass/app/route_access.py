@@ -142,6 +142,30 @@ RULES: tuple[Rule, ...] = (
         Scope.SESSION,
         "the register and timeline (PDF)",
     ),
+    # a lesson's resources (web/resources_page.py, C15)
+    Rule(
+        "POST",
+        f"{_P}/resources",
+        Caller.STAFF,
+        _C.SCHEDULE_SESSIONS,
+        Scope.SESSION,
+        "add a link or a file families can open from their link",
+    ),
+    Rule(
+        "POST",
+        f"{_P}/resources/{{resource_id}}/remove",
+        Caller.STAFF,
+        _C.SCHEDULE_SESSIONS,
+        Scope.SESSION,
+        "stop offering a link or file (its file is deleted)",
+    ),
+    Rule(
+        "GET",
+        f"{_P}/resources/{{resource_id}}",
+        Caller.STAFF,
+        scope=Scope.SESSION,
+        what="a lesson's file, as a download",
+    ),
     Rule(
         "GET",
         f"{_P}/compliance",
@@ -239,6 +263,13 @@ RULES: tuple[Rule, ...] = (
     Rule("GET", "/join/{token}/withdraw", Caller.LINK, what="stop the child joining: confirm"),
     Rule("POST", "/join/{token}/withdraw", Caller.LINK, what="withdraw consent for live lessons"),
     Rule("GET", "/room/{session_id}", Caller.ROOM, scope=Scope.SESSION, what="the room's page"),
+    Rule(
+        "GET",
+        "/room/{session_id}/resources/{resource_id}",
+        Caller.ROOM,
+        scope=Scope.SESSION,
+        what="a lesson's file, as a download, for its pupils",
+    ),
     Rule(
         "WEBSOCKET",
         "/ws/sessions/{session_id}",

@@ -24,6 +24,7 @@ from safeclass.app.undelivered import AlertDelivery, ParentDelivery
 from safeclass.core import Consent
 from safeclass.core import events as ev
 from safeclass.core.commands import PARENT_BY_LINK, NoteKind
+from safeclass.core.timers import SCHEDULE
 
 _END_REASONS = {
     ev.EndReason.TIME_LIMIT: "time limit",
@@ -317,9 +318,11 @@ class _Writer:
         return f"{self.n(e.by)} stopped {self.n(e.sharer)}'s screen share"
 
     def _note(self, e: ev.LogNoteAdded) -> str:
+        if e.by == SCHEDULE:
+            return f"Agenda, as scheduled: {e.text}" if e.text else "Agenda, as scheduled"
         text = _NOTES.get(e.kind, "Note")
         if e.pupil:
-            text += f" about {self.n(e.pupil)}"
+            text += f" {'for' if e.kind is NoteKind.REWARD else 'about'} {self.n(e.pupil)}"
         text += f" by {self.n(e.by)}"
         return f"{text}: {e.text}" if e.text else text
 

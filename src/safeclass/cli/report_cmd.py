@@ -33,12 +33,14 @@ from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app.register import Register
 from safeclass.app.reports import compliance, register_csv, register_pdf
 from safeclass.app.reports.cells import (
+    LOG_HEADINGS,
     PUPIL_HEADINGS,
     duration,
     hhmm,
     hold_reason,
     number,
     pupil_cells,
+    session_log_rows,
     summary,
 )
 from safeclass.app.reports.compliance_pdf import compliance_pdf
@@ -347,6 +349,13 @@ def _print_register(console: Console, register: Register) -> None:
             cells = (f"{h.started_at:%H:%M:%S}", f"{h.ended_at:%H:%M:%S}", duration(h.duration))
             holds.add_row(*(Text(c) for c in (*cells, hold_reason(h))))
         console.print(holds)
+    if register.has_session_log:
+        notes = _table("Session log: agenda, notes, rewards and resources")
+        for heading in LOG_HEADINGS:
+            notes.add_column(heading, overflow="fold")
+        for entry in session_log_rows(register):
+            notes.add_row(*(Text(c) for c in entry))
+        console.print(notes)
 
 
 # The terminal is narrow: short headings, and the removal reasons on lines of their own.

@@ -31,6 +31,7 @@ from safeclass.web import (
     invitations,
     oversight_page,
     recordings_api,
+    resources_page,
     room_socket,
     schedule_page,
     session_page,
@@ -85,6 +86,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
     app.include_router(compliance_page.router)  # before session_page's catch-alls
     app.include_router(session_page.router)
+    app.include_router(resources_page.router)
     app.include_router(class_page.router)
     app.include_router(subject_access_page.router)
     app.include_router(oversight_page.router)

@@ -7,7 +7,8 @@ cameras turned off, and how many concerns were raised (never what they say: that
 the school-wide compliance summary's counts (`app/reports/compliance.py`), linked to its
 table; and the policy's review date, warned of 30 days ahead and flagged once past. Each
 chart is SVG drawn here (`charts`) with a table beside it and a CSV to download
-(`/staff/oversight/{table}.csv`, every cell defused like the register's). One pupil's own history: `/staff/oversight/pupils/{id}`.
+(`/staff/oversight/{table}.csv`, every cell defused like the register's). One pupil's own
+history: `/staff/oversight/pupils/{id}`.
 
 The figures are sums over the stored rows of each ended session (`app/oversight.py`), so the
 page stays fast for a term of a whole school.

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -33,7 +34,7 @@ from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.sessions import StoredSession
 from safeclass.adapters.store.tables import Guardian
-from safeclass.app import invitations, route_access, staff_roles, timetable
+from safeclass.app import invitations, resources, route_access, staff_roles, timetable
 from safeclass.app.delivery import Letter
 from safeclass.app.family_consent import withdrawn_by_link
 from safeclass.app.family_reports import FamilyReport, reports_for
@@ -121,6 +122,8 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
     open_for_links = line.state in ("soon", "now")
+    async with services.engine.connect() as conn:
+        kept = await resources.resources_of(conn, session_id)
     return render(
         request,
         "session.html",
@@ -151,6 +154,13 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         may_read_register=staff_roles.may(staff.role, Capability.READ_OWN_REGISTERS),
         # the compliance report, once the lesson has ended (web/compliance_page.py)
         may_read_compliance=route_access.rule_for("GET", f"{PAGE}/compliance").allows(staff.role),
+        # the lesson's resources (resources_page.py): shown, and added or removed by schedulers
+        resources=[_resource_line(r, language) for r in kept],
+        may_add_resources=staff_roles.may(staff.role, Capability.SCHEDULE_SESSIONS)
+        and stored.status not in ("cancelled", "ended"),
+        max_mb=resources.MAX_BYTES // (1024 * 1024),
+        values={"kind": "", "title": "", "url": ""},
+        field_errors={},
         done=request.query_params.get("done", ""),
         done_count=_count(request.query_params.get("n", "")),
         done_without=_count(request.query_params.get("without", "")),
@@ -306,6 +316,23 @@ def _told_line(
     """A family's report in the page's words: the time alone when it came on the lesson's day."""
     at = short_when(report.created_at, zone, language, day)
     return ToldLine(names.get(report.pupil_id, "?"), report.reason, report.message, at)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceLine:
+    id: str
+    title: str
+    url: str | None
+    filename: str | None
+    size: str  # "2.1 MB", "120 kB"
+    added_by: str
+
+
+def _resource_line(r: resources.Resource, language: str) -> ResourceLine:
+    size = format_decimal((r.size_bytes or 0) / 1_000_000, "0.0", locale=language) + " MB"
+    if (r.size_bytes or 0) < 1_000_000:
+        size = format_decimal(max(1, round((r.size_bytes or 0) / 1000)), locale=language) + " kB"
+    return ResourceLine(r.id, r.title, r.url, r.filename, size, r.added_by)
 
 
 def _register_ready(stored: StoredSession, now: dt.datetime) -> bool:

@@ -312,6 +312,31 @@ class Recording(Base):
     deleted_at: Mapped[dt.datetime | None]
 
 
+class SessionResource(Base):
+    """A link or a file a lesson's pupils can open from their link beforehand (C15).
+
+    A file is kept under the server's data folder by a random name (`stored_name`), never by
+    the name it was uploaded with, and is only ever sent back as a download. Removing one keeps
+    the row (who added and removed it, when) for the register, and deletes the file.
+    """
+
+    __tablename__ = "session_resources"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))  # a link's address
+    filename: Mapped[str | None] = mapped_column(String(200))  # a file's name, made safe
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    stored_name: Mapped[str | None] = mapped_column(String(64))
+    added_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    added_at: Mapped[dt.datetime]
+    removed_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    removed_at: Mapped[dt.datetime | None]
+
+
 class SessionEvent(Base):
     """One entry of a session's append-only log, chained to the one before it by hash.
 

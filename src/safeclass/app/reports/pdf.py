@@ -18,10 +18,12 @@ from fpdf.fonts import FontFace, TTFFont
 
 from safeclass.app.register import Register
 from safeclass.app.reports.cells import (
+    LOG_HEADINGS,
     duration,
     hhmm,
     hold_reason,
     number,
+    session_log_rows,
     summary,
 )
 from safeclass.app.timeline import TimelineLine
@@ -96,6 +98,7 @@ def register_pdf(
     _removals(pdf, register)
     _staff(pdf, register)
     _holds(pdf, register)
+    _session_log(pdf, register)
     if timeline:
         pdf.add_page()
         _timeline(pdf, timeline)
@@ -278,6 +281,16 @@ def _holds(pdf: _Document, register: Register) -> None:
     ]
     pdf.grid(("Held at", "Released at", "For", "Why"), (22, 22, 22, 120), rows)
     pdf.para(f"Total time held: {duration(facts.total_hold)}", size=9)
+
+
+def _session_log(pdf: _Document, register: Register) -> None:
+    """The agenda, the notes and rewards (who, when, which pupil, what), the resources (C15)."""
+    pdf.section("Session log: agenda, notes, rewards and resources")
+    if not register.has_session_log:
+        pdf.para("No agenda, notes, rewards or resources.", size=9)
+        return
+    rows = session_log_rows(register)
+    pdf.grid(LOG_HEADINGS, (14, 26, 30, 30, 86), rows)
 
 
 def _timeline(pdf: _Document, timeline: Sequence[TimelineLine]) -> None:

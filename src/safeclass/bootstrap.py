@@ -4,7 +4,8 @@
 the event log (keyed with it), the clock, the outbox alerts, the WebSocket audiences and the
 live-room registry; the channels that carry invitation links (email and/or the webhook when
 configured, else letters written to DATA_DIR/letters), and the outbox worker that delivers the
-notifications table by email when SMTP is set; and
+notifications table by email when SMTP is set and by the school's signed webhook when one is
+(docs/notices.md); and
 the media (a local Janus child process, external Janus servers, or none:
 `adapters.media.service`), whose news goes to the rooms through the registry;
 `close()` stops them in order (rooms, then media, so every SFU room is destroyed).
@@ -23,7 +24,7 @@ from safeclass.adapters.media.janus_process import JanusOptions
 from safeclass.adapters.media.service import MediaService, start_media
 from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.notify.mail import Mailer
-from safeclass.adapters.notify.webhook import WebhookSender
+from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.db import upgrade
@@ -34,7 +35,15 @@ from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
 from safeclass.app.concerns import CONCERN_KEY
 from safeclass.app.consent_watch import ConsentWatch
-from safeclass.app.delivery import LetterChannel
+from safeclass.app.delivery import (
+    EMAIL,
+    PARENTS_HOOK,
+    STAFF_HOOK,
+    WEBHOOK,
+    LetterChannel,
+    NoticeChannels,
+    NoticeSender,
+)
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
@@ -57,10 +66,15 @@ class Services:
     alerts: OutboxAlerts
     rooms: Rooms
     channels: tuple[LetterChannel, ...] = ()  # email and/or webhook, else letters: for links
-    outbox: Outbox | None = field(default=None)  # delivers notifications when SMTP is set
+    outbox: Outbox | None = field(default=None)  # delivers notifications by email and/or webhook
     housekeeping: Housekeeping | None = field(default=None)
     media: MediaService | None = field(default=None)
     concern_key: bytes = b""  # chains each concern's record (app/concerns.py)
+
+    @property
+    def delivers(self) -> frozenset[str]:
+        """The channels notifications go out by here ("email", "webhook"); none: they wait."""
+        return self.outbox.channels if self.outbox is not None else frozenset()
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -84,14 +98,25 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
             letters,
         )
     outbox = None
+    hooks = WebhookNotices.from_settings(settings)
+    senders: dict[str, NoticeSender] = {}
     if mailer is not None:
+        senders[EMAIL] = mailer
+    if hooks is not None:
+        senders[WEBHOOK] = hooks
+    if senders:
         retry = dt.timedelta(seconds=settings.outbox_retry_seconds)
-        outbox = Outbox(engine, mailer, clock, every=settings.outbox_every_seconds, backoff=retry)
+        outbox = Outbox(engine, senders, clock, every=settings.outbox_every_seconds, backoff=retry)
     # a committed alert wakes the outbox; without one it waits in the table, with a warning
     alerts = OutboxAlerts(
         engine,
         outbox.wake if outbox is not None else None,
         public_url=settings.public_url,
+        channels=NoticeChannels(
+            email=mailer is not None,
+            parents_hook=hooks is not None and hooks.reaches(PARENTS_HOOK),
+            staff_hook=hooks is not None and hooks.reaches(STAFF_HOOK),
+        ),
         concern_key=secret.derive(CONCERN_KEY),
     )
     media = await _start_media(settings)
@@ -125,6 +150,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         checkpoint_key=secret.derive(CHECKPOINT_KEY),
         checkpoint_every_hours=settings.checkpoint_every_hours,
         consents=ConsentWatch(engine, rooms.running),
+        data_dir=settings.data_dir,
     )
     await housekeeping.restore_live_rooms()
     housekeeping.start()

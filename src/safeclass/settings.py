@@ -30,6 +30,10 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     webhook_url: str | None = None
     webhook_secret: str | None = field(default=None, repr=False)
+    # A separate webhook for alerts to the DSL (a staff channel), if the school has one; without
+    # it they go to `webhook_url`, which carries no sensitive detail either (docs/notices.md).
+    staff_webhook_url: str | None = None
+    staff_webhook_secret: str | None = field(default=None, repr=False)  # else webhook_secret
     heartbeat_seconds: float = 5.0  # a silent socket is dropped after two missed heartbeats
     # A page that went away (close 1001: a reload) has this long to come back on the same device
     # before its person counts as dropped (and the class is held if they were needed); any other
@@ -111,6 +115,8 @@ class Settings:
             "reload_grace_seconds": float(env.get("SAFECLASS_RELOAD_GRACE_SECONDS", "5")),
             "webhook_url": env.get("SAFECLASS_WEBHOOK_URL"),
             "webhook_secret": env.get("SAFECLASS_WEBHOOK_SECRET"),
+            "staff_webhook_url": env.get("SAFECLASS_STAFF_WEBHOOK_URL"),
+            "staff_webhook_secret": env.get("SAFECLASS_STAFF_WEBHOOK_SECRET"),
             "media": _on_off_auto(env.get("SAFECLASS_MEDIA", "auto"), "SAFECLASS_MEDIA"),
             "janus_urls": _urls(
                 env.get("SAFECLASS_JANUS_URLS") or env.get("SAFECLASS_JANUS_URL") or ""

@@ -55,6 +55,7 @@ async def raise_one(site: Site, account: str, happened: dt.datetime | None, at: 
         by_name="Mrs Khan",
         keep_to_age=25,
         now=at,
+        alerts=services.alerts,
     )
 
 

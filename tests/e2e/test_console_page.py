@@ -241,7 +241,9 @@ async def test_the_waiting_room_says_what_the_room_knows_and_each_pupil_has_cont
     row = row.filter(has_text="Amelia R.")
     await expect(row).to_contain_text("(microphone off, camera off)")
     buttons = row.get_by_role("button")
-    await expect(buttons).to_have_text(["Unmute", "Allow to speak", "Camera on", "Remove"])
+    await expect(buttons).to_have_text(
+        ["Unmute", "Allow to speak", "Camera on", "Note or reward", "Remove"]
+    )
     await expect(class_list.get_by_role("listitem").filter(has_text="Amelia")).to_have_text(
         "Amelia R. (in the room)"
     )
@@ -257,7 +259,7 @@ async def test_the_waiting_room_says_what_the_room_knows_and_each_pupil_has_cont
         lambda m: any(e.get("type") == "SpeakingAllowed" for e in m.get("events", []))
     )
     await expect(buttons).to_have_text(
-        ["Take back permission to speak", "Unmute", "Camera on", "Remove"]
+        ["Take back permission to speak", "Unmute", "Camera on", "Note or reward", "Remove"]
     )
     await expect(row.get_by_role("button", name="Unmute")).to_be_focused()
     await page.keyboard.press("Enter")
@@ -268,13 +270,15 @@ async def test_the_waiting_room_says_what_the_room_knows_and_each_pupil_has_cont
     await page.keyboard.press("Enter")
     await expect(status).to_contain_text("Amelia R.'s camera is on.")
     await expect(row.get_by_role("button", name="Camera off")).to_be_focused()
-    await expect(buttons).to_have_text(["Mute", "Camera off", "Remove"])
+    await expect(buttons).to_have_text(["Mute", "Camera off", "Note or reward", "Remove"])
     await shot(page, "pupil-controls-en-desktop")
     await page.keyboard.press("Enter")
     await expect(status).to_contain_text("Amelia R.'s camera is off.")
     await row.get_by_role("button", name="Mute").click()
     await expect(status).to_contain_text("Amelia R.'s microphone is off.")
-    await expect(buttons).to_have_text(["Unmute", "Allow to speak", "Camera on", "Remove"])
+    await expect(buttons).to_have_text(
+        ["Unmute", "Allow to speak", "Camera on", "Note or reward", "Remove"]
+    )
     # each press reached the room and the pupil (the server enforces it: not the page)
     seen = [e["type"] for m in amelia.messages if m["type"] == "state" for e in m.get("events", [])]
     for kind in ("MicUnmuted", "CameraTurnedOn", "CameraTurnedOff", "MicMuted"):
@@ -409,7 +413,13 @@ async def test_the_new_controls_in_welsh_on_a_phone(browser: Browser, lesson: Le
     await page.get_by_role("button", name="Gadael i mewn bawb a ddisgwylir").click()
     row = page.locator("#in-room li").filter(has_text="Amelia R.")
     await expect(row.get_by_role("button")).to_have_text(
-        ["Troi'r meicroffon ymlaen", "Caniatáu i siarad", "Camera ymlaen", "Tynnu allan"]
+        [
+            "Troi'r meicroffon ymlaen",
+            "Caniatáu i siarad",
+            "Camera ymlaen",
+            "Nodyn neu wobr",
+            "Tynnu allan",
+        ]
     )
     await page.get_by_role("button", name="Troi'r sgwrs ymlaen").click()
     await expect(page.get_by_label("Eich neges i bawb")).to_be_visible()

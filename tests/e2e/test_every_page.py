@@ -149,6 +149,8 @@ async def test_every_page_has_no_serious_accessibility_problem(
     await page.get_by_role("button", name=words["tell"]).click()  # no answer chosen
     await expect(page.locator(".error-summary")).to_be_focused()
     await check(page, "tell-the-school-errors", language)
+    await page.goto(f"{url}/join/{token}/withdraw")  # asked, not done
+    await check(page, "stop-joining-live-lessons", language)
 
     forename = "Amelia" if language == "en" else "Oliver"
     await page.goto(f"{url}/join/{await lesson.token(forename)}")

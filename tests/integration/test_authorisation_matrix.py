@@ -26,18 +26,21 @@ from sqlalchemy import func, insert, select, update
 from safeclass.adapters.auth.limits import LookupLimiter
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.auth.tokens import hash_token, new_token
+from safeclass.adapters.store import pupil_records
 from safeclass.adapters.store.tables import (
     Invitation,
     Notification,
+    Pupil,
     PupilPass,
     Session,
+    SessionResource,
     SessionStaff,
 )
-from safeclass.app import concerns, recordings, route_access, staff_roles, timetable
+from safeclass.app import concerns, recordings, resources, route_access, staff_roles, timetable
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.media_port import RecordedFile
 from safeclass.app.route_access import Caller, Reach, Rule, Scope
-from safeclass.core import SessionKind
+from safeclass.core import Consent, SessionKind
 from tests.integration.families import MailSink, School, make_school
 from tests.integration.live import Client, LiveServer, pupil_cookie, staff_cookie
 from tests.support.rooms import START
@@ -85,6 +88,7 @@ class World:
     pupil_id: str
     recording_id: str | None = None
     concern_id: str | None = None  # written by "teacher on it" (the shared world's)
+    resource_id: str = ""  # a file families can open (C15)
 
 
 @dataclass
@@ -170,6 +174,17 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
 
         return call
 
+    async def withdraw(w: World, http: httpx.AsyncClient, who: str) -> Answer:
+        """A parent's withdrawal of consent; then the office records consent again, so the
+        pupil (whose consent is the school's, not one session's) is as before for every other
+        cell."""
+        answer = await link("/join/{token}/withdraw", "POST")(w, http, who)
+        async with w.server.services.engine.begin() as conn:
+            await pupil_records.set_consent(
+                conn, w.school.id, w.pupil_id, Consent.IMPLIED, source="the office"
+            )
+        return answer
+
     async def schedule_form(w: World, http: httpx.AsyncClient, who: str) -> Answer:
         caller = next(c for c in CALLERS if c.name == who)
         lesson = _lesson(w, caller)
@@ -214,11 +229,57 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
         )
         return Answer(response.status_code, response.headers.get("location"))
 
+    def ended(suffix: str) -> Call:
+        async def call(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+            # the compliance report is there once the lesson has ended: a lesson of its own
+            done = await _world(w.server, w.school, w.other, w.staff)
+            async with w.server.services.engine.begin() as conn:
+                await conn.execute(
+                    update(Session).where(Session.id == done.session_id).values(status="ended")
+                )
+            response = await http.get(f"/staff/sessions/{done.session_id}/{suffix}")
+            return Answer(response.status_code, response.headers.get("content-type"))
+
+    async def add_resource(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+        form = {"kind": "link", "title": "Counting song", "url": "https://example.org/song"}
+        response = await http.post(f"/staff/sessions/{w.session_id}/resources", data=form)
+        return Answer(response.status_code, response.headers.get("location"))
+
+    async def remove_resource(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+        path = f"/staff/sessions/{w.session_id}/resources/{w.resource_id}/remove"
+        response = await http.post(path)
+        return Answer(response.status_code, response.headers.get("location"))
+
+    def resource_file(prefix: str) -> Call:
+        async def call(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+            response = await http.get(f"{prefix.format(session_id=w.session_id)}/{w.resource_id}")
+            return Answer(response.status_code, response.headers.get("content-disposition"))
+
+        return call
+
     async def room_page(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
         return Answer((await http.get(f"/room/{w.session_id}")).status_code)
 
     async def room_socket(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
         return await _ws(w, http.headers.get("Cookie", ""))
+
+    async def erase_pupil(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
+        # a pupil of its own: erasing the shared one would change every other cell
+        pupil_id = str(uuid.uuid4())
+        now = w.server.services.clock.now()
+        async with w.server.services.engine.begin() as conn:
+            await conn.execute(
+                insert(Pupil).values(
+                    id=pupil_id,
+                    school_id=w.school.id,
+                    forename="Erin",
+                    surname="Example",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        response = await http.post(f"/staff/pupils/{pupil_id}/erase")
+        return Answer(response.status_code, response.text[:200])
 
     return {
         ("GET", "/healthz"): (200, get(lambda w: "/healthz")),
@@ -273,6 +334,19 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
         ),
         ("GET", f"{p}/register.csv"): (200, register("csv")),
         ("GET", f"{p}/register.pdf"): (200, register("pdf")),
+        ("GET", f"{p}/compliance"): (200, ended("compliance")),
+        ("GET", f"{p}/compliance.pdf"): (200, ended("compliance.pdf")),
+        ("GET", "/staff/compliance"): (200, get(lambda w: "/staff/compliance")),
+        ("POST", f"{p}/resources"): (303, add_resource),
+        ("POST", f"{p}/resources/{{resource_id}}/remove"): (303, remove_resource),
+        ("GET", f"{p}/resources/{{resource_id}}"): (
+            200,
+            resource_file("/staff/sessions/{session_id}/resources"),
+        ),
+        ("GET", "/room/{session_id}/resources/{resource_id}"): (
+            200,
+            resource_file("/room/{session_id}/resources"),
+        ),
         ("GET", "/staff/classes/{class_id}"): (
             200,
             get(lambda w: f"/staff/classes/{w.school.class_id}"),
@@ -298,6 +372,28 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
         ),
         ("GET", f"{p}/concerns/new"): (200, get(_session(f"{p}/concerns/new"))),
         ("POST", f"{p}/concerns/new"): (303, raise_concern),
+        ("GET", "/staff/pupils/{pupil_id}/records"): (
+            200,
+            get(lambda w: f"/staff/pupils/{w.pupil_id}/records"),
+        ),
+        ("GET", "/staff/pupils/{pupil_id}/records.zip"): (
+            200,
+            get(lambda w: f"/staff/pupils/{w.pupil_id}/records.zip"),
+        ),
+        ("GET", "/staff/pupils/{pupil_id}/erase"): (
+            200,
+            get(lambda w: f"/staff/pupils/{w.pupil_id}/erase"),
+        ),
+        ("POST", "/staff/pupils/{pupil_id}/erase"): (200, erase_pupil),
+        ("GET", "/staff/oversight"): (200, get(lambda w: "/staff/oversight")),
+        ("GET", "/staff/oversight/{table}.csv"): (
+            200,
+            get(lambda w: "/staff/oversight/weeks.csv"),
+        ),
+        ("GET", "/staff/oversight/pupils/{pupil_id}"): (
+            200,
+            get(lambda w: f"/staff/oversight/pupils/{w.pupil_id}"),
+        ),
         ("GET", "/static/{name}"): (200, get(lambda w: "/static/site.css")),
         ("GET", "/join/{token}"): (200, link("/join/{token}")),
         ("GET", "/join/{token}/absence"): (200, link("/join/{token}/absence")),
@@ -305,6 +401,8 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             200,
             link("/join/{token}/absence", "POST", {"reason": "absent", "message": "Unwell"}),
         ),
+        ("GET", "/join/{token}/withdraw"): (200, link("/join/{token}/withdraw")),
+        ("POST", "/join/{token}/withdraw"): (200, withdraw),
         ("GET", "/room/{session_id}"): (200, room_page),
         ("WEBSOCKET", "/ws/sessions/{session_id}"): ("open", room_socket),
     }
@@ -434,7 +532,20 @@ async def _world(
             by_name="Mrs Khan",
             keep_to_age=25,
             now=now,
+            alerts=services.alerts,
         )
+    world.resource_id = await resources.add_file(
+        services.engine,
+        server.settings.data_dir,
+        school_id=school.id,
+        session_id=session_id,
+        staff_id=staff["teacher on it"],
+        title="Worksheet",
+        filename="worksheet.pdf",
+        data=b"%PDF-1.4 a worksheet",
+        now=now,
+    )
+    if with_recording:
         path = server.settings.data_dir / f"{uuid.uuid4().hex}.webm"
         path.write_bytes(b"\x1aE\xdf\xa3" + bytes(100))
         [world.recording_id] = await recordings.keep(
@@ -496,9 +607,16 @@ async def _snapshot(world: World) -> tuple[Any, ...]:
                 .order_by(PupilPass.id)
             )
         ).all()
+        offered = (
+            await conn.execute(
+                select(SessionResource.id, SessionResource.removed_at)
+                .where(SessionResource.session_id == world.session_id)
+                .order_by(SessionResource.id)
+            )
+        ).all()
         sessions = await conn.scalar(select(func.count()).select_from(Session))
         notices = await conn.scalar(select(func.count()).select_from(Notification))
-    return (tuple(session), staff, links, passes, sessions, notices)
+    return (tuple(session), staff, links, passes, sessions, notices, offered)
 
 
 def _content_problem(key: tuple[str, str], world: World, who: Who, answer: Answer) -> str | None:

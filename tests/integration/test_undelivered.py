@@ -81,8 +81,10 @@ async def test_an_alert_on_a_server_with_no_mail_is_seen_waiting_not_called_sent
         assert said["status"] == "undelivered"
         assert said["undelivered"] == {
             "dsl_alerts": 2,
+            "parent_notices": 0,
             "other": 0,
-            "reason": "email is not set up on this server (SAFECLASS_SMTP_HOST)",
+            "reason": "no way to send them is set up on this server "
+            "(email: SAFECLASS_SMTP_HOST; webhook: SAFECLASS_WEBHOOK_URL)",
         }
 
         english = await staff_home(server, school)
@@ -147,8 +149,9 @@ async def test_an_alert_the_mail_server_refuses_is_reported_once_it_has_waited(
         assert (status, said["status"]) == (200, "undelivered")
         assert said["undelivered"] == {
             "dsl_alerts": 1,
+            "parent_notices": 0,
             "other": 0,
-            "reason": "the mail server did not take them",
+            "reason": "the mail server or the webhook did not take them",
         }
         shown = await timeline(db_url, session_id)
         assert "not delivered yet (the mail server did not take it yet" in shown

@@ -14,7 +14,7 @@ from safeclass.core import Consent, Role
 from safeclass.core import commands as c
 from safeclass.core.events import ChatPosted, EndReason, HoldReason
 from safeclass.policy import load_preset
-from safeclass.policy.model import ConsentBasis
+from safeclass.policy.model import ConsentBasis, Policy
 from tests.support.lessons import claydon_lesson
 from tests.support.rooms import START, Driver, class_list, make_room
 
@@ -63,15 +63,37 @@ def test_pupil_waiting_on_time_is_not_late_even_when_staff_admit_them_late():
     assert amelia.status is Attendance.ATTENDED
 
 
+def late_after(minutes: int) -> Policy:
+    """Claydon's policy with `timing.late_after_minutes` set to `minutes`."""
+    timing = CLAYDON.timing.model_copy(update={"late_after_minutes": minutes})
+    return CLAYDON.model_copy(update={"timing": timing})
+
+
 # covers: C14, CRO-02, STJ-11
 def test_late_pupil_is_late_by_the_minutes_between_the_start_and_joining_the_waiting_room():
-    register = register_of(claydon_lesson())
+    d = claydon_lesson()
+    register = build_register(d.state.plan, d.log, LONDON, policy=late_after(0))
     zoe = row(register, "Zoë-Mae E.")
     assert zoe.late_by == dt.timedelta(minutes=3)
     assert zoe.late_minutes == 3
     assert zoe.admitted_at == local(10, 3, 30)
     assert zoe.minutes_present == 26.5
     assert register.late == 3  # Zoë-Mae, Leo and Mia (turned away, but late all the same)
+
+
+# covers: C14, C19, CRO-02, STJ-11
+def test_late_means_more_than_the_policys_threshold_after_the_planned_start():
+    d = claydon_lesson()  # Leo joins at 10:02, Zoë-Mae at 10:03, Mia at 10:05
+    assert CLAYDON.timing.late_after_minutes == 5  # the default
+    by_default = register_of(d)
+    assert by_default.late == 0  # nobody more than 5 minutes after the start
+    assert row(by_default, "Zoë-Mae E.").late_by is None
+    assert by_default.facts.late_after == dt.timedelta(minutes=5)
+    two = build_register(d.state.plan, d.log, LONDON, policy=late_after(2))
+    assert row(two, "Leo B.").late_by is None  # exactly 2 minutes: not more than 2
+    assert row(two, "Zoë-Mae E.").late_by == dt.timedelta(minutes=3)  # still from the start
+    assert row(two, "Mia W.").late_by == dt.timedelta(minutes=5)
+    assert two.late == 2
 
 
 # covers: C14, S04-03
@@ -192,7 +214,10 @@ def test_cameras_turned_off_by_staff_and_hands_raised_are_counted():
 
 # covers: C14, S04-03, CLA-17
 def test_csv_has_a_header_row_local_hh_mm_times_and_plain_minute_numbers():
-    lines = register_csv(register_of(claydon_lesson())).split("\r\n")
+    d = claydon_lesson()  # late from the start itself, so the late minutes show
+    lines = register_csv(build_register(d.state.plan, d.log, LONDON, policy=late_after(0))).split(
+        "\r\n"
+    )
     assert lines[0] == (
         "Date,Session,Pupil,Status,Joined waiting room,Admitted,Left,Minutes present,"
         "Late by (minutes),Left early,Reconnections,Removed by,Removal reason,"

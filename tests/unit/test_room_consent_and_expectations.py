@@ -40,7 +40,7 @@ def test_a_pupil_whose_parent_opted_out_is_never_admitted(preset: str) -> None:
     d.class_in(["p1", "p3"])
     refusal = refused_unchanged(d, join("p2"), RefusalCode.RULE)
     assert str(refusal) == (
-        "Oliver S. is not taking part in live sessions (no consent on record) "
+        "Oliver S. is not taking part in live sessions: their family has said no "
         f"({CONSENT_CLAUSE[preset]})"
     )
     assert "p2" not in d.state.participants

@@ -16,7 +16,13 @@ WEB = Path(i18n.__file__).resolve().parent
 CY = WEB / "locale" / "cy" / "LC_MESSAGES"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 METHODS = [("templates/**.html", "jinja2"), ("**.py", "python")]
-OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
+OPTIONS = {
+    "templates/**.html": {"extensions": "jinja2.ext.i18n"},
+    "*.html": {"extensions": "jinja2.ext.i18n"},
+}
+# the documents the app writes in the reader's language (a subject access archive's summary)
+APP_TEMPLATES = WEB.parent / "app" / "templates"
+APP_METHODS = [("*.html", "jinja2")]
 
 
 PRESETS = WEB.parent / "policy" / "presets"
@@ -27,7 +33,11 @@ def extracted() -> set[str]:
     """Every msgid in the pages (templates and Python, the room's sentences) and the seed
     policies' expectations, as `scripts/translations` finds them."""
     found = set()
-    for folder, methods in ((WEB, METHODS), (PRESETS, PRESET_METHODS)):
+    for folder, methods in (
+        (WEB, METHODS),
+        (PRESETS, PRESET_METHODS),
+        (APP_TEMPLATES, APP_METHODS),
+    ):
         for _file, _line, message, _comments, _context in extract_from_dir(
             str(folder), methods, keywords=KEYWORDS, options_map=OPTIONS
         ):

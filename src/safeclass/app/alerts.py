@@ -12,11 +12,19 @@ account, no mail server) is still written, and a warning says why it waits.
 A concern raised in the room (`ConcernRaised`) also becomes its record in the same transaction
 (`concerns.RoomConcern`), and its alert links to that record on the DSL's page: who raised it,
 the category and the link, never the account nor the pupil.
+
+Each notice is queued once per channel the server has (`NoticeChannels`): an email row per
+address, and one row for the school's signed webhook (the platform routes a parents' notice to
+the family by the pupil's MIS id; a DSL alert goes to the staff webhook, else the school's, with
+no detail beyond who raised it, why and a link). At the end of a session whose policy says so
+(`notices.absence`), the parents of each expected pupil who never came are told too, unless
+the family had already told the school through their link (docs/notices.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,8 +33,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.tables import Guardian, Notification, Session, Staff
+from safeclass.adapters.store.tables import (
+    Guardian,
+    Notification,
+    ParentReport,
+    Pupil,
+    School,
+    Session,
+    Staff,
+)
 from safeclass.app import concerns
+from safeclass.app.delivery import EMAIL, PARENTS_HOOK, STAFF_HOOK, WEBHOOK, NoticeChannels
 from safeclass.core import RoomState
 from safeclass.core import events as ev
 
@@ -34,6 +51,10 @@ log = logging.getLogger(__name__)
 
 PENDING_AT_END = "held_until_end"
 NO_DSL = "the school has no DSL account to send it to"
+NO_ADDRESS = "no email address on record for the pupil's parents, and no webhook set up"
+ABSENT = "absent"  # a parents' notice that is not an event's: the pupil never came
+# What a family told the school through their link that makes an absence notice needless.
+FAMILY_SAID_SO = ("absent", "not_taking_part")
 # Events that make someone outside the room hear of something.
 _OUTSIDE = (ev.DslAlerted, ev.ParentNoticeQueued, ev.SessionEnded, ev.ConcernRaised)
 
@@ -67,8 +88,9 @@ class OutboxWrite:
 class OutboxAlerts:
     """Implements the runtime's `Alerts` port by writing to the notification outbox.
 
-    `deliver` wakes the outbox worker; None means this server has no mail channel, so what is
-    written waits in the outbox (with a warning) until one is set up.
+    `deliver` wakes the outbox worker; None means this server has no channel at all, so what
+    is written waits in the outbox (with a warning) until one is set up. `channels` says which
+    rows to write: by email, and by the school's webhook.
     """
 
     def __init__(
@@ -76,6 +98,7 @@ class OutboxAlerts:
         engine: AsyncEngine,
         deliver: Callable[[], None] | None = None,
         public_url: str = "",
+        channels: NoticeChannels | None = None,
         concern_key: bytes | None = None,
     ) -> None:
         """`concern_key`: `ServerSecret.derive(concerns.CONCERN_KEY)`, which chains the records
@@ -84,6 +107,13 @@ class OutboxAlerts:
         self.deliver = deliver
         self._public_url = public_url.rstrip("/")
         self._concern_key = concern_key
+        self.channels = channels or NoticeChannels()
+        self._school_keys: dict[str, str] = {}  # school id -> key, for webhook bodies
+
+    @property
+    def _by_email(self) -> bool:
+        """Email rows are written when email is set up, or when nothing is (so they wait)."""
+        return self.channels.email or not self.channels.any
 
     async def outbox_write(
         self, session_id: str, state: RoomState, events: Sequence[ev.Event]
@@ -96,9 +126,14 @@ class OutboxAlerts:
         records: list[concerns.RoomConcern] = []
         ended = next((e for e in events if isinstance(e, ev.SessionEnded)), None)
         async with self._engine.connect() as conn:
-            school_id = (
-                await conn.execute(select(Session.school_id).where(Session.id == session_id))
-            ).scalar_one()
+            school_id, key = (
+                await conn.execute(
+                    select(Session.school_id, School.key)
+                    .join(School, School.id == Session.school_id)
+                    .where(Session.id == session_id)
+                )
+            ).one()
+            self._school_keys[school_id] = key
             for event in events:
                 if isinstance(event, ev.ConcernRaised):
                     records += await self._record(conn, school_id, session_id, state, event)
@@ -110,10 +145,12 @@ class OutboxAlerts:
                     rows += await self._to_dsl(conn, school_id, session_id, state, event)
                 elif isinstance(event, ev.ParentNoticeQueued):
                     rows += await self._to_parents(conn, school_id, session_id, state, event)
+            if ended is not None and state.policy.notices.absence:
+                rows += await self._absent(conn, school_id, session_id, state, ended.at)
         if rows and self.deliver is None:
             log.warning(
                 "%d notification(s) of session %s will wait in the outbox: no mail server is set "
-                "up (SAFECLASS_SMTP_HOST)",
+                "up (SAFECLASS_SMTP_HOST), nor a webhook (SAFECLASS_WEBHOOK_URL)",
                 len(rows),
                 session_id,
             )
@@ -172,20 +209,93 @@ class OutboxAlerts:
             self._public_url,
         )
         leads = await dsl_emails(conn, school_id)
-        if not leads:
+        if not leads and self._by_email:
             log.warning(
                 "the DSL alert (concern) of session %s has nobody to go to: %s; it waits in the "
                 "outbox",
                 session_id,
                 NO_DSL,
             )
-            leads = [""]
-        return [
-            notification_row(
-                school_id, session_id, concerns.ALERT_KIND, email, subject, body, event.at
+        hook = self._hook_body(
+            school_id,
+            "dsl_alert",
+            event.reason.value,
+            state,
+            session_id,
+            event.at,
+            raised_by=who.name if who else "",
+            category=record.category if record else "",
+            text="A safeguarding concern was raised. Open safeclass to read it.",
+            link=concerns.concern_link(self._public_url, record.concern_id if record else ""),
+        )
+        return self.dsl_rows(
+            school_id, session_id, concerns.ALERT_KIND, leads, subject, body, event.at, hook
+        )
+
+    def dsl_rows(
+        self,
+        school_id: str,
+        session_id: str | None,
+        kind: str,
+        leads: Sequence[str],
+        subject: str,
+        body: str,
+        at: dt.datetime,
+        hook: str,
+    ) -> list[dict[str, object]]:
+        """An alert to the DSLs on every way out this server has: an email row per DSL (one with
+        no address while the school has none, to wait and be shown waiting), and one row for the
+        staff webhook with `hook` as its body (no sensitive detail: who, why, when, a link)."""
+        rows = []
+        if self._by_email:
+            rows = [
+                notification_row(school_id, session_id, kind, email, subject, body, at)
+                for email in (leads or [""])
+            ]
+        if self.channels.staff_hook:
+            rows.append(
+                notification_row(
+                    school_id, session_id, kind, STAFF_HOOK, subject, hook, at, channel=WEBHOOK
+                )
             )
-            for email in leads
-        ]
+        return rows
+
+    async def concern_afterwards_rows(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        session_id: str,
+        kind: str,
+        subject: str,
+        body: str,
+        at: dt.datetime,
+        *,
+        raised_by: str,
+        category: str,
+        concern_id: str,
+    ) -> list[dict[str, object]]:
+        """The DSL's alert of a concern written on a lesson's page after it (app/concerns.py):
+        the same rows, on the same channels, as one raised in the room."""
+        school_key, school_name, title, starts_at = (
+            await conn.execute(
+                select(School.key, School.name, Session.title, Session.starts_at)
+                .join(School, School.id == Session.school_id)
+                .where(Session.id == session_id)
+            )
+        ).one()
+        hook = hook_json(
+            "dsl_alert",
+            ev.AlertReason.CONCERN.value,
+            at,
+            school={"key": school_key, "name": school_name},
+            session={"id": session_id, "title": title, "starts_at": starts_at.isoformat()},
+            raised_by=raised_by,
+            category=category,
+            text="A safeguarding concern was raised. Open safeclass to read it.",
+            link=concerns.concern_link(self._public_url, concern_id),
+        )
+        leads = await dsl_emails(conn, school_id)
+        return self.dsl_rows(school_id, session_id, kind, leads, subject, body, at, hook)
 
     async def _to_dsl(
         self,
@@ -219,7 +329,7 @@ class OutboxAlerts:
             )
             if line
         )
-        if not leads:
+        if not leads and self._by_email:
             # still written: the outbox sends it to whoever holds the DSL role once someone does
             log.warning(
                 "the DSL alert (%s) of session %s has nobody to go to: %s; it waits in the outbox",
@@ -228,12 +338,38 @@ class OutboxAlerts:
                 NO_DSL,
             )
             leads = [""]
-        return [
+        rows = [
             notification_row(
                 school_id, session_id, f"dsl_{event.reason.value}", email, subject, body, event.at
             )
             for email in leads
+            if self._by_email
         ]
+        if self.channels.staff_hook:  # no sensitive detail: who, why, when, and a link
+            hook = self._hook_body(
+                school_id,
+                "dsl_alert",
+                event.reason.value,
+                state,
+                session_id,
+                event.at,
+                raised_by=who.name if who else "",
+                text=f"{what}. Open safeclass to read the details.",
+                link=f"{self._public_url}/room/{session_id}" if self._public_url else "",
+            )
+            rows.append(
+                notification_row(
+                    school_id,
+                    session_id,
+                    f"dsl_{event.reason.value}",
+                    STAFF_HOOK,
+                    subject,
+                    hook,
+                    event.at,
+                    channel=WEBHOOK,
+                )
+            )
+        return rows
 
     async def _to_parents(
         self,
@@ -243,45 +379,188 @@ class OutboxAlerts:
         state: RoomState,
         event: ev.ParentNoticeQueued,
     ) -> list[dict[str, object]]:
+        status = PENDING_AT_END if event.send_at_end else "pending"
+        return await self._parents_told(
+            conn, school_id, session_id, state, event.pupil, event.reason.value, event.at, status
+        )
+
+    async def _absent(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        session_id: str,
+        state: RoomState,
+        at: dt.datetime,
+    ) -> list[dict[str, object]]:
+        """At the end: a notice to the family of each expected pupil who never came (never even
+        to the waiting room: the register's "absent"), who takes part, and whose family had not
+        already told the school through their link. A session ended before its start time (an
+        emergency in the waiting room) has nobody absent: nobody was late yet."""
+        if at < state.plan.starts_at:
+            return []
+        said = set(
+            (
+                await conn.execute(
+                    select(ParentReport.pupil_id).where(
+                        ParentReport.session_id == session_id,
+                        ParentReport.reason.in_(FAMILY_SAID_SO),
+                    )
+                )
+            ).scalars()
+        )
+        rows: list[dict[str, object]] = []
+        for pupil_id, pupil in state.plan.expected.items():
+            if pupil_id in state.participants or pupil_id in said:
+                continue
+            if not state.consent_allows(pupil):
+                continue  # opted out: the family know, and nobody expected them
+            rows += await self._parents_told(
+                conn, school_id, session_id, state, pupil_id, ABSENT, at, "pending"
+            )
+        return rows
+
+    async def _parents_told(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        session_id: str,
+        state: RoomState,
+        pupil_id: str,
+        reason: str,
+        at: dt.datetime,
+        status: str,
+    ) -> list[dict[str, object]]:
+        """One parents' notice: an email to each guardian with an address, and one to the
+        school's webhook (the platform routes it to the family by the pupil's MIS id)."""
         guardians = (
             await conn.execute(
                 select(Guardian.email).where(
                     Guardian.school_id == school_id,
-                    Guardian.pupil_id == event.pupil,
+                    Guardian.pupil_id == pupil_id,
                     Guardian.email.is_not(None),
                 )
             )
         ).all()
-        pupil = state.plan.expected.get(event.pupil)
-        name = pupil.forename if pupil else "your child"
-        what = {
-            ev.NoticeReason.REMOVED: f"{name} was asked to leave today's live session",
-            ev.NoticeReason.CAMERA_TURNED_OFF: (
-                f"{name}'s camera was turned off by staff in today's live session"
-            ),
-            ev.NoticeReason.RECORDED: f"{name}'s 1-to-1 session is being recorded for safeguarding",
-        }[event.reason]
-        subject = f"[{state.policy.school.name}] {what}"
-        body = (
-            f"Dear parent or carer,\n\n{what} ({state.plan.title}, {_local(state, event.at)}).\n"
-            "A member of staff will be in touch if there is anything to discuss.\n\n"
-            f"{state.policy.school.name}"
-        )
-        status = PENDING_AT_END if event.send_at_end else "pending"
-        return [
+        pupil = state.plan.expected.get(pupil_id)
+        subject, body = parent_words(state, pupil.forename if pupil else "", reason, at)
+        kind = f"parent_{reason}"
+        emails = [email for (email,) in guardians if email] if self._by_email else []
+        rows = [
             notification_row(
-                school_id,
-                session_id,
-                f"parent_{event.reason.value}",
-                email,
-                subject,
-                body,
-                event.at,
-                status=status,
+                school_id, session_id, kind, email, subject, body, at, status=status, pupil=pupil_id
             )
-            for (email,) in guardians
-            if email
+            for email in emails
         ]
+        if self.channels.parents_hook:
+            mis_id = (
+                await conn.execute(select(Pupil.mis_id).where(Pupil.id == pupil_id))
+            ).scalar_one_or_none()
+            hook = self._hook_body(
+                school_id,
+                "parent_notice",
+                reason,
+                state,
+                session_id,
+                at,
+                pupil={
+                    "id": pupil_id,
+                    "mis_id": mis_id,
+                    "shown_name": pupil.shown_name if pupil else "",
+                },
+                message={"subject": subject, "text": body},
+            )
+            rows.append(
+                notification_row(
+                    school_id,
+                    session_id,
+                    kind,
+                    PARENTS_HOOK,
+                    subject,
+                    hook,
+                    at,
+                    status=status,
+                    channel=WEBHOOK,
+                    pupil=pupil_id,
+                )
+            )
+        if not rows:
+            # nowhere to send it: kept, so the outbox marks it undelivered and staff see it
+            log.warning(
+                "a parents' notice of session %s has nowhere to go: %s", session_id, NO_ADDRESS
+            )
+            rows.append(
+                notification_row(
+                    school_id,
+                    session_id,
+                    kind,
+                    "",
+                    subject,
+                    body,
+                    at,
+                    status=status,
+                    pupil=pupil_id,
+                )
+            )
+        return rows
+
+    def _hook_body(
+        self,
+        school_id: str,
+        kind: str,
+        reason: str,
+        state: RoomState,
+        session_id: str,
+        at: dt.datetime,
+        **more: object,
+    ) -> str:
+        """The webhook's JSON, less the `id` and `timestamp` each try adds (webhook.py)."""
+        return hook_json(
+            kind,
+            reason,
+            at,
+            school={"key": self._school_keys.get(school_id, ""), "name": state.policy.school.name},
+            session={
+                "id": session_id,
+                "title": state.plan.title,
+                "starts_at": state.plan.starts_at.isoformat(),
+                "when": _local(state, state.plan.starts_at),
+            },
+            **more,
+        )
+
+
+def hook_json(kind: str, reason: str, at: dt.datetime, **more: object) -> str:
+    """A notice's webhook body: its type, why, when, and what the caller adds (the school, the
+    session, who); canonical JSON, so the same notice is the same bytes on every try."""
+    payload = {"type": f"safeclass.{kind}", "reason": reason, "at": at.isoformat(), **more}
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True)
+
+
+def parent_words(state: RoomState, forename: str, reason: str, at: dt.datetime) -> tuple[str, str]:
+    """A parents' notice's subject and text: what happened, kindly, and nothing more."""
+    name = forename or "your child"
+    what = {
+        ev.NoticeReason.REMOVED.value: f"{name} was asked to leave today's live session",
+        ev.NoticeReason.CAMERA_TURNED_OFF.value: (
+            f"{name}'s camera was turned off by staff in today's live session"
+        ),
+        ev.NoticeReason.RECORDED.value: (
+            f"{name}'s 1-to-1 session is being recorded for safeguarding"
+        ),
+        ABSENT: f"{name} did not join today's live session",
+    }[reason]
+    school = state.policy.school.name
+    if reason == ABSENT:
+        when = _local(state, state.plan.starts_at)
+        then = (
+            "If something stopped them joining, please let the school know. "
+            "If all is well, there is nothing you need to do."
+        )
+    else:
+        when = _local(state, at)
+        then = "A member of staff will be in touch if there is anything to discuss."
+    body = f"Dear parent or carer,\n\n{what} ({state.plan.title}, {when}).\n{then}\n\n{school}"
+    return f"[{school}] {what}", body
 
 
 async def dsl_emails(conn: AsyncConnection, school_id: str) -> list[str]:
@@ -303,12 +582,17 @@ def notification_row(
     body: str,
     at: dt.datetime,
     status: str = "pending",
+    *,
+    channel: str = EMAIL,
+    pupil: str | None = None,
 ) -> dict[str, object]:
     """A new row of the `notifications` table, due at `at`: the one shape every writer uses."""
     return {
         "school_id": school_id,
         "session_id": session_id,
         "kind": kind,
+        "channel": channel,
+        "pupil_id": pupil,
         "recipient": recipient,
         "subject": subject[:200],
         "body": body,

@@ -31,6 +31,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
@@ -52,6 +53,9 @@ from safeclass.app import staff_roles
 from safeclass.app.room_log import replay
 from safeclass.core import events as ev
 from safeclass.core.roles import Status
+
+if TYPE_CHECKING:  # the alerts import this module
+    from safeclass.app.alerts import OutboxAlerts
 
 CONCERN_KEY = "concern-chain"  # the name of the concerns' key, derived from the server secret
 GENESIS = "0" * 64
@@ -620,11 +624,11 @@ async def raise_afterwards(
     by_name: str,
     keep_to_age: int,
     now: dt.datetime,
+    alerts: OutboxAlerts,
     public_url: str = "",
 ) -> str:
-    """A concern written after the lesson (from its page): the record and the DSL's alert in
-    one transaction; the new concern's id."""
-    from safeclass.app.alerts import dsl_emails, notification_row  # the alerts import this
+    """A concern written after the lesson (from its page): the record and the DSL's alert (on
+    every channel `alerts` has) in one transaction; the new concern's id."""
 
     concern_id = str(uuid.uuid4())
     happened = happened_at if happened_at is not None and happened_at < now else None
@@ -644,18 +648,29 @@ async def raise_afterwards(
             keep_until=keep_until(births, keep_to_age),
         )
         await write_concern(conn, key, new)
-        leads = await dsl_emails(conn, school_id) or [""]
         subject, body = alert_words(
             by_name, category, session_title, now, timezone, concern_id, public_url
         )
-        await conn.execute(
-            insert(Notification),
-            [
-                notification_row(school_id, session_id, ALERT_KIND, email, subject, body, now)
-                for email in leads
-            ],
+        rows = await alerts.concern_afterwards_rows(
+            conn,
+            school_id,
+            session_id,
+            ALERT_KIND,
+            subject,
+            body,
+            now,
+            raised_by=by_name,
+            category=category,
+            concern_id=concern_id,
         )
+        if rows:
+            await conn.execute(insert(Notification), rows)
     return concern_id
+
+
+def concern_link(public_url: str, concern_id: str) -> str:
+    """Where the DSL reads the concern (relative when the server's public address is not set)."""
+    return f"{public_url.rstrip('/')}/staff/concerns/{concern_id}"
 
 
 def alert_words(
@@ -670,7 +685,7 @@ def alert_words(
     """The DSL's alert: who raised it, the category, when, and the link; never the account nor
     the pupil (an email can be forwarded, read over a shoulder, or kept by a mail provider)."""
     when = at.astimezone(ZoneInfo(timezone)).strftime("%a %d %b %H:%M")
-    link = f"{public_url.rstrip('/')}/staff/concerns/{concern_id}"
+    link = concern_link(public_url, concern_id)
     subject = f"[safeclass] A safeguarding concern was raised: {session_title} at {when}"
     body = "\n".join(
         (

@@ -5,7 +5,9 @@ family who opts out is recorded by the office (the roster import or `safeclass` 
 line, often another process), so without this watch a pupil whose page was already open could
 still join the waiting room and be admitted. Every few seconds the server compares the consent
 of each live room's expected pupils with the records (one query for all its rooms) and tells a
-room of each difference (`ChangeConsent`); the room takes an opted-out pupil out at once.
+room of each difference (`ChangeConsent`, with where the change came from); the room takes an
+opted-out pupil out at once. A parent who withdraws consent through their child's link
+(app/family_consent.py) does not wait for the next look: the server checks at once.
 """
 
 from __future__ import annotations
@@ -36,20 +38,25 @@ class ConsentWatch:
             return 0
         async with self._engine.connect() as conn:
             rows = await conn.execute(
-                select(SessionPupil.session_id, SessionPupil.pupil_id, ConsentRecord.basis)
+                select(
+                    SessionPupil.session_id,
+                    SessionPupil.pupil_id,
+                    ConsentRecord.basis,
+                    ConsentRecord.source,
+                )
                 .outerjoin(ConsentRecord, ConsentRecord.pupil_id == SessionPupil.pupil_id)
                 .where(SessionPupil.session_id.in_(list(rooms)))
             )
             found = rows.all()
         changes = 0
-        for session_id, pupil_id, basis in found:
+        for session_id, pupil_id, basis, source in found:
             room = rooms[session_id]
             expected = room.state.plan.expected.get(pupil_id)
             consent = Consent(basis) if basis is not None else Consent.IMPLIED
             if expected is None or expected.consent is consent:
                 continue
             try:
-                await room.submit(cmd.ChangeConsent(cmd.SCHOOL, pupil_id, consent))
+                await room.submit(cmd.ChangeConsent(cmd.SCHOOL, pupil_id, consent, source or ""))
             except RoomClosedError:
                 continue
             changes += 1

@@ -5,6 +5,8 @@ nudge and may not be set up at all. These reads are what make "the school has it
 lesson's page lists each report (what they said, the note, when) and the staff home counts the
 families who said something about today's lessons. The limits that stop a family flooding
 staff are the writer's (`REPORTS_KEPT` a pupil and lesson, the same report never kept twice).
+A parent's withdrawal of consent through the link (app/family_consent.py) is listed here too,
+as a report with the reason `withdrew_consent`, so the lesson's staff see it before it starts.
 """
 
 from __future__ import annotations

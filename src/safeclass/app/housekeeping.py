@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,8 +51,11 @@ class Housekeeping:
         checkpoint_every_hours: float = 24.0,
         first_checkpoint_after_s: float = 300.0,
         consents: ConsentWatch | None = None,
+        data_dir: Path | None = None,
     ) -> None:
+        """`data_dir`: the server's data folder (retention deletes lessons' resource files)."""
         self._engine = engine
+        self._data_dir = data_dir
         self._log = event_log
         self._checkpoint_key = checkpoint_key
         self._checkpoint_every = checkpoint_every_hours * 3600
@@ -118,7 +122,9 @@ class Housekeeping:
         await asyncio.sleep(self._first)
         while True:
             try:
-                report = await run_retention(self._engine, self._clock.now(), self._log)
+                report = await run_retention(
+                    self._engine, self._clock.now(), self._log, self._data_dir
+                )
             except Exception:  # retried at the next run; the server goes on
                 log.exception("retention run failed")
             else:

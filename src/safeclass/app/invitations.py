@@ -511,14 +511,21 @@ async def open_link(
 
 class ReportReason(StrEnum):
     ABSENT = "absent"
-    NOT_TAKING_PART = "not_taking_part"
+    NOT_TAKING_PART = "not_taking_part"  # no longer offered: a family withdraws consent instead
     CANNOT_GET_IN = "cannot_get_in"
+    WITHDREW_CONSENT = "withdrew_consent"  # kept by app/family_consent.py, never by the form
+
+
+# What the report form offers (a family who wants their child out of live lessons withdraws
+# consent, which takes effect, rather than asking for it).
+FORM_REASONS = (ReportReason.ABSENT, ReportReason.CANNOT_GET_IN)
 
 
 REPORT_WORDS = {
     ReportReason.ABSENT: "will not be at the session (absent or unwell)",
     ReportReason.NOT_TAKING_PART: "should not take part in live sessions",
     ReportReason.CANNOT_GET_IN: "cannot get into the session",
+    ReportReason.WITHDREW_CONSENT: "is withdrawn from live lessons by their parent",
 }
 REPORTABLE = frozenset(
     {LinkState.OPEN, LinkState.TOO_EARLY, LinkState.NOT_TAKING_PART, LinkState.EXPIRED}
@@ -600,27 +607,7 @@ async def _email_staff(
     """Queue a notice of the report to the session's staff (or the head and admins when it has
     none). The family's note is not in it (an inbox is not where a child's health belongs): it
     is on the lesson's page, which the notice links to."""
-    recipients = list(
-        (
-            await conn.execute(
-                select(Staff.email)
-                .join(SessionStaff, SessionStaff.staff_id == Staff.id)
-                .where(SessionStaff.session_id == inv.session_id, Staff.active.is_(True))
-            )
-        ).scalars()
-    )
-    if not recipients:
-        recipients = list(
-            (
-                await conn.execute(
-                    select(Staff.email).where(
-                        Staff.school_id == inv.school_id,
-                        Staff.role.in_(("head", "admin")),
-                        Staff.active.is_(True),
-                    )
-                )
-            ).scalars()
-        )
+    recipients = await staff_to_tell(conn, inv.school_id, inv.session_id)
     subject = f"[safeclass] {found.shown_name} {REPORT_WORDS[reason]}: {found.title}"
     body = "\n".join(
         line
@@ -644,3 +631,30 @@ async def _email_staff(
             for email in dict.fromkeys(recipients)
         ],
     )
+
+
+async def staff_to_tell(conn: AsyncConnection, school_id: str, session_id: str) -> list[str]:
+    """The addresses a family's word about a lesson goes to: its active staff, or the head and
+    the office when it has none; each once."""
+    recipients = list(
+        (
+            await conn.execute(
+                select(Staff.email)
+                .join(SessionStaff, SessionStaff.staff_id == Staff.id)
+                .where(SessionStaff.session_id == session_id, Staff.active.is_(True))
+            )
+        ).scalars()
+    )
+    if not recipients:
+        recipients = list(
+            (
+                await conn.execute(
+                    select(Staff.email).where(
+                        Staff.school_id == school_id,
+                        Staff.role.in_(("head", "admin")),
+                        Staff.active.is_(True),
+                    )
+                )
+            ).scalars()
+        )
+    return list(dict.fromkeys(recipients))

@@ -1,18 +1,23 @@
 """The outbox worker: delivers the `notifications` table (DSL alerts, parents' notices, reports).
 
-Rooms and use cases only write rows (alerts.py, timetable.py, invitations.py); this worker sends
-the ones that are due, marks each sent, or counts the attempt, keeps the error and tries again
-later (30 s, then 1, 2, 4, 8 minutes), and gives up as `failed` after `max_attempts`, so a mail
-server that is down delays an alert but never loses it. Before sending, a row is claimed by
-moving its `send_after` a lease ahead, so two workers never send the same row, and a worker that
-dies mid-send only delays it by the lease (a minute).
+Rooms and use cases only write rows (alerts.py, timetable.py, invitations.py); this worker sends the
+ones that are due, each by its row's channel (email, or the school's signed webhook: one row per
+channel, so a webhook that is down never makes the email go twice), marks each sent, or counts the
+attempt, keeps the error and tries again later (30 s, then 1, 2, 4, 8 minutes), and gives up as
+`failed` after `max_attempts`, so a mail server that is down delays an alert but never loses it.
+Before sending, a row is claimed by moving its `send_after` a lease ahead, so two workers never send
+the same row, and a worker that dies mid-send only delays it by the lease (a minute). A send is cut
+off well inside the lease (`SEND_LIMIT`), so a lease never runs out under a send still going: no
+second worker can claim a row this one is still sending. Rows of a channel this server has no sender
+for are left alone (they wait, and app/undelivered.py says so).
 
-The worker looks every `every` seconds, and at once when woken (`wake`: a room has just
-committed an alert), so a DSL alert leaves within moments of its event. Each message carries a
-Message-ID made from its row, so one sent again (after a crash mid-send, or a mail server that
-took it but failed to say so) is recognisably the same message. A DSL alert written when the
-school had no DSL account waits, with a warning each time it is looked at, and goes to whoever
-holds the role once someone does.
+The worker looks every `every` seconds, and at once when woken (`wake`: a room has just committed an
+alert), so a DSL alert leaves within moments of its event. Each message carries a Message-ID made
+from its row, so one sent again (after a crash mid-send, or a mail server that took it but failed to
+say so) is recognisably the same message; a webhook delivery's id is made from the row the same way
+(adapters/notify/webhook.py `delivery_id`). A DSL alert written when the school had no DSL account
+waits, with a warning each time it is looked at, and goes to whoever holds the role once someone
+does.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,9 +34,9 @@ from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.tables import Notification
-from safeclass.app.alerts import NO_DSL, dsl_emails
+from safeclass.app.alerts import NO_ADDRESS, NO_DSL, dsl_emails
 from safeclass.app.clock import Clock
-from safeclass.app.delivery import Notice, NoticeSender
+from safeclass.app.delivery import EMAIL, Notice, NoticeSender
 from safeclass.observability import scrub
 
 log = logging.getLogger(__name__)
@@ -41,6 +47,7 @@ BACKOFF = dt.timedelta(seconds=30)
 # each SMTP step 15 s), and short, because a worker that dies mid-send delays that row (a DSL's
 # alert among them) by this much.
 LEASE = dt.timedelta(seconds=60)
+SEND_LIMIT = 40.0  # seconds one send may take before it counts as failed: well inside LEASE
 BATCH = 50
 NOBODY_RECHECK = dt.timedelta(minutes=1)  # how often an alert with no DSL to go to looks again
 
@@ -57,7 +64,7 @@ class Outbox:
     def __init__(
         self,
         engine: AsyncEngine,
-        sender: NoticeSender,
+        sender: NoticeSender | Mapping[str, NoticeSender],
         clock: Clock,
         *,
         every: float = 5.0,
@@ -65,8 +72,11 @@ class Outbox:
         backoff: dt.timedelta = BACKOFF,
         batch: int = BATCH,
     ) -> None:
+        """`sender`: the sender of each channel ("email", "webhook"), or one for email alone."""
         self._engine = engine
-        self._sender = sender
+        self._senders: dict[str, NoticeSender] = (
+            dict(sender) if isinstance(sender, Mapping) else {EMAIL: sender}
+        )
         self._clock = clock
         self._every = every
         self._max_attempts = max_attempts
@@ -74,6 +84,11 @@ class Outbox:
         self._batch = batch
         self._task: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
+
+    @property
+    def channels(self) -> frozenset[str]:
+        """The channels this worker delivers (rows of any other wait)."""
+        return frozenset(self._senders)
 
     def wake(self) -> None:
         """Look now (a notification has just been committed), not at the next poll."""
@@ -92,7 +107,11 @@ class Outbox:
                 (
                     await conn.execute(
                         select(Notification.id)
-                        .where(Notification.status == "pending", Notification.send_after <= now)
+                        .where(
+                            Notification.status == "pending",
+                            Notification.send_after <= now,
+                            Notification.channel.in_(sorted(self._senders)),
+                        )
                         .order_by(Notification.send_after, Notification.id)
                         .limit(self._batch)
                     )
@@ -129,7 +148,8 @@ class Outbox:
         values: dict[str, object]
         notice = Notice(row.recipient, row.subject, row.body, key=message_key(row))
         try:
-            await self._sender.send_notice(notice)
+            async with asyncio.timeout(SEND_LIMIT):
+                await self._senders[row.channel].send_notice(notice)
         except Exception as exc:  # any failure is retried; the error is kept for operators
             error = scrub(f"{type(exc).__name__}: {exc}")[:500]
             if attempts >= self._max_attempts:
@@ -158,7 +178,7 @@ class Outbox:
         mine = update(Notification).where(Notification.id == row.id)
         async with self._engine.begin() as conn:
             if not row.kind.startswith("dsl_"):
-                await conn.execute(mine.values(status="failed", last_error="no recipient"))
+                await conn.execute(mine.values(status="failed", last_error=NO_ADDRESS))
                 report.failed += 1
                 log.error("notification %s (%s) has no recipient", row.id, row.kind)
                 return
@@ -174,6 +194,7 @@ class Outbox:
                     "school_id": row.school_id,
                     "session_id": row.session_id,
                     "kind": row.kind,
+                    "channel": row.channel,
                     "recipient": lead,
                     "subject": row.subject,
                     "body": row.body,

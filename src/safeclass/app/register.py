@@ -2,9 +2,10 @@
 
 Who was expected, who came and when, who was late and by how much (against the planned start,
 from when the pupil first joined the waiting room: a pupil waiting on time is not late because
-staff admitted them late), who left early, who was removed and why; the staff present; and the
-session's facts, such as each hold of the two-adult rule. Built in one pass over the events,
-so a 500-event session takes about a millisecond.
+staff admitted them late; late only beyond the policy's `timing.late_after_minutes`, so a pupil
+two minutes behind is not late where the school allows five), who left early, who was removed
+and why; the staff present; and the session's facts, such as each hold of the two-adult rule.
+Built in one pass over the events, so a 500-event session takes about a millisecond.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from safeclass.app.room_log import RefusedAttempts
 from safeclass.core import events as ev
+from safeclass.core.commands import NoteKind
 from safeclass.core.roles import Role
 from safeclass.core.state import Consent, SessionKind, SessionPlan
+from safeclass.core.timers import SCHEDULE
 from safeclass.policy.model import ChatMode, ConsentBasis, Policy
 
 _ZERO = dt.timedelta(0)
@@ -47,7 +50,7 @@ class PupilRow:
     admitted_at: dt.datetime | None  # first admitted
     left_at: dt.datetime | None  # last left: left, dropped, removed, denied or the end
     present: dt.timedelta  # the sum of every admitted stretch
-    late_by: dt.timedelta | None  # after the planned start, only when positive
+    late_by: dt.timedelta | None  # after the planned start, only beyond the policy's threshold
     left_early: bool  # admitted, then gone before the session ended (not by removal)
     reconnections: int  # joined the waiting room again after the first time
     removed_by: str | None = None  # the staff member's name
@@ -124,6 +127,7 @@ class SessionFacts:
     recording: tuple[Period, ...] = ()
     recording_notice_at: dt.datetime | None = None
     refused_attempts: int = 0  # by anyone: commands their role may not send
+    late_after: dt.timedelta = _ZERO  # the policy's threshold: later than this after the start
 
     @property
     def total_hold(self) -> dt.timedelta:
@@ -131,10 +135,42 @@ class SessionFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class LogNote:
+    """A line of the staff's session log (C15): an incident, a behaviour note, a reward, a note
+    (the agenda as scheduled is the register's `agenda`, not one of these)."""
+
+    at: dt.datetime  # local time
+    kind: NoteKind
+    by: str  # the staff member's name
+    pupil: str | None  # the pupil's name, if it is about one
+    text: str  # "" once retention has blanked it
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceLine:
+    """A link or file the lesson offered families (app/resources.py), kept beside the log."""
+
+    title: str
+    what: str  # the web address, or the file's name
+    added_by: str
+    added_at: dt.datetime  # local time
+    removed_by: str | None = None
+    removed_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Register:
     facts: SessionFacts
     pupils: tuple[PupilRow, ...]
     staff: tuple[StaffRow, ...]
+    agenda: str = ""  # as scheduled
+    notes: tuple[LogNote, ...] = ()
+    resources: tuple[ResourceLine, ...] = ()
+
+    @property
+    def has_session_log(self) -> bool:
+        """Whether there is an agenda, a note or a resource to show beside the attendance."""
+        return bool(self.agenda or self.notes or self.resources)
 
     def count(self, status: Attendance) -> int:
         return sum(1 for p in self.pupils if p.status is status)
@@ -168,6 +204,7 @@ def build_register(
     *,
     policy: Policy | None = None,
     attempts: Sequence[RefusedAttempts] = (),
+    resources: Sequence[ResourceLine] = (),
 ) -> Register:
     """The register of one session from its events; `tz` is the school's time zone.
 
@@ -187,7 +224,21 @@ def build_register(
         builder.last_at = events[-1].at
     for attempt in attempts:
         builder.refused(attempt)
-    return builder.finish(tz)
+    done = builder.finish(tz)
+    zone = ZoneInfo(tz)
+    return replace(
+        done,
+        agenda=plan.agenda,
+        notes=tuple(builder.notes),
+        resources=tuple(
+            replace(
+                r,
+                added_at=_aware(r.added_at).astimezone(zone),
+                removed_at=None if r.removed_at is None else _aware(r.removed_at).astimezone(zone),
+            )
+            for r in resources
+        ),
+    )
 
 
 @dataclass(slots=True)
@@ -246,6 +297,7 @@ class _Builder:
     recording_since: dt.datetime | None = None
     recording_notice_at: dt.datetime | None = None
     refused_attempts: int = 0
+    notes: list[LogNote] = field(default_factory=list)
     handlers: dict[type[ev.Event], Callable[[Any], None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -268,6 +320,7 @@ class _Builder:
             ev.RecordingStarted: self._recording_started,
             ev.RecordingStopped: self._recording_stopped,
             ev.ConcernRaised: self._concern,
+            ev.LogNoteAdded: self._note,
             ev.ParticipantLeft: self._left,
             ev.ConnectionDropped: self._dropped,
             ev.RoomHeld: self._held,
@@ -368,6 +421,12 @@ class _Builder:
 
     def _concern(self, e: ev.ConcernRaised) -> None:
         self.concerns += 1
+
+    def _note(self, e: ev.LogNoteAdded) -> None:
+        if e.kind is NoteKind.AGENDA and e.by == SCHEDULE:
+            return  # the agenda as scheduled: the register's `agenda`
+        pupil = self._name(e.pupil) if e.pupil else None
+        self.notes.append(LogNote(self._local(e.at), e.kind, self._name(e.by), pupil, e.text))
 
     def refused(self, attempt: RefusedAttempts) -> None:
         self.refused_attempts += attempt.count
@@ -473,9 +532,16 @@ class _Builder:
         staff.sort(key=lambda row: (row.joined_at, row.staff_id))
         return Register(self._facts(tz), tuple(pupils), tuple(staff))
 
+    def _late_after(self) -> dt.timedelta:
+        """How far past the planned start a first join must be to be late (the policy's)."""
+        if self.policy is None:
+            return _ZERO
+        return dt.timedelta(minutes=self.policy.timing.late_after_minutes)
+
     def _pupil_row(self, pid: str, track: _Track) -> PupilRow:
         start = _aware(self.plan.starts_at)
         late = track.first_join - start if track.first_join is not None else None
+        threshold = self._late_after()
         return PupilRow(
             pupil_id=pid,
             name=track.name,
@@ -484,7 +550,7 @@ class _Builder:
             admitted_at=self._maybe(track.first_admitted),
             left_at=self._maybe(track.left_at),
             present=track.present,
-            late_by=late if late is not None and late > _ZERO else None,
+            late_by=late if late is not None and late > threshold else None,
             left_early=(
                 track.first_admitted is not None
                 and track.removed_by is None
@@ -553,6 +619,7 @@ class _Builder:
             recording=tuple(Period(local(p.start), local(p.end)) for p in self.recording),
             recording_notice_at=self._maybe(self.recording_notice_at),
             refused_attempts=self.refused_attempts,
+            late_after=self._late_after(),
         )
 
 

@@ -9,7 +9,8 @@ retention period never revives data that was due to go. What goes, by policy:
 - recordings (`recordings_days`, fixed as `delete_after` when made): the file and then the row
   marked deleted;
 - the whole session log and its register (`session_log_days`): the entries are deleted and the
-  deletion is recorded in the school's own journal (a chain keyed by the school id);
+  deletion is recorded in the school's own journal (a chain keyed by the school id); the
+  lesson's resources (links and files families could open, `resources.py`) go with it;
 - safeguarding concerns: kept until their `keep_until` date (the pupil's 25th birthday by
   default), then deleted and journalled.
 Nothing deleted is copied into the record of its deletion.
@@ -26,6 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import (
+    AttendanceMark,
+    AttendanceStamp,
+    BehaviourMark,
     Concern,
     ConcernEntry,
     ConcernPupil,
@@ -37,6 +41,7 @@ from safeclass.adapters.store.tables import (
     Session,
     SessionEvent,
     SessionLogHead,
+    SessionResource,
 )
 from safeclass.policy import loads
 
@@ -63,10 +68,13 @@ class RetentionReport:
         )
 
 
-async def run_retention(engine: AsyncEngine, now: dt.datetime, log: EventLog) -> RetentionReport:
+async def run_retention(
+    engine: AsyncEngine, now: dt.datetime, log: EventLog, data_dir: Path | None = None
+) -> RetentionReport:
     """Apply every session's retention periods as of `now`. Safe to run again at any time.
 
     `log` is the event log opened with the server's key: redactions and the journal are in it.
+    `data_dir` is the server's data folder, where the lessons' resource files are.
     """
     report = RetentionReport()
     async with engine.connect() as conn:
@@ -90,6 +98,7 @@ async def run_retention(engine: AsyncEngine, now: dt.datetime, log: EventLog) ->
         if now >= over + dt.timedelta(days=retention.session_log_days):
             if await _delete_session_log(engine, log, school_id, session_id, now):
                 report.session_logs_deleted += 1
+            await _delete_resources(engine, data_dir, session_id)
             continue
         if now >= over + dt.timedelta(days=retention.chat_messages_days):
             report.chat_messages_blanked += await _blank_chat(log, session_id, now)
@@ -137,6 +146,9 @@ async def _delete_session_log(
         )
         deleted = int(result.rowcount or 0)
         await conn.execute(delete(SessionLogHead).where(SessionLogHead.session_id == session_id))
+        # the register's rows kept for the head's view (app/oversight.py) go with the log
+        for kept in (AttendanceMark, BehaviourMark, AttendanceStamp):
+            await conn.execute(delete(kept).where(kept.session_id == session_id))
         await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
         await conn.execute(delete(ParentReport).where(ParentReport.session_id == session_id))
         await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))
@@ -148,6 +160,23 @@ async def _delete_session_log(
             {"deleted": "session log", "session": session_id, "events": deleted},
         )
     return deleted > 0
+
+
+async def _delete_resources(engine: AsyncEngine, data_dir: Path | None, session_id: str) -> None:
+    """A lesson's resources go with its log: the files, then the rows."""
+    async with engine.begin() as conn:
+        stored = (
+            await conn.execute(
+                select(SessionResource.stored_name).where(
+                    SessionResource.session_id == session_id,
+                    SessionResource.stored_name.is_not(None),
+                )
+            )
+        ).scalars()
+        if data_dir is not None:
+            for name in stored:
+                (data_dir / "resources" / str(name)).unlink(missing_ok=True)
+        await conn.execute(delete(SessionResource).where(SessionResource.session_id == session_id))
 
 
 async def _delete_recordings(

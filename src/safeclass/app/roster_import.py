@@ -7,7 +7,9 @@ twice changes no row. Pupils missing from the file are left alone: an import nev
 
 Blank cells never erase what is on record: a blank MIS id, date of birth or guardian keeps the
 stored one, and a blank (implied) consent cell never overwrites a recorded "given" or "refused".
-A parent's opt-out (CRO-16, S04-18) must not be lost to a re-import of an older MIS export.
+A parent's opt-out (CRO-16, S04-18) must not be lost to a re-import of an older MIS export:
+nor is a consent a parent withdrew through their child's link (C23) lost to a file whose
+"given" carries no consent date after the withdrawal (`withdrawn_by_family_since`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from safeclass.adapters.store import school_records as schools
 from safeclass.adapters.store.pupil_records import GuardianRecord, PupilRecord
 from safeclass.app.roster import Roster, RosterRow, RowProblem, class_key, pupil_key
 from safeclass.core import Consent
+from safeclass.core.commands import PARENT_BY_LINK
 
 Progress = Callable[[int], None]
 BATCH = 500  # new pupils inserted per statement (SQLite limits the bound parameters)
@@ -127,10 +130,13 @@ async def import_roster(
             outcome = Outcome.UPDATED if changed else Outcome.UNCHANGED
             changes.append(PupilChange(row.line, row.full_name, outcome, changed, pupil.id))
             if kept_consent:
-                kept.append(
-                    f"line {row.line}: {row.full_name} stays '{kept_consent}' "
-                    "(the file's consent cell is blank or implied)"
+                why = (
+                    "the file's consent cell is blank or implied"
+                    if row.consent is Consent.IMPLIED
+                    else "a parent withdrew consent through their child's link after the file's "
+                    "consent date"
                 )
+                kept.append(f"line {row.line}: {row.full_name} stays '{kept_consent}' ({why})")
             if progress:
                 progress(1)
         for start in range(0, len(new), BATCH):
@@ -241,6 +247,8 @@ def consent_change(
     when = _consent_time(row)
     if stored is None:
         return (row.consent, when or now), None
+    if withdrawn_by_family_since(row, stored):
+        return None, stored.basis  # the family's word through their link is newer than the file
     if row.consent is Consent.IMPLIED and stored.basis is not Consent.IMPLIED:
         return None, stored.basis  # never lose a recorded "given" or "refused" to a blank cell
     if row.consent is stored.basis:
@@ -248,6 +256,17 @@ def consent_change(
             return (row.consent, when), None
         return None, None
     return (row.consent, when or now), None
+
+
+def withdrawn_by_family_since(row: RosterRow, stored: pupils.ConsentState) -> bool:
+    """A parent withdrew consent through their child's link (C23), and this file says otherwise
+    with no consent date after that day: the file predates the family's word, which holds until
+    the school hears from them again (a "given" dated after the withdrawal is that)."""
+    if stored.source != PARENT_BY_LINK or stored.basis is not Consent.REFUSED:
+        return False
+    if row.consent is Consent.REFUSED:
+        return False
+    return row.consent_date is None or row.consent_date <= stored.recorded_at.date()
 
 
 def _consent_time(row: RosterRow) -> dt.datetime | None:

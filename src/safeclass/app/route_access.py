@@ -46,6 +46,15 @@ class Rule:
     capability: Capability | None = None
     scope: Scope = Scope.NONE
     what: str = ""
+    # Other capabilities that also let a role call it (any one will do): the compliance pages
+    # serve the session's own staff (`read_own_registers`), the head and the DSL alike.
+    or_capabilities: tuple[Capability, ...] = ()
+
+    def allows(self, role: str) -> bool:
+        """Whether the role has what the row needs (before any session is reached)."""
+        if self.capability is None:
+            return True
+        return any(staff_roles.may(role, c) for c in (self.capability, *self.or_capabilities))
 
 
 _S = "/api/sessions/{session_id}"
@@ -140,6 +149,56 @@ RULES: tuple[Rule, ...] = (
         Scope.SESSION,
         "the register and timeline (PDF)",
     ),
+    # a lesson's resources (web/resources_page.py, C15)
+    Rule(
+        "POST",
+        f"{_P}/resources",
+        Caller.STAFF,
+        _C.SCHEDULE_SESSIONS,
+        Scope.SESSION,
+        "add a link or a file families can open from their link",
+    ),
+    Rule(
+        "POST",
+        f"{_P}/resources/{{resource_id}}/remove",
+        Caller.STAFF,
+        _C.SCHEDULE_SESSIONS,
+        Scope.SESSION,
+        "stop offering a link or file (its file is deleted)",
+    ),
+    Rule(
+        "GET",
+        f"{_P}/resources/{{resource_id}}",
+        Caller.STAFF,
+        scope=Scope.SESSION,
+        what="a lesson's file, as a download",
+    ),
+    Rule(
+        "GET",
+        f"{_P}/compliance",
+        Caller.STAFF,
+        _C.READ_OWN_REGISTERS,
+        Scope.SESSION,
+        "the compliance report: each rule of the policy held or not, with the log's evidence",
+        or_capabilities=(_C.OVERSEE_SESSIONS, _C.READ_CONCERNS),
+    ),
+    Rule(
+        "GET",
+        f"{_P}/compliance.pdf",
+        Caller.STAFF,
+        _C.READ_OWN_REGISTERS,
+        Scope.SESSION,
+        "the compliance report (PDF)",
+        or_capabilities=(_C.OVERSEE_SESSIONS, _C.READ_CONCERNS),
+    ),
+    Rule(
+        "GET",
+        "/staff/compliance",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        what="compliance across the school's sessions over a date range, breaches counted",
+        or_capabilities=(_C.READ_CONCERNS,),
+    ),
     Rule(
         "GET",
         "/staff/classes/{class_id}",
@@ -220,11 +279,77 @@ RULES: tuple[Rule, ...] = (
         Scope.SESSION,
         "raise it: the DSL is alerted at once",
     ),
+    # a pupil's records: subject access and erasure (web/subject_access_page.py)
+    Rule(
+        "GET",
+        "/staff/pupils/{pupil_id}/records",
+        Caller.STAFF,
+        _C.HANDLE_SUBJECT_ACCESS,
+        Scope.SCHOOL,
+        "what is held about one pupil",
+    ),
+    Rule(
+        "GET",
+        "/staff/pupils/{pupil_id}/records.zip",
+        Caller.STAFF,
+        _C.HANDLE_SUBJECT_ACCESS,
+        Scope.SCHOOL,
+        "all of it in one archive (journalled)",
+    ),
+    Rule(
+        "GET",
+        "/staff/pupils/{pupil_id}/erase",
+        Caller.STAFF,
+        _C.HANDLE_SUBJECT_ACCESS,
+        Scope.SCHOOL,
+        "what erasing would take and keep",
+    ),
+    Rule(
+        "POST",
+        "/staff/pupils/{pupil_id}/erase",
+        Caller.STAFF,
+        _C.HANDLE_SUBJECT_ACCESS,
+        Scope.SCHOOL,
+        "erase where the law allows (journalled)",
+    ),
+    # the head teacher's view across sessions (web/oversight_page.py, C19)
+    Rule(
+        "GET",
+        "/staff/oversight",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        what="attendance, punctuality and behaviour by week, class and pupil, with charts; "
+        "compliance; the policy's review date",
+    ),
+    Rule(
+        "GET",
+        "/staff/oversight/{table}.csv",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        what="a chart's figures (weeks, classes, pupils, behaviour) as CSV",
+    ),
+    Rule(
+        "GET",
+        "/staff/oversight/pupils/{pupil_id}",
+        Caller.STAFF,
+        _C.OVERSEE_SESSIONS,
+        Scope.SCHOOL,
+        "one pupil's own record in each lesson",
+    ),
     Rule("GET", "/static/{name}", Caller.ANYONE, what="the pages' own style sheet and scripts"),
     Rule("GET", "/join/{token}", Caller.LINK, what="open a family's link"),
     Rule("GET", "/join/{token}/absence", Caller.LINK, what="the parent's report form"),
     Rule("POST", "/join/{token}/absence", Caller.LINK, what="tell the school"),
+    Rule("GET", "/join/{token}/withdraw", Caller.LINK, what="stop the child joining: confirm"),
+    Rule("POST", "/join/{token}/withdraw", Caller.LINK, what="withdraw consent for live lessons"),
     Rule("GET", "/room/{session_id}", Caller.ROOM, scope=Scope.SESSION, what="the room's page"),
+    Rule(
+        "GET",
+        "/room/{session_id}/resources/{resource_id}",
+        Caller.ROOM,
+        scope=Scope.SESSION,
+        what="a lesson's file, as a download, for its pupils",
+    ),
     Rule(
         "WEBSOCKET",
         "/ws/sessions/{session_id}",
@@ -268,7 +393,7 @@ def staff_reach(rule: Rule, role: str) -> Reach:
         return Reach.ON_IT if staff_roles.may_join_room(role, True) else Reach.NOTHING
     if rule.caller is not Caller.STAFF:
         return Reach.NOTHING  # a link's holder, the metrics token: not staff as such
-    if rule.capability is not None and not staff_roles.may(role, rule.capability):
+    if not rule.allows(role):
         return Reach.NOTHING
     if rule.scope is Scope.SESSION and not staff_roles.may_reach_session(role, False):
         return Reach.ON_IT

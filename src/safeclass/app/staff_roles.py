@@ -42,6 +42,7 @@ class Capability(StrEnum):
     MANAGE_STAFF = "manage_staff"
     MANAGE_ROSTER = "manage_roster"
     VIEW_RECORDINGS = "view_recordings"
+    HANDLE_SUBJECT_ACCESS = "handle_subject_access"
 
 
 _C = Capability
@@ -105,6 +106,12 @@ MEANINGS: Mapping[Capability, tuple[str, str]] = {
         "list and open a session's recordings, each opening journalled (C13: WER-10 "
         '"a restricted store")',
     ),
+    _C.HANDLE_SUBJECT_ACCESS: (
+        "answer subject access or erasure requests",
+        "gather everything held about one pupil into one archive (a subject access request), "
+        "and erase it where the law allows: never a safeguarding record before its retention "
+        "date; each export and erasure journalled without its content (UK GDPR arts. 15, 17)",
+    ),
 }
 
 CAPABILITIES: Mapping[str, frozenset[Capability]] = {
@@ -128,6 +135,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.RAISE_CONCERNS,
             _C.READ_CONCERNS,
             _C.VIEW_RECORDINGS,
+            _C.HANDLE_SUBJECT_ACCESS,
         }
     ),
     HEAD: frozenset(
@@ -140,6 +148,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.OVERSEE_SESSIONS,
             _C.MANAGE_POLICY,
             _C.VIEW_RECORDINGS,
+            _C.HANDLE_SUBJECT_ACCESS,
         }
     ),
     ADMIN: frozenset(

@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from safeclass.app.alerts import NO_DSL
+from safeclass.app.alerts import ABSENT, NO_ADDRESS, NO_DSL
 from safeclass.app.room_log import RefusedAttempts
-from safeclass.app.undelivered import AlertDelivery
+from safeclass.app.undelivered import AlertDelivery, ParentDelivery
+from safeclass.core import Consent
 from safeclass.core import events as ev
-from safeclass.core.commands import NoteKind
+from safeclass.core.commands import PARENT_BY_LINK, NoteKind
+from safeclass.core.timers import SCHEDULE
 
 _END_REASONS = {
     ev.EndReason.TIME_LIMIT: "time limit",
@@ -39,7 +41,9 @@ _NOTICES = {
     ev.NoticeReason.REMOVED: "removal",
     ev.NoticeReason.CAMERA_TURNED_OFF: "camera turned off",
     ev.NoticeReason.RECORDED: "recording",
+    ABSENT: "absence",
 }
+_BY = {"email": "by email", "webhook": "by the school's messaging webhook"}
 _NOTES = {
     NoteKind.AGENDA: "Agenda",
     NoteKind.INCIDENT: "Incident",
@@ -69,18 +73,25 @@ def build_timeline(
     names: Mapping[str, str],
     attempts: Sequence[RefusedAttempts] = (),
     alerts: Sequence[AlertDelivery] | None = None,
+    *,
+    parents: Sequence[ParentDelivery] | None = None,
 ) -> list[TimelineLine]:
     """The timeline of a session; `names` maps participant ids to names (e.g. the plan's).
 
     `alerts` are the outbox's rows of the session's DSL alerts: a `DslAlerted` line says "sent to
     the DSL at hh:mm" only once one of its rows was sent, and "not delivered yet" until then;
-    without them (None) the line says only that an alert was written."""
+    without them (None) the line says only that an alert was written. `parents` are the rows of
+    its parents' notices, read the same way: a `ParentNoticeQueued` line says whether the parent
+    has been told, when and how; and an absence notice (written at the end, no event of its own)
+    is a line of its own."""
     zone = ZoneInfo(tz)
-    writer = _Writer(dict(names), zone, alerts)
+    writer = _Writer(dict(names), zone, alerts, parents)
     lines = []
     for event in events:
         text = writer.describe(event)
         lines.append(TimelineLine(_aware(event.at).astimezone(zone), event.type_name, text))
+    # an absence notice after the end that wrote it (merge keeps the events' own order)
+    lines = list(heapq.merge(lines, sorted(writer.absences(), key=lambda x: x.at), key=_when))
     tried = [
         TimelineLine(
             _aware(a.at).astimezone(zone),
@@ -90,6 +101,10 @@ def build_timeline(
         for a in attempts
     ]
     return list(heapq.merge(lines, tried, key=lambda line: line.at))
+
+
+def _when(line: TimelineLine) -> dt.datetime:
+    return line.at
 
 
 def _aware(when: dt.datetime) -> dt.datetime:
@@ -112,8 +127,10 @@ class _Writer:
         names: dict[str, str],
         zone: ZoneInfo,
         alerts: Sequence[AlertDelivery] | None = None,
+        parents: Sequence[ParentDelivery] | None = None,
     ) -> None:
         self.alerts = alerts
+        self.parents = parents
         self.names = names
         self.zone = zone
         self.seen: set[str] = set()
@@ -127,9 +144,7 @@ class _Writer:
             ev.PupilAdmitted: lambda e: f"{self.n(e.pupil)} admitted by {self.n(e.by)}",
             ev.PupilDenied: lambda e: f"{self.n(e.pupil)} turned away by {self.n(e.by)}",
             ev.PupilRemoved: self._removed,
-            ev.ConsentChanged: lambda e: (
-                f"The school's records now say {self.n(e.pupil)}'s consent is {e.consent.value}"
-            ),
+            ev.ConsentChanged: self._consent,
             ev.PupilWithdrawn: lambda e: (
                 f"{self.n(e.pupil)} taken out of the session: not taking part (consent withdrawn)"
             ),
@@ -206,10 +221,65 @@ class _Writer:
         text = f"{self.n(e.pupil)} removed by {self.n(e.by)}"
         return f"{text}: {e.reason}" if e.reason else text
 
+    def _consent(self, e: ev.ConsentChanged) -> str:
+        if e.source == PARENT_BY_LINK and e.consent is Consent.REFUSED:
+            return f"{self.n(e.pupil)}'s parent withdrew consent through their child's link"
+        return f"The school's records now say {self.n(e.pupil)}'s consent is {e.consent.value}"
+
     def _notice(self, e: ev.ParentNoticeQueued) -> str:
         when = "at the end of the session" if e.send_at_end else "now"
         what = _NOTICES.get(e.reason, str(e.reason))
-        return f"Parent of {self.n(e.pupil)} to be told ({what}) {when}"
+        text = f"Parent of {self.n(e.pupil)} to be told ({what}) {when}"
+        if self.parents is None:
+            return text
+        at = _aware(e.at)
+        rows = [
+            p
+            for p in self.parents
+            if p.kind == f"parent_{e.reason.value}"
+            and p.pupil_id == e.pupil
+            and _aware(p.created_at) == at
+        ]
+        return f"{text}; {self._told(rows)}"
+
+    def absences(self) -> list[TimelineLine]:
+        """A line for each absence notice: the end of the session wrote it, with no event."""
+        if self.parents is None:
+            return []
+        found: dict[tuple[str | None, dt.datetime], list[ParentDelivery]] = {}
+        for p in self.parents:
+            if p.kind == f"parent_{ABSENT}":
+                found.setdefault((p.pupil_id, _aware(p.created_at)), []).append(p)
+        return [
+            TimelineLine(
+                at.astimezone(self.zone),
+                "AbsenceNotice",
+                f"Parent of {self.n(pupil)} to be told (absence: never came); {self._told(rows)}",
+            )
+            for (pupil, at), rows in found.items()
+        ]
+
+    def _told(self, rows: Sequence[ParentDelivery]) -> str:
+        """Whether a parents' notice was delivered, when and how, from its outbox rows."""
+        if not rows:
+            return "no way to reach them (no email address on record, no webhook)"
+        sent = [r for r in rows if r.sent_at is not None]
+        if sent:
+            first = min(_aware(r.sent_at) for r in sent if r.sent_at is not None)
+            how = " and ".join(_BY.get(c, c) for c in sorted({r.channel for r in sent}))
+            told = f"told at {self._hm(first)} {how}"
+            if len(sent) < len(rows):
+                told += " (not yet every way)"
+            return told
+        if all(r.status == "held_until_end" for r in rows):
+            return "waiting for the end of the session"
+        if any(r.last_error == NO_ADDRESS for r in rows):
+            return f"not told ({NO_ADDRESS}); tell them yourself"
+        if any(r.status == "failed" for r in rows):
+            return "not told (it could not be delivered); tell them yourself"
+        if any(r.last_error for r in rows):
+            return "not told yet (not taken yet; it is tried again)"
+        return "not told yet (no email or webhook set up, or not sent yet)"
 
     def _by(
         self,
@@ -248,9 +318,11 @@ class _Writer:
         return f"{self.n(e.by)} stopped {self.n(e.sharer)}'s screen share"
 
     def _note(self, e: ev.LogNoteAdded) -> str:
+        if e.by == SCHEDULE:
+            return f"Agenda, as scheduled: {e.text}" if e.text else "Agenda, as scheduled"
         text = _NOTES.get(e.kind, "Note")
         if e.pupil:
-            text += f" about {self.n(e.pupil)}"
+            text += f" {'for' if e.kind is NoteKind.REWARD else 'about'} {self.n(e.pupil)}"
         text += f" by {self.n(e.by)}"
         return f"{text}: {e.text}" if e.text else text
 

@@ -11,6 +11,7 @@ from safeclass.cli.audit_cmd import audit_app
 from safeclass.cli.db_cmd import db_app
 from safeclass.cli.demo_cmd import demo
 from safeclass.cli.policy_cmd import policy_app
+from safeclass.cli.pupil_cmd import pupil_app
 from safeclass.cli.recordings_cmd import recordings_app
 from safeclass.cli.report_cmd import report_app
 from safeclass.cli.retention_cmd import retention_app
@@ -39,6 +40,7 @@ app.add_typer(school_app, name="school")
 app.add_typer(roster_app, name="roster")
 app.add_typer(staff_app, name="staff")
 app.add_typer(session_app, name="session")
+app.add_typer(pupil_app, name="pupil")
 
 
 def _print_version(value: bool) -> None:

@@ -1,16 +1,22 @@
-"""`safeclass report …`: a session's attendance register (C14) and timeline (C15) from its log.
+"""`safeclass report …`: a session's attendance register (C14) and timeline (C15) from its log,
+and its compliance report.
 
 `report register` prints a table, or writes CSV (for the school's spreadsheet) or PDF; `report
-timeline` prints one line per event. A missing session, database or output folder is one line
-on stderr and exit code 1, never a traceback.
+timeline` prints one line per event; `report compliance SESSION [--pdf FILE]` says, rule by
+rule, whether the policy held, with the log's evidence (the log verified with the server's
+secret; exit 1 when a rule did not hold or the log does not verify), and `report compliance
+--school --from DATE --to DATE` gives that across the school's sessions. A missing session,
+database or output folder is one line on stderr and exit code 1, never a traceback.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import io
 from pathlib import Path
 from typing import Annotated, NoReturn
+from zoneinfo import ZoneInfo
 
 import typer
 from rich import box
@@ -20,26 +26,31 @@ from rich.text import Text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from safeclass.adapters.store import school_records
 from safeclass.adapters.store.db import connect
+from safeclass.adapters.store.event_log import CHAIN_KEY, EventLog
 from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app.register import Register
-from safeclass.app.reports import register_csv, register_pdf
+from safeclass.app.reports import compliance, register_csv, register_pdf
 from safeclass.app.reports.cells import (
+    LOG_HEADINGS,
     PUPIL_HEADINGS,
     duration,
     hhmm,
     hold_reason,
     number,
     pupil_cells,
+    session_log_rows,
     summary,
 )
+from safeclass.app.reports.compliance_pdf import compliance_pdf
 from safeclass.app.reports.loading import SessionReport, session_report
 from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
-from safeclass.cli.store_access import existing_url
+from safeclass.cli.store_access import existing_url, open_with_secret
 from safeclass.policy.loading import PolicyError
 
 report_app = typer.Typer(
-    help="Reports from a session's log: the attendance register and the timeline.",
+    help="Reports from a session's log: the attendance register, the timeline, compliance.",
     no_args_is_help=True,
 )
 
@@ -103,6 +114,147 @@ def timeline_command(
     report = _load(session_id, database_url, data_dir)
     for line in report.timeline:
         typer.echo(str(line))
+
+
+@report_app.command("compliance")
+def compliance_command(
+    session_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[SESSION_ID]", help="The session's id (or --school).", show_default=False
+        ),
+    ] = None,
+    pdf: Annotated[
+        Path | None,
+        typer.Option(
+            "--pdf", help="Also write the report as a PDF to this file.", show_default=False
+        ),
+    ] = None,
+    school: Annotated[
+        bool, typer.Option("--school", help="Every ended session of the school, in short.")
+    ] = False,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            metavar="KEY",
+            help="Which school (when there are several).",
+            show_default=False,
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            metavar="YYYY-MM-DD",
+            help="First day (default: 30 days ago).",
+            show_default=False,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--to", metavar="YYYY-MM-DD", help="Last day (default: today).", show_default=False
+        ),
+    ] = None,
+    recheck: Annotated[
+        bool,
+        typer.Option("--recheck", help="Verify every session's log again, not the stored results."),
+    ] = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Whether each rule of the policy held in a session, with the evidence from its log.
+
+    Exit 1 if a rule did not hold or the log does not verify."""
+    if school == (session_id is not None):
+        raise typer.BadParameter("name one SESSION_ID, or --school (not both)")
+    url, secret = open_with_secret(database_url, data_dir, must_exist=True)
+    key_bytes = secret.derive(CHAIN_KEY)
+    if session_id is not None:
+        report = _compliance_of(url, key_bytes, session_id)
+        for line in compliance.text_lines(report):
+            typer.echo(line)
+        if pdf is not None:
+            _write(pdf, compliance_pdf(report))
+            typer.echo(f"Compliance report of session {session_id} written to {pdf}", err=True)
+        if report.breaches or not report.verified:
+            raise typer.Exit(1)
+        return
+    try:
+        first = dt.date.fromisoformat(since) if since else None
+        last = dt.date.fromisoformat(until) if until else None
+    except ValueError:
+        raise typer.BadParameter("dates are YYYY-MM-DD, e.g. --from 2026-09-01") from None
+    summary = _school_summary(url, key_bytes, key, first, last, recheck)
+    for line in compliance.summary_lines(summary):
+        typer.echo(line)
+    if summary.breaches or summary.unverified:
+        raise typer.Exit(1)
+
+
+def _compliance_of(url: str, key: bytes, session_id: str) -> compliance.ComplianceReport:
+    async def go() -> compliance.ComplianceReport:
+        engine = connect(url)
+        try:
+            return await compliance.session_compliance(engine, EventLog(engine, key), session_id)
+        finally:
+            await engine.dispose()
+
+    try:
+        return run(go())
+    except SessionNotFoundError:
+        _fail(f"No session {session_id}")
+    except PolicyError as err:
+        _fail(f"The policy of session {session_id} cannot be read ({err.source})")
+    except (SQLAlchemyError, OSError) as err:
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        _fail(f"Cannot read the database {_describe(url)}: {reason}")
+
+
+def _school_summary(
+    url: str,
+    key: bytes,
+    school_key: str | None,
+    first: dt.date | None,
+    last: dt.date | None,
+    recheck: bool,
+) -> compliance.SchoolSummary:
+    async def go() -> compliance.SchoolSummary:
+        engine = connect(url)
+        try:
+            async with engine.connect() as conn:
+                schools = await school_records.list_schools(conn)
+                chosen = [s for s in schools if school_key in (None, s.key)]
+                if len(chosen) != 1:
+                    names = ", ".join(s.key for s in schools) or "none"
+                    _fail(
+                        f"No school {school_key}"
+                        if school_key
+                        else f"Choose a school with --key (schools: {names})"
+                    )
+                policy = await school_records.current_policy(conn, chosen[0].id)
+            zone = ZoneInfo(policy.school.timezone)
+            today = dt.datetime.now(dt.UTC).astimezone(zone).date()
+            end = last or today
+            start = first or end - dt.timedelta(days=29)
+            return await compliance.school_summary(
+                engine,
+                EventLog(engine, key),
+                chosen[0].id,
+                start,
+                end,
+                policy.school.timezone,
+                recheck=recheck,
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        return run(go())
+    except (SQLAlchemyError, OSError) as err:
+        reason = str(getattr(err, "orig", None) or err).splitlines()[0]
+        _fail(f"Cannot read the database {_describe(url)}: {reason}")
 
 
 # -- loading -------------------------------------------------------------------------------------
@@ -197,6 +349,13 @@ def _print_register(console: Console, register: Register) -> None:
             cells = (f"{h.started_at:%H:%M:%S}", f"{h.ended_at:%H:%M:%S}", duration(h.duration))
             holds.add_row(*(Text(c) for c in (*cells, hold_reason(h))))
         console.print(holds)
+    if register.has_session_log:
+        notes = _table("Session log: agenda, notes, rewards and resources")
+        for heading in LOG_HEADINGS:
+            notes.add_column(heading, overflow="fold")
+        for entry in session_log_rows(register):
+            notes.add_row(*(Text(c) for c in entry))
+        console.print(notes)
 
 
 # The terminal is narrow: short headings, and the removal reasons on lines of their own.

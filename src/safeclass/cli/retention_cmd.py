@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ from safeclass.app.retention import RetentionReport, run_retention
 from safeclass.cli.options import (
     DatabaseUrlOption,
     DataDirOption,
+    data_dir_for,
     run,
 )
 from safeclass.cli.store_access import open_with_secret
@@ -37,7 +39,8 @@ def run_command(
     """Apply every session's retention periods. Each deletion is recorded, never its content."""
     now = _parse(as_of) if as_of else dt.datetime.now(dt.UTC)
     url, secret = open_with_secret(database_url, data_dir, existing=True)
-    report = run(_run(url, now, secret.derive(CHAIN_KEY)))
+    folder = data_dir_for(data_dir, database_url)
+    report = run(_run(url, now, secret.derive(CHAIN_KEY), folder))
     table = Table(title=f"Retention as of {now:%Y-%m-%d %H:%M} UTC")
     table.add_column("What")
     table.add_column("Deleted", justify="right")
@@ -63,9 +66,9 @@ def _parse(text: str) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-async def _run(url: str, now: dt.datetime, chain_key: bytes) -> RetentionReport:
+async def _run(url: str, now: dt.datetime, chain_key: bytes, folder: Path) -> RetentionReport:
     engine = connect(url)
     try:
-        return await run_retention(engine, now, EventLog(engine, chain_key))
+        return await run_retention(engine, now, EventLog(engine, chain_key), folder)
     finally:
         await engine.dispose()

@@ -193,6 +193,7 @@ class ConnectionLost(Command):
 
 
 SCHOOL = "school"  # the actor of what the school's records say (never a participant's id)
+PARENT_BY_LINK = "parent, by link"  # the source of a consent a parent withdrew by their link
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,11 +201,13 @@ class ChangeConsent(Command):
     """The school's records now say this about a pupil's consent (C17: CRO-16, CLA-14).
 
     Sent by the server when the consent register changes while the room is live (a family
-    opting out is recorded by the office); its actor is `SCHOOL`, never a participant.
+    opting out is recorded by the office, or a parent withdraws it through their child's link);
+    its actor is `SCHOOL`, never a participant. `source` is where the records say it came from.
     """
 
     pupil: str
     consent: Consent
+    source: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from safeclass.core.apply import apply, apply_all
 from safeclass.core.names import claimed_name_matches
 from safeclass.core.permissions import DOING, ROOM_COMMANDS, Who, may_send, rule_of
 from safeclass.core.refusals import Refusal, RefusalCode, refuse
-from safeclass.core.roles import IN_ROOM, STAFF_ROLES, Role, Status
+from safeclass.core.roles import IN_ROOM, STAFF_ROLES, Consent, Role, Status
 from safeclass.core.safeguards import hold_reason, staffing_holds
 from safeclass.core.state import Participant, Phase, RecordingState, RoomState
 from safeclass.core.timers import due, end_all
@@ -335,10 +335,13 @@ def _pupil_joins(state: RoomState, c: cmd.RequestToJoin, now: dt.datetime) -> De
             f"{expected.shown_name} was removed from this session and cannot rejoin it",
         )
     if not state.consent_allows(expected):
+        name = expected.shown_name
         return _refuse(
             state,
             "CONSENT",
-            f"{expected.shown_name} is not taking part in live sessions (no consent on record)",
+            f"{name} is not taking part in live sessions: their family has said no"
+            if expected.consent is Consent.REFUSED
+            else f"{name} is not taking part in live sessions (no consent on record)",
         )
     if c.shown_name is not None and not claimed_name_matches(
         c.shown_name, expected.forename, expected.surname, expected.shown_name
@@ -396,7 +399,7 @@ def _change_consent(state: RoomState, c: cmd.ChangeConsent, now: dt.datetime) ->
     expected = state.plan.expected.get(c.pupil)
     if expected is None or expected.consent is c.consent:
         return []
-    changed = ev.ConsentChanged(at=now, pupil=c.pupil, consent=c.consent)
+    changed = ev.ConsentChanged(at=now, pupil=c.pupil, consent=c.consent, source=c.source)
     events: list[ev.Event] = [changed]
     here = state.participants.get(c.pupil)
     after = apply(state, changed)

@@ -110,10 +110,13 @@ class PupilDenied(Event):
 @_event
 @dataclass(frozen=True, slots=True)
 class ConsentChanged(Event):
-    """The school's consent register changed for an expected pupil while the room was live."""
+    """The school's consent register changed for an expected pupil while the room was live;
+    `source` is where the change came from ("parent, by link", the roster file, …; "" before
+    sources were logged)."""
 
     pupil: str
     consent: Consent
+    source: str = ""
 
 
 @_event

@@ -62,6 +62,7 @@ class SessionPlan:
     minutes: int
     expected: Mapping[str, ExpectedPupil]
     title: str = ""
+    agenda: str = ""  # what staff wrote when scheduling; logged when the waiting room opens
 
 
 @dataclass(frozen=True, slots=True)

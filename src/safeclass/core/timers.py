@@ -7,8 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 from safeclass.core import events as ev
+from safeclass.core.commands import NoteKind
 from safeclass.core.roles import IN_ROOM
 from safeclass.core.state import Phase, RecordingState, RoomState
+
+# The `by` of the agenda's note: it was written when the session was scheduled, not in the room.
+SCHEDULE = "schedule"
 
 
 def due(state: RoomState, now: dt.datetime) -> list[ev.Event]:
@@ -18,6 +22,11 @@ def due(state: RoomState, now: dt.datetime) -> list[ev.Event]:
     out: list[ev.Event] = []
     if state.phase is Phase.SCHEDULED and now >= state.opens_at:
         out.append(ev.WaitingRoomOpened(at=now))
+        agenda = state.plan.agenda.strip()[:2000]
+        if agenda:  # the agenda goes on record as the room opens (C15)
+            out.append(
+                ev.LogNoteAdded(at=now, kind=NoteKind.AGENDA, by=SCHEDULE, text=agenda, pupil=None)
+            )
     if state.phase in (Phase.SCHEDULED, Phase.OPEN) and now >= state.plan.starts_at:
         expectations = state.policy.expectations
         reminder = expectations.pupil if expectations.remind_at_start else ()

@@ -149,6 +149,12 @@ def _timing(p: Policy, cite: Cite) -> list[str]:
         f"The waiting room opens {start}; pupils wait there until a member of staff admits "
         f"them{cite('CLA-04', 'WER-03', 'WER-04', 'S04-03', 'S04-04')}."
     )
+    late = t.late_after_minutes
+    after = f"more than {count(late, 'minute')} after the start" if late else "after the start"
+    out.append(
+        f"A pupil who first joins the waiting room {after} is marked late in the register; "
+        f"waiting on time and being let in later is not late{cite('CRO-02', 'STJ-11')}."
+    )
     return out
 
 
@@ -312,6 +318,14 @@ def _removal(p: Policy, cite: Cite) -> list[str]:
         )
     else:
         out.append("Parents are not told automatically when staff turn their child's camera off.")
+    if p.notices.absence:
+        out.append(
+            "At the end of the session, the parent of each pupil who was expected and never came "
+            "is told, unless they had already told the school their child would not be there"
+            f"{cite('CRO-02', 'CRO-16')}."
+        )
+    else:
+        out.append("Parents are not told automatically when their child does not come.")
     return out
 
 

@@ -138,11 +138,15 @@ class Staffing(_Section):
 
 
 class Timing(_Section):
-    """Session length, warnings and the waiting room (C3, C11: CLA-06, WER-04, S04-04)."""
+    """Session length, warnings, the waiting room and lateness (C3, C11, C14: CLA-06, WER-04,
+    S04-04, CRO-02, STJ-11)."""
 
     max_minutes: PositiveMinutes
     warnings_minutes_before_end: tuple[int, ...] = (5, 1)
     waiting_room_opens_minutes_before: int = Field(default=5, ge=0, le=60)
+    # A pupil is late who first joins the waiting room more than this after the planned start
+    # (C14, C19: CRO-02, STJ-11); 0 makes any join after the start late.
+    late_after_minutes: int = Field(default=5, ge=0, le=60)
 
     @model_validator(mode="after")
     def _warnings_inside_session(self) -> Self:
@@ -247,6 +251,13 @@ class Removal(_Section):
     tell_parent_when_camera_turned_off: bool = False
 
 
+class Notices(_Section):
+    """Other things the parents are told, at the end of the session (C10, C14: CRO-02, CRO-16)."""
+
+    # An expected pupil who never came, and whose family had not told the school so already.
+    absence: bool = False
+
+
 class Consent(_Section):
     """The consent basis (C17: CLA-14, WER-13, CRO-16, S04-18)."""
 
@@ -321,6 +332,7 @@ class Policy(_Section):
     recording: Recording = Recording()
     one_to_one: OneToOne = OneToOne()
     removal: Removal = Removal()
+    notices: Notices = Notices()
     consent: Consent = Consent()
     expectations: Expectations = Expectations()
     concerns: Concerns = Concerns()

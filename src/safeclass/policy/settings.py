@@ -55,6 +55,9 @@ SETTINGS: dict[str, Setting] = {
     "timing.waiting_room_opens_minutes_before": Setting(
         "Waiting room opens before the start", *_MINUTE
     ),
+    "timing.late_after_minutes": Setting(
+        "A pupil is late who joins more than this after the start", *_MINUTE
+    ),
     "school_day.days": Setting("School days"),
     "school_day.starts": Setting("School day starts"),
     "school_day.ends": Setting("School day ends"),
@@ -76,6 +79,7 @@ SETTINGS: dict[str, Setting] = {
     "removal.tell_parent_when_camera_turned_off": Setting(
         "Parent told when staff turn their child's camera off"
     ),
+    "notices.absence": Setting("Parent told at the end when their child did not come"),
     "consent.basis": Setting("Consent basis"),
     "expectations.pupil": Setting("Pupil expectations"),
     "expectations.parent": Setting("Parent expectations"),

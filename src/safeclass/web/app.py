@@ -25,17 +25,22 @@ from safeclass.web import (
     api_docs,
     auth,
     class_page,
+    compliance_page,
     concerns_api,
     concerns_page,
+    family_consent,
     health,
     invitations,
+    oversight_page,
     recordings_api,
+    resources_page,
     room_socket,
     schedule_page,
     session_page,
     sessions_api,
     staff_pages,
     static_files,
+    subject_access_page,
 )
 from safeclass.web.deps import check_routes
 from safeclass.web.security_headers import SecurityHeaders
@@ -75,6 +80,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(sessions_api.router)
     app.include_router(invitations.router)
+    app.include_router(family_consent.router)
     app.include_router(recordings_api.router)
     app.include_router(concerns_api.router)
     app.include_router(api_docs.router)
@@ -82,8 +88,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(staff_pages.router)
     app.include_router(schedule_page.router)  # before session_page: "new" is not a session id
     app.include_router(concerns_page.router)
+    app.include_router(compliance_page.router)  # before session_page's catch-alls
     app.include_router(session_page.router)
+    app.include_router(resources_page.router)
     app.include_router(class_page.router)
+    app.include_router(subject_access_page.router)
+    app.include_router(oversight_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)
     check_routes(app)
     return app

@@ -416,6 +416,7 @@ async def raise_afterwards(session_id: str, access: AllowedSession, request: Req
         by_name=staff.name,
         keep_to_age=stored.policy.retention.concerns_until_pupil_age,
         now=now,
+        alerts=services.alerts,
         public_url=services.settings.public_url,
     )
     if services.outbox is not None:

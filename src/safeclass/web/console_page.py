@@ -25,14 +25,20 @@ from safeclass.web.render import render
 
 
 def console_room(
-    request: Request, session_id: str, title: str, categories: Sequence[str] = ()
+    request: Request,
+    session_id: str,
+    title: str,
+    categories: Sequence[str] = (),
+    agenda: str = "",
 ) -> HTMLResponse:
-    """The console for `session_id` (the room socket's own rule has let this member of staff in)."""
+    """The console for `session_id` (the room socket's own rule has let this member of staff in),
+    with the school's concern categories and the lesson's agenda as it was scheduled (C15)."""
     return render(
         request,
         "console.html",
         session_id=session_id,
         title=title,
+        agenda=agenda,
         minutes_left=minutes_left(i18n.language_of(request)),
         # what the concern form may promise: an email to the DSL only where one can be sent
         dsl_emailed=request.app.state.services.outbox is not None,

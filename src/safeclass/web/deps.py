@@ -91,7 +91,7 @@ def _rule(request: Request) -> Rule:
 
 
 def _capable(staff: StaffIdentity, rule: Rule) -> None:
-    if rule.capability is not None and not staff_roles.may(staff.role, rule.capability):
+    if rule.capability is not None and not rule.allows(staff.role):
         raise HTTPException(403, staff_roles.refusal(rule.capability))
 
 

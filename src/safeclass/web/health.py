@@ -5,12 +5,13 @@ business: it answers only a request with `Authorization: Bearer <SAFECLASS_METRI
 (401 otherwise), and is off (404) while no token is set.
 
 `/healthz` also says when notifications wait undelivered (`app/undelivered.py`): a DSL alert or
-a parent's notice waiting longer than two minutes, one the outbox gave up on, or any at all on a
-server with no mail server set up. Then `status` is "undelivered" and `undelivered` holds the
-counts (`dsl_alerts`, `other`) and the `reason` in words. The HTTP status stays 200: the rooms
-still work and another server would not deliver the mail either, so a load balancer must not
-take this one out; monitoring should alert on `status != "ok"`. Only a database that does not
-answer is 503.
+a parent's notice waiting longer than two minutes, one the outbox gave up on, or any at all that
+waits for a way out this server does not have (no mail server, no webhook). Then `status` is
+"undelivered" and `undelivered` holds the counts (`dsl_alerts`, `parent_notices`, and `other`:
+everything but DSL alerts, parents' notices included) and the `reason` in words. The HTTP
+status stays 200: the rooms still work and another server would not deliver the mail either,
+so a load balancer must not take this one out; monitoring should alert on `status != "ok"`.
+Only a database that does not answer is 503.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ async def healthz(request: Request) -> dict[str, object]:
         async with services.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             waiting = await count_undelivered(
-                conn, services.clock.now(), can_deliver=services.outbox is not None
+                conn, services.clock.now(), can_deliver=services.delivers
             )
     except Exception as exc:  # any driver error means not healthy
         detail = {"status": "unhealthy", "reason": f"database: {type(exc).__name__}"}
@@ -46,6 +47,7 @@ async def healthz(request: Request) -> dict[str, object]:
         health["status"] = "undelivered"
         health["undelivered"] = {
             "dsl_alerts": waiting.dsl_alerts,
+            "parent_notices": waiting.parent_notices,
             "other": waiting.other,
             "reason": waiting.reason,
         }

@@ -38,8 +38,11 @@ from safeclass.adapters.auth.identity import (
     staff_for_token,
 )
 from safeclass.adapters.auth.limits import TooManyAttemptsError
+from safeclass.adapters.store.sessions import load_session
+from safeclass.app import resources
 from safeclass.app.family_reports import lesson_staff
 from safeclass.app.invitations import (
+    FORM_REASONS,
     MAX_PASSES_PER_LINK,
     REPORTABLE,
     REPORTS_EMAILED,
@@ -185,6 +188,8 @@ async def join(token: str, request: Request) -> Response:
     }
     found = await open_link(services.engine, token, now, held_passes=held)
     _count_if_unknown(request, found, now)
+    if found.state is LinkState.TOO_EARLY:
+        return await _too_early(request, found)
     if found.state is not LinkState.OPEN or found.pass_expires_at is None:
         return kind_page(request, found)
     response = RedirectResponse(f"/room/{found.session_id}", status_code=303)
@@ -202,6 +207,35 @@ async def join(token: str, request: Request) -> Response:
     return response
 
 
+async def _too_early(request: Request, found: OpenedLink) -> HTMLResponse:
+    """ "It is not time yet", with the lesson's agenda and what staff added for it (C15): the
+    files open from here once the link opens, an hour before the start."""
+    shown = kind_page(request, found)
+    engine = services_of(request).engine
+    stored = await load_session(engine, found.session_id)
+    async with engine.connect() as conn:
+        offered = await resources.resources_of(conn, found.session_id)
+    if not stored.agenda and not offered:
+        return shown
+    gettext = i18n.translations(i18n.language_of(request)).gettext
+    lines = [
+        gettext("%(title)s is on %(when)s.") % {"title": found.title, "when": _when(request, found)}
+    ]
+    if stored.agenda:
+        lines.append(gettext("What the lesson is about: %(agenda)s") % {"agenda": stored.agenda})
+    if offered:
+        titles = ", ".join(r.title for r in offered)
+        lines.append(
+            gettext(
+                "Your teacher has added things for the lesson (%(titles)s). You can open them "
+                "from this link when it opens, an hour before the start."
+            )
+            % {"titles": titles}
+        )
+    lines.append(gettext("Please open this link again a few minutes before it starts."))
+    return page(request, gettext("It is not time yet"), lines)
+
+
 def _report_form(request: Request, found: OpenedLink, *, missing: bool = False) -> HTMLResponse:
     """The form to tell the school (C23, CRO-16); `missing` when it came back with no answer."""
     return link_template(
@@ -211,8 +245,9 @@ def _report_form(request: Request, found: OpenedLink, *, missing: bool = False) 
         title=found.title,
         when=_when(request, found),
         name=found.shown_name,
-        reasons=[r.value for r in ReportReason],
+        reasons=[r.value for r in FORM_REASONS],
         missing=missing,
+        taking_part=found.state is not LinkState.NOT_TAKING_PART,
     )
 
 
@@ -242,7 +277,7 @@ async def report(
     now = services.clock.now()
     if (slowed := _slowed(request, now)) is not None:
         return slowed
-    if reason not in {r.value for r in ReportReason}:
+    if reason not in {r.value for r in FORM_REASONS}:
         found, _ = await check_link(services.engine, token, now)
         _count_if_unknown(request, found, now)
         if found.state not in REPORTABLE:
@@ -341,13 +376,17 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
         return slowed
     pupil = await pupil_for_token(services.engine, held, session_id, now)
     if pupil is not None:
-        return pupil_room(request, pupil)
+        return await pupil_room(request, pupil)
     staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
     if staff is not None:
         stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule
         if stored is not None:
             return console_room(
-                request, session_id, stored.plan.title, stored.policy.concerns.categories
+                request,
+                session_id,
+                stored.plan.title,
+                stored.policy.concerns.categories,
+                stored.agenda,
             )
     if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass
         lookup_limiter(request).failed(client_address(request), now)

@@ -16,7 +16,10 @@ from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
 from safeclass.adapters.auth.identity import PupilIdentity
+from safeclass.adapters.store.sessions import load_session
+from safeclass.app import resources
 from safeclass.web import i18n
+from safeclass.web.deps import services_of
 from safeclass.web.render import render
 
 # "5 minutes left" for every warning a policy could set (TimeWarning's minutes_left), in the
@@ -24,14 +27,21 @@ from safeclass.web.render import render
 _WARNING_MINUTES = range(1, 61)
 
 
-def pupil_room(request: Request, pupil: PupilIdentity) -> HTMLResponse:
-    """The pupil's page for `pupil`'s own session (their pass is already checked)."""
+async def pupil_room(request: Request, pupil: PupilIdentity) -> HTMLResponse:
+    """The pupil's page for `pupil`'s own session (their pass is already checked), with the
+    lesson's agenda and the links and files staff added for it (C15), to read before joining."""
+    engine = services_of(request).engine
+    stored = await load_session(engine, pupil.session_id)
+    async with engine.connect() as conn:
+        kept = await resources.resources_of(conn, pupil.session_id)
     return render(
         request,
         "pupil_room.html",
         session_id=pupil.session_id,
         name=pupil.name,
         minutes_left=minutes_left(i18n.language_of(request)),
+        agenda=stored.agenda,
+        resources=kept,
     )
 
 

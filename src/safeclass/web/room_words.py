@@ -50,6 +50,7 @@ SENTENCES: tuple[str, ...] = (
     N_("Not on the class list — cannot be admitted"),
     N_("{name} was removed from this session and cannot rejoin it"),
     N_("{name} is not taking part in live sessions (no consent on record)"),
+    N_("{name} is not taking part in live sessions: their family has said no"),
     N_("Cannot join with that name: this link is for the name on the class list, shown as {name}"),
     N_("The waiting room opens at {time}"),
     N_("Please read and tick the expectations first"),

@@ -40,6 +40,7 @@ router = APIRouter(include_in_schema=False)
 NEW_SESSION = "/staff/sessions/new"
 FIELDS = ("class_id", "title", "date", "time", "minutes")
 MAX_TITLE = 200
+MAX_AGENDA = 2000  # as the API's
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,8 @@ async def schedule_session(request: Request, staff: AllowedStaff) -> Response:
     """Schedule the lesson, then go to its page; or the form again with what is wrong."""
     form = await request.form()
     values = {name: " ".join(str(form.get(name, "")).split()) for name in FIELDS}
+    # the agenda keeps its lines (a list of what the lesson covers)
+    values["agenda"] = str(form.get("agenda", "")).replace("\r\n", "\n").strip()
     chosen = {str(v) for v in form.getlist("staff_ids")}
     choices = await _choices(request, staff)
     services = services_of(request)
@@ -89,6 +92,7 @@ async def schedule_session(request: Request, staff: AllowedStaff) -> Response:
             minutes=minutes,
             class_id=values["class_id"],
             staff_ids=tuple(sorted(chosen)),
+            agenda=values["agenda"],
         )
         try:
             session_id = await timetable.schedule(services.engine, staff, new, services.clock.now())
@@ -148,6 +152,8 @@ def _problems(
         minutes = int(values["minutes"])
         if minutes > policy.timing.max_minutes:
             errors.append(("minutes", "minutes_over"))
+    if len(values.get("agenda", "")) > MAX_AGENDA:
+        errors.append(("agenda", "agenda_long"))
     if chosen - {c.value for c in choices.colleagues}:
         errors.append(("staff", "staff_unknown"))
     starts_at = None
@@ -198,7 +204,7 @@ def _page(
         csrf_token=csrf_token(request.cookies.get(STAFF_COOKIE, "")),
         classes=choices.classes,
         colleagues=choices.colleagues,
-        values={name: values.get(name, "") for name in FIELDS},
+        values={name: values.get(name, "") for name in (*FIELDS, "agenda")},
         chosen=chosen,
         errors=errors,
         field_errors=dict(reversed(errors)),

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
@@ -33,18 +34,20 @@ from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.sessions import StoredSession
 from safeclass.adapters.store.tables import Guardian
-from safeclass.app import invitations, staff_roles, timetable
+from safeclass.app import invitations, resources, route_access, staff_roles, timetable
 from safeclass.app.delivery import Letter
+from safeclass.app.family_consent import withdrawn_by_link
 from safeclass.app.family_reports import FamilyReport, reports_for
 from safeclass.app.reports import register_csv, register_pdf
 from safeclass.app.reports.loading import session_report
 from safeclass.app.staff_roles import Capability
+from safeclass.app.undelivered import waiting_notices
 from safeclass.bootstrap import Services
 from safeclass.web import i18n, room_words
 from safeclass.web.deps import AllowedSession, services_of
 from safeclass.web.render import render
 from safeclass.web.staff_pages import session_line
-from safeclass.web.staff_words import consent_words, role_words
+from safeclass.web.staff_words import consent_words, role_words, short_when, withdrawn_words
 from safeclass.web.stopped_links import close_devices, stop_family_link
 
 router = APIRouter(include_in_schema=False)
@@ -102,16 +105,25 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     line = session_line(detail.summary, now, zone, language)
     emails = await _with_email(services, stored, [p.id for p in detail.pupils])
     basis = stored.policy.consent.basis
+    day = detail.summary.starts_at.astimezone(zone).date()
+    withdrawn = await withdrawn_by_link(
+        services.engine, stored.school_id, [p.id for p in detail.pupils]
+    )
     pupils = []
     for p in detail.pupils:
         takes_part, words = consent_words(gettext, p.consent, basis)
+        if p.id in withdrawn:  # the family, through their link (C23): and when
+            words = withdrawn_words(gettext, short_when(withdrawn[p.id], zone, language, day))
         pupils.append(PupilRow(p.id, p.shown_name, takes_part, words, p.link, p.id in emails))
     names = {p.id: p.shown_name for p in detail.pupils}
     found = await reports_for(services.engine, stored.school_id, session_id)
-    day = detail.summary.starts_at.astimezone(zone).date()
+    async with services.engine.connect() as conn:
+        waiting = await waiting_notices(conn, session_id, now, can_deliver=services.delivers)
     told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
     open_for_links = line.state in ("soon", "now")
+    async with services.engine.connect() as conn:
+        kept = await resources.resources_of(conn, session_id)
     return render(
         request,
         "session.html",
@@ -126,6 +138,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         needed=needed,
         pupils=pupils,
         told=told,
+        not_told=[(names.get(w.pupil_id, "") if w.pupil_id else "", w.kind) for w in waiting],
         told_by_pupil={
             p.id: [t for r, t in zip(found, told, strict=True) if r.pupil_id == p.id]
             for p in pupils
@@ -140,6 +153,15 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         register_ready=_register_ready(stored, now),
         may_read_register=staff_roles.may(staff.role, Capability.READ_OWN_REGISTERS),
         may_raise_concern=staff_roles.may(staff.role, Capability.RAISE_CONCERNS),
+        # the compliance report, once the lesson has ended (web/compliance_page.py)
+        may_read_compliance=route_access.rule_for("GET", f"{PAGE}/compliance").allows(staff.role),
+        # the lesson's resources (resources_page.py): shown, and added or removed by schedulers
+        resources=[_resource_line(r, language) for r in kept],
+        may_add_resources=staff_roles.may(staff.role, Capability.SCHEDULE_SESSIONS)
+        and stored.status not in ("cancelled", "ended"),
+        max_mb=resources.MAX_BYTES // (1024 * 1024),
+        values={"kind": "", "title": "", "url": ""},
+        field_errors={},
         done=request.query_params.get("done", ""),
         done_count=_count(request.query_params.get("n", "")),
         done_without=_count(request.query_params.get("without", "")),
@@ -293,11 +315,25 @@ def _told_line(
     report: FamilyReport, names: dict[str, str], zone: ZoneInfo, day: dt.date, language: str
 ) -> ToldLine:
     """A family's report in the page's words: the time alone when it came on the lesson's day."""
-    when = report.created_at.astimezone(zone)
-    at = format_time(when, "HH:mm", locale=language)
-    if when.date() != day:
-        at = f"{format_date(when, 'EEE d MMM', locale=language)}, {at}"
+    at = short_when(report.created_at, zone, language, day)
     return ToldLine(names.get(report.pupil_id, "?"), report.reason, report.message, at)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceLine:
+    id: str
+    title: str
+    url: str | None
+    filename: str | None
+    size: str  # "2.1 MB", "120 kB"
+    added_by: str
+
+
+def _resource_line(r: resources.Resource, language: str) -> ResourceLine:
+    size = format_decimal((r.size_bytes or 0) / 1_000_000, "0.0", locale=language) + " MB"
+    if (r.size_bytes or 0) < 1_000_000:
+        size = format_decimal(max(1, round((r.size_bytes or 0) / 1000)), locale=language) + " kB"
+    return ResourceLine(r.id, r.title, r.url, r.filename, size, r.added_by)
 
 
 def _register_ready(stored: StoredSession, now: dt.datetime) -> bool:

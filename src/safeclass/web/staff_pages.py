@@ -27,11 +27,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store.school_records import current_policy, list_classes
-from safeclass.app import staff_roles, timetable
+from safeclass.app import route_access, staff_roles, timetable
 from safeclass.app.family_reports import families_reporting
 from safeclass.app.undelivered import Undelivered, Why, count_undelivered
 from safeclass.web import i18n
 from safeclass.web.deps import CSRF_REFUSED, AllowedStaff, services_of
+from safeclass.web.oversight_page import review_words
 from safeclass.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -101,7 +102,7 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         policy = await current_policy(conn, staff.school_id)
         classes = await list_classes(conn, staff.school_id)
         waiting = await count_undelivered(
-            conn, now, can_deliver=services.outbox is not None, school_id=staff.school_id
+            conn, now, can_deliver=services.delivers, school_id=staff.school_id
         )
     zone = ZoneInfo(policy.school.timezone)
     today = now.astimezone(zone).date()
@@ -114,6 +115,12 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         for s in found
         if s.starts_at.astimezone(zone).date() == today
     ]
+    # the head's view and the policy's review date (C19, CRO-17), for those who keep them
+    oversees = staff_roles.may(staff.role, staff_roles.Capability.OVERSEE_SESSIONS)
+    review_state, review_sentence = "", ""
+    if oversees or staff_roles.may(staff.role, staff_roles.Capability.MANAGE_POLICY):
+        state, review_sentence = review_words(policy, today, language)
+        review_state = state.value
     # what families told the school about today's lessons, with the way to read it (C23)
     told = await families_reporting(services.engine, staff.school_id, [s.id for s in lines])
     return render(
@@ -128,18 +135,35 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         classes=classes,
         may_schedule=staff_roles.may(staff.role, staff_roles.Capability.SCHEDULE_SESSIONS),
         may_read_concerns=staff_roles.may(staff.role, staff_roles.Capability.READ_CONCERNS),
+        may_see_compliance=route_access.rule_for("GET", "/staff/compliance").allows(staff.role),
         undelivered=undelivered,
+        oversees=oversees,
+        review_state=review_state,
+        review_sentence=review_sentence,
     )
 
 
 def undelivered_words(waiting: Undelivered, language: str) -> list[str]:
-    """The staff home's warning when alerts to the DSL wait undelivered (app/undelivered.py):
-    how many, why, and what to do now. Empty when none wait."""
+    """The staff home's warning when alerts to the DSL or notices to parents wait undelivered
+    (app/undelivered.py): how many, why, and what to do now. Empty when none wait."""
     n = waiting.dsl_alerts
-    if not n or waiting.why is None:
+    if waiting.why is None:
         return []
     ngettext = i18n.translations(language).ngettext
     gettext = i18n.translations(language).gettext
+    families = []
+    if waiting.parent_notices:
+        families = [
+            ngettext(
+                "%(num)d message to a pupil's family has not been delivered.",
+                "%(num)d messages to pupils' families have not been delivered.",
+                waiting.parent_notices,
+            )
+            % {"num": waiting.parent_notices},
+            gettext("The lesson's page says whose: tell the family yourself."),
+        ]
+    if not n:
+        return families
     if waiting.why is Why.NO_CHANNEL:
         first = ngettext(
             "%(num)d alert to the safeguarding lead has not been delivered: email is not set up "
@@ -164,7 +188,7 @@ def undelivered_words(waiting: Undelivered, language: str) -> list[str]:
             "not take them.",
             n,
         )
-    return [first % {"num": n}, gettext("Tell the safeguarding lead yourself.")]
+    return [first % {"num": n}, gettext("Tell the safeguarding lead yourself."), *families]
 
 
 def session_line(

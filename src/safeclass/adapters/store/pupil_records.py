@@ -24,6 +24,7 @@ from safeclass.adapters.store.school_records import (
     new_id,
 )
 from safeclass.adapters.store.tables import (
+    ConsentChange,
     ConsentRecord,
     GroupMember,
     Guardian,
@@ -205,7 +206,13 @@ async def add_pupils(
         for pupil_id, p in zip(ids, new, strict=True)
         if p.consent is not None
     ]
-    for table, values in ((Pupil, rows), (Guardian, guardians), (ConsentRecord, consents)):
+    history = [{**c, "changed_at": now} for c in consents]
+    for table, values in (
+        (Pupil, rows),
+        (Guardian, guardians),
+        (ConsentRecord, consents),
+        (ConsentChange, history),
+    ):
         if values:
             await conn.execute(insert(table), values)
     return ids
@@ -292,8 +299,13 @@ async def set_consent(
     source: str,
     recorded_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    session_id: str | None = None,
 ) -> None:
-    """Record the pupil's consent (C17): its basis, when it was given or refused, and from where."""
+    """Record the pupil's consent (C17): its basis, when it was given or refused, and from where.
+
+    The change is also appended to the pupil's consent history (`consent_changes`), which is
+    never overwritten; `session_id` is the lesson whose family link made it, if one did.
+    """
     basis = Consent(basis)
     now = now or _now()
     await update_pupil(conn, school_id, pupil_id, {}, now=now)  # also: is it this school's?
@@ -307,6 +319,11 @@ async def set_consent(
         await conn.execute(
             insert(ConsentRecord).values(pupil_id=pupil_id, school_id=school_id, **values)
         )
+    await conn.execute(
+        insert(ConsentChange).values(
+            pupil_id=pupil_id, school_id=school_id, changed_at=now, session_id=session_id, **values
+        )
+    )
 
 
 async def get_pupil(conn: AsyncConnection, school_id: str, pupil_id: str) -> PupilRecord:
@@ -433,6 +450,32 @@ async def _consents(
         for r in rows:
             found[r.pupil_id] = ConsentState(Consent(r.basis), r.recorded_at, r.source)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEntry:
+    """One change in a pupil's consent history, as it was recorded."""
+
+    basis: Consent
+    source: str
+    recorded_at: dt.datetime
+    changed_at: dt.datetime
+    session_id: str | None
+
+
+async def consent_history(
+    conn: AsyncConnection, school_id: str, pupil_id: str
+) -> list[ConsentEntry]:
+    """Every change of a pupil's consent, oldest first (another school's pupil has none)."""
+    rows = await conn.execute(
+        select(ConsentChange)
+        .where(ConsentChange.school_id == school_id, ConsentChange.pupil_id == pupil_id)
+        .order_by(ConsentChange.changed_at, ConsentChange.id)
+    )
+    return [
+        ConsentEntry(Consent(r.basis), r.source, r.recorded_at, r.changed_at, r.session_id)
+        for r in rows
+    ]
 
 
 def _chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:

@@ -139,6 +139,7 @@ async def load_session(
         minutes=row.minutes,
         expected=expected,
         title=row.title,
+        agenda=row.agenda,
     )
     return StoredSession(
         plan=plan,

@@ -152,6 +152,27 @@ class ConsentRecord(Base):
     source: Mapped[str] = mapped_column(String(100))
 
 
+class ConsentChange(Base):
+    """Every change of a pupil's consent (C17, C23), appended and never overwritten.
+
+    `consents` holds the current state only; this is its history: what the consent became, when
+    it was recorded here (`changed_at`), the time the consent itself carries (`recorded_at`, e.g.
+    the MIS's consent date), where it came from (the roster file, "parent, by link", …) and, for
+    a change made through a family's link, the lesson whose link it was.
+    """
+
+    __tablename__ = "consent_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    pupil_id: Mapped[str] = mapped_column(ForeignKey("pupils.id"), index=True)
+    basis: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime]
+    changed_at: Mapped[dt.datetime]
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
+
+
 class Session(Base):
     """A scheduled live session and the policy version that governs it."""
 
@@ -282,7 +303,13 @@ class ConcernEntry(Base):
 
 
 class Notification(Base):
-    """The outbox: alerts to the DSL and notices to parents, sent and retried by a worker."""
+    """The outbox: alerts to the DSL and notices to parents, sent and retried by a worker.
+
+    One row per channel and recipient: `channel` "email" (`recipient` an address) or "webhook"
+    (`recipient` "parents" or "staff": which of the school's webhooks; `body` the JSON to sign),
+    so each is retried on its own and one that fails never sends the other again. `pupil_id`
+    names the pupil a parents' notice is about (the timeline and staff pages say whose).
+    """
 
     __tablename__ = "notifications"
 
@@ -290,6 +317,8 @@ class Notification(Base):
     school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
     session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id"))
     kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    pupil_id: Mapped[str | None] = mapped_column(String(36))
     recipient: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
@@ -322,6 +351,31 @@ class Recording(Base):
     ended_at: Mapped[dt.datetime | None]
     delete_after: Mapped[dt.datetime]
     deleted_at: Mapped[dt.datetime | None]
+
+
+class SessionResource(Base):
+    """A link or a file a lesson's pupils can open from their link beforehand (C15).
+
+    A file is kept under the server's data folder by a random name (`stored_name`), never by
+    the name it was uploaded with, and is only ever sent back as a download. Removing one keeps
+    the row (who added and removed it, when) for the register, and deletes the file.
+    """
+
+    __tablename__ = "session_resources"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))  # a link's address
+    filename: Mapped[str | None] = mapped_column(String(200))  # a file's name, made safe
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    stored_name: Mapped[str | None] = mapped_column(String(64))
+    added_by: Mapped[str] = mapped_column(ForeignKey("staff.id"))
+    added_at: Mapped[dt.datetime]
+    removed_by: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    removed_at: Mapped[dt.datetime | None]
 
 
 class SessionEvent(Base):
@@ -424,3 +478,100 @@ class PupilPass(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(index=True)  # watched
+
+
+class ComplianceResult(Base):
+    """One session's compliance report in short (app/reports/compliance.py): held or not, rule
+    by rule, and the log head it was computed from, so the school-wide summary reads one row per
+    session instead of replaying and verifying every log. It is computed again when the log's
+    head has moved (`head_hash`), or when it waited on an alert not yet delivered (`settled`
+    false); the session's own page verifies its log afresh every time and updates this row.
+    """
+
+    __tablename__ = "compliance_results"
+    __table_args__ = (Index("ix_compliance_results_school_start", "school_id", "starts_at"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    starts_at: Mapped[dt.datetime]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    last_seq: Mapped[int]
+    verified: Mapped[bool] = mapped_column(Boolean)
+    outcomes: Mapped[str] = mapped_column(Text)  # JSON: {rule key: "held" | "not_held" | ...}
+    breaches: Mapped[int]
+    settled: Mapped[bool] = mapped_column(Boolean)
+    computed_at: Mapped[dt.datetime]
+
+
+class AttendanceMark(Base):
+    """One pupil's line of one ended session's register, kept so the head's view (C19) adds up
+    a term of sessions in SQL instead of replaying every log (`app/oversight.py`).
+
+    Derived from the log, never typed in: rebuilt whenever the log's head moves past the stamp
+    (`AttendanceStamp`), and deleted with the log. No free text is kept here.
+    """
+
+    __tablename__ = "attendance_marks"
+    __table_args__ = (
+        # covering indexes: the pupils who were late or absent most, and one class's pupils
+        Index("ix_attendance_marks_school_mark", "school_id", "mark", "starts_at", "pupil_id"),
+        Index(
+            "ix_attendance_marks_school_class",
+            "school_id",
+            "class_id",
+            "starts_at",
+            "pupil_id",
+            "mark",
+        ),
+        Index("ix_attendance_marks_pupil", "pupil_id", "starts_at"),
+    )
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    pupil_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    class_id: Mapped[str | None] = mapped_column(String(36))  # the session's class
+    starts_at: Mapped[dt.datetime]  # the session's planned start
+    status: Mapped[str] = mapped_column(String(20))  # register.Attendance
+    mark: Mapped[int] = mapped_column(Integer)  # 0 on time, 1 late, 2 absent, 3 other
+    late_seconds: Mapped[int | None]  # past the planned start, when late by the policy
+    seconds_present: Mapped[int]
+    left_early: Mapped[bool] = mapped_column(Boolean)
+
+
+class BehaviourMark(Base):
+    """One behaviour note, reward, incident, removal, camera turned off or concern in an ended
+    session (C19, CRO-02, CRO-09): where it is in the log, never what it says (the text stays in
+    the log, and a concern's text is only ever the DSL's)."""
+
+    __tablename__ = "behaviour_marks"
+    __table_args__ = (Index("ix_behaviour_marks_school_at", "school_id", "at"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    class_id: Mapped[str | None] = mapped_column(String(36))
+    at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(20))  # incident, behaviour, reward, note, …
+    pupil_id: Mapped[str | None] = mapped_column(String(36))
+    by: Mapped[str | None] = mapped_column(String(36))  # the staff member's id
+
+
+class AttendanceStamp(Base):
+    """Which entry of a session's log its marks were computed from (the head's `last_seq`), and
+    by which version of the rules: marks whose stamp is behind are computed again."""
+
+    __tablename__ = "attendance_stamps"
+    __table_args__ = (Index("ix_attendance_stamps_school_start", "school_id", "starts_at"),)
+
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), primary_key=True)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"))
+    log_seq: Mapped[int]
+    rules: Mapped[int]
+    computed_at: Mapped[dt.datetime]
+    # the session's own sums, so weeks and classes add up 840 rows, not 24,000
+    class_id: Mapped[str | None] = mapped_column(String(36))
+    starts_at: Mapped[dt.datetime]
+    on_time: Mapped[int]
+    late: Mapped[int]
+    absent: Mapped[int]
+    other: Mapped[int]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from safeclass.app.register import Attendance, Hold, PupilRow, Register
+from safeclass.core.commands import NoteKind
 from safeclass.core.events import EndReason, HoldReason
 
 END_REASONS = {
@@ -140,3 +141,42 @@ def summary(register: Register) -> list[str]:
             f"Refused attempts (not permitted for the sender's role): {facts.refused_attempts:,}"
         )
     return lines
+
+
+NOTE_KINDS = {
+    NoteKind.AGENDA: "agenda",
+    NoteKind.INCIDENT: "incident",
+    NoteKind.BEHAVIOUR: "behaviour",
+    NoteKind.REWARD: "reward",
+    NoteKind.NOTE: "note",
+}
+LOG_HEADINGS = ("Time", "Entry", "Pupil", "By", "Text")
+
+
+def session_log_rows(register: Register) -> list[tuple[str, str, str, str, str]]:
+    """The session log beside the attendance (C15): the agenda as scheduled, each note and
+    reward (who, when, which pupil, what), and each resource added or removed, in time order.
+    A time on another day than the lesson's says its day ("23 Nov 14:00")."""
+    day = register.facts.planned_start.date()
+
+    def when(at: dt.datetime | None) -> str:
+        if at is None or at.date() == day:
+            return hhmm(at)
+        return f"{at.day} {at:%b} {hhmm(at)}"
+
+    rows: list[tuple[dt.datetime | None, tuple[str, str, str, str, str]]] = []
+    if register.agenda:
+        opened = register.facts.opened_at
+        rows.append((opened, (when(opened), "agenda", "", "as scheduled", register.agenda)))
+    for n in register.notes:
+        kind = NOTE_KINDS.get(n.kind, n.kind.value)
+        rows.append((n.at, (when(n.at), kind, n.pupil or "", n.by, n.text)))
+    for r in register.resources:
+        added = (when(r.added_at), "resource added", "", r.added_by, f"{r.title} ({r.what})")
+        rows.append((r.added_at, added))
+        if r.removed_at is not None:
+            removed = (when(r.removed_at), "resource removed", "", r.removed_by or "", r.title)
+            rows.append((r.removed_at, removed))
+    first = dt.datetime.min.replace(tzinfo=dt.UTC)
+    rows.sort(key=lambda pair: pair[0] or first)
+    return [row for _, row in rows]

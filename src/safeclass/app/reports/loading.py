@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import heapq
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.sessions import load_session
-from safeclass.app.register import Register, build_register
+from safeclass.app.register import Register, ResourceLine, build_register
+from safeclass.app.resources import resources_of
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.timeline import TimelineLine, build_timeline
-from safeclass.app.undelivered import alert_deliveries
+from safeclass.app.undelivered import alert_deliveries, parent_deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,41 @@ async def session_report(
     names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}
     async with engine.connect() as conn:
         alerts = await alert_deliveries(conn, session_id)
-    return SessionReport(
-        register=build_register(stored.plan, events, tz, policy=stored.policy, attempts=attempts),
-        timeline=build_timeline(events, tz, names, attempts, alerts),
+        parents = await parent_deliveries(conn, session_id)
+        kept = await resources_of(conn, session_id, with_removed=True)
+    offered = [
+        ResourceLine(r.title, r.url or r.filename or "", r.added_by, r.added_at)
+        if r.removed_at is None
+        else ResourceLine(
+            r.title, r.url or r.filename or "", r.added_by, r.added_at, r.removed_by, r.removed_at
+        )
+        for r in kept
+    ]
+    register = build_register(
+        stored.plan, events, tz, policy=stored.policy, attempts=attempts, resources=offered
     )
+    return SessionReport(
+        register=register,
+        timeline=with_resources(
+            build_timeline(events, tz, names, attempts, alerts, parents=parents), register
+        ),
+    )
+
+
+def with_resources(timeline: list[TimelineLine], register: Register) -> list[TimelineLine]:
+    """The timeline with a line for each resource added or removed (kept beside the log, in
+    their own table: app/resources.py), in time order; one on another day says which."""
+    day = register.facts.planned_start.date()
+
+    def on(at: dt.datetime) -> str:
+        return "" if at.date() == day else f"On {at.day} {at:%b}: "
+
+    lines = []
+    for r in register.resources:
+        text = f"{on(r.added_at)}{r.added_by} added for families: {r.title} ({r.what})"
+        lines.append(TimelineLine(r.added_at, "ResourceAdded", text))
+        if r.removed_at is not None:
+            text = f"{on(r.removed_at)}{r.removed_by or 'Staff'} removed: {r.title}"
+            lines.append(TimelineLine(r.removed_at, "ResourceRemoved", text))
+    lines.sort(key=lambda line: line.at)
+    return list(heapq.merge(timeline, lines, key=lambda line: line.at))

@@ -18,10 +18,12 @@ from fpdf.fonts import FontFace, TTFFont
 
 from safeclass.app.register import Register
 from safeclass.app.reports.cells import (
+    LOG_HEADINGS,
     duration,
     hhmm,
     hold_reason,
     number,
+    session_log_rows,
     summary,
 )
 from safeclass.app.timeline import TimelineLine
@@ -96,6 +98,7 @@ def register_pdf(
     _removals(pdf, register)
     _staff(pdf, register)
     _holds(pdf, register)
+    _session_log(pdf, register)
     if timeline:
         pdf.add_page()
         _timeline(pdf, timeline)
@@ -221,9 +224,12 @@ def _pupils(pdf: _Document, register: Register) -> None:
     headings = [name for name, _ in _PUPIL_COLUMNS]
     widths = [width for _, width in _PUPIL_COLUMNS]
     pdf.grid(headings, widths, rows)
+    threshold = int(register.facts.late_after.total_seconds() // 60)
+    late = f"more than {threshold} min after it" if threshold else "after it"
     pdf.para(
         "Times are when the pupil first joined the waiting room, was first admitted and last "
-        "left; late is counted from the planned start to joining the waiting room.",
+        "left; late is counted from the planned start to joining the waiting room, and a pupil "
+        f"is late who joined {late} (the policy's setting).",
         size=7,
         height=4,
     )
@@ -276,6 +282,16 @@ def _holds(pdf: _Document, register: Register) -> None:
     ]
     pdf.grid(("Held at", "Released at", "For", "Why"), (22, 22, 22, 120), rows)
     pdf.para(f"Total time held: {duration(facts.total_hold)}", size=9)
+
+
+def _session_log(pdf: _Document, register: Register) -> None:
+    """The agenda, the notes and rewards (who, when, which pupil, what), the resources (C15)."""
+    pdf.section("Session log: agenda, notes, rewards and resources")
+    if not register.has_session_log:
+        pdf.para("No agenda, notes, rewards or resources.", size=9)
+        return
+    rows = session_log_rows(register)
+    pdf.grid(LOG_HEADINGS, (14, 26, 30, 30, 86), rows)
 
 
 def _timeline(pdf: _Document, timeline: Sequence[TimelineLine]) -> None:

@@ -16,6 +16,7 @@ import { RoomClient } from "./room-client.js";
 import { chatLines, act as send, el, pageWords, say } from "./room-page.js";
 import { consoleVideo } from "./console-video.js";
 import { ScreenShare } from "./screen-share.js";
+import { sessionNotes } from "./console-notes.js";
 
 /** @typedef {import("./room-client.js").ClosedReport} ClosedReport */
 
@@ -44,6 +45,7 @@ const PARTS = [
   "chat-part",
   "recording-part",
   "concern-part",
+  "notes-part",
   "class-part",
   "end-part",
 ];
@@ -63,6 +65,8 @@ let skew = 0;
 /** @type {string} the pupil the remove form is for */
 let removing = "";
 const showChat = chatLines();
+// the session log: notes, rewards and incidents (console-notes.js)
+const notes = sessionNotes(words, act);
 
 room.on("state", ({ view, now, events }) => {
   if (over) {
@@ -279,6 +283,15 @@ function renderRecording(view) {
 }
 
 /**
+ * The button with this key, as it is on the page now (the lists are redrawn as the room changes).
+ * @param {string} key
+ * @returns {HTMLElement | null}
+ */
+function findKey(key) {
+  return /** @type {HTMLElement | null} */ (root.querySelector(`[data-key="${CSS.escape(key)}"]`));
+}
+
+/**
  * The concern form's list of pupils (the class list), kept as it is while nothing changes.
  * @param {any} view
  */
@@ -338,7 +351,9 @@ function renderClassList(view) {
 function announce(event, view) {
   /** @param {string} id */
   const nameOf = (id) => {
-    const person = view.people.find((/** @type {any} */ p) => p.id === id);
+    const person =
+      view.people.find((/** @type {any} */ p) => p.id === id) ||
+      view.expected.find((/** @type {any} */ p) => p.id === id);
     return person ? person.name : "";
   };
   /** @type {string} */
@@ -368,6 +383,15 @@ function announce(event, view) {
       break;
     case "CameraTurnedOn":
       text = fill("camera_on_who", { name: nameOf(event.target) });
+      break;
+    case "ConsentChanged":
+      // a family's withdrawal through their link, or the office's records (C17, C23)
+      if (event.consent !== "refused") {
+        return;
+      }
+      text = fill(event.source === "parent, by link" ? "withdrawn_by_family_who" : "consent_refused_who", {
+        name: nameOf(event.pupil),
+      });
       break;
     default:
       return;
@@ -452,7 +476,7 @@ function render(view) {
 
   // in the room
   el("room-part").hidden = joinable;
-  for (const id of ["chat-part", "recording-part", "concern-part", "class-part"]) {
+  for (const id of ["chat-part", "recording-part", "concern-part", "notes-part", "class-part"]) {
     el(id).hidden = joinable;
   }
   const inRoom = view.people.filter((/** @type {any} */ p) => p.status === "admitted");
@@ -492,6 +516,10 @@ function render(view) {
           after.push(button(label, key, () => act(type, { [field]: person.id }, "room-problem"), "secondary"));
         }
       }
+      if (person.role === "pupil" && can.includes("note")) {
+        const key = `note:${person.id}`;
+        after.push(button(words.note_button, key, () => notes.open(person.id, "reward", findKey(key)), "secondary"));
+      }
       if (allowed.includes("remove")) {
         after.push(button(words.remove, `remove:${person.id}`, () => askWhy(person.id, person.name), "warning"));
       }
@@ -516,6 +544,7 @@ function render(view) {
   renderChat(view);
   renderRecording(view);
   renderConcern(view);
+  notes.render(view);
   renderClassList(view);
   screen.show(view);
 

@@ -240,6 +240,8 @@ def calls() -> dict[tuple[str, str], tuple[int | str, Call]]:
             response = await http.get(f"/staff/sessions/{done.session_id}/{suffix}")
             return Answer(response.status_code, response.headers.get("content-type"))
 
+        return call
+
     async def add_resource(w: World, http: httpx.AsyncClient, _who: str) -> Answer:
         form = {"kind": "link", "title": "Counting song", "url": "https://example.org/song"}
         response = await http.post(f"/staff/sessions/{w.session_id}/resources", data=form)

@@ -21,6 +21,8 @@ from safeclass.adapters.store import EventLog
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import (
     Concern,
+    ConcernEntry,
+    ConcernPupil,
     Guardian,
     Invitation,
     Notification,
@@ -206,6 +208,38 @@ async def subject_world(engine: AsyncEngine, data_dir: Path, key: bytes) -> Subj
                     "raised_at": START,
                     "summary": "Isla's worry about Oliver",
                     "keep_until": dt.date(2044, 1, 1),
+                },
+                {  # about two pupils: first p2, and Amelia too (concern_pupils)
+                    "id": "con-both",
+                    "school_id": school_id,
+                    "session_id": session_id,
+                    "pupil_id": "p2",
+                    "raised_at": START + DAY,
+                    "summary": "Both children were upset after the lesson",
+                    "keep_until": dt.date(2044, 11, 24),
+                },
+            ],
+        )
+        await conn.execute(
+            insert(ConcernPupil),
+            [
+                {"concern_id": "con-kept", "pupil_id": "p1"},
+                {"concern_id": "con-both", "pupil_id": "p2"},
+                {"concern_id": "con-both", "pupil_id": "p1"},
+            ],
+        )
+        await conn.execute(  # added to afterwards, never edited (app/concerns.py)
+            insert(ConcernEntry),
+            [
+                {
+                    "concern_id": "con-kept",
+                    "seq": 2,
+                    "kind": "action",
+                    "at": START + DAY,
+                    "by_name": "Mr Patel (DSL)",
+                    "text": "Spoke to Oliver Smith's mum on the phone",
+                    "prev_hash": "0" * 64,
+                    "hash": "1" * 64,
                 },
             ],
         )

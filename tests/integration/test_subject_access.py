@@ -95,7 +95,13 @@ async def test_the_archive_holds_every_kind_of_record_of_the_pupil_and_nothing_o
     assert [c["account"] for c in concerns] == [
         "An old worry, long resolved",
         "Amelia said [another pupil]'s brother hit her",
+        "Both children were upset after the lesson",  # about her and a classmate
     ]
+    # what was added since comes with its concern, with classmates' names taken out too
+    assert [a["text"] for a in concerns[1]["additions"]] == [
+        "Spoke to [another pupil]'s mum on the phone"
+    ]
+    assert "Spoke to [another pupil]" in summary
     assert "2044-11-24" in files["concerns.json"]
     assert json.loads(files["parent_reports.json"])[0]["message"] == "The sound did not work"
     assert "rec1" in files["recordings.csv"] and "rec2" not in everything

@@ -231,7 +231,7 @@ def concerns_about(pupil_id: str) -> ColumnElement[bool]:
 
 
 async def concern_additions(
-    conn: AsyncConnection, school_id: str, concern_ids: Sequence[str]
+    conn: AsyncConnection, school_id: str, concern_ids: Sequence[str], zone: ZoneInfo
 ) -> dict[str, list[dict[str, Any]]]:
     """What was added to each concern after its account (additions, actions taken, "read"), by
     concern id, in the order written (app/concerns.py keeps them, never edited)."""
@@ -254,6 +254,7 @@ async def concern_additions(
                 {
                     "kind": kind,
                     "at": _iso(at),
+                    "local": _local(at, zone),
                     "happened_at": _iso(happened) if happened else None,
                     "by": by,
                     "text": text,
@@ -368,7 +369,7 @@ async def gather(
             others, own={pupil.forename, pupil.surname, f"{pupil.forename} {pupil.surname}"}
         )
         concerns = await concern_records(conn, school_id, pupil_id)
-        additions = await concern_additions(conn, school_id, [c["id"] for c in concerns])
+        additions = await concern_additions(conn, school_id, [c["id"] for c in concerns], zone)
         for concern in concerns:
             concern["account"] = scrub.text(concern["account"])
             concern["session"] = sessions.get(concern["session_id"] or "", {}).get("title", "")

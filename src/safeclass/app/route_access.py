@@ -46,8 +46,8 @@ class Rule:
     capability: Capability | None = None
     scope: Scope = Scope.NONE
     what: str = ""
-    # Other capabilities that also let a role call it (any one will do): the compliance pages
-    # serve the session's own staff (`read_own_registers`), the head and the DSL alike.
+    # Other capabilities that also let a role call it (any one will do): the school-wide
+    # compliance summary serves the head (`oversee_sessions`) and the DSL (`read_concerns`).
     or_capabilities: tuple[Capability, ...] = ()
 
     def allows(self, role: str) -> bool:
@@ -137,7 +137,7 @@ RULES: tuple[Rule, ...] = (
         "GET",
         f"{_P}/register.csv",
         Caller.STAFF,
-        _C.READ_OWN_REGISTERS,
+        _C.READ_REGISTERS,
         Scope.SESSION,
         "the register (CSV), once it has ended",
     ),
@@ -145,7 +145,7 @@ RULES: tuple[Rule, ...] = (
         "GET",
         f"{_P}/register.pdf",
         Caller.STAFF,
-        _C.READ_OWN_REGISTERS,
+        _C.READ_REGISTERS,
         Scope.SESSION,
         "the register and timeline (PDF)",
     ),
@@ -177,19 +177,17 @@ RULES: tuple[Rule, ...] = (
         "GET",
         f"{_P}/compliance",
         Caller.STAFF,
-        _C.READ_OWN_REGISTERS,
+        _C.READ_REGISTERS,
         Scope.SESSION,
         "the compliance report: each rule of the policy held or not, with the log's evidence",
-        or_capabilities=(_C.OVERSEE_SESSIONS, _C.READ_CONCERNS),
     ),
     Rule(
         "GET",
         f"{_P}/compliance.pdf",
         Caller.STAFF,
-        _C.READ_OWN_REGISTERS,
+        _C.READ_REGISTERS,
         Scope.SESSION,
         "the compliance report (PDF)",
-        or_capabilities=(_C.OVERSEE_SESSIONS, _C.READ_CONCERNS),
     ),
     Rule(
         "GET",

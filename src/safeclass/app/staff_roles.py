@@ -36,7 +36,7 @@ class Capability(StrEnum):
     JOIN_ANY_SESSION = "join_any_session"
     RAISE_CONCERNS = "raise_concerns"
     READ_CONCERNS = "read_concerns"
-    READ_OWN_REGISTERS = "read_own_registers"
+    READ_REGISTERS = "read_registers"
     OVERSEE_SESSIONS = "oversee_sessions"
     MANAGE_POLICY = "manage_policy"
     MANAGE_STAFF = "manage_staff"
@@ -84,9 +84,11 @@ MEANINGS: Mapping[Capability, tuple[str, str]] = {
         "everyone else sees that a concern was raised, by whom, about whom and when, never the "
         "text, and the timeline and register (which may be printed) never carry it",
     ),
-    _C.READ_OWN_REGISTERS: (
+    _C.READ_REGISTERS: (
         "read registers",
-        "the register and log of sessions they were on (CLA-17)",
+        "the register, the timeline of its log and the compliance report of the sessions they "
+        "reach, once each has ended (CLA-17): the lesson's own staff, and the DSL and the head "
+        "for any session of the school",
     ),
     _C.OVERSEE_SESSIONS: (
         "oversee sessions",
@@ -121,11 +123,11 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.REVOKE_LINKS,
             _C.RUN_SESSIONS,
             _C.RAISE_CONCERNS,
-            _C.READ_OWN_REGISTERS,
+            _C.READ_REGISTERS,
         }
     ),
     ASSISTANT: frozenset(
-        {_C.REVOKE_LINKS, _C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_OWN_REGISTERS}
+        {_C.REVOKE_LINKS, _C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_REGISTERS}
     ),
     DSL: frozenset(
         {
@@ -134,6 +136,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.JOIN_ANY_SESSION,
             _C.RAISE_CONCERNS,
             _C.READ_CONCERNS,
+            _C.READ_REGISTERS,
             _C.VIEW_RECORDINGS,
             _C.HANDLE_SUBJECT_ACCESS,
         }
@@ -145,6 +148,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.REVOKE_LINKS,
             _C.JOIN_ANY_SESSION,
             _C.RAISE_CONCERNS,
+            _C.READ_REGISTERS,
             _C.OVERSEE_SESSIONS,
             _C.MANAGE_POLICY,
             _C.VIEW_RECORDINGS,

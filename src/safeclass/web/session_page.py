@@ -151,7 +151,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
         may_join=line.joinable
         and staff_roles.may_join_room(staff.role, staff.staff_id in stored.staff_ids),
         register_ready=_register_ready(stored, now),
-        may_read_register=staff_roles.may(staff.role, Capability.READ_OWN_REGISTERS),
+        may_read_register=staff_roles.may(staff.role, Capability.READ_REGISTERS),
         may_raise_concern=staff_roles.may(staff.role, Capability.RAISE_CONCERNS),
         # the compliance report, once the lesson has ended (web/compliance_page.py)
         may_read_compliance=route_access.rule_for("GET", f"{PAGE}/compliance").allows(staff.role),

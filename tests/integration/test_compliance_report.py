@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
 from safeclass.adapters.store import school_records
@@ -267,6 +267,23 @@ async def test_the_school_summary_uses_stored_results_until_the_log_moves(server
         services.engine, services.event_log, school.id, day, day, "Europe/London"
     )
     assert again.computed == 1
+
+    # a page has a time budget: past it, the lessons with no stored result are left to a task
+    # and counted as still being checked, then read from what the task stored
+    async with services.engine.begin() as conn:
+        await conn.execute(delete(ComplianceResult))
+    hurried = await compliance.school_summary(
+        services.engine, services.event_log, school.id, day, day, "Europe/London", budget_s=0.0
+    )
+    assert hurried.pending >= 1 and hurried.computed + hurried.pending == 2
+    assert len(hurried.sessions) == hurried.computed
+    await eventually(both_stored)
+    later = await compliance.school_summary(
+        services.engine, services.event_log, school.id, day, day, "Europe/London", budget_s=0.0
+    )
+    assert (later.computed, later.pending, len(later.sessions)) == (0, 0, 2)
+    assert later.breaches_of("staff") == 1
+
     # a day with no sessions
     empty = await compliance.school_summary(
         services.engine,

@@ -864,7 +864,10 @@ async def compliance_summary(
     since: dt.date,
     until: dt.date,
     timezone: str,
+    budget_s: float | None = None,
 ) -> compliance.SchoolSummary:
     """The school-wide compliance summary over the same period (`app/reports/compliance.py`):
     the head's view shows its counts and links to the whole table at `/staff/compliance`."""
-    return await compliance.school_summary(engine, log, school_id, since, until, timezone)
+    return await compliance.school_summary(
+        engine, log, school_id, since, until, timezone, budget_s=budget_s
+    )

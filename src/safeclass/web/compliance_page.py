@@ -35,6 +35,9 @@ from safeclass.web.compliance_words import SHORT
 from safeclass.web.deps import AllowedSession, AllowedStaff, services_of
 from safeclass.web.render import render
 
+# a page works out lessons with no stored result for this long, then leaves the rest to a task
+PAGE_BUDGET_S = 2.0
+
 router = APIRouter(include_in_schema=False)
 
 PAGE = "/staff/sessions/{session_id}/compliance"
@@ -154,6 +157,7 @@ async def school_compliance_page(request: Request, staff: AllowedStaff) -> HTMLR
         end,
         policy.school.timezone,
         now=now,
+        budget_s=PAGE_BUDGET_S,
     )
     language = i18n.language_of(request)
     words = i18n.translations(language)

@@ -206,6 +206,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
         period.since,
         period.until,
         str(zone),
+        budget_s=PAGE_BUDGET_S,
     )
     language = i18n.language_of(request)
     gettext = i18n.translations(language).gettext

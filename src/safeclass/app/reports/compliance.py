@@ -29,8 +29,11 @@ verifies afresh every time, and then corrects the stored row) and `safeclass aud
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -59,6 +62,8 @@ from safeclass.policy.model import (
     Policy,
     RecordingMode,
 )
+
+_log = logging.getLogger(__name__)
 
 GRACE = dt.timedelta(seconds=5)  # the room's clock ticks a moment after a deadline
 
@@ -1059,6 +1064,7 @@ class SchoolSummary:
     timezone: str
     sessions: tuple[SessionLine, ...]
     computed: int  # how many sessions were worked out now (the rest were stored)
+    pending: int = 0  # left out: still being worked out by a task when the time budget ran out
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -1093,10 +1099,15 @@ async def school_summary(
     *,
     now: dt.datetime | None = None,
     recheck: bool = False,
+    budget_s: float | None = None,
 ) -> SchoolSummary:
     """Every ended session of the school planned from `start` to `end` (local dates, both
     included), held or not per rule. Stored results are used while their log head has not
-    moved; the rest (or, with `recheck`, all) are replayed, verified and stored now."""
+    moved; the rest (or, with `recheck`, all) are replayed, verified and stored now.
+
+    With `budget_s` (a page), working out stops after that many seconds: the sessions left are
+    counted in `pending`, not shown, and a task works them out (one a school at a time), so the
+    first page after an upgrade answers at once and says the rest are still being checked."""
     zone = ZoneInfo(timezone)
     since = dt.datetime.combine(start, dt.time(0), tzinfo=zone).astimezone(dt.UTC)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), tzinfo=zone).astimezone(
@@ -1130,6 +1141,10 @@ async def school_summary(
         rows = (await conn.execute(query)).all()
     lines: list[SessionLine] = []
     computed = 0
+    began = time.monotonic()
+    left: list[str] = []
+    running = _CHECKING.get(school_id)
+    busy = running is not None and not running.done()  # a task is at it: leave them to it
     seen: dict[str, Mapping[str, Outcome]] = {}  # most lessons share a handful of outcomes
 
     def parsed(text: str) -> Mapping[str, Outcome]:
@@ -1152,6 +1167,9 @@ async def school_summary(
                 )
             )
             continue
+        if budget_s is not None and (busy or left or time.monotonic() - began > budget_s):
+            left.append(sid)
+            continue
         report = await session_compliance(engine, log, sid, school_id, moment)
         computed += 1
         lines.append(
@@ -1165,7 +1183,25 @@ async def school_summary(
                 moment,
             )
         )
-    return SchoolSummary(school_id, start, end, timezone, tuple(lines), computed)
+    if left and not busy:
+        _check_later(engine, log, school_id, left, moment)
+    return SchoolSummary(school_id, start, end, timezone, tuple(lines), computed, len(left))
+
+
+_CHECKING: dict[str, asyncio.Task[None]] = {}  # by school: results worked out after a page
+
+
+def _check_later(
+    engine: AsyncEngine, log: EventLog, school_id: str, session_ids: list[str], now: dt.datetime
+) -> None:
+    async def check() -> None:
+        for sid in session_ids:
+            try:
+                await session_compliance(engine, log, sid, school_id, now)
+            except Exception:
+                _log.exception("compliance result not stored", extra={"session": sid})
+
+    _CHECKING[school_id] = asyncio.create_task(check(), name=f"compliance results {school_id}")
 
 
 def summary_lines(summary: SchoolSummary, words: Words | None = None) -> list[str]:

@@ -87,7 +87,10 @@ def lesson_events(
 
     `pupils`: (id, shown name) of those who may come (consent allows it). Late pupils come
     within the policy's `late_after_minutes` or beyond it, half each."""
-    at = lambda m: start + dt.timedelta(minutes=m)  # noqa: E731
+
+    def at(m: float) -> dt.datetime:
+        return start + dt.timedelta(minutes=m)
+
     events: list[ev.Event] = [
         ev.WaitingRoomOpened(at(-5)),
         ev.StaffJoined(at(-4), teacher.id, Role.TEACHER, teacher.name, "d-t"),

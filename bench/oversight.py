@@ -1,11 +1,12 @@
 """Benchmark: the head teacher's view (C19) for a school of 400 pupils over a term.
 
 The school: 14 classes (400 pupils, 28 or 29 a class), one 30-minute lesson a class every school
-day for 60 days: 840 ended sessions, each with a realistic log written through the real event
-log (`EventLog.append_many`, HMAC-chained under the server's own key): two staff, most pupils
-waiting before the start, some late (within and beyond Claydon's 5 minutes), some absent, hands
-raised, behaviour notes, rewards and incidents, now and then a camera turned off, a removal or
-a concern, and the end by the clock. About 60,000 events.
+day for 60 days: 840 ended sessions, each with a realistic log (`app/demo_history.py`, one copy
+with the demo school's) written through the real event log (`EventLog.append_many`,
+HMAC-chained under the server's own key): two staff, most pupils waiting before the start, some
+late (within and beyond Claydon's 5 minutes), some absent, hands raised, behaviour notes,
+rewards and incidents, now and then a camera turned off, a removal or a concern, and the end by
+the clock. About 60,000 events.
 
 Then a real `safeclass serve` (bench/server_process.py) answers the head's `GET /staff/oversight`
 over HTTP: the first request adds up sessions for 2 s and leaves the rest to a task (the
@@ -50,14 +51,13 @@ from safeclass.adapters.auth.identity import STAFF_COOKIE
 from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, connect, school_records, upgrade
-from safeclass.adapters.store.event_log import CHAIN_KEY, NewEntry
+from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.pupil_records import NewPupil, add_pupils
 from safeclass.adapters.store.sessions import create_session
 from safeclass.adapters.store.tables import Session, StaffLogin
-from safeclass.app.room_log import entries_for
-from safeclass.core import Role, SessionKind
+from safeclass.app.demo_history import Adult, Happenings, lesson_events, school_days, write_lessons
+from safeclass.core import SessionKind
 from safeclass.core import events as ev
-from safeclass.core.commands import NoteKind
 from safeclass.policy import loads
 from safeclass.policy.loading import preset_path
 
@@ -75,72 +75,17 @@ def _letters(n: int) -> str:
     return chr(65 + n % 26) * (n // 26 + 1)
 
 
-def school_days(today: dt.date, count: int) -> list[dt.date]:
-    """The last `count` weekdays before `today`, oldest first."""
-    days: list[dt.date] = []
-    day = today - dt.timedelta(days=1)
-    while len(days) < count:
-        if day.weekday() < 5:
-            days.append(day)
-        day -= dt.timedelta(days=1)
-    return days[::-1]
-
-
-def lesson_events(
-    rng: random.Random,
-    start: dt.datetime,
-    pupils: list[tuple[str, str]],
-    teacher: str,
-    assistant: str,
-    concern_no: int,
-) -> list[ev.Event]:
-    """One lesson's events, in time order: who came when, notes, the end by the clock."""
-    at = lambda minutes: start + dt.timedelta(minutes=minutes)  # noqa: E731
-    events: list[ev.Event] = [
-        ev.WaitingRoomOpened(at(-5)),
-        ev.StaffJoined(at(-4), teacher, Role.TEACHER, "Mrs Teacher", "d-t"),
-        ev.StaffJoined(at(-3.5), assistant, Role.ASSISTANT, "Mr Assistant", "d-a"),
-    ]
-    timed: list[ev.Event] = []
-    inside: list[str] = []
-    waiting: list[str] = []
-    for pid, name in pupils:
-        roll = rng.random()
-        if roll < 0.08:
-            continue  # absent
-        if roll < 0.16:  # late: half within 5 minutes, half beyond
-            join = rng.uniform(0.5, 12)
-            timed.append(ev.PupilWaiting(at(join), pid, name, f"d-{pid}", False))
-            timed.append(ev.PupilAdmitted(at(join + 0.5), pid, teacher, False, False, False))
-        else:
-            events.append(ev.PupilWaiting(at(rng.uniform(-4, 0)), pid, name, f"d-{pid}", False))
-            waiting.append(pid)
-        inside.append(pid)
-    events.sort(key=lambda e: e.at)
-    events.append(ev.SessionStarted(at(0)))
-    for pid in waiting:
-        events.append(ev.PupilAdmitted(at(0.5), pid, teacher, False, False, False))
-    for _ in range(8):
-        pid = rng.choice(inside) if inside else pupils[0][0]
-        timed.append(ev.HandRaised(at(rng.uniform(2, 28)), pid))
-    if inside and rng.random() < 0.4:
-        kind = rng.choice((NoteKind.BEHAVIOUR, NoteKind.REWARD, NoteKind.INCIDENT))
-        pid = rng.choice(inside)
-        timed.append(ev.LogNoteAdded(at(rng.uniform(5, 25)), kind, teacher, "Noted", pid))
-    if inside and rng.random() < 0.1:
-        timed.append(ev.CameraTurnedOff(at(rng.uniform(5, 25)), rng.choice(inside), assistant))
-    removed: set[str] = set()
-    if inside and rng.random() < 0.04:
-        pid = rng.choice(inside)
-        timed.append(ev.PupilRemoved(at(27), pid, teacher, "kept unmuting"))
-        removed.add(pid)
-    if inside and rng.random() < 0.015:
-        timed.append(ev.ConcernRaised(at(20), concern_no, teacher, "Seen and heard", inside[0]))
-    timed.sort(key=lambda e: e.at)
-    events += timed
-    still = (*(p for p in inside if p not in removed), teacher, assistant)
-    events.append(ev.SessionEnded(at(MINUTES), ev.EndReason.TIME_LIMIT, "clock", still))
-    return events
+def happenings(rng: random.Random) -> Happenings:
+    """What else happens in a bench lesson, now and then."""
+    note = rng.random() < 0.4
+    incident = note and rng.random() < 1 / 3
+    return Happenings(
+        notes=1 if note and not incident else 0,
+        incident=incident,
+        camera_off=rng.random() < 0.1,
+        removal=rng.random() < 0.04,
+        concern="Other" if rng.random() < 0.015 else None,
+    )
 
 
 async def build_school(url: str, data: Path) -> dict[str, Any]:
@@ -203,9 +148,8 @@ async def build_school(url: str, data: Path) -> dict[str, Any]:
                     staff.append(member.id)
             names = [(pid, f"Pupil {_letters(i)}.") for i, pid in enumerate(ids)]
             classes.append((klass.id, names, staff))
-        concern = 0
         for day in zone_days:
-            batch: dict[str, list[NewEntry]] = {}
+            batch: dict[str, list[ev.Event]] = {}
             async with engine.begin() as conn:
                 for k, (class_id, names, (teacher, assistant)) in enumerate(classes):
                     start = dt.datetime.combine(
@@ -223,14 +167,19 @@ async def build_school(url: str, data: Path) -> dict[str, Any]:
                         staff_ids=[teacher, assistant],
                         class_id=class_id,
                     )
-                    concern += 1
-                    lesson = lesson_events(rng, start, names, teacher, assistant, concern)
-                    batch[sid] = entries_for(lesson)
-                    events += len(lesson)
+                    batch[sid] = lesson_events(
+                        rng,
+                        start,
+                        names,
+                        Adult(teacher, "Mrs Teacher"),
+                        Adult(assistant, "Mr Assistant"),
+                        happenings(rng),
+                        minutes=MINUTES,
+                    )
                 await conn.execute(
                     update(Session).where(Session.id.in_(list(batch))).values(status="ended")
                 )
-            await log.append_many(batch)
+            events += await write_lessons(log, batch)
     finally:
         await engine.dispose()
     return {

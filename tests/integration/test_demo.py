@@ -18,10 +18,24 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.tables import SchoolClass, Staff
+from safeclass.adapters.server_secret import ServerSecret, secret_path
+from safeclass.adapters.store import EventLog, connect, school_records
+from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.tables import (
+    AttendanceStamp,
+    Concern,
+    Notification,
+    SchoolClass,
+    Session,
+    SessionEvent,
+    Staff,
+)
+from safeclass.app import concerns, oversight
 from safeclass.app.clock import AdjustableClock
+from safeclass.app.reports import compliance
 from tests.integration.live import LiveServer
 
 NO_DATA = "No safeclass data here: run ./scripts/demo, or pass --data-dir"
@@ -235,3 +249,82 @@ async def test_a_session_scheduled_without_email_gets_letters_that_the_cli_shows
         assert await _opens(http, new_link.group(0))
         assert not await _opens(http, old_link.group(0))
     assert new_link.group(0) in letter.read_text("utf-8")  # the letter is the new one
+
+
+async def _counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        return {
+            table.__name__: (
+                await conn.execute(select(func.count()).select_from(table))
+            ).scalar_one()
+            for table in (Session, SessionEvent, Concern, Notification, AttendanceStamp)
+        }
+
+
+# covers: C16, C19, C20
+async def test_the_demo_school_has_a_fortnight_of_past_lessons_for_the_head_and_the_dsl_once(
+    tmp_path: Path,
+):
+    made = safeclass(tmp_path, "demo", "--prepare-only")
+    assert made.returncode == 0, made.stderr
+    data = tmp_path / "data" / "demo"
+    engine = connect(f"sqlite+aiosqlite:///{data / 'safeclass.db'}")
+    log = EventLog(engine, ServerSecret.load_or_create(secret_path(data)).derive(CHAIN_KEY))
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with engine.connect() as conn:
+            school = await school_records.school_by_key(conn, "demo")
+        assert school is not None
+        zone = ZoneInfo("Europe/London")
+        today = now.astimezone(zone).date()
+        fortnight = today - dt.timedelta(days=15)
+
+        # the head's view: the rows were kept as each lesson ended, so nothing is left to add up
+        assert (await oversight.refresh(engine, school.id, now)).computed == 0
+        seen = await oversight.overview(engine, school.id, zone, fortnight, today, now)
+        assert seen.sessions == 10
+        assert seen.pending == 0
+        assert seen.total.late > 0
+        assert seen.total.absent > 0
+        assert seen.total.on_time > seen.total.late + seen.total.absent
+        assert seen.behaviour[oversight.Mark.REMOVAL] == 1
+        assert seen.behaviour[oversight.Mark.REWARD] > 0
+        assert seen.behaviour[oversight.Mark.BEHAVIOUR] > 0
+
+        # the compliance summary: stored already; one lesson where the adults rule did not hold
+        summary = await compliance.school_summary(
+            engine, log, school.id, fortnight, today, "Europe/London", now=now
+        )
+        assert summary.computed == 0
+        assert len(summary.sessions) == 10
+        staff = [line.outcomes["staff"] for line in summary.sessions]
+        assert staff.count(compliance.Outcome.NOT_HELD) == 1
+        assert staff.count(compliance.Outcome.HELD) == 9
+        assert summary.breaches == 1
+        assert summary.clean == 9
+
+        # the DSL's list: one concern, with its record and chain, not read yet
+        found = await concerns.load_many(engine, school.id)
+        assert len(found) == 1
+        assert found[0].status == concerns.OPEN
+        assert found[0].read_entry is None
+        assert found[0].alerted_at is not None
+        assert found[0].session_id is not None
+        assert len(found[0].pupils) == 1
+        key = ServerSecret.load_or_create(secret_path(data)).derive(concerns.CONCERN_KEY)
+        assert await concerns.verify(engine, key, found[0].id) == []
+
+        before = await _counts(engine)
+    finally:
+        await engine.dispose()
+
+    audit = safeclass(tmp_path, "audit", "verify")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+
+    again = safeclass(tmp_path, "demo", "--prepare-only")
+    assert again.returncode == 0, again.stderr
+    engine = connect(f"sqlite+aiosqlite:///{data / 'safeclass.db'}")
+    try:
+        assert await _counts(engine) == before  # no second fortnight
+    finally:
+        await engine.dispose()

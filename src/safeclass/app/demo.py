@@ -8,6 +8,13 @@ pupil, written as letters into the demo's own folder (the letters channel a serv
 email uses), made afresh on every run so the three it prints work (only the links' hashes are
 kept, so an earlier run's links cannot be printed again: they stop). Every step goes through
 the same use cases the real server uses.
+
+So that the head's view, the compliance summary and the DSL's concerns page have something in
+them, the first run also gives 2B a fortnight of past lessons (`PAST_DAYS` school days, one a
+day) with their logs (`app/demo_history.py`): some pupils late or absent, notes and rewards, a
+removal, one lesson where the assistant's connection dropped for 40 seconds (so the adults rule
+did not hold), and one concern, with its record, that the DSL has not read yet. Each ends as a
+room ends: its compliance result and the head's view's rows are stored at once.
 """
 
 from __future__ import annotations
@@ -15,29 +22,46 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import random
 import secrets
 import string
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.auth.passwords import hash_password
 from safeclass.adapters.notify.letters import LetterFolder, letters_folder
-from safeclass.adapters.store import school_records
-from safeclass.adapters.store.tables import Session, Staff
-from safeclass.app import invitations, timetable
+from safeclass.adapters.server_secret import ServerSecret, secret_path
+from safeclass.adapters.store import EventLog, school_records
+from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.sessions import load_session
+from safeclass.adapters.store.tables import Notification, Session, Staff
+from safeclass.app import concerns, invitations, oversight, timetable
+from safeclass.app.alerts import OutboxAlerts, OutboxWrite
 from safeclass.app.delivery import Letter
+from safeclass.app.demo_history import Adult, Happenings, lesson_events, school_days, write_lessons
+from safeclass.app.reports.compliance import store_after_end
 from safeclass.app.roster import parse_roster
 from safeclass.app.roster_import import import_roster
-from safeclass.core import SessionKind
+from safeclass.core import SessionKind, apply_all, new_room
+from safeclass.core import events as ev
 from safeclass.policy import Policy, loads
 from safeclass.policy.loading import preset_path
 
 KEY = "demo"
 CLASS = "2B"
 PRINTED_LINKS = 3  # pupils whose links the demo prints, to try at once
+PAST_DAYS = 10  # the fortnight of past lessons
+SUBJECTS = ("Maths", "Phonics", "Story time", "Science", "Show and tell")
+PAST_TITLES = tuple(f"Year 2 {subject}" for subject in SUBJECTS)
+REMOVAL_DAY, DROPOUT_DAY, CONCERN_DAY = 3, 6, 8  # which of the past lessons
+CONCERN = (
+    "Neglect",
+    "Said at show and tell that there was no tea at home last night and nobody in until late. "
+    "Looked tired and was wearing the same clothes as all week.",
+)
 STAFF = (
     ("teacher", "Mrs Khan", "teacher@demo.school"),
     ("assistant", "Mr Lee", "assistant@demo.school"),
@@ -198,6 +222,7 @@ async def prepare(engine: AsyncEngine, data_dir: Path, public_url: str, now: dt.
         )
         os.chmod(accounts_file, 0o600)
 
+    await _past_lessons(engine, data_dir, school.id, now)
     session_id, starts_at, is_new = await _upcoming_session(engine, school.id, policy, now)
     letters = _KeepingLetters(letters_folder(data_dir))
     # Only the links' hashes are kept, so the links to print are made afresh each run (for
@@ -268,6 +293,107 @@ async def _upcoming_session(
         agenda="Counting in fives; a story; show and tell.",
     )
     return await timetable.schedule(engine, actor, request, now), start, True
+
+
+async def _past_lessons(
+    engine: AsyncEngine, data_dir: Path, school_id: str, now: dt.datetime
+) -> None:
+    """2B's fortnight of ended lessons with their logs, unless an earlier run made them."""
+    async with engine.connect() as conn:
+        made = (
+            await conn.execute(
+                select(Session.id)
+                .where(Session.school_id == school_id, Session.title.in_(PAST_TITLES))
+                .limit(1)
+            )
+        ).first()
+        if made is not None:
+            return
+        staff = {
+            role: Adult(sid, name)
+            for role, sid, name in (
+                await conn.execute(
+                    select(Staff.role, Staff.id, Staff.name).where(
+                        Staff.school_id == school_id, Staff.role.in_(["teacher", "assistant"])
+                    )
+                )
+            ).all()
+        }
+        classes = await school_records.list_classes(conn, school_id)
+        version = await school_records.current_policy_version(conn, school_id)
+    policy = version.load()
+    zone = ZoneInfo(policy.school.timezone)
+    klass = next(c for c in classes if c.name == CLASS)
+    teacher, assistant = staff["teacher"], staff["assistant"]
+    secret = ServerSecret.load_or_create(secret_path(data_dir))
+    log = EventLog(engine, secret.derive(CHAIN_KEY))
+    lessons: dict[str, list[ev.Event]] = {}
+    writes: list[OutboxWrite] = []
+    for i, day in enumerate(school_days(now.astimezone(zone).date(), PAST_DAYS)):
+        local = dt.datetime.combine(day, dt.time(10, 0))
+        start = local.replace(tzinfo=zone).astimezone(dt.UTC)
+        request = timetable.SessionRequest(
+            kind=SessionKind.CLASS,
+            title=PAST_TITLES[i % len(PAST_TITLES)],
+            starts_at=local,
+            minutes=30,
+            class_id=klass.id,
+            staff_ids=(teacher.id, assistant.id),
+            agenda="",
+        )
+        # scheduled as the teacher would have, the day before
+        actor = _Actor(teacher.id, school_id, "teacher")
+        sid = await timetable.schedule(engine, actor, request, start - dt.timedelta(days=1))
+        stored = await load_session(engine, sid)
+        room = new_room(stored.plan, stored.policy)
+        pupils = sorted(
+            (pid, p.shown_name) for pid, p in stored.plan.expected.items() if room.consent_allows(p)
+        )
+        happenings = Happenings(
+            notes=2 + i % 3,
+            removal=i == REMOVAL_DAY,
+            dropout=i == DROPOUT_DAY,
+            concern=CONCERN[0] if i == CONCERN_DAY else None,
+            concern_text=CONCERN[1],
+        )
+        events = lesson_events(
+            random.Random(f"demo-{i}"),  # noqa: S311 (made-up lessons, not secrets)
+            start,
+            pupils,
+            teacher,
+            assistant,
+            happenings,
+            late_after_minutes=policy.timing.late_after_minutes,
+            absent_chance=0.07,
+            late_chance=0.12,
+        )
+        lessons[sid] = events
+        raised = [e for e in events if isinstance(e, ev.ConcernRaised | ev.DslAlerted)]
+        if raised:
+            # the concern's record and the DSL's alert, written with the log as the room
+            # writes them (`OutboxAlerts.outbox_write`)
+            before = apply_all(room, [e for e in events if e.at < raised[0].at])
+            alerts = OutboxAlerts(
+                engine, lambda: None, concern_key=secret.derive(concerns.CONCERN_KEY)
+            )
+            write = await alerts.outbox_write(sid, before, raised)
+            if write is not None:
+                writes.append(write)
+    await write_lessons(log, lessons, writes)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Session).where(Session.id.in_(list(lessons))).values(status="ended")
+        )
+        for write in writes:  # the past alerts reached the DSL a moment after they were raised
+            alert = next(e for e in lessons[write.session_id] if isinstance(e, ev.DslAlerted))
+            await conn.execute(
+                update(Notification)
+                .where(Notification.session_id == write.session_id)
+                .values(status="sent", sent_at=alert.at + dt.timedelta(seconds=4))
+            )
+    for sid in lessons:  # as each room's end stores them (`live.registry`)
+        await store_after_end(engine, log, sid)
+        await oversight.compute_session(engine, sid, now)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -424,7 +424,8 @@ async def test_the_new_controls_in_welsh_on_a_phone(browser: Browser, lesson: Le
     await page.get_by_role("button", name="Troi'r sgwrs ymlaen").click()
     await expect(page.get_by_label("Eich neges i bawb")).to_be_visible()
     await page.get_by_role("button", name="Dweud wrth yr arweinydd diogelu").click()
-    await expect(page.get_by_label("Am ba ddisgybl?")).to_be_focused()
+    pupils = page.get_by_role("group", name="Am ba ddisgyblion?")
+    await expect(pupils.get_by_role("checkbox").first).to_be_focused()
     await shot(page, "controls-cy-phone")
     await context.close()
 

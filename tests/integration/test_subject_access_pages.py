@@ -62,7 +62,7 @@ async def test_the_dsl_sees_what_is_held_downloads_it_and_erases_with_a_confirm_
         assert page.status_code == 200
         text = main_text(page.text)
         assert "Records held about Amelia Roberts" in text
-        assert "Parents and carers 1" in text and "Safeguarding concerns 2" in text
+        assert "Parents and carers 1" in text and "Safeguarding concerns 3" in text
         assert 'href="/staff/pupils/p1/records.zip"' in page.text
 
         archive = await dsl.get("/staff/pupils/p1/records.zip")
@@ -79,8 +79,8 @@ async def test_the_dsl_sees_what_is_held_downloads_it_and_erases_with_a_confirm_
         said = main_text(confirm.text)
         assert "Nothing has been erased yet." in said
         assert "What will be erased Record How many Parents and carers 1" in said
-        assert "Safeguarding concerns (2)" not in said  # one is past its date: erased
-        assert "Safeguarding concerns (1): kept until 24 November 2044." in said
+        assert "Safeguarding concerns (3)" not in said  # one is past its date: erased
+        assert "Safeguarding concerns (2): kept until 24 November 2044." in said
         async with server.services.engine.connect() as conn:
             assert await conn.scalar(select(func.count()).select_from(Guardian)) == 2
 

@@ -126,9 +126,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.READ_REGISTERS,
         }
     ),
-    ASSISTANT: frozenset(
-        {_C.REVOKE_LINKS, _C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_REGISTERS}
-    ),
+    ASSISTANT: frozenset({_C.REVOKE_LINKS, _C.RUN_SESSIONS, _C.RAISE_CONCERNS, _C.READ_REGISTERS}),
     DSL: frozenset(
         {
             _C.SEE_ANY_SESSION,

@@ -70,16 +70,9 @@ async def session_compliance_page(
     session_id: str, access: AllowedSession, request: Request
 ) -> Response:
     """One lesson's compliance report."""
-    services = services_of(request)
-    if not ready(access.session, services.clock.now()):
-        return _not_ready(request, session_id)
-    report = await compliance.session_compliance(
-        services.engine,
-        services.event_log,
-        session_id,
-        access.session.school_id,
-        services.clock.now(),
-    )
+    report = await _report_of(request, session_id, access)
+    if isinstance(report, HTMLResponse):
+        return report
     language = i18n.language_of(request)
     words = i18n.translations(language)
     zone = ZoneInfo(report.timezone)
@@ -111,16 +104,9 @@ async def session_compliance_pdf(
     session_id: str, access: AllowedSession, request: Request
 ) -> Response:
     """The report as a PDF, in the page's language."""
-    services = services_of(request)
-    if not ready(access.session, services.clock.now()):
-        return _not_ready(request, session_id)
-    report = await compliance.session_compliance(
-        services.engine,
-        services.event_log,
-        session_id,
-        access.session.school_id,
-        services.clock.now(),
-    )
+    report = await _report_of(request, session_id, access)
+    if isinstance(report, HTMLResponse):
+        return report
     words = i18n.translations(i18n.language_of(request))
     body = await asyncio.to_thread(compliance_pdf, report, words)
     zone = ZoneInfo(report.timezone)
@@ -214,6 +200,22 @@ def _range(request: Request, today: dt.date) -> tuple[dt.date, dt.date, str]:
     if (end - start).days >= MAX_DAYS:
         return (*default, "too_long")
     return start, end, ""
+
+
+async def _report_of(
+    request: Request, session_id: str, access: AllowedSession
+) -> compliance.ComplianceReport | HTMLResponse:
+    """The lesson's report for its page and its PDF, or the page saying it is not ready yet."""
+    services = services_of(request)
+    if not ready(access.session, services.clock.now()):
+        return _not_ready(request, session_id)
+    return await compliance.session_compliance(
+        services.engine,
+        services.event_log,
+        session_id,
+        access.session.school_id,
+        services.clock.now(),
+    )
 
 
 def _not_ready(request: Request, session_id: str) -> HTMLResponse:

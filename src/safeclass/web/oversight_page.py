@@ -133,6 +133,24 @@ def _both(
     return wide, narrow
 
 
+def _attendance_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    gettext: Callable[[str], str],
+    rows: Sequence[tuple[str, Counts]],
+) -> tuple[Markup, Markup]:
+    """A bar a row of on time, late, absent and other, labelled with the share who came."""
+    percent = gettext("%(num)d%%")
+    return _both(
+        chart_id,
+        title,
+        description,
+        _series(gettext),
+        [Bar(label, _values(c), percent % {"num": c.percent(c.came)}) for label, c in rows],
+    )
+
+
 def _series(gettext: Callable[[str], str]) -> list[Series]:
     return [
         Series(gettext("On time"), "s-0"),
@@ -209,35 +227,27 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     )
     language = i18n.language_of(request)
     gettext = i18n.translations(language).gettext
-    series = _series(gettext)
-    percent = gettext("%(num)d%%")
     weeks = [(week_label(w, language), w) for w in found.weeks]
-    week_chart = _both(
+    week_chart = _attendance_chart(
         "chart-weeks",
         gettext("Attendance by week"),
         gettext(
             "For each week, the share of expected pupils who came on time, came late, were "
             "absent, or other. The table below has the same figures."
         ),
-        series,
-        [
-            Bar(label, _values(w.counts), percent % {"num": w.counts.percent(w.counts.came)})
-            for label, w in weeks
-        ],
+        gettext,
+        [(label, w.counts) for label, w in weeks],
     )
     class_rows = [(_class_label(c, gettext), c) for c in found.classes]
-    class_chart = _both(
+    class_chart = _attendance_chart(
         "chart-classes",
         gettext("Attendance by class"),
         gettext(
             "For each class, the share of expected pupils who came on time, came late, were "
             "absent, or other. The table below has the same figures."
         ),
-        series,
-        [
-            Bar(label, _values(c.counts), percent % {"num": c.counts.percent(c.counts.came)})
-            for label, c in class_rows
-        ],
+        gettext,
+        [(label, c.counts) for label, c in class_rows],
     )
     names = mark_words(gettext)
     behaviour_rows = [(names[m], found.behaviour[m]) for m in oversight.MARK_ORDER]

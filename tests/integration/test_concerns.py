@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 
 from safeclass.adapters.store import school_records
 from safeclass.adapters.store.event_log import EventLog
@@ -30,6 +30,7 @@ from safeclass.app import concerns
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.retention import run_retention
 from tests.integration.families import MailSink, School, make_school, parts, schedule, staff_http
+from tests.integration.faults import refuse_rows
 from tests.integration.live import Client, LiveServer, staff_cookie
 from tests.support.rooms import START
 
@@ -411,31 +412,9 @@ async def test_the_export_for_cpoms_carries_every_field_and_never_a_formula(
 
 async def refuse_concern_records(server: LiveServer, refuse: bool) -> None:
     """A database that will not take a concern's record (a fault of that table alone)."""
-    async with server.services.engine.begin() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if refuse and postgres:
-            await conn.execute(
-                text(
-                    "CREATE FUNCTION no_concerns() RETURNS trigger AS "
-                    "$$ BEGIN RAISE EXCEPTION 'concerns unavailable'; END $$ LANGUAGE plpgsql"
-                )
-            )
-            await conn.execute(
-                text(
-                    "CREATE TRIGGER no_concerns BEFORE INSERT ON concern_entries "
-                    "FOR EACH ROW EXECUTE FUNCTION no_concerns()"
-                )
-            )
-        elif refuse:
-            await conn.execute(
-                text(
-                    "CREATE TRIGGER no_concerns BEFORE INSERT ON concern_entries "
-                    "BEGIN SELECT RAISE(ABORT, 'concerns unavailable'); END"
-                )
-            )
-        else:
-            drop = "DROP TRIGGER no_concerns"
-            await conn.execute(text(f"{drop} ON concern_entries" if postgres else drop))
+    await refuse_rows(
+        server.services.engine, "concern_entries", "no_concerns", "concerns unavailable", refuse
+    )
 
 
 # covers: C16, CLA-07

@@ -27,8 +27,8 @@ from safeclass.web.invitations import (
     _slowed,
     _when,
     _who_will_see,
+    form_link,
     kind_page,
-    reportable_link,
 )
 from safeclass.web.pages import link_template, page
 
@@ -40,11 +40,7 @@ WITHDRAW = "/join/{token}/withdraw"
 @router.get(WITHDRAW, response_class=HTMLResponse, include_in_schema=False)
 async def withdraw_form(token: str, request: Request) -> HTMLResponse:
     """What stopping the child joining live lessons does, and the button that does it."""
-    services = services_of(request)
-    now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
-        return slowed
-    found = await reportable_link(request, token, now)
+    found = await form_link(request, token)
     if isinstance(found, HTMLResponse):
         return found
     return link_template(

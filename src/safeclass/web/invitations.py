@@ -254,11 +254,7 @@ def _report_form(request: Request, found: OpenedLink, *, missing: bool = False) 
 @router.get("/join/{token}/absence", response_class=HTMLResponse, include_in_schema=False)
 async def report_form(token: str, request: Request) -> HTMLResponse:
     """The form a parent fills in to tell the school (C23, CRO-16)."""
-    services = services_of(request)
-    now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
-        return slowed
-    found = await reportable_link(request, token, now)
+    found = await form_link(request, token)
     if isinstance(found, HTMLResponse):
         return found
     return _report_form(request, found)
@@ -440,3 +436,12 @@ async def reportable_link(
     if found.state not in REPORTABLE:
         return kind_page(request, found)
     return found
+
+
+async def form_link(request: Request, token: str) -> OpenedLink | HTMLResponse:
+    """`reportable_link` for a parent's form page, once the address is not slowed (else the page
+    saying to wait)."""
+    now = services_of(request).clock.now()
+    if (slowed := _slowed(request, now)) is not None:
+        return slowed
+    return await reportable_link(request, token, now)

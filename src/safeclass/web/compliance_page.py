@@ -33,7 +33,7 @@ from safeclass.app.reports.compliance_pdf import compliance_pdf
 from safeclass.web import i18n
 from safeclass.web.compliance_words import SHORT
 from safeclass.web.deps import AllowedSession, AllowedStaff, services_of
-from safeclass.web.render import render
+from safeclass.web.render import not_now, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -220,12 +220,9 @@ async def _report_of(
 
 def _not_ready(request: Request, session_id: str) -> HTMLResponse:
     gettext = i18n.translations(i18n.language_of(request)).gettext
-    return render(
+    return not_now(
         request,
-        "problem.html",
-        status=409,
-        heading=gettext("This cannot be done now"),
-        lines=[gettext("The compliance report is ready once the lesson has ended.")],
-        action_href=f"/staff/sessions/{session_id}",
-        action_text=gettext("Back to the lesson"),
+        gettext("The compliance report is ready once the lesson has ended."),
+        f"/staff/sessions/{session_id}",
+        gettext("Back to the lesson"),
     )

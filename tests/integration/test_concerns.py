@@ -33,7 +33,8 @@ from safeclass.app.clock import AdjustableClock
 from safeclass.app.retention import run_retention
 from tests.integration.families import MailSink, School, make_school, parts, schedule, staff_http
 from tests.integration.faults import refuse_rows
-from tests.integration.live import Client, LiveServer, staff_cookie
+from tests.integration.live import LiveServer, staff_cookie
+from tests.integration.test_dsl_alerts import lesson as in_the_room
 from tests.support.rooms import START
 
 DSL = "dsl@claydon.test"
@@ -73,15 +74,6 @@ async def with_dsl(server: LiveServer) -> tuple[School, str, str]:
         server.services, school.id, "dsl", "Ms Patel", staff_id=dsl.id
     )
     return school, dsl_id, cookie
-
-
-async def in_the_room(server: LiveServer, school: School) -> tuple[str, Client, Client]:
-    session_id = await schedule(server, school)
-    teacher = await Client(server, session_id, school.teacher_cookie, "teacher").connect()
-    assistant = await Client(server, session_id, school.assistant_cookie, "assistant").connect()
-    assert (await teacher.send("join"))["type"] == "ok"
-    assert (await assistant.send("join"))["type"] == "ok"
-    return session_id, teacher, assistant
 
 
 async def stored(server: LiveServer) -> list[Any]:

@@ -100,6 +100,30 @@ async def _setting(request: Request, staff: Any) -> tuple[Policy, ZoneInfo, dt.d
     return policy, zone, services.clock.now().astimezone(zone).date(), classes
 
 
+async def _overview(
+    request: Request,
+    staff: Any,
+    zone: ZoneInfo,
+    period: Period,
+    classes: list[Any],
+    **options: Any,
+) -> Overview:
+    """The school's (or the chosen class's) figures for the period, as the page and its CSV
+    downloads ask for them (`options`: how many recent lines, which pupils, a time budget)."""
+    services = services_of(request)
+    return await oversight.overview(
+        services.engine,
+        staff.school_id,
+        zone,
+        period.since,
+        period.until,
+        services.clock.now(),
+        period.class_id,
+        class_names={c.id: c.name for c in classes},
+        **options,
+    )
+
+
 def review_words(policy: Policy, today: dt.date, language: str) -> tuple[Review, str]:
     """The policy's review date in a sentence, and how urgent it is (CRO-17)."""
     gettext = i18n.translations(language).gettext
@@ -205,16 +229,13 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     services = services_of(request)
     policy, zone, today, classes = await _setting(request, staff)
     period = period_of(request, today, [c.id for c in classes])
-    found = await oversight.overview(
-        services.engine,
-        staff.school_id,
+    found = await _overview(
+        request,
+        staff,
         zone,
-        period.since,
-        period.until,
-        services.clock.now(),
-        period.class_id,
+        period,
+        classes,
         pupils=oversight.Pupils.ALL if period.class_id else oversight.Pupils.MOST_MISSED,
-        class_names={c.id: c.name for c in classes},
         budget_s=PAGE_BUDGET_S,
     )
     compliance = await oversight.compliance_summary(
@@ -416,20 +437,16 @@ async def table_as_csv(table: str, request: Request, staff: AllowedStaff) -> Res
     """A chart's figures as CSV for the school's spreadsheet, for the page's period and class."""
     if table not in TABLES:
         raise HTTPException(404, "No such table")
-    services = services_of(request)
     _policy, zone, today, classes = await _setting(request, staff)
     period = period_of(request, today, [c.id for c in classes])
-    found = await oversight.overview(
-        services.engine,
-        staff.school_id,
+    found = await _overview(
+        request,
+        staff,
         zone,
-        period.since,
-        period.until,
-        services.clock.now(),
-        period.class_id,
+        period,
+        classes,
         recent=0,
         pupils=oversight.Pupils.ALL if table == "pupils" else oversight.Pupils.NONE,
-        class_names={c.id: c.name for c in classes},
     )
     name = f"{table}-{period.since.isoformat()}-to-{period.until.isoformat()}.csv"
     return Response(

@@ -15,9 +15,10 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import Site, year_2_maths
+from tests.e2e.family_pages import parent_on_a_phone, teacher_at_a_desk
 from tests.e2e.test_console_page import Lesson
 from tests.e2e.test_console_page import shot as console_shot
-from tests.e2e.test_schedule_pages import DESKTOP, PHONE, shot, sign_in
+from tests.e2e.test_schedule_pages import DESKTOP, shot
 from tests.integration.families import family_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
@@ -63,12 +64,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 async def test_a_parent_stops_their_child_joining_and_the_teacher_sees_it(
     browser: Browser, site: Site, locale: str, forename: str, words: dict[str, str]
 ):
-    token = await family_token(site.server, site.school, site.session_id, forename)
     language = locale[:2]
-    family = await browser.new_context(locale=locale, viewport=PHONE)
-    try:
-        parent = await family.new_page()
-        await parent.goto(f"{site.url}/join/{token}/absence")
+    async with parent_on_a_phone(browser, site, locale, forename) as parent:
         offer = parent.get_by_role("link", name=words["offer"])
         await expect(offer).to_be_visible()
         await offer.scroll_into_view_if_needed()
@@ -84,13 +81,8 @@ async def test_a_parent_stops_their_child_joining_and_the_teacher_sees_it(
         await expect(parent.get_by_role("heading", level=1)).to_have_text(words["done"])
         await expect(main).to_contain_text(words["again"])
         await shot(parent, f"family-withdraw-done-{language}")
-    finally:
-        await family.close()
 
-    staff = await browser.new_context(locale=locale, viewport=DESKTOP)
-    try:
-        teacher = await staff.new_page()
-        await sign_in(teacher, site)
+    async with teacher_at_a_desk(browser, site, locale) as teacher:
         await teacher.goto(f"{site.url}/staff/sessions/{site.session_id}")
         section = teacher.locator("section.told")
         await expect(section).to_contain_text(forename)
@@ -99,8 +91,6 @@ async def test_a_parent_stops_their_child_joining_and_the_teacher_sees_it(
         await expect(line).to_contain_text(words["beside"])
         await line.scroll_into_view_if_needed()
         await shot(teacher, f"lesson-withdrawn-{language}")
-    finally:
-        await staff.close()
 
 
 # covers: C17, C23, CRO-16

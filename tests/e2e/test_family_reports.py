@@ -11,8 +11,8 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import Site
-from tests.e2e.test_schedule_pages import DESKTOP, PHONE, shot, sign_in
-from tests.integration.families import family_token
+from tests.e2e.family_pages import parent_on_a_phone, teacher_at_a_desk
+from tests.e2e.test_schedule_pages import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 
@@ -56,24 +56,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 async def test_a_family_tells_the_school_and_the_teacher_sees_it_on_the_lessons_page(
     browser: Browser, site: Site, locale: str, forename: str, words: dict[str, str]
 ):
-    token = await family_token(site.server, site.school, site.session_id, forename)
     language = locale[:2]
-    family = await browser.new_context(locale=locale, viewport=PHONE)
-    try:
-        parent = await family.new_page()
-        await parent.goto(f"{site.url}/join/{token}/absence")
+    async with parent_on_a_phone(browser, site, locale, forename) as parent:
         await parent.get_by_label(words["absent"]).check()
         await parent.get_by_label(words["note"]).fill(f"{forename} has a cold.")
         await parent.get_by_role("button", name=words["send"]).click()
         await expect(parent.locator("main")).to_contain_text(words["thanks"])
         await shot(parent, f"family-told-{language}")
-    finally:
-        await family.close()
 
-    staff = await browser.new_context(locale=locale, viewport=DESKTOP)
-    try:
-        teacher = await staff.new_page()
-        await sign_in(teacher, site)
+    async with teacher_at_a_desk(browser, site, locale) as teacher:
         told = teacher.locator(".told[role=status]")
         await expect(told).to_contain_text(words["home"])
         await shot(teacher, f"home-told-{language}")
@@ -86,5 +77,3 @@ async def test_a_family_tells_the_school_and_the_teacher_sees_it_on_the_lessons_
         line = teacher.locator(".pupil-line", has_text=forename)
         await expect(line.locator(".told-beside")).to_contain_text(words["beside"])
         await shot(teacher, f"lesson-told-{language}")
-    finally:
-        await staff.close()

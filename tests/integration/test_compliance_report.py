@@ -296,37 +296,34 @@ async def test_the_school_summary_uses_stored_results_until_the_log_moves(server
     assert empty.sessions == ()
 
 
-async def _later_lesson(server: LiveServer, school: School) -> str:
-    session_id = await schedule(server, school, starts_at=START + dt.timedelta(hours=1))
+async def _ended_lesson(
+    server: LiveServer, school: School, starts_at: dt.datetime, minutes: int, concern: str = ""
+) -> str:
+    """A lesson the teacher and the assistant join, that the teacher ends `minutes` later
+    (raising `concern` about Amelia first, if any)."""
+    session_id = await schedule(server, school, starts_at=starts_at)
     teacher = await join(server, session_id, school.teacher_cookie, "teacher")
     assistant = await join(server, session_id, school.assistant_cookie, "assistant")
     try:
-        server.clock.advance(dt.timedelta(minutes=5))
+        server.clock.advance(dt.timedelta(minutes=minutes))
+        if concern:
+            reply = await teacher.send("concern", summary=concern, pupil=school.pupils["Amelia"])
+            assert reply["type"] == "ok", reply
         assert (await teacher.send("end"))["type"] == "ok"
         await asyncio.wait_for(teacher.closed.wait(), 5)
     finally:
         await teacher.close()
         await assistant.close()
     return session_id
+
+
+async def _later_lesson(server: LiveServer, school: School) -> str:
+    return await _ended_lesson(server, school, START + dt.timedelta(hours=1), 5)
 
 
 async def concern_lesson(server: LiveServer, school: School) -> str:
     """A lesson in which the teacher raises a concern about Amelia, then ends it."""
-    session_id = await schedule(server, school, starts_at=START)
-    teacher = await join(server, session_id, school.teacher_cookie, "teacher")
-    assistant = await join(server, session_id, school.assistant_cookie, "assistant")
-    try:
-        server.clock.advance(dt.timedelta(minutes=4))
-        reply = await teacher.send(
-            "concern", summary="A bruise on Amelia's arm", pupil=school.pupils["Amelia"]
-        )
-        assert reply["type"] == "ok", reply
-        assert (await teacher.send("end"))["type"] == "ok"
-        await asyncio.wait_for(teacher.closed.wait(), 5)
-    finally:
-        await teacher.close()
-        await assistant.close()
-    return session_id
+    return await _ended_lesson(server, school, START, 4, concern="A bruise on Amelia's arm")
 
 
 # covers: CLA-07, STJ-08, WER-16, S04-21, C16

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from bench.server_process import ServerProcess
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
@@ -44,6 +44,7 @@ from tests.integration.families import (
     parts,
     schedule,
 )
+from tests.integration.faults import refuse_rows
 from tests.integration.live import Client, LiveServer, free_port
 from tests.support.rooms import START
 
@@ -170,31 +171,7 @@ async def test_a_concern_reaches_the_dsl_without_waiting_for_the_outbox_to_look(
 
 async def refuse_notifications(engine: AsyncEngine, refuse: bool) -> None:
     """A database that will not take a notification row (a fault of the outbox table alone)."""
-    async with engine.begin() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if refuse and postgres:
-            await conn.execute(
-                text(
-                    "CREATE FUNCTION no_outbox() RETURNS trigger AS "
-                    "$$ BEGIN RAISE EXCEPTION 'outbox unavailable'; END $$ LANGUAGE plpgsql"
-                )
-            )
-            await conn.execute(
-                text(
-                    "CREATE TRIGGER no_outbox BEFORE INSERT ON notifications "
-                    "FOR EACH ROW EXECUTE FUNCTION no_outbox()"
-                )
-            )
-        elif refuse:
-            await conn.execute(
-                text(
-                    "CREATE TRIGGER no_outbox BEFORE INSERT ON notifications "
-                    "BEGIN SELECT RAISE(ABORT, 'outbox unavailable'); END"
-                )
-            )
-        else:
-            drop = "DROP TRIGGER no_outbox"
-            await conn.execute(text(f"{drop} ON notifications" if postgres else drop))
+    await refuse_rows(engine, "notifications", "no_outbox", "outbox unavailable", refuse)
 
 
 # covers: C12, WER-14, S04-19, CLA-17

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import html
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from safeclass.adapters.store import pupil_records
@@ -33,11 +31,10 @@ from tests.integration.families import (
     make_school,
     schedule,
 )
+from tests.integration.family_pages import WELSH, browser, main_text
 from tests.integration.live import Client, Lesson, LiveServer, running
-from tests.integration.test_pages import main_text as tagless
 from tests.support.rooms import START
 
-WELSH = {"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.5"}
 BY_LINK = "parent, by link"
 
 
@@ -59,19 +56,6 @@ async def server(db_url: str, tmp_path: Path, mail: MailSink) -> AsyncIterator[L
 @pytest.fixture
 async def school(server: LiveServer) -> School:
     return await make_school(server.services, "claydon")
-
-
-def main_text(page: str) -> str:
-    return html.unescape(tagless(page))
-
-
-def browser(
-    server: LiveServer, cookie: str = "", headers: dict[str, str] | None = None
-) -> httpx.AsyncClient:
-    sent = {"Accept": "text/html", **(headers or {})}
-    if cookie:
-        sent["Cookie"] = cookie
-    return httpx.AsyncClient(base_url=server.url, headers=sent, timeout=15)
 
 
 async def _history(server: LiveServer, school: School, forename: str) -> list[Any]:

@@ -8,20 +8,16 @@ the pupil; in English and in Welsh. A family sending the same thing again is sho
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from safeclass.app.clock import AdjustableClock
 from tests.integration.families import School, family_token, make_school, schedule
+from tests.integration.family_pages import WELSH, browser, main_text
 from tests.integration.live import LiveServer, running
-from tests.integration.test_pages import main_text as tagless
 from tests.support.rooms import START
-
-WELSH = {"Accept-Language": "cy-GB,cy;q=0.9,en;q=0.5"}
 
 
 @pytest.fixture
@@ -36,20 +32,6 @@ async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
 @pytest.fixture
 async def school(server: LiveServer) -> School:
     return await make_school(server.services, "claydon")
-
-
-def main_text(page: str) -> str:
-    """The page's main text as a reader hears it (entities such as &#39; read back)."""
-    return html.unescape(tagless(page))
-
-
-def browser(
-    server: LiveServer, cookie: str = "", headers: dict[str, str] | None = None
-) -> httpx.AsyncClient:
-    sent = {"Accept": "text/html", **(headers or {})}
-    if cookie:
-        sent["Cookie"] = cookie
-    return httpx.AsyncClient(base_url=server.url, headers=sent, timeout=15)
 
 
 # covers: C23, CRO-16

@@ -216,14 +216,11 @@ class OutboxAlerts:
                 session_id,
                 NO_DSL,
             )
-        hook = self._hook_body(
+        hook = self._dsl_hook(
             school_id,
-            "dsl_alert",
-            event.reason.value,
             state,
             session_id,
-            event.at,
-            raised_by=who.name if who else "",
+            event,
             category=record.category if record else "",
             text="A safeguarding concern was raised. Open safeclass to read it.",
             link=concerns.concern_link(self._public_url, record.concern_id if record else ""),
@@ -346,14 +343,11 @@ class OutboxAlerts:
             if self._by_email
         ]
         if self.channels.staff_hook:  # no sensitive detail: who, why, when, and a link
-            hook = self._hook_body(
+            hook = self._dsl_hook(
                 school_id,
-                "dsl_alert",
-                event.reason.value,
                 state,
                 session_id,
-                event.at,
-                raised_by=who.name if who else "",
+                event,
                 text=f"{what}. Open safeclass to read the details.",
                 link=f"{self._public_url}/room/{session_id}" if self._public_url else "",
             )
@@ -502,6 +496,27 @@ class OutboxAlerts:
                 )
             )
         return rows
+
+    def _dsl_hook(
+        self,
+        school_id: str,
+        state: RoomState,
+        session_id: str,
+        event: ev.DslAlerted,
+        **more: object,
+    ) -> str:
+        """A DSL alert for the staff webhook: who raised it, why and when, and `more`."""
+        who = state.participants.get(event.by)
+        return self._hook_body(
+            school_id,
+            "dsl_alert",
+            event.reason.value,
+            state,
+            session_id,
+            event.at,
+            raised_by=who.name if who else "",
+            **more,
+        )
 
     def _hook_body(
         self,

@@ -491,7 +491,8 @@ async def write_concern(
         event_seq=event_seq,
         event_hash=event_hash,
     )
-    this = entry_hash(
+    await _chain_entry(
+        conn,
         key,
         GENESIS,
         new.concern_id,
@@ -504,17 +505,37 @@ async def write_concern(
         new.summary,
         record,
     )
+
+
+async def _chain_entry(
+    conn: AsyncConnection,
+    key: bytes,
+    prev: str,
+    concern_id: str,
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    happened_at: dt.datetime | None,
+    by_staff: str | None,
+    by_name: str,
+    text: str,
+    record: str = "",
+) -> None:
+    """Write entry `seq` of a concern, chained to the hash `prev` of the one before it."""
+    this = entry_hash(
+        key, prev, concern_id, seq, kind, at, happened_at, by_staff, by_name, text, record
+    )
     await conn.execute(
         insert(ConcernEntry).values(
-            concern_id=new.concern_id,
-            seq=1,
-            kind=ACCOUNT,
-            at=new.raised_at,
-            happened_at=new.happened_at,
-            by_staff=new.raised_by,
-            by_name=new.raised_by_name,
-            text=new.summary,
-            prev_hash=GENESIS,
+            concern_id=concern_id,
+            seq=seq,
+            kind=kind,
+            at=at,
+            happened_at=happened_at,
+            by_staff=by_staff,
+            by_name=by_name,
+            text=text,
+            prev_hash=prev,
             hash=this,
         )
     )
@@ -744,21 +765,7 @@ async def add_entry(
             )
         ).first()
         seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
-        this = entry_hash(key, prev, concern_id, seq, kind, now, happened, by, by_name, text)
-        await conn.execute(
-            insert(ConcernEntry).values(
-                concern_id=concern_id,
-                seq=seq,
-                kind=kind,
-                at=now,
-                happened_at=happened,
-                by_staff=by,
-                by_name=by_name,
-                text=text,
-                prev_hash=prev,
-                hash=this,
-            )
-        )
+        await _chain_entry(conn, key, prev, concern_id, seq, kind, now, happened, by, by_name, text)
         if kind == READ:
             await conn.execute(
                 update(Concern).where(Concern.id == concern_id).values(status=MARKED_READ)

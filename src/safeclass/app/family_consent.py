@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
@@ -34,13 +33,14 @@ from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records
-from safeclass.adapters.store.tables import ConsentRecord, Invitation, Notification, ParentReport
+from safeclass.adapters.store.tables import ConsentRecord, Invitation, Notification
 from safeclass.app.alerts import notification_row
 from safeclass.app.invitations import (
     REPORTABLE,
     OpenedLink,
     ReportReason,
     check_link,
+    keep_parent_report,
     staff_to_tell,
 )
 from safeclass.core import Consent
@@ -88,17 +88,8 @@ async def withdraw_by_link(
             now=now,
             session_id=inv.session_id,
         )
-        await conn.execute(
-            insert(ParentReport).values(
-                id=str(uuid.uuid4()),
-                school_id=inv.school_id,
-                session_id=inv.session_id,
-                pupil_id=inv.pupil_id,
-                reason=ReportReason.WITHDREW_CONSENT.value,
-                message="",
-                emailed=True,
-                created_at=now,
-            )
+        await keep_parent_report(
+            conn, inv, ReportReason.WITHDREW_CONSENT, "", emailed=True, now=now
         )
         await _email_staff(conn, inv, found, now, public_url)
     log.info("consent withdrawn through a family link", extra={"session": inv.session_id})

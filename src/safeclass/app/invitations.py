@@ -577,22 +577,36 @@ async def report_to_school(
         if len(earlier) >= REPORTS_KEPT:
             return found, Reported.NOT_KEPT
         emailing = sum(r.emailed for r in earlier) < REPORTS_EMAILED
-        await conn.execute(
-            insert(ParentReport).values(
-                id=str(uuid.uuid4()),
-                school_id=inv.school_id,
-                session_id=inv.session_id,
-                pupil_id=inv.pupil_id,
-                reason=reason.value,
-                message=text,
-                emailed=emailing,
-                created_at=now,
-            )
-        )
+        await keep_parent_report(conn, inv, reason, text, emailed=emailing, now=now)
         if not emailing:
             return found, Reported.KEPT
         await _email_staff(conn, inv, found, reason, bool(text), now, public_url)
     return found, Reported.EMAILED
+
+
+async def keep_parent_report(
+    conn: AsyncConnection,
+    inv: Row[Any],
+    reason: ReportReason,
+    message: str,
+    *,
+    emailed: bool,
+    now: dt.datetime,
+) -> None:
+    """Keep what a family said through their link `inv` (about its pupil and lesson), and
+    whether the lesson's staff are emailed it."""
+    await conn.execute(
+        insert(ParentReport).values(
+            id=str(uuid.uuid4()),
+            school_id=inv.school_id,
+            session_id=inv.session_id,
+            pupil_id=inv.pupil_id,
+            reason=reason.value,
+            message=message,
+            emailed=emailed,
+            created_at=now,
+        )
+    )
 
 
 async def _email_staff(

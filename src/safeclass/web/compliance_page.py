@@ -33,7 +33,7 @@ from safeclass.app.reports.compliance_pdf import compliance_pdf
 from safeclass.web import i18n
 from safeclass.web.compliance_words import SHORT
 from safeclass.web.deps import AllowedSession, AllowedStaff, services_of
-from safeclass.web.render import render
+from safeclass.web.render import not_now, render
 
 # a page works out lessons with no stored result for this long, then leaves the rest to a task
 PAGE_BUDGET_S = 2.0
@@ -73,16 +73,9 @@ async def session_compliance_page(
     session_id: str, access: AllowedSession, request: Request
 ) -> Response:
     """One lesson's compliance report."""
-    services = services_of(request)
-    if not ready(access.session, services.clock.now()):
-        return _not_ready(request, session_id)
-    report = await compliance.session_compliance(
-        services.engine,
-        services.event_log,
-        session_id,
-        access.session.school_id,
-        services.clock.now(),
-    )
+    report = await _report_of(request, session_id, access)
+    if isinstance(report, HTMLResponse):
+        return report
     language = i18n.language_of(request)
     words = i18n.translations(language)
     zone = ZoneInfo(report.timezone)
@@ -114,16 +107,9 @@ async def session_compliance_pdf(
     session_id: str, access: AllowedSession, request: Request
 ) -> Response:
     """The report as a PDF, in the page's language."""
-    services = services_of(request)
-    if not ready(access.session, services.clock.now()):
-        return _not_ready(request, session_id)
-    report = await compliance.session_compliance(
-        services.engine,
-        services.event_log,
-        session_id,
-        access.session.school_id,
-        services.clock.now(),
-    )
+    report = await _report_of(request, session_id, access)
+    if isinstance(report, HTMLResponse):
+        return report
     words = i18n.translations(i18n.language_of(request))
     body = await asyncio.to_thread(compliance_pdf, report, words)
     zone = ZoneInfo(report.timezone)
@@ -220,14 +206,27 @@ def _range(request: Request, today: dt.date) -> tuple[dt.date, dt.date, str]:
     return start, end, ""
 
 
+async def _report_of(
+    request: Request, session_id: str, access: AllowedSession
+) -> compliance.ComplianceReport | HTMLResponse:
+    """The lesson's report for its page and its PDF, or the page saying it is not ready yet."""
+    services = services_of(request)
+    if not ready(access.session, services.clock.now()):
+        return _not_ready(request, session_id)
+    return await compliance.session_compliance(
+        services.engine,
+        services.event_log,
+        session_id,
+        access.session.school_id,
+        services.clock.now(),
+    )
+
+
 def _not_ready(request: Request, session_id: str) -> HTMLResponse:
     gettext = i18n.translations(i18n.language_of(request)).gettext
-    return render(
+    return not_now(
         request,
-        "problem.html",
-        status=409,
-        heading=gettext("This cannot be done now"),
-        lines=[gettext("The compliance report is ready once the lesson has ended.")],
-        action_href=f"/staff/sessions/{session_id}",
-        action_text=gettext("Back to the lesson"),
+        gettext("The compliance report is ready once the lesson has ended."),
+        f"/staff/sessions/{session_id}",
+        gettext("Back to the lesson"),
     )

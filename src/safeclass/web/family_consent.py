@@ -19,10 +19,17 @@ from fastapi.responses import HTMLResponse
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.family_consent import Withdrawal, withdraw_by_link
 from safeclass.app.family_reports import lesson_staff
-from safeclass.app.invitations import REPORTABLE, OpenedLink, check_link
+from safeclass.app.invitations import OpenedLink
 from safeclass.web import i18n
 from safeclass.web.deps import services_of
-from safeclass.web.invitations import _count_if_unknown, _slowed, _when, _who_will_see, kind_page
+from safeclass.web.invitations import (
+    _count_if_unknown,
+    _slowed,
+    _when,
+    _who_will_see,
+    form_link,
+    kind_page,
+)
 from safeclass.web.pages import link_template, page
 
 router = APIRouter(tags=["families"])
@@ -33,14 +40,9 @@ WITHDRAW = "/join/{token}/withdraw"
 @router.get(WITHDRAW, response_class=HTMLResponse, include_in_schema=False)
 async def withdraw_form(token: str, request: Request) -> HTMLResponse:
     """What stopping the child joining live lessons does, and the button that does it."""
-    services = services_of(request)
-    now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
-        return slowed
-    found, _ = await check_link(services.engine, token, now)
-    _count_if_unknown(request, found, now)
-    if found.state not in REPORTABLE:
-        return kind_page(request, found)
+    found = await form_link(request, token)
+    if isinstance(found, HTMLResponse):
+        return found
     return link_template(
         request,
         "withdraw_confirm.html",

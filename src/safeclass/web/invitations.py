@@ -254,14 +254,9 @@ def _report_form(request: Request, found: OpenedLink, *, missing: bool = False) 
 @router.get("/join/{token}/absence", response_class=HTMLResponse, include_in_schema=False)
 async def report_form(token: str, request: Request) -> HTMLResponse:
     """The form a parent fills in to tell the school (C23, CRO-16)."""
-    services = services_of(request)
-    now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
-        return slowed
-    found, _ = await check_link(services.engine, token, now)
-    _count_if_unknown(request, found, now)
-    if found.state not in REPORTABLE:
-        return kind_page(request, found)
+    found = await form_link(request, token)
+    if isinstance(found, HTMLResponse):
+        return found
     return _report_form(request, found)
 
 
@@ -278,10 +273,9 @@ async def report(
     if (slowed := _slowed(request, now)) is not None:
         return slowed
     if reason not in {r.value for r in FORM_REASONS}:
-        found, _ = await check_link(services.engine, token, now)
-        _count_if_unknown(request, found, now)
-        if found.state not in REPORTABLE:
-            return kind_page(request, found)
+        found = await reportable_link(request, token, now)
+        if isinstance(found, HTMLResponse):
+            return found
         return _report_form(request, found, missing=True)
     found, reported = await report_to_school(
         services.engine,
@@ -430,3 +424,24 @@ def _count_if_unknown(request: Request, found: OpenedLink, now: dt.datetime) -> 
     """A link that matches nothing counts against its address; any real link does not."""
     if found.state is LinkState.UNKNOWN:
         lookup_limiter(request).failed(client_address(request), now)
+
+
+async def reportable_link(
+    request: Request, token: str, now: dt.datetime
+) -> OpenedLink | HTMLResponse:
+    """The link a parent's form is for (one matching nothing counted against the address), or
+    the link's own page when a parent cannot tell the school or withdraw from it."""
+    found, _ = await check_link(services_of(request).engine, token, now)
+    _count_if_unknown(request, found, now)
+    if found.state not in REPORTABLE:
+        return kind_page(request, found)
+    return found
+
+
+async def form_link(request: Request, token: str) -> OpenedLink | HTMLResponse:
+    """`reportable_link` for a parent's form page, once the address is not slowed (else the page
+    saying to wait)."""
+    now = services_of(request).clock.now()
+    if (slowed := _slowed(request, now)) is not None:
+        return slowed
+    return await reportable_link(request, token, now)

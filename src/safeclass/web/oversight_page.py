@@ -100,6 +100,30 @@ async def _setting(request: Request, staff: Any) -> tuple[Policy, ZoneInfo, dt.d
     return policy, zone, services.clock.now().astimezone(zone).date(), classes
 
 
+async def _overview(
+    request: Request,
+    staff: Any,
+    zone: ZoneInfo,
+    period: Period,
+    classes: list[Any],
+    **options: Any,
+) -> Overview:
+    """The school's (or the chosen class's) figures for the period, as the page and its CSV
+    downloads ask for them (`options`: how many recent lines, which pupils, a time budget)."""
+    services = services_of(request)
+    return await oversight.overview(
+        services.engine,
+        staff.school_id,
+        zone,
+        period.since,
+        period.until,
+        services.clock.now(),
+        period.class_id,
+        class_names={c.id: c.name for c in classes},
+        **options,
+    )
+
+
 def review_words(policy: Policy, today: dt.date, language: str) -> tuple[Review, str]:
     """The policy's review date in a sentence, and how urgent it is (CRO-17)."""
     gettext = i18n.translations(language).gettext
@@ -131,6 +155,24 @@ def _both(
         f"{chart_id}-narrow", title, description, series, bars, share=share, narrow=True
     )
     return wide, narrow
+
+
+def _attendance_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    gettext: Callable[[str], str],
+    rows: Sequence[tuple[str, Counts]],
+) -> tuple[Markup, Markup]:
+    """A bar a row of on time, late, absent and other, labelled with the share who came."""
+    percent = gettext("%(num)d%%")
+    return _both(
+        chart_id,
+        title,
+        description,
+        _series(gettext),
+        [Bar(label, _values(c), percent % {"num": c.percent(c.came)}) for label, c in rows],
+    )
 
 
 def _series(gettext: Callable[[str], str]) -> list[Series]:
@@ -187,16 +229,13 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     services = services_of(request)
     policy, zone, today, classes = await _setting(request, staff)
     period = period_of(request, today, [c.id for c in classes])
-    found = await oversight.overview(
-        services.engine,
-        staff.school_id,
+    found = await _overview(
+        request,
+        staff,
         zone,
-        period.since,
-        period.until,
-        services.clock.now(),
-        period.class_id,
+        period,
+        classes,
         pupils=oversight.Pupils.ALL if period.class_id else oversight.Pupils.MOST_MISSED,
-        class_names={c.id: c.name for c in classes},
         budget_s=PAGE_BUDGET_S,
     )
     compliance = await oversight.compliance_summary(
@@ -210,35 +249,27 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     )
     language = i18n.language_of(request)
     gettext = i18n.translations(language).gettext
-    series = _series(gettext)
-    percent = gettext("%(num)d%%")
     weeks = [(week_label(w, language), w) for w in found.weeks]
-    week_chart = _both(
+    week_chart = _attendance_chart(
         "chart-weeks",
         gettext("Attendance by week"),
         gettext(
             "For each week, the share of expected pupils who came on time, came late, were "
             "absent, or other. The table below has the same figures."
         ),
-        series,
-        [
-            Bar(label, _values(w.counts), percent % {"num": w.counts.percent(w.counts.came)})
-            for label, w in weeks
-        ],
+        gettext,
+        [(label, w.counts) for label, w in weeks],
     )
     class_rows = [(_class_label(c, gettext), c) for c in found.classes]
-    class_chart = _both(
+    class_chart = _attendance_chart(
         "chart-classes",
         gettext("Attendance by class"),
         gettext(
             "For each class, the share of expected pupils who came on time, came late, were "
             "absent, or other. The table below has the same figures."
         ),
-        series,
-        [
-            Bar(label, _values(c.counts), percent % {"num": c.counts.percent(c.counts.came)})
-            for label, c in class_rows
-        ],
+        gettext,
+        [(label, c.counts) for label, c in class_rows],
     )
     names = mark_words(gettext)
     behaviour_rows = [(names[m], found.behaviour[m]) for m in oversight.MARK_ORDER]
@@ -407,20 +438,16 @@ async def table_as_csv(table: str, request: Request, staff: AllowedStaff) -> Res
     """A chart's figures as CSV for the school's spreadsheet, for the page's period and class."""
     if table not in TABLES:
         raise HTTPException(404, "No such table")
-    services = services_of(request)
     _policy, zone, today, classes = await _setting(request, staff)
     period = period_of(request, today, [c.id for c in classes])
-    found = await oversight.overview(
-        services.engine,
-        staff.school_id,
+    found = await _overview(
+        request,
+        staff,
         zone,
-        period.since,
-        period.until,
-        services.clock.now(),
-        period.class_id,
+        period,
+        classes,
         recent=0,
         pupils=oversight.Pupils.ALL if table == "pupils" else oversight.Pupils.NONE,
-        class_names={c.id: c.name for c in classes},
     )
     name = f"{table}-{period.since.isoformat()}-to-{period.until.isoformat()}.csv"
     return Response(

@@ -107,3 +107,17 @@ def remember_language(request: Request, response: Response) -> None:
         httponly=True,
         samesite="lax",
     )
+
+
+def not_now(request: Request, line: str, back_href: str, back_text: str) -> HTMLResponse:
+    """409 "This cannot be done now" with why (`line`) and the way back, both already in the
+    request's language: a staff action refused for the state of the lesson or the pupil."""
+    return render(
+        request,
+        "problem.html",
+        status=409,
+        heading=i18n.translations(i18n.language_of(request)).gettext("This cannot be done now"),
+        lines=[line],
+        action_href=back_href,
+        action_text=back_text,
+    )

@@ -45,7 +45,7 @@ from safeclass.app.undelivered import waiting_notices
 from safeclass.bootstrap import Services
 from safeclass.web import i18n, room_words
 from safeclass.web.deps import AllowedSession, services_of
-from safeclass.web.render import render
+from safeclass.web.render import not_now, render
 from safeclass.web.staff_pages import session_line
 from safeclass.web.staff_words import consent_words, role_words, short_when, withdrawn_words
 from safeclass.web.stopped_links import close_devices, stop_family_link
@@ -175,7 +175,7 @@ async def send_links(session_id: str, access: AllowedSession, request: Request) 
     services = services_of(request)
     channels = [c for c in services.channels if c.name != "letters"]
     if not channels:
-        return _problem(request, 409, "no_email")
+        return _problem(request, "no_email")
     try:
         report = await invitations.send_invitations(
             services.engine,
@@ -186,7 +186,7 @@ async def send_links(session_id: str, access: AllowedSession, request: Request) 
             now=services.clock.now(),
         )
     except invitations.SessionClosedError:
-        return _problem(request, 409, "closed")
+        return _problem(request, "closed")
     await close_devices(services, report.revoked_passes)
     sent = sum(r.status is invitations.SendStatus.SENT for r in report.results)
     without = sum(r.status is invitations.SendStatus.NOT_SENT for r in report.results)
@@ -221,7 +221,7 @@ async def new_link(
     if pupil is None:
         raise HTTPException(404, "No such pupil on this session")
     if not invitations.takes_part(stored, pupil):
-        return _problem(request, 409, "not_taking_part")
+        return _problem(request, "not_taking_part")
     here = _OnThePage()
     # the server's letters folder, if that is its channel, keeps the newest letter too
     letters = [c for c in services.channels if c.name == "letters"]
@@ -236,10 +236,10 @@ async def new_link(
             pupil_id=pupil_id,
         )
     except invitations.SessionClosedError:
-        return _problem(request, 409, "closed")
+        return _problem(request, "closed")
     await close_devices(services, report.revoked_passes)
     if here.letter is None:
-        return _problem(request, 409, "closed")
+        return _problem(request, "closed")
     language = i18n.language_of(request)
     zone = ZoneInfo(stored.policy.school.timezone)
     letter = here.letter
@@ -287,7 +287,7 @@ async def register_as_csv(session_id: str, access: AllowedSession, request: Requ
     """The register for the school's attendance spreadsheet, once the lesson has ended."""
     services = services_of(request)
     if not _register_ready(access.session, services.clock.now()):
-        return _problem(request, 409, "register_not_ready")
+        return _problem(request, "register_not_ready")
     report = await session_report(services.engine, session_id, access.session.school_id)
     return Response(
         # with a byte-order mark, as the CLI's file: Excel then shows "Siân", not "SiÃ¢n"
@@ -302,7 +302,7 @@ async def register_as_pdf(session_id: str, access: AllowedSession, request: Requ
     """The register and timeline as a PDF to print or keep, once the lesson has ended."""
     services = services_of(request)
     if not _register_ready(access.session, services.clock.now()):
-        return _problem(request, 409, "register_not_ready")
+        return _problem(request, "register_not_ready")
     report = await session_report(services.engine, session_id, access.session.school_id)
     body = await asyncio.to_thread(register_pdf, report.register, report.timeline)
     return Response(body, media_type="application/pdf", headers=_download(access.session, "pdf"))
@@ -379,7 +379,7 @@ def _count(text: str) -> int:
     return int(text) if text.isdigit() and len(text) < 6 else 0
 
 
-def _problem(request: Request, status: int, code: str) -> HTMLResponse:
+def _problem(request: Request, code: str) -> HTMLResponse:
     """A refusal of a lesson's action, as a page in plain words with the way back."""
     gettext = i18n.translations(i18n.language_of(request)).gettext
     lines = {
@@ -393,12 +393,9 @@ def _problem(request: Request, status: int, code: str) -> HTMLResponse:
         ),
         "register_not_ready": gettext("The register is ready once the lesson has ended."),
     }
-    return render(
+    return not_now(
         request,
-        "problem.html",
-        status=status,
-        heading=gettext("This cannot be done now"),
-        lines=[lines[code]],
-        action_href=_page_of(request.path_params["session_id"]),
-        action_text=gettext("Back to the lesson"),
+        lines[code],
+        _page_of(request.path_params["session_id"]),
+        gettext("Back to the lesson"),
     )

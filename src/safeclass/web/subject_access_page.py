@@ -28,7 +28,7 @@ from safeclass.app.subject_access import (
 )
 from safeclass.web import i18n
 from safeclass.web.deps import AllowedStaff, services_of
-from safeclass.web.render import render
+from safeclass.web.render import not_now, render
 from safeclass.web.subject_access_words import erased_words, held_words, kept_words
 
 router = APIRouter(include_in_schema=False)
@@ -132,14 +132,11 @@ async def erase(pupil_id: str, request: Request, staff: AllowedStaff) -> HTMLRes
         )
     except LessonLiveError:
         gettext = i18n.translations(i18n.language_of(request)).gettext
-        return render(
+        return not_now(
             request,
-            "problem.html",
-            status=409,
-            heading=gettext("This cannot be done now"),
-            lines=[gettext("One of this pupil's lessons is live now. Erase once it has ended.")],
-            action_href=f"/staff/pupils/{pupil_id}/records",
-            action_text=gettext("Back to the records"),
+            gettext("One of this pupil's lessons is live now. Erase once it has ended."),
+            f"/staff/pupils/{pupil_id}/records",
+            gettext("Back to the records"),
         )
     return _plan_page(request, result.plan, done=True, problems=list(result.problems))
 

@@ -324,3 +324,53 @@ async def test_a_link_opened_too_early_shows_the_agenda_and_what_is_coming(serve
     assert "What the lesson is about: Counting in fives" in text
     assert "Your teacher has added things for the lesson (Counting song)." in text
     assert token not in early.text
+
+
+# covers: C15, CLA-17
+async def test_what_is_on_offer_for_the_lesson_is_on_record_as_the_room_opens_and_only_so(
+    server: LiveServer,
+):
+    school = await make_school(server.services)
+    session_id = await schedule(server, school, starts_at=START, agenda="Counting in fives")
+    added = {
+        title: await resources.add_link(
+            server.services.engine,
+            school_id=school.id,
+            session_id=session_id,
+            staff_id=school.teacher_id,
+            title=title,
+            url=url,
+            now=START - dt.timedelta(hours=3),
+        )
+        for title, url in (("Counting song", "https://example.org/song"), ("Gone", "https://x.org"))
+    }
+    await resources.remove(  # taken off again before the lesson: not on offer
+        server.services.engine,
+        server.settings.data_dir,
+        session_id=session_id,
+        resource_id=added["Gone"],
+        staff_id=school.teacher_id,
+        now=START - dt.timedelta(hours=2),
+    )
+    assert isinstance(server.services.clock, AdjustableClock)
+    server.services.clock.set(START - dt.timedelta(minutes=4))  # the waiting room opens
+    teacher = await Client(server, session_id, school.teacher_cookie, "teacher").connect()
+    try:
+        assert (await teacher.send("join"))["type"] == "ok"
+        # a member of staff cannot write one: the room's own record of what was on offer
+        forged = await teacher.send("note", kind="resource", text="A link I never added")
+        assert forged["type"] == "refused"
+        assert "Things for the lesson are added on its page" in forged["message"]
+    finally:
+        await teacher.close()
+    entries = await EventLog(server.services.engine).read(session_id)
+    notes = [e.payload for e in entries if e.type == "LogNoteAdded"]
+    assert notes == [
+        {"kind": "agenda", "by": "schedule", "text": "Counting in fives", "pupil": None},
+        {
+            "kind": "resource",
+            "by": "schedule",
+            "text": "Counting song (https://example.org/song)",
+            "pupil": None,
+        },
+    ]

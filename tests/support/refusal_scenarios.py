@@ -481,6 +481,11 @@ def empty_note(p: str) -> tuple[Driver, c.Command]:
     return live(p), c.AddLogNote("t1", c.NoteKind.NOTE, " ")
 
 
+@scenario("staff-writes-what-is-on-offer")
+def staff_writes_a_resource(p: str) -> tuple[Driver, c.Command]:
+    return live(p), c.AddLogNote("t1", c.NoteKind.RESOURCE, "A link never added")
+
+
 @scenario("empty-concern")
 def empty_concern(p: str) -> tuple[Driver, c.Command]:
     return live(p), c.RaiseConcern("t1", " ")

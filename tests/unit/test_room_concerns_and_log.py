@@ -120,7 +120,7 @@ def test_a_pupil_cannot_raise_a_concern_in_the_session() -> None:
     assert str(refusal) == "Only staff can raise a safeguarding concern here (CLA-07)"
 
 
-@pytest.mark.parametrize("kind", list(NoteKind))
+@pytest.mark.parametrize("kind", [k for k in NoteKind if k is not NoteKind.RESOURCE])
 def test_staff_write_agenda_incidents_behaviour_and_rewards_in_the_log(kind: NoteKind) -> None:
     # covers: C15, CLA-17, CRO-09, CRO-10
     d = in_class("crofton")
@@ -128,6 +128,15 @@ def test_staff_write_agenda_incidents_behaviour_and_rewards_in_the_log(kind: Not
     assert events == [
         ev.LogNoteAdded(at=d.now, kind=kind, by="t2", text="Star of the day", pupil="p1")
     ]
+
+
+def test_what_was_on_offer_for_the_lesson_is_the_rooms_own_record_never_a_staff_note() -> None:
+    # covers: C15
+    d = in_class()
+    refusal = refused_unchanged(
+        d, c.AddLogNote("t1", NoteKind.RESOURCE, "A link never added"), RefusalCode.INVALID
+    )
+    assert refusal.message == "Things for the lesson are added on its page"
 
 
 def test_a_log_note_needs_some_text() -> None:

@@ -423,8 +423,8 @@ class _Builder:
         self.concerns += 1
 
     def _note(self, e: ev.LogNoteAdded) -> None:
-        if e.kind is NoteKind.AGENDA and e.by == SCHEDULE:
-            return  # the agenda as scheduled: the register's `agenda`
+        if e.kind in (NoteKind.AGENDA, NoteKind.RESOURCE) and e.by == SCHEDULE:
+            return  # as scheduled: the register's `agenda` and `resources` (from their table)
         pupil = self._name(e.pupil) if e.pupil else None
         self.notes.append(LogNote(self._local(e.at), e.kind, self._name(e.by), pupil, e.text))
 

@@ -50,6 +50,7 @@ _NOTES = {
     NoteKind.BEHAVIOUR: "Behaviour note",
     NoteKind.REWARD: "Reward",
     NoteKind.NOTE: "Note",
+    NoteKind.RESOURCE: "On offer for the lesson",
 }
 
 

@@ -147,6 +147,9 @@ class NoteKind(StrEnum):
     BEHAVIOUR = "behaviour"
     REWARD = "reward"
     NOTE = "note"
+    # a thing for the lesson (a link or a file) on offer as the waiting room opened: written by
+    # the room from the lesson's plan (`by` "schedule"), never sent by staff
+    RESOURCE = "resource"
 
 
 @dataclass(frozen=True, slots=True)

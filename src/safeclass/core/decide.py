@@ -817,6 +817,10 @@ def _add_note(state: RoomState, c: cmd.AddLogNote, now: dt.datetime) -> Decision
     staff = _staff(state, c)
     if isinstance(staff, Refusal):
         return staff
+    if c.kind is cmd.NoteKind.RESOURCE:  # the room's own record of what was on offer
+        return _refuse(
+            state, "LOG", "Things for the lesson are added on its page", RefusalCode.INVALID
+        )
     text = c.text.strip()
     if not text or len(text) > 2000:
         return _refuse(state, "LOG", "A note needs 1 to 2000 characters", RefusalCode.INVALID)

@@ -63,6 +63,7 @@ class SessionPlan:
     expected: Mapping[str, ExpectedPupil]
     title: str = ""
     agenda: str = ""  # what staff wrote when scheduling; logged when the waiting room opens
+    resources: tuple[str, ...] = ()  # the things for the lesson on offer; logged then too
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,10 @@ def due(state: RoomState, now: dt.datetime) -> list[ev.Event]:
             out.append(
                 ev.LogNoteAdded(at=now, kind=NoteKind.AGENDA, by=SCHEDULE, text=agenda, pupil=None)
             )
+        out.extend(  # and what families were given to open beforehand
+            ev.LogNoteAdded(at=now, kind=NoteKind.RESOURCE, by=SCHEDULE, text=thing, pupil=None)
+            for thing in state.plan.resources
+        )
     if state.phase in (Phase.SCHEDULED, Phase.OPEN) and now >= state.plan.starts_at:
         expectations = state.policy.expectations
         reminder = expectations.pupil if expectations.remind_at_start else ()

@@ -129,6 +129,7 @@ SENTENCES: tuple[str, ...] = (
     N_("Recording saved ({files}): only the DSL and the head can open it"),
     N_("The recording could not {what}: {problem}"),
     N_("A note needs 1 to 2000 characters"),
+    N_("Things for the lesson are added on its page"),
     N_("Describe what you saw (up to 4000 characters)"),
     N_("That pupil is not on this session's list"),
     N_("Choose one of the school's categories"),

@@ -22,6 +22,7 @@ from safeclass.adapters.store.tables import (
     Pupil,
     Session,
     SessionPupil,
+    SessionResource,
     SessionStaff,
 )
 from safeclass.core.state import Consent, ExpectedPupil, SessionKind, SessionPlan
@@ -128,6 +129,16 @@ async def load_session(
                 select(SessionStaff.staff_id).where(SessionStaff.session_id == session_id)
             )
         ).all()
+        offered = (
+            await conn.execute(
+                select(SessionResource.title, SessionResource.url, SessionResource.filename)
+                .where(
+                    SessionResource.session_id == session_id,
+                    SessionResource.removed_at.is_(None),
+                )
+                .order_by(SessionResource.added_at, SessionResource.id)
+            )
+        ).all()
     expected = {
         pid: ExpectedPupil(pid, forename, surname, shown, Consent(basis or Consent.IMPLIED))
         for pid, shown, forename, surname, basis in pupils
@@ -140,6 +151,7 @@ async def load_session(
         expected=expected,
         title=row.title,
         agenda=row.agenda,
+        resources=tuple(f"{title} ({url or filename or ''})" for title, url, filename in offered),
     )
     return StoredSession(
         plan=plan,

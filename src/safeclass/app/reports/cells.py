@@ -149,6 +149,7 @@ NOTE_KINDS = {
     NoteKind.BEHAVIOUR: "behaviour",
     NoteKind.REWARD: "reward",
     NoteKind.NOTE: "note",
+    NoteKind.RESOURCE: "for the lesson",
 }
 LOG_HEADINGS = ("Time", "Entry", "Pupil", "By", "Text")
 

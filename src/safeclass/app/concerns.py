@@ -24,6 +24,7 @@ who wrote it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -31,7 +32,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select, update
@@ -113,31 +114,19 @@ def record_digest(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def entry_hash(
-    key: bytes,
-    prev: str,
-    concern_id: str,
-    seq: int,
-    kind: str,
-    at: dt.datetime,
-    happened_at: dt.datetime | None,
-    by_staff: str | None,
-    by_name: str,
-    text: str,
-    record: str = "",
-) -> str:
+def entry_hash(key: bytes, prev: str, concern_id: str, entry: EntryFields, record: str = "") -> str:
     """An entry's hash: keyed, so only the holder of the server's secret can make one."""
     material = "\n".join(
         (
             prev,
             concern_id,
-            str(seq),
-            kind,
-            _iso(at),
-            _iso(happened_at),
-            by_staff or "",
-            by_name,
-            hashlib.sha256(text.encode()).hexdigest(),
+            str(entry.seq),
+            entry.kind,
+            _iso(entry.at),
+            _iso(entry.happened_at),
+            entry.by_staff or "",
+            entry.by_name,
+            hashlib.sha256(entry.text.encode()).hexdigest(),
             record,
         )
     )
@@ -154,8 +143,30 @@ class PupilRef:
     mis_id: str
 
 
+class EntryFields(Protocol):
+    """What an entry's hash covers: a `NewEntry`, an `Entry` read back, or its table row."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def happened_at(self) -> dt.datetime | None: ...
+    @property
+    def by_staff(self) -> str | None: ...
+    @property
+    def by_name(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
-class Entry:
+class NewEntry:
+    """One entry of a concern's record as it is written: the account (1), then each addition,
+    action taken or "read" (who wrote it, when, and when what it tells happened)."""
+
     seq: int
     kind: str
     at: dt.datetime
@@ -163,6 +174,12 @@ class Entry:
     by_staff: str | None
     by_name: str
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(NewEntry):
+    """An entry read back, with its hash."""
+
     hash: str
 
 
@@ -491,20 +508,10 @@ async def write_concern(
         event_seq=event_seq,
         event_hash=event_hash,
     )
-    await _chain_entry(
-        conn,
-        key,
-        GENESIS,
-        new.concern_id,
-        1,
-        ACCOUNT,
-        new.raised_at,
-        new.happened_at,
-        new.raised_by,
-        new.raised_by_name,
-        new.summary,
-        record,
+    account = NewEntry(
+        1, ACCOUNT, new.raised_at, new.happened_at, new.raised_by, new.raised_by_name, new.summary
     )
+    await _chain_entry(conn, key, GENESIS, new.concern_id, account, record)
 
 
 async def _chain_entry(
@@ -512,31 +519,16 @@ async def _chain_entry(
     key: bytes,
     prev: str,
     concern_id: str,
-    seq: int,
-    kind: str,
-    at: dt.datetime,
-    happened_at: dt.datetime | None,
-    by_staff: str | None,
-    by_name: str,
-    text: str,
+    entry: NewEntry,
     record: str = "",
 ) -> None:
-    """Write entry `seq` of a concern, chained to the hash `prev` of the one before it."""
-    this = entry_hash(
-        key, prev, concern_id, seq, kind, at, happened_at, by_staff, by_name, text, record
-    )
+    """Write `entry` of a concern, chained to the hash `prev` of the one before it."""
     await conn.execute(
         insert(ConcernEntry).values(
             concern_id=concern_id,
-            seq=seq,
-            kind=kind,
-            at=at,
-            happened_at=happened_at,
-            by_staff=by_staff,
-            by_name=by_name,
-            text=text,
+            **dataclasses.asdict(entry),
             prev_hash=prev,
-            hash=this,
+            hash=entry_hash(key, prev, concern_id, entry, record),
         )
     )
 
@@ -765,7 +757,8 @@ async def add_entry(
             )
         ).first()
         seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
-        await _chain_entry(conn, key, prev, concern_id, seq, kind, now, happened, by, by_name, text)
+        entry = NewEntry(seq, kind, now, happened, by, by_name, text)
+        await _chain_entry(conn, key, prev, concern_id, entry)
         if kind == READ:
             await conn.execute(
                 update(Concern).where(Concern.id == concern_id).values(status=MARKED_READ)
@@ -819,19 +812,7 @@ async def verify(engine: AsyncEngine, key: bytes, concern_id: str) -> list[str]:
             break
         if e.prev_hash != prev:
             problems.append(f"entry {e.seq} does not follow the one before it")
-        this = entry_hash(
-            key,
-            e.prev_hash,
-            concern_id,
-            e.seq,
-            e.kind,
-            e.at,
-            e.happened_at,
-            e.by_staff,
-            e.by_name,
-            e.text,
-            record if e.seq == 1 else "",
-        )
+        this = entry_hash(key, e.prev_hash, concern_id, e, record if e.seq == 1 else "")
         if this != e.hash:
             what = "the account or the concern's details" if e.seq == 1 else f"entry {e.seq}"
             problems.append(f"{what} changed: its hash does not match")

@@ -18,32 +18,26 @@ import asyncio
 import datetime as dt
 import gc
 import json
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
-from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.integration.live import free_port
 
+from bench.bench_school import add_class, fresh_pg_database, staff_cookie
 from bench.server_process import ServerProcess
-from safeclass.adapters.auth.identity import STAFF_COOKIE
-from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store import connect, school_records, upgrade
-from safeclass.adapters.store.pupil_records import NewPupil, add_pupils
 from safeclass.adapters.store.sessions import create_session
-from safeclass.adapters.store.tables import StaffLogin
 from safeclass.app import invitations
 from safeclass.app.delivery import Letter
 from safeclass.core import SessionKind
@@ -51,12 +45,6 @@ from safeclass.policy.loading import preset_path
 
 PUPILS = 30
 PHASES: dict[str, list[float]] = {"open_link": [], "connect": [], "join": []}
-PG_URL = os.environ.get("SAFECLASS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _letters(n: int) -> str:
-    """A name-safe spelling of a number (names have no digits): 0 → A, 27 → BB."""
-    return chr(65 + n % 26) * (n // 26 + 1)
 
 
 class Capture:
@@ -98,44 +86,13 @@ async def setup(url: str, classes: int, public_url: str) -> list[Klass]:
             version = await school_records.current_policy_version(conn, school.id)
         for k in range(classes):
             async with engine.begin() as conn:
-                klass, _ = await school_records.upsert_class(conn, school.id, f"Class {k}")
-                ids = await add_pupils(
-                    conn,
-                    school.id,
-                    [
-                        NewPupil(
-                            forename=f"Pupil{_letters(i)}",
-                            surname=f"Class{_letters(k)}",
-                            class_id=klass.id,
-                        )
-                        for i in range(PUPILS)
-                    ],
-                    now=now,
+                class_id, ids, staff_ids = await add_class(
+                    conn, school.id, f"Class {k}", k, PUPILS, now
                 )
-                cookies = []
-                staff_ids = []
-                for role in ("teacher", "assistant"):
-                    staff = await school_records.add_staff(
-                        conn,
-                        school.id,
-                        name=f"{role} {k}",
-                        email=f"{role}{k}@bench.test",
-                        role=role,
-                        now=now,
-                    )
-                    token = new_token()
-                    await conn.execute(
-                        insert(StaffLogin).values(
-                            id=str(uuid.uuid4()),
-                            token_hash=hash_token(token),
-                            staff_id=staff.id,
-                            school_id=school.id,
-                            created_at=now,
-                            expires_at=now + dt.timedelta(hours=2),
-                        )
-                    )
-                    cookies.append(f"{STAFF_COOKIE}={token}")
-                    staff_ids.append(staff.id)
+                cookies = [
+                    await staff_cookie(conn, school.id, staff_id, now, hours=2)
+                    for staff_id in staff_ids
+                ]
                 session_id = await create_session(
                     conn,
                     school_id=school.id,
@@ -146,7 +103,7 @@ async def setup(url: str, classes: int, public_url: str) -> list[Klass]:
                     minutes=30,
                     pupils=[(pid, f"Pupil {i}") for i, pid in enumerate(ids)],
                     staff_ids=staff_ids,
-                    class_id=klass.id,
+                    class_id=class_id,
                 )
             capture = Capture()
             await invitations.send_invitations(
@@ -287,7 +244,7 @@ def main() -> None:
         public = f"http://127.0.0.1:{port}"
         url = f"sqlite+aiosqlite:///{data / 'safeclass.db'}"
         if args.postgres:
-            url = _fresh_pg_database()
+            url, _ = fresh_pg_database("safeclass_storm")  # kept afterwards, to look into
         upgrade(url)
         classes = asyncio.run(setup(url, args.classes, public))
         server = ServerProcess(data, url, port)
@@ -330,22 +287,6 @@ def main() -> None:
             }
         )
     )
-
-
-def _fresh_pg_database() -> str:
-    import asyncpg
-
-    name = f"safeclass_storm_{uuid.uuid4().hex[:8]}"
-
-    async def create() -> None:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
 if __name__ == "__main__":

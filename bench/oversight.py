@@ -34,27 +34,24 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert, update
+from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.integration.live import free_port
 
+from bench.bench_school import add_class, fresh_pg_database, letters, staff_cookie
 from bench.server_process import ServerProcess
-from safeclass.adapters.auth.identity import STAFF_COOKIE
-from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, connect, school_records, upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
-from safeclass.adapters.store.pupil_records import NewPupil, add_pupils
 from safeclass.adapters.store.sessions import create_session
-from safeclass.adapters.store.tables import Session, StaffLogin
+from safeclass.adapters.store.tables import Session
 from safeclass.app.demo_history import Adult, Happenings, lesson_events, school_days, write_lessons
 from safeclass.core import SessionKind
 from safeclass.core import events as ev
@@ -67,12 +64,6 @@ DAYS = 60
 MINUTES = 30
 RENDERS = 20
 GOAL_MS = 300
-PG_URL = os.environ.get("SAFECLASS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _letters(n: int) -> str:
-    """A name-safe spelling of a number (names have no digits): 0 → A, 27 → BB."""
-    return chr(65 + n % 26) * (n // 26 + 1)
 
 
 def happenings(rng: random.Random) -> Happenings:
@@ -106,48 +97,15 @@ async def build_school(url: str, data: Path) -> dict[str, Any]:
             head = await school_records.add_staff(
                 conn, school.id, name="Mrs Head", email="head@bench.test", role="head", now=now
             )
-            token = new_token()
-            await conn.execute(
-                insert(StaffLogin).values(
-                    id=str(uuid.uuid4()),
-                    token_hash=hash_token(token),
-                    staff_id=head.id,
-                    school_id=school.id,
-                    created_at=now,
-                    expires_at=now + dt.timedelta(hours=3),
-                )
-            )
+            cookie = await staff_cookie(conn, school.id, head.id, now, hours=3)
         classes = []
         for k in range(CLASSES):
             size = PUPILS // CLASSES + (1 if k < PUPILS % CLASSES else 0)
             async with engine.begin() as conn:
-                klass, _ = await school_records.upsert_class(conn, school.id, f"Class {k + 1}")
-                ids = await add_pupils(
-                    conn,
-                    school.id,
-                    [
-                        NewPupil(
-                            forename=f"Pupil{_letters(i)}",
-                            surname=f"Class{_letters(k)}",
-                            class_id=klass.id,
-                        )
-                        for i in range(size)
-                    ],
-                    now=now,
-                )
-                staff = []
-                for role in ("teacher", "assistant"):
-                    member = await school_records.add_staff(
-                        conn,
-                        school.id,
-                        name=f"{role} {k}",
-                        email=f"{role}{k}@bench.test",
-                        role=role,
-                        now=now,
-                    )
-                    staff.append(member.id)
-            names = [(pid, f"Pupil {_letters(i)}.") for i, pid in enumerate(ids)]
-            classes.append((klass.id, names, staff))
+                made = await add_class(conn, school.id, f"Class {k + 1}", k, size, now)
+            class_id, ids, staff = made
+            names = [(pid, f"Pupil {letters(i)}.") for i, pid in enumerate(ids)]
+            classes.append((class_id, names, staff))
         for day in zone_days:
             batch: dict[str, list[ev.Event]] = {}
             async with engine.begin() as conn:
@@ -183,7 +141,7 @@ async def build_school(url: str, data: Path) -> dict[str, Any]:
     finally:
         await engine.dispose()
     return {
-        "cookie": f"{STAFF_COOKIE}={token}",
+        "cookie": cookie,
         "sessions": DAYS * CLASSES,
         "events": events,
         "setup_s": round(time.perf_counter() - began, 1),
@@ -258,7 +216,7 @@ def run(database: str) -> dict[str, Any]:
         url = f"sqlite+aiosqlite:///{data / 'safeclass.db'}"
         drop = None
         if database == "postgres":
-            url, drop = _fresh_pg_database()
+            url, drop = fresh_pg_database("safeclass_oversight")
         try:
             upgrade(url)
             school = asyncio.run(build_school(url, data))
@@ -295,25 +253,6 @@ def run(database: str) -> dict[str, Any]:
         **figures,
         "server_peak_mb": round(peak, 1),
     }
-
-
-def _fresh_pg_database() -> tuple[str, Any]:
-    import asyncpg
-
-    name = f"safeclass_oversight_{uuid.uuid4().hex[:8]}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(PG_URL)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    async def drop() -> None:
-        await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def main() -> None:

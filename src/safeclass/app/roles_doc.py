@@ -58,8 +58,7 @@ _CELL = {Reach.ALL: "✓", Reach.ON_IT: "on it", Reach.NOTHING: ""}
 
 
 def _needs(rule: route_access.Rule) -> str:
-    needs = [c for c in (rule.capability, *rule.or_capabilities) if c is not None]
-    parts = [" or ".join(f"`{c.value}`" for c in needs)] if needs else []
+    parts = [f"`{rule.capability.value}`"] if rule.capability is not None else []
     if rule.caller is Caller.ROOM:
         parts.append("`run_sessions` and on it, or `join_any_session`")
     elif rule.scope is Scope.SESSION:

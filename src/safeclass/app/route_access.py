@@ -46,15 +46,10 @@ class Rule:
     capability: Capability | None = None
     scope: Scope = Scope.NONE
     what: str = ""
-    # Other capabilities that also let a role call it (any one will do): the school-wide
-    # compliance summary serves the head (`oversee_sessions`) and the DSL (`read_concerns`).
-    or_capabilities: tuple[Capability, ...] = ()
 
     def allows(self, role: str) -> bool:
         """Whether the role has what the row needs (before any session is reached)."""
-        if self.capability is None:
-            return True
-        return any(staff_roles.may(role, c) for c in (self.capability, *self.or_capabilities))
+        return self.capability is None or staff_roles.may(role, self.capability)
 
 
 _S = "/api/sessions/{session_id}"
@@ -193,9 +188,8 @@ RULES: tuple[Rule, ...] = (
         "GET",
         "/staff/compliance",
         Caller.STAFF,
-        _C.OVERSEE_SESSIONS,
+        _C.REVIEW_COMPLIANCE,
         what="compliance across the school's sessions over a date range, breaches counted",
-        or_capabilities=(_C.READ_CONCERNS,),
     ),
     Rule(
         "GET",

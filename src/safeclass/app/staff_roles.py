@@ -38,6 +38,7 @@ class Capability(StrEnum):
     READ_CONCERNS = "read_concerns"
     READ_REGISTERS = "read_registers"
     OVERSEE_SESSIONS = "oversee_sessions"
+    REVIEW_COMPLIANCE = "review_compliance"
     MANAGE_POLICY = "manage_policy"
     MANAGE_STAFF = "manage_staff"
     MANAGE_ROSTER = "manage_roster"
@@ -94,6 +95,11 @@ MEANINGS: Mapping[Capability, tuple[str, str]] = {
         "oversee sessions",
         "attendance, punctuality, behaviour and compliance across every session (CRO-01, CRO-02)",
     ),
+    _C.REVIEW_COMPLIANCE: (
+        "review compliance across the school",
+        "the compliance of every ended session of the school over a date range: each rule of "
+        "the policy held or not, the breaches counted (C15)",
+    ),
     _C.MANAGE_POLICY: (
         "change the policy",
         "adopt a new version of the school's policy, see its review date (STJ-01, CRO-17)",
@@ -135,6 +141,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.RAISE_CONCERNS,
             _C.READ_CONCERNS,
             _C.READ_REGISTERS,
+            _C.REVIEW_COMPLIANCE,
             _C.VIEW_RECORDINGS,
             _C.HANDLE_SUBJECT_ACCESS,
         }
@@ -148,6 +155,7 @@ CAPABILITIES: Mapping[str, frozenset[Capability]] = {
             _C.RAISE_CONCERNS,
             _C.READ_REGISTERS,
             _C.OVERSEE_SESSIONS,
+            _C.REVIEW_COMPLIANCE,
             _C.MANAGE_POLICY,
             _C.VIEW_RECORDINGS,
             _C.HANDLE_SUBJECT_ACCESS,

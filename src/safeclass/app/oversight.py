@@ -48,7 +48,6 @@ from safeclass.adapters.store.tables import (
     Staff,
 )
 from safeclass.app.register import Attendance, build_register
-from safeclass.app.reports import compliance
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.core.state import SessionPlan
 from safeclass.policy import Policy
@@ -852,22 +851,3 @@ def review_state(policy: Policy, today: dt.date) -> Review:
     if (review - today).days <= REVIEW_WARNING_DAYS:
         return Review.SOON
     return Review.FINE
-
-
-# -- the school-wide compliance summary ------------------------------------------
-
-
-async def compliance_summary(
-    engine: AsyncEngine,
-    log: EventLog,
-    school_id: str,
-    since: dt.date,
-    until: dt.date,
-    timezone: str,
-    budget_s: float | None = None,
-) -> compliance.SchoolSummary:
-    """The school-wide compliance summary over the same period (`app/reports/compliance.py`):
-    the head's view shows its counts and links to the whole table at `/staff/compliance`."""
-    return await compliance.school_summary(
-        engine, log, school_id, since, until, timezone, budget_s=budget_s
-    )

@@ -34,7 +34,7 @@ from safeclass.adapters.store.school_records import current_policy_version, list
 from safeclass.app import oversight
 from safeclass.app.oversight import Counts, Line, Mark, Overview, Review
 from safeclass.app.register import Attendance
-from safeclass.app.reports.compliance import TITLES
+from safeclass.app.reports.compliance import TITLES, school_summary
 from safeclass.app.reports.spreadsheet import safe_cell
 from safeclass.policy import Policy, loads
 from safeclass.web import i18n
@@ -238,7 +238,8 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
         pupils=oversight.Pupils.ALL if period.class_id else oversight.Pupils.MOST_MISSED,
         budget_s=PAGE_BUDGET_S,
     )
-    compliance = await oversight.compliance_summary(
+    # the school-wide compliance summary over the same period, in counts (C15)
+    compliance = await school_summary(
         services.engine,
         services.event_log,
         staff.school_id,

@@ -38,11 +38,11 @@ from safeclass.adapters.store import EventLog, school_records
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Notification, Session, Staff
-from safeclass.app import concerns, invitations, oversight, timetable
+from safeclass.app import concerns, invitations, timetable
+from safeclass.app.after_end import keep_after_end
 from safeclass.app.alerts import OutboxAlerts, OutboxWrite
 from safeclass.app.delivery import Letter
 from safeclass.app.demo_history import Adult, Happenings, lesson_events, school_days, write_lessons
-from safeclass.app.reports.compliance import store_after_end
 from safeclass.app.roster import parse_roster
 from safeclass.app.roster_import import import_roster
 from safeclass.core import SessionKind, apply_all, new_room
@@ -391,9 +391,8 @@ async def _past_lessons(
                 .where(Notification.session_id == write.session_id)
                 .values(status="sent", sent_at=alert.at + dt.timedelta(seconds=4))
             )
-    for sid in lessons:  # as each room's end stores them (`live.registry`)
-        await store_after_end(engine, log, sid)
-        await oversight.compute_session(engine, sid, now)
+    for sid in lessons:  # as each room's end keeps them (`live.registry`)
+        await keep_after_end(engine, log, sid, now)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -119,11 +119,10 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     found = await reports_for(services.engine, stored.school_id, session_id)
     async with services.engine.connect() as conn:
         waiting = await waiting_notices(conn, session_id, now, can_deliver=services.delivers)
+        kept = await resources.resources_of(conn, session_id)
     told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
     open_for_links = line.state in ("soon", "now")
-    async with services.engine.connect() as conn:
-        kept = await resources.resources_of(conn, session_id)
     return render(
         request,
         "session.html",

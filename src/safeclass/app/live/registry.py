@@ -23,13 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Session
-from safeclass.app import oversight, recordings
+from safeclass.app import recordings
+from safeclass.app.after_end import keep_after_end
 from safeclass.app.clock import Clock
 from safeclass.app.live.media import OnRecorded
 from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom
 from safeclass.app.media_port import KeepRecordings, MediaEvent, RecordedFile
-from safeclass.app.reports.compliance import store_after_end
 from safeclass.app.room_log import replay
 from safeclass.core import Phase, RoomState
 from safeclass.core import commands as cmd
@@ -182,16 +182,7 @@ class Rooms:
         self._rooms.pop(room.session_id, None)
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
-        try:  # the compliance report's short form, for the school-wide summary
-            await store_after_end(self._engine, self._log, room.session_id)
-        except Exception:  # worked out when first asked for instead
-            log.exception("compliance result not stored", extra={"session": room.session_id})
-        # the head's view keeps each ended session's register as rows (C19): made now, so the
-        # page never waits for them; a failure here only leaves them to the page's refresh
-        try:
-            await oversight.compute_session(self._engine, room.session_id, self._clock.now())
-        except Exception:
-            log.exception("attendance rows not kept", extra={"session": room.session_id})
+        await keep_after_end(self._engine, self._log, room.session_id, self._clock.now())
 
     async def _set_status(self, session_id: str, status: str) -> None:
         async with self._engine.begin() as conn:

@@ -21,7 +21,7 @@ per rule, with counts of breaches. It reads `compliance_results`, one row per se
 the outcomes and the log head they were computed from; a session with no row, a row whose head
 has moved, or one that waited on an alert not yet delivered, is computed (replayed and
 verified) and stored again, so 840 sessions are one query once computed. A row is written when a
-session's room ends (`store_after_end`) and whenever its report is made. What no head can show,
+session's room ends (`app/after_end.py`) and whenever its report is made. What no head can show,
 a row changed in the middle of a log after its result was stored, the session's own page (which
 verifies afresh every time, and then corrects the stored row) and `safeclass audit verify` show;
 `school_summary(recheck=True)` (`safeclass report compliance --school --recheck`) verifies all.
@@ -1032,11 +1032,6 @@ async def _store(
     except IntegrityError:  # stored at the same moment by another (the room's end, a page)
         async with engine.begin() as conn:
             await conn.execute(change)
-
-
-async def store_after_end(engine: AsyncEngine, log: EventLog, session_id: str) -> None:
-    """Store a session's result as its room ends (the registry calls this)."""
-    await session_compliance(engine, log, session_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,35 @@
+"""What the school's pages keep of a session once its room has ended.
+
+The school-wide compliance summary and the head's view add up a term of sessions from rows kept
+per session, not by replaying every log: the session's compliance result
+(`reports.compliance.session_compliance`) and its register as rows (`oversight.compute_session`).
+Both are derived from the log, so a failure here loses nothing: the page that next needs them
+works them out (and both are worked out again whenever the log moves).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from safeclass.adapters.store.event_log import EventLog
+from safeclass.app import oversight
+from safeclass.app.reports.compliance import session_compliance
+
+log = logging.getLogger(__name__)
+
+
+async def keep_after_end(
+    engine: AsyncEngine, event_log: EventLog, session_id: str, now: dt.datetime
+) -> None:
+    """Keep the ended session's compliance result and the head's rows now, so no page waits."""
+    try:
+        await session_compliance(engine, event_log, session_id)
+    except Exception:
+        log.exception("compliance result not stored", extra={"session": session_id})
+    try:
+        await oversight.compute_session(engine, session_id, now)
+    except Exception:
+        log.exception("attendance rows not kept", extra={"session": session_id})

@@ -209,13 +209,6 @@ class OutboxAlerts:
             self._public_url,
         )
         leads = await dsl_emails(conn, school_id)
-        if not leads and self._by_email:
-            log.warning(
-                "the DSL alert (concern) of session %s has nobody to go to: %s; it waits in the "
-                "outbox",
-                session_id,
-                NO_DSL,
-            )
         hook = self._dsl_hook(
             school_id,
             state,
@@ -245,6 +238,14 @@ class OutboxAlerts:
         staff webhook with `hook` as its body (no sensitive detail: who, why, when, a link)."""
         rows = []
         if self._by_email:
+            if not leads:  # still written: it goes to whoever holds the DSL role once someone does
+                log.warning(
+                    "the DSL alert (%s) of session %s has nobody to go to: %s; it waits in the "
+                    "outbox",
+                    kind,
+                    session_id,
+                    NO_DSL,
+                )
             rows = [
                 notification_row(school_id, session_id, kind, email, subject, body, at)
                 for email in (leads or [""])
@@ -326,44 +327,16 @@ class OutboxAlerts:
             )
             if line
         )
-        if not leads and self._by_email:
-            # still written: the outbox sends it to whoever holds the DSL role once someone does
-            log.warning(
-                "the DSL alert (%s) of session %s has nobody to go to: %s; it waits in the outbox",
-                event.reason.value,
-                session_id,
-                NO_DSL,
-            )
-            leads = [""]
-        rows = [
-            notification_row(
-                school_id, session_id, f"dsl_{event.reason.value}", email, subject, body, event.at
-            )
-            for email in leads
-            if self._by_email
-        ]
-        if self.channels.staff_hook:  # no sensitive detail: who, why, when, and a link
-            hook = self._dsl_hook(
-                school_id,
-                state,
-                session_id,
-                event,
-                text=f"{what}. Open safeclass to read the details.",
-                link=f"{self._public_url}/room/{session_id}" if self._public_url else "",
-            )
-            rows.append(
-                notification_row(
-                    school_id,
-                    session_id,
-                    f"dsl_{event.reason.value}",
-                    STAFF_HOOK,
-                    subject,
-                    hook,
-                    event.at,
-                    channel=WEBHOOK,
-                )
-            )
-        return rows
+        hook = self._dsl_hook(  # no sensitive detail: who, why, when, and a link
+            school_id,
+            state,
+            session_id,
+            event,
+            text=f"{what}. Open safeclass to read the details.",
+            link=f"{self._public_url}/room/{session_id}" if self._public_url else "",
+        )
+        kind = f"dsl_{event.reason.value}"
+        return self.dsl_rows(school_id, session_id, kind, leads, subject, body, event.at, hook)
 
     async def _to_parents(
         self,

@@ -62,6 +62,7 @@ from safeclass.adapters.store.tables import (
 )
 from safeclass.app.register import PupilRow, build_register
 from safeclass.app.room_log import refused_attempts, room_events
+from safeclass.app.subject_access_words import held_words
 from safeclass.app.timeline import build_timeline
 
 ANOTHER_PUPIL = "another pupil"
@@ -896,8 +897,9 @@ def summary_html(
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations or NullTranslations(), newstyle=True)  # type: ignore[attr-defined]
+    kinds = held_words(translations or NullTranslations())
     template = env.get_template("summary.html")
-    return template.render(f=found, counts=found.counts(), lang=language)
+    return template.render(f=found, counts=found.counts(), kinds=kinds, lang=language)
 
 
 async def journal_export(

@@ -26,10 +26,10 @@ from safeclass.app.subject_access import (
     gather,
     journal_export,
 )
+from safeclass.app.subject_access_words import erased_words, held_words, kept_words
 from safeclass.web import i18n
 from safeclass.web.deps import AllowedStaff, services_of
 from safeclass.web.render import not_now, render
-from safeclass.web.subject_access_words import erased_words, held_words, kept_words
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,7 +1,10 @@
-"""The words of the subject access pages: each kind of record, and why a record is kept.
+"""The words of a pupil's records, for their page and their archive's summary: each kind of
+record, what erasure takes, and why a record is kept.
 
 `app.subject_access` and `app.erasure` name each kind of record in English (the CLI and the
-school's journal use those names); these are the same names in the page's language.
+school's journal use those names); these are the same names in the reader's language, kept here
+once for the page (web/subject_access_page.py) and `summary.html` alike (scripts/translations
+extracts this file).
 """
 
 from __future__ import annotations

@@ -372,7 +372,7 @@ async def test_a_page_asked_for_before_the_rows_are_kept_answers_at_once_and_fin
     monkeypatch.setattr(oversight_page, "PAGE_BUDGET_S", 0.0)
     _, page = await get(world, f"/staff/oversight?{PERIOD}")
     assert "3 more lessons are still being added up. Reload this page in a minute." in page
-    await oversight._FINISHING[world.school.id]
+    await oversight.FINISHING.task(world.school.id)
     _, page = await get(world, f"/staff/oversight?{PERIOD}")
     assert "still being added up" not in page
     assert "3 lessons from 23 November 2026 to 6 December 2026." in page

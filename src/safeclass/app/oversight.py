@@ -18,7 +18,6 @@ entry when listed, and a concern is only ever counted here; its text is the DSL'
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -47,6 +46,7 @@ from safeclass.adapters.store.tables import (
     SessionLogHead,
     Staff,
 )
+from safeclass.app.leftovers import Leftovers
 from safeclass.app.register import Attendance, build_register
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.core.state import SessionPlan
@@ -148,8 +148,7 @@ async def refresh(
     ]
     began = time.monotonic()
     done = 0
-    running = _FINISHING.get(school_id)
-    busy = running is not None and not running.done()  # a task is at it: leave them to it
+    busy = FINISHING.busy(school_id)  # a task is at it: leave them to it
     for sid, _head in due:
         if busy or (budget_s is not None and time.monotonic() - began > budget_s):
             break
@@ -160,31 +159,14 @@ async def refresh(
         done += 1
     left = [sid for sid, _head in due[done:]]
     if left and not busy:
-        _finish_later(engine, school_id, left, now)
+        FINISHING.finish(school_id, left, lambda sid: compute_session(engine, sid, now))
     if orphans:
         async with engine.begin() as conn:
             await _drop(conn, [sid for (sid,) in orphans])
     return Refreshed(done, len(orphans), len(left))
 
 
-_FINISHING: dict[str, asyncio.Task[None]] = {}  # by school: rows being computed after a page
-
-
-def _finish_later(
-    engine: AsyncEngine, school_id: str, session_ids: list[str], now: dt.datetime
-) -> None:
-    running = _FINISHING.get(school_id)
-    if running is not None and not running.done():
-        return
-
-    async def finish() -> None:
-        for sid in session_ids:
-            try:
-                await compute_session(engine, sid, now)
-            except Exception:
-                log.exception("attendance rows not kept", extra={"session": sid})
-
-    _FINISHING[school_id] = asyncio.create_task(finish(), name=f"attendance rows {school_id}")
+FINISHING = Leftovers("attendance rows")  # rows computed after a page's budget ran out
 
 
 async def _drop(conn: AsyncConnection, session_ids: Sequence[str]) -> None:

@@ -29,10 +29,8 @@ verifies afresh every time, and then corrects the stored row) and `safeclass aud
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +46,7 @@ from safeclass.adapters.store.event_log import EventLog, VerifyReport
 from safeclass.adapters.store.sessions import StoredSession, load_session
 from safeclass.adapters.store.tables import ComplianceResult, SessionLogHead
 from safeclass.adapters.store.tables import Session as SessionRow
+from safeclass.app.leftovers import Leftovers
 from safeclass.app.log_audit import deleted_by_retention
 from safeclass.app.room_log import room_events
 from safeclass.app.undelivered import AlertDelivery, alert_deliveries
@@ -62,8 +61,6 @@ from safeclass.policy.model import (
     Policy,
     RecordingMode,
 )
-
-_log = logging.getLogger(__name__)
 
 GRACE = dt.timedelta(seconds=5)  # the room's clock ticks a moment after a deadline
 
@@ -1138,8 +1135,7 @@ async def school_summary(
     computed = 0
     began = time.monotonic()
     left: list[str] = []
-    running = _CHECKING.get(school_id)
-    busy = running is not None and not running.done()  # a task is at it: leave them to it
+    busy = CHECKING.busy(school_id)  # a task is at it: leave them to it
     seen: dict[str, Mapping[str, Outcome]] = {}  # most lessons share a handful of outcomes
 
     def parsed(text: str) -> Mapping[str, Outcome]:
@@ -1179,24 +1175,13 @@ async def school_summary(
             )
         )
     if left and not busy:
-        _check_later(engine, log, school_id, left, moment)
+        CHECKING.finish(
+            school_id, left, lambda sid: session_compliance(engine, log, sid, school_id, moment)
+        )
     return SchoolSummary(school_id, start, end, timezone, tuple(lines), computed, len(left))
 
 
-_CHECKING: dict[str, asyncio.Task[None]] = {}  # by school: results worked out after a page
-
-
-def _check_later(
-    engine: AsyncEngine, log: EventLog, school_id: str, session_ids: list[str], now: dt.datetime
-) -> None:
-    async def check() -> None:
-        for sid in session_ids:
-            try:
-                await session_compliance(engine, log, sid, school_id, now)
-            except Exception:
-                _log.exception("compliance result not stored", extra={"session": sid})
-
-    _CHECKING[school_id] = asyncio.create_task(check(), name=f"compliance results {school_id}")
+CHECKING = Leftovers("compliance results")  # worked out after a page's budget ran out
 
 
 def summary_lines(summary: SchoolSummary, words: Words | None = None) -> list[str]:

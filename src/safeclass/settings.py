@@ -66,6 +66,12 @@ class Settings:
     # The server's secret (keys the event log; adapters/server_secret.py). None: DATA_DIR/secret.key
     secret_file: Path | None = None
     checkpoint_every_hours: float = 24.0  # how often each DSL is sent a signed log checkpoint
+    # A cluster (docs/cluster.md): several workers on one PostgreSQL, each with its own id. None:
+    # one process, which owns every room (the default, on SQLite or PostgreSQL).
+    worker_id: str | None = None
+    # The address the other workers reach this one at (relayed sockets); default http://host:port
+    internal_url: str | None = None
+    lease_seconds: float = 2.0  # a worker silent this long loses its rooms to another
 
     @property
     def secret_path(self) -> Path:
@@ -78,11 +84,26 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self.worker_id is not None and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                "SAFECLASS_WORKER_ID: a cluster of workers needs PostgreSQL "
+                "(SAFECLASS_DATABASE_URL); one process on SQLite needs no worker id"
+            )
         if self.metrics_token is not None and len(self.metrics_token) < MIN_METRICS_TOKEN:
             raise ValueError(
                 f"SAFECLASS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} characters "
                 "(e.g. from `openssl rand -hex 32`)"
             )
+
+    @property
+    def clustered(self) -> bool:
+        """Whether this process is one worker of several (rooms are leased, not just held)."""
+        return self.worker_id is not None
+
+    @property
+    def peer_url(self) -> str:
+        """Where the other workers reach this one."""
+        return self.internal_url or f"http://{self.host}:{self.port}"
 
     @property
     def secure_cookies(self) -> bool:
@@ -133,6 +154,9 @@ class Settings:
             "secret_file": _path(env.get("SAFECLASS_SECRET_FILE")),
             "trusted_proxies": _proxies(env.get("SAFECLASS_TRUSTED_PROXIES", "")),
             "metrics_token": env.get("SAFECLASS_METRICS_TOKEN") or None,
+            "worker_id": env.get("SAFECLASS_WORKER_ID") or None,
+            "internal_url": env.get("SAFECLASS_INTERNAL_URL") or None,
+            "lease_seconds": float(env.get("SAFECLASS_LEASE_SECONDS", "2")),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})  # flags win
         if "public_url" not in values:

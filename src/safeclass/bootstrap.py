@@ -45,6 +45,7 @@ from safeclass.app.delivery import (
     NoticeSender,
 )
 from safeclass.app.housekeeping import Housekeeping
+from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
 from safeclass.app.revocations import CloseDevice, RevocationWatch
@@ -70,6 +71,8 @@ class Services:
     housekeeping: Housekeeping | None = field(default=None)
     media: MediaService | None = field(default=None)
     concern_key: bytes = b""  # chains each concern's record (app/concerns.py)
+    # proves a relayed room socket comes from another worker (web/peers.py); none: trust none
+    relay_key: bytes = b""
 
     @property
     def delivers(self) -> frozenset[str]:
@@ -168,6 +171,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         housekeeping,
         media,
         secret.derive(CONCERN_KEY),
+        relay_key=secret.derive(RELAY_KEY),
     )
 
 

@@ -8,6 +8,7 @@ import typer
 
 from safeclass import __version__
 from safeclass.cli.audit_cmd import audit_app
+from safeclass.cli.cluster_cmd import cluster_app
 from safeclass.cli.db_cmd import db_app
 from safeclass.cli.demo_cmd import demo
 from safeclass.cli.policy_cmd import policy_app
@@ -41,6 +42,7 @@ app.add_typer(roster_app, name="roster")
 app.add_typer(staff_app, name="staff")
 app.add_typer(session_app, name="session")
 app.add_typer(pupil_app, name="pupil")
+app.add_typer(cluster_app, name="cluster")
 
 
 def _print_version(value: bool) -> None:

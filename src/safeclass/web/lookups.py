@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 
 from safeclass.adapters.auth.limits import LookupLimiter
+from safeclass.web.peers import vouched_address
 
 
 def lookup_limiter(connection: HTTPConnection) -> LookupLimiter:
@@ -20,5 +21,10 @@ def lookup_limiter(connection: HTTPConnection) -> LookupLimiter:
 
 
 def client_address(connection: HTTPConnection) -> str:
-    """The caller's address (a trusted proxy's X-Forwarded-For already applied by the server)."""
+    """The caller's address: the one another worker of the cluster vouches for when it relayed
+    the request (`peers`), else the connection's (a trusted proxy's X-Forwarded-For already
+    applied by the server)."""
+    vouched = vouched_address(connection)
+    if vouched is not None:
+        return vouched
     return connection.client.host if connection.client else "unknown"

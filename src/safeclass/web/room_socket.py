@@ -13,6 +13,10 @@ record reaches the SFU.
 Each connection handles its media messages in order on a task of its own, so a slow SFU never
 holds up its other messages or its heartbeat. Every `state` message says whether the room's
 video is on, off or reconnecting (`media`), and a change of that is pushed (`media_state`).
+
+In a cluster (docs/cluster.md), a socket for a room another worker owns is relayed to it once
+its cookie is known to open something (`room_relay`); one relayed here for a room this worker
+no longer owns is closed with 1012 for the client to try again, never relayed a second time.
 """
 
 from __future__ import annotations
@@ -44,13 +48,15 @@ from safeclass.adapters.store.tables import SessionStaff
 from safeclass.app import staff_roles
 from safeclass.app.clock import Clock
 from safeclass.app.live.media import BadOfferError, ShareRefusedError
+from safeclass.app.live.ownership import RoomElsewhereError
 from safeclass.app.live.runtime import SHARING_NEEDS_VIDEO, LiveRoom, Outcome, RoomClosedError
 from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmittedError
 from safeclass.core import Role, RoomState, Status
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
-from safeclass.web import i18n, protocol, room_words
+from safeclass.web import i18n, protocol, room_relay, room_words
 from safeclass.web.lookups import client_address, lookup_limiter
+from safeclass.web.peers import from_peer
 from safeclass.web.rate_limit import MessageLimit, Verdict
 from safeclass.web.views import Views, pupil_event, staff_event
 
@@ -347,6 +353,20 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         room: LiveRoom | None = await services.rooms.room(session_id)
     except SessionNotFoundError:
         room = None
+    except RoomElsewhereError as elsewhere:  # another worker owns the room: its socket goes there
+        if from_peer(websocket):  # a worker sent it here as to the owner, which this is no more:
+            await websocket.accept()  # never relayed twice; the client tries again
+            await refuse(room_relay.CLOSE_RESTARTING, room_relay.RESTARTING)
+            return
+        await room_relay.relay(
+            websocket,
+            elsewhere.address,
+            key=services.relay_key,
+            heartbeat=settings.heartbeat_seconds,
+            open_timeout=settings.lease_seconds,
+            language=language,
+        )
+        return
     if room is None or room.school_id != school_id:
         await refuse(CLOSE_POLICY, "Not signed in, or the link is not valid")
         return

@@ -143,6 +143,7 @@ SENTENCES: tuple[str, ...] = (
     N_("Not signed in, or the link is not valid"),
     N_("Too many tries: wait a minute"),
     N_("Too far behind: please reconnect"),
+    N_("The server is restarting: reconnecting"),
     N_("Too many messages at once: please slow down"),
     N_("Too many messages, too fast"),
     N_("Too many bad messages"),

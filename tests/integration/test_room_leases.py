@@ -18,9 +18,15 @@ from sqlalchemy import func, select
 
 from safeclass.adapters.store import connect, upgrade
 from safeclass.adapters.store.event_log import EventLog, NewEntry
+from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.adapters.store.tables import SessionEvent
 from safeclass.app.clock import AdjustableClock
-from safeclass.app.live.ownership import LogMovedError, RoomElsewhereError, RoomFencedError
+from safeclass.app.live.ownership import (
+    Lease,
+    LogMovedError,
+    RoomElsewhereError,
+    RoomFencedError,
+)
 from safeclass.core import commands as cmd
 from tests.integration.live import Client, LiveServer, running, seeded_lesson
 from tests.support.rooms import START
@@ -192,5 +198,27 @@ async def test_an_append_expecting_another_end_of_the_log_writes_nothing(
             count = await conn.scalar(select(func.count()).select_from(SessionEvent))
         assert count == 1
         assert (await log.verify("s1")).ok
+    finally:
+        await engine.dispose()
+
+
+async def test_one_refused_append_does_not_hold_up_the_others_in_its_group_commit(pg_url: str):
+    engine = connect(pg_url)
+    try:
+        log = GroupCommitLog(engine, b"k" * 32)
+        entry = NewEntry("LogNoteAdded", "2026-11-24T10:00:00+00:00", {"text": "one"})
+        await log.append("behind", [entry])
+        stale = Lease("fenced", "w0", 3)  # a lease nobody holds
+        results = await asyncio.gather(
+            log.append("behind", [entry], expected_seq=0),
+            log.append("fenced", [entry], expected_seq=0, lease=stale),
+            log.append("fine", [entry], expected_seq=0),
+            return_exceptions=True,
+        )
+        assert isinstance(results[0], LogMovedError)
+        assert isinstance(results[1], RoomFencedError)
+        assert not isinstance(results[2], BaseException) and results[2][0].seq == 1
+        assert [e.seq for e in await log.read("behind")] == [1]
+        assert await log.read("fenced") == []
     finally:
         await engine.dispose()

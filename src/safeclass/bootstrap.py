@@ -30,6 +30,7 @@ from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.group_commit import GroupCommitLog
+from safeclass.adapters.store.leases import RoomLeases
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
@@ -45,6 +46,7 @@ from safeclass.app.delivery import (
     NoticeSender,
 )
 from safeclass.app.housekeeping import Housekeeping
+from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
@@ -71,6 +73,7 @@ class Services:
     housekeeping: Housekeeping | None = field(default=None)
     media: MediaService | None = field(default=None)
     concern_key: bytes = b""  # chains each concern's record (app/concerns.py)
+    membership: Membership | None = field(default=None)  # in a cluster: heartbeat, orphans
     # proves a relayed room socket comes from another worker (web/peers.py); none: trust none
     relay_key: bytes = b""
 
@@ -123,6 +126,11 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         concern_key=secret.derive(CONCERN_KEY),
     )
     media = await _start_media(settings)
+    leases = (
+        RoomLeases(engine, settings.worker_id, settings.peer_url, settings.lease_seconds)
+        if settings.worker_id is not None
+        else None
+    )
     rooms = Rooms(
         engine=engine,
         event_log=event_log,
@@ -133,7 +141,12 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         media=media.media,
         media_off_reason=media.off_reason,
         media_stall_seconds=settings.media_stall_seconds,
+        leases=leases,
+        adopt_grace=settings.reload_grace_seconds,
     )
+    membership = Membership(leases, rooms) if leases is not None else None
+    if membership is not None:
+        await membership.join()  # alive before taking any room
     media.listen(rooms)
     if outbox is not None:
         outbox.start()
@@ -157,6 +170,8 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     )
     await housekeeping.restore_live_rooms()
     housekeeping.start()
+    if membership is not None:
+        membership.start()
     return Services(
         settings,
         engine,
@@ -171,6 +186,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         housekeeping,
         media,
         secret.derive(CONCERN_KEY),
+        membership,
         relay_key=secret.derive(RELAY_KEY),
     )
 
@@ -213,9 +229,13 @@ async def _start_media(settings: Settings) -> MediaService:
 
 
 async def close(services: Services) -> None:
+    if services.membership is not None:
+        await services.membership.stop()
     if services.housekeeping is not None:
         await services.housekeeping.stop()
     await services.rooms.close()
+    if services.membership is not None:
+        await services.membership.leave()
     if services.media is not None:
         await services.media.close()
     if services.outbox is not None:

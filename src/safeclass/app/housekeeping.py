@@ -28,6 +28,7 @@ from safeclass.adapters.store.tables import Session
 from safeclass.app.checkpoints import send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.consent_watch import ConsentWatch
+from safeclass.app.live.ownership import RoomElsewhereError
 from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
 from safeclass.app.revocations import RevocationWatch
@@ -81,6 +82,8 @@ class Housekeeping:
         for session_id in live:
             try:
                 await self._rooms.room(session_id)
+            except RoomElsewhereError:
+                continue  # a cluster: another worker that is alive has it
             except Exception:  # one broken session must not keep the others down
                 log.exception("could not restore a live room", extra={"session": session_id})
             else:

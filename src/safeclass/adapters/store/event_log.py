@@ -21,7 +21,10 @@ events cause), so the entries and what they make the server do are on record tog
 all.
 
 Appends to one session are serialised (an asyncio lock in this process, `BEGIN IMMEDIATE` on
-SQLite, an advisory transaction lock on PostgreSQL), so concurrent writers never interleave.
+SQLite, an advisory transaction lock on PostgreSQL), so concurrent writers never interleave. A
+live room's append also names the last entry it knows and, in a cluster, its lease on the room
+(app/live/ownership.py); checked under that lock, so a writer that is behind, or no longer the
+room's owner, writes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.tables import SessionEvent, SessionLogHead
+from safeclass.adapters.store.tables import RoomLease, SessionEvent, SessionLogHead
+from safeclass.app.live.ownership import Lease, LogMovedError, RoomFencedError
 
 GENESIS = "0" * 64
 # More writes for an append's own transaction; if one fails, nothing of the append is written.
@@ -139,32 +143,61 @@ class EventLog:
         return lock
 
     async def append(
-        self, session_id: str, entries: Sequence[NewEntry], also: InTransaction | None = None
+        self,
+        session_id: str,
+        entries: Sequence[NewEntry],
+        also: InTransaction | None = None,
+        *,
+        expected_seq: int | None = None,
+        lease: Lease | None = None,
     ) -> list[LogEntry]:
         """Append entries in one durable transaction; they are acknowledged when this returns.
-        `also` runs in that transaction, after the entries are written."""
+        `also` runs in that transaction, after the entries are written.
+
+        A live room names the last `seq` it knows (`expected_seq`) and, in a cluster, the
+        `lease` it holds: the append is refused (LogMovedError, RoomFencedError) and nothing is
+        written if the log has moved on or the room has another owner now."""
         if not entries:
             return []
-        hooks = () if also is None else (also,)
-        return (await self.append_many({session_id: entries}, hooks))[session_id]
+        item = Append(session_id, entries, also, expected_seq, lease)
+        (result,) = await self.append_each([item])
+        if isinstance(result, Exception):
+            raise result
+        return result
 
     async def append_many(
         self, batches: Mapping[str, Sequence[NewEntry]], also: Sequence[InTransaction] = ()
     ) -> dict[str, list[LogEntry]]:
         """Append to several sessions in one transaction (one fsync for a burst of events),
         with the `also` writes in the same transaction."""
-        ids = sorted(sid for sid, entries in batches.items() if entries)
-        if not ids:
+        items = [Append(sid, entries) for sid, entries in batches.items() if entries]
+        if not items:
             return {}
+        results = await self.append_each(items, also)
+        pairs = zip(items, results, strict=True)
+        return {item.session_id: cast(list[LogEntry], r) for item, r in pairs}
+
+    async def append_each(
+        self, items: Sequence[Append], also: Sequence[InTransaction] = ()
+    ) -> list[list[LogEntry] | Exception]:
+        """Append several batches in one transaction; each is written, or refused (its error in
+        its place) without holding up the others. The `also` of each batch written, and then
+        `also`, run in the same transaction."""
+        ids = sorted({item.session_id for item in items if item.entries})
+        if not ids:
+            return [[] for _ in items]
         locks = [self._lock(sid) for sid in ids]
         for lock in locks:
             await lock.acquire()
         try:
             async with self.engine.begin() as conn:
-                written = await self._append(conn, {sid: batches[sid] for sid in ids})
+                results = await self._append_items(conn, items)
+                for item, result in zip(items, results, strict=True):
+                    if item.also is not None and not isinstance(result, Exception):
+                        await item.also(conn)
                 for write in also:
                     await write(conn)
-                return written
+                return results
         finally:
             for lock in reversed(locks):
                 lock.release()
@@ -172,10 +205,19 @@ class EventLog:
     async def _append(
         self, conn: AsyncConnection, batches: Mapping[str, Sequence[NewEntry]]
     ) -> dict[str, list[LogEntry]]:
-        ids = sorted(batches)
+        items = [Append(sid, entries) for sid, entries in batches.items()]
+        results = await self._append_items(conn, items)
+        pairs = zip(items, results, strict=True)
+        return {item.session_id: cast(list[LogEntry], r) for item, r in pairs}
+
+    async def _append_items(
+        self, conn: AsyncConnection, items: Sequence[Append]
+    ) -> list[list[LogEntry] | Exception]:
+        ids = sorted({item.session_id for item in items})
         key = self.chain_key
         if conn.dialect.name == "postgresql":
-            # Lock every session's chain (in a fixed order, so two writers cannot deadlock).
+            # Lock every session's chain (in a fixed order, so two writers cannot deadlock); a
+            # worker taking a room's lease takes the same lock (adapters/store/leases.py).
             await conn.execute(
                 text(
                     "SELECT pg_advisory_xact_lock(hashtextextended(sid, 0)) "
@@ -197,17 +239,20 @@ class EventLog:
                 )
             ).all()
         }
+        owners = await _lease_holders(conn, [i.session_id for i in items if i.lease is not None])
         rows: list[dict[str, Any]] = []
-        written: dict[str, list[LogEntry]] = {}
-        new_heads: list[dict[str, Any]] = []
-        changed_heads: list[dict[str, Any]] = []
-        for sid in ids:
+        results: list[list[LogEntry] | Exception] = []
+        tails: dict[str, tuple[int, str]] = {}
+        for item in items:
+            sid = item.session_id
             seq, prev, legacy, seal = heads.get(sid, (0, GENESIS, None, None))
-            # A head changed by hand is never sealed again (that would launder it): it stays
-            # marked, so verify keeps naming it, and the room goes on being recorded.
-            intact = sid not in heads or seal == head_seal(key, sid, seq, prev, legacy)
-            out = written[sid] = []
-            for entry in batches[sid]:
+            seq, prev = tails.get(sid, (seq, prev))
+            refused = _refusal(item, seq, owners.get(sid))
+            if refused is not None:
+                results.append(refused)
+                continue
+            out: list[LogEntry] = []
+            for entry in item.entries:
                 seq += 1
                 body = canonical(entry.payload)
                 digest = digest_of(body)
@@ -227,15 +272,27 @@ class EventLog:
                 )
                 out.append(LogEntry(sid, seq, entry.type, entry.at, dict(entry.payload), this))
                 prev = this
+            tails[sid] = (seq, prev)
+            results.append(out)
+        if not rows:
+            return results
+        await conn.execute(insert(SessionEvent), rows)
+        new_heads: list[dict[str, Any]] = []
+        changed_heads: list[dict[str, Any]] = []
+        for sid, (seq, last) in tails.items():
+            _, prev, legacy, seal = heads.get(sid, (0, GENESIS, None, None))
+            old_seq = heads[sid][0] if sid in heads else 0
+            # A head changed by hand is never sealed again (that would launder it): it stays
+            # marked, so verify keeps naming it, and the room goes on being recorded.
+            intact = sid not in heads or seal == head_seal(key, sid, old_seq, prev, legacy)
             head = {
                 "session_id": sid,
                 "last_seq": seq,
-                "last_hash": prev,
+                "last_hash": last,
                 "legacy_seq": legacy,
-                "seal": head_seal(key, sid, seq, prev, legacy) if intact else TAMPERED_SEAL,
+                "seal": head_seal(key, sid, seq, last, legacy) if intact else TAMPERED_SEAL,
             }
             (changed_heads if sid in heads else new_heads).append(head)
-        await conn.execute(insert(SessionEvent), rows)
         if new_heads:
             await conn.execute(insert(SessionLogHead), new_heads)
         if changed_heads:
@@ -256,7 +313,7 @@ class EventLog:
                     for h in changed_heads
                 ],
             )
-        return written
+        return results
 
     async def read(self, session_id: str, after_seq: int = 0) -> list[LogEntry]:
         """The session's entries in order (from `after_seq` + 1)."""
@@ -536,3 +593,42 @@ def _forgeries(rows: list[_Row]) -> list[str]:
 
 def _span(numbers: range) -> str:
     return str(numbers.start) if len(numbers) == 1 else f"{numbers.start}-{numbers.stop - 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class Append:
+    """One writer's entries for one session, with what it expects of the log (see `append`)."""
+
+    session_id: str
+    entries: Sequence[NewEntry]
+    also: InTransaction | None = None
+    expected_seq: int | None = None
+    lease: Lease | None = None
+
+
+async def _lease_holders(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """The worker and epoch of each session's current lease (read under the sessions' locks)."""
+    if not ids:
+        return {}
+    found = await conn.execute(
+        select(RoomLease.session_id, RoomLease.worker_id, RoomLease.epoch).where(
+            RoomLease.session_id.in_(sorted(set(ids)))
+        )
+    )
+    return {sid: (worker, epoch) for sid, worker, epoch in found.all()}
+
+
+def _refusal(item: Append, last_seq: int, holder: tuple[str, int] | None) -> Exception | None:
+    """Why an append may not be written (its lease is not the room's, or the log moved)."""
+    if item.lease is not None and holder != (item.lease.worker_id, item.lease.epoch):
+        now = "no worker" if holder is None else f"worker {holder[0]} (epoch {holder[1]})"
+        return RoomFencedError(
+            f"room {item.session_id}: worker {item.lease.worker_id}'s lease (epoch "
+            f"{item.lease.epoch}) is no longer the room's; {now} owns it"
+        )
+    if item.expected_seq is not None and item.expected_seq != last_seq:
+        return LogMovedError(
+            f"room {item.session_id}: expected the log to end at {item.expected_seq}, "
+            f"it ends at {last_seq}"
+        )
+    return None

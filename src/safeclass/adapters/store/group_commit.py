@@ -3,7 +3,7 @@
 A join storm is forty classes appending at once; with full fsync each commit costs
 milliseconds, and one commit per command would queue them behind each other. `GroupCommitLog`
 collects whatever appends are waiting while the previous commit runs and writes them all in
-the next one (`EventLog.append_many`), so a busy server makes fewer, larger commits and a quiet
+the next one (`EventLog.append_each`), so a busy server makes fewer, larger commits and a quiet
 one commits at once. Each caller still gets its own entries back only once they are durable,
 and an append's `also` writes go into the same transaction as its entries.
 """
@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, InTransaction, LogEntry, NewEntry
+from safeclass.adapters.store.event_log import Append, EventLog, InTransaction, LogEntry, NewEntry
+from safeclass.app.live.ownership import Lease
 
 
 @dataclass(slots=True)
 class _Waiting:
-    session_id: str
-    entries: Sequence[NewEntry]
-    also: InTransaction | None
+    append: Append
     done: asyncio.Future[list[LogEntry]] = field(repr=False)
 
 
@@ -38,12 +37,19 @@ class GroupCommitLog(EventLog):
         self._writer: asyncio.Task[None] | None = None
 
     async def append(
-        self, session_id: str, entries: Sequence[NewEntry], also: InTransaction | None = None
+        self,
+        session_id: str,
+        entries: Sequence[NewEntry],
+        also: InTransaction | None = None,
+        *,
+        expected_seq: int | None = None,
+        lease: Lease | None = None,
     ) -> list[LogEntry]:
         if not entries:
             return []
         done: asyncio.Future[list[LogEntry]] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Waiting(session_id, entries, also, done))
+        item = Append(session_id, entries, also, expected_seq, lease)
+        self._waiting.append(_Waiting(item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write())
         return await done
@@ -53,27 +59,23 @@ class GroupCommitLog(EventLog):
             batch: list[_Waiting] = []
             size = 0
             while self._waiting and (
-                not batch or size + len(self._waiting[0].entries) <= self.MAX_BATCH
+                not batch or size + len(self._waiting[0].append.entries) <= self.MAX_BATCH
             ):
                 item = self._waiting.pop(0)
                 batch.append(item)
-                size += len(item.entries)
-            grouped: dict[str, list[NewEntry]] = {}
-            for item in batch:
-                grouped.setdefault(item.session_id, []).extend(item.entries)
-            also = [item.also for item in batch if item.also is not None]
+                size += len(item.append.entries)
             try:
-                written = await self.append_many(grouped, also)
+                results = await self.append_each([item.append for item in batch])
             except Exception as exc:  # every caller in the batch hears of it; nothing was written
                 for item in batch:
                     if not item.done.done():
                         item.done.set_exception(exc)
                 continue
-            taken: dict[str, int] = {}
-            for item in batch:
-                start = taken.get(item.session_id, 0)
-                taken[item.session_id] = start + len(item.entries)
-                if not item.done.done():
-                    item.done.set_result(
-                        written[item.session_id][start : start + len(item.entries)]
-                    )
+            # a refused append does not hold up the rest of its batch
+            for item, result in zip(batch, results, strict=True):
+                if item.done.done():
+                    continue
+                if isinstance(result, Exception):
+                    item.done.set_exception(result)
+                else:
+                    item.done.set_result(result)

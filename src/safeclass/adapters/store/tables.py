@@ -575,3 +575,27 @@ class AttendanceStamp(Base):
     late: Mapped[int]
     absent: Mapped[int]
     other: Mapped[int]
+
+
+class Worker(Base):
+    """One worker of a cluster (docs/cluster.md), alive while it keeps `alive_until` ahead of
+    the database's clock. Its address is where the others relay a room's sockets to it."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime]
+    alive_until: Mapped[dt.datetime]
+
+
+class RoomLease(Base):
+    """Which worker owns a live room, and the epoch it took it under: every append of the room
+    names the epoch, so an owner that lost the room (another took it over) cannot write to it."""
+
+    __tablename__ = "room_leases"
+
+    session_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(64), index=True)
+    epoch: Mapped[int]
+    taken_at: Mapped[dt.datetime]

@@ -15,6 +15,7 @@ carries where it is).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 RELAY_KEY = "cluster-relay"  # the name of the key workers prove a relayed request with
 RELAY_HEADER = "x-safeclass-relay"
@@ -45,3 +46,36 @@ class RoomFencedError(Exception):
 
 class LogMovedError(Exception):
     """An append refused: the log's last entry is not the one the writer expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Another worker that is alive and owns a room."""
+
+    worker_id: str
+    address: str
+
+
+class LeaseStore(Protocol):
+    """The lease table, as this worker sees it (adapters/store/leases.py)."""
+
+    worker_id: str
+    ttl: float
+
+    async def heartbeat(self) -> dict[str, int]:
+        """Say this worker is alive for another `ttl` seconds; the rooms it holds, by epoch."""
+
+    async def acquire(self, session_id: str) -> Lease | Owner:
+        """Take the room (a new epoch), unless another worker that is alive holds it."""
+
+    async def release(self, lease: Lease) -> None:
+        """Give a room up: the next asker takes it at once."""
+
+    async def orphans(self) -> list[str]:
+        """Rooms whose worker is gone, and live sessions with no owner."""
+
+    async def workers_alive(self) -> int:
+        """How many workers are alive now."""
+
+    async def leave(self) -> None:
+        """This worker stops: its rooms are orphans from now."""

@@ -40,6 +40,9 @@ class Audience(Protocol):
     async def disconnect_all(self, code: int, reason: str) -> None:
         """Close every connection at once (the end)."""
 
+    def present(self, participant: str, device: str) -> bool:
+        """Whether that participant has a connection open here from that device."""
+
     def signal(self, participant: str, device: str, message: dict[str, Any]) -> None:
         """Queue a message for one participant's connection on that device (media signalling,
         and notices about their own media). Nobody else receives it."""

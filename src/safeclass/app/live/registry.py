@@ -7,6 +7,12 @@ restart nobody is connected any more, so the restored room is told each connecti
 Recordings the rooms' media stores are kept on record here (`app.recordings.keep`), and at
 start any left unconverted when the server last stopped are finished (`finish_recordings`).
 
+In a cluster (docs/cluster.md) a room is started only under its lease (ownership.py): a room
+another live worker owns raises RoomElsewhereError, and one taken over from a worker that died
+gives the people who were connected `adopt_grace` seconds to come back on the same device before
+they count as dropped (as a page reload does), so a failover does not send a class back to the
+waiting room. A room whose append was refused (fenced) is forgotten here and its SFU room closed.
+
 The registry is also the media adapter's listener: what the SFU reports about a session goes
 to that session's room (`RoomMedia.on_event`), and is dropped once the room has ended.
 """
@@ -14,8 +20,10 @@ to that session's room (`RoomMedia.on_event`), and is dropped once the room has 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,8 +35,15 @@ from safeclass.app import recordings
 from safeclass.app.after_end import keep_after_end
 from safeclass.app.clock import Clock
 from safeclass.app.live.media import OnRecorded
+from safeclass.app.live.ownership import (
+    Lease,
+    LeaseStore,
+    Owner,
+    RoomElsewhereError,
+    RoomFencedError,
+)
 from safeclass.app.live.ports import Alerts, Audience, Media
-from safeclass.app.live.runtime import LiveRoom
+from safeclass.app.live.runtime import LiveRoom, RoomClosedError
 from safeclass.app.media_port import KeepRecordings, MediaEvent, RecordedFile
 from safeclass.app.room_log import replay
 from safeclass.core import Phase, RoomState
@@ -51,8 +66,11 @@ class Rooms:
         media: Media | None = None,
         media_off_reason: str | None = None,
         media_stall_seconds: float = 2.0,
+        leases: LeaseStore | None = None,
+        adopt_grace: float = 0.0,
     ) -> None:
-        """Without `media` every room runs without video (off for `media_off_reason`)."""
+        """Without `media` every room runs without video (off for `media_off_reason`); with
+        `leases` (a cluster) a room runs here only while this worker holds its lease."""
         self._engine = engine
         self._log = event_log
         self._clock = clock
@@ -64,6 +82,9 @@ class Rooms:
         self._media_stall_seconds = media_stall_seconds
         self._rooms: dict[str, LiveRoom] = {}
         self._starting: dict[str, asyncio.Lock] = {}
+        self.leases = leases
+        self._adopt_grace = adopt_grace
+        self._background: set[asyncio.Task[None]] = set()
 
     def running(self) -> list[LiveRoom]:
         return list(self._rooms.values())
@@ -71,7 +92,8 @@ class Rooms:
     async def room(self, session_id: str) -> LiveRoom:
         """The live room of a session, started (or restored from its log) if need be.
 
-        Raises SessionNotFoundError for a session that does not exist.
+        Raises SessionNotFoundError for a session that does not exist, and RoomElsewhereError
+        when another worker of the cluster owns the room.
         """
         existing = self._rooms.get(session_id)
         if existing is not None:
@@ -84,8 +106,14 @@ class Rooms:
             return await self._start(session_id)
 
     async def _start(self, session_id: str) -> LiveRoom:
-        stored = await load_session(self._engine, session_id)
-        entries = await self._log.read(session_id)
+        lease = await self._lease(session_id)  # first the lease, then the log: none is missed
+        try:
+            stored = await load_session(self._engine, session_id)
+            entries = await self._log.read(session_id)
+        except BaseException:
+            if lease is not None:
+                await self.leases_release(lease)
+            raise
         state = replay(stored.plan, stored.policy, entries)
         room = LiveRoom(
             school_id=stored.school_id,
@@ -103,15 +131,18 @@ class Rooms:
             media_off_reason=self._media_off_reason,
             media_stall_seconds=self._media_stall_seconds,
             on_recorded=self._keeper(stored.school_id, session_id),
+            lease=lease,
+            on_fenced=self._fenced,
         )
         self._rooms[session_id] = room
         room.start()
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
-        if not room.ended:
-            for participant in list(state.participants.values()):
-                if participant.connected:  # connected before a restart: not any more
-                    await room.submit(cmd.ConnectionLost(participant.id, participant.device))
+        if room.ended:
+            if lease is not None:  # an ended room is never written again: nothing to own
+                await self.leases_release(lease)
+        else:
+            await self._reconnect_or_drop(room, adopted=lease is not None and lease.epoch > 1)
             await room.submit(cmd.Tick())
             # A room made by an early visitor stays "scheduled" (staff may still change the
             # session) until its waiting room opens; one restored open is live at once.
@@ -119,9 +150,78 @@ class Rooms:
                 await self._set_status(session_id, "live")
         if entries:
             log.info(
-                "room restored from %d log entries", len(entries), extra={"session": session_id}
+                "room restored from %d log entries%s",
+                len(entries),
+                f" (epoch {lease.epoch})" if lease is not None else "",
+                extra={"session": session_id},
             )
         return room
+
+    async def _lease(self, session_id: str) -> Lease | None:
+        if self.leases is None:
+            return None
+        taken = await self.leases.acquire(session_id)
+        if isinstance(taken, Owner):
+            raise RoomElsewhereError(session_id, taken.worker_id, taken.address)
+        return taken
+
+    async def leases_release(self, lease: Lease) -> None:
+        if self.leases is not None:
+            try:
+                await self.leases.release(lease)
+            except Exception:  # it lapses with this worker's heartbeat instead
+                log.exception("lease not released", extra={"session": lease.session_id})
+
+    async def _reconnect_or_drop(self, room: LiveRoom, *, adopted: bool) -> None:
+        """Whoever the log says is connected is not connected here. After a restart they count
+        as dropped at once; in a room taken over from a worker that died, the pages reconnect
+        by themselves within seconds, so they have `adopt_grace` to come back on the same
+        device first (as after a reload), and only those who do not are dropped."""
+        connected = [p for p in room.state.participants.values() if p.connected]
+        if not connected:
+            return
+        if not adopted or self._adopt_grace <= 0:
+            for p in connected:
+                await room.submit(cmd.ConnectionLost(p.id, p.device))
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(self._adopt_grace)
+            for p in connected:
+                if not room.audience.present(p.id, p.device):
+                    with contextlib.suppress(RoomClosedError, RoomFencedError):
+                        await room.submit(cmd.ConnectionLost(p.id, p.device))
+
+        self._spawn(later(), f"adopted room {room.session_id}: who came back")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _fenced(self, room: LiveRoom) -> None:
+        """The room's append was refused: it is another worker's now. Forget it and close
+        this worker's SFU room for it (the owner builds its own)."""
+        if self._rooms.get(room.session_id) is room:
+            self._rooms.pop(room.session_id)
+        if self._metrics is not None:
+            self._metrics.live_rooms.set(len(self._rooms))
+
+        async def retire() -> None:
+            await room.stop()
+            if self._media is not None:
+                with contextlib.suppress(Exception):
+                    await self._media.close_room(room.session_id)
+
+        self._spawn(retire(), f"room {room.session_id}: stepped down")
+
+    async def step_down_unless_held(self, held: dict[str, int]) -> None:
+        """Rooms running here whose lease this worker no longer holds (taken over while it was
+        paused or cut off) step down now, not at their next append."""
+        for room in list(self._rooms.values()):
+            lease = room.lease
+            if lease is not None and not room.ended and held.get(room.session_id) != lease.epoch:
+                await room.step_down(RoomFencedError(f"lease of {room.session_id} was taken"))
 
     def _keeper(self, school_id: str, session_id: str) -> OnRecorded:
         async def keep(files: Sequence[RecordedFile], state: RoomState) -> None:
@@ -180,6 +280,8 @@ class Rooms:
 
     async def _ended(self, room: LiveRoom) -> None:
         self._rooms.pop(room.session_id, None)
+        if room.lease is not None:
+            await self.leases_release(room.lease)
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
         await keep_after_end(self._engine, self._log, room.session_id, self._clock.now())
@@ -191,8 +293,13 @@ class Rooms:
             )
 
     async def close(self) -> None:
-        """Stop every room's tasks (their state is safe in the log)."""
+        """Stop every room's tasks (their state is safe in the log); in a cluster, give their
+        leases up so the other workers take them on at once."""
         rooms = list(self._rooms.values())
         self._rooms.clear()
+        for task in list(self._background):
+            task.cancel()
         for room in rooms:
             await room.stop()
+            if room.lease is not None:
+                await self.leases_release(room.lease)

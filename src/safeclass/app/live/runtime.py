@@ -10,6 +10,11 @@ The room also owns its clock: it sleeps until the state's next deadline and tick
 media (`RoomMedia`): after the log write, and before anyone is told, the events' SFU calls are
 queued on the room's media lane, which makes them in order without ever holding up this task.
 
+Every append names the last entry the room knows and, in a cluster, the lease it holds on the
+room (ownership.py): if the log has moved on or another worker owns the room now, nothing is
+written, the command fails, and the room steps down (`on_fenced`): its sockets are closed with
+"reconnect" (1012), so the pages come back to whichever worker owns the room now.
+
 What a participant's role may not do is refused and the attempt logged as evidence, bounded per
 actor (attempts.py): a flooding client cannot write without limit into the permanent log.
 
@@ -31,6 +36,7 @@ from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.app.clock import Clock
 from safeclass.app.live.attempts import RefusedAttempts
 from safeclass.app.live.media import OnRecorded, RoomMedia
+from safeclass.app.live.ownership import Lease, LogMovedError, RoomFencedError
 from safeclass.app.live.ports import Alerts, Audience, Media, NoMedia
 from safeclass.app.room_log import entries_for
 from safeclass.core import Phase, Refusal, RefusalCode, RoomState, Step, step
@@ -44,6 +50,8 @@ log = logging.getLogger(__name__)
 CLOSE_ENDED = 4000  # WebSocket close codes the clients understand (docs/protocol.md)
 CLOSE_REMOVED = 4003
 CLOSE_DENIED = 4004
+CLOSE_MOVED = 1012  # "service restart": the page reconnects, to the room's owner now
+MOVED = "The class moved to another server: reconnecting"
 NOT_TAKING_PART = "Your family has told the school you are not taking part in live lessons"
 SHARING_NEEDS_VIDEO = "Sharing a screen needs video, which is off on this server"
 
@@ -85,13 +93,19 @@ class LiveRoom:
         media_off_reason: str | None = None,
         media_stall_seconds: float = 2.0,
         on_recorded: OnRecorded | None = None,
+        lease: Lease | None = None,
+        on_fenced: Callable[[LiveRoom], Awaitable[None]] | None = None,
     ) -> None:
         """Without `media` the room has none (`NoMedia`, off for `media_off_reason`).
         `on_recorded` keeps the record of each recording the room's media stores. `on_open`
         and `on_ending` put the session's opening and its end on its record before anyone is
         told (a page that hears "ended" and asks for the register finds it ready); `on_end`
-        runs once everyone has been disconnected."""
+        runs once everyone has been disconnected. `lease`: this worker's lease on the room, in a
+        cluster; `on_fenced` runs when an append was refused (the room is someone else's now)."""
         self.session_id = state.plan.session_id
+        self.lease = lease
+        self._on_fenced = on_fenced
+        self.fenced = False
         self.school_id = school_id
         self.state = state
         self.seq = seq
@@ -143,7 +157,8 @@ class LiveRoom:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:  # the attempts counted so far go on record: nothing is lost
-            await self._write_attempts(self._attempts.flush(self._clock.now()))
+            if not self.fenced:  # (a room that stepped down can write nothing)
+                await self._write_attempts(self._attempts.flush(self._clock.now()))
         except Exception:
             log.exception("room %s: refused attempts not written", self.session_id)
         await self.media.stop()
@@ -154,6 +169,8 @@ class LiveRoom:
         `device`: the device it came from (a connection's login or pass), so that only the
         device a participant joined on acts for them; None for the server's own commands.
         """
+        if self.fenced:
+            raise RoomFencedError(f"room {self.session_id} is owned by another worker now")
         if self.ended:
             if isinstance(command, cmd.ConnectionLost | cmd.Leave | cmd.Tick):
                 return Outcome([], None, self.seq)  # after the end, nothing more happens
@@ -166,6 +183,11 @@ class LiveRoom:
         while (job := await self._jobs.get()) is not None:
             try:
                 outcome = await self._carry_out(job.command, job.device)
+            except (RoomFencedError, LogMovedError) as exc:  # not this room's to change now
+                if not job.done.done():
+                    job.done.set_exception(exc)
+                await self.step_down(exc)
+                return
             except Exception as exc:  # the caller hears of it; the room goes on
                 log.exception("room %s: command failed", self.session_id)
                 if not job.done.done():
@@ -189,7 +211,9 @@ class LiveRoom:
                 entries += self._attempts.flush(now)
             # whom to tell is read first; the alerts are then written with the events, together
             outbox = await self._alerts.outbox_write(self.session_id, result.state, result.events)
-            await self._log.append(self.session_id, entries, also=outbox)
+            await self._log.append(
+                self.session_id, entries, also=outbox, expected_seq=self.seq, lease=self.lease
+            )
             if outbox is not None:
                 self._alerts.written(self.session_id)  # on record: the outbox sends it now
             before = self.state
@@ -285,8 +309,28 @@ class LiveRoom:
 
     async def _write_attempts(self, entries: list[NewEntry]) -> None:
         if entries:
-            await self._log.append(self.session_id, entries)
+            await self._log.append(
+                self.session_id, entries, expected_seq=self.seq, lease=self.lease
+            )
             self.seq += len(entries)
+
+    async def step_down(self, why: Exception) -> None:
+        """An append was refused: another worker owns the room now (or wrote to its log). Take
+        no more commands, close every socket with "reconnect", and let the registry forget it."""
+        if self.fenced:
+            return
+        self.fenced = True
+        log.warning("room %s: stepping down: %s", self.session_id, why)
+        while not self._jobs.empty():  # commands that queued meanwhile are refused, not lost
+            job = self._jobs.get_nowait()
+            if job is not None and not job.done.done():
+                job.done.set_exception(RoomFencedError(str(why)))
+        self._jobs.put_nowait(None)
+        for task in self._tasks[1:]:
+            task.cancel()
+        await self.audience.disconnect_all(CLOSE_MOVED, MOVED)
+        if self._on_fenced is not None:
+            await self._on_fenced(self)
 
     async def _keep_time(self) -> None:
         while not self.ended:

@@ -29,6 +29,11 @@ async def _main() -> None:
     engine = connect(config.attributes["url"])
     try:
         async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # Workers of a cluster start together: one migrates, the others wait for it
+                # (a session lock, released when this connection closes).
+                await connection.exec_driver_sql("SELECT pg_advisory_lock(7305846312)")
+                await connection.commit()
             await connection.run_sync(_run)
             await connection.commit()
     finally:

@@ -205,21 +205,21 @@ async def test_the_room_opened_again_elsewhere_stops_the_client_without_reconnec
     assert not newer.closed.is_set()
 
 
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(4008, "no_heartbeat"), (1012, "restarting")],  # 1012: a worker of a cluster went away
+)
 async def test_a_dropped_connection_reconnects_and_takes_its_place_again(
-    browser: Browser, lesson: Lesson
+    browser: Browser, lesson: Lesson, code: int, reason: str
 ):
     page, staff_id, _ = await _teacher_page(browser, lesson, counted=True)
     assert "ok" in await _send(page, "join")
     audience = lesson.server.services.audiences.for_session(lesson.session_id)
 
-    await audience.disconnect(staff_id, 4008, "No heartbeat")  # the server's drop
+    await audience.disconnect(staff_id, code, "No heartbeat")  # the server's drop
 
     closed = await _wait_for_report(page, "name === 'closed'")
-    assert (closed["code"], closed["reason"], closed["reconnecting"]) == (
-        4008,
-        "no_heartbeat",
-        True,
-    )
+    assert (closed["code"], closed["reason"], closed["reconnecting"]) == (code, reason, True)
     await page.wait_for_function(
         "() => window.room.reports.filter(([name]) => name === 'welcome').length === 2",
         timeout=10_000,

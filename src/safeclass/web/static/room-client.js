@@ -39,6 +39,8 @@ export const STOP_CODES = Object.freeze({
 export const RETRY_CODES = Object.freeze({
   1003: "not_text",
   1009: "too_large",
+  // a worker of a cluster restarting, or the room moving to another worker (docs/cluster.md)
+  1012: "restarting",
   4008: "no_heartbeat",
 });
 

@@ -262,6 +262,24 @@ async def test_haproxy_takes_a_killed_worker_out_at_once_and_requests_still_succ
         await cluster.wait_for_states({victim: "UP"}, timeout=10)
 
 
+async def test_haproxy_closes_the_sockets_of_a_paused_worker_and_takes_it_back_when_resumed(
+    cluster: Cluster, lesson: Class
+):
+    """A paused worker keeps its connections open but answers nothing: HAProxy takes it out
+    and closes its sockets, so the pages reconnect elsewhere instead of waiting on it."""
+    teacher = await lesson.staff("teacher")
+    (where,) = await cluster.holders()
+    cluster.pause(where)
+    try:
+        paused = time.monotonic()
+        await asyncio.wait_for(teacher.closed.wait(), 5)
+        assert time.monotonic() - paused < 3
+        assert (await cluster.states())[where] == "DOWN"
+    finally:
+        cluster.resume(where)
+    await cluster.wait_for_states({where: "UP"}, timeout=10)
+
+
 # covers: C2
 async def test_a_relay_header_from_outside_is_stripped_so_its_address_is_not_believed(
     cluster: Cluster, lesson: Class

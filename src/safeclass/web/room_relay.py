@@ -59,9 +59,9 @@ async def relay(
     """Relay this (not yet accepted) socket to the room's owner at `owner` (its peer URL).
 
     `heartbeat`: the owner's side is pinged this often and dropped after as long without an
-    answer. `open_timeout`: how long the owner has to accept; the room's lease is the most
-    worth waiting (a paused owner accepts the connection but never answers, and once its lease
-    runs out another worker takes the room)."""
+    answer. `open_timeout`: how long the owner has to accept, at most the room's lease: a
+    paused owner accepts the connection but never answers, and once its lease has run out
+    another worker takes the room, so the client had better try again by then."""
     session = websocket.path_params.get("session_id")
     try:
         upstream = await websockets.connect(

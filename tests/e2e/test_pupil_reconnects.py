@@ -92,7 +92,7 @@ class Sockets:
         await self.routes[-1].close(code=1012, reason="")
 
 
-# covers: C8, CLA-13
+# covers: C8
 async def test_a_pupils_page_cut_off_reconnects_by_itself_and_shows_what_it_missed_once(
     browser: Browser, lesson: Lesson
 ):

@@ -434,7 +434,6 @@ RESUMING = """async () => {
 }"""
 
 
-# covers: C8
 async def test_a_client_that_reconnects_says_where_it_was_and_reports_each_event_once(
     browser: Browser, server: LiveServer
 ):

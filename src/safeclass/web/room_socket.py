@@ -499,10 +499,8 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         except _BadMessageError as exc:
             bad += 1
             conn.send({"type": "error", "id": exc.id, "code": "bad_message", "message": exc.why})
-            if bad >= MAX_BAD_MESSAGES:
-                await _close_socket(
-                    conn.websocket, CLOSE_POLICY, "Too many bad messages", conn.language
-                )
+            if bad >= MAX_BAD_MESSAGES:  # after the errors already queued: the page hears why
+                await audience.close(conn, CLOSE_POLICY, "Too many bad messages")
                 return
             continue
         await _handle(conn, room, audience, message)

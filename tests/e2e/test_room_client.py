@@ -398,3 +398,52 @@ async def test_the_client_waits_longer_after_each_failed_try_and_gives_up_in_the
     assert result["stopped"]["reason"] == "gave_up"
     assert (result["left"], result["sockets"]) == (0, 10)
     await page.close()
+
+
+# A client that reconnects says where it was, and reports each event once.
+RESUMING = """async () => {
+  const m = await import("/static/room-client.js");
+  const sockets = [];
+  class Fake {
+    constructor(url) { this.url = url; this.readyState = 1; this.sent = []; sockets.push(this); }
+    send(text) { this.sent.push(JSON.parse(text)); }
+    close() {}
+  }
+  const timers = [];
+  const client = new m.RoomClient("s1", {
+    WebSocket: Fake, random: () => 0.5, base: "https://school.example/room/s1",
+    setTimeout: (fn, ms) => { const t = { fn, ms }; timers.push(t); return t; },
+    clearTimeout: () => {},
+  });
+  const reported = [];
+  client.on("event", (event) => reported.push(event.text || event.type));
+  const say = (message) => sockets[sockets.length - 1].onmessage({ data: JSON.stringify(message) });
+  const view = { kind: "staff" };
+  const chat = (text) => ({ type: "ChatPosted", text });
+  client.connect();
+  say({ type: "welcome", v: 1, heartbeat_s: 0 });
+  say({ type: "state", seq: 5, view, events: [chat("one")] });
+  sockets[0].onclose({ code: 1006, reason: "" });
+  timers.shift().fn();                             // the retry, after the wait
+  say({ type: "welcome", v: 1, heartbeat_s: 0 });
+  say({ type: "state", seq: 8, view, events: [chat("two"), { type: "SpeakingAllowed" }] });
+  say({ type: "state", seq: 8, view, events: [chat("two")] });  // never twice
+  say({ type: "state", seq: 8, view });
+  say({ type: "state", seq: 9, view, events: [chat("three")] });
+  return { urls: sockets.map((s) => s.url), reported, seq: client.seq };
+}"""
+
+
+async def test_a_client_that_reconnects_says_where_it_was_and_reports_each_event_once(
+    browser: Browser, server: LiveServer
+):
+    page = await browser.new_page()
+    await page.goto(f"{server.url}/")
+    result = await page.evaluate(RESUMING)
+    assert result["urls"] == [
+        "wss://school.example/ws/sessions/s1",  # a page that loads: from the current view
+        "wss://school.example/ws/sessions/s1?since=5",
+    ]
+    assert result["reported"] == ["one", "two", "SpeakingAllowed", "three"]
+    assert result["seq"] == 9
+    await page.close()

@@ -120,9 +120,11 @@ class Client:
         self.close_reason = ""
         self.answer_pings = True
 
-    async def connect(self, origin: str | None = None) -> Client:
+    async def connect(self, origin: str | None = None, since: int | str | None = None) -> Client:
+        """Open the socket; `since`: the `seq` a page that reconnects last saw (`?since=`)."""
+        query = "" if since is None else f"?since={since}"
         self.ws = await websockets.connect(
-            f"ws://127.0.0.1:{self.server.port}/ws/sessions/{self.session_id}",
+            f"ws://127.0.0.1:{self.server.port}/ws/sessions/{self.session_id}{query}",
             additional_headers={"Cookie": self.cookie},
             origin=origin or self.server.settings.origin,  # type: ignore[arg-type]
             open_timeout=10,

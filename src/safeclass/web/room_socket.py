@@ -54,7 +54,7 @@ from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmit
 from safeclass.core import Role, RoomState, Status
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
-from safeclass.web import i18n, protocol, room_relay, room_words
+from safeclass.web import i18n, protocol, room_relay, room_resume, room_words
 from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.peers import from_peer
 from safeclass.web.rate_limit import MessageLimit, Verdict
@@ -103,6 +103,7 @@ class Connection:
     last_view: dict[str, Any] | None = None  # the last view sent, to skip unchanged ones
     last_media: dict[str, Any] | None = None
     has_chat: bool = False  # the chat so far has been sent; new messages come as events
+    events_upto: int = -1  # a resumed page was sent the events up to this seq (room_resume)
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     media_jobs: asyncio.Queue[protocol.MediaMessage] = field(default_factory=asyncio.Queue)
     media_worker: asyncio.Task[None] | None = None
@@ -220,27 +221,38 @@ class RoomAudience:
             "media": self.media,
         }
 
+    def notices_for(
+        self, state: RoomState, conn: Connection, events: Sequence[Event]
+    ) -> list[dict[str, Any]]:
+        """The events as this connection may hear of them: staff all (a concern's text only
+        for its readers), a pupil's device in the room what is for everyone or about them, any
+        other device of a pupil only that the session started or ended."""
+        if conn.is_staff:
+            role = conn.role.value
+            return [n for e in events if (n := staff_event(e, conn.participant, role)) is not None]
+        if self.bound(state, conn):
+            return [n for e in events if (n := pupil_event(e, conn.participant))]
+        return [
+            n
+            for e in events
+            if (n := pupil_event(e, conn.participant))
+            and n["type"] in ("SessionEnded", "SessionStarted")
+        ]
+
     async def publish(self, state: RoomState, events: Sequence[Event], seq: int) -> None:
         views = self.views(state)
         staff_notices: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for conn in list(self.connections):
             message = self.state_message(state, conn, seq, views)
-            if conn.is_staff:
+            if seq <= conn.events_upto:  # a resumed page had these in its first state
+                notices = []
+            elif conn.is_staff:
                 key = (conn.participant, conn.role.value)
                 if key not in staff_notices:
-                    staff_notices[key] = [
-                        n for e in events if (n := staff_event(e, *key)) is not None
-                    ]
+                    staff_notices[key] = self.notices_for(state, conn, events)
                 notices = staff_notices[key]
-            elif self.bound(state, conn):
-                notices = [n for e in events if (n := pupil_event(e, conn.participant))]
             else:
-                notices = [
-                    n
-                    for e in events
-                    if (n := pupil_event(e, conn.participant))
-                    and n["type"] in ("SessionEnded", "SessionStarted")
-                ]
+                notices = self.notices_for(state, conn, events)
             if notices:
                 message["events"] = notices
             elif message["view"] == conn.last_view and message["media"] == conn.last_media:
@@ -391,6 +403,10 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
     if replaced and room.state.screen_sharer == participant:  # the old page's screen is gone
         with contextlib.suppress(RoomClosedError, Exception):
             await room.submit(cmd.StopSharing(participant, only=participant), device)
+    resumed = await room_resume.missed(room, room_resume.since_of(websocket))  # no await after
+    if room.ended:  # it ended meanwhile: everyone else was told and closed
+        await refuse(4000, "The session has ended")
+        return
     audience.add(conn)
     services.metrics.sockets.labels(role="staff" if conn.is_staff else "pupil").inc()
     writer = asyncio.create_task(_write(conn))
@@ -406,7 +422,7 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
             "media": audience.media,
         }
     )
-    conn.send(audience.state_message(room.state, conn, room.seq))
+    conn.send(room_resume.first_state(audience, room, conn, resumed))
     if conn.participant in audience.other_devices(room.state):
         await audience.publish(room.state, [], room.seq)  # staff see the second device
     try:
@@ -503,10 +519,8 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         except _BadMessageError as exc:
             bad += 1
             conn.send({"type": "error", "id": exc.id, "code": "bad_message", "message": exc.why})
-            if bad >= MAX_BAD_MESSAGES:
-                await _close_socket(
-                    conn.websocket, CLOSE_POLICY, "Too many bad messages", conn.language
-                )
+            if bad >= MAX_BAD_MESSAGES:  # after the errors already queued: the page hears why
+                await audience.close(conn, CLOSE_POLICY, "Too many bad messages")
                 return
             continue
         await _handle(conn, room, audience, message)

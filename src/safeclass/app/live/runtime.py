@@ -6,6 +6,8 @@ notices) in one transaction, wake the outbox, only then change the room's state 
 clients, then act on the world (close a removed pupil's socket). If that transaction fails the
 command fails and nothing changes, so no client is ever told of something that is not on record,
 and nothing on record lacks its alert.
+A page that reconnects asks for what it missed (`events_since`): the room's events after the
+`seq` it last saw, read back from the log, up to the room's `seq` at that moment.
 The room also owns its clock: it sleeps until the state's next deadline and ticks, and its
 media (`RoomMedia`): after the log write, and before anyone is told, the events' SFU calls are
 queued on the room's media lane, which makes them in order without ever holding up this task.
@@ -32,13 +34,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from safeclass.adapters.store.event_log import EventLog, NewEntry
+from safeclass.adapters.store.event_log import EventLog, LogEntry, NewEntry
 from safeclass.app.clock import Clock
 from safeclass.app.live.attempts import RefusedAttempts
 from safeclass.app.live.media import OnRecorded, RoomMedia
 from safeclass.app.live.ownership import Lease, LogMovedError, RoomFencedError
 from safeclass.app.live.ports import Alerts, Audience, Media, NoMedia
-from safeclass.app.room_log import entries_for
+from safeclass.app.room_log import entries_for, room_events
 from safeclass.core import Phase, Refusal, RefusalCode, RoomState, Step, step
 from safeclass.core import commands as cmd
 from safeclass.core import events as ev
@@ -54,6 +56,7 @@ CLOSE_MOVED = 1012  # "service restart": the page reconnects, to the room's owne
 MOVED = "The class moved to another server: reconnecting"
 NOT_TAKING_PART = "Your family has told the school you are not taking part in live lessons"
 SHARING_NEEDS_VIDEO = "Sharing a screen needs video, which is off on this server"
+_CATCH_UP_READS = 5  # reads of the log to catch up with a room that keeps moving
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,3 +353,24 @@ class LiveRoom:
             if sleeper in done and self._clock.now() >= deadline:
                 with contextlib.suppress(RoomClosedError):
                     await self.submit(cmd.Tick())
+
+    async def events_since(self, since: int, limit: int) -> tuple[int, list[ev.Event]] | None:
+        """The room's events logged after entry `since`, read from the log (the one source of
+        truth), with the `seq` they reach: the room's own as this returns, so a caller that
+        adds a listener before its next `await` misses nothing and hears nothing twice. None
+        when `since` is not a point of this room's log (negative, ahead of it) or more than
+        `limit` entries back: the caller's view then has to do."""
+        if not 0 <= since <= self.seq or self.seq - since > limit:
+            return None
+        entries: list[LogEntry] = []
+        read_to = since
+        for _ in range(_CATCH_UP_READS):  # the room may move while the log is read
+            if read_to >= self.seq:
+                upto = self.seq  # no `await` from here to the caller: this is the room now
+                return upto, room_events([e for e in entries if e.seq <= upto])
+            if self.seq - since > limit:
+                return None
+            more = await self._log.read(self.session_id, after_seq=read_to)
+            entries += more
+            read_to = more[-1].seq if more else read_to
+        return None

@@ -6,7 +6,9 @@
  * cookie authenticates it). It keeps the latest view and `seq`, answers the server's pings,
  * matches each reply to its request by `id`, and reconnects with backoff after a dropped
  * connection, but never after a close that means stop (ended, opened elsewhere, removed,
- * turned away, signed out, policy). The staff console and the pupil's page render what it
+ * turned away, signed out, policy). Reconnecting, it says the last `seq` it saw (`?since=`), so
+ * the first `state` brings the events it missed (chat lines, notices), each reported once as
+ * if it had been there. The staff console and the pupil's page render what it
  * reports; a test drives it with no page at all (the WebSocket and the timers can be passed in).
  *
  * It holds no words of its own: every close is reported as a reason code (`CLOSE_REASONS`)
@@ -152,8 +154,10 @@ export class RoomClient {
     this.welcome = null;
     /** @type {any} my latest view of the room (docs/protocol.md, Views). */
     this.view = null;
-    /** The `seq` of the latest view (-1 before the first). */
+    /** The `seq` of the latest view (-1 before the first): a reconnection resumes from it. */
     this.seq = -1;
+    /** The `seq` up to which the events have been reported, so none is reported twice. */
+    this._eventsSeq = -1;
     /** @type {string | null} the server's time with the latest view. */
     this.now = null;
     /** @type {MediaState | null} */
@@ -224,7 +228,8 @@ export class RoomClient {
 
   _open() {
     this._retryTimer = null;
-    const ws = new this._WebSocket(this.url);
+    // back after a drop: the server sends what happened since the latest view (docs/protocol.md)
+    const ws = new this._WebSocket(this.seq >= 0 ? `${this.url}?since=${this.seq}` : this.url);
     this._ws = ws;
     let opened = false;
     ws.onmessage = (event) => {
@@ -259,24 +264,32 @@ export class RoomClient {
       case "welcome":
         this._welcomed(message);
         return;
-      case "state":
+      case "state": {
         this.view = message.view;
         this.seq = message.seq;
         this.now = message.now ?? this.now;
         if (message.media) {
           this.media = message.media;
         }
+        // events come with the state whose seq they reach, and that only grows: any at or
+        // below one already reported were reported then
+        /** @type {Message[]} */
+        const events = message.seq > this._eventsSeq ? message.events || [] : [];
+        if (events.length) {
+          this._eventsSeq = message.seq;
+        }
         this._emit("state", {
           view: message.view,
           seq: message.seq,
           now: message.now ?? null,
           media: this.media,
-          events: message.events || [],
+          events,
         });
-        for (const event of message.events || []) {
+        for (const event of events) {
           this._emit("event", event);
         }
         return;
+      }
       case "ping":
         this._write({ type: "pong" });
         return;

@@ -34,6 +34,7 @@ from safeclass.app.live.ownership import RELAY_HEADER, RELAY_KEY, RoomElsewhereE
 from safeclass.app.live.registry import Rooms
 from safeclass.cli.serve_cmd import server_config
 from safeclass.settings import Settings
+from safeclass.web import room_words
 from safeclass.web.app import create_app
 from safeclass.web.room_relay import CLOSE_RESTARTING, RESTARTING
 from tests.integration.live import Client, Lesson, LiveServer, free_port, pupil_cookie, staff_cookie
@@ -93,13 +94,16 @@ class Pair:
     lesson: Lesson
     stand_in: RoomsOwnedElsewhere
 
-    async def pupil(self, pupil_id: str, *, source: str = "127.0.0.1", join: bool = True) -> Client:
-        """A pupil whose socket reaches the relaying worker, from `source`."""
+    async def pupil(
+        self, pupil_id: str, *, source: str = "127.0.0.1", join: bool = True, **options: Any
+    ) -> Client:
+        """A pupil whose socket reaches the relaying worker, from `source` (`options`: a
+        RoomSocket's headers and query)."""
         cookie = await pupil_cookie(
             self.owner.services, self.lesson.school_id, self.lesson.session_id, pupil_id
         )
         client = await RoomSocket(
-            self.relay, self.lesson.session_id, cookie, pupil_id, source=source
+            self.relay, self.lesson.session_id, cookie, pupil_id, source=source, **options
         ).connect()
         self.lesson.clients.append(client)
         if join:
@@ -166,17 +170,26 @@ async def test_a_pupil_whose_socket_reached_another_worker_is_in_the_owners_room
 
 
 # covers: C10
-async def test_the_owners_close_reaches_the_relayed_pupil_with_its_code_and_reason(pair: Pair):
+@pytest.mark.parametrize(
+    "asks", [{"headers": {"Accept-Language": "cy"}}, {"query": "lang=cy"}], ids=["header", "query"]
+)
+async def test_the_owners_close_reaches_the_relayed_pupil_with_its_code_and_reason(
+    pair: Pair, asks: dict[str, Any]
+):
+    """The pupil's page asked for Welsh (its browser's language, or the switch's ?lang=): the
+    owner hears it through the relay, and its words come back as it said them."""
     teacher = await pair.lesson.staff("teacher", "Mrs Khan")
     await pair.lesson.staff("assistant", "Mr Lee")
-    amelia = await pair.pupil("p1")
+    amelia = await pair.pupil("p1", **asks)
     assert (await teacher.send("admit", pupils=["p1"]))["type"] == "ok"
     await amelia.wait_for(_status_is("admitted"))
 
     assert (await teacher.send("remove", pupil="p1"))["type"] == "ok"
     await asyncio.wait_for(amelia.closed.wait(), 5)
     assert amelia.close_code == 4003
-    assert amelia.close_reason  # the owner's words, as the owner said them
+    removed = room_words.close_reason("You have been removed from this session", "cy")
+    assert removed != "You have been removed from this session"
+    assert amelia.close_reason == removed
 
 
 # covers: C5

@@ -318,7 +318,7 @@ async def running_cluster(
 
 class RoomSocket(Client):
     """A room client (as a browser: a cookie and the public Origin) that connects to `door`
-    from the loopback address `source`, with any extra headers."""
+    from the loopback address `source`, with any extra headers and a query string."""
 
     def __init__(
         self,
@@ -329,14 +329,16 @@ class RoomSocket(Client):
         *,
         source: str = "127.0.0.1",
         headers: dict[str, str] | None = None,
+        query: str = "",
     ) -> None:
         super().__init__(door, session_id, cookie, who)
         self.source = source
         self.headers = headers or {}
+        self.query = f"?{query}" if query else ""
 
     async def connect(self, origin: str | None = None) -> RoomSocket:
         self.ws = await websockets.connect(
-            f"ws://127.0.0.1:{self.server.port}/ws/sessions/{self.session_id}",
+            f"ws://127.0.0.1:{self.server.port}/ws/sessions/{self.session_id}{self.query}",
             additional_headers={"Cookie": self.cookie, **self.headers},
             origin=origin or self.server.settings.origin,  # type: ignore[arg-type]
             open_timeout=10,

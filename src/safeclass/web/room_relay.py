@@ -13,9 +13,11 @@ checks everything again, as for any socket; nothing here decides anything.
 - A close from the owner reaches the client with the owner's code and reason (4000 ended, 4003
   removed...), and the client's close reaches the owner with its code (1001: a reload, so the
   owner waits for the page to come back).
-- An owner that cannot be reached, or whose connection dies without a close (killed, or silent
-  past two heartbeats: paused), closes the client with 1012 "the server is restarting": the
-  browser's client reconnects, and by then another worker has taken the room's lease.
+- An owner that cannot be reached is reported to the caller (`relay` returns False, the client
+  not yet accepted), which waits for the owner's lease to run out and serves the socket where
+  the room is then (room_socket._room_or_relay). An owner whose connection dies without a close
+  (killed, or silent past two heartbeats: paused) closes the client with 1012 "the server is
+  restarting": the browser's client reconnects, and by then another worker has the room.
 """
 
 from __future__ import annotations
@@ -55,8 +57,9 @@ async def relay(
     heartbeat: float,
     open_timeout: float,
     language: str,
-) -> None:
-    """Relay this (not yet accepted) socket to the room's owner at `owner` (its peer URL).
+) -> bool:
+    """Relay this (not yet accepted) socket to the room's owner at `owner` (its peer URL);
+    False if the owner could not be reached (the socket is then neither accepted nor closed).
 
     `heartbeat`: the owner's side is pinged this often and dropped after as long without an
     answer. `open_timeout`: how long the owner has to accept, at most the room's lease: a
@@ -78,7 +81,7 @@ async def relay(
         )
     except websockets.InvalidStatus as refused:  # the owner turned the handshake down
         await _refuse(websocket, refused.response.status_code)
-        return
+        return True
     except (OSError, TimeoutError, websockets.InvalidHandshake) as failed:
         log.warning(
             "room socket not relayed: its owner %s did not answer (%s)",
@@ -86,11 +89,10 @@ async def relay(
             type(failed).__name__,
             extra={"session": session},
         )
-        await websocket.accept()
-        await _close_client(websocket, CLOSE_RESTARTING, _restarting(language))
-        return
+        return False
     await websocket.accept()
     await _pump(websocket, upstream, language)
+    return True
 
 
 async def _pump(websocket: WebSocket, upstream: ClientConnection, language: str) -> None:

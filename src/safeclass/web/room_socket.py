@@ -364,24 +364,10 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         await refuse(CLOSE_POLICY, "Not signed in, or the link is not valid")
         return
     participant, role, device, name, school_id = who
-    try:
-        room: LiveRoom | None = await services.rooms.room(session_id)
-    except SessionNotFoundError:
-        room = None
-    except RoomElsewhereError as elsewhere:  # another worker owns the room: its socket goes there
-        if from_peer(websocket):  # a worker sent it here as to the owner, which this is no more:
-            await websocket.accept()  # never relayed twice; the client tries again
-            await refuse(room_relay.CLOSE_RESTARTING, room_relay.RESTARTING)
-            return
-        await room_relay.relay(
-            websocket,
-            elsewhere.address,
-            key=services.relay_key,
-            heartbeat=settings.heartbeat_seconds,
-            open_timeout=settings.lease_seconds,
-            language=language,
-        )
+    found = await _room_or_relay(websocket, session_id, language)
+    if isinstance(found, _Relayed):
         return
+    room = found
     if room is None or room.school_id != school_id:
         await refuse(CLOSE_POLICY, "Not signed in, or the link is not valid")
         return
@@ -451,6 +437,56 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
                 await drop()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
+
+
+class _Relayed:
+    """The socket went to the room's owner on another worker (or was told to try again)."""
+
+
+_RELAYED = _Relayed()
+
+
+async def _room_or_relay(
+    websocket: WebSocket, session_id: str, language: str
+) -> LiveRoom | _Relayed | None:
+    """The room, if this worker owns it (or takes it on now); else the socket is relayed to
+    its owner. An owner that cannot be reached (killed, paused) loses its lease within
+    `lease_seconds`: meanwhile this socket waits and asks again, and is served by whichever
+    worker has the room by then (this one, usually), rather than being sent away to retry."""
+    services = websocket.app.state.services
+    settings = services.settings
+    deadline = time.monotonic() + settings.lease_seconds + 1.0
+    while True:
+        try:
+            room: LiveRoom = await services.rooms.room(session_id)
+        except SessionNotFoundError:
+            return None
+        except RoomElsewhereError as elsewhere:  # another worker owns the room
+            if from_peer(websocket):  # sent here by a worker, as to the owner: never relayed
+                await websocket.accept()  # twice, the client tries again
+                await _close_socket(
+                    websocket, room_relay.CLOSE_RESTARTING, room_relay.RESTARTING, language
+                )
+                return _RELAYED
+            reached = await room_relay.relay(
+                websocket,
+                elsewhere.address,
+                key=services.relay_key,
+                heartbeat=settings.heartbeat_seconds,
+                open_timeout=min(1.0, settings.lease_seconds),
+                language=language,
+            )
+            if reached:
+                return _RELAYED
+            if time.monotonic() > deadline:
+                await websocket.accept()
+                await _close_socket(
+                    websocket, room_relay.CLOSE_RESTARTING, room_relay.RESTARTING, language
+                )
+                return _RELAYED
+            await asyncio.sleep(0.2)
+        else:
+            return room
 
 
 async def _identify(

@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
-from safeclass.adapters.auth.limits import LoginLimiter, TooManyAttemptsError
+from safeclass.adapters.auth.limits import LoginLimits, TooManyAttemptsError
 from safeclass.adapters.auth.logins import (
     DEVICE_COOKIE,
     DEVICE_LIFETIME,
@@ -226,9 +226,9 @@ async def sign_out_everywhere(services: Services, staff_id: str, reason: str) ->
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _limiter(request: Request) -> LoginLimiter:
-    """This server's limiter (made with the app: `safeclass.web.app.create_app`)."""
-    limiter: LoginLimiter = request.app.state.login_limiter
+def _limiter(request: Request) -> LoginLimits:
+    """This server's limiter (bootstrap.py's: this process's, or a cluster's shared one)."""
+    limiter: LoginLimits = request.app.state.login_limiter
     return limiter
 
 

@@ -57,12 +57,12 @@ async def withdraw(token: str, request: Request) -> HTMLResponse:
     """Withdraw the child's consent now; a live room takes them out at once."""
     services = services_of(request)
     now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
+    if (slowed := await _slowed(request, now)) is not None:
         return slowed
     found, done = await withdraw_by_link(
         services.engine, token, now, public_url=services.settings.public_url
     )
-    _count_if_unknown(request, found, now)
+    await _count_if_unknown(request, found, now)
     if done is None:
         return kind_page(request, found)
     if done is Withdrawal.DONE:

@@ -63,10 +63,14 @@ async def test_one_address_is_slowed_to_one_untrusted_attempt_every_thirty_secon
         await limiter.attempt(
             account="claydon:new@school.test", device=None, client="203.0.113.9", now=NOW
         )
-    await limiter.attempt(account="claydon:new@school.test", device=None, client="198.51.100.1", now=NOW)
+    await limiter.attempt(
+        account="claydon:new@school.test", device=None, client="198.51.100.1", now=NOW
+    )
     await limiter.attempt(account=KHAN, device="laptop", client="203.0.113.9", now=NOW)  # trusted
     later = NOW + dt.timedelta(seconds=30)
-    await limiter.attempt(account="claydon:new@school.test", device=None, client="203.0.113.9", now=later)
+    await limiter.attempt(
+        account="claydon:new@school.test", device=None, client="203.0.113.9", now=later
+    )
     with pytest.raises(TooManyAttemptsError):
         await limiter.attempt(
             account="claydon:x@school.test", device=None, client="203.0.113.9", now=later

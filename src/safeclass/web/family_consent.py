@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from safeclass.app.cluster_bus import CONSENT_CHANGED
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.family_consent import Withdrawal, withdraw_by_link
 from safeclass.app.family_reports import lesson_staff
@@ -66,8 +67,10 @@ async def withdraw(token: str, request: Request) -> HTMLResponse:
     if done is None:
         return kind_page(request, found)
     if done is Withdrawal.DONE:
-        # every live room hears of it now (the watch would within seconds anyway)
+        # every live room hears of it now, on this worker and the others (the watches would
+        # within seconds anyway)
         await ConsentWatch(services.engine, services.rooms.running).check()
+        await services.bus.publish(CONSENT_CHANGED, found.pupil_id)
         if services.outbox is not None:
             services.outbox.wake()
     return await _withdrawn_page(request, found, done)

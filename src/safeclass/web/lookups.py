@@ -1,8 +1,8 @@
 """Failed family-link and cookie lookups, counted per address and shared by every door.
 
 A made-up invitation link, a made-up pupil cookie at the room's page or at its socket: each is
-a guess (or a stale pass), and the lookup limiter (`safeclass.adapters.auth.limits`) slows an address
-that makes too many. The link pages and the room's socket use the same limiter, so a guesser
+a guess (or a stale pass), and the lookup limiter (`safeclass.adapters.auth.limits`) slows an
+address that makes too many. The link pages and the room's socket use the same limiter, so a guesser
 is slowed wherever they try, and a family whose link works is never counted.
 """
 

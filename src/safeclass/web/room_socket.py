@@ -331,7 +331,8 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         services.clock.now(),
     )
     try:
-        await guesses.check(address, now)  # too many cookies that opened nothing: not even looked at
+        # too many cookies that opened nothing: not even looked at
+        await guesses.check(address, now)
     except TooManyAttemptsError:
         log.warning("socket refused: too many failed lookups", extra={"session": session_id})
         await refuse(CLOSE_POLICY, "Too many tries: wait a minute")

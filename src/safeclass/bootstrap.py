@@ -299,11 +299,11 @@ async def close(services: Services) -> None:
         await services.housekeeping.stop()
     if services.lead is not None:
         await services.lead.close()  # another worker leads at once
-    if isinstance(services.bus, PgBus):
-        await services.bus.close()
     await services.rooms.close()
     if services.media is not None:
         await services.media.close()
     if services.outbox is not None:
         await services.outbox.stop()
+    if isinstance(services.bus, PgBus):
+        await services.bus.close()
     await services.engine.dispose()

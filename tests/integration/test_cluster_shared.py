@@ -208,7 +208,7 @@ async def test_retention_and_checkpoints_run_once_and_the_other_worker_takes_ove
     first_done = await _done_at(leader, CHECKPOINTS)
 
     # the lead stops: the other worker leads within a second or two, and runs the jobs when
-    # they are next due (3 s after the last run), not at once for having taken over
+    # they are next due (3 s after the last run, and 3 s after it began to lead), not at once
     await leader.stop()
     await until(lambda: leads(other))
     await _checkpoints_reach(other, 2)

@@ -12,10 +12,11 @@ due, a checkpoint is a fresh snapshot).
 
 When each job last finished is kept in the database (`cluster_jobs`, by the database's clock,
 so workers whose clocks differ agree), so a new lead runs a job when it is due, not again
-because it has just taken over. With no record yet (a new cluster) a job first runs `first`
-seconds after a worker begins to lead (or `every`, if that is sooner), as one process's does
-after it starts. Just before running, the lead checks that its lock's connection is still
-there, so a lead cut off from the database does not start a job another may be starting.
+because it has just taken over. Nor does it run one sooner than `first` seconds after it began
+to lead (or `every`, if that is shorter), as one process's first run waits after it starts: a
+worker taking over mid-lesson has rooms to bring back first. Just before running, the lead
+checks that its lock's connection is still there, so a lead cut off from the database does not
+start a job that another may be starting.
 
 **Outbox delivery** (DSL alerts, parents' notices, reminders and reports, which are all rows of
 the notifications table with a time to send) is not led: every worker runs its outbox, and each
@@ -75,8 +76,8 @@ async def run_led(
     while True:
         await lead.wait_to_lead()
         try:
-            due = await lead.due_in(job, every)
-            wait = first - lead.led_for if due is None else due
+            due = await lead.due_in(job, every)  # None: never run in this cluster
+            wait = max(0.0 if due is None else due, first - lead.led_for)
             if wait > 0:
                 await asyncio.sleep(min(wait, RECHECK))
                 continue

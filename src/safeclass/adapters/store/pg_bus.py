@@ -106,7 +106,11 @@ class PgBus:
             await asyncio.sleep(self._retry_every)
 
     async def _listen(self, first: bool) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=self._ping_every)
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self._dsn,
+            timeout=self._ping_every,
+            server_settings={"application_name": f"safeclass bus {self._worker}"[:63]},
+        )
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         try:

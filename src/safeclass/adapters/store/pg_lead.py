@@ -6,10 +6,11 @@ never waits. The worker that gets it leads for as long as that connection lives:
 releases a session's advisory locks when the session ends, whether the worker stopped, crashed
 or was killed (its socket closes with it). The lead checks its connection every `ping_every`
 seconds, and asyncpg tells it at once when the connection closes, so a lead that lost its
-connection stops leading (and another, whose next try succeeds, begins). A connection cut off
-silently (a network that drops packets) is found out by the next check; PostgreSQL itself
-notices only at its TCP keepalive, and until then no other worker leads: the jobs wait, and
-none runs twice.
+connection stops leading (and another, whose next try succeeds, begins). A lead whose machine
+vanished without closing anything (power, network) is found out by PostgreSQL's TCP keepalives,
+which the lock's session sets short (`_KEEPALIVE`: gone after about 11 s), and its lock is
+released then. A lead process that is paused (SIGSTOP) keeps its connection and so the lead:
+the jobs wait until it runs again or dies, and none runs twice.
 
 When each job last finished is the `cluster_jobs` table, by the database's clock.
 """
@@ -32,6 +33,16 @@ log = logging.getLogger(__name__)
 # A fixed 64-bit key for the lock: advisory locks are per database, so one cluster per database.
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"safeclass cluster lead").digest()[:8], signed=True)
 
+# The server's keepalive on this session: probe after 5 s of silence, every 2 s, give up after
+# 3 unanswered (and after 10 s of unacknowledged data); ignored over a Unix socket.
+_KEEPALIVE = (
+    "SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; "
+    "SET tcp_keepalives_count = 3; SET tcp_user_timeout = 10000"
+)
+# The lock's session's name in pg_stat_activity: who leads is the holder of the lock, e.g.
+#   SELECT application_name FROM pg_locks JOIN pg_stat_activity USING (pid)
+#   WHERE locktype = 'advisory' AND granted
+APPLICATION = "safeclass lead "
 _DUE_IN = text(
     "SELECT CAST(EXTRACT(EPOCH FROM (done_at - now())) AS double precision) + :every "
     "FROM cluster_jobs WHERE name = :job"
@@ -125,10 +136,15 @@ class PgLead:
 
     async def _hold(self) -> None:
         """Try for the lock until it is ours, then hold it while the connection lives."""
-        conn: asyncpg.Connection = await asyncpg.connect(self._dsn, timeout=self._ping_every)
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self._dsn,
+            timeout=self._ping_every,
+            server_settings={"application_name": f"{APPLICATION}{self.worker_id}"[:63]},
+        )
         conn.add_termination_listener(lambda _conn: self._leading.clear())
         self._connection = conn
         try:
+            await conn.execute(_KEEPALIVE)
             while not await self._query(conn, "SELECT pg_try_advisory_lock($1)", LOCK_KEY):
                 await asyncio.sleep(self._retry_every)
             self._since = asyncio.get_running_loop().time()

@@ -113,7 +113,7 @@ async def test_a_sign_in_limit_reached_through_one_worker_holds_on_the_other(wor
         for worker in (one, two):
             slowed = await worker.post("/auth/login", data=sign_in("claydon", "x@claydon.test"))
             assert slowed.status_code == 429
-            assert slowed.json() == {"detail": "Too many attempts: wait 30 seconds"}
+            assert 0 < int(slowed.headers["retry-after"]) <= 30  # one a 30 s, less the time taken
     async with browser(w2, "192.0.2.44") as elsewhere:  # another address is not held back
         reply = await elsewhere.post("/auth/login", data=sign_in("claydon", "x@claydon.test"))
         assert reply.status_code == 401

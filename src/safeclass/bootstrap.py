@@ -10,16 +10,25 @@ the media (a local Janus child process, external Janus servers, or none:
 `adapters.media.service`), whose news goes to the rooms through the registry;
 `close()` stops them in order (rooms, then media, so every SFU room is destroyed).
 Tests build the same services with an adjustable clock.
+
+A worker of a cluster (`settings.clustered`) gets, instead of what serves one process: sign-in
+and family-lookup limits counted in PostgreSQL and shared by every worker
+(store/shared_limits.py); the cluster bus on LISTEN/NOTIFY (store/pg_bus.py), over which a
+consent withdrawn, a login or link ended, or an alert written on one worker reaches the others
+at once; and the cluster's lead (store/pg_lead.py), so retention and checkpoints run on one
+worker only (app/run_once.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safeclass.adapters.auth.limits import LoginLimiter, LoginLimits, LookupLimiter, LookupLimits
 from safeclass.adapters.media.janus_process import JanusOptions
 from safeclass.adapters.media.service import MediaService, start_media
 from safeclass.adapters.notify.letters import LetterFolder, letters_folder
@@ -31,9 +40,23 @@ from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.adapters.store.leases import RoomLeases
+from safeclass.adapters.store.pg_bus import PgBus
+from safeclass.adapters.store.pg_lead import PgLead
+from safeclass.adapters.store.shared_limits import (
+    LIMIT_KEY,
+    SharedLoginLimiter,
+    SharedLookupLimiter,
+)
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
+from safeclass.app.cluster_bus import (
+    CONSENT_CHANGED,
+    DEVICE_ENDED,
+    OUTBOX_DUE,
+    ClusterBus,
+    LocalBus,
+)
 from safeclass.app.concerns import CONCERN_KEY
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.delivery import (
@@ -50,7 +73,7 @@ from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
-from safeclass.app.revocations import CloseDevice, RevocationWatch
+from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
 from safeclass.web.room_socket import CLOSE_POLICY, CLOSE_SIGNED_OUT, LINK_STOPPED, Audiences
@@ -68,6 +91,7 @@ class Services:
     audiences: Audiences
     alerts: OutboxAlerts
     rooms: Rooms
+    device_sockets: DeviceSockets  # closes a login's or pupil pass's sockets on every worker
     channels: tuple[LetterChannel, ...] = ()  # email and/or webhook, else letters: for links
     outbox: Outbox | None = field(default=None)  # delivers notifications by email and/or webhook
     housekeeping: Housekeeping | None = field(default=None)
@@ -76,6 +100,11 @@ class Services:
     membership: Membership | None = field(default=None)  # in a cluster: heartbeat, orphans
     # proves a relayed room socket comes from another worker (web/peers.py); none: trust none
     relay_key: bytes = b""
+    # sign-in and family-lookup limits: this process's, or shared by a cluster's workers
+    login_limits: LoginLimits = field(default_factory=LoginLimiter)
+    lookup_limits: LookupLimits = field(default_factory=LookupLimiter)
+    bus: ClusterBus = field(default_factory=LocalBus)  # tells the other workers, if any
+    lead: PgLead | None = field(default=None)  # a cluster's lead (runs the once-only jobs)
 
     @property
     def delivers(self) -> frozenset[str]:
@@ -113,10 +142,13 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     if senders:
         retry = dt.timedelta(seconds=settings.outbox_retry_seconds)
         outbox = Outbox(engine, senders, clock, every=settings.outbox_every_seconds, backoff=retry)
-    # a committed alert wakes the outbox; without one it waits in the table, with a warning
+    pg_bus = PgBus(engine, settings.worker_id) if settings.worker_id is not None else None
+    bus: ClusterBus = pg_bus if pg_bus is not None else LocalBus()
+    # A committed alert wakes the outbox, here and on the other workers (any may send it);
+    # one process without an outbox: it waits in the table, with a warning.
     alerts = OutboxAlerts(
         engine,
-        outbox.wake if outbox is not None else None,
+        _waker(outbox, bus) if outbox is not None or settings.clustered else None,
         public_url=settings.public_url,
         channels=NoticeChannels(
             email=mailer is not None,
@@ -155,6 +187,15 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         _closer(audiences),
         since=dt.datetime.now(dt.UTC),  # the CLI's clock is real
     )
+    device_sockets = DeviceSockets(_closer(audiences), bus, revocations)
+    consents = ConsentWatch(engine, rooms.running)
+    login_limits, lookup_limits = _limits(settings, engine, secret)
+    lead = None
+    if pg_bus is not None and settings.worker_id is not None:
+        _listen(pg_bus, device_sockets, consents, outbox)
+        await pg_bus.start()
+        lead = PgLead(engine, settings.worker_id)
+        lead.start()
     housekeeping = Housekeeping(
         engine,
         rooms,
@@ -165,30 +206,75 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         event_log=event_log,
         checkpoint_key=secret.derive(CHECKPOINT_KEY),
         checkpoint_every_hours=settings.checkpoint_every_hours,
-        consents=ConsentWatch(engine, rooms.running),
+        consents=consents,
         data_dir=settings.data_dir,
+        lead=lead,
     )
     await housekeeping.restore_live_rooms()
     housekeeping.start()
     if membership is not None:
         membership.start()
     return Services(
-        settings,
-        engine,
-        event_log,
-        clock,
-        metrics,
-        audiences,
-        alerts,
-        rooms,
-        channels,
-        outbox,
-        housekeeping,
-        media,
-        secret.derive(CONCERN_KEY),
-        membership,
+        settings=settings,
+        engine=engine,
+        event_log=event_log,
+        clock=clock,
+        metrics=metrics,
+        audiences=audiences,
+        alerts=alerts,
+        rooms=rooms,
+        device_sockets=device_sockets,
+        channels=channels,
+        outbox=outbox,
+        housekeeping=housekeeping,
+        media=media,
+        concern_key=secret.derive(CONCERN_KEY),
+        login_limits=login_limits,
+        lookup_limits=lookup_limits,
+        bus=bus,
+        lead=lead,
+        membership=membership,
         relay_key=secret.derive(RELAY_KEY),
     )
+
+
+def _limits(
+    settings: Settings, engine: AsyncEngine, secret: ServerSecret
+) -> tuple[LoginLimits, LookupLimits]:
+    """Sign-in and family-lookup limits: shared by a cluster's workers, else this process's."""
+    if not settings.clustered:
+        return LoginLimiter(), LookupLimiter()
+    key = secret.derive(LIMIT_KEY)
+    return SharedLoginLimiter(engine, key), SharedLookupLimiter(engine, key)
+
+
+def _waker(outbox: Outbox | None, bus: ClusterBus) -> Callable[[], None]:
+    """Wake this worker's outbox, and tell the other workers' (a no-op in one process)."""
+
+    def wake() -> None:
+        if outbox is not None:
+            outbox.wake()
+        bus.publish_soon(OUTBOX_DUE)
+
+    return wake
+
+
+def _listen(
+    bus: PgBus, device_sockets: DeviceSockets, consents: ConsentWatch, outbox: Outbox | None
+) -> None:
+    """What this worker does with what the other workers tell it."""
+
+    async def consent_changed(_pupil: str) -> None:
+        await consents.check()
+
+    bus.subscribe(CONSENT_CHANGED, consent_changed)
+    bus.subscribe(DEVICE_ENDED, device_sockets.heard)
+    if outbox is not None:
+
+        async def outbox_due(_payload: str) -> None:
+            outbox.wake()
+
+        bus.subscribe(OUTBOX_DUE, outbox_due)
 
 
 def _closer(audiences: Audiences) -> CloseDevice:
@@ -233,6 +319,8 @@ async def close(services: Services) -> None:
         await services.membership.stop()
     if services.housekeeping is not None:
         await services.housekeeping.stop()
+    if services.lead is not None:
+        await services.lead.close()  # another worker leads at once
     await services.rooms.close()
     if services.membership is not None:
         await services.membership.leave()
@@ -240,4 +328,6 @@ async def close(services: Services) -> None:
         await services.media.close()
     if services.outbox is not None:
         await services.outbox.stop()
+    if isinstance(services.bus, PgBus):
+        await services.bus.close()
     await services.engine.dispose()

@@ -10,6 +10,10 @@ every `retention_every_hours` after that, and `RevocationWatch` looks every few 
 logins and pupil passes revoked elsewhere (e.g. `safeclass staff disable`). Checkpoints
 (app/checkpoints.py) go to the outbox a few minutes after start and every
 `checkpoint_every_hours` after that.
+
+In a cluster (given a `lead`), retention and checkpoints run once across the cluster, on the
+worker that leads (app/run_once.py says how and why); the watches of revocations and consent
+still run on every worker, since each closes the sockets that it holds.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from safeclass.app.live.ownership import RoomElsewhereError
 from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
 from safeclass.app.revocations import RevocationWatch
+from safeclass.app.run_once import CHECKPOINTS, RETENTION, Lead, run_led
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +58,10 @@ class Housekeeping:
         first_checkpoint_after_s: float = 300.0,
         consents: ConsentWatch | None = None,
         data_dir: Path | None = None,
+        lead: Lead | None = None,
     ) -> None:
-        """`data_dir`: the server's data folder (retention deletes lessons' resource files)."""
+        """`data_dir`: the server's data folder (retention deletes lessons' resource files);
+        `lead`: a cluster's lead, which alone runs retention and checkpoints (None: one process)."""
         self._engine = engine
         self._data_dir = data_dir
         self._log = event_log
@@ -68,6 +75,7 @@ class Housekeeping:
         self._revocations = revocations
         self._revocations_every = revocations_every_s
         self._consents = consents
+        self._lead = lead
         self._tasks: list[asyncio.Task[None]] = []
 
     async def restore_live_rooms(self) -> list[str]:
@@ -94,9 +102,17 @@ class Housekeeping:
         return restored
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._retention_loop(), name="retention")]
+        if self._lead is None:
+            retention = self._retention_loop()
+        else:
+            retention = run_led(self._lead, RETENTION, self._every, self._first, self._retain)
+        self._tasks = [asyncio.create_task(retention, name="retention")]
         if self._checkpoint_key is not None:
-            loop = self._checkpoint_loop()
+            if self._lead is None:
+                loop = self._checkpoint_loop()
+            else:
+                every, first = self._checkpoint_every, self._first_checkpoint
+                loop = run_led(self._lead, CHECKPOINTS, every, first, self._checkpoint)
             self._tasks.append(asyncio.create_task(loop, name="log checkpoints"))
         if self._revocations is not None:
             watch = self._watch(self._revocations.check, "revocation")
@@ -124,17 +140,18 @@ class Housekeeping:
     async def _retention_loop(self) -> None:
         await asyncio.sleep(self._first)
         while True:
-            try:
-                report = await run_retention(
-                    self._engine, self._clock.now(), self._log, self._data_dir
-                )
-            except Exception:  # retried at the next run; the server goes on
-                log.exception("retention run failed")
-            else:
-                log.info("retention run: %d deleted", report.total)
-                for problem in report.problems:
-                    log.warning("retention: %s", problem)
+            await self._retain()
             await asyncio.sleep(self._every)
+
+    async def _retain(self) -> None:
+        try:
+            report = await run_retention(self._engine, self._clock.now(), self._log, self._data_dir)
+        except Exception:  # retried at the next run; the server goes on
+            log.exception("retention run failed")
+        else:
+            log.info("retention run: %d deleted", report.total)
+            for problem in report.problems:
+                log.warning("retention: %s", problem)
 
     async def send_checkpoints(self) -> int:
         """Queue every school's signed log checkpoint for its DSLs now; how many were queued."""
@@ -147,10 +164,13 @@ class Housekeeping:
     async def _checkpoint_loop(self) -> None:
         await asyncio.sleep(self._first_checkpoint)
         while True:
-            try:
-                queued = await self.send_checkpoints()
-            except Exception:  # tried again at the next run; the server goes on
-                log.exception("log checkpoint failed")
-            else:
-                log.info("log checkpoints queued for %d DSL(s)", queued)
+            await self._checkpoint()
             await asyncio.sleep(self._checkpoint_every)
+
+    async def _checkpoint(self) -> None:
+        try:
+            queued = await self.send_checkpoints()
+        except Exception:  # tried again at the next run; the server goes on
+            log.exception("log checkpoint failed")
+        else:
+            log.info("log checkpoints queued for %d DSL(s)", queued)

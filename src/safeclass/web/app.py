@@ -18,7 +18,6 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from safeclass import __version__, bootstrap
-from safeclass.adapters.auth.limits import LoginLimiter, LookupLimiter
 from safeclass.app.clock import Clock
 from safeclass.settings import Settings
 from safeclass.web import (
@@ -51,6 +50,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await bootstrap.build(settings, clock)
         app.state.services = services
+        # Guessing is counted per server, or per cluster: sign-in attempts, and family links
+        # and cookies that open nothing (one count for the link pages, the room's page and its
+        # socket).
+        app.state.login_limiter = services.login_limits
+        app.state.lookup_limiter = services.lookup_limits
         # What exists at start lives as long as the server: keep it out of every collection,
         # and collect young objects less often, so a storm of joins is not paused by the GC.
         gc.freeze()
@@ -70,10 +74,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
     )
-    # Guessing is counted per server: sign-in attempts, and family links and cookies that open
-    # nothing (one count for the link pages, the room's page and its socket).
-    app.state.login_limiter = LoginLimiter()
-    app.state.lookup_limiter = LookupLimiter()
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     app.include_router(health.router)
     app.include_router(room_socket.router)

@@ -27,7 +27,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
 from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
-from safeclass.adapters.auth.limits import LoginLimiter, TooManyAttemptsError
+from safeclass.adapters.auth.limits import LoginLimits, TooManyAttemptsError
 from safeclass.adapters.auth.logins import (
     DEVICE_COOKIE,
     DEVICE_LIFETIME,
@@ -198,7 +198,7 @@ async def logout(
     """Sign this browser out: the cookie stops working and its live-room sockets close."""
     services = services_of(request)
     await revoke_login(services.engine, staff.login_id, services.clock.now())
-    await services.audiences.disconnect_device(staff.login_id, CLOSE_SIGNED_OUT, "Signed out")
+    await services.device_sockets.close_everywhere(staff.login_id, is_staff=True)
     log.info("staff %s signed out", staff.staff_id, extra={"school": staff.school_id})
     response: Response = Response(status_code=204)
     if _from_a_page(request):  # the sign-out button: back to the sign-in page, which says so
@@ -220,15 +220,16 @@ async def sign_out_everywhere(services: Services, staff_id: str, reason: str) ->
         login_ids = await revoke_all(conn, staff_id, services.clock.now())
     for login_id in login_ids:
         await services.audiences.disconnect_device(login_id, CLOSE_SIGNED_OUT, reason)
+        await services.device_sockets.close_everywhere(login_id, is_staff=True)  # other workers
     return login_ids
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _limiter(request: Request) -> LoginLimiter:
-    """This server's limiter (made with the app: `safeclass.web.app.create_app`)."""
-    limiter: LoginLimiter = request.app.state.login_limiter
+def _limiter(request: Request) -> LoginLimits:
+    """This server's limiter (bootstrap.py's: this process's, or a cluster's shared one)."""
+    limiter: LoginLimits = request.app.state.login_limiter
     return limiter
 
 
@@ -265,7 +266,7 @@ async def _end_previous_login(request: Request, services: Services) -> None:
     )
     if old is not None:
         await revoke_login(services.engine, old.login_id, services.clock.now())
-        await services.audiences.disconnect_device(old.login_id, CLOSE_SIGNED_OUT, "Signed out")
+        await services.device_sockets.close_everywhere(old.login_id, is_staff=True)
 
 
 def _forget_cookie(response: Response, settings: Settings) -> None:

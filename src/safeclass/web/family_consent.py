@@ -16,6 +16,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from safeclass.app.cluster_bus import CONSENT_CHANGED
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.family_consent import Withdrawal, withdraw_by_link
 from safeclass.app.family_reports import lesson_staff
@@ -57,17 +58,19 @@ async def withdraw(token: str, request: Request) -> HTMLResponse:
     """Withdraw the child's consent now; a live room takes them out at once."""
     services = services_of(request)
     now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
+    if (slowed := await _slowed(request, now)) is not None:
         return slowed
     found, done = await withdraw_by_link(
         services.engine, token, now, public_url=services.settings.public_url
     )
-    _count_if_unknown(request, found, now)
+    await _count_if_unknown(request, found, now)
     if done is None:
         return kind_page(request, found)
     if done is Withdrawal.DONE:
-        # every live room hears of it now (the watch would within seconds anyway)
+        # every live room hears of it now, on this worker and the others (the watches would
+        # within seconds anyway)
         await ConsentWatch(services.engine, services.rooms.running).check()
+        await services.bus.publish(CONSENT_CHANGED, found.pupil_id)
         if services.outbox is not None:
             services.outbox.wake()
     return await _withdrawn_page(request, found, done)

@@ -178,7 +178,7 @@ async def join(token: str, request: Request) -> Response:
     """Exchange a link for this device's pupil pass (the one it has, if any), then the room."""
     services = services_of(request)
     now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
+    if (slowed := await _slowed(request, now)) is not None:
         return slowed
     prefix = pupil_cookie("")
     held = {
@@ -187,7 +187,7 @@ async def join(token: str, request: Request) -> Response:
         if name.startswith(prefix)
     }
     found = await open_link(services.engine, token, now, held_passes=held)
-    _count_if_unknown(request, found, now)
+    await _count_if_unknown(request, found, now)
     if found.state is LinkState.TOO_EARLY:
         return await _too_early(request, found)
     if found.state is not LinkState.OPEN or found.pass_expires_at is None:
@@ -270,7 +270,7 @@ async def report(
     """A parent tells the school: absent, not taking part, or cannot get in (C23, CRO-16)."""
     services = services_of(request)
     now = services.clock.now()
-    if (slowed := _slowed(request, now)) is not None:
+    if (slowed := await _slowed(request, now)) is not None:
         return slowed
     if reason not in {r.value for r in FORM_REASONS}:
         found = await reportable_link(request, token, now)
@@ -285,7 +285,7 @@ async def report(
         message,
         public_url=services.settings.public_url,
     )
-    _count_if_unknown(request, found, now)
+    await _count_if_unknown(request, found, now)
     if reported is None:
         return kind_page(request, found)
     if reported is Reported.EMAILED and services.outbox is not None:
@@ -366,7 +366,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
     services = services_of(request)
     now = services.clock.now()
     held = request.cookies.get(pupil_cookie(session_id))
-    if held is not None and (slowed := _slowed(request, now)) is not None:
+    if held is not None and (slowed := await _slowed(request, now)) is not None:
         return slowed
     pupil = await pupil_for_token(services.engine, held, session_id, now)
     if pupil is not None:
@@ -383,7 +383,7 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
                 stored.agenda,
             )
     if held is not None:  # a pupil cookie that opens nothing: a guess, or a stale pass
-        lookup_limiter(request).failed(client_address(request), now)
+        await lookup_limiter(request).failed(client_address(request), now)
     gettext = i18n.translations(i18n.language_of(request)).gettext
     return page(
         request,
@@ -396,11 +396,11 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
 # -- slowing guessers --------------------------------------------------------------------------
 
 
-def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:
+async def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:
     """429 for an address with too many failed lookups this minute, before looking anything up
     (so a guess teaches nothing); None to go on."""
     try:
-        lookup_limiter(request).check(client_address(request), now)
+        await lookup_limiter(request).check(client_address(request), now)
     except TooManyAttemptsError as exc:
         log.warning("family lookups slowed", extra={"client": client_address(request)})
         gettext = i18n.translations(i18n.language_of(request)).gettext
@@ -420,10 +420,10 @@ def _slowed(request: Request, now: dt.datetime) -> HTMLResponse | None:
     return None
 
 
-def _count_if_unknown(request: Request, found: OpenedLink, now: dt.datetime) -> None:
+async def _count_if_unknown(request: Request, found: OpenedLink, now: dt.datetime) -> None:
     """A link that matches nothing counts against its address; any real link does not."""
     if found.state is LinkState.UNKNOWN:
-        lookup_limiter(request).failed(client_address(request), now)
+        await lookup_limiter(request).failed(client_address(request), now)
 
 
 async def reportable_link(
@@ -432,7 +432,7 @@ async def reportable_link(
     """The link a parent's form is for (one matching nothing counted against the address), or
     the link's own page when a parent cannot tell the school or withdraw from it."""
     found, _ = await check_link(services_of(request).engine, token, now)
-    _count_if_unknown(request, found, now)
+    await _count_if_unknown(request, found, now)
     if found.state not in REPORTABLE:
         return kind_page(request, found)
     return found
@@ -442,6 +442,6 @@ async def form_link(request: Request, token: str) -> OpenedLink | HTMLResponse:
     """`reportable_link` for a parent's form page, once the address is not slowed (else the page
     saying to wait)."""
     now = services_of(request).clock.now()
-    if (slowed := _slowed(request, now)) is not None:
+    if (slowed := await _slowed(request, now)) is not None:
         return slowed
     return await reportable_link(request, token, now)

@@ -1,8 +1,8 @@
 """Failed family-link and cookie lookups, counted per address and shared by every door.
 
 A made-up invitation link, a made-up pupil cookie at the room's page or at its socket: each is
-a guess (or a stale pass), and `safeclass.adapters.auth.limits.LookupLimiter` slows an address
-that makes too many. The link pages and the room's socket use the same limiter, so a guesser
+a guess (or a stale pass), and the lookup limiter (`safeclass.adapters.auth.limits`) slows an
+address that makes too many. The link pages and the room's socket use the same limiter, so a guesser
 is slowed wherever they try, and a family whose link works is never counted.
 """
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from safeclass.adapters.auth.limits import LookupLimiter
+from safeclass.adapters.auth.limits import LookupLimits
 from safeclass.web.peers import vouched_address
 
 
-def lookup_limiter(connection: HTTPConnection) -> LookupLimiter:
-    """This server's limiter (made with the app: `safeclass.web.app.create_app`)."""
-    limiter: LookupLimiter = connection.app.state.lookup_limiter
+def lookup_limiter(connection: HTTPConnection) -> LookupLimits:
+    """This server's limiter (bootstrap.py's: this process's, or a cluster's shared one)."""
+    limiter: LookupLimits = connection.app.state.lookup_limiter
     return limiter
 
 

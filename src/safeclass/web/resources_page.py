@@ -152,7 +152,7 @@ async def room_file(session_id: str, resource_id: str, request: Request) -> Resp
         staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
         if staff is None or await staff_in_room(services, staff, session_id) is None:
             if held is not None:  # a pupil cookie that opens nothing counts, as on the room page
-                lookup_limiter(request).failed(client_address(request), now)
+                await lookup_limiter(request).failed(client_address(request), now)
             raise HTTPException(403, "Please open your link again")
     return await _send(request, session_id, resource_id)
 

@@ -352,7 +352,8 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         services.clock.now(),
     )
     try:
-        guesses.check(address, now)  # too many cookies that opened nothing: not even looked at
+        # too many cookies that opened nothing: not even looked at
+        await guesses.check(address, now)
     except TooManyAttemptsError:
         log.warning("socket refused: too many failed lookups", extra={"session": session_id})
         await refuse(CLOSE_POLICY, "Too many tries: wait a minute")
@@ -360,7 +361,7 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
     who = await _identify(websocket, session_id)
     if who is None:
         if websocket.cookies:  # a cookie that opens nothing here: a guess, or a stale pass
-            guesses.failed(address, now)
+            await guesses.failed(address, now)
         await refuse(CLOSE_POLICY, "Not signed in, or the link is not valid")
         return
     participant, role, device, name, school_id = who

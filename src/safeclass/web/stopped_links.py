@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from safeclass.app import invitations
 from safeclass.bootstrap import Services
-from safeclass.web.room_socket import CLOSE_POLICY, LINK_STOPPED
 
 
 async def close_devices(services: Services, pass_ids: list[str]) -> None:
-    """Close the room's socket of every device holding one of these (revoked) pupil passes."""
+    """Close the room's socket of every device holding one of these (revoked) pupil passes, on
+    every worker."""
     for pass_id in pass_ids:
-        await services.audiences.disconnect_device(pass_id, CLOSE_POLICY, LINK_STOPPED)
+        await services.device_sockets.close_everywhere(pass_id, is_staff=False)
 
 
 async def stop_family_link(

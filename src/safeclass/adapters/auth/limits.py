@@ -14,8 +14,11 @@ success takes it back. Family lookups (a link or pupil cookie that matches nothi
 counted per address: more than ten in a minute, and that address gets 429 for the rest of the
 minute; lookups that find something never count, so families whose links work are never slowed.
 
-Everything is kept in this process's memory, one limiter per server (a later change shares
-them between workers). Keys are bounded: when full, empty ones go first, then the oldest.
+The limiters here keep everything in this process's memory, one of each per server; keys are
+bounded: when full, empty ones go first, then the oldest. A cluster of workers shares its
+counts in PostgreSQL instead (adapters/store/shared_limits.py), behind the same two interfaces
+(`LoginLimits`, `LookupLimits`), which are async so that a shared count never blocks the event
+loop; the composition root (bootstrap.py) chooses.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import collections
 import datetime as dt
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 
 class TooManyAttemptsError(Exception):
@@ -137,6 +141,32 @@ class Attempt:
     started: dt.datetime
 
 
+class LoginLimits(Protocol):
+    """Counts sign-in attempts (in this process, or shared by a cluster's workers)."""
+
+    async def attempt(
+        self, *, account: str, device: str | None, client: str, now: dt.datetime
+    ) -> Attempt:
+        """Count an attempt, or raise TooManyAttemptsError."""
+        ...
+
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The attempt succeeded: it does not count, nor do the failures before it."""
+        ...
+
+
+class LookupLimits(Protocol):
+    """Counts failed family link and pupil-cookie lookups per address."""
+
+    async def check(self, client: str, now: dt.datetime) -> None:
+        """Raise TooManyAttemptsError if this address must wait before looking anything up."""
+        ...
+
+    async def failed(self, client: str, now: dt.datetime) -> None:
+        """A lookup from this address matched nothing."""
+        ...
+
+
 class LoginLimiter:
     """Sign-in attempts per trusted browser, per account for untrusted ones, and per address."""
 
@@ -155,7 +185,7 @@ class LoginLimiter:
         self._windows = _Windows(window, max_keys)
         self._clients = _Buckets(per_client_burst, per_client_every, max_keys)
 
-    def attempt(
+    async def attempt(
         self, *, account: str, device: str | None, client: str, now: dt.datetime
     ) -> Attempt:
         """Count an attempt, or raise TooManyAttemptsError.
@@ -182,7 +212,7 @@ class LoginLimiter:
         self._clients.add(client_key, now)
         return Attempt(key, client_key, now)
 
-    def succeeded(self, attempt: Attempt) -> None:
+    async def succeeded(self, attempt: Attempt) -> None:
         """The attempt succeeded: it does not count, nor do the failures before it."""
         self._windows.clear(attempt.key)
         if attempt.client is not None:
@@ -202,11 +232,11 @@ class LookupLimiter:
         self.per_client = per_client
         self._windows = _Windows(window, max_keys)
 
-    def check(self, client: str, now: dt.datetime) -> None:
+    async def check(self, client: str, now: dt.datetime) -> None:
         """Raise TooManyAttemptsError if this address must wait before looking anything up."""
         wait = self._windows.retry_after(client, self.per_client, now)
         if wait is not None:
             raise TooManyAttemptsError(wait)
 
-    def failed(self, client: str, now: dt.datetime) -> None:
+    async def failed(self, client: str, now: dt.datetime) -> None:
         self._windows.add(client, now)

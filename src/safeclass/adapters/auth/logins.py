@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.auth import passwords
 from safeclass.adapters.auth.identity import StaffIdentity
-from safeclass.adapters.auth.limits import LoginLimiter
+from safeclass.adapters.auth.limits import LoginLimits
 from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store.school_records import school_by_key, staff_by_email
 from safeclass.adapters.store.tables import Staff, StaffDevice, StaffLogin
@@ -78,7 +78,7 @@ def csrf_matches(login_token: str, given: str | None) -> bool:
 
 async def sign_in(
     engine: AsyncEngine,
-    limiter: LoginLimiter,
+    limiter: LoginLimits,
     *,
     school_key: str,
     email: str,
@@ -108,7 +108,7 @@ async def sign_in(
             )
         ).first()
     account = f"{school_key.strip().casefold()}:{email.strip().casefold()}"
-    attempt = limiter.attempt(
+    attempt = await limiter.attempt(
         account=account, device=device.id if device else None, client=client, now=now
     )
     stored = staff.password_hash if staff is not None else None
@@ -119,7 +119,7 @@ async def sign_in(
         raise SignInRefusedError
     if not staff.active:
         raise SignInRefusedError
-    limiter.succeeded(attempt)
+    await limiter.succeeded(attempt)
     rehash = None
     if passwords.needs_rehash(stored):
         rehash = await asyncio.to_thread(passwords.hash_password, password)

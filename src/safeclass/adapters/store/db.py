@@ -136,3 +136,14 @@ def _upgrade(url: str, revision: str, chain_key: bytes | None) -> None:
 async def upgrade_async(url: str, revision: str = "head", chain_key: bytes | None = None) -> None:
     """`upgrade` from async code (Alembic's env runs its own event loop in a worker thread)."""
     await asyncio.to_thread(upgrade, url, revision, chain_key)
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The PostgreSQL URL as asyncpg itself takes it (for a connection of its own, outside the
+    engine's pool: the cluster's bus and its lead)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(_async_driver(url))
+    if not parsed.drivername.startswith("postgresql"):
+        raise ValueError("only PostgreSQL has LISTEN/NOTIFY and advisory locks")
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -599,3 +600,31 @@ class RoomLease(Base):
     worker_id: Mapped[str] = mapped_column(String(64), index=True)
     epoch: Mapped[int]
     taken_at: Mapped[dt.datetime]
+
+
+class LimitCount(Base):
+    """One shared count of a cluster's sign-in or family-lookup limits (store/shared_limits.py).
+
+    `key` is a keyed hash of what is counted (an account, a device's id, an address), never the
+    thing itself. A window's row counts its events from `at` until `expires_at`; an address's
+    bucket keeps its level as it was at `at`, and is empty again at `expires_at`. Rows past
+    `expires_at` mean nothing and are deleted as the limiters go.
+    """
+
+    __tablename__ = "limit_counts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[float] = mapped_column(Float)
+    at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class ClusterJob(Base):
+    """When a job that runs once across a cluster (retention, checkpoints) last finished, by the
+    database's clock, and which worker ran it (app/run_once.py)."""
+
+    __tablename__ = "cluster_jobs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    done_at: Mapped[dt.datetime]
+    done_by: Mapped[str] = mapped_column(String(100))

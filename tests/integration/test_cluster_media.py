@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from safeclass.adapters.media import janus_process
+from safeclass.adapters.media.janus_client import JanusClient, JanusError
 from safeclass.adapters.media.janus_media import JanusMedia
 from safeclass.adapters.media.janus_process import JanusEndpoint, JanusProcess
 from safeclass.adapters.media.pool import JanusPool
@@ -295,3 +296,43 @@ async def test_a_janus_that_does_not_answer_quickly_gets_no_new_room(tmp_path: P
             assert pool.load() == {janus[first].url: 2, janus[other].url: 0}
         finally:
             await pool.close()
+
+
+@needs_janus
+async def test_a_room_left_behind_is_destroyed_only_with_the_secret_the_workers_share(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Janus 1.1 destroys a room (or kicks from it) only with the room's secret: the admin key
+    is not enough. So a room's secret derives from a key every worker shares, and the worker
+    that opens a session's room destroys what another worker left of it."""
+    key = b"server secret of this trust's workers"
+    async with janus_pool(tmp_path, 1) as processes:
+        (janus,) = endpoints(processes)
+        gone, stranger = JanusMedia(janus, room_key=key), JanusMedia(janus)  # another key
+        for backend, session in ((gone, "s1"), (stranger, "s2")):
+            await backend.start()
+            await backend.open_room(session)
+        (left,) = await rooms_of(janus, "s1")
+        client = await JanusClient.connect(janus.url, janus.api_secret)
+        try:
+            control = await (await client.create_session()).attach_videoroom()
+            for request in ("destroy", "kick"):
+                body = {"request": request, "room": left, "id": "p1", "admin_key": janus.admin_key}
+                with pytest.raises(JanusError) as refused:
+                    await control.message(body)
+                assert refused.value.reason == "Missing mandatory element (secret)"
+        finally:
+            await client.close()
+
+        owner = JanusPool([(janus, JanusMedia(janus, room_key=key))])
+        await owner.start()
+        try:
+            await owner.open_room("s1")
+            (now,) = await rooms_of(janus, "s1")
+            assert now != left  # the one left behind is gone
+            await owner.open_room("s2")
+            assert len(await rooms_of(janus, "s2")) == 2  # made with another key: it stays
+            assert any("made with another key" in r.getMessage() for r in caplog.records)
+        finally:
+            for backend in (owner, gone, stranger):
+                await backend.close()

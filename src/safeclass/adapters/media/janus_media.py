@@ -297,7 +297,7 @@ class JanusMedia:
         connections closed); whether it is gone. Only a room whose secret derives from this
         object's key can be: one made with another key stays until its Janus restarts."""
         if janus_id in self.room_ids().values() or self._control is None or not self.connected:
-            return False  # never one of this object's own
+            return False  # one of its own (never), or no Janus to ask
         control = self._control
         try:
             await control.destroy_room(janus_id, secret=room_secret(self._room_key, janus_id))

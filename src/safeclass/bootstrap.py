@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.auth.limits import LoginLimiter, LoginLimits, LookupLimiter, LookupLimits
 from safeclass.adapters.media.janus_process import JanusOptions
+from safeclass.adapters.media.janus_rooms import ROOM_KEY
 from safeclass.adapters.media.service import MediaService, start_media
 from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.notify.mail import Mailer
@@ -157,7 +158,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         concern_key=secret.derive(CONCERN_KEY),
     )
-    media = await _start_media(settings)
+    media = await _start_media(settings, secret.derive(ROOM_KEY))
     leases = (
         RoomLeases(engine, settings.worker_id, settings.peer_url, settings.lease_seconds)
         if settings.worker_id is not None
@@ -289,7 +290,7 @@ def _closer(audiences: Audiences) -> CloseDevice:
     return close
 
 
-async def _start_media(settings: Settings) -> MediaService:
+async def _start_media(settings: Settings, room_key: bytes) -> MediaService:
     options = JanusOptions(
         rtp_ports=settings.janus_rtp_ports,
         interface=settings.janus_interface,
@@ -311,6 +312,7 @@ async def _start_media(settings: Settings) -> MediaService:
             if settings.janus_urls
             else settings.data_dir / "recordings"
         ),
+        room_key=room_key,  # every worker of a cluster derives the same (one secret file)
     )
 
 

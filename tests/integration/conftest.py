@@ -76,6 +76,16 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test alone (what a cluster shares)."""
+    yield from _fresh_pg()
+
+
+@pytest.fixture(scope="module")
+def pg_url_for_module() -> Iterator[str]:
+    """`pg_url` for a module's tests together (a scenario run once, looked at by each test)."""
+    yield from _fresh_pg()
+
+
+def _fresh_pg() -> Iterator[str]:
     name = f"safeclass_t_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
     base, _, _ = PG_URL.rpartition("/")

@@ -1,5 +1,5 @@
 """Helpers for the Janus tests: the skip rule, a publisher offer that needs no WebRTC stack,
-and a look for Janus processes left behind."""
+what a Janus says its rooms are, and a look for Janus processes left behind."""
 
 from __future__ import annotations
 
@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from safeclass.adapters.media.janus_client import JanusClient
+from safeclass.adapters.media.janus_process import JanusEndpoint
+from safeclass.adapters.media.janus_rooms import ListedRoom
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -67,6 +71,20 @@ FAKE_OFFER = {
         ]
     ),
 }
+
+
+async def listed_rooms(endpoint: JanusEndpoint) -> list[ListedRoom]:
+    """Every room on a Janus, as its `list` says (asked on a connection of the test's own)."""
+    client = await JanusClient.connect(endpoint.url, endpoint.api_secret)
+    try:
+        control = await (await client.create_session()).attach_videoroom()
+        listed = await control.list_rooms(admin_key=endpoint.admin_key)
+        return [
+            ListedRoom(str(r["room"]), str(r["description"]), int(r["num_participants"]))
+            for r in listed
+        ]
+    finally:
+        await client.close()
 
 
 def janus_processes(folder: Path) -> list[int]:

@@ -6,7 +6,7 @@ run real commands through the core and check the calls, in order (a hold first, 
 
 from __future__ import annotations
 
-from safeclass.app.live.media_calls import MediaCall, media_calls, visible_feeds
+from safeclass.app.live.media_calls import MediaCall, media_calls, media_resumed, visible_feeds
 from safeclass.core import Role
 from safeclass.core import commands as c
 from tests.support.checks import variant
@@ -135,3 +135,23 @@ def test_a_hold_during_a_recording_cuts_the_pupils_but_the_recording_runs_on() -
         MediaCall("hold", held=True),
         MediaCall("revoke", "t2"),
     ]
+
+
+def test_a_room_taken_over_is_built_as_its_state_says_with_its_mutes_and_hold() -> None:
+    """Another worker takes the room over (a failover): its SFU room is opened (held, as the
+    state is) and everyone in the media admitted with their own microphone and camera."""
+    d = in_class()
+    d.ok(c.CameraOn("t1", "p1"))
+    d.ok(c.ConnectionLost("t2", "dev-t2"))  # held: one adult left
+    assert d.state.held
+    assert media_resumed(d.state) == [
+        MediaCall("open"),
+        MediaCall("admit", "t1", role=Role.TEACHER),
+        MediaCall("set_media", "t1", audio=True, video=True),
+        MediaCall("admit", "p1", role=Role.PUPIL),
+        MediaCall("set_media", "p1", video=True),  # muted still; the open call holds it
+        MediaCall("admit", "p2", role=Role.PUPIL),
+        MediaCall("set_media", "p2"),
+    ]
+    d.ok(c.EndSession("t1"))
+    assert media_resumed(d.state) == []  # an ended room has no media to build

@@ -496,6 +496,12 @@ class VideoRoomHandle(PluginHandle):
     async def destroy_room(self, room: str, *, secret: str) -> JSON:
         return (await self.message({"request": "destroy", "room": room, "secret": secret})).data
 
+    async def list_rooms(self, *, admin_key: str, timeout: float | None = None) -> list[JSON]:
+        """Every room on this Janus, private ones included (that needs the admin key): each
+        with its `room`, `description` and `num_participants` (those joined as publishers)."""
+        body = {"request": "list", "admin_key": admin_key}
+        return list((await self.message(body, timeout=timeout)).data.get("list", []))
+
     async def room_exists(self, room: str) -> bool:
         return bool((await self.message({"request": "exists", "room": room})).data.get("exists"))
 

@@ -1,6 +1,7 @@
 """The `Media` port on Janus VideoRoom: one private room per live session.
 
-Each room has its own random secret (to manage it) and pin (to join it) and an `allowed` list:
+Each room has its own secret (to manage it: derived from its id with the key the workers of a
+cluster share, janus_rooms.py), random pin (to join it) and an `allowed` list:
 every admitted participant gets a token of their own, and joins (as publisher with their
 participant id as feed id, and as subscriber with the `private_id` that join gave) only with it.
 Per participant there are two handles: a publisher handle (their outgoing PeerConnection) and a
@@ -24,6 +25,9 @@ If the WebSocket to Janus drops, every open room is told LOST at once; the adapt
 (to the same Janus, or to the endpoint given to `reconnect` after a restart), rebuilds each room
 with fresh secrets and the admitted participants' tokens, and tells RESTORED: participants must
 send new offers. Nothing about who may see or say what is lost: that lives in the app.
+
+For the pool (pool.py): `survey` lists every room on this Janus, whichever worker made it (the
+load, and rooms an earlier owner of a session left), and `destroy_left_over` destroys one.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from safeclass.adapters.media.janus_client import (
     ERROR_NO_SUCH_FEED,
     ERROR_NO_SUCH_ROOM,
     ERROR_NOT_JOINED,
+    ERROR_UNAUTHORIZED,
     JSON,
     JanusClient,
     JanusConnectionLostError,
@@ -48,7 +53,13 @@ from safeclass.adapters.media.janus_client import (
     VideoRoomHandle,
 )
 from safeclass.adapters.media.janus_process import JanusEndpoint
-from safeclass.adapters.media.janus_rooms import Member, Room, mids_by_kind
+from safeclass.adapters.media.janus_rooms import (
+    ListedRoom,
+    Member,
+    Room,
+    mids_by_kind,
+    room_secret,
+)
 from safeclass.adapters.media.recordings import RecordingFolders
 from safeclass.app.media_port import (
     Jsep,
@@ -80,10 +91,14 @@ class JanusMedia:
         *,
         request_timeout: float = 10.0,
         recordings: RecordingFolders | None = None,
+        room_key: bytes | None = None,
     ) -> None:
         """`recordings`: where this Janus's recordings go (a folder both it and this server
-        reach); without it nothing can be recorded on it."""
+        reach); without it nothing can be recorded on it. `room_key`: what the rooms' secrets
+        derive from, the same for every worker of a cluster (None: a key of this object's own,
+        so no other can destroy its rooms)."""
         self._endpoint = endpoint
+        self._room_key = room_key or secrets.token_bytes(32)
         self.listener = listener
         self._request_timeout = request_timeout
         self._recordings = recordings
@@ -220,13 +235,13 @@ class JanusMedia:
         room = self._rooms.get(session_id)
         if room is None:
             room = self._rooms[session_id] = Room(session_id, recordable=recordable)
-            room.renew()
+            room.renew(self._room_key)
         if not room.built:
             await self._build(room)
 
     async def _build(self, room: Room) -> None:
         control = self._live_control()
-        room.renew()
+        room.renew(self._room_key)
         tokens = [m.token for m in room.members.values()]
         await self._janus(
             control.create_room(
@@ -250,6 +265,51 @@ class JanusMedia:
         for janus_id, secret in stale:
             with contextlib.suppress(JanusError):  # 426: Janus restarted, the room is gone
                 await control.destroy_room(janus_id, secret=secret)
+
+    # -- every worker's rooms (the pool) --------------------------------------------------------
+    def room_ids(self) -> dict[str, str]:
+        """The Janus id of each room this object keeps, by session (built or not)."""
+        return {s: room.janus_id for s, room in self._rooms.items()}
+
+    async def survey(self, timeout: float) -> list[ListedRoom] | None:
+        """Every room on this Janus, whoever made it; None if it cannot say within `timeout`
+        seconds (or without the admin key, which private rooms are listed only with)."""
+        if not self._endpoint.admin_key or self._control is None or not self.connected:
+            return None
+        try:
+            listed = await self._control.list_rooms(
+                admin_key=self._endpoint.admin_key, timeout=timeout
+            )
+        except JanusError as exc:
+            log.warning("janus at %s did not list its rooms: %s", self._endpoint.url, exc)
+            return None
+        return [
+            ListedRoom(
+                str(r.get("room", "")),
+                str(r.get("description", "")),
+                int(r.get("num_participants", 0)),
+            )
+            for r in listed
+        ]
+
+    async def destroy_left_over(self, janus_id: str) -> bool:
+        """Destroy a room another worker made here (whoever was in it is thrown out, and their
+        connections closed); whether it is gone. Only a room whose secret derives from this
+        object's key can be: one made with another key stays until its Janus restarts."""
+        if janus_id in self.room_ids().values() or self._control is None or not self.connected:
+            return False  # one of its own (never), or no Janus to ask
+        control = self._control
+        try:
+            await control.destroy_room(janus_id, secret=room_secret(self._room_key, janus_id))
+        except JanusError as exc:
+            if exc.code == ERROR_NO_SUCH_ROOM:
+                return True
+            if exc.code == ERROR_UNAUTHORIZED:
+                log.error("a left-over room %s was made with another key: it stays", janus_id)
+            else:
+                log.error("left-over room %s not destroyed: %s", janus_id, exc)
+            return False
+        return True
 
     async def close_room(self, session_id: str) -> None:
         room = self._rooms.pop(session_id, None)

@@ -1,14 +1,26 @@
 """Several Janus servers behind one `Media`: each room lives on one, new rooms on the least loaded.
 
-A room is placed when it is opened, on the connected Janus with the fewest rooms of this server
-(the count of rooms is the load: a class is about the same load wherever it goes), and stays
-there until it is closed; every other call goes to the Janus the room is on. A Janus that
-cannot be reached is recovered by its `JanusMedia` (reconnect, rebuild its rooms, RESTORED);
-the pool places new rooms elsewhere meanwhile, and once it has been unreachable for `move_after`
-seconds its rooms are moved to the least loaded Janus that is up: built there with their
-admissions, mutes, hold and recording, and RESTORED, so their participants connect again there
-(a lesson does not wait for a server that may never return). A local Janus child process is a
-pool of one, and its rooms wait for its restart.
+A room is placed when it is opened, and stays there until it is closed; every other call goes
+to the Janus the room is on. Placing a room asks every connected Janus for its rooms (one `list`
+each, with the admin key, answered within `survey_timeout`), which are every worker's: so in a
+cluster each worker places by the whole load, the people in each Janus's rooms (those joined as
+publishers), then its rooms. A Janus that does not answer in time comes after those that did,
+by the count of this server's rooms on it; when none answers (or there is no admin key) that
+count alone decides, as with one server. Rooms this server is placing at the same moment count
+too, so a burst of classes does not all land on one Janus.
+
+The same lists show what an earlier owner of the session left behind: a worker that died (or
+was paused and lost the room) leaves its Janus room, with its participants' connections and
+whatever it last forwarded. Before the room is opened here, every other safeclass room of the
+session on the pool's Janus servers is destroyed (their secrets derive from the key the workers
+share, janus_rooms.py), so nothing of the old room stays usable.
+
+A Janus that cannot be reached is recovered by its `JanusMedia` (reconnect, rebuild its rooms,
+RESTORED); the pool places new rooms elsewhere meanwhile, and once it has been unreachable for
+`move_after` seconds its rooms are moved to the least loaded Janus that is up (chosen as above):
+built there with their admissions, mutes, hold and recording, and RESTORED, so their
+participants connect again there (a lesson does not wait for a server that may never return).
+A local Janus child process is a pool of one, and its rooms wait for its restart.
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ class JanusPool:
         *,
         move_after: float = 5.0,
         check_every: float = 0.25,
+        survey_timeout: float = 0.5,
     ) -> None:
         if not backends:
             raise ValueError("a pool needs at least one Janus")
@@ -51,6 +64,7 @@ class JanusPool:
         self._placed: dict[str, JanusMedia] = {}
         self._move_after = move_after
         self._check_every = check_every
+        self._survey_timeout = survey_timeout
         self._mover: asyncio.Task[None] | None = None
         self.moves = 0
 
@@ -103,10 +117,11 @@ class JanusPool:
                     await self._move(session_id, endpoint, backend)
 
     async def _move(self, session_id: str, endpoint: JanusEndpoint, dead: JanusMedia) -> None:
-        up = [b for _, b in self._backends if b is not dead and b.connected]
-        if not up:
+        if not any(b is not dead and b.connected for _, b in self._backends):
             return  # nowhere to go: the room waits for a Janus to come back
-        target = min(up, key=self._rooms_on)
+        target = await self._place(session_id, avoid=dead)
+        if self._placed.get(session_id) is not dead:
+            return  # closed meanwhile
         room = dead.release(session_id)
         self._placed[session_id] = target
         if room is None:
@@ -127,6 +142,38 @@ class JanusPool:
             extra={"session": session_id},
         )
 
+    async def _place(self, session_id: str, avoid: JanusMedia | None = None) -> JanusMedia:
+        """The Janus a room of `session_id` is to be built on (not `avoid`); what is left of
+        another worker's room of that session is destroyed first (see the module docstring)."""
+        candidates = [b for _, b in self._backends if b is not avoid]
+        up = [b for b in candidates if b.connected]
+        lists = await asyncio.gather(*(b.survey(self._survey_timeout) for b in up))
+        load: dict[int, tuple[int, int]] = {}  # by id(backend): (participants, rooms)
+        for backend, listed in zip(up, lists, strict=True):
+            if listed is None:
+                continue
+            for stale in [r for r in listed if r.left_over(session_id)]:
+                if await backend.destroy_left_over(stale.janus_id):
+                    log.warning(
+                        "destroyed the media room an earlier owner left on janus",
+                        extra={"session": session_id},
+                    )
+                    listed.remove(stale)
+            seen = {r.janus_id for r in listed}
+            ids = backend.room_ids()
+            placing = sum(  # this server's rooms there that the list did not show (yet)
+                1 for sid, b in self._placed.items() if b is backend and ids.get(sid) not in seen
+            )
+            load[id(backend)] = (sum(r.participants for r in listed), len(listed) + placing)
+
+        def rank(backend: JanusMedia) -> tuple[int, int, int]:
+            if id(backend) in load:
+                people, rooms = load[id(backend)]
+                return (0, people, rooms)
+            return (1 if backend.connected else 2, 0, self._rooms_on(backend))
+
+        return min(candidates, key=rank)
+
     def _rooms_on(self, backend: JanusMedia) -> int:
         return sum(1 for placed in self._placed.values() if placed is backend)
 
@@ -140,11 +187,7 @@ class JanusPool:
     async def open_room(self, session_id: str, *, recordable: bool = False) -> None:
         backend = self._placed.get(session_id)
         if backend is None:
-            backend = min(
-                (b for _, b in self._backends),
-                key=lambda b: (not b.connected, self._rooms_on(b)),
-            )
-            self._placed[session_id] = backend
+            backend = self._placed[session_id] = await self._place(session_id)
         await backend.open_room(session_id, recordable=recordable)
 
     async def close_room(self, session_id: str) -> None:

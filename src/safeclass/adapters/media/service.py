@@ -82,11 +82,13 @@ async def start_media(
     admin_key: str = "",
     request_timeout: float = 5.0,
     recordings: Path | None = None,
+    room_key: bytes | None = None,
 ) -> MediaService:
     """Start this server's media. `wanted`: True (must be on), False (off), None (on if it can).
 
     `recordings`: the folder recordings go to (the local Janus writes there; external ones must
-    write to it too, so without it they cannot record)."""
+    write to it too, so without it they cannot record). `room_key`: what the Janus rooms'
+    secrets derive from, the same on every worker of a cluster (janus_rooms.py)."""
     folders = RecordingFolders(recordings) if recordings is not None else None
     if wanted is False:
         return _off(TURNED_OFF)
@@ -96,7 +98,12 @@ async def start_media(
         endpoints = [JanusEndpoint(url, api_secret, admin_key, pid=0) for url in urls]
         pool = JanusPool(
             [
-                (e, JanusMedia(e, request_timeout=request_timeout, recordings=folders))
+                (
+                    e,
+                    JanusMedia(
+                        e, request_timeout=request_timeout, recordings=folders, room_key=room_key
+                    ),
+                )
                 for e in endpoints
             ]
         )
@@ -116,7 +123,9 @@ async def start_media(
         if wanted:
             raise
         return _off(f"media off: janus did not start ({exc})")
-    backend = JanusMedia(endpoint, request_timeout=request_timeout, recordings=folders)
+    backend = JanusMedia(
+        endpoint, request_timeout=request_timeout, recordings=folders, room_key=room_key
+    )
     process.on_restart = backend.reconnect
     pool = JanusPool([(endpoint, backend)])
     try:

@@ -30,6 +30,11 @@ are relayed to the participant's device; a lost SFU tells the room "Reconnecting
 when the room is rebuilt every participant is asked to connect again (`media_restart`). No
 safeguarding state lives here: it is in the log, and the adapter re-applies mutes and holds to
 the rebuilt room.
+
+**A room taken over** from another worker (a cluster's failover) has its SFU room built at once
+from the replayed state (`resume`): the people in the media admitted with their mutes, the hold
+and the recording, so those who come back on the same device within the grace find it as it
+was, and the old owner's SFU room is destroyed as this one is opened.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from safeclass.app.live.media_calls import (
     MediaCall,
     in_media,
     media_calls,
+    media_resumed,
     screen_feed,
     sharer_of,
     visible_feeds,
@@ -188,6 +194,16 @@ class RoomMedia:
         if self._lane is None or self._closed:
             return
         for call in media_calls(before, after):
+            self._jobs.put_nowait((call, None))
+
+    def resume(self) -> None:
+        """A room taken over from another worker: build its SFU room now from the replayed
+        state (whoever is in the media admitted with their mutes, the hold, the recording), so
+        the people who come back find their places, and the old owner's SFU room is destroyed
+        at once (the adapter does that when it opens a room)."""
+        if self._lane is None or self._closed:
+            return
+        for call in media_resumed(self._state()):
             self._jobs.put_nowait((call, None))
 
     async def _caught_up(self) -> None:

@@ -7,12 +7,12 @@ each participant may receive are tested without an SFU (tests/unit/test_room_med
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from safeclass.core import Participant, Phase, RecordingState, Role, RoomState, Status
 
-CallKind = Literal["admit", "set_media", "hold", "revoke", "close", "record"]
+CallKind = Literal["open", "admit", "set_media", "hold", "revoke", "close", "record"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +104,16 @@ def media_calls(before: RoomState, after: RoomState) -> list[MediaCall]:
     if recording == (False, True):
         calls.append(MediaCall("record", on=True))
     return calls
+
+
+def media_resumed(state: RoomState) -> list[MediaCall]:
+    """The SFU calls that build a room's media from nothing to `state` (a room taken over from
+    another worker): the room opened (held and recording as the state says), then everyone in
+    the media admitted with their microphone and camera, and a share its feed."""
+    if state.phase is Phase.ENDED:
+        return []
+    vacant = replace(state, participants={}, screen_sharer=None)
+    return [MediaCall("open"), *media_calls(vacant, state)]
 
 
 def visible_feeds(state: RoomState, viewer: str) -> list[str]:

@@ -176,8 +176,12 @@ class Rooms:
         """Whoever the log says is connected is not connected here. After a restart they count
         as dropped at once; in a room taken over from a worker that died, the pages reconnect
         by themselves within seconds, so they have `adopt_grace` to come back on the same
-        device first (as after a reload), and only those who do not are dropped."""
+        device first (as after a reload), and only those who do not are dropped. Its media is
+        built at once from the log (admissions, mutes, the hold), so what the SFU forwards to
+        and from them is what the room decided, before and after the grace."""
         connected = [p for p in room.state.participants.values() if p.connected]
+        if adopted:  # its SFU room is built now, as the log says (and the old owner's goes)
+            room.media.resume()
         if not connected:
             return
         if not adopted or self._adopt_grace <= 0:

@@ -35,14 +35,13 @@ from websockets.asyncio.client import ClientConnection
 from websockets.frames import EXTERNAL_CLOSE_CODES
 
 from safeclass.app.live.ownership import RELAY_HEADER
+from safeclass.app.live.runtime import CLOSE_RESTARTING, RESTARTING
 from safeclass.web import room_words
 from safeclass.web.lookups import client_address
 from safeclass.web.peers import relay_proof
 
 log = logging.getLogger(__name__)
 
-CLOSE_RESTARTING = 1012  # RFC 6455 "service restart": the client should reconnect
-RESTARTING = "The server is restarting: reconnecting"
 CLOSE_TIMEOUT_S = 2.0
 # the client's headers the owner reads at the handshake (cookies: who; Origin: from where;
 # Accept-Language: in which words); everything else of the client's is not passed on

@@ -49,7 +49,14 @@ from safeclass.app import staff_roles
 from safeclass.app.clock import Clock
 from safeclass.app.live.media import BadOfferError, ShareRefusedError
 from safeclass.app.live.ownership import RoomElsewhereError
-from safeclass.app.live.runtime import SHARING_NEEDS_VIDEO, LiveRoom, Outcome, RoomClosedError
+from safeclass.app.live.runtime import (
+    CLOSE_RESTARTING,
+    RESTARTING,
+    SHARING_NEEDS_VIDEO,
+    LiveRoom,
+    Outcome,
+    RoomClosedError,
+)
 from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmittedError
 from safeclass.core import Role, RoomState, Status
 from safeclass.core import commands as cmd
@@ -465,9 +472,7 @@ async def _room_or_relay(
         except RoomElsewhereError as elsewhere:  # another worker owns the room
             if from_peer(websocket):  # sent here by a worker, as to the owner: never relayed
                 await websocket.accept()  # twice, the client tries again
-                await _close_socket(
-                    websocket, room_relay.CLOSE_RESTARTING, room_relay.RESTARTING, language
-                )
+                await _close_socket(websocket, CLOSE_RESTARTING, RESTARTING, language)
                 return _RELAYED
             reached = await room_relay.relay(
                 websocket,
@@ -481,9 +486,7 @@ async def _room_or_relay(
                 return _RELAYED
             if time.monotonic() > deadline:
                 await websocket.accept()
-                await _close_socket(
-                    websocket, room_relay.CLOSE_RESTARTING, room_relay.RESTARTING, language
-                )
+                await _close_socket(websocket, CLOSE_RESTARTING, RESTARTING, language)
                 return _RELAYED
             await asyncio.sleep(0.2)
         else:

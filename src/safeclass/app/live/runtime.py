@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 CLOSE_ENDED = 4000  # WebSocket close codes the clients understand (docs/protocol.md)
 CLOSE_REMOVED = 4003
 CLOSE_DENIED = 4004
-CLOSE_MOVED = 1012  # "service restart": the page reconnects, to the room's owner now
-MOVED = "The class moved to another server: reconnecting"
+CLOSE_RESTARTING = 1012  # "service restart": the page reconnects (to the room's owner now)
+RESTARTING = "The server is restarting: reconnecting"
 NOT_TAKING_PART = "Your family has told the school you are not taking part in live lessons"
 SHARING_NEEDS_VIDEO = "Sharing a screen needs video, which is off on this server"
 _CATCH_UP_READS = 5  # reads of the log to catch up with a room that keeps moving
@@ -331,7 +331,7 @@ class LiveRoom:
         self._jobs.put_nowait(None)
         for task in self._tasks[1:]:
             task.cancel()
-        await self.audience.disconnect_all(CLOSE_MOVED, MOVED)
+        await self.audience.disconnect_all(CLOSE_RESTARTING, RESTARTING)
         if self._on_fenced is not None:
             await self._on_fenced(self)
 

@@ -17,7 +17,6 @@ recordings_app = typer.Typer(
     help="The session recordings kept (only where the policy allows recording).",
     no_args_is_help=True,
 )
-_out = Console()
 
 
 @recordings_app.command("list")
@@ -35,7 +34,9 @@ def list_command(
     url = open_database(database_url, data_dir, existing=True)
     rows = run(_rows(url, session, deleted))
     if not rows:
-        _out.print("No recordings." if session is None else f"No recordings of session {session}.")
+        Console().print(
+            "No recordings." if session is None else f"No recordings of session {session}."
+        )
         return
     table = Table(title="Recordings (restricted: only the DSL and the head may open them)")
     for column in ("Session", "Who", "Started (UTC)", "Length", "Media", "Size", "Deleted on"):
@@ -50,7 +51,7 @@ def list_command(
             f"{r.size_bytes / 1e6:.1f} MB",
             f"{(r.deleted_at or r.delete_after):%Y-%m-%d}" + (" (deleted)" if r.deleted_at else ""),
         )
-    _out.print(table)
+    Console().print(table)  # made now: the terminal's width as it is when run
 
 
 async def _rows(url: str, session: str | None, deleted: bool) -> list[RecordingRow]:

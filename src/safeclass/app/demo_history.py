@@ -8,7 +8,7 @@ clock. `lesson_events` makes one lesson's events in the shapes the room's own de
 (`core.decide`), and `write_lessons` writes them through the real event log
 (`EventStore.append_many`, HMAC-chained under the server's key), the same path the room uses, so
 the register, the head's view, the compliance report and `safeclass audit verify` all read them
-as they would a real lesson's. One copy, used by `app/demo.py` and `bench/oversight.py`.
+as they would a real lesson's. One copy, used by `cli/demo_school.py` and `bench/oversight.py`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from safeclass.app.live.ownership import Lease
+
 # More writes for an append's own transaction; if one fails, nothing of the append is written.
 InTransaction = Callable[[AsyncConnection], Awaitable[None]]
 
@@ -64,9 +66,18 @@ class EventStore(Protocol):
     """The hash-chained log of every session: appended to, read, verified, redacted."""
 
     async def append(
-        self, session_id: str, entries: Sequence[NewEntry], also: InTransaction | None = None
+        self,
+        session_id: str,
+        entries: Sequence[NewEntry],
+        also: InTransaction | None = None,
+        *,
+        expected_seq: int | None = None,
+        lease: Lease | None = None,
     ) -> list[LogEntry]:
-        """Append entries in one durable transaction (with `also`); acknowledged on return."""
+        """Append entries in one durable transaction (with `also`); acknowledged on return.
+        A live room names the last seq it knows (`expected_seq`) and, in a cluster, the `lease`
+        it holds: refused (LogMovedError, RoomFencedError), nothing written, if the log has
+        moved on or the room has another owner now."""
 
     async def append_many(
         self, batches: Mapping[str, Sequence[NewEntry]], also: Sequence[InTransaction] = ()

@@ -22,12 +22,14 @@ worker only (app/run_once.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safeclass.adapters.auth.identities import StoreIdentities
 from safeclass.adapters.auth.limits import LoginLimiter, LoginLimits, LookupLimiter, LookupLimits
 from safeclass.adapters.media.janus_process import JanusOptions
 from safeclass.adapters.media.janus_rooms import ROOM_KEY
@@ -43,6 +45,7 @@ from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
+from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.shared_limits import (
     LIMIT_KEY,
     SharedLoginLimiter,
@@ -70,11 +73,13 @@ from safeclass.app.delivery import (
     NoticeSender,
 )
 from safeclass.app.housekeeping import Housekeeping
+from safeclass.app.identity import Identities
 from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
+from safeclass.app.school_records import SchoolRecords
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
 from safeclass.web.room_socket import CLOSE_POLICY, CLOSE_SIGNED_OUT, LINK_STOPPED, Audiences
@@ -111,6 +116,16 @@ class Services:
     def delivers(self) -> frozenset[str]:
         """The channels notifications go out by here ("email", "webhook"); none: they wait."""
         return self.outbox.channels if self.outbox is not None else frozenset()
+
+    @functools.cached_property
+    def identities(self) -> Identities:
+        """Who holds a cookie; signing staff in and out (the identity port, on the database)."""
+        return StoreIdentities(self.engine)
+
+    @functools.cached_property
+    def records(self) -> SchoolRecords:
+        """The school's records as the pages read them (the port, on the database)."""
+        return StoreRecords(self.engine)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:

@@ -14,15 +14,15 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog
 from safeclass.app import oversight
+from safeclass.app.event_store import EventStore
 from safeclass.app.reports.compliance import session_compliance
 
 log = logging.getLogger(__name__)
 
 
 async def keep_after_end(
-    engine: AsyncEngine, event_log: EventLog, session_id: str, now: dt.datetime
+    engine: AsyncEngine, event_log: EventStore, session_id: str, now: dt.datetime
 ) -> None:
     """Keep the ended session's compliance result and the head's rows now, so no page waits."""
     try:

@@ -27,9 +27,9 @@ from email.message import EmailMessage
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, HeadRecord
 from safeclass.adapters.store.tables import Notification, School, Session, Staff
 from safeclass.app.alerts import notification_row
+from safeclass.app.event_store import EventStore, HeadRecord
 
 CHECKPOINT_KEY = "log-checkpoint"  # the name of the signing key, derived from the server secret
 BEGIN = "-----BEGIN SAFECLASS LOG CHECKPOINT-----"
@@ -127,7 +127,7 @@ def _parse(text: str) -> Checkpoint:
         raise CheckpointError(f"its checkpoint is damaged and cannot be read ({exc})") from None
 
 
-async def school_heads(engine: AsyncEngine, log: EventLog, school_id: str) -> list[HeadRecord]:
+async def school_heads(engine: AsyncEngine, log: EventStore, school_id: str) -> list[HeadRecord]:
     """The heads of one school's logs: its sessions' and its own journal's."""
     async with engine.connect() as conn:
         ids = set(
@@ -139,7 +139,9 @@ async def school_heads(engine: AsyncEngine, log: EventLog, school_id: str) -> li
     return [h for h in await log.heads() if h.session_id in ids]
 
 
-async def send_checkpoints(engine: AsyncEngine, log: EventLog, key: bytes, now: dt.datetime) -> int:
+async def send_checkpoints(
+    engine: AsyncEngine, log: EventStore, key: bytes, now: dt.datetime
+) -> int:
     """Put each school's signed checkpoint in the outbox for its DSLs; how many were queued."""
     async with engine.connect() as conn:
         schools = (await conn.execute(select(School.id, School.name))).all()

@@ -6,9 +6,9 @@ some never), hands go up, notes and rewards are written, now and then a pupil is
 adult's connection drops and the room is held, a concern is raised, and the session ends by the
 clock. `lesson_events` makes one lesson's events in the shapes the room's own decisions make
 (`core.decide`), and `write_lessons` writes them through the real event log
-(`EventLog.append_many`, HMAC-chained under the server's key), the same path the room uses, so
+(`EventStore.append_many`, HMAC-chained under the server's key), the same path the room uses, so
 the register, the head's view, the compliance report and `safeclass audit verify` all read them
-as they would a real lesson's. One copy, used by `app/demo.py` and `bench/oversight.py`.
+as they would a real lesson's. One copy, used by `cli/demo_school.py` and `bench/oversight.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import datetime as dt
 import random
 from collections.abc import Mapping, Sequence
 
-from safeclass.adapters.store.event_log import EventLog, InTransaction
+from safeclass.app.event_store import EventStore, InTransaction
 from safeclass.app.room_log import entries_for
 from safeclass.core import Role
 from safeclass.core import events as ev
@@ -176,7 +176,7 @@ def lesson_events(
 
 
 async def write_lessons(
-    log: EventLog,
+    log: EventStore,
     lessons: Mapping[str, Sequence[ev.Event]],
     also: Sequence[InTransaction] = (),
 ) -> int:

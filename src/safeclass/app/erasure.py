@@ -9,7 +9,7 @@ the recordings that show them (the file, then the row marked deleted, as retenti
 concerns whose retention date has passed, and in every session log the pupil's words and
 name: their chat lines and the name they waited under, notes about them and the reason for a
 removal, their refused attempts' messages. The log is hash-chained, so entries are not deleted
-but blanked with the log's own redaction (`EventLog.redact`: the digest stays, a `Redacted`
+but blanked with the log's own redaction (`EventStore.redact`: the digest stays, a `Redacted`
 entry records which entries and why), and `safeclass audit verify` still passes.
 
 What stays: a safeguarding concern about the pupil whose `keep_until` has not passed (or that
@@ -33,7 +33,6 @@ from pathlib import Path
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import (
     AttendanceMark,
     BehaviourMark,
@@ -54,6 +53,7 @@ from safeclass.adapters.store.tables import (
     SessionEvent,
     SessionPupil,
 )
+from safeclass.app.event_store import EventStore, NewEntry
 from safeclass.app.subject_access import concerns_about, find_pupil, notification_ids
 
 PUPIL_ERASED = "PupilErased"  # the school's journal
@@ -262,7 +262,7 @@ class ErasureResult:
 
 async def erase_pupil(
     engine: AsyncEngine,
-    log: EventLog,
+    log: EventStore,
     pupil_id: str,
     school_id: str | None,
     by: str,
@@ -361,7 +361,7 @@ async def erase_newer_records(conn: AsyncConnection, pupil_id: str, plan: Erasur
     )
 
 
-async def journal_erasure(log: EventLog, plan: ErasurePlan, by: str, now: dt.datetime) -> None:
+async def journal_erasure(log: EventStore, plan: ErasurePlan, by: str, now: dt.datetime) -> None:
     """The school's journal says who erased, when, what kinds of record and how many, and what
     was kept until when: never what any record said, nor the pupil's name."""
     entry = {

@@ -27,11 +27,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.tables import Session
 from safeclass.app.checkpoints import send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.consent_watch import ConsentWatch
+from safeclass.app.event_store import EventStore
 from safeclass.app.live.ownership import RoomElsewhereError
 from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
@@ -52,7 +52,7 @@ class Housekeeping:
         revocations: RevocationWatch | None = None,
         revocations_every_s: float = 2.0,
         *,
-        event_log: EventLog,
+        event_log: EventStore,
         checkpoint_key: bytes | None = None,
         checkpoint_every_hours: float = 24.0,
         first_checkpoint_after_s: float = 300.0,

@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store.sessions import StoredSession, load_session
 from safeclass.adapters.store.tables import (
     Guardian,
@@ -45,6 +44,7 @@ from safeclass.adapters.store.tables import (
 from safeclass.app.alerts import notification_row
 from safeclass.app.delivery import Letter, LetterChannel
 from safeclass.app.scheduling import when_text
+from safeclass.app.tokens import hash_token, new_token
 from safeclass.core import ExpectedPupil, RoomState
 from safeclass.policy import Policy
 

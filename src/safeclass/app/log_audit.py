@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, VerifyReport
 from safeclass.adapters.store.tables import School, SessionEvent
 from safeclass.adapters.store.tables import Session as SessionRow
 from safeclass.app.checkpoints import Checkpoint
+from safeclass.app.event_store import EventStore, VerifyReport
 
 RETENTION_JOURNALLED = "RetentionApplied"  # app.retention's journal entry
 OPENED = ("live", "ended")
@@ -39,7 +39,7 @@ class LogAudit:
         return all(r.ok for r in self.reports)
 
 
-async def audit_all(engine: AsyncEngine, log: EventLog, now: dt.datetime) -> LogAudit:
+async def audit_all(engine: AsyncEngine, log: EventStore, now: dt.datetime) -> LogAudit:
     """Verify every log there is, and name every session that should have one and has not."""
     audit = LogAudit()
     present = set(await log.sessions())
@@ -99,7 +99,7 @@ async def deleted_by_retention(engine: AsyncEngine, journals: set[str]) -> set[s
 
 
 async def against_checkpoint(
-    engine: AsyncEngine, log: EventLog, checkpoint: Checkpoint
+    engine: AsyncEngine, log: EventStore, checkpoint: Checkpoint
 ) -> dict[str, list[str]]:
     """What is missing or different now from each log the checkpoint recorded, by log id."""
     present = {h.session_id: h for h in await log.heads()}

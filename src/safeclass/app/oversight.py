@@ -33,7 +33,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, LogEntry
+from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
 from safeclass.adapters.store.tables import (
     AttendanceMark,
@@ -46,6 +46,7 @@ from safeclass.adapters.store.tables import (
     SessionLogHead,
     Staff,
 )
+from safeclass.app.event_store import LogEntry
 from safeclass.app.leftovers import Leftovers
 from safeclass.app.register import Attendance, build_register
 from safeclass.app.room_log import refused_attempts, room_events

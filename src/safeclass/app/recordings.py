@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import Recording
+from safeclass.app.event_store import EventStore, NewEntry
 from safeclass.app.live.media_calls import sharer_of
 from safeclass.app.media_port import RecordedFile
 
@@ -128,7 +128,7 @@ async def list_recordings(
 
 async def opened(
     engine: AsyncEngine,
-    event_log: EventLog,
+    event_log: EventStore,
     *,
     school_id: str,
     recording_id: str,

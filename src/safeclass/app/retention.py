@@ -25,7 +25,6 @@ from pathlib import Path
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, NewEntry
 from safeclass.adapters.store.tables import (
     AttendanceMark,
     AttendanceStamp,
@@ -43,6 +42,7 @@ from safeclass.adapters.store.tables import (
     SessionLogHead,
     SessionResource,
 )
+from safeclass.app.event_store import EventStore, NewEntry
 from safeclass.policy import loads
 
 RETENTION = "RetentionApplied"
@@ -69,7 +69,7 @@ class RetentionReport:
 
 
 async def run_retention(
-    engine: AsyncEngine, now: dt.datetime, log: EventLog, data_dir: Path | None = None
+    engine: AsyncEngine, now: dt.datetime, log: EventStore, data_dir: Path | None = None
 ) -> RetentionReport:
     """Apply every session's retention periods as of `now`. Safe to run again at any time.
 
@@ -109,7 +109,7 @@ async def run_retention(
     return report
 
 
-async def _blank_chat(log: EventLog, session_id: str, now: dt.datetime) -> int:
+async def _blank_chat(log: EventStore, session_id: str, now: dt.datetime) -> int:
     entries = await log.read(session_id)
     due = [e.seq for e in entries if e.type == "ChatPosted" and not e.redacted]
     if due:
@@ -132,13 +132,13 @@ async def _delete_invitations(engine: AsyncEngine, session_id: str) -> int:
 
 
 async def _journal(
-    log: EventLog, school_id: str, now: dt.datetime, what: dict[str, object]
+    log: EventStore, school_id: str, now: dt.datetime, what: dict[str, object]
 ) -> None:
     await log.append(school_id, [NewEntry(RETENTION, now.isoformat(), what)])
 
 
 async def _delete_session_log(
-    engine: AsyncEngine, log: EventLog, school_id: str, session_id: str, now: dt.datetime
+    engine: AsyncEngine, log: EventStore, school_id: str, session_id: str, now: dt.datetime
 ) -> bool:
     async with engine.begin() as conn:
         result = await conn.execute(
@@ -180,7 +180,7 @@ async def _delete_resources(engine: AsyncEngine, data_dir: Path | None, session_
 
 
 async def _delete_recordings(
-    engine: AsyncEngine, log: EventLog, now: dt.datetime, report: RetentionReport
+    engine: AsyncEngine, log: EventStore, now: dt.datetime, report: RetentionReport
 ) -> int:
     async with engine.connect() as conn:
         due = (
@@ -211,7 +211,7 @@ async def _delete_recordings(
     return count
 
 
-async def _delete_concerns(engine: AsyncEngine, log: EventLog, now: dt.datetime) -> int:
+async def _delete_concerns(engine: AsyncEngine, log: EventStore, now: dt.datetime) -> int:
     today = now.date()
     async with engine.begin() as conn:
         due = (

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from safeclass.adapters.store.event_log import LogEntry, NewEntry
+from safeclass.app.event_store import LogEntry, NewEntry
 from safeclass.core import RoomState, SessionPlan, apply_all, new_room
 from safeclass.core.events import EVENT_TYPES, Event, from_dict, to_dict
 from safeclass.policy import Policy

@@ -24,8 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records as pupils
 from safeclass.adapters.store import school_records as schools
-from safeclass.adapters.store.pupil_records import GuardianRecord, PupilRecord
 from safeclass.app.roster import Roster, RosterRow, RowProblem, class_key, pupil_key
+from safeclass.app.school_records import ConsentState, GuardianRecord, PupilRecord
 from safeclass.core import Consent
 from safeclass.core.commands import PARENT_BY_LINK
 
@@ -241,7 +241,7 @@ def guardian_change(
 
 
 def consent_change(
-    row: RosterRow, stored: pupils.ConsentState | None, now: dt.datetime
+    row: RosterRow, stored: ConsentState | None, now: dt.datetime
 ) -> tuple[tuple[Consent, dt.datetime] | None, Consent | None]:
     """(new basis and time, or None), and the explicit basis kept over a blank cell, if any."""
     when = _consent_time(row)
@@ -258,7 +258,7 @@ def consent_change(
     return (row.consent, when or now), None
 
 
-def withdrawn_by_family_since(row: RosterRow, stored: pupils.ConsentState) -> bool:
+def withdrawn_by_family_since(row: RosterRow, stored: ConsentState) -> bool:
     """A parent withdrew consent through their child's link (C23), and this file says otherwise
     with no consent date after that day: the file predates the family's word, which holds until
     the school hears from them again (a "given" dated after the withdrawal is that)."""

@@ -38,7 +38,6 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records
-from safeclass.adapters.store.event_log import EventLog, LogEntry, NewEntry
 from safeclass.adapters.store.school_records import current_policy
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import (
@@ -60,6 +59,7 @@ from safeclass.adapters.store.tables import (
     SessionPupil,
     Staff,
 )
+from safeclass.app.event_store import EventStore, LogEntry, NewEntry
 from safeclass.app.register import PupilRow, build_register
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.subject_access_words import held_words
@@ -903,7 +903,7 @@ def summary_html(
 
 
 async def journal_export(
-    log: EventLog,
+    log: EventStore,
     school_id: str,
     pupil_id: str,
     by: str,

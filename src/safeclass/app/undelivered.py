@@ -19,8 +19,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.tables import Notification
 from safeclass.app.alerts import NO_ADDRESS, NO_DSL, PENDING_AT_END
@@ -89,6 +89,16 @@ class Undelivered:
     @property
     def reason(self) -> str:
         return REASONS[self.why] if self.why is not None else ""
+
+
+async def health_undelivered(
+    engine: AsyncEngine, now: dt.datetime, *, can_deliver: bool | Collection[str]
+) -> Undelivered:
+    """For `/healthz`: that the database answers (any driver error is raised), and what waits
+    undelivered of every school."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        return await count_undelivered(conn, now, can_deliver=can_deliver)
 
 
 async def count_undelivered(

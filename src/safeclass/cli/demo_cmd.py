@@ -14,7 +14,7 @@ from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import connect
 from safeclass.adapters.store.db import database_url, upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
-from safeclass.app.demo import STAFF, Demo, prepare
+from safeclass.cli.demo_school import STAFF, Demo, prepare
 from safeclass.cli.serve_cmd import serve
 
 _out = Console(highlight=False, soft_wrap=True)  # a link is never folded

@@ -14,7 +14,7 @@ sign-out button's post gets a 303 to the sign-in page. The checks are the same e
 
 A sign-in also sets the device cookie `sc_device` (HttpOnly, SameSite=Strict, Path=/auth/login,
 180 days): the browser's device tokens, which keep sign-in limits from locking staff out of
-their own browsers (`adapters.auth.limits`). Signing out leaves it: it opens nothing.
+their own browsers (`app.attempt_limits`). Signing out leaves it: it opens nothing.
 """
 
 from __future__ import annotations
@@ -26,20 +26,18 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
-from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
-from safeclass.adapters.auth.limits import LoginLimits, TooManyAttemptsError
-from safeclass.adapters.auth.logins import (
+from safeclass.app import staff_roles
+from safeclass.app.attempt_limits import LoginLimits, TooManyAttemptsError
+from safeclass.app.identity import (
     DEVICE_COOKIE,
     DEVICE_LIFETIME,
+    STAFF_COOKIE,
     SignInRefusedError,
+    StaffIdentity,
     csrf_token,
     device_cookie,
     device_tokens_in,
-    revoke_all,
-    revoke_login,
-    sign_in,
 )
-from safeclass.app import staff_roles
 from safeclass.bootstrap import Services
 from safeclass.settings import Settings
 from safeclass.web.deps import allowed_staff, services_of
@@ -124,8 +122,7 @@ async def login(request: Request) -> Response:
     now = services.clock.now()
     held = device_tokens_in(request.cookies.get(DEVICE_COOKIE))
     try:
-        signed = await sign_in(
-            services.engine,
+        signed = await services.identities.sign_in(
             _limiter(request),
             school_key=school,
             email=email,
@@ -197,7 +194,7 @@ async def logout(
 ) -> Response:
     """Sign this browser out: the cookie stops working and its live-room sockets close."""
     services = services_of(request)
-    await revoke_login(services.engine, staff.login_id, services.clock.now())
+    await services.identities.revoke_login(staff.login_id, services.clock.now())
     await services.device_sockets.close_everywhere(staff.login_id, is_staff=True)
     log.info("staff %s signed out", staff.staff_id, extra={"school": staff.school_id})
     response: Response = Response(status_code=204)
@@ -216,8 +213,7 @@ async def me(request: Request, staff: Annotated[StaffIdentity, Depends(allowed_s
 
 async def sign_out_everywhere(services: Services, staff_id: str, reason: str) -> list[str]:
     """End every login of a member of staff and close their sockets (for an admin route)."""
-    async with services.engine.begin() as conn:
-        login_ids = await revoke_all(conn, staff_id, services.clock.now())
+    login_ids = await services.identities.revoke_all(staff_id, services.clock.now())
     for login_id in login_ids:
         await services.audiences.disconnect_device(login_id, CLOSE_SIGNED_OUT, reason)
         await services.device_sockets.close_everywhere(login_id, is_staff=True)  # other workers
@@ -261,11 +257,11 @@ def _from_a_page(request: Request) -> bool:
 
 async def _end_previous_login(request: Request, services: Services) -> None:
     """A browser that signs in again (perhaps as someone else) leaves its old login behind."""
-    old = await staff_for_token(
-        services.engine, request.cookies.get(STAFF_COOKIE), services.clock.now()
+    old = await services.identities.staff_for_token(
+        request.cookies.get(STAFF_COOKIE), services.clock.now()
     )
     if old is not None:
-        await revoke_login(services.engine, old.login_id, services.clock.now())
+        await services.identities.revoke_login(old.login_id, services.clock.now())
         await services.device_sockets.close_everywhere(old.login_id, is_staff=True)
 
 

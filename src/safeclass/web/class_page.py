@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from safeclass.adapters.store import pupil_records, school_records
-from safeclass.adapters.store.school_records import NotInSchoolError
 from safeclass.app import staff_roles
+from safeclass.app.school_records import ConsentState, NotInSchoolError
 from safeclass.core import Consent
 from safeclass.core.commands import PARENT_BY_LINK
 from safeclass.core.names import display_names
@@ -49,11 +48,11 @@ async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HT
     gettext = i18n.translations(language)
     async with services.engine.connect() as conn:
         try:
-            found = await school_records.class_in_school(conn, staff.school_id, class_id)
+            found = await services.records.class_in_school(conn, staff.school_id, class_id)
         except NotInSchoolError:
             raise HTTPException(404, NO_SUCH_CLASS) from None
-        policy = await school_records.current_policy(conn, staff.school_id)
-        pupils = await pupil_records.list_pupils(conn, staff.school_id, class_id)
+        policy = await services.records.current_policy(conn, staff.school_id)
+        pupils = await services.records.list_pupils(conn, staff.school_id, class_id)
     zone = ZoneInfo(policy.school.timezone)
     shown = display_names(
         ((p.id, p.forename, p.surname) for p in pupils), policy.identity.name_rule
@@ -80,7 +79,7 @@ async def class_page(class_id: str, request: Request, staff: AllowedStaff) -> HT
     )
 
 
-def withdrawn_at(consent: pupil_records.ConsentState | None) -> dt.datetime | None:
+def withdrawn_at(consent: ConsentState | None) -> dt.datetime | None:
     """When a parent withdrew the consent on record through their child's link; None when the
     consent on record is not that."""
     if consent is None or consent.basis is not Consent.REFUSED or consent.source != PARENT_BY_LINK:

@@ -25,11 +25,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from safeclass.adapters.store.school_records import current_policy
-from safeclass.adapters.store.sessions import StoredSession
 from safeclass.app.reports import compliance
 from safeclass.app.reports.compliance import Outcome
 from safeclass.app.reports.compliance_pdf import compliance_pdf
+from safeclass.app.school_records import StoredSession
 from safeclass.web import i18n
 from safeclass.web.compliance_words import SHORT
 from safeclass.web.deps import AllowedSession, AllowedStaff, services_of
@@ -131,7 +130,7 @@ async def school_compliance_page(request: Request, staff: AllowedStaff) -> HTMLR
     services = services_of(request)
     now = services.clock.now()
     async with services.engine.connect() as conn:
-        policy = await current_policy(conn, staff.school_id)
+        policy = await services.records.current_policy(conn, staff.school_id)
     zone = ZoneInfo(policy.school.timezone)
     today = now.astimezone(zone).date()
     start, end, error = _range(request, today)

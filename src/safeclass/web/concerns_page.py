@@ -27,10 +27,8 @@ from babel.dates import format_datetime
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity
-from safeclass.adapters.auth.logins import csrf_token
-from safeclass.adapters.store.school_records import current_policy
 from safeclass.app import concerns, staff_roles
+from safeclass.app.identity import STAFF_COOKIE, StaffIdentity, csrf_token
 from safeclass.app.reports.concerns_export import concerns_csv, concerns_pdf, gather
 from safeclass.app.staff_roles import Capability
 from safeclass.bootstrap import Services
@@ -84,7 +82,7 @@ class Line:
 
 async def _policy(services: Services, school_id: str) -> Policy:
     async with services.engine.connect() as conn:
-        return await current_policy(conn, school_id)
+        return await services.records.current_policy(conn, school_id)
 
 
 def _words(when: dt.datetime | None, zone: ZoneInfo, language: str) -> str:

@@ -25,11 +25,10 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.dependencies.models import Dependant
 from starlette.routing import Mount
 
-from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity, staff_for_token
-from safeclass.adapters.auth.logins import csrf_matches
-from safeclass.adapters.store.sessions import SessionNotFoundError, StoredSession, load_session
 from safeclass.app import route_access, staff_roles
+from safeclass.app.identity import STAFF_COOKIE, StaffIdentity, csrf_matches
 from safeclass.app.route_access import Caller, Rule, Scope
+from safeclass.app.school_records import SessionNotFoundError, StoredSession
 from safeclass.bootstrap import Services
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -48,7 +47,7 @@ def services_of(request: Request) -> Services:
 async def _signed_in(request: Request) -> tuple[StaffIdentity, str]:
     services = services_of(request)
     token = request.cookies.get(STAFF_COOKIE)
-    staff = await staff_for_token(services.engine, token, services.clock.now())
+    staff = await services.identities.staff_for_token(token, services.clock.now())
     if staff is None or token is None:
         raise HTTPException(401, NOT_SIGNED_IN)
     return staff, token
@@ -138,7 +137,7 @@ async def access_session(
     any session of their school (the admin its details only: the room refuses admins).
     """
     try:
-        stored = await load_session(services.engine, session_id)
+        stored = await services.records.load_session(session_id)
     except SessionNotFoundError:
         raise HTTPException(404, NO_SUCH_SESSION) from None
     if stored.school_id != staff.school_id:
@@ -154,7 +153,7 @@ async def staff_in_room(
     """The session, if this member of staff may be in its live room (the room socket's rule,
     `staff_roles.may_join_room`); None otherwise, whatever the reason."""
     try:
-        stored = await load_session(services.engine, session_id, staff.school_id)
+        stored = await services.records.load_session(session_id, staff.school_id)
     except SessionNotFoundError:
         return None
     if not staff_roles.may_join_room(staff.role, staff.staff_id in stored.staff_ids):

@@ -20,9 +20,8 @@ import hmac
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
-from safeclass.app.undelivered import count_undelivered
+from safeclass.app.undelivered import health_undelivered
 
 router = APIRouter(tags=["operations"])
 
@@ -34,11 +33,9 @@ async def healthz(request: Request) -> dict[str, object]:
     reconnecting: media is not needed for the rooms to keep their rules."""
     services = request.app.state.services
     try:
-        async with services.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-            waiting = await count_undelivered(
-                conn, services.clock.now(), can_deliver=services.delivers
-            )
+        waiting = await health_undelivered(
+            services.engine, services.clock.now(), can_deliver=services.delivers
+        )
     except Exception as exc:  # any driver error means not healthy
         detail = {"status": "unhealthy", "reason": f"database: {type(exc).__name__}"}
         raise HTTPException(status_code=503, detail=detail) from None

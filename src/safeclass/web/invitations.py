@@ -31,16 +31,10 @@ from babel.dates import format_date, format_time
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from safeclass.adapters.auth.identity import (
-    STAFF_COOKIE,
-    pupil_cookie,
-    pupil_for_token,
-    staff_for_token,
-)
-from safeclass.adapters.auth.limits import TooManyAttemptsError
-from safeclass.adapters.store.sessions import load_session
 from safeclass.app import resources
+from safeclass.app.attempt_limits import TooManyAttemptsError
 from safeclass.app.family_reports import lesson_staff
+from safeclass.app.identity import STAFF_COOKIE, pupil_cookie
 from safeclass.app.invitations import (
     FORM_REASONS,
     MAX_PASSES_PER_LINK,
@@ -211,9 +205,9 @@ async def _too_early(request: Request, found: OpenedLink) -> HTMLResponse:
     """ "It is not time yet", with the lesson's agenda and what staff added for it (C15): the
     files open from here once the link opens, an hour before the start."""
     shown = kind_page(request, found)
-    engine = services_of(request).engine
-    stored = await load_session(engine, found.session_id)
-    async with engine.connect() as conn:
+    services = services_of(request)
+    stored = await services.records.load_session(found.session_id)
+    async with services.engine.connect() as conn:
         offered = await resources.resources_of(conn, found.session_id)
     if not stored.agenda and not offered:
         return shown
@@ -368,10 +362,10 @@ async def room_page(session_id: str, request: Request) -> HTMLResponse:
     held = request.cookies.get(pupil_cookie(session_id))
     if held is not None and (slowed := await _slowed(request, now)) is not None:
         return slowed
-    pupil = await pupil_for_token(services.engine, held, session_id, now)
+    pupil = await services.identities.pupil_for_token(held, session_id, now)
     if pupil is not None:
         return await pupil_room(request, pupil)
-    staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
+    staff = await services.identities.staff_for_token(request.cookies.get(STAFF_COOKIE), now)
     if staff is not None:
         stored = await staff_in_room(services, staff, session_id)  # the room socket's own rule
         if stored is not None:

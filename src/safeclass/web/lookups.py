@@ -1,16 +1,16 @@
 """Failed family-link and cookie lookups, counted per address and shared by every door.
 
 A made-up invitation link, a made-up pupil cookie at the room's page or at its socket: each is
-a guess (or a stale pass), and the lookup limiter (`safeclass.adapters.auth.limits`) slows an
-address that makes too many. The link pages and the room's socket use the same limiter, so a guesser
-is slowed wherever they try, and a family whose link works is never counted.
+a guess (or a stale pass), and the lookup limiter (`safeclass.app.attempt_limits.LookupLimits`)
+slows an address that makes too many. The link pages and the room's socket use the same limiter,
+so a guesser is slowed wherever they try, and a family whose link works is never counted.
 """
 
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection
 
-from safeclass.adapters.auth.limits import LookupLimits
+from safeclass.app.attempt_limits import LookupLimits
 from safeclass.web.peers import vouched_address
 
 

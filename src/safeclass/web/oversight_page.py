@@ -30,7 +30,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from safeclass.adapters.store.school_records import current_policy_version, list_classes
 from safeclass.app import oversight
 from safeclass.app.oversight import Counts, Line, Mark, Overview, Review
 from safeclass.app.register import Attendance
@@ -93,8 +92,8 @@ def _policy(toml: str, version: int) -> Policy:
 async def _setting(request: Request, staff: Any) -> tuple[Policy, ZoneInfo, dt.date, list[Any]]:
     services = services_of(request)
     async with services.engine.connect() as conn:
-        record = await current_policy_version(conn, staff.school_id)
-        classes = await list_classes(conn, staff.school_id)
+        record = await services.records.current_policy_version(conn, staff.school_id)
+        classes = await services.records.list_classes(conn, staff.school_id)
     policy = _policy(record.toml, record.version)
     zone = ZoneInfo(policy.school.timezone)
     return policy, zone, services.clock.now().astimezone(zone).date(), classes

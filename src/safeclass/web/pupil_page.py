@@ -15,9 +15,8 @@ from __future__ import annotations
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
-from safeclass.adapters.auth.identity import PupilIdentity
-from safeclass.adapters.store.sessions import load_session
 from safeclass.app import resources
+from safeclass.app.identity import PupilIdentity
 from safeclass.web import i18n
 from safeclass.web.deps import services_of
 from safeclass.web.render import render
@@ -30,9 +29,9 @@ _WARNING_MINUTES = range(1, 61)
 async def pupil_room(request: Request, pupil: PupilIdentity) -> HTMLResponse:
     """The pupil's page for `pupil`'s own session (their pass is already checked), with the
     lesson's agenda and the links and files staff added for it (C15), to read before joining."""
-    engine = services_of(request).engine
-    stored = await load_session(engine, pupil.session_id)
-    async with engine.connect() as conn:
+    services = services_of(request)
+    stored = await services.records.load_session(pupil.session_id)
+    async with services.engine.connect() as conn:
         kept = await resources.resources_of(conn, pupil.session_id)
     return render(
         request,

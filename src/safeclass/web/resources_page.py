@@ -22,14 +22,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
-from safeclass.adapters.auth.identity import (
-    STAFF_COOKIE,
-    pupil_cookie,
-    pupil_for_token,
-    staff_for_token,
-)
-from safeclass.adapters.auth.logins import csrf_token
 from safeclass.app import resources
+from safeclass.app.identity import STAFF_COOKIE, csrf_token, pupil_cookie
 from safeclass.web.deps import AllowedSession, SessionAccess, services_of, staff_in_room
 from safeclass.web.lookups import client_address, lookup_limiter
 from safeclass.web.render import render
@@ -147,9 +141,9 @@ async def room_file(session_id: str, resource_id: str, request: Request) -> Resp
     services = services_of(request)
     now = services.clock.now()
     held = request.cookies.get(pupil_cookie(session_id))
-    pupil = await pupil_for_token(services.engine, held, session_id, now)
+    pupil = await services.identities.pupil_for_token(held, session_id, now)
     if pupil is None:
-        staff = await staff_for_token(services.engine, request.cookies.get(STAFF_COOKIE), now)
+        staff = await services.identities.staff_for_token(request.cookies.get(STAFF_COOKIE), now)
         if staff is None or await staff_in_room(services, staff, session_id) is None:
             if held is not None:  # a pupil cookie that opens nothing counts, as on the room page
                 await lookup_limiter(request).failed(client_address(request), now)

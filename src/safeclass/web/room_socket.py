@@ -33,20 +33,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.websockets import WebSocketState
 
-from safeclass.adapters.auth.identity import (
-    STAFF_COOKIE,
-    pupil_cookie,
-    pupil_for_token,
-    staff_for_token,
-)
-from safeclass.adapters.auth.limits import TooManyAttemptsError
-from safeclass.adapters.store.sessions import SessionNotFoundError
-from safeclass.adapters.store.tables import SessionStaff
 from safeclass.app import staff_roles
+from safeclass.app.attempt_limits import TooManyAttemptsError
 from safeclass.app.clock import Clock
+from safeclass.app.identity import STAFF_COOKIE, pupil_cookie
 from safeclass.app.live.media import BadOfferError, ShareRefusedError
 from safeclass.app.live.ownership import RoomElsewhereError
 from safeclass.app.live.runtime import (
@@ -58,6 +50,7 @@ from safeclass.app.live.runtime import (
     RoomClosedError,
 )
 from safeclass.app.media_port import MediaError, MediaUnavailableError, NotAdmittedError
+from safeclass.app.school_records import SessionNotFoundError
 from safeclass.core import Role, RoomState, Status
 from safeclass.core import commands as cmd
 from safeclass.core.events import Event
@@ -498,11 +491,11 @@ async def _identify(
 ) -> tuple[str, Role, str, str, str] | None:
     services = websocket.app.state.services
     now = services.clock.now()
-    staff = await staff_for_token(services.engine, websocket.cookies.get(STAFF_COOKIE), now)
+    staff = await services.identities.staff_for_token(websocket.cookies.get(STAFF_COOKIE), now)
     if staff is not None and staff.room_role is not None:
         return staff.staff_id, staff.room_role, staff.login_id, staff.name, staff.school_id
-    pupil = await pupil_for_token(
-        services.engine, websocket.cookies.get(pupil_cookie(session_id)), session_id, now
+    pupil = await services.identities.pupil_for_token(
+        websocket.cookies.get(pupil_cookie(session_id)), session_id, now
     )
     if pupil is not None:
         return pupil.pupil_id, Role.PUPIL, pupil.pass_id, pupil.name, pupil.school_id
@@ -511,14 +504,7 @@ async def _identify(
 
 async def _may_join(services: Any, session_id: str, staff_id: str, role: Role) -> bool:
     """Teachers and assistants enter only the sessions they are on; the DSL and head any."""
-    async with services.engine.connect() as conn:
-        on_it = (
-            await conn.execute(
-                select(SessionStaff.staff_id).where(
-                    SessionStaff.session_id == session_id, SessionStaff.staff_id == staff_id
-                )
-            )
-        ).first() is not None
+    on_it = await services.records.on_session_staff(session_id, staff_id)
     return staff_roles.may_join_room(role.value, on_it)
 
 

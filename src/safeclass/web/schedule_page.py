@@ -23,11 +23,9 @@ from babel.dates import format_time
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from safeclass.adapters.auth.identity import STAFF_COOKIE, StaffIdentity
-from safeclass.adapters.auth.logins import csrf_token
-from safeclass.adapters.store import school_records
-from safeclass.adapters.store.school_records import NotInSchoolError
 from safeclass.app import scheduling, staff_roles, timetable
+from safeclass.app.identity import STAFF_COOKIE, StaffIdentity, csrf_token
+from safeclass.app.school_records import NotInSchoolError
 from safeclass.core import SessionKind
 from safeclass.policy import Policy
 from safeclass.web import i18n
@@ -109,9 +107,9 @@ async def _choices(request: Request, staff: StaffIdentity) -> Choices:
     services = services_of(request)
     gettext = i18n.translations(i18n.language_of(request))
     async with services.engine.connect() as conn:
-        policy = await school_records.current_policy(conn, staff.school_id)
-        classes = await school_records.list_classes(conn, staff.school_id)
-        colleagues = await school_records.staff_by_role(conn, staff.school_id)
+        policy = await services.records.current_policy(conn, staff.school_id)
+        classes = await services.records.list_classes(conn, staff.school_id)
+        colleagues = await services.records.staff_by_role(conn, staff.school_id)
     return Choices(
         policy=policy,
         classes=[Option(c.id, c.name) for c in classes],

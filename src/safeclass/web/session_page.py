@@ -28,18 +28,15 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from safeclass.adapters.auth.identity import STAFF_COOKIE
-from safeclass.adapters.auth.logins import csrf_token
-from safeclass.adapters.store.sessions import StoredSession
-from safeclass.adapters.store.tables import Guardian
 from safeclass.app import invitations, resources, route_access, staff_roles, timetable
 from safeclass.app.delivery import Letter
 from safeclass.app.family_consent import withdrawn_by_link
 from safeclass.app.family_reports import FamilyReport, reports_for
+from safeclass.app.identity import STAFF_COOKIE, csrf_token
 from safeclass.app.reports import register_csv, register_pdf
 from safeclass.app.reports.loading import session_report
+from safeclass.app.school_records import StoredSession
 from safeclass.app.staff_roles import Capability
 from safeclass.app.undelivered import waiting_notices
 from safeclass.bootstrap import Services
@@ -360,18 +357,7 @@ def _email_set_up(services: Services) -> bool:
 
 async def _with_email(services: Services, stored: StoredSession, pupil_ids: list[str]) -> set[str]:
     """Which of these pupils have a parent's email address on record (not the address)."""
-    if not pupil_ids:
-        return set()
-    async with services.engine.connect() as conn:
-        found = await conn.execute(
-            select(Guardian.pupil_id).where(
-                Guardian.school_id == stored.school_id,
-                Guardian.pupil_id.in_(pupil_ids),
-                Guardian.email.is_not(None),
-                Guardian.email != "",
-            )
-        )
-        return set(found.scalars())
+    return await services.records.with_guardian_email(stored.school_id, pupil_ids)
 
 
 def _count(text: str) -> int:

@@ -16,11 +16,10 @@ from typing import Annotated, NoReturn
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from safeclass.adapters.auth.identity import StaffIdentity
-from safeclass.adapters.store.school_records import NotInSchoolError, RecordsError
-from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app import invitations, timetable
+from safeclass.app.identity import StaffIdentity
 from safeclass.app.scheduling import ScheduleRefusedError
+from safeclass.app.school_records import NotInSchoolError, RecordsError, SessionNotFoundError
 from safeclass.bootstrap import Services
 from safeclass.core import SessionKind
 from safeclass.web.deps import AllowedSession, AllowedStaff, services_of

@@ -24,11 +24,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from safeclass.adapters.auth.identity import STAFF_COOKIE
-from safeclass.adapters.auth.logins import csrf_token
-from safeclass.adapters.store.school_records import current_policy, list_classes
 from safeclass.app import route_access, staff_roles, timetable
 from safeclass.app.family_reports import families_reporting
+from safeclass.app.identity import STAFF_COOKIE, csrf_token
 from safeclass.app.undelivered import Undelivered, Why, count_undelivered
 from safeclass.web import i18n
 from safeclass.web.deps import CSRF_REFUSED, AllowedStaff, services_of
@@ -99,8 +97,8 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
     services = services_of(request)
     now = services.clock.now()
     async with services.engine.connect() as conn:
-        policy = await current_policy(conn, staff.school_id)
-        classes = await list_classes(conn, staff.school_id)
+        policy = await services.records.current_policy(conn, staff.school_id)
+        classes = await services.records.list_classes(conn, staff.school_id)
         waiting = await count_undelivered(
             conn, now, can_deliver=services.delivers, school_id=staff.school_id
         )

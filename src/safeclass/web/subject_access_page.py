@@ -16,9 +16,8 @@ from babel.dates import format_date
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from safeclass.adapters.auth.identity import STAFF_COOKIE
-from safeclass.adapters.auth.logins import csrf_token
 from safeclass.app.erasure import ErasurePlan, LessonLiveError, erase_pupil, plan_erasure
+from safeclass.app.identity import STAFF_COOKIE, csrf_token
 from safeclass.app.subject_access import (
     PupilNotFoundError,
     export_pupil,

@@ -9,46 +9,29 @@ learns nothing.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.auth.tokens import hash_token
 from safeclass.adapters.store.tables import PupilPass, SessionPupil, Staff, StaffLogin
-from safeclass.core import Role
+from safeclass.app.identity import (
+    PUPIL_COOKIE,
+    STAFF_COOKIE,
+    PupilIdentity,
+    StaffIdentity,
+    pupil_cookie,
+)
 
-STAFF_COOKIE = "sc_staff"
-PUPIL_COOKIE = "sc_pupil"  # the prefix: each session's pass has a cookie of its own
-
-
-def pupil_cookie(session_id: str) -> str:
-    """The name of the cookie that holds a pupil's pass for one session. One per session, so
-    siblings who open their own links on a shared tablet do not overwrite each other's."""
-    return f"{PUPIL_COOKIE}_{session_id}"
-
-
-@dataclass(frozen=True, slots=True)
-class StaffIdentity:
-    staff_id: str
-    school_id: str
-    role: str  # teacher, assistant, dsl, head, admin
-    name: str
-    login_id: str  # the device: one signed-in browser
-
-    @property
-    def room_role(self) -> Role | None:
-        """The role in a live room (admins do not join rooms)."""
-        return Role(self.role) if self.role in Role.__members__.values() else None
-
-
-@dataclass(frozen=True, slots=True)
-class PupilIdentity:
-    pupil_id: str
-    school_id: str
-    session_id: str
-    name: str  # the session's roster name for the pupil
-    pass_id: str  # the device
+__all__ = [  # the port's values (app/identity.py), named here too for older imports
+    "PUPIL_COOKIE",
+    "STAFF_COOKIE",
+    "PupilIdentity",
+    "StaffIdentity",
+    "pupil_cookie",
+    "pupil_for_token",
+    "staff_for_token",
+]
 
 
 async def staff_for_token(

@@ -17,32 +17,21 @@ minute; lookups that find something never count, so families whose links work ar
 The limiters here keep everything in this process's memory, one of each per server; keys are
 bounded: when full, empty ones go first, then the oldest. A cluster of workers shares its
 counts in PostgreSQL instead (adapters/store/shared_limits.py), behind the same two interfaces
-(`LoginLimits`, `LookupLimits`), which are async so that a shared count never blocks the event
-loop; the composition root (bootstrap.py) chooses.
+(`LoginLimits`, `LookupLimits`: the app's, in app/attempt_limits.py), which are async so that a
+shared count never blocks the event loop; the composition root (bootstrap.py) chooses.
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
-import math
 from dataclasses import dataclass
-from typing import Protocol
 
-
-class TooManyAttemptsError(Exception):
-    """Refused before any work: the caller answers 429 with Retry-After."""
-
-    def __init__(self, retry_after: dt.timedelta) -> None:
-        self.retry_after_seconds = max(1, math.ceil(retry_after.total_seconds()))
-        super().__init__(f"Too many attempts: wait {_how_long(self.retry_after_seconds)}")
-
-
-def _how_long(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+# The port's values and interfaces (app/attempt_limits.py), named here too for older imports.
+from safeclass.app.attempt_limits import Attempt as Attempt
+from safeclass.app.attempt_limits import LoginLimits as LoginLimits
+from safeclass.app.attempt_limits import LookupLimits as LookupLimits
+from safeclass.app.attempt_limits import TooManyAttemptsError as TooManyAttemptsError
 
 
 class _Windows:
@@ -130,41 +119,6 @@ class _Buckets:
         drained = max(0.0, level.used - (now - level.at) / self.every)
         level.used, level.at = drained, max(now, level.at)
         return drained
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One counted sign-in attempt, so that a success can take it back."""
-
-    key: str
-    client: str | None  # the address it was counted under (untrusted attempts only)
-    started: dt.datetime
-
-
-class LoginLimits(Protocol):
-    """Counts sign-in attempts (in this process, or shared by a cluster's workers)."""
-
-    async def attempt(
-        self, *, account: str, device: str | None, client: str, now: dt.datetime
-    ) -> Attempt:
-        """Count an attempt, or raise TooManyAttemptsError."""
-        ...
-
-    async def succeeded(self, attempt: Attempt) -> None:
-        """The attempt succeeded: it does not count, nor do the failures before it."""
-        ...
-
-
-class LookupLimits(Protocol):
-    """Counts failed family link and pupil-cookie lookups per address."""
-
-    async def check(self, client: str, now: dt.datetime) -> None:
-        """Raise TooManyAttemptsError if this address must wait before looking anything up."""
-        ...
-
-    async def failed(self, client: str, now: dt.datetime) -> None:
-        """A lookup from this address matched nothing."""
-        ...
 
 
 class LoginLimiter:

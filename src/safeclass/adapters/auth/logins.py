@@ -7,10 +7,7 @@ against a dummy hash), so a guesser cannot learn which staff have accounts; a di
 is refused with that message too. Password hashing runs in a worker thread so a sign-in never
 stalls the live rooms on the event loop.
 
-The CSRF token of a login is an HMAC keyed by the login's own token: the browser's scripts
-cannot read the HttpOnly cookie and another site can read neither it nor `/auth/me`, so only
-the signed-in page can know the CSRF token, and the CSRF token does not reveal the cookie. It
-needs no server secret (several workers agree on it) and no column: it ends with the login.
+The CSRF token of a login, and the device cookie's format, are the app's (`app/identity.py`).
 
 A successful sign-in also leaves a device token for the account in the browser's long-lived
 `sc_device` cookie (a `StaffDevice` row keeps its hash). It opens nothing by itself; it only
@@ -23,57 +20,51 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.auth import passwords
-from safeclass.adapters.auth.identity import StaffIdentity
-from safeclass.adapters.auth.limits import LoginLimits
 from safeclass.adapters.auth.tokens import hash_token, new_token
 from safeclass.adapters.store.school_records import school_by_key, staff_by_email
 from safeclass.adapters.store.tables import Staff, StaffDevice, StaffLogin
+from safeclass.app.attempt_limits import LoginLimits
+from safeclass.app.identity import (
+    DEVICE_COOKIE,
+    DEVICE_LIFETIME,
+    MAX_DEVICE_TOKENS,
+    MAX_TOKEN_CHARS,
+    NOT_RECOGNISED,
+    SignedIn,
+    SignInRefusedError,
+    StaffIdentity,
+    csrf_matches,
+    csrf_token,
+    device_cookie,
+    device_tokens_in,
+)
+
+__all__ = [  # the port's values (app/identity.py), named here too for older imports
+    "DEVICE_COOKIE",
+    "DEVICE_LIFETIME",
+    "LOGIN_LIFETIME",
+    "MAX_DEVICE_TOKENS",
+    "MAX_TOKEN_CHARS",
+    "NOT_RECOGNISED",
+    "SignInRefusedError",
+    "SignedIn",
+    "csrf_matches",
+    "csrf_token",
+    "device_cookie",
+    "device_tokens_in",
+    "revoke_all",
+    "revoke_login",
+    "sign_in",
+]
 
 LOGIN_LIFETIME = dt.timedelta(hours=12)  # one school day, then sign in again
-DEVICE_COOKIE = "sc_device"
-DEVICE_LIFETIME = dt.timedelta(days=180)  # renewed at every sign-in on that browser
-MAX_DEVICE_TOKENS = 5  # accounts one browser remembers
-MAX_TOKEN_CHARS = 64
-NOT_RECOGNISED = "Email, school or password not recognised"
-_CSRF_CONTEXT = b"safeclass csrf v1"
-
-
-class SignInRefusedError(Exception):
-    """Sign-in refused; the message is the same whatever the reason."""
-
-    def __init__(self) -> None:
-        super().__init__(NOT_RECOGNISED)
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    identity: StaffIdentity
-    token: str = field(repr=False)  # for the cookie, once; only its hash is stored
-    expires_at: dt.datetime
-    device_token: str = field(repr=False)  # this browser's device token for the account
-
-    @property
-    def csrf_token(self) -> str:
-        return csrf_token(self.token)
-
-
-def csrf_token(login_token: str) -> str:
-    """The CSRF token that goes with a login (see the module docstring for why it is safe)."""
-    return hmac.new(login_token.encode(), _CSRF_CONTEXT, hashlib.sha256).hexdigest()
-
-
-def csrf_matches(login_token: str, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(csrf_token(login_token), given)
 
 
 async def sign_in(
@@ -149,18 +140,6 @@ async def sign_in(
     identity = StaffIdentity(staff.id, staff.school_id, staff.role.value, staff.name, login_id)
     device_token = held[device.token_hash] if device is not None else new_device
     return SignedIn(identity, token, expires_at, device_token)
-
-
-def device_tokens_in(cookie: str | None) -> list[str]:
-    """The device tokens a `sc_device` cookie holds, oldest first (at most MAX_DEVICE_TOKENS)."""
-    tokens = [t for t in (cookie or "").split(".") if 0 < len(t) <= MAX_TOKEN_CHARS]
-    return tokens[-MAX_DEVICE_TOKENS:]
-
-
-def device_cookie(held: Sequence[str], token: str) -> str:
-    """The `sc_device` cookie after signing in: `token` last, the other accounts' kept."""
-    kept = [t for t in held if t != token][-(MAX_DEVICE_TOKENS - 1) :]
-    return ".".join([*kept, token])
 
 
 async def _keep_device(

@@ -1,20 +1,11 @@
-"""Random tokens for links and cookies, and the hash that is all the database ever keeps.
+"""Random tokens for links and cookies, and their hash: named here for the auth adapters.
 
-Tokens carry 256 bits from the OS's CSPRNG, so a plain SHA-256 is the right hash for them (slow
-password hashing is for low-entropy secrets); the comparison happens in the database by hash.
+The functions are pure and the app makes tokens too (invitation links), so they live in
+`safeclass.app.tokens`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
+from safeclass.app.tokens import TOKEN_BYTES, hash_token, new_token
 
-TOKEN_BYTES = 32
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(TOKEN_BYTES)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+__all__ = ["TOKEN_BYTES", "hash_token", "new_token"]

@@ -33,19 +33,36 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.tables import RoomLease, SessionEvent, SessionLogHead
+
+# The values of the port this implements live with the port (app owns it); named here too.
+from safeclass.app.event_store import (
+    HeadRecord,
+    InTransaction,
+    LogEntry,
+    NewEntry,
+    VerifyReport,
+)
 from safeclass.app.live.ownership import Lease, LogMovedError, RoomFencedError
 
+__all__ = [
+    "CHAIN_KEY",
+    "EventLog",
+    "HeadRecord",
+    "InTransaction",
+    "LogEntry",
+    "NewEntry",
+    "VerifyReport",
+]
+
 GENESIS = "0" * 64
-# More writes for an append's own transaction; if one fails, nothing of the append is written.
-InTransaction = Callable[[AsyncConnection], Awaitable[None]]
 REDACTED = "Redacted"
 CHAIN_KEY = "log-chain"  # the name of the log's key, derived from the server secret
 TAMPERED_SEAL = "tampered"  # a head whose seal did not match when the next entry was appended
@@ -86,40 +103,9 @@ def head_seal(
     return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class NewEntry:
-    """An entry to append: its type, ISO time and JSON-ready payload."""
-
-    type: str
-    at: str
-    payload: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    session_id: str
-    seq: int
-    type: str
-    at: str
-    payload: dict[str, Any] | None  # None (or blanked fields) once redacted
-    hash: str
-    redacted: bool = False
-
-
-@dataclass(slots=True)
-class VerifyReport:
-    session_id: str
-    entries: int = 0
-    problems: list[str] = field(default_factory=list)
-    legacy_seq: int | None = None  # entries 1..legacy_seq predate keyed chains (SHA-256 only)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
 class EventLog:
-    """The hash-chained log of every session, on any SQLAlchemy async engine."""
+    """The hash-chained log of every session, on any SQLAlchemy async engine: the
+    `safeclass.app.event_store.EventStore` port."""
 
     def __init__(self, engine: AsyncEngine, chain_key: bytes | None = None) -> None:
         """`chain_key`: `ServerSecret.derive(CHAIN_KEY)`; without it the log can only be read."""
@@ -459,17 +445,6 @@ class EventLog:
                 )
             )
             return found.scalar_one_or_none()
-
-
-@dataclass(frozen=True, slots=True)
-class HeadRecord:
-    """A session's head: its last entry's number, hash and time; where its old entries end."""
-
-    session_id: str
-    last_seq: int
-    last_hash: str
-    legacy_seq: int | None
-    last_at: str | None  # None: the last entry itself is missing
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import Append, EventLog, InTransaction, LogEntry, NewEntry
+from safeclass.adapters.store.event_log import Append, EventLog
+from safeclass.app.event_store import InTransaction, LogEntry, NewEntry
 from safeclass.app.live.ownership import Lease
 
 

@@ -31,50 +31,16 @@ from safeclass.adapters.store.tables import (
     Pupil,
     SchoolClass,
 )
+
+# The port's values (app/school_records.py), named here too for older imports.
+from safeclass.app.school_records import ConsentState as ConsentState
+from safeclass.app.school_records import GuardianRecord as GuardianRecord
+from safeclass.app.school_records import PupilRecord as PupilRecord
 from safeclass.core import Consent
 from safeclass.core.names import display_names, is_valid_person_name
 from safeclass.policy.model import NameRule
 
 PUPIL_FIELDS = frozenset({"forename", "surname", "class_id", "mis_id", "date_of_birth"})
-
-
-@dataclass(frozen=True, slots=True)
-class GuardianRecord:
-    id: int
-    pupil_id: str
-    name: str | None
-    email: str | None
-    phone: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class ConsentState:
-    """A pupil's consent (C17): implied, given or refused; when, and where it came from."""
-
-    basis: Consent
-    recorded_at: dt.datetime
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class PupilRecord:
-    id: str
-    school_id: str
-    class_id: str | None
-    class_name: str | None
-    mis_id: str | None
-    forename: str
-    surname: str
-    date_of_birth: dt.date | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    guardians: tuple[GuardianRecord, ...] = ()
-    consent: ConsentState | None = None
-
-    @property
-    def consent_basis(self) -> Consent:
-        """Implied when nothing is on record (CLA-14, WER-13, S04-18)."""
-        return self.consent.basis if self.consent else Consent.IMPLIED
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -27,90 +25,32 @@ from safeclass.adapters.store.tables import (
     SchoolClass,
     Staff,
 )
+from safeclass.app.school_records import (
+    ClassRecord,
+    NotInSchoolError,
+    PolicyRecord,
+    RecordsError,
+    SchoolExistsError,
+    SchoolNotFoundError,
+    SchoolRecord,
+    StaffRecord,
+    StaffRole,
+)
 from safeclass.policy import Policy, loads
 
+__all__ = [  # the port's values (app/school_records.py), named here too for older imports
+    "ClassRecord",
+    "NotInSchoolError",
+    "PolicyRecord",
+    "RecordsError",
+    "SchoolExistsError",
+    "SchoolNotFoundError",
+    "SchoolRecord",
+    "StaffRecord",
+    "StaffRole",
+]
+
 SCHOOL_KEY = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-
-
-class StaffRole(StrEnum):
-    """What a member of staff may do in safeclass (C21: CLA-16, CRO-03, STJ-02)."""
-
-    TEACHER = "teacher"
-    ASSISTANT = "assistant"  # teaching assistant: the second adult
-    DSL = "dsl"  # designated safeguarding lead
-    HEAD = "head"
-    ADMIN = "admin"  # school office / IT: rosters and accounts, not sessions
-
-
-class RecordsError(ValueError):
-    """A school-records request that cannot be carried out; the message says why."""
-
-
-class SchoolNotFoundError(RecordsError):
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(f"no school with key '{key}'")
-
-
-class SchoolExistsError(RecordsError):
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(f"a school with key '{key}' already exists")
-
-
-class NotInSchoolError(RecordsError):
-    """A pupil, class, guardian or policy version that this school does not have.
-
-    The same error whether it does not exist or belongs to another school.
-    """
-
-    def __init__(self, kind: str, ident: object) -> None:
-        self.kind = kind
-        super().__init__(f"no {kind} '{ident}' in this school")
-
-
-@dataclass(frozen=True, slots=True)
-class SchoolRecord:
-    id: str
-    key: str
-    name: str
-    created_at: dt.datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyRecord:
-    """One version of a school's policy: the TOML exactly as adopted (C20: STJ-01, CRO-17)."""
-
-    id: int
-    school_id: str
-    version: int
-    toml: str = field(repr=False)
-    adopted: dt.date
-    review: dt.date
-    created_at: dt.datetime
-
-    def load(self) -> Policy:
-        return loads(self.toml, source=f"policy version {self.version}")
-
-
-@dataclass(frozen=True, slots=True)
-class StaffRecord:
-    id: str
-    school_id: str
-    name: str
-    email: str
-    role: StaffRole
-    active: bool
-    created_at: dt.datetime
-    password_hash: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class ClassRecord:
-    id: str
-    school_id: str
-    name: str
-    is_group: bool
 
 
 def _now() -> dt.datetime:

@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -25,29 +24,17 @@ from safeclass.adapters.store.tables import (
     SessionResource,
     SessionStaff,
 )
+from safeclass.app.school_records import SessionNotFoundError, StoredSession
 from safeclass.core.state import Consent, ExpectedPupil, SessionKind, SessionPlan
 from safeclass.policy import Policy, loads
+
+__all__ = ["SessionNotFoundError", "StoredSession", "create_session", "load_session"]
 
 
 @functools.lru_cache(maxsize=128)
 def _policy(toml: str, version: int) -> Policy:
     """A stored policy version, parsed once (versions never change once written)."""
     return loads(toml, source=f"policy v{version}")
-
-
-class SessionNotFoundError(LookupError):
-    """No such session in this school (the same error whether it exists elsewhere or not)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSession:
-    plan: SessionPlan
-    policy: Policy
-    school_id: str
-    policy_version: int
-    status: str
-    agenda: str
-    staff_ids: tuple[str, ...]
 
 
 async def create_session(

@@ -18,7 +18,7 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from safeclass.adapters.store.event_log import NewEntry
+from safeclass.app.event_store import NewEntry
 from safeclass.app.room_log import ATTEMPT_REFUSED, ATTEMPTS_REFUSED
 
 FIRST_LOGGED = 10

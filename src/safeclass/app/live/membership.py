@@ -18,9 +18,9 @@ import logging
 import math
 import random
 
-from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app.live.ownership import LeaseStore, RoomElsewhereError
 from safeclass.app.live.registry import Rooms
+from safeclass.app.school_records import SessionNotFoundError
 
 log = logging.getLogger(__name__)
 

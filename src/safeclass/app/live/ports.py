@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from safeclass.adapters.store.event_log import InTransaction
+from safeclass.app.event_store import InTransaction
 from safeclass.app.media_port import (
     Jsep,
     KeepRecordings,

@@ -34,8 +34,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from safeclass.adapters.store.event_log import EventLog, LogEntry, NewEntry
+from safeclass.adapters.store.event_log import EventLog
 from safeclass.app.clock import Clock
+from safeclass.app.event_store import LogEntry, NewEntry
 from safeclass.app.live.attempts import RefusedAttempts
 from safeclass.app.live.media import OnRecorded, RoomMedia
 from safeclass.app.live.ownership import Lease, LogMovedError, RoomFencedError

@@ -9,7 +9,7 @@ class list, had consent and came through the waiting room (admitted by whom), wi
 that nobody came back after removal; the recording (never made, or made with notice at hh:mm
 and who was told); the chat; that everyone was out at the end (hh:mm:ss); each concern and
 when the DSL was told (the `DslAlerted` event and its outbox row's `sent_at`); and whether the
-log's chain verifies (`EventLog.verify`, as `safeclass audit verify` checks it). On a log that
+log's chain verifies (`EventStore.verify`, as `safeclass audit verify` checks it). On a log that
 does not verify no rule is said to hold: each says it cannot be shown.
 
 Sentences are data (`Said`: an English template and its values) so the page and the PDF speak
@@ -42,10 +42,10 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog, VerifyReport
 from safeclass.adapters.store.sessions import StoredSession, load_session
 from safeclass.adapters.store.tables import ComplianceResult, SessionLogHead
 from safeclass.adapters.store.tables import Session as SessionRow
+from safeclass.app.event_store import EventStore, VerifyReport
 from safeclass.app.leftovers import Leftovers
 from safeclass.app.log_audit import deleted_by_retention
 from safeclass.app.room_log import room_events
@@ -963,7 +963,7 @@ def text_lines(report: ComplianceReport, words: Words | None = None) -> list[str
 
 async def session_compliance(
     engine: AsyncEngine,
-    log: EventLog,
+    log: EventStore,
     session_id: str,
     school_id: str | None = None,
     now: dt.datetime | None = None,
@@ -978,7 +978,7 @@ async def session_compliance(
     return report
 
 
-async def _compute(engine: AsyncEngine, log: EventLog, stored: StoredSession) -> ComplianceReport:
+async def _compute(engine: AsyncEngine, log: EventStore, stored: StoredSession) -> ComplianceReport:
     session_id = stored.plan.session_id
     entries = await log.read(session_id)
     verify = await log.verify(session_id)
@@ -1083,7 +1083,7 @@ class SchoolSummary:
 
 async def school_summary(
     engine: AsyncEngine,
-    log: EventLog,
+    log: EventStore,
     school_id: str,
     start: dt.date,
     end: dt.date,

@@ -1,0 +1,82 @@
+"""The school-records port (`safeclass.app.school_records.SchoolRecords`) on the database.
+
+It gathers the reads the pages make, from `school_records`, `pupil_records` and `sessions`, and
+the two small queries the web layer used to run itself (who is on a session's staff, which
+pupils have a parent's email address), so the web layer runs no SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from safeclass.adapters.store import pupil_records, school_records, sessions
+from safeclass.adapters.store.tables import Guardian, SessionStaff
+from safeclass.app.school_records import (
+    ClassRecord,
+    PolicyRecord,
+    PupilRecord,
+    StaffRecord,
+    StaffRole,
+    StoredSession,
+)
+from safeclass.policy import Policy
+
+
+class StoreRecords:
+    """The school's records, read through one engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def load_session(self, session_id: str, school_id: str | None = None) -> StoredSession:
+        return await sessions.load_session(self.engine, session_id, school_id)
+
+    async def current_policy(self, conn: AsyncConnection, school_id: str) -> Policy:
+        return await school_records.current_policy(conn, school_id)
+
+    async def current_policy_version(self, conn: AsyncConnection, school_id: str) -> PolicyRecord:
+        return await school_records.current_policy_version(conn, school_id)
+
+    async def list_classes(self, conn: AsyncConnection, school_id: str) -> list[ClassRecord]:
+        return await school_records.list_classes(conn, school_id)
+
+    async def class_in_school(
+        self, conn: AsyncConnection, school_id: str, class_id: str
+    ) -> ClassRecord:
+        return await school_records.class_in_school(conn, school_id, class_id)
+
+    async def staff_by_role(
+        self, conn: AsyncConnection, school_id: str, role: StaffRole | str | None = None
+    ) -> list[StaffRecord]:
+        return await school_records.staff_by_role(conn, school_id, role)
+
+    async def list_pupils(
+        self, conn: AsyncConnection, school_id: str, class_id: str | None = None
+    ) -> list[PupilRecord]:
+        return await pupil_records.list_pupils(conn, school_id, class_id)
+
+    async def on_session_staff(self, session_id: str, staff_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(SessionStaff.staff_id).where(
+                    SessionStaff.session_id == session_id, SessionStaff.staff_id == staff_id
+                )
+            )
+            return found.first() is not None
+
+    async def with_guardian_email(self, school_id: str, pupil_ids: Sequence[str]) -> set[str]:
+        if not pupil_ids:
+            return set()
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(Guardian.pupil_id).where(
+                    Guardian.school_id == school_id,
+                    Guardian.pupil_id.in_(pupil_ids),
+                    Guardian.email.is_not(None),
+                    Guardian.email != "",
+                )
+            )
+            return set(found.scalars())

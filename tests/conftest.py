@@ -1,0 +1,19 @@
+"""The whole suite: how its tests are shared between pytest-xdist's workers (scripts/test).
+
+Every test module stays on one worker (its module-scoped fixtures, a cluster of workers or a
+Janus, are made once), and the browser tier is one group: its session fixtures start Janus and
+Chromium once, on one worker, while the other workers run the unit and integration tiers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        path = item.nodeid.split("::", 1)[0]
+        group = "browser" if path.startswith("tests/e2e/") else path
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import AsyncIterator
 
@@ -142,3 +143,18 @@ async def test_a_join_storm_across_workers_admits_every_pupil_in_rooms_of_one_ow
             )
         ).all()
     assert len(owners) == 3  # one owner per room, whatever worker each socket reached
+
+
+async def test_a_worker_stopped_for_an_upgrade_hands_its_rooms_over_at_once(
+    cluster: Cluster, engine: AsyncEngine, lesson: Lesson
+):
+    owner, epoch = await lesson.owner()
+    stopped = time.monotonic()
+    cluster.kill(owner, signal.SIGINT)  # as systemd stops it: rooms closed, leases given up
+    back = await lesson.back_after(stopped)
+    new_owner, new_epoch = await lesson.owner()
+    assert new_owner != owner and new_epoch > epoch
+    kinds = [k for k, _ in await log_kinds(engine, lesson.session_id)]
+    assert "ConnectionDropped" not in kinds and "SessionEnded" not in kinds
+    assert back < BACK_WITHIN_S, f"back after {back:.2f} s"
+    await cluster.restart(owner)

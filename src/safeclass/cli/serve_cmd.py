@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -72,11 +73,25 @@ def serve(
     typer.echo(
         f"safeclass is listening on http://{host}:{port} (public address {settings.public_url})"
     )
-    server = uvicorn.Server(server_config(app, settings))
+    server = _Server(server_config(app, settings), app)
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     if not server.started:  # the port was taken, or startup failed (already logged)
         raise typer.Exit(3)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which first marks the app as stopping when told to stop: a worker of
+    a cluster then closes its room sockets (1012) without recording everyone as dropped, and
+    the room's next owner gives them the grace to come back (app/live/registry.py)."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._app.state.stopping = True
+        super().handle_exit(sig, frame)
 
 
 def server_config(app: FastAPI, settings: Settings, log_level: str | None = None) -> uvicorn.Config:

@@ -425,7 +425,10 @@ async def room_socket(websocket: WebSocket, session_id: str) -> None:
         if conn.media_worker is not None:
             conn.media_worker.cancel()
         conn.outbox.put_nowait(None)
-        if not conn.replaced:  # a reload or a second tab is not the person leaving
+        handing_over = settings.clustered and getattr(
+            websocket.app.state, "stopping", False
+        )  # this worker stops: the room's next owner decides who came back (registry.py)
+        if not conn.replaced and not handing_over:  # nor is a reload or a second tab leaving
 
             async def drop() -> None:
                 with contextlib.suppress(RoomClosedError, Exception):

@@ -72,14 +72,19 @@ class RoomLeases:
                 return Lease(session_id, self.worker_id, int(epoch))
             return await _owner(conn, session_id)
 
-    async def release(self, lease: Lease) -> None:
-        """Give a room up (it ended, or this worker stops): the next asker takes it at once."""
+    async def release(self, lease: Lease, *, hand_over: bool = False) -> None:
+        """Give a room up. An ended room's lease goes; one handed over (this worker stops while
+        the lesson goes on) stays with no worker, so the next owner's epoch is still higher
+        and it knows it is taking a room over (and gives its people the grace to come back)."""
+        where = "WHERE session_id = :sid AND worker_id = :me AND epoch = :epoch"
+        statement = (
+            f"UPDATE room_leases SET worker_id = '' {where}"  # noqa: S608 (no input in it)
+            if hand_over
+            else f"DELETE FROM room_leases {where}"  # noqa: S608
+        )
         async with self.engine.begin() as conn:
             await conn.execute(
-                text(
-                    "DELETE FROM room_leases "
-                    "WHERE session_id = :sid AND worker_id = :me AND epoch = :epoch"
-                ),
+                text(statement),
                 {"sid": lease.session_id, "me": lease.worker_id, "epoch": lease.epoch},
             )
 

@@ -68,8 +68,8 @@ class LeaseStore(Protocol):
     async def acquire(self, session_id: str) -> Lease | Owner:
         """Take the room (a new epoch), unless another worker that is alive holds it."""
 
-    async def release(self, lease: Lease) -> None:
-        """Give a room up: the next asker takes it at once."""
+    async def release(self, lease: Lease, *, hand_over: bool = False) -> None:
+        """Give a room up: the next asker takes it at once (`hand_over`: as a room going on)."""
 
     async def orphans(self) -> list[str]:
         """Rooms whose worker is gone, and live sessions with no owner."""

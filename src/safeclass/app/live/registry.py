@@ -165,10 +165,10 @@ class Rooms:
             raise RoomElsewhereError(session_id, taken.worker_id, taken.address)
         return taken
 
-    async def leases_release(self, lease: Lease) -> None:
+    async def leases_release(self, lease: Lease, *, hand_over: bool = False) -> None:
         if self.leases is not None:
             try:
-                await self.leases.release(lease)
+                await self.leases.release(lease, hand_over=hand_over)
             except Exception:  # it lapses with this worker's heartbeat instead
                 log.exception("lease not released", extra={"session": lease.session_id})
 
@@ -306,4 +306,4 @@ class Rooms:
         for room in rooms:
             await room.stop()
             if room.lease is not None:
-                await self.leases_release(room.lease)
+                await self.leases_release(room.lease, hand_over=not room.ended)

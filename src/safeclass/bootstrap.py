@@ -182,6 +182,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     rooms = Rooms(
         engine=engine,
         event_log=event_log,
+        records=StoreRecords(engine),
         clock=clock,
         audience_for=audiences.for_session,
         alerts=alerts,

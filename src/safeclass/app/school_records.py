@@ -190,6 +190,9 @@ class SchoolRecords(Protocol):
     ) -> list[PupilRecord]:
         """The school's pupils (of one class or group when given), by surname and forename."""
 
+    async def set_session_status(self, session_id: str, status: str) -> None:
+        """Where a session is in its life as the lists show it (scheduled, live, ended)."""
+
     async def on_session_staff(self, session_id: str, staff_id: str) -> bool:
         """Whether this member of staff is one of the session's staff."""
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records, school_records, sessions
-from safeclass.adapters.store.tables import Guardian, SessionStaff
+from safeclass.adapters.store.tables import Guardian, Session, SessionStaff
 from safeclass.app.school_records import (
     ClassRecord,
     PolicyRecord,
@@ -33,6 +33,12 @@ class StoreRecords:
 
     async def load_session(self, session_id: str, school_id: str | None = None) -> StoredSession:
         return await sessions.load_session(self.engine, session_id, school_id)
+
+    async def set_session_status(self, session_id: str, status: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                update(Session).where(Session.id == session_id).values(status=status)
+            )
 
     async def current_policy(self, conn: AsyncConnection, school_id: str) -> Policy:
         return await school_records.current_policy(conn, school_id)

@@ -25,15 +25,12 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog
-from safeclass.adapters.store.sessions import load_session
-from safeclass.adapters.store.tables import Session
 from safeclass.app import recordings
 from safeclass.app.after_end import keep_after_end
 from safeclass.app.clock import Clock
+from safeclass.app.event_store import EventStore
 from safeclass.app.live.media import OnRecorded
 from safeclass.app.live.ownership import (
     Lease,
@@ -46,6 +43,7 @@ from safeclass.app.live.ports import Alerts, Audience, Media
 from safeclass.app.live.runtime import LiveRoom, RoomClosedError
 from safeclass.app.media_port import KeepRecordings, MediaEvent, RecordedFile
 from safeclass.app.room_log import replay
+from safeclass.app.school_records import SchoolRecords
 from safeclass.core import Phase, RoomState
 from safeclass.core import commands as cmd
 from safeclass.observability import Metrics
@@ -58,7 +56,8 @@ class Rooms:
         self,
         *,
         engine: AsyncEngine,
-        event_log: EventLog,
+        event_log: EventStore,
+        records: SchoolRecords,
         clock: Clock,
         audience_for: Callable[[str], Audience],
         alerts: Alerts,
@@ -73,6 +72,7 @@ class Rooms:
         `leases` (a cluster) a room runs here only while this worker holds its lease."""
         self._engine = engine
         self._log = event_log
+        self._records = records
         self._clock = clock
         self._audience_for = audience_for
         self._alerts = alerts
@@ -108,7 +108,7 @@ class Rooms:
     async def _start(self, session_id: str) -> LiveRoom:
         lease = await self._lease(session_id)  # first the lease, then the log: none is missed
         try:
-            stored = await load_session(self._engine, session_id)
+            stored = await self._records.load_session(session_id)
             entries = await self._log.read(session_id)
         except BaseException:
             if lease is not None:
@@ -260,7 +260,7 @@ class Rooms:
             if session_id in self._rooms:
                 continue
             try:
-                stored = await load_session(self._engine, session_id)
+                stored = await self._records.load_session(session_id)
                 state = replay(stored.plan, stored.policy, await self._log.read(session_id))
                 keep = self._keeper_after(stored.school_id, session_id, state)
                 files = await self._media.collect_recordings(session_id, keep)
@@ -291,10 +291,7 @@ class Rooms:
         await keep_after_end(self._engine, self._log, room.session_id, self._clock.now())
 
     async def _set_status(self, session_id: str, status: str) -> None:
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(Session).where(Session.id == session_id).values(status=status)
-            )
+        await self._records.set_session_status(session_id, status)
 
     async def close(self) -> None:
         """Stop every room's tasks (their state is safe in the log); in a cluster, give their

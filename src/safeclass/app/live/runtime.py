@@ -34,9 +34,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from safeclass.adapters.store.event_log import EventLog
 from safeclass.app.clock import Clock
-from safeclass.app.event_store import LogEntry, NewEntry
+from safeclass.app.event_store import EventStore, LogEntry, NewEntry
 from safeclass.app.live.attempts import RefusedAttempts
 from safeclass.app.live.media import OnRecorded, RoomMedia
 from safeclass.app.live.ownership import Lease, LogMovedError, RoomFencedError
@@ -85,7 +84,7 @@ class LiveRoom:
         school_id: str,
         state: RoomState,
         seq: int,
-        event_log: EventLog,
+        event_log: EventStore,
         clock: Clock,
         audience: Audience,
         alerts: Alerts,

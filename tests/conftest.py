@@ -1,8 +1,9 @@
 """The whole suite: how its tests are shared between pytest-xdist's workers (scripts/test).
 
 Every test module stays on one worker (its module-scoped fixtures, a cluster of workers or a
-Janus, are made once), and the browser tier is one group: its session fixtures start Janus and
-Chromium once, on one worker, while the other workers run the unit and integration tiers.
+Janus, are made once), and the browser tier, when run with the others, is one group: its
+session fixtures start Janus and Chromium once, on one worker. (scripts/test runs the browser
+tier on its own after the others: beside them, on two cores, it is too slow to be fair.)
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ _KEEPALIVE = (
 )
 # The lock's session's name in pg_stat_activity: who leads is the holder of the lock, e.g.
 #   SELECT application_name FROM pg_locks JOIN pg_stat_activity USING (pid)
-#   WHERE locktype = 'advisory' AND granted
+#   WHERE locktype = 'advisory' AND granted AND datname = current_database()
 APPLICATION = "safeclass lead "
 _DUE_IN = text(
     "SELECT CAST(EXTRACT(EPOCH FROM (done_at - now())) AS double precision) + :every "

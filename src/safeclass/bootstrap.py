@@ -199,7 +199,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     if outbox is not None:
         outbox.start()
     revocations = RevocationWatch(
-        engine,
+        StoreIdentities(engine),
         _closer(audiences),
         since=dt.datetime.now(dt.UTC),  # the CLI's clock is real
     )

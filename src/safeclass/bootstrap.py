@@ -204,7 +204,8 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         since=dt.datetime.now(dt.UTC),  # the CLI's clock is real
     )
     device_sockets = DeviceSockets(_closer(audiences), bus, revocations)
-    consents = ConsentWatch(engine, rooms.running)
+    records = StoreRecords(engine)
+    consents = ConsentWatch(records, rooms.running)
     login_limits, lookup_limits = _limits(settings, engine, secret)
     lead = None
     if pg_bus is not None and settings.worker_id is not None:
@@ -214,6 +215,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         lead.start()
     housekeeping = Housekeeping(
         engine,
+        records,
         rooms,
         clock,
         settings.retention_every_hours,

@@ -24,10 +24,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.tables import Session
 from safeclass.app.checkpoints import send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.consent_watch import ConsentWatch
@@ -37,6 +35,7 @@ from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
 from safeclass.app.revocations import RevocationWatch
 from safeclass.app.run_once import CHECKPOINTS, RETENTION, Lead, run_led
+from safeclass.app.school_records import SchoolRecords
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +44,7 @@ class Housekeeping:
     def __init__(
         self,
         engine: AsyncEngine,
+        records: SchoolRecords,
         rooms: Rooms,
         clock: Clock,
         retention_every_hours: float,
@@ -63,6 +63,7 @@ class Housekeeping:
         """`data_dir`: the server's data folder (retention deletes lessons' resource files);
         `lead`: a cluster's lead, which alone runs retention and checkpoints (None: one process)."""
         self._engine = engine
+        self._records = records
         self._data_dir = data_dir
         self._log = event_log
         self._checkpoint_key = checkpoint_key
@@ -80,14 +81,8 @@ class Housekeeping:
 
     async def restore_live_rooms(self) -> list[str]:
         """Restore the rooms of sessions that were live when the server stopped."""
-        async with self._engine.connect() as conn:
-            live = (
-                (await conn.execute(select(Session.id).where(Session.status == "live")))
-                .scalars()
-                .all()
-            )
         restored = []
-        for session_id in live:
+        for session_id in await self._records.live_sessions():
             try:
                 await self._rooms.room(session_id)
             except RoomElsewhereError:

@@ -41,6 +41,7 @@ from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.pg_bus import PgBus
@@ -72,6 +73,7 @@ from safeclass.app.delivery import (
     NoticeChannels,
     NoticeSender,
 )
+from safeclass.app.family_reports import FamilyReportRows
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.identity import Identities
 from safeclass.app.live.membership import Membership
@@ -126,6 +128,11 @@ class Services:
     def records(self) -> SchoolRecords:
         """The school's records as the pages read them (the port, on the database)."""
         return StoreRecords(self.engine)
+
+    @functools.cached_property
+    def family_reports(self) -> FamilyReportRows:
+        """What families told the school through their links (the port, on the database)."""
+        return StoreFamilyReports(self.engine)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:

@@ -100,7 +100,7 @@ async def _withdrawn_page(request: Request, found: OpenedLink, done: Withdrawal)
                 again,
             ],
         )
-    staff = await lesson_staff(services.engine, found.session_id)
+    staff = await lesson_staff(services.family_reports, found.session_id)
     before = found.starts_at is not None and services.clock.now() < found.starts_at
     return page(
         request,

@@ -113,7 +113,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
             words = withdrawn_words(gettext, short_when(withdrawn[p.id], zone, language, day))
         pupils.append(PupilRow(p.id, p.shown_name, takes_part, words, p.link, p.id in emails))
     names = {p.id: p.shown_name for p in detail.pupils}
-    found = await reports_for(services.engine, stored.school_id, session_id)
+    found = await reports_for(services.family_reports, stored.school_id, session_id)
     async with services.engine.connect() as conn:
         waiting = await waiting_notices(conn, session_id, now, can_deliver=services.delivers)
         kept = await resources.resources_of(conn, session_id)

@@ -44,6 +44,7 @@ from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.adapters.store.leases import RoomLeases
+from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
 from safeclass.adapters.store.records import StoreRecords
@@ -164,7 +165,9 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         senders[WEBHOOK] = hooks
     if senders:
         retry = dt.timedelta(seconds=settings.outbox_retry_seconds)
-        outbox = Outbox(engine, senders, clock, every=settings.outbox_every_seconds, backoff=retry)
+        outbox = Outbox(
+            StoreOutbox(engine), senders, clock, every=settings.outbox_every_seconds, backoff=retry
+        )
     pg_bus = PgBus(engine, settings.worker_id) if settings.worker_id is not None else None
     bus: ClusterBus = pg_bus if pg_bus is not None else LocalBus()
     # A committed alert wakes the outbox, here and on the other workers (any may send it);

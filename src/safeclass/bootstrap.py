@@ -39,6 +39,7 @@ from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
@@ -233,6 +234,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         revocations_every_s=settings.revocations_every_seconds,
         event_log=event_log,
         checkpoint_key=secret.derive(CHECKPOINT_KEY),
+        checkpoint_records=StoreCheckpoints(engine),
         checkpoint_every_hours=settings.checkpoint_every_hours,
         consents=consents,
         data_dir=settings.data_dir,

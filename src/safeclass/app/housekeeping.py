@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.app.checkpoints import send_checkpoints
+from safeclass.app.checkpoints import CheckpointRecords, send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.event_store import EventStore
@@ -54,6 +54,7 @@ class Housekeeping:
         *,
         event_log: EventStore,
         checkpoint_key: bytes | None = None,
+        checkpoint_records: CheckpointRecords | None = None,
         checkpoint_every_hours: float = 24.0,
         first_checkpoint_after_s: float = 300.0,
         consents: ConsentWatch | None = None,
@@ -61,12 +62,14 @@ class Housekeeping:
         lead: Lead | None = None,
     ) -> None:
         """`data_dir`: the server's data folder (retention deletes lessons' resource files);
-        `lead`: a cluster's lead, which alone runs retention and checkpoints (None: one process)."""
+        `lead`: a cluster's lead, which alone runs retention and checkpoints (None: one process);
+        checkpoints are sent when given their key and `checkpoint_records`."""
         self._engine = engine
         self._records = records
         self._data_dir = data_dir
         self._log = event_log
         self._checkpoint_key = checkpoint_key
+        self._checkpoint_records = checkpoint_records
         self._checkpoint_every = checkpoint_every_hours * 3600
         self._first_checkpoint = first_checkpoint_after_s
         self._rooms = rooms
@@ -102,7 +105,7 @@ class Housekeeping:
         else:
             retention = run_led(self._lead, RETENTION, self._every, self._first, self._retain)
         self._tasks = [asyncio.create_task(retention, name="retention")]
-        if self._checkpoint_key is not None:
+        if self._checkpoint_key is not None and self._checkpoint_records is not None:
             if self._lead is None:
                 loop = self._checkpoint_loop()
             else:
@@ -150,10 +153,10 @@ class Housekeeping:
 
     async def send_checkpoints(self) -> int:
         """Queue every school's signed log checkpoint for its DSLs now; how many were queued."""
-        if self._checkpoint_key is None:
+        if self._checkpoint_key is None or self._checkpoint_records is None:
             return 0
         return await send_checkpoints(
-            self._engine, self._log, self._checkpoint_key, self._clock.now()
+            self._checkpoint_records, self._log, self._checkpoint_key, self._clock.now()
         )
 
     async def _checkpoint_loop(self) -> None:

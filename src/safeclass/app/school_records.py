@@ -169,6 +169,15 @@ class RecordedConsent:
     source: str  # where the record came from ("" when none)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionStatus:
+    """Where a session stands: scheduled, live, ended or cancelled, and when it starts."""
+
+    session_id: str
+    status: str
+    starts_at: dt.datetime
+
+
 class SchoolRecords(Protocol):
     """The school's records as the pages read them."""
 
@@ -211,3 +220,9 @@ class SchoolRecords(Protocol):
 
     async def live_sessions(self) -> list[str]:
         """The sessions of every school that the records say are live."""
+
+    async def session_statuses(self) -> list[SessionStatus]:
+        """Every session of every school, by start and id."""
+
+    async def school_ids(self) -> set[str]:
+        """The id of every school (each has a journal in the event log)."""

@@ -3,7 +3,8 @@
 It gathers the reads the pages make, from `school_records`, `pupil_records` and `sessions`, and
 the small queries the web layer and the app used to run themselves (who is on a session's
 staff, which pupils have a parent's email address, the consent on record of live rooms' pupils,
-which sessions are live), so neither runs SQL.
+which sessions are live, every session's status and every school for the log audit), so neither
+runs SQL.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from safeclass.adapters.store import pupil_records, school_records, sessions
 from safeclass.adapters.store.tables import (
     ConsentRecord,
     Guardian,
+    School,
     Session,
     SessionPupil,
     SessionStaff,
@@ -26,6 +28,7 @@ from safeclass.app.school_records import (
     PolicyRecord,
     PupilRecord,
     RecordedConsent,
+    SessionStatus,
     StaffRecord,
     StaffRole,
     StoredSession,
@@ -117,3 +120,16 @@ class StoreRecords:
         async with self.engine.connect() as conn:
             found = await conn.execute(select(Session.id).where(Session.status == "live"))
             return list(found.scalars())
+
+    async def session_statuses(self) -> list[SessionStatus]:
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(Session.id, Session.status, Session.starts_at).order_by(
+                    Session.starts_at, Session.id
+                )
+            )
+            return [SessionStatus(*row) for row in found.all()]
+
+    async def school_ids(self) -> set[str]:
+        async with self.engine.connect() as conn:
+            return set((await conn.execute(select(School.id))).scalars().all())

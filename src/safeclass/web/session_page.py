@@ -284,7 +284,9 @@ async def register_as_csv(session_id: str, access: AllowedSession, request: Requ
     services = services_of(request)
     if not _register_ready(access.session, services.clock.now()):
         return _problem(request, "register_not_ready")
-    report = await session_report(services.engine, session_id, access.session.school_id)
+    report = await session_report(
+        services.engine, services.records, services.event_log, session_id, access.session.school_id
+    )
     return Response(
         # with a byte-order mark, as the CLI's file: Excel then shows "Siân", not "SiÃ¢n"
         register_csv(report.register).encode("utf-8-sig"),
@@ -299,7 +301,9 @@ async def register_as_pdf(session_id: str, access: AllowedSession, request: Requ
     services = services_of(request)
     if not _register_ready(access.session, services.clock.now()):
         return _problem(request, "register_not_ready")
-    report = await session_report(services.engine, session_id, access.session.school_id)
+    report = await session_report(
+        services.engine, services.records, services.event_log, session_id, access.session.school_id
+    )
     body = await asyncio.to_thread(register_pdf, report.register, report.timeline)
     return Response(body, media_type="application/pdf", headers=_download(access.session, "pdf"))
 

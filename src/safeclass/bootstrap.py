@@ -39,10 +39,13 @@ from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.adapters.store.leases import RoomLeases
+from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
 from safeclass.adapters.store.records import StoreRecords
@@ -72,6 +75,7 @@ from safeclass.app.delivery import (
     NoticeChannels,
     NoticeSender,
 )
+from safeclass.app.family_reports import FamilyReportRows
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.identity import Identities
 from safeclass.app.live.membership import Membership
@@ -127,6 +131,11 @@ class Services:
         """The school's records as the pages read them (the port, on the database)."""
         return StoreRecords(self.engine)
 
+    @functools.cached_property
+    def family_reports(self) -> FamilyReportRows:
+        """What families told the school through their links (the port, on the database)."""
+        return StoreFamilyReports(self.engine)
+
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
     secret = ServerSecret.load_or_create(settings.secret_path)
@@ -157,7 +166,9 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         senders[WEBHOOK] = hooks
     if senders:
         retry = dt.timedelta(seconds=settings.outbox_retry_seconds)
-        outbox = Outbox(engine, senders, clock, every=settings.outbox_every_seconds, backoff=retry)
+        outbox = Outbox(
+            StoreOutbox(engine), senders, clock, every=settings.outbox_every_seconds, backoff=retry
+        )
     pg_bus = PgBus(engine, settings.worker_id) if settings.worker_id is not None else None
     bus: ClusterBus = pg_bus if pg_bus is not None else LocalBus()
     # A committed alert wakes the outbox, here and on the other workers (any may send it);
@@ -200,12 +211,13 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     if outbox is not None:
         outbox.start()
     revocations = RevocationWatch(
-        engine,
+        StoreIdentities(engine),
         _closer(audiences),
         since=dt.datetime.now(dt.UTC),  # the CLI's clock is real
     )
     device_sockets = DeviceSockets(_closer(audiences), bus, revocations)
-    consents = ConsentWatch(engine, rooms.running)
+    records = StoreRecords(engine)
+    consents = ConsentWatch(records, rooms.running)
     login_limits, lookup_limits = _limits(settings, engine, secret)
     lead = None
     if pg_bus is not None and settings.worker_id is not None:
@@ -215,6 +227,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         lead.start()
     housekeeping = Housekeeping(
         engine,
+        records,
         rooms,
         clock,
         settings.retention_every_hours,
@@ -222,6 +235,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         revocations_every_s=settings.revocations_every_seconds,
         event_log=event_log,
         checkpoint_key=secret.derive(CHECKPOINT_KEY),
+        checkpoint_records=StoreCheckpoints(engine),
         checkpoint_every_hours=settings.checkpoint_every_hours,
         consents=consents,
         data_dir=settings.data_dir,

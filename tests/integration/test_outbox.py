@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.store import school_records
+from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Notification
 from safeclass.app.clock import AdjustableClock
@@ -189,7 +190,7 @@ async def test_a_notice_that_cannot_be_sent_is_given_up_after_the_last_attempt(
     clock = AdjustableClock(START)
     await _queue(engine, START)
     nobody = Mailer(host="127.0.0.1", port=free_port(), timeout=2)  # nothing listens there
-    outbox = Outbox(engine, nobody, clock, max_attempts=3)
+    outbox = Outbox(StoreOutbox(engine), nobody, clock, max_attempts=3)
     assert outbox.retry_delay(1) == dt.timedelta(seconds=30)
     assert outbox.retry_delay(3) == dt.timedelta(minutes=2)
     for attempt in (1, 2):
@@ -206,7 +207,10 @@ async def test_two_workers_never_send_the_same_notice_twice(engine: AsyncEngine,
     clock = AdjustableClock(START)
     await _queue(engine, START)
     mailer = Mailer(host="127.0.0.1", port=mail.port)
-    first, second = Outbox(engine, mailer, clock), Outbox(engine, mailer, clock)
+    first, second = (
+        Outbox(StoreOutbox(engine), mailer, clock),
+        Outbox(StoreOutbox(engine), mailer, clock),
+    )
     reports = await asyncio.gather(first.run_once(), second.run_once())
     assert sum(r.sent for r in reports) == 1
     await asyncio.sleep(0.2)

@@ -18,6 +18,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from safeclass.adapters.store.event_log import EventLog
+from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.school_records import add_staff
 from safeclass.adapters.store.tables import (
     Concern,
@@ -180,7 +182,7 @@ async def test_erasure_takes_what_the_law_allows_keeps_safeguarding_and_the_logs
     assert "I live at 4 Elm Road" in text  # a classmate's line is not the pupil's to erase
     assert "brother hit her" in text  # the concern's entry stays with the concern
     assert (await world.log.verify(world.session_id)).ok
-    audit = await audit_all(engine, world.log, NOW)
+    audit = await audit_all(StoreRecords(engine), world.log, NOW)
     assert audit.ok, [r.problems for r in audit.reports if not r.ok]
 
     journal = [e for e in await world.log.read(world.school_id) if e.type == PUPIL_ERASED]
@@ -217,7 +219,7 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     again = await erase_pupil(engine, world.log, "p3", None, "head-1", NOW)
     assert again.plan.erase == {}
     # the lesson's register still adds up, and names them no more
-    report = await session_report(engine, world.session_id)
+    report = await session_report(engine, StoreRecords(engine), EventLog(engine), world.session_id)
     assert [p.name for p in report.register.pupils] == ["Amelia R.", "Erased pupil", "Oliver S."]
 
 

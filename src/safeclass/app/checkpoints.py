@@ -10,7 +10,9 @@ that was there at the checkpoint and is gone or different now. The key-holder (w
 `safeclass audit` with the server's secret) can check the signature; an edited checkpoint fails.
 
 The checkpoint is a block of text that survives an email: the DSL can save the message as it
-came and pass that file to `--against`.
+came and pass that file to `--against`. The schools, their DSLs and sessions are read, and the
+letters queued, through `CheckpointRecords` (on the database:
+`safeclass.adapters.store.checkpoints`).
 """
 
 from __future__ import annotations
@@ -21,13 +23,11 @@ import email.policy
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
+from typing import Protocol
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import Notification, School, Session, Staff
 from safeclass.app.alerts import notification_row
 from safeclass.app.event_store import EventStore, HeadRecord
 
@@ -36,6 +36,29 @@ BEGIN = "-----BEGIN SAFECLASS LOG CHECKPOINT-----"
 END = "-----END SAFECLASS LOG CHECKPOINT-----"
 NOTIFICATION_KIND = "log_checkpoint"
 ALL = "all"  # the scope of a checkpoint of every school's logs
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolDsls:
+    """A school and the addresses of its DSLs (every active account with the role)."""
+
+    school_id: str
+    name: str
+    emails: list[str]
+
+
+class CheckpointRecords(Protocol):
+    """What a checkpoint needs of the records, and where its letters go."""
+
+    async def school_sessions(self, school_id: str) -> set[str]:
+        """The ids of every session of the school."""
+
+    async def schools_with_dsls(self) -> list[SchoolDsls]:
+        """Every school, with its DSLs' addresses."""
+
+    async def queue(self, rows: Sequence[Mapping[str, object]]) -> None:
+        """Put these notifications (`alerts.notification_row`) in the outbox, in one
+        transaction."""
 
 
 class CheckpointError(ValueError):
@@ -127,47 +150,33 @@ def _parse(text: str) -> Checkpoint:
         raise CheckpointError(f"its checkpoint is damaged and cannot be read ({exc})") from None
 
 
-async def school_heads(engine: AsyncEngine, log: EventStore, school_id: str) -> list[HeadRecord]:
+async def school_heads(
+    records: CheckpointRecords, log: EventStore, school_id: str
+) -> list[HeadRecord]:
     """The heads of one school's logs: its sessions' and its own journal's."""
-    async with engine.connect() as conn:
-        ids = set(
-            (await conn.execute(select(Session.id).where(Session.school_id == school_id)))
-            .scalars()
-            .all()
-        )
+    ids = await records.school_sessions(school_id)
     ids.add(school_id)
     return [h for h in await log.heads() if h.session_id in ids]
 
 
 async def send_checkpoints(
-    engine: AsyncEngine, log: EventStore, key: bytes, now: dt.datetime
+    records: CheckpointRecords, log: EventStore, key: bytes, now: dt.datetime
 ) -> int:
     """Put each school's signed checkpoint in the outbox for its DSLs; how many were queued."""
-    async with engine.connect() as conn:
-        schools = (await conn.execute(select(School.id, School.name))).all()
-        dsls = (
-            await conn.execute(
-                select(Staff.school_id, Staff.email).where(
-                    Staff.role == "dsl", Staff.active.is_(True)
-                )
-            )
-        ).all()
     rows: list[dict[str, object]] = []
-    for school_id, name in schools:
-        emails = [email for sid, email in dsls if sid == school_id]
-        if not emails:
+    for school in await records.schools_with_dsls():
+        if not school.emails:
             continue
-        heads = await school_heads(engine, log, school_id)
-        checkpoint = make_checkpoint(heads, now, key, school_id)
-        body = _letter(name, checkpoint)
-        subject = f"[safeclass] Records checkpoint for {name}, {now:%d %b %Y}"
+        heads = await school_heads(records, log, school.school_id)
+        checkpoint = make_checkpoint(heads, now, key, school.school_id)
+        body = _letter(school.name, checkpoint)
+        subject = f"[safeclass] Records checkpoint for {school.name}, {now:%d %b %Y}"
         rows += [
-            notification_row(school_id, None, NOTIFICATION_KIND, email, subject, body, now)
-            for email in emails
+            notification_row(school.school_id, None, NOTIFICATION_KIND, email, subject, body, now)
+            for email in school.emails
         ]
     if rows:
-        async with engine.begin() as conn:
-            await conn.execute(insert(Notification), rows)
+        await records.queue(rows)
     return len(rows)
 
 

@@ -38,8 +38,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog
-from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
 from safeclass.adapters.store.tables import (
     Concern,
     ConcernEntry,
@@ -51,7 +49,9 @@ from safeclass.adapters.store.tables import (
     Staff,
 )
 from safeclass.app import staff_roles
+from safeclass.app.event_store import EventStore
 from safeclass.app.room_log import replay
+from safeclass.app.school_records import SchoolRecords, SessionNotFoundError
 from safeclass.core import events as ev
 from safeclass.core.roles import Status
 
@@ -825,15 +825,17 @@ async def verify(engine: AsyncEngine, key: bytes, concern_id: str) -> list[str]:
     return problems
 
 
-async def people_present(engine: AsyncEngine, session_id: str | None, at: dt.datetime) -> list[str]:
+async def people_present(
+    records: SchoolRecords, log: EventStore, session_id: str | None, at: dt.datetime
+) -> list[str]:
     """Who was in the room at `at` (staff first, then pupils), from the session's log."""
     if session_id is None:
         return []
     try:
-        stored = await load_session(engine, session_id)
+        stored = await records.load_session(session_id)
     except SessionNotFoundError:
         return []
-    entries = await EventLog(engine).read(session_id)
+    entries = await log.read(session_id)
     before = [e for e in entries if dt.datetime.fromisoformat(e.at) <= at]
     state = replay(stored.plan, stored.policy, before)
     here = [p for p in state.participants.values() if p.status is Status.ADMITTED and p.connected]

@@ -7,7 +7,8 @@ still join the waiting room and be admitted. Every few seconds the server compar
 of each live room's expected pupils with the records (one query for all its rooms) and tells a
 room of each difference (`ChangeConsent`, with where the change came from); the room takes an
 opted-out pupil out at once. A parent who withdraws consent through their child's link
-(app/family_consent.py) does not wait for the next look: the server checks at once.
+(app/family_consent.py) does not wait for the next look: the server checks at once. The
+records are read through the school-records port (`SchoolRecords.recorded_consents`).
 """
 
 from __future__ import annotations
@@ -15,20 +16,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import ConsentRecord, SessionPupil
 from safeclass.app.live.runtime import LiveRoom, RoomClosedError
-from safeclass.core import Consent
+from safeclass.app.school_records import SchoolRecords
 from safeclass.core import commands as cmd
 
 log = logging.getLogger(__name__)
 
 
 class ConsentWatch:
-    def __init__(self, engine: AsyncEngine, live_rooms: Callable[[], Sequence[LiveRoom]]) -> None:
-        self._engine = engine
+    def __init__(
+        self, records: SchoolRecords, live_rooms: Callable[[], Sequence[LiveRoom]]
+    ) -> None:
+        self._records = records
         self._live_rooms = live_rooms
 
     async def check(self) -> int:
@@ -36,27 +35,15 @@ class ConsentWatch:
         rooms = {room.session_id: room for room in self._live_rooms() if not room.ended}
         if not rooms:
             return 0
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(
-                select(
-                    SessionPupil.session_id,
-                    SessionPupil.pupil_id,
-                    ConsentRecord.basis,
-                    ConsentRecord.source,
-                )
-                .outerjoin(ConsentRecord, ConsentRecord.pupil_id == SessionPupil.pupil_id)
-                .where(SessionPupil.session_id.in_(list(rooms)))
-            )
-            found = rows.all()
         changes = 0
-        for session_id, pupil_id, basis, source in found:
-            room = rooms[session_id]
-            expected = room.state.plan.expected.get(pupil_id)
-            consent = Consent(basis) if basis is not None else Consent.IMPLIED
-            if expected is None or expected.consent is consent:
+        for found in await self._records.recorded_consents(list(rooms)):
+            room = rooms[found.session_id]
+            expected = room.state.plan.expected.get(found.pupil_id)
+            if expected is None or expected.consent is found.consent:
                 continue
+            change = cmd.ChangeConsent(cmd.SCHOOL, found.pupil_id, found.consent, found.source)
             try:
-                await room.submit(cmd.ChangeConsent(cmd.SCHOOL, pupil_id, consent, source or ""))
+                await room.submit(change)
             except RoomClosedError:
                 continue
             changes += 1

@@ -111,3 +111,9 @@ class EventStore(Protocol):
 
     async def hash_at(self, session_id: str, seq: int) -> str | None:
         """The stored hash of one entry (None: there is no such entry)."""
+
+    async def last_seq(self, session_id: str) -> int:
+        """The number of the session's last stored entry, whatever its head says (0: none)."""
+
+    async def payloads_of(self, session_ids: Sequence[str], kind: str) -> list[dict[str, Any]]:
+        """The payloads of every entry of type `kind` in these logs ({} where blanked)."""

@@ -7,6 +7,8 @@ families who said something about today's lessons. The limits that stop a family
 staff are the writer's (`REPORTS_KEPT` a pupil and lesson, the same report never kept twice).
 A parent's withdrawal of consent through the link (app/family_consent.py) is listed here too,
 as a report with the reason `withdrew_consent`, so the lesson's staff see it before it starts.
+The rows are read through `FamilyReportRows` (on the database:
+`safeclass.adapters.store.family_reports`, `Services.family_reports`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import ParentReport, SessionStaff, Staff
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,53 +30,44 @@ class FamilyReport:
     created_at: dt.datetime
 
 
-async def reports_for(engine: AsyncEngine, school_id: str, session_id: str) -> list[FamilyReport]:
+class FamilyReportRows(Protocol):
+    """The reports families left, and the staff of a lesson, as the records hold them."""
+
+    async def reports_for(self, school_id: str, session_id: str) -> list[FamilyReport]:
+        """A lesson's reports, oldest first."""
+
+    async def families_reporting(
+        self, school_id: str, session_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """For each of these lessons that has any, how many families (pupils) reported on it."""
+
+    async def lesson_staff(self, session_id: str) -> list[tuple[str, str]]:
+        """The (name, role) of the active staff on a lesson, in no order."""
+
+
+async def reports_for(
+    rows: FamilyReportRows, school_id: str, session_id: str
+) -> list[FamilyReport]:
     """A lesson's reports, oldest first."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(
-                ParentReport.session_id,
-                ParentReport.pupil_id,
-                ParentReport.reason,
-                ParentReport.message,
-                ParentReport.created_at,
-            )
-            .where(ParentReport.school_id == school_id, ParentReport.session_id == session_id)
-            .order_by(ParentReport.created_at, ParentReport.id)
-        )
-        return [
-            FamilyReport(r.session_id, r.pupil_id, r.reason, r.message, _utc(r.created_at))
-            for r in rows
-        ]
+    found = await rows.reports_for(school_id, session_id)
+    return [
+        FamilyReport(r.session_id, r.pupil_id, r.reason, r.message, _utc(r.created_at))
+        for r in found
+    ]
 
 
 async def families_reporting(
-    engine: AsyncEngine, school_id: str, session_ids: Sequence[str]
+    rows: FamilyReportRows, school_id: str, session_ids: Sequence[str]
 ) -> dict[str, int]:
     """For each of these lessons that has any, how many families (pupils) reported on it."""
     if not session_ids:
         return {}
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(ParentReport.session_id, func.count(func.distinct(ParentReport.pupil_id)))
-            .where(
-                ParentReport.school_id == school_id,
-                ParentReport.session_id.in_(list(session_ids)),
-            )
-            .group_by(ParentReport.session_id)
-        )
-        return {row[0]: int(row[1]) for row in rows}
+    return await rows.families_reporting(school_id, session_ids)
 
 
-async def lesson_staff(engine: AsyncEngine, session_id: str) -> list[tuple[str, str]]:
+async def lesson_staff(rows: FamilyReportRows, session_id: str) -> list[tuple[str, str]]:
     """The (name, role) of the active staff on a lesson: who will read a family's report."""
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(Staff.name, Staff.role)
-            .join(SessionStaff, SessionStaff.staff_id == Staff.id)
-            .where(SessionStaff.session_id == session_id, Staff.active.is_(True))
-        )
-        found = [(r.name, r.role) for r in rows]
+    found = await rows.lesson_staff(session_id)
     first = {"teacher": 0, "assistant": 1}  # the teacher named first
     return sorted(found, key=lambda s: (first.get(s[1], 2), s[0]))
 

@@ -24,11 +24,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.tables import Session
-from safeclass.app.checkpoints import send_checkpoints
+from safeclass.app.checkpoints import CheckpointRecords, send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.event_store import EventStore
@@ -37,6 +35,7 @@ from safeclass.app.live.registry import Rooms
 from safeclass.app.retention import run_retention
 from safeclass.app.revocations import RevocationWatch
 from safeclass.app.run_once import CHECKPOINTS, RETENTION, Lead, run_led
+from safeclass.app.school_records import SchoolRecords
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +44,7 @@ class Housekeeping:
     def __init__(
         self,
         engine: AsyncEngine,
+        records: SchoolRecords,
         rooms: Rooms,
         clock: Clock,
         retention_every_hours: float,
@@ -54,6 +54,7 @@ class Housekeeping:
         *,
         event_log: EventStore,
         checkpoint_key: bytes | None = None,
+        checkpoint_records: CheckpointRecords | None = None,
         checkpoint_every_hours: float = 24.0,
         first_checkpoint_after_s: float = 300.0,
         consents: ConsentWatch | None = None,
@@ -61,11 +62,14 @@ class Housekeeping:
         lead: Lead | None = None,
     ) -> None:
         """`data_dir`: the server's data folder (retention deletes lessons' resource files);
-        `lead`: a cluster's lead, which alone runs retention and checkpoints (None: one process)."""
+        `lead`: a cluster's lead, which alone runs retention and checkpoints (None: one process);
+        checkpoints are sent when given their key and `checkpoint_records`."""
         self._engine = engine
+        self._records = records
         self._data_dir = data_dir
         self._log = event_log
         self._checkpoint_key = checkpoint_key
+        self._checkpoint_records = checkpoint_records
         self._checkpoint_every = checkpoint_every_hours * 3600
         self._first_checkpoint = first_checkpoint_after_s
         self._rooms = rooms
@@ -80,14 +84,8 @@ class Housekeeping:
 
     async def restore_live_rooms(self) -> list[str]:
         """Restore the rooms of sessions that were live when the server stopped."""
-        async with self._engine.connect() as conn:
-            live = (
-                (await conn.execute(select(Session.id).where(Session.status == "live")))
-                .scalars()
-                .all()
-            )
         restored = []
-        for session_id in live:
+        for session_id in await self._records.live_sessions():
             try:
                 await self._rooms.room(session_id)
             except RoomElsewhereError:
@@ -107,7 +105,7 @@ class Housekeeping:
         else:
             retention = run_led(self._lead, RETENTION, self._every, self._first, self._retain)
         self._tasks = [asyncio.create_task(retention, name="retention")]
-        if self._checkpoint_key is not None:
+        if self._checkpoint_key is not None and self._checkpoint_records is not None:
             if self._lead is None:
                 loop = self._checkpoint_loop()
             else:
@@ -155,10 +153,10 @@ class Housekeeping:
 
     async def send_checkpoints(self) -> int:
         """Queue every school's signed log checkpoint for its DSLs now; how many were queued."""
-        if self._checkpoint_key is None:
+        if self._checkpoint_key is None or self._checkpoint_records is None:
             return 0
         return await send_checkpoints(
-            self._engine, self._log, self._checkpoint_key, self._clock.now()
+            self._checkpoint_records, self._log, self._checkpoint_key, self._clock.now()
         )
 
     async def _checkpoint_loop(self) -> None:

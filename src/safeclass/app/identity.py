@@ -104,6 +104,15 @@ def device_cookie(held: Sequence[str], token: str) -> str:
     return ".".join([*kept, token])
 
 
+@dataclass(frozen=True, slots=True)
+class EndedDevice:
+    """A staff login or pupil pass that was revoked (signed out, stopped, an account disabled)."""
+
+    id: str
+    at: dt.datetime  # its `revoked_at`
+    is_staff: bool
+
+
 class Identities(Protocol):
     """Finding who holds a cookie, signing staff in and out."""
 
@@ -133,3 +142,6 @@ class Identities(Protocol):
 
     async def revoke_all(self, staff_id: str, now: dt.datetime) -> list[str]:
         """Sign a member of staff out everywhere; the ids of the logins that were still live."""
+
+    async def ended_since(self, since: dt.datetime) -> list[EndedDevice]:
+        """Every staff login and pupil pass revoked after `since`, by this process or another."""

@@ -6,22 +6,18 @@ have a log, unless the retention job deleted it on its day and said so in the sc
 (itself a keyed chain). A session whose start has passed but whose room never opened has no log
 either; those are named apart, not as failures (a lesson nobody came to is common, and a
 checkpoint shows whether such a session ever had a log). Against a checkpoint, every log and
-tail the checkpoint recorded must still be there, unchanged.
+tail the checkpoint recorded must still be there, unchanged. The sessions and schools are read
+through the school-records port, the logs and journals through the event store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import School, SessionEvent
-from safeclass.adapters.store.tables import Session as SessionRow
 from safeclass.app.checkpoints import Checkpoint
 from safeclass.app.event_store import EventStore, VerifyReport
+from safeclass.app.school_records import SchoolRecords
 
 RETENTION_JOURNALLED = "RetentionApplied"  # app.retention's journal entry
 OPENED = ("live", "ended")
@@ -39,27 +35,21 @@ class LogAudit:
         return all(r.ok for r in self.reports)
 
 
-async def audit_all(engine: AsyncEngine, log: EventStore, now: dt.datetime) -> LogAudit:
+async def audit_all(records: SchoolRecords, log: EventStore, now: dt.datetime) -> LogAudit:
     """Verify every log there is, and name every session that should have one and has not."""
     audit = LogAudit()
     present = set(await log.sessions())
-    async with engine.connect() as conn:
-        sessions = (
-            await conn.execute(
-                select(SessionRow.id, SessionRow.status, SessionRow.starts_at).order_by(
-                    SessionRow.starts_at, SessionRow.id
-                )
-            )
-        ).all()
-        audit.schools = set((await conn.execute(select(School.id))).scalars().all())
-    audit.deleted_by_retention = await deleted_by_retention(engine, audit.schools & present)
+    sessions = await records.session_statuses()
+    audit.schools = await records.school_ids()
+    audit.deleted_by_retention = await deleted_by_retention(log, audit.schools & present)
     expected: dict[str, str] = {}
-    for session_id, status, starts_at in sessions:
+    for session in sessions:
+        session_id, status = session.session_id, session.status
         if session_id in present or session_id in audit.deleted_by_retention:
             continue
         if status in OPENED:
             expected[session_id] = status
-        elif status != "cancelled" and starts_at <= now:
+        elif status != "cancelled" and session.starts_at <= now:
             audit.never_opened.append(session_id)
     for session_id in sorted(present):
         audit.reports.append(await log.verify(session_id))
@@ -77,36 +67,25 @@ async def audit_all(engine: AsyncEngine, log: EventStore, now: dt.datetime) -> L
     return audit
 
 
-async def deleted_by_retention(engine: AsyncEngine, journals: set[str]) -> set[str]:
+async def deleted_by_retention(log: EventStore, journals: set[str]) -> set[str]:
     """Sessions whose whole log the retention job deleted, as the schools' journals record."""
     if not journals:
         return set()
-    async with engine.connect() as conn:
-        payloads = (
-            await conn.execute(
-                select(SessionEvent.payload).where(
-                    SessionEvent.session_id.in_(sorted(journals)),
-                    SessionEvent.type == RETENTION_JOURNALLED,
-                )
-            )
-        ).scalars()
-        out = set()
-        for payload in payloads:
-            data = json.loads(payload) if payload else {}
-            if data.get("deleted") == "session log" and isinstance(data.get("session"), str):
-                out.add(data["session"])
-        return out
+    out = set()
+    for data in await log.payloads_of(sorted(journals), RETENTION_JOURNALLED):
+        if data.get("deleted") == "session log" and isinstance(data.get("session"), str):
+            out.add(data["session"])
+    return out
 
 
 async def against_checkpoint(
-    engine: AsyncEngine, log: EventStore, checkpoint: Checkpoint
+    records: SchoolRecords, log: EventStore, checkpoint: Checkpoint
 ) -> dict[str, list[str]]:
     """What is missing or different now from each log the checkpoint recorded, by log id."""
     present = {h.session_id: h for h in await log.heads()}
     logged = set(await log.sessions())
-    async with engine.connect() as conn:
-        schools = set((await conn.execute(select(School.id))).scalars().all())
-    retired = await deleted_by_retention(engine, logged & schools)
+    schools = await records.school_ids()
+    retired = await deleted_by_retention(log, logged & schools)
     when = checkpoint.made_at
     found: dict[str, list[str]] = {}
     for then in checkpoint.heads:
@@ -127,7 +106,7 @@ async def against_checkpoint(
                     f"{seq} events, and no retention deletion of it is recorded"
                 )
         elif now_hash is None:
-            last = present[sid].last_seq if sid in present else await _last_seq(engine, sid)
+            last = present[sid].last_seq if sid in present else await log.last_seq(sid)
             gone = f"{last + 1}-{seq}" if last + 1 < seq else str(seq)
             problems.append(f"event {gone} deleted since the checkpoint of {when}")
         else:
@@ -135,14 +114,3 @@ async def against_checkpoint(
         if not problems:
             del found[sid]
     return found
-
-
-async def _last_seq(engine: AsyncEngine, session_id: str) -> int:
-    async with engine.connect() as conn:
-        found = await conn.execute(
-            select(SessionEvent.seq)
-            .where(SessionEvent.session_id == session_id)
-            .order_by(SessionEvent.seq.desc())
-            .limit(1)
-        )
-        return int(found.scalar_one_or_none() or 0)

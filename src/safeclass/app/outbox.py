@@ -17,7 +17,8 @@ from its row, so one sent again (after a crash mid-send, or a mail server that t
 say so) is recognisably the same message; a webhook delivery's id is made from the row the same way
 (adapters/notify/webhook.py `delivery_id`). A DSL alert written when the school had no DSL account
 waits, with a warning each time it is looked at, and goes to whoever holds the role once someone
-does.
+does. The rows are read and written through `OutboxRows` (on the database:
+`safeclass.adapters.store.notifications`).
 """
 
 from __future__ import annotations
@@ -26,15 +27,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import Row, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import Notification
-from safeclass.app.alerts import NO_ADDRESS, NO_DSL, dsl_emails
+from safeclass.app.alerts import NO_ADDRESS, NO_DSL
 from safeclass.app.clock import Clock
 from safeclass.app.delivery import EMAIL, Notice, NoticeSender
 from safeclass.observability import scrub
@@ -60,10 +57,55 @@ class PassReport:
     unaddressed: int = 0  # DSL alerts that still have nobody to go to
 
 
+@dataclass(frozen=True, slots=True)
+class OutgoingRow:
+    """A notification claimed for sending."""
+
+    id: int
+    school_id: str
+    session_id: str | None
+    kind: str
+    channel: str
+    recipient: str  # "" for a DSL alert written when the school had no DSL
+    subject: str
+    body: str
+    attempts: int
+    created_at: dt.datetime
+
+
+class OutboxRows(Protocol):
+    """The notifications waiting to go, as the outbox reads and marks them."""
+
+    async def due(self, now: dt.datetime, channels: Sequence[str], limit: int) -> list[int]:
+        """Up to `limit` pending rows of these channels due by `now`, the longest due first."""
+
+    async def claim(
+        self, notification_id: int, now: dt.datetime, until: dt.datetime
+    ) -> OutgoingRow | None:
+        """The row, held for this worker until `until`; None if it is no longer pending and due
+        (another worker has it)."""
+
+    async def sent(self, notification_id: int, attempts: int, at: dt.datetime) -> None:
+        """It went at `at`, at attempt `attempts`."""
+
+    async def retry(self, notification_id: int, attempts: int, error: str, at: dt.datetime) -> None:
+        """It did not go (`error`); tried again at `at`."""
+
+    async def failed(self, notification_id: int, error: str, attempts: int | None = None) -> None:
+        """It will never go (`error`)."""
+
+    async def to_dsls(
+        self, row: OutgoingRow, now: dt.datetime, *, recheck_at: dt.datetime, nobody: str
+    ) -> int:
+        """Address a DSL alert to the school's DSLs now (the row to the first, a copy to each
+        other), in one transaction; how many there are. 0: it waits until `recheck_at`,
+        with `nobody` as its error."""
+
+
 class Outbox:
     def __init__(
         self,
-        engine: AsyncEngine,
+        rows: OutboxRows,
         sender: NoticeSender | Mapping[str, NoticeSender],
         clock: Clock,
         *,
@@ -73,7 +115,7 @@ class Outbox:
         batch: int = BATCH,
     ) -> None:
         """`sender`: the sender of each channel ("email", "webhook"), or one for email alone."""
-        self._engine = engine
+        self._rows = rows
         self._senders: dict[str, NoticeSender] = (
             dict(sender) if isinstance(sender, Mapping) else {EMAIL: sender}
         )
@@ -102,50 +144,17 @@ class Outbox:
         """Send every notification that is due now; one pass."""
         report = PassReport()
         now = self._clock.now()
-        async with self._engine.connect() as conn:
-            due = list(
-                (
-                    await conn.execute(
-                        select(Notification.id)
-                        .where(
-                            Notification.status == "pending",
-                            Notification.send_after <= now,
-                            Notification.channel.in_(sorted(self._senders)),
-                        )
-                        .order_by(Notification.send_after, Notification.id)
-                        .limit(self._batch)
-                    )
-                ).scalars()
-            )
-        for notification_id in due:
-            row = await self._claim(notification_id, now)
+        for notification_id in await self._rows.due(now, sorted(self._senders), self._batch):
+            row = await self._rows.claim(notification_id, now, now + LEASE)
             if row is not None:
                 await self._send(row, now, report)
         return report
 
-    async def _claim(self, notification_id: int, now: dt.datetime) -> Row[Any] | None:
-        async with self._engine.begin() as conn:
-            claimed = await conn.execute(
-                update(Notification)
-                .where(
-                    Notification.id == notification_id,
-                    Notification.status == "pending",
-                    Notification.send_after <= now,
-                )
-                .values(send_after=now + LEASE)
-            )
-            if claimed.rowcount != 1:
-                return None  # another worker has it
-            return (
-                await conn.execute(select(Notification).where(Notification.id == notification_id))
-            ).one()
-
-    async def _send(self, row: Row[Any], now: dt.datetime, report: PassReport) -> None:
+    async def _send(self, row: OutgoingRow, now: dt.datetime, report: PassReport) -> None:
         if not row.recipient:
             await self._address(row, now, report)
             return
         attempts = row.attempts + 1
-        values: dict[str, object]
         notice = Notice(row.recipient, row.subject, row.body, key=message_key(row))
         try:
             async with asyncio.timeout(SEND_LIMIT):
@@ -153,60 +162,30 @@ class Outbox:
         except Exception as exc:  # any failure is retried; the error is kept for operators
             error = scrub(f"{type(exc).__name__}: {exc}")[:500]
             if attempts >= self._max_attempts:
-                values = {"status": "failed", "attempts": attempts, "last_error": error}
+                await self._rows.failed(row.id, error, attempts)
                 report.failed += 1
                 log.error("notification %s failed for good: %s", row.id, error)
             else:
-                values = {
-                    "attempts": attempts,
-                    "last_error": error,
-                    "send_after": now + self.retry_delay(attempts),
-                }
+                await self._rows.retry(row.id, attempts, error, now + self.retry_delay(attempts))
                 report.retrying += 1
                 log.warning("notification %s not sent (attempt %d): %s", row.id, attempts, error)
         else:
-            values = {"status": "sent", "attempts": attempts, "sent_at": now, "last_error": None}
+            await self._rows.sent(row.id, attempts, now)
             report.sent += 1
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(Notification).where(Notification.id == row.id).values(**values)
-            )
 
-    async def _address(self, row: Row[Any], now: dt.datetime, report: PassReport) -> None:
+    async def _address(self, row: OutgoingRow, now: dt.datetime, report: PassReport) -> None:
         """A DSL alert written when the school had no DSL account: it goes to the school's DSLs
         now (the row to the first, a copy to each other), or waits and says so again."""
-        mine = update(Notification).where(Notification.id == row.id)
-        async with self._engine.begin() as conn:
-            if not row.kind.startswith("dsl_"):
-                await conn.execute(mine.values(status="failed", last_error=NO_ADDRESS))
-                report.failed += 1
-                log.error("notification %s (%s) has no recipient", row.id, row.kind)
-                return
-            leads = await dsl_emails(conn, row.school_id)
-            if not leads:
-                await conn.execute(mine.values(send_after=now + NOBODY_RECHECK, last_error=NO_DSL))
-                report.unaddressed += 1
-                log.warning("notification %s (%s) waits: %s", row.id, row.kind, NO_DSL)
-                return
-            await conn.execute(mine.values(recipient=leads[0], send_after=now, last_error=None))
-            copies = [
-                {
-                    "school_id": row.school_id,
-                    "session_id": row.session_id,
-                    "kind": row.kind,
-                    "channel": row.channel,
-                    "recipient": lead,
-                    "subject": row.subject,
-                    "body": row.body,
-                    "status": "pending",
-                    "attempts": 0,
-                    "send_after": now,
-                    "created_at": row.created_at,
-                }
-                for lead in leads[1:]
-            ]
-            if copies:
-                await conn.execute(insert(Notification), copies)
+        if not row.kind.startswith("dsl_"):
+            await self._rows.failed(row.id, NO_ADDRESS)
+            report.failed += 1
+            log.error("notification %s (%s) has no recipient", row.id, row.kind)
+            return
+        leads = await self._rows.to_dsls(row, now, recheck_at=now + NOBODY_RECHECK, nobody=NO_DSL)
+        if not leads:
+            report.unaddressed += 1
+            log.warning("notification %s (%s) waits: %s", row.id, row.kind, NO_DSL)
+            return
         self.wake()  # addressed now: sent in the next pass, which starts at once
 
     def start(self) -> None:
@@ -232,7 +211,7 @@ class Outbox:
                 await asyncio.wait_for(self._woken.wait(), self._every)
 
 
-def message_key(row: Row[Any]) -> str:
+def message_key(row: OutgoingRow) -> str:
     """The Message-ID's left part, the same each time this row is sent (unique: its id, and the
     school's own random id, so two servers' rows never share one)."""
     return f"notification.{row.id}.{row.school_id}"

@@ -14,6 +14,8 @@ rather than at their watch's next look.
 The watermark is the newest `revoked_at` seen (a revocation stamped by another process's clock
 is never missed for being a moment behind ours: the look goes back `overlap` seconds, and what
 was already handled is remembered until it is older than that).
+
+What was revoked is read through the identity port (`Identities.ended_since`, app/identity.py).
 """
 
 from __future__ import annotations
@@ -22,11 +24,8 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import PupilPass, StaffLogin
 from safeclass.app.cluster_bus import AGAIN, DEVICE_ENDED, ClusterBus
+from safeclass.app.identity import Identities
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +37,13 @@ _STAFF, _PUPIL = "staff", "pupil"
 class RevocationWatch:
     def __init__(
         self,
-        engine: AsyncEngine,
+        identities: Identities,
         close_device: CloseDevice,
         *,
         since: dt.datetime,
         overlap: float = 5.0,
     ) -> None:
-        self._engine = engine
+        self._identities = identities
         self._close = close_device
         self._watermark = since
         self._overlap = dt.timedelta(seconds=overlap)
@@ -53,21 +52,15 @@ class RevocationWatch:
     async def check(self) -> list[str]:
         """Close the sockets of whatever was revoked since the last look; their ids."""
         since = self._watermark - self._overlap
-        async with self._engine.connect() as conn:
-            found: list[tuple[str, dt.datetime, bool]] = []
-            for table, is_staff in ((StaffLogin, True), (PupilPass, False)):
-                rows = await conn.execute(
-                    select(table.id, table.revoked_at).where(table.revoked_at > since)
-                )
-                found += [(rid, at, is_staff) for rid, at in rows.all() if at is not None]
+        found = await self._identities.ended_since(since)
         closed = []
-        for rid, at, is_staff in sorted(found, key=lambda f: f[1]):
-            if rid in self._handled:
+        for device in sorted(found, key=lambda f: f.at):
+            if device.id in self._handled:
                 continue
-            self._handled[rid] = at
-            self._watermark = max(self._watermark, at)
-            await self._close(rid, is_staff)
-            closed.append(rid)
+            self._handled[device.id] = device.at
+            self._watermark = max(self._watermark, device.at)
+            await self._close(device.id, device.is_staff)
+            closed.append(device.id)
         horizon = self._watermark - self._overlap
         self._handled = {rid: at for rid, at in self._handled.items() if at > horizon}
         if closed:

@@ -159,6 +159,25 @@ class PupilRecord:
         return self.consent.basis if self.consent else Consent.IMPLIED
 
 
+@dataclass(frozen=True, slots=True)
+class RecordedConsent:
+    """What the records say of the consent of a pupil expected at a session."""
+
+    session_id: str
+    pupil_id: str
+    consent: Consent  # implied when nothing is on record
+    source: str  # where the record came from ("" when none)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStatus:
+    """Where a session stands: scheduled, live, ended or cancelled, and when it starts."""
+
+    session_id: str
+    status: str
+    starts_at: dt.datetime
+
+
 class SchoolRecords(Protocol):
     """The school's records as the pages read them."""
 
@@ -198,3 +217,15 @@ class SchoolRecords(Protocol):
 
     async def with_guardian_email(self, school_id: str, pupil_ids: Sequence[str]) -> set[str]:
         """Which of these pupils have a parent's email address on record (not the address)."""
+
+    async def recorded_consents(self, session_ids: Sequence[str]) -> list[RecordedConsent]:
+        """The consent on record of every pupil expected at these sessions."""
+
+    async def live_sessions(self) -> list[str]:
+        """The sessions of every school that the records say are live."""
+
+    async def session_statuses(self) -> list[SessionStatus]:
+        """Every session of every school, by start and id."""
+
+    async def school_ids(self) -> set[str]:
+        """The id of every school (each has a journal in the event log)."""

@@ -3,21 +3,19 @@ links`): the sessions, and each expected pupil's link as the records know it.
 
 A link's token is never stored (only its hash), so nothing here can show a link: the letters
 folder holds the letters the server wrote, and a fresh link is made by sending again
-(`invitations.send_invitations`), which stops the old one.
+(`invitations.send_invitations`), which stops the old one. The records are read through
+`LinkRecords` (on the database: `safeclass.adapters.store.session_links`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
-from safeclass.adapters.store.tables import Invitation, School, Session
 from safeclass.app.invitations import link_expiry, takes_part
 from safeclass.app.scheduling import when_text
+from safeclass.app.school_records import SessionNotFoundError, StoredSession
 
 
 class AmbiguousSessionError(LookupError):
@@ -57,19 +55,37 @@ class SessionLinks:
     pupils: list[PupilLink]
 
 
-async def find_session(engine: AsyncEngine, given: str) -> str:
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    """What the records keep of a pupil's newest link."""
+
+    token_hash: str
+    sent_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class LinkRecords(Protocol):
+    """The sessions of every school and their links, as the records hold them."""
+
+    async def load_session(self, session_id: str) -> StoredSession:
+        """The session's plan and governing policy (else SessionNotFoundError)."""
+
+    async def ids_starting(self, given: str, limit: int) -> list[str]:
+        """Up to `limit` ids of sessions that start with `given` (taken literally)."""
+
+    async def sessions_from(self, since: dt.datetime, school_key: str | None) -> list[SessionLine]:
+        """Sessions starting from `since` on (of one school, when given), soonest first."""
+
+    async def links_of(self, session_id: str) -> dict[str, LinkRow]:
+        """The newest link of each pupil of the session that has one, by pupil id."""
+
+
+async def find_session(records: LinkRecords, given: str) -> str:
     """The id of the one session whose id is `given` or starts with it (8 characters do)."""
     given = given.strip().lower()
     if not given:
         raise SessionNotFoundError(given)
-    async with engine.connect() as conn:
-        ids = list(
-            (
-                await conn.execute(
-                    select(Session.id).where(Session.id.startswith(given, autoescape=True)).limit(2)
-                )
-            ).scalars()
-        )
+    ids = await records.ids_starting(given, 2)
     if not ids:
         raise SessionNotFoundError(given)
     if len(ids) > 1:
@@ -78,46 +94,17 @@ async def find_session(engine: AsyncEngine, given: str) -> str:
 
 
 async def list_sessions(
-    engine: AsyncEngine, since: dt.datetime, school_key: str | None = None
+    records: LinkRecords, since: dt.datetime, school_key: str | None = None
 ) -> list[SessionLine]:
     """Sessions starting from `since` on, soonest first."""
-    query = (
-        select(
-            Session.id,
-            School.key,
-            Session.title,
-            Session.starts_at,
-            Session.minutes,
-            Session.status,
-        )
-        .join(School, School.id == Session.school_id)
-        .where(Session.starts_at >= since)
-        .order_by(Session.starts_at, Session.id)
-    )
-    if school_key is not None:
-        query = query.where(School.key == school_key)
-    async with engine.connect() as conn:
-        return [SessionLine(*row) for row in (await conn.execute(query)).all()]
+    return await records.sessions_from(since, school_key)
 
 
-async def session_links(engine: AsyncEngine, session_id: str) -> SessionLinks:
+async def session_links(records: LinkRecords, session_id: str) -> SessionLinks:
     """Each expected pupil of the session, in name order, with the state of their link."""
-    stored = await load_session(engine, session_id)
+    stored = await records.load_session(session_id)
     plan = stored.plan
-    async with engine.connect() as conn:
-        links = {
-            row.pupil_id: row
-            for row in (
-                await conn.execute(
-                    select(
-                        Invitation.pupil_id,
-                        Invitation.token_hash,
-                        Invitation.sent_at,
-                        Invitation.revoked_at,
-                    ).where(Invitation.session_id == session_id)
-                )
-            ).all()
-        }
+    links = await records.links_of(session_id)
     pupils = []
     for pupil in sorted(plan.expected.values(), key=lambda p: (p.shown_name, p.pupil_id)):
         found = links.get(pupil.pupil_id)

@@ -20,6 +20,7 @@ from rich.markup import escape
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, VerifyReport, connect
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.records import StoreRecords
 from safeclass.app.checkpoints import (
     ALL,
     CHECKPOINT_KEY,
@@ -126,13 +127,14 @@ async def _verify(
     engine = connect(url)
     try:
         log = EventLog(engine, secret.derive(CHAIN_KEY))
+        records = StoreRecords(engine)
         if session is not None:
             audit = LogAudit()
             if session in await log.sessions():
                 audit.reports.append(await log.verify(session))
         else:
-            audit = await audit_all(engine, log, dt.datetime.now(dt.UTC))
-        drift = await against_checkpoint(engine, log, checkpoint) if checkpoint else {}
+            audit = await audit_all(records, log, dt.datetime.now(dt.UTC))
+        drift = await against_checkpoint(records, log, checkpoint) if checkpoint else {}
         if session is not None:
             drift = {k: v for k, v in drift.items() if k == session}
         return audit, drift

@@ -27,6 +27,7 @@ from safeclass.adapters.notify.letters import (
     token_in,
 )
 from safeclass.adapters.store import connect
+from safeclass.adapters.store.session_links import StoreLinkRecords
 from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app import invitations
 from safeclass.app.session_links import (
@@ -214,7 +215,7 @@ def _records(work: Coroutine[Any, Any, T]) -> T:
 async def _list(url: str, since: dt.datetime, school: str | None) -> list[SessionLine]:
     engine = connect(url)
     try:
-        return await list_sessions(engine, since, school)
+        return await list_sessions(StoreLinkRecords(engine), since, school)
     finally:
         await engine.dispose()
 
@@ -222,7 +223,8 @@ async def _list(url: str, since: dt.datetime, school: str | None) -> list[Sessio
 async def _links(url: str, given: str) -> SessionLinks:
     engine = connect(url)
     try:
-        return await session_links(engine, await find_session(engine, given))
+        records = StoreLinkRecords(engine)
+        return await session_links(records, await find_session(records, given))
     finally:
         await engine.dispose()
 

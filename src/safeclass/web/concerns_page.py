@@ -159,7 +159,7 @@ async def _range(request: Request, staff: StaffIdentity) -> tuple[Any, str, str]
         if start <= c.raised_at < end
     ]
     records.sort(key=lambda c: c.raised_at)
-    exported = await gather(services.engine, records, policy.school.timezone)
+    exported = await gather(services.records, services.event_log, records, policy.school.timezone)
     return exported, policy.school.name, f"{first.isoformat()}-to-{last.isoformat()}"
 
 
@@ -277,7 +277,9 @@ async def _one_exported(request: Request, staff: StaffIdentity, concern_id: str)
     services = services_of(request)
     found = await readable(services, staff, concern_id)
     policy = await _policy(services, staff.school_id)
-    return await gather(services.engine, [found], policy.school.timezone), policy.school.name
+    return await gather(
+        services.records, services.event_log, [found], policy.school.timezone
+    ), policy.school.name
 
 
 @router.get(ONE_CSV)

@@ -69,7 +69,7 @@ async def withdraw(token: str, request: Request) -> HTMLResponse:
     if done is Withdrawal.DONE:
         # every live room hears of it now, on this worker and the others (the watches would
         # within seconds anyway)
-        await ConsentWatch(services.engine, services.rooms.running).check()
+        await ConsentWatch(services.records, services.rooms.running).check()
         await services.bus.publish(CONSENT_CHANGED, found.pupil_id)
         if services.outbox is not None:
             services.outbox.wake()
@@ -100,7 +100,7 @@ async def _withdrawn_page(request: Request, found: OpenedLink, done: Withdrawal)
                 again,
             ],
         )
-    staff = await lesson_staff(services.engine, found.session_id)
+    staff = await lesson_staff(services.family_reports, found.session_id)
     before = found.starts_at is not None and services.clock.now() < found.starts_at
     return page(
         request,

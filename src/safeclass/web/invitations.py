@@ -284,7 +284,7 @@ async def report(
         return kind_page(request, found)
     if reported is Reported.EMAILED and services.outbox is not None:
         services.outbox.wake()  # the staff's email is on record: it goes now, not at a poll
-    staff = await lesson_staff(services.engine, found.session_id)
+    staff = await lesson_staff(services.family_reports, found.session_id)
     before = found.starts_at is not None and now < found.starts_at
     return page(
         request,

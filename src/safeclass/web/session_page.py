@@ -113,7 +113,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
             words = withdrawn_words(gettext, short_when(withdrawn[p.id], zone, language, day))
         pupils.append(PupilRow(p.id, p.shown_name, takes_part, words, p.link, p.id in emails))
     names = {p.id: p.shown_name for p in detail.pupils}
-    found = await reports_for(services.engine, stored.school_id, session_id)
+    found = await reports_for(services.family_reports, stored.school_id, session_id)
     async with services.engine.connect() as conn:
         waiting = await waiting_notices(conn, session_id, now, can_deliver=services.delivers)
         kept = await resources.resources_of(conn, session_id)
@@ -284,7 +284,9 @@ async def register_as_csv(session_id: str, access: AllowedSession, request: Requ
     services = services_of(request)
     if not _register_ready(access.session, services.clock.now()):
         return _problem(request, "register_not_ready")
-    report = await session_report(services.engine, session_id, access.session.school_id)
+    report = await session_report(
+        services.engine, services.records, services.event_log, session_id, access.session.school_id
+    )
     return Response(
         # with a byte-order mark, as the CLI's file: Excel then shows "Siân", not "SiÃ¢n"
         register_csv(report.register).encode("utf-8-sig"),
@@ -299,7 +301,9 @@ async def register_as_pdf(session_id: str, access: AllowedSession, request: Requ
     services = services_of(request)
     if not _register_ready(access.session, services.clock.now()):
         return _problem(request, "register_not_ready")
-    report = await session_report(services.engine, session_id, access.session.school_id)
+    report = await session_report(
+        services.engine, services.records, services.event_log, session_id, access.session.school_id
+    )
     body = await asyncio.to_thread(register_pdf, report.register, report.timeline)
     return Response(body, media_type="application/pdf", headers=_download(access.session, "pdf"))
 

@@ -120,7 +120,7 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         state, review_sentence = review_words(policy, today, language)
         review_state = state.value
     # what families told the school about today's lessons, with the way to read it (C23)
-    told = await families_reporting(services.engine, staff.school_id, [s.id for s in lines])
+    told = await families_reporting(services.family_reports, staff.school_id, [s.id for s in lines])
     return render(
         request,
         "staff_home.html",

@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.auth import identity, logins
+from safeclass.adapters.store.tables import PupilPass, StaffLogin
 from safeclass.app.attempt_limits import LoginLimits
-from safeclass.app.identity import PupilIdentity, SignedIn, StaffIdentity
+from safeclass.app.identity import EndedDevice, PupilIdentity, SignedIn, StaffIdentity
 
 
 class StoreIdentities:
@@ -58,3 +60,13 @@ class StoreIdentities:
     async def revoke_all(self, staff_id: str, now: dt.datetime) -> list[str]:
         async with self.engine.begin() as conn:
             return await logins.revoke_all(conn, staff_id, now)
+
+    async def ended_since(self, since: dt.datetime) -> list[EndedDevice]:
+        found: list[EndedDevice] = []
+        async with self.engine.connect() as conn:
+            for table, is_staff in ((StaffLogin, True), (PupilPass, False)):
+                rows = await conn.execute(
+                    select(table.id, table.revoked_at).where(table.revoked_at > since)
+                )
+                found += [EndedDevice(r, at, is_staff) for r, at in rows.all() if at is not None]
+        return found

@@ -446,6 +446,27 @@ class EventLog:
             )
             return found.scalar_one_or_none()
 
+    async def last_seq(self, session_id: str) -> int:
+        """The number of the session's last stored entry, whatever its head says (0: none)."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(SessionEvent.seq)
+                .where(SessionEvent.session_id == session_id)
+                .order_by(SessionEvent.seq.desc())
+                .limit(1)
+            )
+            return int(found.scalar_one_or_none() or 0)
+
+    async def payloads_of(self, session_ids: Sequence[str], kind: str) -> list[dict[str, Any]]:
+        """The payloads of every entry of type `kind` in these logs ({} where blanked)."""
+        async with self.engine.connect() as conn:
+            payloads = await conn.execute(
+                select(SessionEvent.payload).where(
+                    SessionEvent.session_id.in_(sorted(session_ids)), SessionEvent.type == kind
+                )
+            )
+            return [json.loads(p) if p else {} for p in payloads.scalars()]
+
 
 @dataclass(frozen=True, slots=True)
 class _Head:

@@ -1,8 +1,10 @@
 """The school-records port (`safeclass.app.school_records.SchoolRecords`) on the database.
 
 It gathers the reads the pages make, from `school_records`, `pupil_records` and `sessions`, and
-the two small queries the web layer used to run itself (who is on a session's staff, which
-pupils have a parent's email address), so the web layer runs no SQL.
+the small queries the web layer and the app used to run themselves (who is on a session's
+staff, which pupils have a parent's email address, the consent on record of live rooms' pupils,
+which sessions are live, every session's status and every school for the log audit), so neither
+runs SQL.
 """
 
 from __future__ import annotations
@@ -13,15 +15,25 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records, school_records, sessions
-from safeclass.adapters.store.tables import Guardian, Session, SessionStaff
+from safeclass.adapters.store.tables import (
+    ConsentRecord,
+    Guardian,
+    School,
+    Session,
+    SessionPupil,
+    SessionStaff,
+)
 from safeclass.app.school_records import (
     ClassRecord,
     PolicyRecord,
     PupilRecord,
+    RecordedConsent,
+    SessionStatus,
     StaffRecord,
     StaffRole,
     StoredSession,
 )
+from safeclass.core import Consent
 from safeclass.policy import Policy
 
 
@@ -86,3 +98,44 @@ class StoreRecords:
                 )
             )
             return set(found.scalars())
+
+    async def recorded_consents(self, session_ids: Sequence[str]) -> list[RecordedConsent]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    SessionPupil.session_id,
+                    SessionPupil.pupil_id,
+                    ConsentRecord.basis,
+                    ConsentRecord.source,
+                )
+                .outerjoin(ConsentRecord, ConsentRecord.pupil_id == SessionPupil.pupil_id)
+                .where(SessionPupil.session_id.in_(list(session_ids)))
+            )
+            found = rows.all()
+        return [
+            RecordedConsent(
+                session_id,
+                pupil_id,
+                Consent(basis) if basis is not None else Consent.IMPLIED,
+                source or "",
+            )
+            for session_id, pupil_id, basis, source in found
+        ]
+
+    async def live_sessions(self) -> list[str]:
+        async with self.engine.connect() as conn:
+            found = await conn.execute(select(Session.id).where(Session.status == "live"))
+            return list(found.scalars())
+
+    async def session_statuses(self) -> list[SessionStatus]:
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(Session.id, Session.status, Session.starts_at).order_by(
+                    Session.starts_at, Session.id
+                )
+            )
+            return [SessionStatus(*row) for row in found.all()]
+
+    async def school_ids(self) -> set[str]:
+        async with self.engine.connect() as conn:
+            return set((await conn.execute(select(School.id))).scalars().all())

@@ -999,7 +999,7 @@ async def _compute(engine: AsyncEngine, log: EventStore, stored: StoredSession) 
     head_hash, last_seq = (head[0], int(head[1])) if head is not None else ("", 0)
     deleted = False
     if head is None and not entries:
-        deleted = session_id in await deleted_by_retention(engine, {stored.school_id})
+        deleted = session_id in await deleted_by_retention(log, {stored.school_id})
     return build_report(stored, events, verify, alerts, head_hash, last_seq, deleted)
 
 

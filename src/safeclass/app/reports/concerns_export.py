@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from safeclass.app import concerns
+from safeclass.app.event_store import EventStore
 from safeclass.app.reports.pdf import DEJAVU_DIR, Document
 from safeclass.app.reports.spreadsheet import safe_cell
+from safeclass.app.school_records import SchoolRecords
 
 HEADINGS = (
     "Concern reference",
@@ -62,13 +62,16 @@ def _when(at: dt.datetime | None, zone: ZoneInfo) -> str:
 
 
 async def gather(
-    engine: AsyncEngine, records: Sequence[concerns.ConcernRecord], timezone: str
+    school_records: SchoolRecords,
+    log: EventStore,
+    records: Sequence[concerns.ConcernRecord],
+    timezone: str,
 ) -> list[ExportedConcern]:
     """What the export says of each concern (the people present are read from each log)."""
     zone = ZoneInfo(timezone)
     out = []
     for c in records:
-        present = await concerns.people_present(engine, c.session_id, c.happened_at)
+        present = await concerns.people_present(school_records, log, c.session_id, c.happened_at)
         actions = [
             f"{_when(e.happened_at or e.at, zone)} {e.by_name} ({_KINDS.get(e.kind, e.kind)})"
             + (f": {e.text}" if e.text else "")

@@ -1,4 +1,7 @@
-"""One session's register and timeline, read from the database (its plan, policy and log)."""
+"""One session's register and timeline, read from the database (its plan, policy and log).
+
+The plan and policy come through the school-records port, the log through the event store.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog
-from safeclass.adapters.store.sessions import load_session
+from safeclass.app.event_store import EventStore
 from safeclass.app.register import Register, ResourceLine, build_register
 from safeclass.app.resources import resources_of
 from safeclass.app.room_log import refused_attempts, room_events
+from safeclass.app.school_records import SchoolRecords
 from safeclass.app.timeline import TimelineLine, build_timeline
 from safeclass.app.undelivered import alert_deliveries, parent_deliveries
 
@@ -24,15 +27,19 @@ class SessionReport:
 
 
 async def session_report(
-    engine: AsyncEngine, session_id: str, school_id: str | None = None
+    engine: AsyncEngine,
+    records: SchoolRecords,
+    log: EventStore,
+    session_id: str,
+    school_id: str | None = None,
 ) -> SessionReport:
     """The register and timeline of a session; raises SessionNotFoundError if there is none.
 
     The plan keeps the shown names the session was scheduled with, so the register reads the
     same years later; the school's time zone comes from the policy version that governed it.
     """
-    stored = await load_session(engine, session_id, school_id)
-    entries = await EventLog(engine).read(session_id)
+    stored = await records.load_session(session_id, school_id)
+    entries = await log.read(session_id)
     events, attempts = room_events(entries), refused_attempts(entries)
     tz = stored.policy.school.timezone
     names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}

@@ -346,6 +346,17 @@ async def _start_media(settings: Settings, room_key: bytes) -> MediaService:
     )
 
 
+async def hand_over(services: Services) -> None:
+    """A worker of a cluster told to stop gives its rooms up at once, before its sockets are
+    closed and however long those take: the other workers take the rooms on at their next
+    heartbeat, and the pages reconnect to them (docs/cluster.md)."""
+    if services.membership is not None:
+        await services.membership.stop()
+    await services.rooms.close()
+    if services.membership is not None:
+        await services.membership.leave()
+
+
 async def close(services: Services) -> None:
     if services.membership is not None:
         await services.membership.stop()

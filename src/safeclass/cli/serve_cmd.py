@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from types import FrameType
 from typing import Annotated
@@ -11,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from safeclass.adapters.media.janus_process import JanusOptions, find_binary, find_lib_dir
+from safeclass.bootstrap import Services, hand_over
 from safeclass.cli.options import DatabaseUrlOption, DataDirOption, data_dir_for
 from safeclass.observability import configure_logging
 from safeclass.settings import Settings
@@ -82,16 +84,26 @@ def serve(
 
 class _Server(uvicorn.Server):
     """uvicorn's server, which first marks the app as stopping when told to stop: a worker of
-    a cluster then closes its room sockets (1012) without recording everyone as dropped, and
-    the room's next owner gives them the grace to come back (app/live/registry.py)."""
+    a cluster then hands its rooms over at once (`bootstrap.hand_over`) and closes its room
+    sockets (1012) without recording everyone as dropped; the rooms' next owners give them the
+    grace to come back (app/live/registry.py)."""
 
     def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
         super().__init__(config)
         self._app = app
+        self._handing_over: asyncio.Task[None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._app.state.stopping = True
+        services = getattr(self._app.state, "services", None)
+        if services is not None and services.settings.clustered and self._handing_over is None:
+            with contextlib.suppress(RuntimeError):  # no loop yet: nothing is running to hand
+                loop = asyncio.get_running_loop()
+                loop.call_soon_threadsafe(self._hand_over, loop, services)
         super().handle_exit(sig, frame)
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop, services: Services) -> None:
+        self._handing_over = loop.create_task(hand_over(services), name="hand rooms over")
 
 
 def server_config(app: FastAPI, settings: Settings, log_level: str | None = None) -> uvicorn.Config:

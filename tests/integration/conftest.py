@@ -43,15 +43,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         upgrade(url)
         yield url
         return
-    name = f"safeclass_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    base, _, _ = PG_URL.rpartition("/")
-    url = f"{base}/{name}"
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    yield from _fresh_pg()
 
 
 @pytest.fixture
@@ -86,6 +78,7 @@ def pg_url_for_module() -> Iterator[str]:
 
 
 def _fresh_pg() -> Iterator[str]:
+    """A PostgreSQL database made and migrated for its caller, dropped afterwards."""
     name = f"safeclass_t_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
     base, _, _ = PG_URL.rpartition("/")

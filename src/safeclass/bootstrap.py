@@ -358,15 +358,11 @@ async def hand_over(services: Services) -> None:
 
 
 async def close(services: Services) -> None:
-    if services.membership is not None:
-        await services.membership.stop()
     if services.housekeeping is not None:
         await services.housekeeping.stop()
     if services.lead is not None:
         await services.lead.close()  # another worker leads at once
-    await services.rooms.close()
-    if services.membership is not None:
-        await services.membership.leave()
+    await hand_over(services)  # the rooms (done already if the worker was told to stop)
     if services.media is not None:
         await services.media.close()
     if services.outbox is not None:

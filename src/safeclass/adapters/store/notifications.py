@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from safeclass.adapters.store.tables import Notification, Staff
+from safeclass.adapters.store.tables import Notification
+from safeclass.app.alerts import dsl_emails  # the one query for a school's DSLs
 from safeclass.app.outbox import OutgoingRow
 
 
@@ -88,7 +89,7 @@ class StoreOutbox:
     ) -> int:
         mine = update(Notification).where(Notification.id == row.id)
         async with self.engine.begin() as conn:
-            leads = await _dsl_emails(conn, row.school_id)
+            leads = await dsl_emails(conn, row.school_id)
             if not leads:
                 await conn.execute(mine.values(send_after=recheck_at, last_error=nobody))
                 return 0
@@ -118,13 +119,3 @@ class StoreOutbox:
             await conn.execute(
                 update(Notification).where(Notification.id == notification_id).values(**values)
             )
-
-
-async def _dsl_emails(conn: AsyncConnection, school_id: str) -> list[str]:
-    """The addresses of the school's DSLs (every active account with the role)."""
-    found = await conn.execute(
-        select(Staff.email)
-        .where(Staff.school_id == school_id, Staff.role == "dsl", Staff.active.is_(True))
-        .order_by(Staff.email)
-    )
-    return list(found.scalars())

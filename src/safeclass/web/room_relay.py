@@ -114,10 +114,12 @@ async def _pump(websocket: WebSocket, upstream: ClientConnection, language: str)
             return
         closed = upstream.protocol.close_rcvd
         if closed is None:  # no close from the owner: killed, cut off, or paused
-            await _close_client(websocket, CLOSE_RESTARTING, _restarting(language))
+            await close_client(
+                websocket, CLOSE_RESTARTING, room_words.close_reason(RESTARTING, language)
+            )
         else:
             code = closed.code if _sendable(closed.code) else 1000
-            await _close_client(websocket, code, closed.reason)
+            await close_client(websocket, code, closed.reason)  # in the owner's words already
     finally:
         for task in (up, down):
             task.cancel()
@@ -190,11 +192,9 @@ async def _refuse(websocket: WebSocket, status: int) -> None:
         await websocket.close()
 
 
-async def _close_client(websocket: WebSocket, code: int, reason: str) -> None:
+async def close_client(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close a browser's socket with these words, if it is still open (whatever state it is
+    in otherwise: this is the last thing said to it)."""
     with contextlib.suppress(Exception):
         if websocket.application_state is WebSocketState.CONNECTED:
             await websocket.close(code=code, reason=reason)
-
-
-def _restarting(language: str) -> str:
-    return room_words.close_reason(RESTARTING, language)

@@ -33,7 +33,6 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
-from starlette.websockets import WebSocketState
 
 from safeclass.app import staff_roles
 from safeclass.app.attempt_limits import TooManyAttemptsError
@@ -85,9 +84,7 @@ class _Close:
 
 
 async def _close_socket(websocket: WebSocket, code: int, reason: str, language: str) -> None:
-    with contextlib.suppress(Exception):
-        if websocket.application_state is WebSocketState.CONNECTED:
-            await websocket.close(code=code, reason=room_words.close_reason(reason, language))
+    await room_relay.close_client(websocket, code, room_words.close_reason(reason, language))
 
 
 @dataclass(eq=False)

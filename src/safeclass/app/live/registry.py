@@ -112,7 +112,7 @@ class Rooms:
             entries = await self._log.read(session_id)
         except BaseException:
             if lease is not None:
-                await self.leases_release(lease)
+                await self._release(lease)
             raise
         state = replay(stored.plan, stored.policy, entries)
         room = LiveRoom(
@@ -140,14 +140,14 @@ class Rooms:
             self._metrics.live_rooms.set(len(self._rooms))
         if room.ended:
             if lease is not None:  # an ended room is never written again: nothing to own
-                await self.leases_release(lease)
+                await self._release(lease)
         else:
             await self._reconnect_or_drop(room, adopted=lease is not None and lease.epoch > 1)
             await room.submit(cmd.Tick())
             # A room made by an early visitor stays "scheduled" (staff may still change the
             # session) until its waiting room opens; one restored open is live at once.
             if not room.ended and room.state.phase is not Phase.SCHEDULED:
-                await self._set_status(session_id, "live")
+                await self._records.set_session_status(session_id, "live")
         if entries:
             log.info(
                 "room restored from %d log entries%s",
@@ -165,7 +165,7 @@ class Rooms:
             raise RoomElsewhereError(session_id, taken.worker_id, taken.address)
         return taken
 
-    async def leases_release(self, lease: Lease, *, hand_over: bool = False) -> None:
+    async def _release(self, lease: Lease, *, hand_over: bool = False) -> None:
         if self.leases is not None:
             try:
                 await self.leases.release(lease, hand_over=hand_over)
@@ -277,21 +277,18 @@ class Rooms:
             await room.media.on_event(event)
 
     async def _opened(self, room: LiveRoom) -> None:
-        await self._set_status(room.session_id, "live")
+        await self._records.set_session_status(room.session_id, "live")
 
     async def _ending(self, room: LiveRoom) -> None:
-        await self._set_status(room.session_id, "ended")
+        await self._records.set_session_status(room.session_id, "ended")
 
     async def _ended(self, room: LiveRoom) -> None:
         self._rooms.pop(room.session_id, None)
         if room.lease is not None:
-            await self.leases_release(room.lease)
+            await self._release(room.lease)
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
         await keep_after_end(self._engine, self._log, room.session_id, self._clock.now())
-
-    async def _set_status(self, session_id: str, status: str) -> None:
-        await self._records.set_session_status(session_id, status)
 
     async def close(self) -> None:
         """Stop every room's tasks (their state is safe in the log); in a cluster, give their
@@ -303,4 +300,4 @@ class Rooms:
         for room in rooms:
             await room.stop()
             if room.lease is not None:
-                await self.leases_release(room.lease, hand_over=not room.ended)
+                await self._release(room.lease, hand_over=not room.ended)

@@ -29,6 +29,7 @@ from safeclass.adapters.media.janus_process import JanusEndpoint, JanusProcess
 from safeclass.adapters.media.pool import JanusPool
 from safeclass.app.clock import AdjustableClock
 from tests.integration.live import Client, Lesson, LiveServer, seeded_lesson
+from tests.integration.workers import lapse, taken_on
 from tests.support.janus import FAKE_OFFER, janus_processes, kill_all, listed_rooms, needs_janus
 from tests.support.rooms import START
 
@@ -124,21 +125,6 @@ def muted_mids(server: LiveServer, session_id: str, participant: str) -> set[str
     answered success) in the worker's room. Janus's own lists do not show an audio mute."""
     member = backend_of(server, session_id)._rooms[session_id].members[participant]
     return {mid for mid, muted in member.muted.items() if muted}
-
-
-async def lapse(server: LiveServer) -> None:
-    """The worker stops saying it is alive (as if paused), and its lease runs out."""
-    membership = server.services.membership
-    assert membership is not None
-    await membership.stop()
-    await asyncio.sleep(LEASE * 1.5)
-
-
-async def taken_on(server: LiveServer, session_id: str) -> None:
-    async def running() -> bool:
-        return any(r.session_id == session_id for r in server.services.rooms.running())
-
-    await eventually(running, f"{server.settings.worker_id} takes the room on")
 
 
 async def publish(client: Client) -> None:

@@ -28,7 +28,8 @@ from safeclass.app.live.ownership import (
     RoomFencedError,
 )
 from safeclass.core import commands as cmd
-from tests.integration.live import Client, LiveServer, running, seeded_lesson
+from tests.integration.live import Client, Lesson, LiveServer, running, seeded_lesson
+from tests.integration.workers import lapse, taken_on
 from tests.support.rooms import START
 
 pytestmark = pytest.mark.postgres
@@ -51,21 +52,18 @@ async def pair(pg_url: str, tmp_path: Path) -> AsyncIterator[tuple[LiveServer, L
         yield one, two
 
 
-async def lapse(server: LiveServer) -> None:
-    """The worker stops saying it is alive (as if paused), and its lease runs out."""
-    membership = server.services.membership
-    assert membership is not None
-    await membership.stop()
-    await asyncio.sleep(LEASE * 1.5)
-
-
-async def taken_on(server: LiveServer, session_id: str) -> None:
-    """The worker's heartbeat finds the orphan and takes it on (within a lease or so)."""
-    for _ in range(100):
-        if any(r.session_id == session_id for r in server.services.rooms.running()):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{server.settings.worker_id} did not take the room on")
+async def in_class_then_taken_over(
+    lesson: Lesson, one: LiveServer, two: LiveServer
+) -> tuple[Client, Client]:
+    """Two adults and pupil p1 in the room on worker one; then one lapses and two takes the
+    room on. The teacher's and the pupil's clients (still connected to one)."""
+    teacher = await lesson.staff("teacher")
+    await lesson.staff("assistant", "Mr Lee")
+    pupil = await lesson.pupil("p1")
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    await lapse(one)
+    await taken_on(two, lesson.session_id)
+    return teacher, pupil
 
 
 async def entries(server: LiveServer, session_id: str) -> list[str]:
@@ -120,12 +118,7 @@ async def test_the_old_owner_steps_down_at_its_next_heartbeat_without_writing(pa
 async def test_people_who_come_back_to_the_new_owner_in_time_stay_in_the_room(pair):
     one, two = pair
     async with seeded_lesson(one, pupils=2) as lesson:
-        teacher = await lesson.staff("teacher")
-        await lesson.staff("assistant", "Mr Lee")
-        pupil = await lesson.pupil("p1")
-        assert (await teacher.send("admit_all"))["type"] == "ok"
-        await lapse(one)
-        await taken_on(two, lesson.session_id)
+        _, pupil = await in_class_then_taken_over(lesson, one, two)
         # every page reconnects, now to the owner, on the same device
         back = []
         for client in lesson.clients:
@@ -145,12 +138,7 @@ async def test_people_who_come_back_to_the_new_owner_in_time_stay_in_the_room(pa
 async def test_the_new_owner_drops_whoever_does_not_come_back(pair):
     one, two = pair
     async with seeded_lesson(one, pupils=2) as lesson:
-        teacher = await lesson.staff("teacher")
-        await lesson.staff("assistant", "Mr Lee")
-        await lesson.pupil("p1")
-        assert (await teacher.send("admit_all"))["type"] == "ok"
-        await lapse(one)
-        await taken_on(two, lesson.session_id)
+        teacher, _ = await in_class_then_taken_over(lesson, one, two)
         again = await Client(two, lesson.session_id, teacher.cookie, teacher.who).connect()
         assert (await again.send("join"))["type"] == "ok"
         await asyncio.sleep(2.5)  # the assistant and the pupil never came back
@@ -163,12 +151,7 @@ async def test_the_new_owner_drops_whoever_does_not_come_back(pair):
 async def test_the_time_limit_ends_the_room_once_across_a_failover(pair):
     one, two = pair
     async with seeded_lesson(one, pupils=2) as lesson:
-        teacher = await lesson.staff("teacher")
-        await lesson.staff("assistant", "Mr Lee")
-        await lesson.pupil("p1")
-        assert (await teacher.send("admit_all"))["type"] == "ok"
-        await lapse(one)
-        await taken_on(two, lesson.session_id)
+        await in_class_then_taken_over(lesson, one, two)
         # both workers' clocks reach the warning, then the end: the old owner's room is still
         # running its timers, and only the owner's are written
         one.clock.advance(dt.timedelta(minutes=28))

@@ -162,9 +162,6 @@ class RoomAudience:
     def discard(self, conn: Connection) -> None:
         self.connections.discard(conn)
 
-    def present(self, participant: str, device: str) -> bool:
-        return any(c.participant == participant and c.device == device for c in self.connections)
-
     def bound(self, state: RoomState, conn: Connection) -> bool:
         """Whether this connection is the participant's current device in the room."""
         p = state.participants.get(conn.participant)

@@ -7,7 +7,7 @@ The web layer implements `Audience` (the room's WebSockets); the notify adapter 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from safeclass.app.event_store import InTransaction
@@ -40,8 +40,11 @@ class Audience(Protocol):
     async def disconnect_all(self, code: int, reason: str) -> None:
         """Close every connection at once (the end)."""
 
-    def present(self, participant: str, device: str) -> bool:
-        """Whether that participant has a connection open here from that device."""
+    def drop_unless_back(
+        self, participant: str, device: str, grace: float, drop: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Run `drop` after `grace` seconds unless that participant connects again from that
+        device first (a page reloaded; a room taken over from a worker that died)."""
 
     def signal(self, participant: str, device: str, message: dict[str, Any]) -> None:
         """Queue a message for one participant's connection on that device (media signalling,

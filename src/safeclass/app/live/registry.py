@@ -189,14 +189,14 @@ class Rooms:
                 await room.submit(cmd.ConnectionLost(p.id, p.device))
             return
 
-        async def later() -> None:
-            await asyncio.sleep(self._adopt_grace)
-            for p in connected:
-                if not room.audience.present(p.id, p.device):
-                    with contextlib.suppress(RoomClosedError, RoomFencedError):
-                        await room.submit(cmd.ConnectionLost(p.id, p.device))
+        for p in connected:
+            lost = cmd.ConnectionLost(p.id, p.device)
 
-        self._spawn(later(), f"adopted room {room.session_id}: who came back")
+            async def drop(lost: cmd.ConnectionLost = lost) -> None:
+                with contextlib.suppress(RoomClosedError, RoomFencedError):
+                    await room.submit(lost)
+
+            room.audience.drop_unless_back(p.id, p.device, self._adopt_grace, drop)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(work, name=name)

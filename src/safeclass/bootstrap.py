@@ -48,6 +48,7 @@ from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
+from safeclass.adapters.store.recordings import StoreRecordings
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.shared_limits import (
     LIMIT_KEY,
@@ -82,6 +83,7 @@ from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
+from safeclass.app.recordings import RecordingRows
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
 from safeclass.observability import Metrics
@@ -135,6 +137,11 @@ class Services:
     def family_reports(self) -> FamilyReportRows:
         """What families told the school through their links (the port, on the database)."""
         return StoreFamilyReports(self.engine)
+
+    @functools.cached_property
+    def recordings(self) -> RecordingRows:
+        """The record of the sessions' recordings (the port, on the database)."""
+        return StoreRecordings(self.engine)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -194,6 +201,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         engine=engine,
         event_log=event_log,
         records=StoreRecords(engine),
+        recordings=StoreRecordings(engine),
         clock=clock,
         audience_for=audiences.for_session,
         alerts=alerts,

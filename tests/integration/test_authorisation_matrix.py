@@ -551,7 +551,7 @@ async def _world(
         path = server.settings.data_dir / f"{uuid.uuid4().hex}.webm"
         path.write_bytes(b"\x1aE\xdf\xa3" + bytes(100))
         [world.recording_id] = await recordings.keep(
-            services.engine,
+            services.recordings,
             school_id=school.id,
             session_id=session_id,
             files=[RecordedFile("p1", path, now, now + dt.timedelta(seconds=5), 104, ("video",))],

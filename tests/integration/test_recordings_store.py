@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner, Result
 
 from safeclass.adapters.store import EventLog
+from safeclass.adapters.store.recordings import StoreRecordings
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app import recordings
 from safeclass.app.media_port import RecordedFile
@@ -51,7 +52,7 @@ async def kept(engine: AsyncEngine, folder: Path) -> tuple[str, str, list[str]]:
             )
         )
     ids = await recordings.keep(
-        engine,
+        StoreRecordings(engine),
         school_id=school_id,
         session_id=session_id,
         files=files,
@@ -67,15 +68,15 @@ async def test_each_file_is_kept_with_whom_it_shows_and_the_day_it_goes(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     school_id, session_id, ids = await kept(engine, tmp_path)
-    rows = await recordings.list_recordings(engine, school_id)
+    rows = await StoreRecordings(engine).list_recordings(school_id)
     assert [r.id for r in rows] == ids
     assert [(r.shown_name, r.seconds, r.kinds) for r in rows] == [
         ("Amelia R.", 95.0, ("audio", "video")),
         ("Mrs Khan", 125.0, ("audio", "video")),
     ]
     assert {r.delete_after for r in rows} == {NOW + dt.timedelta(days=30)}
-    assert await recordings.list_recordings(engine, "another-school") == []
-    assert len(await recordings.list_recordings(engine, None, session_id=session_id)) == 2
+    assert await StoreRecordings(engine).list_recordings("another-school") == []
+    assert len(await StoreRecordings(engine).list_recordings(None, session_id=session_id)) == 2
 
 
 # covers: C13
@@ -92,7 +93,7 @@ async def test_a_file_finished_again_after_a_crash_is_not_recorded_twice(
         kinds=("audio", "video"),
     )
     more = await recordings.keep(
-        engine,
+        StoreRecordings(engine),
         school_id=school_id,
         session_id=session_id,
         files=[again],
@@ -101,7 +102,7 @@ async def test_a_file_finished_again_after_a_crash_is_not_recorded_twice(
         keep_days=30,
     )
     assert more == []
-    assert len(await recordings.list_recordings(engine, school_id)) == len(ids) == 2
+    assert len(await StoreRecordings(engine).list_recordings(school_id)) == len(ids) == 2
 
 
 # covers: C13
@@ -132,8 +133,8 @@ async def test_retention_deletes_the_files_and_journals_it_and_a_missing_one_is_
     report = await run_retention(engine, NOW + dt.timedelta(days=30, minutes=1), log)
     assert report.recordings_deleted == 2 and report.problems == []
     assert not (tmp_path / "p1.webm").exists()
-    assert await recordings.list_recordings(engine, school_id) == []
-    gone = await recordings.list_recordings(engine, school_id, include_deleted=True)
+    assert await StoreRecordings(engine).list_recordings(school_id) == []
+    gone = await StoreRecordings(engine).list_recordings(school_id, include_deleted=True)
     assert all(r.deleted_at is not None for r in gone)
     journal = [e.payload for e in await EventLog(engine).read(school_id)]
     assert {j["recording"] for j in journal if j.get("deleted") == "recording"} == set(ids)
@@ -146,13 +147,13 @@ async def test_opening_a_recording_is_journalled_and_a_deleted_one_cannot_be_ope
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
     school_id, session_id, ids = await kept(engine, tmp_path)
-    log = EventLog(engine, TEST_CHAIN_KEY)
+    log, rows = EventLog(engine, TEST_CHAIN_KEY), StoreRecordings(engine)
     row = await recordings.opened(
-        engine, log, school_id=school_id, recording_id=ids[0], staff_id="dsl-1", now=NOW
+        rows, log, school_id=school_id, recording_id=ids[0], staff_id="dsl-1", now=NOW
     )
     assert row is not None and row.path == tmp_path / "p1.webm"
     nothing = await recordings.opened(
-        engine, log, school_id="another-school", recording_id=ids[0], staff_id="x", now=NOW
+        rows, log, school_id="another-school", recording_id=ids[0], staff_id="x", now=NOW
     )
     assert nothing is None
     journal = [(e.type, e.payload) for e in await log.read(school_id)]
@@ -161,6 +162,6 @@ async def test_opening_a_recording_is_journalled_and_a_deleted_one_cannot_be_ope
     ]
     await run_retention(engine, NOW + dt.timedelta(days=31), log)
     after = await recordings.opened(
-        engine, log, school_id=school_id, recording_id=ids[0], staff_id="dsl-1", now=NOW
+        rows, log, school_id=school_id, recording_id=ids[0], staff_id="dsl-1", now=NOW
     )
     assert after is None

@@ -30,7 +30,6 @@ from typing import Any
 import av
 
 from safeclass.adapters.store.sessions import load_session
-from safeclass.app.recordings import list_recordings
 from safeclass.app.retention import run_retention
 from tests.integration.families import staff_http
 from tests.integration.live import LiveServer, staff_cookie
@@ -157,7 +156,7 @@ class RecordedLesson(Lesson):
             60,
             start=seen[self.teacher.name],
         )
-        rows = await list_recordings(self.server.services.engine, self.school)
+        rows = await self.server.services.recordings.list_recordings(self.school)
         now = self.server.clock.now()
         files = {}
         for row in rows:
@@ -210,12 +209,11 @@ class RecordedLesson(Lesson):
             **{k: getattr(old.settings, k) for k in _MEDIA_SETTINGS},
         )
         await self.server.start()
-        engine = self.server.services.engine
         restored = [r.session_id for r in self.server.services.rooms.running()]
         self.server.clock.advance(dt.timedelta(minutes=50))  # past St Joseph's 45 minutes
 
         async def stored() -> int:
-            return len(await list_recordings(engine, self.school))
+            return len(await self.server.services.recordings.list_recordings(self.school))
 
         for _ in range(300):
             if await stored() > len(self.first_rows):
@@ -286,7 +284,7 @@ class RecordedLesson(Lesson):
 
     async def retention_deletes_them(self) -> None:
         engine = self.server.services.engine
-        rows = await list_recordings(engine, self.school)
+        rows = await self.server.services.recordings.list_recordings(self.school)
         now = self.server.clock.now()
         log = self.server.services.event_log
         early = await run_retention(engine, now + dt.timedelta(days=29), log)
@@ -296,7 +294,7 @@ class RecordedLesson(Lesson):
             "deleted_at_29_days": early.recordings_deleted,
             "deleted_at_31_days": late.recordings_deleted,
             "files_left": sum(1 for r in rows if r.path.exists()),
-            "listed_after": len(await list_recordings(engine, self.school)),
+            "listed_after": len(await self.server.services.recordings.list_recordings(self.school)),
             "problems": late.problems,
         }
 

@@ -5,6 +5,8 @@ can read); this module keeps their rows, each with `delete_after` fixed from the
 (`retention.recordings_days`) when it is made, which the retention job honours. Opening one is
 for the people the school names (the DSL and the head: `Capability.VIEW_RECORDINGS`), and every
 opening is written to the school's journal, so the record says who watched what and when.
+The rows are read and written through `RecordingRows` (on the database:
+`safeclass.adapters.store.recordings`, `Services.recordings`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import Recording
 from safeclass.app.event_store import EventStore, NewEntry
 from safeclass.app.live.media_calls import sharer_of
 from safeclass.app.media_port import RecordedFile
@@ -45,8 +44,31 @@ class RecordingRow:
         return (self.ended_at - self.started_at).total_seconds() if self.ended_at else 0.0
 
 
+class RecordingRows(Protocol):
+    """The record of recordings, as this module reads and writes it."""
+
+    async def known_paths(self, session_id: str, paths: Sequence[str]) -> set[str]:
+        """Which of these files are already on record for the session."""
+
+    async def add(self, school_id: str, rows: Sequence[RecordingRow]) -> None:
+        """Record these files of the school's, in one transaction."""
+
+    async def list_recordings(
+        self,
+        school_id: str | None,
+        *,
+        session_id: str | None = None,
+        include_deleted: bool = False,
+    ) -> list[RecordingRow]:
+        """A school's recordings (None: every school's, for the CLI), or one session's, oldest
+        first; the deleted ones only if asked."""
+
+    async def recording(self, school_id: str, recording_id: str) -> RecordingRow | None:
+        """One recording of the school's that has not been deleted; None otherwise."""
+
+
 async def keep(
-    engine: AsyncEngine,
+    rows: RecordingRows,
     *,
     school_id: str,
     session_id: str,
@@ -59,39 +81,27 @@ async def keep(
     (the same path: its stretch was finished again after a crash) is not recorded twice."""
     delete_after = now + dt.timedelta(days=keep_days)
     if files:
-        async with engine.connect() as conn:
-            known = set(
-                (
-                    await conn.execute(
-                        select(Recording.path).where(
-                            Recording.session_id == session_id,
-                            Recording.path.in_([str(f.path) for f in files]),
-                        )
-                    )
-                ).scalars()
-            )
+        known = await rows.known_paths(session_id, [str(f.path) for f in files])
         files = [f for f in files if str(f.path) not in known]
-    rows = [
-        {
-            "id": str(uuid.uuid4()),
-            "school_id": school_id,
-            "session_id": session_id,
-            "path": str(f.path),
-            "participant_id": _whose(f.participant_id),
-            "shown_name": _shown(f.participant_id, names),
-            "kinds": " ".join(f.kinds),
-            "size_bytes": f.size_bytes,
-            "started_at": f.started_at,
-            "ended_at": f.ended_at,
-            "delete_after": delete_after,
-            "deleted_at": None,
-        }
+    new = [
+        RecordingRow(
+            id=str(uuid.uuid4()),
+            session_id=session_id,
+            participant_id=_whose(f.participant_id),
+            shown_name=_shown(f.participant_id, names),
+            kinds=tuple(f.kinds),
+            path=f.path,
+            started_at=f.started_at,
+            ended_at=f.ended_at,
+            size_bytes=f.size_bytes,
+            delete_after=delete_after,
+            deleted_at=None,
+        )
         for f in files
     ]
-    if rows:
-        async with engine.begin() as conn:
-            await conn.execute(insert(Recording), rows)
-    return [str(r["id"]) for r in rows]
+    if new:
+        await rows.add(school_id, new)
+    return [r.id for r in new]
 
 
 def _whose(feed: str) -> str:
@@ -105,29 +115,8 @@ def _shown(feed: str, names: Mapping[str, str]) -> str:
     return f"{name} (screen)" if sharer_of(feed) is not None and name else name
 
 
-async def list_recordings(
-    engine: AsyncEngine,
-    school_id: str | None,
-    *,
-    session_id: str | None = None,
-    include_deleted: bool = False,
-) -> list[RecordingRow]:
-    """A school's recordings (None: every school's, for the CLI), or one session's, oldest
-    first."""
-    query = select(Recording)
-    if school_id is not None:
-        query = query.where(Recording.school_id == school_id)
-    if session_id is not None:
-        query = query.where(Recording.session_id == session_id)
-    if not include_deleted:
-        query = query.where(Recording.deleted_at.is_(None))
-    async with engine.connect() as conn:
-        found = (await conn.execute(query.order_by(Recording.started_at))).all()
-    return [_row(r) for r in found]
-
-
 async def opened(
-    engine: AsyncEngine,
+    rows: RecordingRows,
     event_log: EventStore,
     *,
     school_id: str,
@@ -137,36 +126,9 @@ async def opened(
 ) -> RecordingRow | None:
     """A recording about to be opened by a member of staff (None: no such recording here, or
     deleted); the opening is journalled first."""
-    async with engine.connect() as conn:
-        found = (
-            await conn.execute(
-                select(Recording).where(
-                    Recording.id == recording_id,
-                    Recording.school_id == school_id,
-                    Recording.deleted_at.is_(None),
-                )
-            )
-        ).first()
-    if found is None:
+    row = await rows.recording(school_id, recording_id)
+    if row is None:
         return None
-    row = _row(found)
     entry = {"recording": row.id, "session": row.session_id, "by": staff_id}
     await event_log.append(school_id, [NewEntry(RECORDING_OPENED, now.isoformat(), entry)])
     return row
-
-
-def _row(r: object) -> RecordingRow:
-    m = r._mapping  # type: ignore[attr-defined]
-    return RecordingRow(
-        id=m["id"],
-        session_id=m["session_id"],
-        participant_id=m["participant_id"],
-        shown_name=m["shown_name"] or "",
-        kinds=tuple((m["kinds"] or "").split()),
-        path=Path(m["path"]),
-        started_at=m["started_at"],  # aware UTC on every database (tables.UTCDateTime)
-        ended_at=m["ended_at"],
-        size_bytes=int(m["size_bytes"] or 0),
-        delete_after=m["delete_after"],
-        deleted_at=m["deleted_at"],
-    )

@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from safeclass.adapters.store import connect
-from safeclass.app.recordings import RecordingRow, list_recordings
+from safeclass.adapters.store.recordings import StoreRecordings
+from safeclass.app.recordings import RecordingRow
 from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import open_database
 
@@ -57,6 +58,8 @@ def list_command(
 async def _rows(url: str, session: str | None, deleted: bool) -> list[RecordingRow]:
     engine = connect(url)
     try:
-        return await list_recordings(engine, None, session_id=session, include_deleted=deleted)
+        return await StoreRecordings(engine).list_recordings(
+            None, session_id=session, include_deleted=deleted
+        )
     finally:
         await engine.dispose()

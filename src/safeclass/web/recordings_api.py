@@ -40,8 +40,8 @@ async def list_recordings(
     staff: AllowedStaff, request: Request, session_id: Annotated[str | None, Query()] = None
 ) -> list[RecordingOut]:
     """The school's recordings that have not been deleted, oldest first, with when each will be."""
-    rows = await recordings.list_recordings(
-        services_of(request).engine, staff.school_id, session_id=session_id
+    rows = await services_of(request).recordings.list_recordings(
+        staff.school_id, session_id=session_id
     )
     return [
         RecordingOut(
@@ -63,7 +63,7 @@ async def open_recording(recording_id: str, staff: AllowedStaff, request: Reques
     """The recording's WebM (audio and video of one participant); the opening is journalled."""
     services = services_of(request)
     row = await recordings.opened(
-        services.engine,
+        services.recordings,
         services.event_log,
         school_id=staff.school_id,
         recording_id=recording_id,

@@ -58,6 +58,7 @@ class Rooms:
         engine: AsyncEngine,
         event_log: EventStore,
         records: SchoolRecords,
+        recordings: recordings.RecordingRows,
         clock: Clock,
         audience_for: Callable[[str], Audience],
         alerts: Alerts,
@@ -73,6 +74,7 @@ class Rooms:
         self._engine = engine
         self._log = event_log
         self._records = records
+        self._recordings = recordings
         self._clock = clock
         self._audience_for = audience_for
         self._alerts = alerts
@@ -230,7 +232,7 @@ class Rooms:
     def _keeper(self, school_id: str, session_id: str) -> OnRecorded:
         async def keep(files: Sequence[RecordedFile], state: RoomState) -> None:
             await recordings.keep(
-                self._engine,
+                self._recordings,
                 school_id=school_id,
                 session_id=session_id,
                 files=files,

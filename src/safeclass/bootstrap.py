@@ -50,6 +50,7 @@ from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
 from safeclass.adapters.store.recordings import StoreRecordings
 from safeclass.adapters.store.records import StoreRecords
+from safeclass.adapters.store.resources import StoreResources
 from safeclass.adapters.store.shared_limits import (
     LIMIT_KEY,
     SharedLoginLimiter,
@@ -84,6 +85,7 @@ from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
 from safeclass.app.recordings import RecordingRows
+from safeclass.app.resources import ResourceRows
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
 from safeclass.observability import Metrics
@@ -142,6 +144,11 @@ class Services:
     def recordings(self) -> RecordingRows:
         """The record of the sessions' recordings (the port, on the database)."""
         return StoreRecordings(self.engine)
+
+    @functools.cached_property
+    def resources(self) -> ResourceRows:
+        """The links and files staff add to a lesson, as recorded (the port, on the database)."""
+        return StoreResources(self.engine)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:

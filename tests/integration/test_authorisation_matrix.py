@@ -537,7 +537,7 @@ async def _world(
             alerts=services.alerts,
         )
     world.resource_id = await resources.add_file(
-        services.engine,
+        services.resources,
         server.settings.data_dir,
         school_id=school.id,
         session_id=session_id,

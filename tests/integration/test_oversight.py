@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 
 from safeclass.adapters.store import EventLog, pupil_records, school_records
 from safeclass.adapters.store.records import StoreRecords
+from safeclass.adapters.store.resources import StoreResources
 from safeclass.adapters.store.sessions import create_session, load_session
 from safeclass.adapters.store.tables import (
     AttendanceMark,
@@ -222,7 +223,9 @@ async def test_stored_figures_equal_what_each_register_says(world: World):
     engine = world.server.services.engine
     await get(world, f"/staff/oversight?{PERIOD}")  # computes and stores the rows
     for sid in world.sessions:
-        report = await session_report(engine, StoreRecords(engine), EventLog(engine), sid)
+        report = await session_report(
+            engine, StoreRecords(engine), EventLog(engine), sid, resources=StoreResources(engine)
+        )
         async with engine.connect() as conn:
             stored = {
                 row.pupil_id: row
@@ -342,7 +345,11 @@ async def test_a_room_that_ends_keeps_its_rows_at_once(db_url: str, tmp_path: Pa
 
         await eventually(kept)
         report = await session_report(
-            engine, StoreRecords(engine), EventLog(engine), room.session_id
+            engine,
+            StoreRecords(engine),
+            EventLog(engine),
+            room.session_id,
+            resources=StoreResources(engine),
         )
         assert report.register.late == 1
 

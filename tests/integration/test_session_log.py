@@ -284,7 +284,7 @@ async def test_a_lessons_resources_go_with_its_log_when_the_policy_says(server: 
     session_id = await schedule(server, school, starts_at=START)
     engine, data_dir = server.services.engine, server.settings.data_dir
     await resources.add_file(
-        engine,
+        server.services.resources,
         data_dir,
         school_id=school.id,
         session_id=session_id,
@@ -307,7 +307,7 @@ async def test_a_link_opened_too_early_shows_the_agenda_and_what_is_coming(serve
     later = START + dt.timedelta(hours=2)  # the link opens an hour before: not yet
     session_id = await schedule(server, school, starts_at=later, agenda="Counting in fives")
     await resources.add_link(
-        server.services.engine,
+        server.services.resources,
         school_id=school.id,
         session_id=session_id,
         staff_id=school.teacher_id,
@@ -334,7 +334,7 @@ async def test_what_is_on_offer_for_the_lesson_is_on_record_as_the_room_opens_an
     session_id = await schedule(server, school, starts_at=START, agenda="Counting in fives")
     added = {
         title: await resources.add_link(
-            server.services.engine,
+            server.services.resources,
             school_id=school.id,
             session_id=session_id,
             staff_id=school.teacher_id,
@@ -345,7 +345,7 @@ async def test_what_is_on_offer_for_the_lesson_is_on_record_as_the_room_opens_an
         for title, url in (("Counting song", "https://example.org/song"), ("Gone", "https://x.org"))
     }
     await resources.remove(  # taken off again before the lesson: not on offer
-        server.services.engine,
+        server.services.resources,
         server.settings.data_dir,
         session_id=session_id,
         resource_id=added["Gone"],

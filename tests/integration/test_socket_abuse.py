@@ -165,7 +165,11 @@ async def test_thousands_of_staff_only_commands_from_a_pupil_leave_a_bounded_exa
             # replay skips them; the register counts them; the timeline tells them
             assert replay(stored.plan, stored.policy, entries).phase is Phase.ENDED
             report = await session_report(
-                live.services.engine, live.services.records, live.services.event_log, session_id
+                live.services.engine,
+                live.services.records,
+                live.services.event_log,
+                session_id,
+                resources=live.services.resources,
             )
             amelia_row = next(r for r in report.register.pupils if r.pupil_id == "p1")
             assert amelia_row.refused_attempts == 3015

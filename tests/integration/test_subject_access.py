@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.records import StoreRecords
+from safeclass.adapters.store.resources import StoreResources
 from safeclass.adapters.store.school_records import add_staff
 from safeclass.adapters.store.tables import (
     Concern,
@@ -219,7 +220,13 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     again = await erase_pupil(engine, world.log, "p3", None, "head-1", NOW)
     assert again.plan.erase == {}
     # the lesson's register still adds up, and names them no more
-    report = await session_report(engine, StoreRecords(engine), EventLog(engine), world.session_id)
+    report = await session_report(
+        engine,
+        StoreRecords(engine),
+        EventLog(engine),
+        world.session_id,
+        resources=StoreResources(engine),
+    )
     assert [p.name for p in report.register.pupils] == ["Amelia R.", "Erased pupil", "Oliver S."]
 
 

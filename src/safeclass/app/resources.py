@@ -10,6 +10,8 @@ downloads (`attachment`, `nosniff`), to the session's own pupils and the staff w
 Resources are the lesson's records, not the room's events: they are kept in their own table (who
 added each and when, who removed it and when), not in the session's hash-chained event log, which
 only the live room writes. The register's PDF and CSV list them from there, beside the log.
+The rows are read and written through `ResourceRows` (on the database:
+`safeclass.adapters.store.resources`, `Services.resources`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from safeclass.adapters.store.tables import SessionResource, Staff
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_TITLE = 200
@@ -83,6 +83,47 @@ class Resource:
     @property
     def is_file(self) -> bool:
         return self.url is None
+
+
+@dataclass(frozen=True, slots=True)
+class NewResource:
+    """A link (`url`) or a kept file (`filename`, `content_type`, `size_bytes`, `stored_name`)
+    added to a lesson by a member of staff."""
+
+    id: str
+    school_id: str
+    session_id: str
+    added_by: str  # the staff member's id
+    added_at: dt.datetime
+    title: str
+    url: str | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    size_bytes: int | None = None
+    stored_name: str | None = None
+
+
+class ResourceRows(Protocol):
+    """The lessons' resources as the records hold them (the files are this module's)."""
+
+    async def add(self, resource: NewResource) -> None:
+        """Record a resource, in its own transaction."""
+
+    async def remove(
+        self, session_id: str, resource_id: str, staff_id: str, now: dt.datetime
+    ) -> str | None:
+        """Mark one of the session's resources on offer as removed (by whom, when), in one
+        transaction; the name its file is kept under (None: a link). NoSuchResourceError if
+        the session has no such resource on offer."""
+
+    async def resources_of(
+        self, conn: AsyncConnection, session_id: str, *, with_removed: bool = False
+    ) -> list[Resource]:
+        """The session's resources in the order they were added (the removed ones too, if
+        asked), with the names of the staff who added and removed them."""
+
+    async def resource(self, session_id: str, resource_id: str) -> Resource | None:
+        """One of the session's resources on offer; None otherwise."""
 
 
 def folder_of(data_dir: Path) -> Path:
@@ -156,7 +197,7 @@ def safe_name(filename: str) -> str:
 
 
 async def add_link(
-    engine: AsyncEngine,
+    rows: ResourceRows,
     *,
     school_id: str,
     session_id: str,
@@ -167,7 +208,7 @@ async def add_link(
 ) -> str:
     title, url = check_link(title, url)
     return await _insert(
-        engine,
+        rows,
         school_id=school_id,
         session_id=session_id,
         staff_id=staff_id,
@@ -178,7 +219,7 @@ async def add_link(
 
 
 async def add_file(
-    engine: AsyncEngine,
+    rows: ResourceRows,
     data_dir: Path,
     *,
     school_id: str,
@@ -199,7 +240,7 @@ async def add_file(
     path.chmod(0o600)
     try:
         return await _insert(
-            engine,
+            rows,
             school_id=school_id,
             session_id=session_id,
             staff_id=staff_id,
@@ -216,31 +257,40 @@ async def add_file(
 
 
 async def _insert(
-    engine: AsyncEngine,
+    rows: ResourceRows,
     *,
     school_id: str,
     session_id: str,
     staff_id: str,
     now: dt.datetime,
-    **values: object,
+    title: str,
+    url: str | None = None,
+    filename: str | None = None,
+    content_type: str | None = None,
+    size_bytes: int | None = None,
+    stored_name: str | None = None,
 ) -> str:
     resource_id = str(uuid.uuid4())
-    async with engine.begin() as conn:
-        await conn.execute(
-            insert(SessionResource).values(
-                id=resource_id,
-                school_id=school_id,
-                session_id=session_id,
-                added_by=staff_id,
-                added_at=now,
-                **values,
-            )
+    await rows.add(
+        NewResource(
+            id=resource_id,
+            school_id=school_id,
+            session_id=session_id,
+            added_by=staff_id,
+            added_at=now,
+            title=title,
+            url=url,
+            filename=filename,
+            content_type=content_type,
+            size_bytes=size_bytes,
+            stored_name=stored_name,
         )
+    )
     return resource_id
 
 
 async def remove(
-    engine: AsyncEngine,
+    rows: ResourceRows,
     data_dir: Path,
     *,
     session_id: str,
@@ -249,74 +299,20 @@ async def remove(
     now: dt.datetime,
 ) -> None:
     """Stop offering a resource: its row stays (for the register), its file is deleted."""
-    async with engine.begin() as conn:
-        row = (
-            await conn.execute(
-                select(SessionResource.stored_name).where(
-                    SessionResource.id == resource_id,
-                    SessionResource.session_id == session_id,
-                    SessionResource.removed_at.is_(None),
-                )
-            )
-        ).one_or_none()
-        if row is None:
-            raise NoSuchResourceError(resource_id)
-        await conn.execute(
-            update(SessionResource)
-            .where(SessionResource.id == resource_id)
-            .values(removed_by=staff_id, removed_at=now)
-        )
-    if row.stored_name:
-        (folder_of(data_dir) / row.stored_name).unlink(missing_ok=True)
-
-
-async def resources_of(
-    conn: AsyncConnection, session_id: str, *, with_removed: bool = False
-) -> list[Resource]:
-    """The session's resources in the order they were added (the removed ones too, if asked)."""
-    adder, remover = Staff.__table__.alias("adder"), Staff.__table__.alias("remover")
-    query = (
-        select(
-            SessionResource.__table__,
-            adder.c.name.label("adder_name"),
-            remover.c.name.label("remover_name"),
-        )
-        .join(adder, adder.c.id == SessionResource.added_by)
-        .outerjoin(remover, remover.c.id == SessionResource.removed_by)
-        .where(SessionResource.session_id == session_id)
-        .order_by(SessionResource.added_at, SessionResource.id)
-    )
-    if not with_removed:
-        query = query.where(SessionResource.removed_at.is_(None))
-    rows = (await conn.execute(query)).all()
-    return [
-        Resource(
-            id=r.id,
-            title=r.title,
-            url=r.url,
-            filename=r.filename,
-            content_type=r.content_type,
-            size_bytes=r.size_bytes,
-            added_by=r.adder_name,
-            added_at=r.added_at,
-            removed_by=r.remover_name,
-            removed_at=r.removed_at,
-            stored_name=r.stored_name,
-        )
-        for r in rows
-    ]
+    stored_name = await rows.remove(session_id, resource_id, staff_id, now)
+    if stored_name:
+        (folder_of(data_dir) / stored_name).unlink(missing_ok=True)
 
 
 async def file_of(
-    engine: AsyncEngine, data_dir: Path, session_id: str, resource_id: str
+    rows: ResourceRows, data_dir: Path, session_id: str, resource_id: str
 ) -> tuple[Resource, Path]:
     """A file resource of this session and where it is; NoSuchResourceError otherwise (a link,
     a removed one, another session's: the same)."""
-    async with engine.connect() as conn:
-        found = [r for r in await resources_of(conn, session_id) if r.id == resource_id]
-    if not found or found[0].stored_name is None:
+    found = await rows.resource(session_id, resource_id)
+    if found is None or found.stored_name is None:
         raise NoSuchResourceError(resource_id)
-    path = folder_of(data_dir) / found[0].stored_name
+    path = folder_of(data_dir) / found.stored_name
     if not path.is_file():
         raise NoSuchResourceError(resource_id)
-    return found[0], path
+    return found, path

@@ -30,6 +30,7 @@ from safeclass.adapters.store import school_records
 from safeclass.adapters.store.db import connect
 from safeclass.adapters.store.event_log import CHAIN_KEY, EventLog
 from safeclass.adapters.store.records import StoreRecords
+from safeclass.adapters.store.resources import StoreResources
 from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app.register import Register
 from safeclass.app.reports import compliance, register_csv, register_pdf
@@ -280,7 +281,13 @@ def _load(session_id: str, url: str | None, data_dir: Path | None) -> SessionRep
 async def _read(url: str, session_id: str) -> SessionReport:
     engine = connect(url)
     try:
-        return await session_report(engine, StoreRecords(engine), EventLog(engine), session_id)
+        return await session_report(
+            engine,
+            StoreRecords(engine),
+            EventLog(engine),
+            session_id,
+            resources=StoreResources(engine),
+        )
     finally:
         await engine.dispose()
 

@@ -31,7 +31,6 @@ from babel.dates import format_date, format_time
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from safeclass.app import resources
 from safeclass.app.attempt_limits import TooManyAttemptsError
 from safeclass.app.family_reports import lesson_staff
 from safeclass.app.identity import STAFF_COOKIE, pupil_cookie
@@ -208,7 +207,7 @@ async def _too_early(request: Request, found: OpenedLink) -> HTMLResponse:
     services = services_of(request)
     stored = await services.records.load_session(found.session_id)
     async with services.engine.connect() as conn:
-        offered = await resources.resources_of(conn, found.session_id)
+        offered = await services.resources.resources_of(conn, found.session_id)
     if not stored.agenda and not offered:
         return shown
     gettext = i18n.translations(i18n.language_of(request)).gettext

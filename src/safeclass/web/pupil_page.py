@@ -15,7 +15,6 @@ from __future__ import annotations
 from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
-from safeclass.app import resources
 from safeclass.app.identity import PupilIdentity
 from safeclass.web import i18n
 from safeclass.web.deps import services_of
@@ -32,7 +31,7 @@ async def pupil_room(request: Request, pupil: PupilIdentity) -> HTMLResponse:
     services = services_of(request)
     stored = await services.records.load_session(pupil.session_id)
     async with services.engine.connect() as conn:
-        kept = await resources.resources_of(conn, pupil.session_id)
+        kept = await services.resources.resources_of(conn, pupil.session_id)
     return render(
         request,
         "pupil_room.html",

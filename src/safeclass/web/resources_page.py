@@ -76,7 +76,7 @@ async def _add(
                 name = upload.filename or ""
                 data = await upload.read(resources.MAX_BYTES + 1)
             await resources.add_file(
-                services.engine,
+                services.resources,
                 services.settings.data_dir,
                 title=title,
                 filename=name,
@@ -85,7 +85,7 @@ async def _add(
             )
         else:
             await resources.add_link(
-                services.engine,
+                services.resources,
                 title=title,
                 url=values["url"],
                 **common,  # type: ignore[arg-type]
@@ -114,7 +114,7 @@ async def remove_resource(
     services = services_of(request)
     try:
         await resources.remove(
-            services.engine,
+            services.resources,
             services.settings.data_dir,
             session_id=session_id,
             resource_id=resource_id,
@@ -155,7 +155,7 @@ async def _send(request: Request, session_id: str, resource_id: str) -> Response
     services = services_of(request)
     try:
         found, path = await resources.file_of(
-            services.engine, services.settings.data_dir, session_id, resource_id
+            services.resources, services.settings.data_dir, session_id, resource_id
         )
     except resources.NoSuchResourceError:
         raise HTTPException(404, NO_SUCH) from None

@@ -116,7 +116,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     found = await reports_for(services.family_reports, stored.school_id, session_id)
     async with services.engine.connect() as conn:
         waiting = await waiting_notices(conn, session_id, now, can_deliver=services.delivers)
-        kept = await resources.resources_of(conn, session_id)
+        kept = await services.resources.resources_of(conn, session_id)
     told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
     open_for_links = line.state in ("soon", "now")
@@ -285,7 +285,12 @@ async def register_as_csv(session_id: str, access: AllowedSession, request: Requ
     if not _register_ready(access.session, services.clock.now()):
         return _problem(request, "register_not_ready")
     report = await session_report(
-        services.engine, services.records, services.event_log, session_id, access.session.school_id
+        services.engine,
+        services.records,
+        services.event_log,
+        session_id,
+        access.session.school_id,
+        resources=services.resources,
     )
     return Response(
         # with a byte-order mark, as the CLI's file: Excel then shows "Siân", not "SiÃ¢n"
@@ -302,7 +307,12 @@ async def register_as_pdf(session_id: str, access: AllowedSession, request: Requ
     if not _register_ready(access.session, services.clock.now()):
         return _problem(request, "register_not_ready")
     report = await session_report(
-        services.engine, services.records, services.event_log, session_id, access.session.school_id
+        services.engine,
+        services.records,
+        services.event_log,
+        session_id,
+        access.session.school_id,
+        resources=services.resources,
     )
     body = await asyncio.to_thread(register_pdf, report.register, report.timeline)
     return Response(body, media_type="application/pdf", headers=_download(access.session, "pdf"))

@@ -1,6 +1,7 @@
 """One session's register and timeline, read from the database (its plan, policy and log).
 
-The plan and policy come through the school-records port, the log through the event store.
+The plan and policy come through the school-records port, the log through the event store, the
+lesson's resources through their own (`resources.ResourceRows`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.app.event_store import EventStore
 from safeclass.app.register import Register, ResourceLine, build_register
-from safeclass.app.resources import resources_of
+from safeclass.app.resources import ResourceRows
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.school_records import SchoolRecords
 from safeclass.app.timeline import TimelineLine, build_timeline
@@ -32,6 +33,8 @@ async def session_report(
     log: EventStore,
     session_id: str,
     school_id: str | None = None,
+    *,
+    resources: ResourceRows,
 ) -> SessionReport:
     """The register and timeline of a session; raises SessionNotFoundError if there is none.
 
@@ -46,7 +49,7 @@ async def session_report(
     async with engine.connect() as conn:
         alerts = await alert_deliveries(conn, session_id)
         parents = await parent_deliveries(conn, session_id)
-        kept = await resources_of(conn, session_id, with_removed=True)
+        kept = await resources.resources_of(conn, session_id, with_removed=True)
     offered = [
         ResourceLine(r.title, r.url or r.filename or "", r.added_by, r.added_at)
         if r.removed_at is None

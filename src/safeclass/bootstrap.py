@@ -51,6 +51,7 @@ from safeclass.adapters.store.pg_lead import PgLead
 from safeclass.adapters.store.recordings import StoreRecordings
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.resources import StoreResources
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.adapters.store.shared_limits import (
     LIMIT_KEY,
     SharedLoginLimiter,
@@ -241,7 +242,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         lead = PgLead(engine, settings.worker_id)
         lead.start()
     housekeeping = Housekeeping(
-        engine,
+        StoreRetention(engine),
         records,
         rooms,
         clock,

@@ -22,6 +22,7 @@ from sqlalchemy import delete, insert, select, text, update
 from typer.testing import CliRunner, Result
 
 from safeclass.adapters.store import EventLog, NewEntry, connect, school_records, upgrade
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.adapters.store.sessions import create_session, load_session
 from safeclass.adapters.store.tables import Session, SessionEvent, SessionLogHead, SessionPupil
 from safeclass.app.clock import AdjustableClock
@@ -449,7 +450,9 @@ def test_a_log_deleted_by_retention_is_not_called_missing_and_a_never_opened_ses
         engine = connect(db_url)
         try:
             log = EventLog(engine, chain_key_for(tmp_path))
-            report = await run_retention(engine, dt.datetime.now(dt.UTC) + 500 * DAY, log)
+            report = await run_retention(
+                StoreRetention(engine), dt.datetime.now(dt.UTC) + 500 * DAY, log
+            )
             assert report.session_logs_deleted == 1
             async with engine.begin() as conn:
                 school_id, version_id = (

@@ -370,13 +370,14 @@ async def test_a_concern_whose_alert_never_went_is_not_held(server: LiveServer):
 async def test_a_log_deleted_by_retention_on_its_day_is_said_so_not_called_tampered(
     server: LiveServer,
 ):
+    from safeclass.adapters.store.retention import StoreRetention
     from safeclass.app.retention import run_retention
 
     school = await make_school(server.services)
     session_id = await run_lesson(server, school)
     services = server.services
     report = await run_retention(
-        services.engine, START + dt.timedelta(days=500), services.event_log
+        StoreRetention(services.engine), START + dt.timedelta(days=500), services.event_log
     )
     assert report.session_logs_deleted == 1
     gone = await report_of(server, session_id)

@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 
 from safeclass.adapters.store import school_records
 from safeclass.adapters.store.event_log import EventLog
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.adapters.store.tables import Concern, ConcernEntry, Notification, Pupil
 from safeclass.app import concerns
 from safeclass.app.clock import AdjustableClock
@@ -435,10 +436,12 @@ async def test_a_concern_is_kept_until_the_pupils_birthday_then_deleted_whole(se
     )
     record = await concerns.load(engine, school.id, concern_id)
     assert record is not None and record.keep_until == dt.date(2044, 2, 28)  # aged 25
-    kept = await run_retention(engine, server.clock.now(), server.services.event_log)
+    kept = await run_retention(
+        StoreRetention(engine), server.clock.now(), server.services.event_log
+    )
     assert kept.concerns_deleted == 0
     later = dt.datetime(2044, 3, 1, tzinfo=dt.UTC)
-    report = await run_retention(engine, later, server.services.event_log)
+    report = await run_retention(StoreRetention(engine), later, server.services.event_log)
     assert report.concerns_deleted == 1
     assert await concerns.load(engine, school.id, concern_id) is None
     async with engine.connect() as conn:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from safeclass.adapters.store import EventLog
 from safeclass.adapters.store.recordings import StoreRecordings
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app import recordings
 from safeclass.app.media_port import RecordedFile
@@ -128,9 +129,11 @@ async def test_retention_deletes_the_files_and_journals_it_and_a_missing_one_is_
     school_id, _, ids = await kept(engine, tmp_path)
     (tmp_path / "t1.webm").unlink()  # someone removed it by hand
     log = EventLog(engine, TEST_CHAIN_KEY)
-    early = await run_retention(engine, NOW + dt.timedelta(days=29), log)
+    early = await run_retention(StoreRetention(engine), NOW + dt.timedelta(days=29), log)
     assert early.recordings_deleted == 0
-    report = await run_retention(engine, NOW + dt.timedelta(days=30, minutes=1), log)
+    report = await run_retention(
+        StoreRetention(engine), NOW + dt.timedelta(days=30, minutes=1), log
+    )
     assert report.recordings_deleted == 2 and report.problems == []
     assert not (tmp_path / "p1.webm").exists()
     assert await StoreRecordings(engine).list_recordings(school_id) == []
@@ -160,7 +163,7 @@ async def test_opening_a_recording_is_journalled_and_a_deleted_one_cannot_be_ope
     assert journal == [
         ("RecordingOpened", {"recording": ids[0], "session": session_id, "by": "dsl-1"})
     ]
-    await run_retention(engine, NOW + dt.timedelta(days=31), log)
+    await run_retention(StoreRetention(engine), NOW + dt.timedelta(days=31), log)
     after = await recordings.opened(
         rows, log, school_id=school_id, recording_id=ids[0], staff_id="dsl-1", now=NOW
     )

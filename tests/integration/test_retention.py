@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Concern, Invitation, PupilPass, Recording
 from safeclass.app.retention import run_retention
@@ -103,7 +104,7 @@ async def test_each_record_goes_when_the_policy_says_and_nothing_earlier(
     log = EventLog(engine, chain_key_for(tmp_path))
 
     # Claydon: chat text goes as soon as the session is over (chat_messages_days = 0)
-    report = await run_retention(engine, START + dt.timedelta(hours=1), log)
+    report = await run_retention(StoreRetention(engine), START + dt.timedelta(hours=1), log)
     assert report.chat_messages_blanked == 2
     assert report.invitations_deleted == 0
     entries = await log.read(session_id)
@@ -115,21 +116,21 @@ async def test_each_record_goes_when_the_policy_says_and_nothing_earlier(
     assert (await log.verify(session_id)).ok
 
     # a second run the same day changes nothing
-    again = await run_retention(engine, START + dt.timedelta(hours=2), log)
+    again = await run_retention(StoreRetention(engine), START + dt.timedelta(hours=2), log)
     assert again.total == 0
 
     # invitations after 7 days; the recording after 30; the concern is still kept
-    report = await run_retention(engine, START + 8 * DAY, log)
+    report = await run_retention(StoreRetention(engine), START + 8 * DAY, log)
     assert report.invitations_deleted == 1
     assert await _count(engine, Invitation) == 0
     assert recording.exists()
-    report = await run_retention(engine, START + 31 * DAY, log)
+    report = await run_retention(StoreRetention(engine), START + 31 * DAY, log)
     assert report.recordings_deleted == 1
     assert not recording.exists()
     assert await _count(engine, Concern) == 1
 
     # the whole session log after 400 days; the school journal says so without the content
-    report = await run_retention(engine, START + 401 * DAY, log)
+    report = await run_retention(StoreRetention(engine), START + 401 * DAY, log)
     assert report.session_logs_deleted == 1
     assert await log.read(session_id) == []
     journal = await log.read(school_id)
@@ -138,7 +139,7 @@ async def test_each_record_goes_when_the_policy_says_and_nothing_earlier(
     assert await _count(engine, Concern) == 1  # safeguarding concerns outlive the session log
 
     # the concern goes only after its keep-until date (the pupil's 25th birthday by default)
-    report = await run_retention(engine, START + 365 * 19 * DAY, log)
+    report = await run_retention(StoreRetention(engine), START + 365 * 19 * DAY, log)
     assert report.concerns_deleted == 1
     journal = await log.read(school_id)
     assert journal[-1].payload == {"deleted": "concern", "concern": "con1"}

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from safeclass.adapters.auth.logins import csrf_token
 from safeclass.adapters.store import EventLog
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.adapters.store.tables import SessionResource
 from safeclass.app import resources
 from safeclass.app.clock import AdjustableClock
@@ -296,7 +297,7 @@ async def test_a_lessons_resources_go_with_its_log_when_the_policy_says(server: 
     )
     assert (await kept(server))[0] == 1
     await run_retention(
-        engine, START + dt.timedelta(days=3650), server.services.event_log, data_dir
+        StoreRetention(engine), START + dt.timedelta(days=3650), server.services.event_log, data_dir
     )
     assert await kept(server) == (0, [])
 

@@ -29,6 +29,7 @@ from typing import Any
 
 import av
 
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.retention import run_retention
 from tests.integration.families import staff_http
@@ -287,8 +288,8 @@ class RecordedLesson(Lesson):
         rows = await self.server.services.recordings.list_recordings(self.school)
         now = self.server.clock.now()
         log = self.server.services.event_log
-        early = await run_retention(engine, now + dt.timedelta(days=29), log)
-        late = await run_retention(engine, now + dt.timedelta(days=31), log)
+        early = await run_retention(StoreRetention(engine), now + dt.timedelta(days=29), log)
+        late = await run_retention(StoreRetention(engine), now + dt.timedelta(days=31), log)
         self.results["retention"] = {
             "rows": len(rows),
             "deleted_at_29_days": early.recordings_deleted,

@@ -24,15 +24,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from safeclass.app.checkpoints import CheckpointRecords, send_checkpoints
 from safeclass.app.clock import Clock
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.event_store import EventStore
 from safeclass.app.live.ownership import RoomElsewhereError
 from safeclass.app.live.registry import Rooms
-from safeclass.app.retention import run_retention
+from safeclass.app.retention import RetentionRows, run_retention
 from safeclass.app.revocations import RevocationWatch
 from safeclass.app.run_once import CHECKPOINTS, RETENTION, Lead, run_led
 from safeclass.app.school_records import SchoolRecords
@@ -43,7 +41,7 @@ log = logging.getLogger(__name__)
 class Housekeeping:
     def __init__(
         self,
-        engine: AsyncEngine,
+        retention: RetentionRows,
         records: SchoolRecords,
         rooms: Rooms,
         clock: Clock,
@@ -64,7 +62,7 @@ class Housekeeping:
         """`data_dir`: the server's data folder (retention deletes lessons' resource files);
         `lead`: a cluster's lead, which alone runs retention and checkpoints (None: one process);
         checkpoints are sent when given their key and `checkpoint_records`."""
-        self._engine = engine
+        self._retention = retention
         self._records = records
         self._data_dir = data_dir
         self._log = event_log
@@ -143,7 +141,9 @@ class Housekeeping:
 
     async def _retain(self) -> None:
         try:
-            report = await run_retention(self._engine, self._clock.now(), self._log, self._data_dir)
+            report = await run_retention(
+                self._retention, self._clock.now(), self._log, self._data_dir
+            )
         except Exception:  # retried at the next run; the server goes on
             log.exception("retention run failed")
         else:

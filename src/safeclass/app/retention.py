@@ -13,39 +13,76 @@ retention period never revives data that was due to go. What goes, by policy:
   lesson's resources (links and files families could open, `resources.py`) go with it;
 - safeguarding concerns: kept until their `keep_until` date (the pupil's 25th birthday by
   default), then deleted and journalled.
-Nothing deleted is copied into the record of its deletion.
+Nothing deleted is copied into the record of its deletion. The records are read and deleted
+through `RetentionRows` (on the database: `safeclass.adapters.store.retention`); the log's own
+entries through the event store.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from safeclass.adapters.store.tables import (
-    AttendanceMark,
-    AttendanceStamp,
-    BehaviourMark,
-    Concern,
-    ConcernEntry,
-    ConcernPupil,
-    Invitation,
-    ParentReport,
-    PolicyVersion,
-    PupilPass,
-    Recording,
-    Session,
-    SessionEvent,
-    SessionLogHead,
-    SessionResource,
-)
 from safeclass.app.event_store import EventStore, NewEntry
-from safeclass.policy import loads
+from safeclass.policy import Policy, loads
 
 RETENTION = "RetentionApplied"
+
+
+@dataclass(frozen=True, slots=True)
+class RetainedSession:
+    """A session, when it was planned, and the TOML of the policy version that governs it."""
+
+    session_id: str
+    school_id: str
+    starts_at: dt.datetime
+    minutes: int
+    policy_toml: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueRecording:
+    """A recording whose `delete_after` has come, and where its file is."""
+
+    recording_id: str
+    school_id: str
+    session_id: str
+    path: str
+
+
+class RetentionRows(Protocol):
+    """What retention reads and deletes of the school's records (not of the log itself)."""
+
+    async def sessions(self) -> list[RetainedSession]:
+        """Every session of every school."""
+
+    async def delete_invitations(self, session_id: str) -> int:
+        """Delete the session's invitations, their pupil passes and the parents' reports sent
+        through them, in one transaction; how many invitations went."""
+
+    async def delete_session_log(self, session_id: str) -> int:
+        """Delete the session's log entries and head, the register's rows kept for the head's
+        view, and its invitations with their passes and reports, in one transaction; how many
+        entries went."""
+
+    async def delete_resources(
+        self, session_id: str, delete_files: Callable[[Sequence[str]], None]
+    ) -> None:
+        """In one transaction: hand the names the session's resource files are kept under to
+        `delete_files`, then delete the session's resources."""
+
+    async def recordings_due(self, now: dt.datetime) -> list[DueRecording]:
+        """The recordings not yet deleted whose `delete_after` is `now` or before."""
+
+    async def recording_deleted(self, recording_id: str, at: dt.datetime) -> None:
+        """Mark a recording deleted (its file is gone)."""
+
+    async def delete_concerns_due(self, today: dt.date) -> list[tuple[str, str]]:
+        """Delete every concern kept until before `today`, with its entries and pupils, in one
+        transaction; the (concern id, school id) of each."""
 
 
 @dataclass(slots=True)
@@ -69,7 +106,7 @@ class RetentionReport:
 
 
 async def run_retention(
-    engine: AsyncEngine, now: dt.datetime, log: EventStore, data_dir: Path | None = None
+    rows: RetentionRows, now: dt.datetime, log: EventStore, data_dir: Path | None = None
 ) -> RetentionReport:
     """Apply every session's retention periods as of `now`. Safe to run again at any time.
 
@@ -77,35 +114,24 @@ async def run_retention(
     `data_dir` is the server's data folder, where the lessons' resource files are.
     """
     report = RetentionReport()
-    async with engine.connect() as conn:
-        sessions = (
-            await conn.execute(
-                select(
-                    Session.id,
-                    Session.school_id,
-                    Session.starts_at,
-                    Session.minutes,
-                    PolicyVersion.toml,
-                ).join(PolicyVersion, PolicyVersion.id == Session.policy_version_id)
-            )
-        ).all()
-    policies: dict[str, object] = {}
-    for session_id, school_id, starts_at, minutes, toml in sessions:
+    policies: dict[str, Policy] = {}
+    for session in await rows.sessions():
+        session_id, school_id, toml = session.session_id, session.school_id, session.policy_toml
         policy = policies.get(toml) or loads(toml)
         policies[toml] = policy
-        retention = policy.retention  # type: ignore[attr-defined]
-        over = starts_at + dt.timedelta(minutes=minutes)
+        retention = policy.retention
+        over = session.starts_at + dt.timedelta(minutes=session.minutes)
         if now >= over + dt.timedelta(days=retention.session_log_days):
-            if await _delete_session_log(engine, log, school_id, session_id, now):
+            if await _delete_session_log(rows, log, school_id, session_id, now):
                 report.session_logs_deleted += 1
-            await _delete_resources(engine, data_dir, session_id)
+            await _delete_resources(rows, data_dir, session_id)
             continue
         if now >= over + dt.timedelta(days=retention.chat_messages_days):
             report.chat_messages_blanked += await _blank_chat(log, session_id, now)
         if now >= over + dt.timedelta(days=retention.invitations_days):
-            report.invitations_deleted += await _delete_invitations(engine, session_id)
-    report.recordings_deleted += await _delete_recordings(engine, log, now, report)
-    report.concerns_deleted += await _delete_concerns(engine, log, now)
+            report.invitations_deleted += await rows.delete_invitations(session_id)
+    report.recordings_deleted += await _delete_recordings(rows, log, now, report)
+    report.concerns_deleted += await _delete_concerns(rows, log, now)
     return report
 
 
@@ -123,14 +149,6 @@ async def _blank_chat(log: EventStore, session_id: str, now: dt.datetime) -> int
     return len(due)
 
 
-async def _delete_invitations(engine: AsyncEngine, session_id: str) -> int:
-    async with engine.begin() as conn:
-        await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
-        await conn.execute(delete(ParentReport).where(ParentReport.session_id == session_id))
-        result = await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))
-        return int(result.rowcount or 0)
-
-
 async def _journal(
     log: EventStore, school_id: str, now: dt.datetime, what: dict[str, object]
 ) -> None:
@@ -138,20 +156,9 @@ async def _journal(
 
 
 async def _delete_session_log(
-    engine: AsyncEngine, log: EventStore, school_id: str, session_id: str, now: dt.datetime
+    rows: RetentionRows, log: EventStore, school_id: str, session_id: str, now: dt.datetime
 ) -> bool:
-    async with engine.begin() as conn:
-        result = await conn.execute(
-            delete(SessionEvent).where(SessionEvent.session_id == session_id)
-        )
-        deleted = int(result.rowcount or 0)
-        await conn.execute(delete(SessionLogHead).where(SessionLogHead.session_id == session_id))
-        # the register's rows kept for the head's view (app/oversight.py) go with the log
-        for kept in (AttendanceMark, BehaviourMark, AttendanceStamp):
-            await conn.execute(delete(kept).where(kept.session_id == session_id))
-        await conn.execute(delete(PupilPass).where(PupilPass.session_id == session_id))
-        await conn.execute(delete(ParentReport).where(ParentReport.session_id == session_id))
-        await conn.execute(delete(Invitation).where(Invitation.session_id == session_id))
+    deleted = await rows.delete_session_log(session_id)
     if deleted:
         await _journal(
             log,
@@ -162,70 +169,41 @@ async def _delete_session_log(
     return deleted > 0
 
 
-async def _delete_resources(engine: AsyncEngine, data_dir: Path | None, session_id: str) -> None:
+async def _delete_resources(rows: RetentionRows, data_dir: Path | None, session_id: str) -> None:
     """A lesson's resources go with its log: the files, then the rows."""
-    async with engine.begin() as conn:
-        stored = (
-            await conn.execute(
-                select(SessionResource.stored_name).where(
-                    SessionResource.session_id == session_id,
-                    SessionResource.stored_name.is_not(None),
-                )
-            )
-        ).scalars()
+
+    def delete_files(stored: Sequence[str]) -> None:
         if data_dir is not None:
             for name in stored:
                 (data_dir / "resources" / str(name)).unlink(missing_ok=True)
-        await conn.execute(delete(SessionResource).where(SessionResource.session_id == session_id))
+
+    await rows.delete_resources(session_id, delete_files)
 
 
 async def _delete_recordings(
-    engine: AsyncEngine, log: EventStore, now: dt.datetime, report: RetentionReport
+    rows: RetentionRows, log: EventStore, now: dt.datetime, report: RetentionReport
 ) -> int:
-    async with engine.connect() as conn:
-        due = (
-            await conn.execute(
-                select(
-                    Recording.id, Recording.school_id, Recording.session_id, Recording.path
-                ).where(Recording.deleted_at.is_(None), Recording.delete_after <= now)
-            )
-        ).all()
     count = 0
-    for rec_id, school_id, session_id, path in due:
+    for due in await rows.recordings_due(now):
+        rec_id = due.recording_id
         try:
-            Path(path).unlink(missing_ok=True)
+            Path(due.path).unlink(missing_ok=True)
         except OSError as exc:
             report.problems.append(f"recording {rec_id}: cannot delete its file: {exc}")
             continue
-        async with engine.begin() as conn:
-            await conn.execute(
-                update(Recording).where(Recording.id == rec_id).values(deleted_at=now)
-            )
+        await rows.recording_deleted(rec_id, now)
         await _journal(
             log,
-            school_id,
+            due.school_id,
             now,
-            {"deleted": "recording", "recording": rec_id, "session": session_id},
+            {"deleted": "recording", "recording": rec_id, "session": due.session_id},
         )
         count += 1
     return count
 
 
-async def _delete_concerns(engine: AsyncEngine, log: EventStore, now: dt.datetime) -> int:
-    today = now.date()
-    async with engine.begin() as conn:
-        due = (
-            await conn.execute(
-                select(Concern.id, Concern.school_id).where(
-                    Concern.keep_until.is_not(None), Concern.keep_until < today
-                )
-            )
-        ).all()
-        if due:
-            ids = [c for c, _ in due]  # its entries and pupils go with it
-            await conn.execute(delete(ConcernEntry).where(ConcernEntry.concern_id.in_(ids)))
-            await conn.execute(delete(ConcernPupil).where(ConcernPupil.concern_id.in_(ids)))
-            await conn.execute(delete(Concern).where(Concern.id.in_(ids)))
+async def _delete_concerns(rows: RetentionRows, log: EventStore, now: dt.datetime) -> int:
+    due = await rows.delete_concerns_due(now.date())  # its entries and pupils go with it
     for concern_id, school_id in due:
         await _journal(log, school_id, now, {"deleted": "concern", "concern": concern_id})
     return len(due)

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.retention import StoreRetention
 from safeclass.app.retention import RetentionReport, run_retention
 from safeclass.cli.options import (
     DatabaseUrlOption,
@@ -69,6 +70,6 @@ def _parse(text: str) -> dt.datetime:
 async def _run(url: str, now: dt.datetime, chain_key: bytes, folder: Path) -> RetentionReport:
     engine = connect(url)
     try:
-        return await run_retention(engine, now, EventLog(engine, chain_key), folder)
+        return await run_retention(StoreRetention(engine), now, EventLog(engine, chain_key), folder)
     finally:
         await engine.dispose()

@@ -40,6 +40,7 @@ from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
+from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
@@ -67,7 +68,7 @@ from safeclass.app.cluster_bus import (
     ClusterBus,
     LocalBus,
 )
-from safeclass.app.concerns import CONCERN_KEY
+from safeclass.app.concerns import CONCERN_KEY, ConcernRows
 from safeclass.app.consent_watch import ConsentWatch
 from safeclass.app.delivery import (
     EMAIL,
@@ -142,6 +143,11 @@ class Services:
         return StoreFamilyReports(self.engine)
 
     @functools.cached_property
+    def concerns(self) -> ConcernRows:
+        """Safeguarding concerns' records (the port, on the database)."""
+        return StoreConcerns(self.engine)
+
+    @functools.cached_property
     def recordings(self) -> RecordingRows:
         """The record of the sessions' recordings (the port, on the database)."""
         return StoreRecordings(self.engine)
@@ -190,6 +196,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     # one process without an outbox: it waits in the table, with a warning.
     alerts = OutboxAlerts(
         engine,
+        StoreConcerns(engine),
         _waker(outbox, bus) if outbox is not None or settings.clustered else None,
         public_url=settings.public_url,
         channels=NoticeChannels(

@@ -41,7 +41,7 @@ async def look(page: Page, name: str, folder: Path) -> None:
 async def raise_one(site: Site, account: str, happened: dt.datetime | None, at: dt.datetime) -> str:
     services = site.server.services
     return await concerns.raise_afterwards(
-        services.engine,
+        services.concerns,
         services.concern_key,
         school_id=site.school.id,
         session_id=site.session_id,

@@ -520,7 +520,7 @@ async def _world(
     world = World(server, school, other, staff, session_id, token, pupil_id)
     if with_recording:  # the shared world: a concern the teacher on it wrote, too
         world.concern_id = await concerns.raise_afterwards(
-            services.engine,
+            services.concerns,
             services.concern_key,
             school_id=school.id,
             session_id=session_id,

@@ -114,12 +114,13 @@ async def test_a_concern_raised_in_the_room_is_recorded_with_its_event_and_reach
     raised = next(e for e in entries if e.type == "ConcernRaised")
     assert (concern.event_seq, concern.event_hash) == (raised.seq, raised.hash)
     assert raised.payload is not None and raised.payload["category"] == "Physical abuse"
-    record = await concerns.load(server.services.engine, school.id, concern.id)
+    record = await concerns.load(server.services.concerns, school.id, concern.id)
     assert record is not None
     assert {p.name for p in record.pupils} == {"Amelia Roberts", "Oliver Smith"}
     assert f"/staff/concerns/{concern.id}" in plain
     assert (
-        await concerns.verify(server.services.engine, server.services.concern_key, concern.id) == []
+        await concerns.verify(server.services.concerns, server.services.concern_key, concern.id)
+        == []
     )
     await teacher.close()
     await assistant.close()
@@ -225,10 +226,10 @@ async def test_a_concern_is_only_added_to_and_a_change_behind_the_servers_back_i
             assert tried.status_code == 405
     assert page.index("Marked as read") < page.index("Rang mum") < page.index("She said it")
     assert "Read by Ms Patel" in page and "Mark as read</button>" not in page
-    record = await concerns.load(engine, school.id, concern_id)
+    record = await concerns.load(server.services.concerns, school.id, concern_id)
     assert record is not None and record.summary == ACCOUNT and record.status == "read"
     assert [e.kind for e in record.entries] == ["account", "read", "action", "addition"]
-    assert await concerns.verify(engine, key, concern_id) == []
+    assert await concerns.verify(server.services.concerns, key, concern_id) == []
 
     # someone with the database's password rewrites the account: the chain says so
     async with engine.begin() as conn:
@@ -240,7 +241,7 @@ async def test_a_concern_is_only_added_to_and_a_change_behind_the_servers_back_i
             .where(ConcernEntry.concern_id == concern_id, ConcernEntry.seq == 1)
             .values(text="Nothing happened")
         )
-    problems = await concerns.verify(engine, key, concern_id)
+    problems = await concerns.verify(server.services.concerns, key, concern_id)
     assert problems and "changed" in problems[0]
     # and an action quietly deleted
     async with engine.begin() as conn:
@@ -249,7 +250,7 @@ async def test_a_concern_is_only_added_to_and_a_change_behind_the_servers_back_i
                 ConcernEntry.concern_id == concern_id, ConcernEntry.seq == 3
             )
         )
-    assert "entry 3 is missing" in await concerns.verify(engine, key, concern_id)
+    assert "entry 3 is missing" in await concerns.verify(server.services.concerns, key, concern_id)
 
 
 # covers: C16
@@ -289,7 +290,7 @@ async def test_a_backdated_concern_sits_where_it_happened_in_the_pupils_chronolo
         page = await http.get(f"/staff/pupils/{amelia}/concerns")
     assert page.status_code == 200
     assert page.text.index("without a coat") < page.text.index("hungry")
-    lines = await concerns.chronology(server.services.engine, school.id, amelia)
+    lines = await concerns.chronology(server.services.concerns, school.id, amelia)
     assert [line.text for line in lines] == [
         "Came in without a coat in the rain",
         "Said she was hungry",
@@ -377,7 +378,7 @@ async def test_the_export_for_cpoms_carries_every_field_and_never_a_formula(
         assert not got["Actions"].startswith("@")
         assert got["DSL alerted at"] != "" and got["Time of the event"] != ""
         assert got["Session log entry"] == f"{row.event_seq} {row.event_hash}"
-        record = await concerns.load(server.services.engine, school.id, row.id)
+        record = await concerns.load(server.services.concerns, school.id, row.id)
         assert record is not None and got["Record hash"] == record.last_hash
         for cell in fields:
             assert not cell.lstrip(" ").startswith(("=", "+", "-", "@")), cell
@@ -434,7 +435,7 @@ async def test_a_concern_is_kept_until_the_pupils_birthday_then_deleted_whole(se
     concern_id = concern_id_of(
         await raise_on_the_page(server, school.teacher_cookie, session_id, [amelia])
     )
-    record = await concerns.load(engine, school.id, concern_id)
+    record = await concerns.load(server.services.concerns, school.id, concern_id)
     assert record is not None and record.keep_until == dt.date(2044, 2, 28)  # aged 25
     kept = await run_retention(
         StoreRetention(engine), server.clock.now(), server.services.event_log
@@ -443,7 +444,7 @@ async def test_a_concern_is_kept_until_the_pupils_birthday_then_deleted_whole(se
     later = dt.datetime(2044, 3, 1, tzinfo=dt.UTC)
     report = await run_retention(StoreRetention(engine), later, server.services.event_log)
     assert report.concerns_deleted == 1
-    assert await concerns.load(engine, school.id, concern_id) is None
+    assert await concerns.load(server.services.concerns, school.id, concern_id) is None
     async with engine.connect() as conn:
         left = await conn.scalar(select(func.count()).where(ConcernEntry.concern_id == concern_id))
     assert left == 0

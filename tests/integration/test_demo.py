@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, connect, school_records
+from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.tables import (
     AttendanceStamp,
@@ -304,7 +305,7 @@ async def test_the_demo_school_has_a_fortnight_of_past_lessons_for_the_head_and_
         assert summary.clean == 9
 
         # the DSL's list: one concern, with its record and chain, not read yet
-        found = await concerns.load_many(engine, school.id)
+        found = await concerns.load_many(StoreConcerns(engine), school.id)
         assert len(found) == 1
         assert found[0].status == concerns.OPEN
         assert found[0].read_entry is None
@@ -312,7 +313,7 @@ async def test_the_demo_school_has_a_fortnight_of_past_lessons_for_the_head_and_
         assert found[0].session_id is not None
         assert len(found[0].pupils) == 1
         key = ServerSecret.load_or_create(secret_path(data)).derive(concerns.CONCERN_KEY)
-        assert await concerns.verify(engine, key, found[0].id) == []
+        assert await concerns.verify(StoreConcerns(engine), key, found[0].id) == []
 
         before = await _counts(engine)
     finally:

@@ -96,14 +96,17 @@ class OutboxAlerts:
     def __init__(
         self,
         engine: AsyncEngine,
+        concern_rows: concerns.ConcernRows,
         deliver: Callable[[], None] | None = None,
         public_url: str = "",
         channels: NoticeChannels | None = None,
         concern_key: bytes | None = None,
     ) -> None:
         """`concern_key`: `ServerSecret.derive(concerns.CONCERN_KEY)`, which chains the records
-        of concerns raised in the room; without it none is recorded (a warning says so)."""
+        of concerns raised in the room (`concern_rows`); without it none is recorded (a warning
+        says so)."""
         self._engine = engine
+        self._concern_rows = concern_rows
         self.deliver = deliver
         self._public_url = public_url.rstrip("/")
         self._concern_key = concern_key
@@ -177,6 +180,7 @@ class OutboxAlerts:
         who = state.participants.get(event.by)
         return [
             await concerns.room_concern(
+                self._concern_rows,
                 conn,
                 self._concern_key,
                 school_id=school_id,
@@ -294,6 +298,10 @@ class OutboxAlerts:
         )
         leads = await dsl_emails(conn, school_id)
         return self.dsl_rows(school_id, session_id, kind, leads, subject, body, at, hook)
+
+    async def queue(self, conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
+        """Put these notifications in the outbox, in the caller's transaction."""
+        await conn.execute(insert(Notification), list(rows))
 
     async def _to_dsl(
         self,

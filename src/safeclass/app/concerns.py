@@ -19,12 +19,13 @@ always has its record; raised afterwards, the record and the DSL's alert are one
 The DSL's alert (`dsl_concern`) says who raised it, the category and a link, never the account.
 
 Who may read a concern's text is one rule, `staff_roles.may_read_concern`: the DSL and the one
-who wrote it.
+who wrote it. The records are read and written through `ConcernRows` (on the database:
+`safeclass.adapters.store.concerns`, `Services.concerns`), whose steps that stand or fall
+together (a record and its alert, an entry chained to the last) share one transaction.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -32,26 +33,16 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from safeclass.adapters.store.tables import (
-    Concern,
-    ConcernEntry,
-    ConcernPupil,
-    Notification,
-    Pupil,
-    Session,
-    SessionEvent,
-    Staff,
-)
 from safeclass.app import staff_roles
 from safeclass.app.event_store import EventStore
 from safeclass.app.room_log import replay
 from safeclass.app.school_records import SchoolRecords, SessionNotFoundError
+from safeclass.app.transactions import Transactions
 from safeclass.core import events as ev
 from safeclass.core.roles import Status
 
@@ -184,6 +175,112 @@ class Entry(NewEntry):
 
 
 @dataclass(frozen=True, slots=True)
+class ChainedEntry(Entry):
+    """An entry read back with the hash it says comes before it, to verify the chain."""
+
+    prev_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConcern:
+    """A concern's own row as kept (`happened_at` None: when it was recorded), with its
+    session's title and its writer's name where they are joined."""
+
+    id: str
+    school_id: str
+    session_id: str | None
+    category: str
+    happened_at: dt.datetime | None
+    raised_at: dt.datetime
+    raised_by: str | None
+    summary: str
+    status: str
+    event_seq: int | None
+    event_hash: str | None
+    keep_until: dt.date | None
+    session_title: str | None = None
+    staff_name: str | None = None
+
+
+class ConcernRows(Transactions, Protocol):
+    """The concerns' records as this module reads and writes them; the steps that take a
+    connection run in the caller's transaction or snapshot (`begin`, `connect`, or the log's
+    append for one raised in the room)."""
+
+    async def concerns(
+        self, conn: AsyncConnection, school_id: str, concern_ids: Sequence[str] | None
+    ) -> list[StoredConcern]:
+        """These concerns of the school (all, with None), newest recorded first, with their
+        session's title and writer's name."""
+
+    async def concern(self, conn: AsyncConnection, concern_id: str) -> StoredConcern | None:
+        """One concern's own row, whatever its school."""
+
+    async def pupils_of(
+        self, conn: AsyncConnection, concern_ids: Sequence[str]
+    ) -> dict[str, list[PupilRef]]:
+        """The pupils of each of these concerns, by surname, forename and id."""
+
+    async def pupil_ids(self, conn: AsyncConnection, concern_id: str) -> list[str]:
+        """The ids of the concern's pupils, as its row of pupils has them."""
+
+    async def entries_of(
+        self, conn: AsyncConnection, concern_ids: Sequence[str]
+    ) -> dict[str, list[ChainedEntry]]:
+        """The entries of each of these concerns, in order."""
+
+    async def entry_count(self, conn: AsyncConnection, concern_id: str) -> int:
+        """How many entries the concern has."""
+
+    async def alerts_sent(
+        self, conn: AsyncConnection, school_id: str, kind: str
+    ) -> list[tuple[str, dt.datetime]]:
+        """The body and time sent of each of the school's notifications of `kind` that went."""
+
+    async def concerns_about(self, school_id: str, pupil_id: str) -> list[str]:
+        """The ids of the school's concerns naming the pupil among their pupils."""
+
+    async def pupil(self, school_id: str, pupil_id: str) -> PupilRef | None:
+        """The school's pupil, by name; None if not the school's."""
+
+    async def births(
+        self, conn: AsyncConnection, school_id: str, pupil_ids: Sequence[str]
+    ) -> dict[str, dt.date | None]:
+        """The date of birth on record of each of these pupils the school has."""
+
+    async def add_concern(
+        self,
+        conn: AsyncConnection,
+        new: NewConcern,
+        status: str,
+        event_seq: int | None,
+        event_hash: str | None,
+    ) -> None:
+        """Write a concern's row and its pupils."""
+
+    async def add_entry(
+        self, conn: AsyncConnection, concern_id: str, entry: NewEntry, prev_hash: str, digest: str
+    ) -> None:
+        """Write one entry of a concern, chained to `prev_hash`."""
+
+    async def hold(self, conn: AsyncConnection, school_id: str, concern_id: str) -> bool:
+        """Whether the concern is the school's; if so, no other writer adds to it until the
+        transaction ends."""
+
+    async def last_entry(self, conn: AsyncConnection, concern_id: str) -> tuple[int, str] | None:
+        """The seq and hash of the concern's last entry; None when it has none."""
+
+    async def set_status(self, conn: AsyncConnection, concern_id: str, status: str) -> None:
+        """What the concern's entries say of it now (open, read), for the DSL's list."""
+
+    async def raised_entries(
+        self, conn: AsyncConnection, session_id: str, limit: int
+    ) -> list[tuple[int, str, dict[str, Any] | None]]:
+        """The seq, hash and payload of the session's last `limit` ConcernRaised entries,
+        newest first (in the log's transaction: one just written is among them)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ConcernRecord:
     """One concern with everything on its record (the account is `summary`, entry 1)."""
 
@@ -224,60 +321,31 @@ def may_read(staff_role: str, staff_id: str, concern: ConcernRecord) -> bool:
     return staff_roles.may_read_concern(staff_role, concern.raised_by == staff_id)
 
 
-async def load(engine: AsyncEngine, school_id: str, concern_id: str) -> ConcernRecord | None:
+async def load(rows: ConcernRows, school_id: str, concern_id: str) -> ConcernRecord | None:
     """The concern with its entries and pupils; None if it is not this school's."""
-    found = await load_many(engine, school_id, [concern_id])
+    found = await load_many(rows, school_id, [concern_id])
     return found[0] if found else None
 
 
 async def load_many(
-    engine: AsyncEngine, school_id: str, concern_ids: Sequence[str] | None = None
+    rows: ConcernRows, school_id: str, concern_ids: Sequence[str] | None = None
 ) -> list[ConcernRecord]:
     """These concerns of the school (all, with None), each whole, newest recorded first."""
-    async with engine.connect() as conn:
-        query = (
-            select(
-                Concern.__table__,
-                Session.title.label("session_title"),
-                Staff.name.label("staff_name"),
-            )
-            .outerjoin(Session, Session.id == Concern.session_id)
-            .outerjoin(Staff, Staff.id == Concern.raised_by)
-            .where(Concern.school_id == school_id)
-            .order_by(Concern.raised_at.desc(), Concern.id)
-        )
-        if concern_ids is not None:
-            query = query.where(Concern.id.in_(list(concern_ids)))
-        rows = (await conn.execute(query)).all()
-        ids = [row.id for row in rows]
+    async with rows.connect() as conn:
+        stored = await rows.concerns(conn, school_id, concern_ids)
+        ids = [c.id for c in stored]
         if not ids:
             return []
-        pupils: dict[str, list[PupilRef]] = {}
-        for concern_id, pupil_id, forename, surname, mis_id in await conn.execute(
-            select(ConcernPupil.concern_id, Pupil.id, Pupil.forename, Pupil.surname, Pupil.mis_id)
-            .join(Pupil, Pupil.id == ConcernPupil.pupil_id)
-            .where(ConcernPupil.concern_id.in_(ids))
-            .order_by(Pupil.surname, Pupil.forename, Pupil.id)
-        ):
-            pupils.setdefault(concern_id, []).append(
-                PupilRef(pupil_id, f"{forename} {surname}", mis_id or "")
-            )
-        entries: dict[str, list[Entry]] = {}
-        for e in (
-            await conn.execute(
-                select(ConcernEntry)
-                .where(ConcernEntry.concern_id.in_(ids))
-                .order_by(ConcernEntry.concern_id, ConcernEntry.seq)
-            )
-        ).all():
-            entries.setdefault(e.concern_id, []).append(
-                Entry(e.seq, e.kind, e.at, e.happened_at, e.by_staff, e.by_name, e.text, e.hash)
-            )
-        alerted = await _alerted(conn, school_id, ids)
+        pupils = await rows.pupils_of(conn, ids)
+        entries = await rows.entries_of(conn, ids)
+        alerted = _alerted(await rows.alerts_sent(conn, school_id, ALERT_KIND), ids)
     out = []
-    for concern in rows:
+    for concern in stored:
         title, staff_name = concern.session_title, concern.staff_name
-        own = entries.get(concern.id, [])
+        own: list[Entry] = [
+            Entry(e.seq, e.kind, e.at, e.happened_at, e.by_staff, e.by_name, e.text, e.hash)
+            for e in entries.get(concern.id, [])
+        ]
         out.append(
             ConcernRecord(
                 id=concern.id,
@@ -302,20 +370,11 @@ async def load_many(
     return out
 
 
-async def _alerted(
-    conn: AsyncConnection, school_id: str, ids: Sequence[str]
-) -> dict[str, dt.datetime]:
+def _alerted(sent: Sequence[tuple[str, dt.datetime]], ids: Sequence[str]) -> dict[str, dt.datetime]:
     """When each concern's alert to the DSL was first delivered (the outbox's sent_at)."""
     out: dict[str, dt.datetime] = {}
-    rows = await conn.execute(
-        select(Notification.body, Notification.sent_at).where(
-            Notification.school_id == school_id,
-            Notification.kind == ALERT_KIND,
-            Notification.sent_at.is_not(None),
-        )
-    )
     wanted = set(ids)
-    for body, sent_at in rows:
+    for body, sent_at in sent:
         if sent_at is None:
             continue
         for concern_id in _linked(body, wanted):
@@ -381,21 +440,12 @@ class ChronologyLine:
     text: str
 
 
-async def chronology(engine: AsyncEngine, school_id: str, pupil_id: str) -> list[ChronologyLine]:
+async def chronology(rows: ConcernRows, school_id: str, pupil_id: str) -> list[ChronologyLine]:
     """Everything on record about one pupil's concerns, in the order it happened: a concern
     written afterwards about something earlier sits where it happened, not where it was typed."""
-    async with engine.connect() as conn:
-        ids = list(
-            (
-                await conn.execute(
-                    select(ConcernPupil.concern_id)
-                    .join(Concern, Concern.id == ConcernPupil.concern_id)
-                    .where(ConcernPupil.pupil_id == pupil_id, Concern.school_id == school_id)
-                )
-            ).scalars()
-        )
+    ids = await rows.concerns_about(school_id, pupil_id)
     lines: list[ChronologyLine] = []
-    for c in await load_many(engine, school_id, ids) if ids else []:
+    for c in await load_many(rows, school_id, ids) if ids else []:
         for e in c.entries:
             when = c.happened_at if e.kind == ACCOUNT else (e.happened_at or e.at)
             text = c.summary if e.kind == ACCOUNT else e.text
@@ -403,16 +453,8 @@ async def chronology(engine: AsyncEngine, school_id: str, pupil_id: str) -> list
     return sorted(lines, key=lambda line: (line.when, line.recorded_at))
 
 
-async def pupil_name(engine: AsyncEngine, school_id: str, pupil_id: str) -> PupilRef | None:
-    async with engine.connect() as conn:
-        row = (
-            await conn.execute(
-                select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.mis_id).where(
-                    Pupil.id == pupil_id, Pupil.school_id == school_id
-                )
-            )
-        ).first()
-    return None if row is None else PupilRef(row[0], f"{row[1]} {row[2]}", row[3] or "")
+async def pupil_name(rows: ConcernRows, school_id: str, pupil_id: str) -> PupilRef | None:
+    return await rows.pupil(school_id, pupil_id)
 
 
 # -- what is written -----------------------------------------------------------------------------
@@ -432,19 +474,11 @@ def keep_until(births: Sequence[dt.date | None], age: int) -> dt.date | None:
 
 
 async def _births(
-    conn: AsyncConnection, school_id: str, pupils: Sequence[str]
+    rows: ConcernRows, conn: AsyncConnection, school_id: str, pupils: Sequence[str]
 ) -> list[dt.date | None]:
     if not pupils:
         return []
-    found = dict(
-        (
-            await conn.execute(
-                select(Pupil.id, Pupil.date_of_birth).where(
-                    Pupil.school_id == school_id, Pupil.id.in_(list(pupils))
-                )
-            )
-        ).all()
-    )
+    found = await rows.births(conn, school_id, pupils)
     return [found.get(p) for p in pupils]
 
 
@@ -466,6 +500,7 @@ class NewConcern:
 
 
 async def write_concern(
+    rows: ConcernRows,
     conn: AsyncConnection,
     key: bytes,
     new: NewConcern,
@@ -473,28 +508,7 @@ async def write_concern(
     event_hash: str | None = None,
 ) -> None:
     """The concern's row, its pupils and entry 1 (the account), in the caller's transaction."""
-    await conn.execute(
-        insert(Concern).values(
-            id=new.concern_id,
-            school_id=new.school_id,
-            session_id=new.session_id,
-            pupil_id=new.pupils[0] if new.pupils else None,
-            raised_by=new.raised_by,
-            raised_at=new.raised_at,
-            summary=new.summary,
-            status=OPEN,
-            keep_until=new.keep_until,
-            category=new.category,
-            happened_at=new.happened_at,
-            event_seq=event_seq,
-            event_hash=event_hash,
-        )
-    )
-    if new.pupils:
-        await conn.execute(
-            insert(ConcernPupil),
-            [{"concern_id": new.concern_id, "pupil_id": p} for p in new.pupils],
-        )
+    await rows.add_concern(conn, new, OPEN, event_seq, event_hash)
     record = record_digest(
         concern_id=new.concern_id,
         school_id=new.school_id,
@@ -511,10 +525,11 @@ async def write_concern(
     account = NewEntry(
         1, ACCOUNT, new.raised_at, new.happened_at, new.raised_by, new.raised_by_name, new.summary
     )
-    await _chain_entry(conn, key, GENESIS, new.concern_id, account, record)
+    await _chain_entry(rows, conn, key, GENESIS, new.concern_id, account, record)
 
 
 async def _chain_entry(
+    rows: ConcernRows,
     conn: AsyncConnection,
     key: bytes,
     prev: str,
@@ -523,14 +538,8 @@ async def _chain_entry(
     record: str = "",
 ) -> None:
     """Write `entry` of a concern, chained to the hash `prev` of the one before it."""
-    await conn.execute(
-        insert(ConcernEntry).values(
-            concern_id=concern_id,
-            **dataclasses.asdict(entry),
-            prev_hash=prev,
-            hash=entry_hash(key, prev, concern_id, entry, record),
-        )
-    )
+    digest = entry_hash(key, prev, concern_id, entry, record)
+    await rows.add_entry(conn, concern_id, entry, prev, digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,30 +548,24 @@ class RoomConcern:
     the entry is read back there (it was just written, in the same transaction) for its seq and
     hash, so the record names its place in the session's log."""
 
+    rows: ConcernRows
     key: bytes
     new: NewConcern
     number: int  # the event's concern number in its session
 
     async def __call__(self, conn: AsyncConnection) -> None:
-        found = await conn.execute(
-            select(SessionEvent.seq, SessionEvent.hash, SessionEvent.payload)
-            .where(
-                SessionEvent.session_id == self.new.session_id,
-                SessionEvent.type == ev.ConcernRaised.__name__,
-            )
-            .order_by(SessionEvent.seq.desc())
-            .limit(20)
-        )
         seq: int | None = None
         digest: str | None = None
-        for row_seq, row_hash, payload in found:
-            if payload is not None and json.loads(payload).get("number") == self.number:
+        session_id = self.new.session_id or ""  # raised in a room: always a session's
+        for row_seq, row_hash, payload in await self.rows.raised_entries(conn, session_id, 20):
+            if payload is not None and payload.get("number") == self.number:
                 seq, digest = row_seq, row_hash
                 break
-        await write_concern(conn, self.key, self.new, seq, digest)
+        await write_concern(self.rows, conn, self.key, self.new, seq, digest)
 
 
 async def room_concern(
+    rows: ConcernRows,
     conn: AsyncConnection,
     key: bytes,
     *,
@@ -574,8 +577,9 @@ async def room_concern(
 ) -> RoomConcern:
     """The record a `ConcernRaised` makes (read before the log's transaction; written in it)."""
     pupils = event.pupils or ((event.pupil,) if event.pupil is not None else ())
-    births = await _births(conn, school_id, pupils)
+    births = await _births(rows, conn, school_id, pupils)
     return RoomConcern(
+        rows,
         key,
         NewConcern(
             concern_id=str(uuid.uuid4()),
@@ -622,7 +626,7 @@ def account_problems(
 
 
 async def raise_afterwards(
-    engine: AsyncEngine,
+    rows: ConcernRows,
     key: bytes,
     *,
     school_id: str,
@@ -645,8 +649,8 @@ async def raise_afterwards(
 
     concern_id = str(uuid.uuid4())
     happened = happened_at if happened_at is not None and happened_at < now else None
-    async with engine.begin() as conn:
-        births = await _births(conn, school_id, pupils)
+    async with rows.begin() as conn:
+        births = await _births(rows, conn, school_id, pupils)
         new = NewConcern(
             concern_id=concern_id,
             school_id=school_id,
@@ -660,11 +664,11 @@ async def raise_afterwards(
             raised_by_name=by_name,
             keep_until=keep_until(births, keep_to_age),
         )
-        await write_concern(conn, key, new)
+        await write_concern(rows, conn, key, new)
         subject, body = alert_words(
             by_name, category, session_title, now, timezone, concern_id, public_url
         )
-        rows = await alerts.concern_afterwards_rows(
+        alert = await alerts.concern_afterwards_rows(
             conn,
             school_id,
             session_id,
@@ -676,8 +680,8 @@ async def raise_afterwards(
             category=category,
             concern_id=concern_id,
         )
-        if rows:
-            await conn.execute(insert(Notification), rows)
+        if alert:
+            await alerts.queue(conn, alert)
     return concern_id
 
 
@@ -714,7 +718,7 @@ def alert_words(
 
 
 async def add_entry(
-    engine: AsyncEngine,
+    rows: ConcernRows,
     key: bytes,
     *,
     school_id: str,
@@ -738,57 +742,27 @@ async def add_entry(
     if happened_at is not None and happened_at > now:
         raise ConcernError("future")
     happened = happened_at if happened_at is not None and happened_at < now else None
-    async with engine.begin() as conn:
-        owner = (
-            await conn.execute(
-                select(Concern.id).where(Concern.id == concern_id, Concern.school_id == school_id)
-            )
-        ).scalar_one_or_none()
-        if owner is None:
+    async with rows.begin() as conn:
+        if not await rows.hold(conn, school_id, concern_id):  # one writer at a time per concern
             raise ConcernError("not_found")
-        if conn.dialect.name == "postgresql":  # one writer at a time per concern
-            await conn.execute(select(Concern.id).where(Concern.id == concern_id).with_for_update())
-        last = (
-            await conn.execute(
-                select(ConcernEntry.seq, ConcernEntry.hash)
-                .where(ConcernEntry.concern_id == concern_id)
-                .order_by(ConcernEntry.seq.desc())
-                .limit(1)
-            )
-        ).first()
+        last = await rows.last_entry(conn, concern_id)
         seq, prev = (last[0] + 1, last[1]) if last is not None else (1, GENESIS)
         entry = NewEntry(seq, kind, now, happened, by, by_name, text)
-        await _chain_entry(conn, key, prev, concern_id, entry)
+        await _chain_entry(rows, conn, key, prev, concern_id, entry)
         if kind == READ:
-            await conn.execute(
-                update(Concern).where(Concern.id == concern_id).values(status=MARKED_READ)
-            )
+            await rows.set_status(conn, concern_id, MARKED_READ)
     return seq
 
 
-async def verify(engine: AsyncEngine, key: bytes, concern_id: str) -> list[str]:
+async def verify(rows: ConcernRows, key: bytes, concern_id: str) -> list[str]:
     """Every way this concern's record differs from what was written (empty: it is intact)."""
-    async with engine.connect() as conn:
-        concern = (await conn.execute(select(Concern).where(Concern.id == concern_id))).first()
+    async with rows.connect() as conn:
+        concern = await rows.concern(conn, concern_id)
         if concern is None:
             return ["the concern is missing"]
-        pupils = list(
-            (
-                await conn.execute(
-                    select(ConcernPupil.pupil_id).where(ConcernPupil.concern_id == concern_id)
-                )
-            ).scalars()
-        )
-        entries = list(
-            (
-                await conn.execute(
-                    select(ConcernEntry)
-                    .where(ConcernEntry.concern_id == concern_id)
-                    .order_by(ConcernEntry.seq)
-                )
-            ).all()
-        )
-        count = await conn.scalar(select(func.count()).where(ConcernEntry.concern_id == concern_id))
+        pupils = await rows.pupil_ids(conn, concern_id)
+        entries = (await rows.entries_of(conn, [concern_id])).get(concern_id, [])
+        count = await rows.entry_count(conn, concern_id)
     problems: list[str] = []
     if not entries or count != len(entries):
         return ["the concern's account is missing"]

@@ -96,7 +96,7 @@ async def readable(
 ) -> concerns.ConcernRecord:
     """The concern, if this member of staff may read it (the one rule); else 404, as for one
     that does not exist, so an id teaches nothing."""
-    found = await concerns.load(services.engine, staff.school_id, concern_id)
+    found = await concerns.load(services.concerns, staff.school_id, concern_id)
     if found is None or not concerns.may_read(staff.role, staff.staff_id, found):
         raise HTTPException(404, NOT_FOUND)
     return found
@@ -113,7 +113,7 @@ async def concerns_list(request: Request, staff: AllowedStaff) -> HTMLResponse:
     language = i18n.language_of(request)
     gettext = i18n.translations(language).gettext
     zone = ZoneInfo((await _policy(services, staff.school_id)).school.timezone)
-    found = concerns.listed(await concerns.load_many(services.engine, staff.school_id))
+    found = concerns.listed(await concerns.load_many(services.concerns, staff.school_id))
     lines = [
         Line(
             c.id,
@@ -155,7 +155,7 @@ async def _range(request: Request, staff: StaffIdentity) -> tuple[Any, str, str]
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     records = [
         c
-        for c in await concerns.load_many(services.engine, staff.school_id)
+        for c in await concerns.load_many(services.concerns, staff.school_id)
         if start <= c.raised_at < end
     ]
     records.sort(key=lambda c: c.raised_at)
@@ -240,7 +240,7 @@ async def add_to_concern(concern_id: str, request: Request, staff: AllowedStaff)
     if not text.strip() or len(text.strip()) > concerns.MAX_TEXT:
         return RedirectResponse(f"/staff/concerns/{concern_id}?error={kind}#{kind}", 303)
     await concerns.add_entry(
-        services.engine,
+        services.concerns,
         services.concern_key,
         school_id=staff.school_id,
         concern_id=concern_id,
@@ -260,7 +260,7 @@ async def mark_read(concern_id: str, request: Request, staff: AllowedStaff) -> R
     found = await readable(services, staff, concern_id)
     if found.read_entry is None:
         await concerns.add_entry(
-            services.engine,
+            services.concerns,
             services.concern_key,
             school_id=staff.school_id,
             concern_id=concern_id,
@@ -305,13 +305,13 @@ async def export_one_pdf(concern_id: str, request: Request, staff: AllowedStaff)
 async def chronology_page(pupil_id: str, request: Request, staff: AllowedStaff) -> HTMLResponse:
     """Everything on record about one pupil's concerns, in the order it happened."""
     services = services_of(request)
-    pupil = await concerns.pupil_name(services.engine, staff.school_id, pupil_id)
+    pupil = await concerns.pupil_name(services.concerns, staff.school_id, pupil_id)
     if pupil is None:
         raise HTTPException(404, "No such pupil")
     language = i18n.language_of(request)
     gettext = i18n.translations(language).gettext
     zone = ZoneInfo((await _policy(services, staff.school_id)).school.timezone)
-    lines = await concerns.chronology(services.engine, staff.school_id, pupil_id)
+    lines = await concerns.chronology(services.concerns, staff.school_id, pupil_id)
     return render(
         request,
         "chronology.html",
@@ -402,7 +402,7 @@ async def raise_afterwards(session_id: str, access: AllowedSession, request: Req
     if errors:
         return _raise_form(request, access, errors=errors, values=values, status=400)
     concern_id = await concerns.raise_afterwards(
-        services.engine,
+        services.concerns,
         services.concern_key,
         school_id=stored.school_id,
         session_id=session_id,

@@ -39,6 +39,7 @@ from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.alerts import StoreAlerts
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.db import upgrade
@@ -195,7 +196,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     # A committed alert wakes the outbox, here and on the other workers (any may send it);
     # one process without an outbox: it waits in the table, with a warning.
     alerts = OutboxAlerts(
-        engine,
+        StoreAlerts(engine),
         StoreConcerns(engine),
         _waker(outbox, bus) if outbox is not None or settings.clustered else None,
         public_url=settings.public_url,

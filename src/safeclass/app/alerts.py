@@ -19,6 +19,10 @@ the family by the pupil's MIS id; a DSL alert goes to the staff webhook, else th
 no detail beyond who raised it, why and a link). At the end of a session whose policy says so
 (`notices.absence`), the parents of each expected pupil who never came are told too, unless
 the family had already told the school through their link (docs/notices.md).
+
+Whom to tell is read, and the rows written, through `AlertRows` (on the database:
+`safeclass.adapters.store.alerts`): the reads in one snapshot before the log's transaction, the
+writes in that transaction.
 """
 
 from __future__ import annotations
@@ -28,22 +32,14 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from safeclass.adapters.store.tables import (
-    Guardian,
-    Notification,
-    ParentReport,
-    Pupil,
-    School,
-    Session,
-    Staff,
-)
 from safeclass.app import concerns
 from safeclass.app.delivery import EMAIL, PARENTS_HOOK, STAFF_HOOK, WEBHOOK, NoticeChannels
+from safeclass.app.transactions import Transactions
 from safeclass.core import RoomState
 from safeclass.core import events as ev
 
@@ -60,9 +56,53 @@ _OUTSIDE = (ev.DslAlerted, ev.ParentNoticeQueued, ev.SessionEnded, ev.ConcernRai
 
 
 @dataclass(frozen=True, slots=True)
+class AlertedSession:
+    """The session an alert is about, and its school."""
+
+    school_id: str
+    school_key: str
+    school_name: str
+    title: str
+    starts_at: dt.datetime
+
+
+class AlertRows(Transactions, Protocol):
+    """Whom the alerts and notices go to, and the outbox they are written to (each step in the
+    caller's snapshot or transaction)."""
+
+    async def session_of(self, conn: AsyncConnection, session_id: str) -> AlertedSession:
+        """The session, with its school's key and name."""
+
+    async def dsl_emails(self, conn: AsyncConnection, school_id: str) -> list[str]:
+        """The addresses of the school's DSLs (every active account with the role), in order."""
+
+    async def families_said(
+        self, conn: AsyncConnection, session_id: str, reasons: Sequence[str]
+    ) -> set[str]:
+        """The pupils whose families reported one of `reasons` about the session."""
+
+    async def guardian_emails(
+        self, conn: AsyncConnection, school_id: str, pupil_id: str
+    ) -> list[str]:
+        """The email addresses on record of the pupil's guardians."""
+
+    async def mis_id(self, conn: AsyncConnection, pupil_id: str) -> str | None:
+        """The pupil's id in the school's MIS, if any."""
+
+    async def queue(self, conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
+        """Put these rows (`notification_row`) in the outbox."""
+
+    async def release_held(
+        self, conn: AsyncConnection, session_id: str, held: str, at: dt.datetime
+    ) -> None:
+        """The session's notices with the status `held` are pending now, due at `at`."""
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxWrite:
     """The notification rows some events cause, written inside the log's own transaction."""
 
+    outbox: AlertRows
     session_id: str
     rows: list[dict[str, object]] = field(default_factory=list)
     ended_at: dt.datetime | None = None  # the parents' notices held until the end are due then
@@ -72,17 +112,10 @@ class OutboxWrite:
         for concern in self.concerns:
             await concern(conn)
         if self.rows:
-            await conn.execute(insert(Notification), self.rows)
+            await self.outbox.queue(conn, self.rows)
         if self.ended_at is not None:
             # the parents' notices that waited for the end are due now (STJ-06)
-            await conn.execute(
-                update(Notification)
-                .where(
-                    Notification.session_id == self.session_id,
-                    Notification.status == PENDING_AT_END,
-                )
-                .values(status="pending", send_after=self.ended_at)
-            )
+            await self.outbox.release_held(conn, self.session_id, PENDING_AT_END, self.ended_at)
 
 
 class OutboxAlerts:
@@ -95,7 +128,7 @@ class OutboxAlerts:
 
     def __init__(
         self,
-        engine: AsyncEngine,
+        rows: AlertRows,
         concern_rows: concerns.ConcernRows,
         deliver: Callable[[], None] | None = None,
         public_url: str = "",
@@ -105,7 +138,7 @@ class OutboxAlerts:
         """`concern_key`: `ServerSecret.derive(concerns.CONCERN_KEY)`, which chains the records
         of concerns raised in the room (`concern_rows`); without it none is recorded (a warning
         says so)."""
-        self._engine = engine
+        self._rows = rows
         self._concern_rows = concern_rows
         self.deliver = deliver
         self._public_url = public_url.rstrip("/")
@@ -128,15 +161,10 @@ class OutboxAlerts:
         rows: list[dict[str, object]] = []
         records: list[concerns.RoomConcern] = []
         ended = next((e for e in events if isinstance(e, ev.SessionEnded)), None)
-        async with self._engine.connect() as conn:
-            school_id, key = (
-                await conn.execute(
-                    select(Session.school_id, School.key)
-                    .join(School, School.id == Session.school_id)
-                    .where(Session.id == session_id)
-                )
-            ).one()
-            self._school_keys[school_id] = key
+        async with self._rows.connect() as conn:
+            lesson = await self._rows.session_of(conn, session_id)
+            school_id = lesson.school_id
+            self._school_keys[school_id] = lesson.school_key
             for event in events:
                 if isinstance(event, ev.ConcernRaised):
                     records += await self._record(conn, school_id, session_id, state, event)
@@ -157,7 +185,9 @@ class OutboxAlerts:
                 len(rows),
                 session_id,
             )
-        return OutboxWrite(session_id, rows, ended.at if ended is not None else None, records)
+        return OutboxWrite(
+            self._rows, session_id, rows, ended.at if ended is not None else None, records
+        )
 
     def written(self, session_id: str) -> None:
         """The log's transaction that carried this session's outbox write has committed."""
@@ -212,7 +242,7 @@ class OutboxAlerts:
             record.concern_id if record else "",
             self._public_url,
         )
-        leads = await dsl_emails(conn, school_id)
+        leads = await self._rows.dsl_emails(conn, school_id)
         hook = self._dsl_hook(
             school_id,
             state,
@@ -278,30 +308,28 @@ class OutboxAlerts:
     ) -> list[dict[str, object]]:
         """The DSL's alert of a concern written on a lesson's page after it (app/concerns.py):
         the same rows, on the same channels, as one raised in the room."""
-        school_key, school_name, title, starts_at = (
-            await conn.execute(
-                select(School.key, School.name, Session.title, Session.starts_at)
-                .join(School, School.id == Session.school_id)
-                .where(Session.id == session_id)
-            )
-        ).one()
+        lesson = await self._rows.session_of(conn, session_id)
         hook = hook_json(
             "dsl_alert",
             ev.AlertReason.CONCERN.value,
             at,
-            school={"key": school_key, "name": school_name},
-            session={"id": session_id, "title": title, "starts_at": starts_at.isoformat()},
+            school={"key": lesson.school_key, "name": lesson.school_name},
+            session={
+                "id": session_id,
+                "title": lesson.title,
+                "starts_at": lesson.starts_at.isoformat(),
+            },
             raised_by=raised_by,
             category=category,
             text="A safeguarding concern was raised. Open safeclass to read it.",
             link=concerns.concern_link(self._public_url, concern_id),
         )
-        leads = await dsl_emails(conn, school_id)
+        leads = await self._rows.dsl_emails(conn, school_id)
         return self.dsl_rows(school_id, session_id, kind, leads, subject, body, at, hook)
 
     async def queue(self, conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
         """Put these notifications in the outbox, in the caller's transaction."""
-        await conn.execute(insert(Notification), list(rows))
+        await self._rows.queue(conn, rows)
 
     async def _to_dsl(
         self,
@@ -311,7 +339,7 @@ class OutboxAlerts:
         state: RoomState,
         event: ev.DslAlerted,
     ) -> list[dict[str, object]]:
-        leads = await dsl_emails(conn, school_id)
+        leads = await self._rows.dsl_emails(conn, school_id)
         who = state.participants.get(event.by)
         pupil = state.plan.expected.get(event.pupil) if event.pupil else None
         what = {
@@ -373,16 +401,7 @@ class OutboxAlerts:
         emergency in the waiting room) has nobody absent: nobody was late yet."""
         if at < state.plan.starts_at:
             return []
-        said = set(
-            (
-                await conn.execute(
-                    select(ParentReport.pupil_id).where(
-                        ParentReport.session_id == session_id,
-                        ParentReport.reason.in_(FAMILY_SAID_SO),
-                    )
-                )
-            ).scalars()
-        )
+        said = await self._rows.families_said(conn, session_id, FAMILY_SAID_SO)
         rows: list[dict[str, object]] = []
         for pupil_id, pupil in state.plan.expected.items():
             if pupil_id in state.participants or pupil_id in said:
@@ -407,19 +426,11 @@ class OutboxAlerts:
     ) -> list[dict[str, object]]:
         """One parents' notice: an email to each guardian with an address, and one to the
         school's webhook (the platform routes it to the family by the pupil's MIS id)."""
-        guardians = (
-            await conn.execute(
-                select(Guardian.email).where(
-                    Guardian.school_id == school_id,
-                    Guardian.pupil_id == pupil_id,
-                    Guardian.email.is_not(None),
-                )
-            )
-        ).all()
+        guardians = await self._rows.guardian_emails(conn, school_id, pupil_id)
         pupil = state.plan.expected.get(pupil_id)
         subject, body = parent_words(state, pupil.forename if pupil else "", reason, at)
         kind = f"parent_{reason}"
-        emails = [email for (email,) in guardians if email] if self._by_email else []
+        emails = [email for email in guardians if email] if self._by_email else []
         rows = [
             notification_row(
                 school_id, session_id, kind, email, subject, body, at, status=status, pupil=pupil_id
@@ -427,9 +438,7 @@ class OutboxAlerts:
             for email in emails
         ]
         if self.channels.parents_hook:
-            mis_id = (
-                await conn.execute(select(Pupil.mis_id).where(Pupil.id == pupil_id))
-            ).scalar_one_or_none()
+            mis_id = await self._rows.mis_id(conn, pupil_id)
             hook = self._hook_body(
                 school_id,
                 "parent_notice",
@@ -557,16 +566,6 @@ def parent_words(state: RoomState, forename: str, reason: str, at: dt.datetime) 
         then = "A member of staff will be in touch if there is anything to discuss."
     body = f"Dear parent or carer,\n\n{what} ({state.plan.title}, {when}).\n{then}\n\n{school}"
     return f"[{school}] {what}", body
-
-
-async def dsl_emails(conn: AsyncConnection, school_id: str) -> list[str]:
-    """The addresses of the school's DSLs (every active account with the role)."""
-    found = await conn.execute(
-        select(Staff.email)
-        .where(Staff.school_id == school_id, Staff.role == "dsl", Staff.active.is_(True))
-        .order_by(Staff.email)
-    )
-    return list(found.scalars())
 
 
 def notification_row(

@@ -35,6 +35,7 @@ from safeclass.adapters.auth.passwords import hash_password
 from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, school_records
+from safeclass.adapters.store.alerts import StoreAlerts
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.sessions import load_session
@@ -375,7 +376,7 @@ async def _past_lessons(
             # writes them (`OutboxAlerts.outbox_write`)
             before = apply_all(room, [e for e in events if e.at < raised[0].at])
             alerts = OutboxAlerts(
-                engine,
+                StoreAlerts(engine),
                 StoreConcerns(engine),
                 lambda: None,
                 concern_key=secret.derive(concerns.CONCERN_KEY),

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from safeclass.adapters.store.alerts import dsl_emails  # the one query for a school's DSLs
 from safeclass.adapters.store.tables import Notification
-from safeclass.app.alerts import dsl_emails  # the one query for a school's DSLs
 from safeclass.app.outbox import OutgoingRow
 
 

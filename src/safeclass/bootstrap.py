@@ -43,6 +43,7 @@ from safeclass.adapters.store.alerts import StoreAlerts
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.db import upgrade
+from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
@@ -80,6 +81,7 @@ from safeclass.app.delivery import (
     NoticeChannels,
     NoticeSender,
 )
+from safeclass.app.erasure import ErasureRecords
 from safeclass.app.family_reports import FamilyReportRows
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.identity import Identities
@@ -147,6 +149,11 @@ class Services:
     def concerns(self) -> ConcernRows:
         """Safeguarding concerns' records (the port, on the database)."""
         return StoreConcerns(self.engine)
+
+    @functools.cached_property
+    def erasure(self) -> ErasureRecords:
+        """A pupil's records as erasure counts and erases them (the port, on the database)."""
+        return StoreErasure(self.engine)
 
     @functools.cached_property
     def recordings(self) -> RecordingRows:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.resources import StoreResources
@@ -137,7 +138,7 @@ async def test_erasure_takes_what_the_law_allows_keeps_safeguarding_and_the_logs
     engine: AsyncEngine, tmp_path: Path
 ):
     world = await subject_world(engine, tmp_path, chain_key_for(tmp_path))
-    plan = await plan_erasure(engine, "p1", None, NOW.date())
+    plan = await plan_erasure(engine, "p1", None, NOW.date(), records=StoreErasure(engine))
     assert plan.keep_record and [k.kind for k in plan.kept] == [
         "safeguarding concerns",
         "concerns and alerts in the lessons' logs",
@@ -146,7 +147,9 @@ async def test_erasure_takes_what_the_law_allows_keeps_safeguarding_and_the_logs
     ]
     assert plan.kept[0].until == dt.date(2044, 11, 24)
 
-    result = await erase_pupil(engine, world.log, "p1", None, "dsl-1", NOW)
+    result = await erase_pupil(
+        engine, world.log, "p1", None, "dsl-1", NOW, records=StoreErasure(engine)
+    )
     assert result.problems == ()
     erased = result.plan.erase
     assert erased["guardians"] == 1 and erased["parents' reports"] == 1
@@ -201,7 +204,9 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     engine: AsyncEngine, tmp_path: Path
 ):
     world = await subject_world(engine, tmp_path, chain_key_for(tmp_path))
-    result = await erase_pupil(engine, world.log, "p3", None, "head-1", NOW)
+    result = await erase_pupil(
+        engine, world.log, "p3", None, "head-1", NOW, records=StoreErasure(engine)
+    )
     assert result.plan.kept == [] and result.plan.erase["school record"] == 1
     async with engine.connect() as conn:
         emptied = (await conn.execute(select(Pupil).where(Pupil.id == "p3"))).one()
@@ -217,7 +222,9 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     assert on_list == "Erased pupil"  # the lesson that happened keeps its class list whole
     assert (await world.log.verify(world.session_id)).ok
     # asked twice (a second tab): nothing more to erase, and it says so
-    again = await erase_pupil(engine, world.log, "p3", None, "head-1", NOW)
+    again = await erase_pupil(
+        engine, world.log, "p3", None, "head-1", NOW, records=StoreErasure(engine)
+    )
     assert again.plan.erase == {}
     # the lesson's register still adds up, and names them no more
     report = await session_report(
@@ -282,5 +289,5 @@ async def test_a_pupil_in_a_live_lesson_is_not_erased_until_it_has_ended(
             update(Session).where(Session.id == world.session_id).values(status="live")
         )
     with pytest.raises(LessonLiveError):
-        await erase_pupil(engine, world.log, "p2", None, "dsl-1", NOW)
+        await erase_pupil(engine, world.log, "p2", None, "dsl-1", NOW, records=StoreErasure(engine))
     assert await _count(engine, Guardian, Guardian.pupil_id == "p2") == 1

@@ -20,41 +20,24 @@ class list. What remains of the logs names the pupil only by an id that nothing 
 once the school record is emptied.
 
 Each erasure is written in the school's journal (the keyed log the retention job uses): who,
-when, and how many records of each kind went or stayed, never what they said.
+when, and how many records of each kind went or stayed, never what they said. The records are
+counted and erased through `ErasureRecords` (on the database: `safeclass.adapters.store.erasure`,
+`Services.erasure`); the pupil and the notices about them are found as their subject access
+file finds them (app/subject_access.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
-from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.tables import (
-    AttendanceMark,
-    BehaviourMark,
-    Concern,
-    ConcernEntry,
-    ConcernPupil,
-    ConsentChange,
-    ConsentRecord,
-    GroupMember,
-    Guardian,
-    Invitation,
-    Notification,
-    ParentReport,
-    Pupil,
-    PupilPass,
-    Recording,
-    Session,
-    SessionEvent,
-    SessionPupil,
-)
 from safeclass.app.event_store import EventStore, NewEntry
-from safeclass.app.subject_access import concerns_about, find_pupil, notification_ids
+from safeclass.app.subject_access import find_pupil, notification_ids
 
 PUPIL_ERASED = "PupilErased"  # the school's journal
 ERASED_FORENAME, ERASED_SURNAME = "Erased", "pupil"  # what the emptied school record says
@@ -73,6 +56,102 @@ _BLANK: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "DslAlerted": ("pupil", "notes to the DSL", ("note",)),
 }
 _SAFEGUARDING = frozenset({"ConcernRaised", "DslAlerted"})
+
+
+@dataclass(frozen=True, slots=True)
+class PupilConcern:
+    """A concern about the pupil: its session, and the day it is kept until (None: not set)."""
+
+    id: str
+    session_id: str | None
+    keep_until: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
+class PupilRecording:
+    """A recording that shows the pupil and has not been deleted."""
+
+    id: str
+    path: str
+    session_id: str
+    delete_after: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PupilRows:
+    """How many rows of each kind name the pupil."""
+
+    guardians: int
+    consent: int
+    consent_history: int
+    attendance: int  # the head's attendance rows
+    groups: int  # the groups they are a member of (their class is on their record)
+    named_on_lists: int  # their name on lessons' class lists, not yet replaced
+    invitations: int
+    passes: int  # devices let in by a link
+    reports: int  # parents' reports
+
+
+@dataclass(frozen=True, slots=True)
+class NamingEntry:
+    """A log entry of one of the pupil's sessions whose payload has the pupil's id in it."""
+
+    session_id: str
+    seq: int
+    type: str
+    payload: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PupilErasure:
+    """What to erase of one pupil, in one transaction."""
+
+    pupil_id: str
+    notifications: tuple[int, ...]  # the notices to their guardians about them
+    concerns_due: tuple[str, ...]  # their concerns past their retention date
+    keep_record: bool  # a kept concern needs the school record: taken off every class list
+    at: dt.datetime
+
+
+class ErasureRecords(Protocol):
+    """What erasure counts and erases of a pupil's records (the log's entries are blanked
+    through the event store); the reads that take a connection run in the caller's snapshot."""
+
+    async def pupil_concerns(
+        self, conn: AsyncConnection, school_id: str, pupil_id: str
+    ) -> list[PupilConcern]:
+        """The school's concerns about the pupil (naming them among their pupils, or first)."""
+
+    async def pupil_sessions(self, conn: AsyncConnection, pupil_id: str) -> list[str]:
+        """The sessions the pupil is on the class list of or was invited to, by id."""
+
+    async def pupil_rows(self, conn: AsyncConnection, pupil_id: str) -> PupilRows:
+        """How many rows of each kind name the pupil."""
+
+    async def pupil_recordings(
+        self, conn: AsyncConnection, school_id: str, pupil_id: str
+    ) -> list[PupilRecording]:
+        """The school's recordings of the pupil not yet deleted."""
+
+    async def naming_entries(
+        self, conn: AsyncConnection, session_ids: Sequence[str], types: Sequence[str], pupil_id: str
+    ) -> list[NamingEntry]:
+        """The entries of these types in these sessions' logs whose payload has the pupil's id
+        in it, by session and seq."""
+
+    async def live_lessons(self, pupil_id: str) -> int:
+        """How many of the pupil's lessons are live now."""
+
+    async def recording_deleted(self, recording_id: str, at: dt.datetime) -> None:
+        """Mark a recording deleted (its file is gone)."""
+
+    async def erase(self, erasure: PupilErasure) -> None:
+        """In one transaction: delete the notices, the pupil's passes, parents' reports and
+        invitations, their place on lessons to come (their name replaced, `ERASED_NAME`, on
+        those held), their groups, guardians, consent and its history and the head's attendance
+        rows (a behaviour note stays, no longer theirs), the concerns due with their entries and
+        pupils; then take the school record off its class, and, unless it is kept, empty it
+        (`ERASED_FORENAME`, `ERASED_SURNAME`, no MIS number or date of birth)."""
 
 
 class LessonLiveError(RuntimeError):
@@ -112,104 +191,59 @@ class ErasurePlan:
 
 
 async def plan_erasure(
-    engine: AsyncEngine, pupil_id: str, school_id: str | None, today: dt.date
+    engine: AsyncEngine,
+    pupil_id: str,
+    school_id: str | None,
+    today: dt.date,
+    *,
+    records: ErasureRecords,
 ) -> ErasurePlan:
-    """What would be erased and what kept (and why), without changing anything."""
+    """What would be erased and what kept (and why), without changing anything; the records
+    are read in one snapshot of `engine`'s through `records`."""
     async with engine.connect() as conn:
         pupil = await find_pupil(conn, pupil_id, school_id)
         school_id, pupil_id = pupil.school_id, pupil.id
         plan = ErasurePlan(pupil_id, school_id, f"{pupil.forename} {pupil.surname}")
-        concerns = (
-            await conn.execute(
-                select(Concern.id, Concern.session_id, Concern.keep_until).where(
-                    Concern.school_id == school_id, concerns_about(pupil_id)
-                )
-            )
-        ).all()
+        concerns = [
+            (c.id, c.session_id, c.keep_until)
+            for c in await records.pupil_concerns(conn, school_id, pupil_id)
+        ]
         kept = [(cid, sid, keep) for cid, sid, keep in concerns if keep is None or keep >= today]
         plan.concern_ids_due = [
             cid for cid, _, keep in concerns if keep is not None and keep < today
         ]
         plan.keep_record = bool(kept)
         plan.kept_sessions = {sid for _, sid, _ in kept if sid}
-
-        async def count(table: type, *where: object) -> int:
-            found = await conn.scalar(select(func.count()).select_from(table).where(*where))  # type: ignore[arg-type]
-            return int(found or 0)
-
-        sessions = list(
-            (
-                await conn.execute(
-                    select(SessionPupil.session_id).where(SessionPupil.pupil_id == pupil_id)
-                )
-            ).scalars()
-        )
-        invited = list(
-            (
-                await conn.execute(
-                    select(Invitation.session_id).where(Invitation.pupil_id == pupil_id)
-                )
-            ).scalars()
-        )
-        sessions = sorted(set(sessions) | set(invited))
+        sessions = await records.pupil_sessions(conn, pupil_id)
+        rows = await records.pupil_rows(conn, pupil_id)
         erase = plan.erase
-        erase["guardians"] = await count(Guardian, Guardian.pupil_id == pupil_id)
-        erase["consent"] = await count(ConsentRecord, ConsentRecord.pupil_id == pupil_id)
-        erase["consent history"] = await count(ConsentChange, ConsentChange.pupil_id == pupil_id)
-        erase["the head's attendance rows"] = await count(
-            AttendanceMark, AttendanceMark.pupil_id == pupil_id
-        )
-        erase["class and group places"] = (1 if pupil.class_id else 0) + await count(
-            GroupMember, GroupMember.pupil_id == pupil_id
-        )
-        erase["names on lessons' class lists"] = await count(
-            SessionPupil, SessionPupil.pupil_id == pupil_id, SessionPupil.shown_name != ERASED_NAME
-        )
-        erase["invitation links"] = await count(Invitation, Invitation.pupil_id == pupil_id)
-        erase["devices let in by a link"] = await count(PupilPass, PupilPass.pupil_id == pupil_id)
-        erase["parents' reports"] = await count(ParentReport, ParentReport.pupil_id == pupil_id)
-        recordings = (
-            await conn.execute(
-                select(
-                    Recording.id, Recording.path, Recording.session_id, Recording.delete_after
-                ).where(
-                    Recording.school_id == school_id,
-                    Recording.participant_id == pupil_id,
-                    Recording.deleted_at.is_(None),
-                )
-            )
-        ).all()
+        erase["guardians"] = rows.guardians
+        erase["consent"] = rows.consent
+        erase["consent history"] = rows.consent_history
+        erase["the head's attendance rows"] = rows.attendance
+        erase["class and group places"] = (1 if pupil.class_id else 0) + rows.groups
+        erase["names on lessons' class lists"] = rows.named_on_lists
+        erase["invitation links"] = rows.invitations
+        erase["devices let in by a link"] = rows.passes
+        erase["parents' reports"] = rows.reports
+        recordings = [
+            (r.id, r.path, r.session_id, r.delete_after)
+            for r in await records.pupil_recordings(conn, school_id, pupil_id)
+        ]
         held = [r for r in recordings if r[2] in plan.kept_sessions]
         plan.recordings = [
             (rid, path) for rid, path, sid, _ in recordings if sid not in plan.kept_sessions
         ]
         erase["recordings"] = len(plan.recordings)
         erase["concerns past their retention date"] = len(plan.concern_ids_due)
-        pattern = f"%{pupil_id}%"
         entries = (
-            (
-                await conn.execute(
-                    select(
-                        SessionEvent.session_id,
-                        SessionEvent.seq,
-                        SessionEvent.type,
-                        SessionEvent.payload,
-                    )
-                    .where(
-                        SessionEvent.session_id.in_(sessions),
-                        SessionEvent.type.in_(list(_BLANK)),
-                        SessionEvent.payload.like(pattern),
-                    )
-                    .order_by(SessionEvent.session_id, SessionEvent.seq)
-                )
-            ).all()
-            if sessions
-            else []
+            await records.naming_entries(conn, sessions, list(_BLANK), pupil_id) if sessions else []
         )
     kept_log = 0
-    for sid, seq, kind, payload in entries:
+    for entry in entries:
+        sid, seq, kind = entry.session_id, entry.seq, entry.type
         who, what, fields = _BLANK[kind]
-        data = json.loads(payload) if payload else {}
+        data = entry.payload or {}
         if data.get(who) != pupil_id or not any(data.get(f) for f in fields):
             continue
         if kind in _SAFEGUARDING and plan.keep_record:
@@ -267,22 +301,14 @@ async def erase_pupil(
     school_id: str | None,
     by: str,
     now: dt.datetime,
+    *,
+    records: ErasureRecords,
 ) -> ErasureResult:
     """Erase what `plan_erasure` says may go, journal it (`by`: the staff id), and return it.
 
     `log` must carry the server's key (the redactions and the journal are written in it)."""
-    plan = await plan_erasure(engine, pupil_id, school_id, now.date())
-    pid = plan.pupil_id
-    async with engine.connect() as conn:
-        live = await conn.scalar(
-            select(func.count())
-            .select_from(Session)
-            .where(
-                Session.status == "live",
-                Session.id.in_(select(SessionPupil.session_id).where(SessionPupil.pupil_id == pid)),
-            )
-        )
-    if live:
+    plan = await plan_erasure(engine, pupil_id, school_id, now.date(), records=records)
+    if await records.live_lessons(plan.pupil_id):
         raise LessonLiveError(plan.name)
     problems: list[str] = []
     # the logs first: they are found through the class lists erased below
@@ -297,68 +323,18 @@ async def erase_pupil(
         except OSError as exc:
             problems.append(f"recording {rid}: cannot delete its file: {exc}")
             continue
-        async with engine.begin() as conn:
-            await conn.execute(update(Recording).where(Recording.id == rid).values(deleted_at=now))
-    async with engine.begin() as conn:
-        if plan.notifications:
-            await conn.execute(delete(Notification).where(Notification.id.in_(plan.notifications)))
-        await conn.execute(delete(PupilPass).where(PupilPass.pupil_id == pid))
-        await conn.execute(delete(ParentReport).where(ParentReport.pupil_id == pid))
-        await conn.execute(delete(Invitation).where(Invitation.pupil_id == pid))
-        # a lesson to come loses them; one that happened keeps its class list whole (its
-        # register and compliance still add up) with the name replaced
-        held = select(Session.id).where(Session.status.in_(HELD))
-        await conn.execute(
-            delete(SessionPupil).where(
-                SessionPupil.pupil_id == pid, SessionPupil.session_id.not_in(held)
-            )
+        await records.recording_deleted(rid, now)
+    await records.erase(
+        PupilErasure(
+            plan.pupil_id,
+            tuple(plan.notifications),
+            tuple(plan.concern_ids_due),
+            plan.keep_record,
+            now,
         )
-        await conn.execute(
-            update(SessionPupil).where(SessionPupil.pupil_id == pid).values(shown_name=ERASED_NAME)
-        )
-        await conn.execute(delete(GroupMember).where(GroupMember.pupil_id == pid))
-        await conn.execute(delete(Guardian).where(Guardian.pupil_id == pid))
-        await conn.execute(delete(ConsentRecord).where(ConsentRecord.pupil_id == pid))
-        await erase_newer_records(conn, pid, plan)
-        if plan.concern_ids_due:  # past their date: the record, its entries and its pupils
-            due = plan.concern_ids_due
-            await conn.execute(delete(ConcernEntry).where(ConcernEntry.concern_id.in_(due)))
-            await conn.execute(delete(ConcernPupil).where(ConcernPupil.concern_id.in_(due)))
-            await conn.execute(delete(Concern).where(Concern.id.in_(due)))
-        if plan.keep_record:
-            await conn.execute(
-                update(Pupil).where(Pupil.id == pid).values(class_id=None, updated_at=now)
-            )
-        else:
-            # emptied rather than deleted: the lessons' logs and class lists still point at it
-            await conn.execute(
-                update(Pupil)
-                .where(Pupil.id == pid)
-                .values(
-                    forename=ERASED_FORENAME,
-                    surname=ERASED_SURNAME,
-                    mis_id=None,
-                    date_of_birth=None,
-                    class_id=None,
-                    updated_at=now,
-                )
-            )
+    )
     await journal_erasure(log, plan, by, now)
     return ErasureResult(plan, now, tuple(problems))
-
-
-async def erase_newer_records(conn: AsyncConnection, pupil_id: str, plan: ErasurePlan) -> None:
-    """Rows of tables newer than this module that name the pupil, erased in the same
-    transaction before the school record goes (their foreign keys would refuse it otherwise):
-    the consent history and the head's attendance rows. (A concern's additions and pupils go
-    with the concern when it is past its date, in `erase`; a kept concern keeps them.)"""
-    await conn.execute(delete(ConsentChange).where(ConsentChange.pupil_id == pupil_id))
-    # the head's view's rows (app/oversight.py): the pupil's own go; a behaviour note stays
-    # counted in its lesson, no longer linked to them
-    await conn.execute(delete(AttendanceMark).where(AttendanceMark.pupil_id == pupil_id))
-    await conn.execute(
-        update(BehaviourMark).where(BehaviourMark.pupil_id == pupil_id).values(pupil_id=None)
-    )
 
 
 async def journal_erasure(log: EventStore, plan: ErasurePlan, by: str, now: dt.datetime) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.school_records import school_by_key, staff_by_email
 from safeclass.app import staff_roles
@@ -129,7 +130,9 @@ def erase_command(
                     f"{by} is not a DSL or head of this pupil's school: "
                     f"{staff_roles.refusal(capability)}"
                 )
-            return staff.id, await plan_erasure(engine, row.id, row.school_id, now.date())
+            return staff.id, await plan_erasure(
+                engine, row.id, row.school_id, now.date(), records=StoreErasure(engine)
+            )
         except PupilNotFoundError:
             fail(f"no pupil {pupil}" + ("" if school else " (an MIS number needs --school)"))
         finally:
@@ -146,7 +149,15 @@ def erase_command(
         engine = connect(store.url)
         try:
             log = EventLog(engine, store.secret.derive(CHAIN_KEY))
-            result = await erase_pupil(engine, log, plan.pupil_id, plan.school_id, staff_id, now)
+            result = await erase_pupil(
+                engine,
+                log,
+                plan.pupil_id,
+                plan.school_id,
+                staff_id,
+                now,
+                records=StoreErasure(engine),
+            )
             return result.problems
         except LessonLiveError:
             fail(f"a lesson of {plan.name} is live now: erase once it has ended")

@@ -109,7 +109,9 @@ async def erase_page(pupil_id: str, request: Request, staff: AllowedStaff) -> HT
     services = services_of(request)
     now = services.clock.now()
     try:
-        plan = await plan_erasure(services.engine, pupil_id, staff.school_id, now.date())
+        plan = await plan_erasure(
+            services.engine, pupil_id, staff.school_id, now.date(), records=services.erasure
+        )
     except PupilNotFoundError:
         raise HTTPException(404, NO_SUCH_PUPIL) from None
     return _plan_page(request, plan, done=False)
@@ -127,7 +129,13 @@ async def erase(pupil_id: str, request: Request, staff: AllowedStaff) -> HTMLRes
             raise HTTPException(404, NO_SUCH_PUPIL) from None
     try:
         result = await erase_pupil(
-            services.engine, services.event_log, pupil_id, staff.school_id, staff.staff_id, now
+            services.engine,
+            services.event_log,
+            pupil_id,
+            staff.school_id,
+            staff.staff_id,
+            now,
+            records=services.erasure,
         )
     except LessonLiveError:
         gettext = i18n.translations(i18n.language_of(request)).gettext

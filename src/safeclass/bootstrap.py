@@ -43,6 +43,7 @@ from safeclass.adapters.store.alerts import StoreAlerts
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.db import upgrade
+from safeclass.adapters.store.deliveries import StoreDeliveries
 from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
@@ -93,6 +94,7 @@ from safeclass.app.recordings import RecordingRows
 from safeclass.app.resources import ResourceRows
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
+from safeclass.app.undelivered import DeliveryRows
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
 from safeclass.web.room_socket import CLOSE_POLICY, CLOSE_SIGNED_OUT, LINK_STOPPED, Audiences
@@ -149,6 +151,11 @@ class Services:
     def concerns(self) -> ConcernRows:
         """Safeguarding concerns' records (the port, on the database)."""
         return StoreConcerns(self.engine)
+
+    @functools.cached_property
+    def deliveries(self) -> DeliveryRows:
+        """The outbox's rows as the pages count and list them (the port, on the database)."""
+        return StoreDeliveries(self.engine)
 
     @functools.cached_property
     def erasure(self) -> ErasureRecords:

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from safeclass.adapters.store import EventLog, pupil_records, school_records
+from safeclass.adapters.store.deliveries import StoreDeliveries
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.resources import StoreResources
 from safeclass.adapters.store.sessions import create_session, load_session
@@ -224,7 +225,12 @@ async def test_stored_figures_equal_what_each_register_says(world: World):
     await get(world, f"/staff/oversight?{PERIOD}")  # computes and stores the rows
     for sid in world.sessions:
         report = await session_report(
-            engine, StoreRecords(engine), EventLog(engine), sid, resources=StoreResources(engine)
+            engine,
+            StoreRecords(engine),
+            EventLog(engine),
+            sid,
+            resources=StoreResources(engine),
+            deliveries=StoreDeliveries(engine),
         )
         async with engine.connect() as conn:
             stored = {
@@ -350,6 +356,7 @@ async def test_a_room_that_ends_keeps_its_rows_at_once(db_url: str, tmp_path: Pa
             EventLog(engine),
             room.session_id,
             resources=StoreResources(engine),
+            deliveries=StoreDeliveries(engine),
         )
         assert report.register.late == 1
 

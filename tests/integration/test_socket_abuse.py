@@ -170,6 +170,7 @@ async def test_thousands_of_staff_only_commands_from_a_pupil_leave_a_bounded_exa
                 live.services.event_log,
                 session_id,
                 resources=live.services.resources,
+                deliveries=live.services.deliveries,
             )
             amelia_row = next(r for r in report.register.pupils if r.pupil_id == "p1")
             assert amelia_row.refused_attempts == 3015

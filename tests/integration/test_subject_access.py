@@ -18,6 +18,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
+from safeclass.adapters.store.deliveries import StoreDeliveries
 from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import EventLog
 from safeclass.adapters.store.records import StoreRecords
@@ -233,6 +234,7 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
         EventLog(engine),
         world.session_id,
         resources=StoreResources(engine),
+        deliveries=StoreDeliveries(engine),
     )
     assert [p.name for p in report.register.pupils] == ["Amelia R.", "Erased pupil", "Oliver S."]
 

@@ -9,21 +9,26 @@ row; with neither, every row) at once. Parents' notices held until the end of th
 waiting by design and are not counted. `/healthz` reports the counts and the reason; the staff
 home and the session's page tell staff, so they can tell the DSL or the family themselves
 (`waiting_notices` names the pupils). The timeline reads each alert's and each parents' notice's
-own rows (`alert_deliveries`, `parent_deliveries`) to say whether it was sent, and when.
+own rows (`alert_deliveries`, `parent_deliveries`) to say whether it was sent, and when. The
+rows are counted and read through `DeliveryRows` (on the database:
+`safeclass.adapters.store.deliveries`, `Services.deliveries`), in the caller's snapshot where a
+page reads them with other things.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+# Only for `alert_deliveries`, kept for reports.compliance (see there): the layering's debt.
 from safeclass.adapters.store.tables import Notification
-from safeclass.app.alerts import NO_ADDRESS, NO_DSL, PENDING_AT_END
+from safeclass.app.alerts import NO_ADDRESS, NO_DSL
 from safeclass.app.delivery import EMAIL, WEBHOOK
 
 STALE = dt.timedelta(minutes=2)
@@ -50,29 +55,77 @@ REASONS = {
 }
 
 
-def is_parents_notice() -> ColumnElement[bool]:
-    """A notice to a pupil's parents (removed, camera off, recorded, absent, a lesson moved or
-    cancelled); not `parent_report`, which is a family's report going to staff."""
-    return and_(Notification.kind.like("parent_%"), Notification.kind != "parent_report")
-
-
 def _channels(can_deliver: bool | Collection[str]) -> list[str]:
     if isinstance(can_deliver, bool):
         return sorted(ALL_CHANNELS) if can_deliver else []
     return sorted(can_deliver)
 
 
-def _waiting(now: dt.datetime, channels: list[str], stale: dt.timedelta) -> ColumnElement[bool]:
-    """Rows that wait undelivered now: given up on, of a channel nobody can send, or late."""
-    cannot = ~Notification.channel.in_(channels) if channels else Notification.id.is_not(None)
-    return and_(
-        Notification.status != PENDING_AT_END,
-        or_(
-            Notification.status == "failed",
-            (Notification.status == "pending") & cannot,
-            (Notification.status == "pending") & (Notification.created_at <= now - stale),
-        ),
-    )
+@dataclass(frozen=True, slots=True)
+class WaitingCounts:
+    """How many notifications wait undelivered, of each kind that says why."""
+
+    dsl_alerts: int = 0
+    other: int = 0
+    dsl_nobody: int = 0  # DSL alerts with no DSL to go to
+    parent_notices: int = 0  # notices to pupils' parents
+    no_address: int = 0  # the others with nobody to go to
+    no_channel: int = 0  # pending on a channel this server cannot send
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingRow:
+    """One undelivered row of a DSL alert or a parents' notice: one channel and address."""
+
+    kind: str
+    pupil_id: str | None
+    created_at: dt.datetime
+    channel: str
+    recipient: str
+    status: str
+
+
+class DeliveryRows(Protocol):
+    """The outbox's rows as the pages count and list them. A row waits undelivered when it is
+    not held until its session's end (`alerts.PENDING_AT_END`) and the outbox gave up on it,
+    or it is pending on a channel not in `channels`, or it was written `stale` or more before
+    `now`. A parents' notice is a `parent_…` row other than `parent_report` (a family's
+    report going to staff)."""
+
+    async def health_counts(
+        self, now: dt.datetime, channels: Sequence[str], stale: dt.timedelta
+    ) -> WaitingCounts:
+        """That the database answers (any driver error is raised), and what waits of every
+        school."""
+
+    async def waiting_counts(
+        self,
+        conn: AsyncConnection,
+        now: dt.datetime,
+        channels: Sequence[str],
+        stale: dt.timedelta,
+        school_id: str | None,
+    ) -> WaitingCounts:
+        """What waits undelivered now, of one school or (None) of every school."""
+
+    async def waiting_rows(
+        self,
+        conn: AsyncConnection,
+        session_id: str,
+        now: dt.datetime,
+        channels: Sequence[str],
+        stale: dt.timedelta,
+    ) -> list[WaitingRow]:
+        """The session's DSL alert and parents' notice rows that wait undelivered, in the order
+        written."""
+
+    async def alert_deliveries(self, conn: AsyncConnection, session_id: str) -> list[AlertDelivery]:
+        """The DSL alert rows of a session, in the order written, for its timeline."""
+
+    async def parent_deliveries(
+        self, conn: AsyncConnection, session_id: str
+    ) -> list[ParentDelivery]:
+        """The parents' notice rows of a session, in the order written, for its timeline."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +145,15 @@ class Undelivered:
 
 
 async def health_undelivered(
-    engine: AsyncEngine, now: dt.datetime, *, can_deliver: bool | Collection[str]
+    rows: DeliveryRows, now: dt.datetime, *, can_deliver: bool | Collection[str]
 ) -> Undelivered:
     """For `/healthz`: that the database answers (any driver error is raised), and what waits
     undelivered of every school."""
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-        return await count_undelivered(conn, now, can_deliver=can_deliver)
+    return _undelivered(await rows.health_counts(now, _channels(can_deliver), STALE))
 
 
 async def count_undelivered(
+    rows: DeliveryRows,
     conn: AsyncConnection,
     now: dt.datetime,
     *,
@@ -111,38 +163,23 @@ async def count_undelivered(
 ) -> Undelivered:
     """What is waiting undelivered now (of one school, or of every school). `can_deliver`: the
     channels this server sends ("email", "webhook"), or True for all and False for none."""
-    channels = _channels(can_deliver)
-    is_dsl = Notification.kind.like("dsl_%")
-    parents = is_parents_notice()
-    unsendable = ~Notification.channel.in_(channels) if channels else Notification.id.is_not(None)
-    nobody_at = Notification.recipient == ""
+    counts = await rows.waiting_counts(conn, now, _channels(can_deliver), stale, school_id)
+    return _undelivered(counts)
 
-    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
-    query = select(
-        count(is_dsl),
-        count(~is_dsl),
-        count(is_dsl & nobody_at),
-        count(parents),
-        count(~is_dsl & nobody_at),
-        count((Notification.status == "pending") & unsendable),
-    ).where(_waiting(now, channels, stale))
-    if school_id is not None:
-        query = query.where(Notification.school_id == school_id)
-    found = (await conn.execute(query)).one()
-    dsl, other, nobody, parents_n, no_address, no_way = (int(n) for n in found)
-    if not dsl + other:
+def _undelivered(counts: WaitingCounts) -> Undelivered:
+    """What waits, and the most fundamental reason why."""
+    if not counts.dsl_alerts + counts.other:
         return Undelivered()
-    if no_way:
+    if counts.no_channel:
         why = Why.NO_CHANNEL
-    elif nobody:
+    elif counts.dsl_nobody:
         why = Why.NO_DSL
-    elif no_address:
+    elif counts.no_address:
         why = Why.NO_ADDRESS
     else:
         why = Why.NOT_TAKEN
-    return Undelivered(dsl, other, why, parents_n)
+    return Undelivered(counts.dsl_alerts, counts.other, why, counts.parent_notices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +192,7 @@ class WaitingNotice:
 
 
 async def waiting_notices(
+    rows: DeliveryRows,
     conn: AsyncConnection,
     session_id: str,
     now: dt.datetime,
@@ -165,31 +203,16 @@ async def waiting_notices(
     """The session's DSL alerts and parents' notices that wait undelivered, one per notice
     (its channels and addresses together), for the session's page."""
     channels = _channels(can_deliver)
-    rows = await conn.execute(
-        select(
-            Notification.kind,
-            Notification.pupil_id,
-            Notification.created_at,
-            Notification.channel,
-            Notification.recipient,
-            Notification.status,
-        )
-        .where(
-            Notification.session_id == session_id,
-            or_(Notification.kind.like("dsl_%"), is_parents_notice()),
-            _waiting(now, channels, stale),
-        )
-        .order_by(Notification.id)
-    )
     found: dict[tuple[str, str | None, dt.datetime], WaitingNotice] = {}
-    for kind, pupil_id, created_at, channel, recipient, status in rows:
-        if status == "pending" and channel not in channels:
+    for row in await rows.waiting_rows(conn, session_id, now, channels, stale):
+        if row.status == "pending" and row.channel not in channels:
             why = Why.NO_CHANNEL
-        elif not recipient:
-            why = Why.NO_DSL if kind.startswith("dsl_") else Why.NO_ADDRESS
+        elif not row.recipient:
+            why = Why.NO_DSL if row.kind.startswith("dsl_") else Why.NO_ADDRESS
         else:
             why = Why.NOT_TAKEN
-        found.setdefault((kind, pupil_id, created_at), WaitingNotice(kind, pupil_id, why))
+        key = (row.kind, row.pupil_id, row.created_at)
+        found.setdefault(key, WaitingNotice(row.kind, row.pupil_id, why))
     return list(found.values())
 
 
@@ -204,7 +227,12 @@ class AlertDelivery:
 
 
 async def alert_deliveries(conn: AsyncConnection, session_id: str) -> list[AlertDelivery]:
-    """The DSL alert rows of a session, for its timeline."""
+    """The DSL alert rows of a session, for its timeline and compliance report.
+
+    Kept, with its SQL, for `reports.compliance`, which reads it on its own connection and is
+    being moved behind its own port at the same time; once it reads it through a port
+    (`DeliveryRows.alert_deliveries`, which delegates here), this moves into
+    adapters/store/deliveries.py and the module leaves the layering's debt list."""
     rows = await conn.execute(
         select(
             Notification.created_at,
@@ -230,21 +258,3 @@ class ParentDelivery:
     sent_at: dt.datetime | None
     status: str
     last_error: str | None
-
-
-async def parent_deliveries(conn: AsyncConnection, session_id: str) -> list[ParentDelivery]:
-    """The parents' notice rows of a session, for its timeline."""
-    rows = await conn.execute(
-        select(
-            Notification.kind,
-            Notification.pupil_id,
-            Notification.channel,
-            Notification.created_at,
-            Notification.sent_at,
-            Notification.status,
-            Notification.last_error,
-        )
-        .where(Notification.session_id == session_id, is_parents_notice())
-        .order_by(Notification.id)
-    )
-    return [ParentDelivery(*row) for row in rows]

@@ -28,6 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from safeclass.adapters.store import school_records
 from safeclass.adapters.store.db import connect
+from safeclass.adapters.store.deliveries import StoreDeliveries
 from safeclass.adapters.store.event_log import CHAIN_KEY, EventLog
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.resources import StoreResources
@@ -287,6 +288,7 @@ async def _read(url: str, session_id: str) -> SessionReport:
             EventLog(engine),
             session_id,
             resources=StoreResources(engine),
+            deliveries=StoreDeliveries(engine),
         )
     finally:
         await engine.dispose()

@@ -34,7 +34,7 @@ async def healthz(request: Request) -> dict[str, object]:
     services = request.app.state.services
     try:
         waiting = await health_undelivered(
-            services.engine, services.clock.now(), can_deliver=services.delivers
+            services.deliveries, services.clock.now(), can_deliver=services.delivers
         )
     except Exception as exc:  # any driver error means not healthy
         detail = {"status": "unhealthy", "reason": f"database: {type(exc).__name__}"}

@@ -115,7 +115,9 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     names = {p.id: p.shown_name for p in detail.pupils}
     found = await reports_for(services.family_reports, stored.school_id, session_id)
     async with services.engine.connect() as conn:
-        waiting = await waiting_notices(conn, session_id, now, can_deliver=services.delivers)
+        waiting = await waiting_notices(
+            services.deliveries, conn, session_id, now, can_deliver=services.delivers
+        )
         kept = await services.resources.resources_of(conn, session_id)
     told = [_told_line(r, names, zone, day, language) for r in found]
     needed = stored.policy.min_staff_for(stored.plan.kind.value == "one_to_one")
@@ -291,6 +293,7 @@ async def register_as_csv(session_id: str, access: AllowedSession, request: Requ
         session_id,
         access.session.school_id,
         resources=services.resources,
+        deliveries=services.deliveries,
     )
     return Response(
         # with a byte-order mark, as the CLI's file: Excel then shows "Siân", not "SiÃ¢n"
@@ -313,6 +316,7 @@ async def register_as_pdf(session_id: str, access: AllowedSession, request: Requ
         session_id,
         access.session.school_id,
         resources=services.resources,
+        deliveries=services.deliveries,
     )
     body = await asyncio.to_thread(register_pdf, report.register, report.timeline)
     return Response(body, media_type="application/pdf", headers=_download(access.session, "pdf"))

@@ -100,7 +100,11 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
         policy = await services.records.current_policy(conn, staff.school_id)
         classes = await services.records.list_classes(conn, staff.school_id)
         waiting = await count_undelivered(
-            conn, now, can_deliver=services.delivers, school_id=staff.school_id
+            services.deliveries,
+            conn,
+            now,
+            can_deliver=services.delivers,
+            school_id=staff.school_id,
         )
     zone = ZoneInfo(policy.school.timezone)
     today = now.astimezone(zone).date()

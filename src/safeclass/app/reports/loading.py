@@ -1,7 +1,8 @@
 """One session's register and timeline, read from the database (its plan, policy and log).
 
 The plan and policy come through the school-records port, the log through the event store, the
-lesson's resources through their own (`resources.ResourceRows`).
+lesson's resources and its notices' deliveries through their own (`resources.ResourceRows`,
+`undelivered.DeliveryRows`).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from safeclass.app.resources import ResourceRows
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.school_records import SchoolRecords
 from safeclass.app.timeline import TimelineLine, build_timeline
-from safeclass.app.undelivered import alert_deliveries, parent_deliveries
+from safeclass.app.undelivered import DeliveryRows
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ async def session_report(
     school_id: str | None = None,
     *,
     resources: ResourceRows,
+    deliveries: DeliveryRows,
 ) -> SessionReport:
     """The register and timeline of a session; raises SessionNotFoundError if there is none.
 
@@ -47,8 +49,8 @@ async def session_report(
     tz = stored.policy.school.timezone
     names = {pid: pupil.shown_name for pid, pupil in stored.plan.expected.items()}
     async with engine.connect() as conn:
-        alerts = await alert_deliveries(conn, session_id)
-        parents = await parent_deliveries(conn, session_id)
+        alerts = await deliveries.alert_deliveries(conn, session_id)
+        parents = await deliveries.parent_deliveries(conn, session_id)
         kept = await resources.resources_of(conn, session_id, with_removed=True)
     offered = [
         ResourceLine(r.title, r.url or r.filename or "", r.added_by, r.added_at)

@@ -170,6 +170,18 @@ class RecordedConsent:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentMark:
+    """A fingerprint of the consent history (`consent_changes`, appended on every change) of a
+    session's expected pupils: how many changes, and the largest and the sum of their ids. A
+    change or an erasure anywhere in it changes the mark, so a watch that keeps the last mark it
+    saw reads a room's consents again only when one of them changed."""
+
+    changes: int
+    last: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class SessionStatus:
     """Where a session stands: scheduled, live, ended or cancelled, and when it starts."""
 
@@ -220,6 +232,10 @@ class SchoolRecords(Protocol):
 
     async def recorded_consents(self, session_ids: Sequence[str]) -> list[RecordedConsent]:
         """The consent on record of every pupil expected at these sessions."""
+
+    async def consent_marks(self, session_ids: Sequence[str]) -> dict[str, ConsentMark]:
+        """A mark of the consent history of each session's expected pupils, which changes
+        whenever any of their consents is changed or erased (one row a session, not a pupil)."""
 
     async def live_sessions(self) -> list[str]:
         """The sessions of every school that the records say are live."""

@@ -31,6 +31,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
@@ -781,9 +782,15 @@ async def _write(conn: Connection) -> None:
             return
         try:
             said = room_words.translate_message(message, conn.language)
-            await conn.websocket.send_text(json.dumps(said, default=str))
+            await conn.websocket.send_text(_encode(said))
         except Exception:  # the socket is gone; the reader notices and cleans up
             return
+
+
+def _encode(message: dict[str, Any]) -> str:
+    """A message as the JSON text sent. Every view goes to every page in the room after every
+    change, so this is the server's busiest line: orjson takes a tenth of json.dumps's time."""
+    return orjson.dumps(message, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 async def _heartbeat(conn: Connection, every: float, audience: RoomAudience) -> None:

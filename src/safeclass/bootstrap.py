@@ -241,7 +241,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         data_dir=settings.data_dir,
         lead=lead,
     )
-    await housekeeping.restore_live_rooms()
+    await housekeeping.restore_live_rooms(rooms=membership is None)
     housekeeping.start()
     if membership is not None:
         membership.start()

@@ -39,6 +39,7 @@ from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.attendance import StoreAttendance
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
@@ -54,6 +55,7 @@ from safeclass.adapters.store.shared_limits import (
     SharedLoginLimiter,
     SharedLookupLimiter,
 )
+from safeclass.app.after_end import AfterEnd
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
@@ -82,6 +84,7 @@ from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
+from safeclass.app.oversight import AttendanceRows
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
 from safeclass.observability import Metrics
@@ -135,6 +138,11 @@ class Services:
     def family_reports(self) -> FamilyReportRows:
         """What families told the school through their links (the port, on the database)."""
         return StoreFamilyReports(self.engine)
+
+    @functools.cached_property
+    def attendance(self) -> AttendanceRows:
+        """The head's view's rows, kept per ended session (the port, on the database)."""
+        return StoreAttendance(self.engine)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -194,6 +202,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         engine=engine,
         event_log=event_log,
         records=StoreRecords(engine),
+        after_end=AfterEnd(engine, event_log, StoreAttendance(engine)),
         clock=clock,
         audience_for=audiences.for_session,
         alerts=alerts,

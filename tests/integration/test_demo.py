@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, connect, school_records
+from safeclass.adapters.store.attendance import StoreAttendance
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.tables import (
     AttendanceStamp,
@@ -280,8 +281,9 @@ async def test_the_demo_school_has_a_fortnight_of_past_lessons_for_the_head_and_
         fortnight = today - dt.timedelta(days=15)
 
         # the head's view: the rows were kept as each lesson ended, so nothing is left to add up
-        assert (await oversight.refresh(engine, school.id, now)).computed == 0
-        seen = await oversight.overview(engine, school.id, zone, fortnight, today, now)
+        rows = StoreAttendance(engine)
+        assert (await oversight.refresh(rows, log, school.id, now)).computed == 0
+        seen = await oversight.overview(engine, rows, log, school.id, zone, fortnight, today, now)
         assert seen.sessions == 10
         assert seen.pending == 0
         assert seen.total.late > 0

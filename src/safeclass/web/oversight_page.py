@@ -112,6 +112,8 @@ async def _overview(
     services = services_of(request)
     return await oversight.overview(
         services.engine,
+        services.attendance,
+        services.event_log,
         staff.school_id,
         zone,
         period.since,
@@ -332,6 +334,8 @@ async def pupil_page(pupil_id: str, request: Request, staff: AllowedStaff) -> HT
     try:
         history = await oversight.pupil_history(
             services.engine,
+            services.attendance,
+            services.event_log,
             staff.school_id,
             pupil_id,
             zone,

@@ -41,6 +41,7 @@ from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.attendance import StoreAttendance
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
+from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
@@ -85,6 +86,7 @@ from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
 from safeclass.app.oversight import AttendanceRows
+from safeclass.app.reports.compliance import ComplianceResults
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
 from safeclass.observability import Metrics
@@ -138,6 +140,12 @@ class Services:
     def family_reports(self) -> FamilyReportRows:
         """What families told the school through their links (the port, on the database)."""
         return StoreFamilyReports(self.engine)
+
+    @functools.cached_property
+    def compliance_results(self) -> ComplianceResults:
+        """The sessions compliance reports are made of and their kept results (the port, on
+        the database)."""
+        return StoreComplianceResults(self.engine)
 
     @functools.cached_property
     def attendance(self) -> AttendanceRows:
@@ -202,7 +210,9 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         engine=engine,
         event_log=event_log,
         records=StoreRecords(engine),
-        after_end=AfterEnd(engine, event_log, StoreAttendance(engine)),
+        after_end=AfterEnd(
+            engine, event_log, StoreComplianceResults(engine), StoreAttendance(engine)
+        ),
         clock=clock,
         audience_for=audiences.for_session,
         alerts=alerts,

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from safeclass.app import oversight
 from safeclass.app.event_store import EventStore
 from safeclass.app.oversight import AttendanceRows
-from safeclass.app.reports.compliance import session_compliance
+from safeclass.app.reports.compliance import ComplianceResults, session_compliance
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +29,14 @@ class AfterEnd:
 
     engine: AsyncEngine
     event_log: EventStore
+    results: ComplianceResults
     attendance: AttendanceRows
 
 
 async def keep_after_end(kept: AfterEnd, session_id: str, now: dt.datetime) -> None:
     """Keep the ended session's compliance result and the head's rows now, so no page waits."""
     try:
-        await session_compliance(kept.engine, kept.event_log, session_id)
+        await session_compliance(kept.engine, kept.results, kept.event_log, session_id)
     except Exception:
         log.exception("compliance result not stored", extra={"session": session_id})
     try:

@@ -242,6 +242,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     # the school-wide compliance summary over the same period, in counts (C15)
     compliance = await school_summary(
         services.engine,
+        services.compliance_results,
         services.event_log,
         staff.school_id,
         period.since,

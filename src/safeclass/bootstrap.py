@@ -50,6 +50,7 @@ from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
+from safeclass.adapters.store.pupil_files import StorePupilFiles
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.shared_limits import (
     LIMIT_KEY,
@@ -86,6 +87,7 @@ from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
 from safeclass.app.oversight import AttendanceRows
+from safeclass.app.pupil_files import PupilFileRecords
 from safeclass.app.reports.compliance import ComplianceResults
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
@@ -151,6 +153,11 @@ class Services:
     def attendance(self) -> AttendanceRows:
         """The head's view's rows, kept per ended session (the port, on the database)."""
         return StoreAttendance(self.engine)
+
+    @functools.cached_property
+    def pupil_files(self) -> PupilFileRecords:
+        """One pupil's records, for subject access and erasure (the port, on the database)."""
+        return StorePupilFiles(self.engine)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:

@@ -39,7 +39,9 @@ from safeclass.adapters.notify.mail import Mailer
 from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
+from safeclass.adapters.store.attendance import StoreAttendance
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
+from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
@@ -48,12 +50,14 @@ from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
+from safeclass.adapters.store.pupil_files import StorePupilFiles
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.shared_limits import (
     LIMIT_KEY,
     SharedLoginLimiter,
     SharedLookupLimiter,
 )
+from safeclass.app.after_end import AfterEnd
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
@@ -82,6 +86,9 @@ from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
+from safeclass.app.oversight import AttendanceRows
+from safeclass.app.pupil_files import PupilFileRecords
+from safeclass.app.reports.compliance import ComplianceResults
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
 from safeclass.observability import Metrics
@@ -135,6 +142,22 @@ class Services:
     def family_reports(self) -> FamilyReportRows:
         """What families told the school through their links (the port, on the database)."""
         return StoreFamilyReports(self.engine)
+
+    @functools.cached_property
+    def compliance_results(self) -> ComplianceResults:
+        """The sessions compliance reports are made of and their kept results (the port, on
+        the database)."""
+        return StoreComplianceResults(self.engine)
+
+    @functools.cached_property
+    def attendance(self) -> AttendanceRows:
+        """The head's view's rows, kept per ended session (the port, on the database)."""
+        return StoreAttendance(self.engine)
+
+    @functools.cached_property
+    def pupil_files(self) -> PupilFileRecords:
+        """One pupil's records, for subject access and erasure (the port, on the database)."""
+        return StorePupilFiles(self.engine)
 
 
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
@@ -194,6 +217,9 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         engine=engine,
         event_log=event_log,
         records=StoreRecords(engine),
+        after_end=AfterEnd(
+            engine, event_log, StoreComplianceResults(engine), StoreAttendance(engine)
+        ),
         clock=clock,
         audience_for=audiences.for_session,
         alerts=alerts,

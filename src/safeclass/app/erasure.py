@@ -54,7 +54,8 @@ from safeclass.adapters.store.tables import (
     SessionPupil,
 )
 from safeclass.app.event_store import EventStore, NewEntry
-from safeclass.app.subject_access import concerns_about, find_pupil, notification_ids
+from safeclass.app.pupil_files import PupilFileRecords
+from safeclass.app.subject_access import notification_ids
 
 PUPIL_ERASED = "PupilErased"  # the school's journal
 ERASED_FORENAME, ERASED_SURNAME = "Erased", "pupil"  # what the emptied school record says
@@ -112,20 +113,24 @@ class ErasurePlan:
 
 
 async def plan_erasure(
-    engine: AsyncEngine, pupil_id: str, school_id: str | None, today: dt.date
+    engine: AsyncEngine,
+    pupil_id: str,
+    school_id: str | None,
+    today: dt.date,
+    *,
+    files: PupilFileRecords,
 ) -> ErasurePlan:
-    """What would be erased and what kept (and why), without changing anything."""
+    """What would be erased and what kept (and why), without changing anything; the pupil,
+    their concerns and the notices about them are found as their subject access file finds
+    them (`files`)."""
     async with engine.connect() as conn:
-        pupil = await find_pupil(conn, pupil_id, school_id)
+        pupil = await files.find_pupil(conn, pupil_id, school_id)
         school_id, pupil_id = pupil.school_id, pupil.id
         plan = ErasurePlan(pupil_id, school_id, f"{pupil.forename} {pupil.surname}")
-        concerns = (
-            await conn.execute(
-                select(Concern.id, Concern.session_id, Concern.keep_until).where(
-                    Concern.school_id == school_id, concerns_about(pupil_id)
-                )
-            )
-        ).all()
+        concerns = [
+            (c.id, c.session_id, c.keep_until)
+            for c in await files.concerns(conn, school_id, pupil_id)
+        ]
         kept = [(cid, sid, keep) for cid, sid, keep in concerns if keep is None or keep >= today]
         plan.concern_ids_due = [
             cid for cid, _, keep in concerns if keep is not None and keep < today
@@ -217,7 +222,7 @@ async def plan_erasure(
             continue
         plan.redactions.setdefault(sid, {}).setdefault(fields, []).append(seq)
         erase[f"log: {what}"] = erase.get(f"log: {what}", 0) + 1
-    plan.notifications = await notification_ids(engine, school_id, pupil_id)
+    plan.notifications = await notification_ids(engine, files, school_id, pupil_id)
     erase["notices to parents"] = len(plan.notifications)
     emptied = (pupil.forename, pupil.surname) == (ERASED_FORENAME, ERASED_SURNAME)
     erase["school record"] = 0 if plan.keep_record or emptied else 1
@@ -267,11 +272,13 @@ async def erase_pupil(
     school_id: str | None,
     by: str,
     now: dt.datetime,
+    *,
+    files: PupilFileRecords,
 ) -> ErasureResult:
     """Erase what `plan_erasure` says may go, journal it (`by`: the staff id), and return it.
 
     `log` must carry the server's key (the redactions and the journal are written in it)."""
-    plan = await plan_erasure(engine, pupil_id, school_id, now.date())
+    plan = await plan_erasure(engine, pupil_id, school_id, now.date(), files=files)
     pid = plan.pupil_id
     async with engine.connect() as conn:
         live = await conn.scalar(

@@ -35,11 +35,13 @@ from safeclass.adapters.auth.passwords import hash_password
 from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, school_records
+from safeclass.adapters.store.attendance import StoreAttendance
+from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Notification, Session, Staff
 from safeclass.app import concerns, invitations, timetable
-from safeclass.app.after_end import keep_after_end
+from safeclass.app.after_end import AfterEnd, keep_after_end
 from safeclass.app.alerts import OutboxAlerts, OutboxWrite
 from safeclass.app.delivery import Letter
 from safeclass.app.demo_history import Adult, Happenings, lesson_events, school_days, write_lessons
@@ -391,8 +393,9 @@ async def _past_lessons(
                 .where(Notification.session_id == write.session_id)
                 .values(status="sent", sent_at=alert.at + dt.timedelta(seconds=4))
             )
+    kept = AfterEnd(engine, log, StoreComplianceResults(engine), StoreAttendance(engine))
     for sid in lessons:  # as each room's end keeps them (`live.registry`)
-        await keep_after_end(engine, log, sid, now)
+        await keep_after_end(kept, sid, now)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -18,10 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from safeclass.app.erasure import ErasurePlan, LessonLiveError, erase_pupil, plan_erasure
 from safeclass.app.identity import STAFF_COOKIE, csrf_token
+from safeclass.app.pupil_files import PupilNotFoundError
 from safeclass.app.subject_access import (
-    PupilNotFoundError,
     export_pupil,
-    find_pupil,
     gather,
     journal_export,
 )
@@ -58,7 +57,9 @@ async def records_page(pupil_id: str, request: Request, staff: AllowedStaff) -> 
     services = services_of(request)
     gettext = i18n.translations(i18n.language_of(request))
     try:
-        found = await gather(services.engine, pupil_id, staff.school_id, services.clock.now())
+        found = await gather(
+            services.engine, services.pupil_files, pupil_id, staff.school_id, services.clock.now()
+        )
     except PupilNotFoundError:
         raise HTTPException(404, NO_SUCH_PUPIL) from None
     words = held_words(gettext)
@@ -81,6 +82,7 @@ async def records_archive(pupil_id: str, request: Request, staff: AllowedStaff) 
         language = i18n.language_of(request)
         archive = await export_pupil(
             services.engine,
+            services.pupil_files,
             pupil_id,
             staff.school_id,
             now,
@@ -109,7 +111,9 @@ async def erase_page(pupil_id: str, request: Request, staff: AllowedStaff) -> HT
     services = services_of(request)
     now = services.clock.now()
     try:
-        plan = await plan_erasure(services.engine, pupil_id, staff.school_id, now.date())
+        plan = await plan_erasure(
+            services.engine, pupil_id, staff.school_id, now.date(), files=services.pupil_files
+        )
     except PupilNotFoundError:
         raise HTTPException(404, NO_SUCH_PUPIL) from None
     return _plan_page(request, plan, done=False)
@@ -122,12 +126,18 @@ async def erase(pupil_id: str, request: Request, staff: AllowedStaff) -> HTMLRes
     now = services.clock.now()
     async with services.engine.connect() as conn:
         try:
-            await find_pupil(conn, pupil_id, staff.school_id)
+            await services.pupil_files.find_pupil(conn, pupil_id, staff.school_id)
         except PupilNotFoundError:
             raise HTTPException(404, NO_SUCH_PUPIL) from None
     try:
         result = await erase_pupil(
-            services.engine, services.event_log, pupil_id, staff.school_id, staff.staff_id, now
+            services.engine,
+            services.event_log,
+            pupil_id,
+            staff.school_id,
+            staff.staff_id,
+            now,
+            files=services.pupil_files,
         )
     except LessonLiveError:
         gettext = i18n.translations(i18n.language_of(request)).gettext

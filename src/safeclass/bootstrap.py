@@ -44,6 +44,7 @@ from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
+from safeclass.adapters.store.invitations import StoreInvitations
 from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
@@ -78,6 +79,7 @@ from safeclass.app.delivery import (
 from safeclass.app.family_reports import FamilyReportRows
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.identity import Identities
+from safeclass.app.invitations import InvitationRecords
 from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
@@ -130,6 +132,12 @@ class Services:
     def records(self) -> SchoolRecords:
         """The school's records as the pages read them (the port, on the database)."""
         return StoreRecords(self.engine)
+
+    @functools.cached_property
+    def invitations(self) -> InvitationRecords:
+        """Families' links, the passes they open and what families say through them (the
+        port, on the database)."""
+        return StoreInvitations(self.engine)
 
     @functools.cached_property
     def family_reports(self) -> FamilyReportRows:

@@ -27,20 +27,20 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import Row, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from safeclass.adapters.store import pupil_records
-from safeclass.adapters.store.tables import ConsentRecord, Invitation, Notification
+from safeclass.adapters.store.tables import ConsentRecord, Notification
 from safeclass.app.alerts import notification_row
 from safeclass.app.invitations import (
     REPORTABLE,
+    InvitationRecord,
+    InvitationRecords,
     OpenedLink,
     ReportReason,
     check_link,
-    keep_parent_report,
     staff_to_tell,
 )
 from safeclass.core import Consent
@@ -59,16 +59,16 @@ class Withdrawal(StrEnum):
 
 
 async def withdraw_by_link(
-    engine: AsyncEngine, token: str, now: dt.datetime, *, public_url: str = ""
+    links: InvitationRecords, token: str, now: dt.datetime, *, public_url: str = ""
 ) -> tuple[OpenedLink, Withdrawal | None]:
     """Withdraw the consent of the link's pupil; None when the link cannot do it now (the
     OpenedLink says why: unknown, stopped, or its lesson is over or cancelled)."""
-    found, inv = await check_link(engine, token, now)
+    found, inv = await check_link(links, token, now)
     if found.state not in REPORTABLE or inv is None:
         return found, None
-    async with engine.begin() as conn:
+    async with links.begin() as conn:
         # one withdrawal (or report) of a link at a time: a double click is one withdrawal
-        await conn.execute(select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
+        await links.lock_link(conn, inv.id)
         basis = (
             await conn.execute(
                 select(ConsentRecord.basis).where(
@@ -88,19 +88,22 @@ async def withdraw_by_link(
             now=now,
             session_id=inv.session_id,
         )
-        await keep_parent_report(
-            conn, inv, ReportReason.WITHDREW_CONSENT, "", emailed=True, now=now
-        )
-        await _email_staff(conn, inv, found, now, public_url)
+        await links.keep_report(conn, inv, ReportReason.WITHDREW_CONSENT, "", emailed=True, now=now)
+        await _email_staff(links, conn, inv, found, now, public_url)
     log.info("consent withdrawn through a family link", extra={"session": inv.session_id})
     return found, Withdrawal.DONE
 
 
 async def _email_staff(
-    conn: AsyncConnection, inv: Row[Any], found: OpenedLink, now: dt.datetime, public_url: str
+    links: InvitationRecords,
+    conn: AsyncConnection,
+    inv: InvitationRecord,
+    found: OpenedLink,
+    now: dt.datetime,
+    public_url: str,
 ) -> None:
     """Queue the staff's email: who, which lesson, what it means, and where to read more."""
-    recipients = await staff_to_tell(conn, inv.school_id, inv.session_id)
+    recipients = await staff_to_tell(links, conn, inv.school_id, inv.session_id)
     if not recipients:
         log.warning("a parent's withdrawal has nobody to email", extra={"school": inv.school_id})
         return
@@ -126,13 +129,13 @@ async def _email_staff(
 
 
 async def withdrawn_by_link(
-    engine: AsyncEngine, school_id: str, pupil_ids: Sequence[str]
+    links: InvitationRecords, school_id: str, pupil_ids: Sequence[str]
 ) -> dict[str, dt.datetime]:
     """Of these pupils, those whose consent is withdrawn now by a parent through a link, and
     when: what the staff's class lists say beside the pupil."""
     if not pupil_ids:
         return {}
-    async with engine.connect() as conn:
+    async with links.connect() as conn:
         rows = await conn.execute(
             select(ConsentRecord.pupil_id, ConsentRecord.recorded_at).where(
                 ConsentRecord.school_id == school_id,

@@ -33,7 +33,7 @@ from safeclass.adapters.store.tables import (
     Staff,
 )
 from safeclass.app import staff_roles
-from safeclass.app.invitations import link_expiry, revoke_session_links, takes_part
+from safeclass.app.invitations import link_expiry, takes_part
 from safeclass.app.scheduling import (
     ScheduleRefusedError,
     aware,
@@ -226,7 +226,7 @@ async def cancel(engine: AsyncEngine, actor: Actor, session_id: str, now: dt.dat
         await conn.execute(
             update(Session).where(Session.id == session_id).values(status="cancelled")
         )
-        passes = await revoke_session_links(conn, session_id, now)
+        passes = await _revoke_session_links(conn, session_id, now)
         when = when_text(policy, row.starts_at, row.minutes)
         told = await _tell_parents(
             conn,
@@ -473,6 +473,29 @@ async def _check_staff(conn: AsyncConnection, school_id: str, staff_ids: Sequenc
             raise school_records.NotInSchoolError("member of staff", sid)
         if member.role.value not in ROOM_ROLES:
             raise NotPermittedError(f"{member.name} has an admin account, which cannot join rooms")
+
+
+async def _revoke_session_links(
+    conn: AsyncConnection, session_id: str, now: dt.datetime
+) -> list[str]:
+    """Every link of a session stops working (cancelled); the passes revoked."""
+    await conn.execute(
+        update(Invitation)
+        .where(Invitation.session_id == session_id, Invitation.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    ids = list(
+        (
+            await conn.execute(
+                select(PupilPass.id).where(
+                    PupilPass.session_id == session_id, PupilPass.revoked_at.is_(None)
+                )
+            )
+        ).scalars()
+    )
+    if ids:
+        await conn.execute(update(PupilPass).where(PupilPass.id.in_(ids)).values(revoked_at=now))
+    return ids
 
 
 async def _tell_parents(

@@ -36,6 +36,7 @@ from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, school_records
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.invitations import StoreInvitations
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Notification, Session, Staff
 from safeclass.app import concerns, invitations, timetable
@@ -228,7 +229,7 @@ async def prepare(engine: AsyncEngine, data_dir: Path, public_url: str, now: dt.
     # Only the links' hashes are kept, so the links to print are made afresh each run (for
     # this run's address), and the earlier ones stop.
     report = await invitations.send_invitations(
-        engine,
+        StoreInvitations(engine),
         school_id=school.id,
         session_id=session_id,
         channels=[letters],

@@ -226,7 +226,7 @@ async def send_invitations(
     body = body or SendIn()
     try:
         report = await invitations.send_invitations(
-            services.engine,
+            services.invitations,
             school_id=access.session.school_id,
             session_id=session_id,
             channels=services.channels,

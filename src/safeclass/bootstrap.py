@@ -42,6 +42,7 @@ from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.family_consent import StoreFamilyConsent
 from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
 from safeclass.adapters.store.invitations import StoreInvitations
@@ -76,6 +77,7 @@ from safeclass.app.delivery import (
     NoticeChannels,
     NoticeSender,
 )
+from safeclass.app.family_consent import FamilyConsentRecords
 from safeclass.app.family_reports import FamilyReportRows
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.identity import Identities
@@ -138,6 +140,11 @@ class Services:
         """Families' links, the passes they open and what families say through them (the
         port, on the database)."""
         return StoreInvitations(self.engine)
+
+    @functools.cached_property
+    def family_consent(self) -> FamilyConsentRecords:
+        """Families' links and their children's consent (the port, on the database)."""
+        return StoreFamilyConsent(self.engine)
 
     @functools.cached_property
     def family_reports(self) -> FamilyReportRows:

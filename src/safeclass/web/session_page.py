@@ -104,7 +104,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     basis = stored.policy.consent.basis
     day = detail.summary.starts_at.astimezone(zone).date()
     withdrawn = await withdrawn_by_link(
-        services.invitations, stored.school_id, [p.id for p in detail.pupils]
+        services.family_consent, stored.school_id, [p.id for p in detail.pupils]
     )
     pupils = []
     for p in detail.pupils:

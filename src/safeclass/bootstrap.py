@@ -56,6 +56,7 @@ from safeclass.adapters.store.shared_limits import (
     SharedLoginLimiter,
     SharedLookupLimiter,
 )
+from safeclass.adapters.store.timetable import StoreTimetable
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
@@ -88,6 +89,7 @@ from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
+from safeclass.app.timetable import TimetableRecords
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
 from safeclass.web.room_socket import CLOSE_POLICY, CLOSE_SIGNED_OUT, LINK_STOPPED, Audiences
@@ -145,6 +147,12 @@ class Services:
     def family_consent(self) -> FamilyConsentRecords:
         """Families' links and their children's consent (the port, on the database)."""
         return StoreFamilyConsent(self.engine)
+
+    @functools.cached_property
+    def timetable(self) -> TimetableRecords:
+        """The sessions, their staff, pupils and links, as scheduling reads and writes them
+        (the port, on the database)."""
+        return StoreTimetable(self.engine)
 
     @functools.cached_property
     def family_reports(self) -> FamilyReportRows:

@@ -39,6 +39,7 @@ from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.invitations import StoreInvitations
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Notification, Session, Staff
+from safeclass.adapters.store.timetable import StoreTimetable
 from safeclass.app import concerns, invitations, timetable
 from safeclass.app.after_end import keep_after_end
 from safeclass.app.alerts import OutboxAlerts, OutboxWrite
@@ -293,7 +294,7 @@ async def _upcoming_session(
         staff_ids=(staff["teacher"], staff["assistant"]),
         agenda="Counting in fives; a story; show and tell.",
     )
-    return await timetable.schedule(engine, actor, request, now), start, True
+    return await timetable.schedule(StoreTimetable(engine), actor, request, now), start, True
 
 
 async def _past_lessons(
@@ -344,7 +345,9 @@ async def _past_lessons(
         )
         # scheduled as the teacher would have, the day before
         actor = _Actor(teacher.id, school_id, "teacher")
-        sid = await timetable.schedule(engine, actor, request, start - dt.timedelta(days=1))
+        sid = await timetable.schedule(
+            StoreTimetable(engine), actor, request, start - dt.timedelta(days=1)
+        )
         stored = await load_session(engine, sid)
         room = new_room(stored.plan, stored.policy)
         pupils = sorted(

@@ -97,7 +97,7 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     now = services.clock.now()
     language = i18n.language_of(request)
     gettext = i18n.translations(language)
-    detail = await timetable.session_detail(services.engine, staff, session_id, now)
+    detail = await timetable.session_detail(services.timetable, staff, session_id, now)
     zone = ZoneInfo(stored.policy.school.timezone)
     line = session_line(detail.summary, now, zone, language)
     emails = await _with_email(services, stored, [p.id for p in detail.pupils])

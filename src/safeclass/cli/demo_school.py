@@ -37,6 +37,7 @@ from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, school_records
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.invitations import StoreInvitations
+from safeclass.adapters.store.roster_import import StoreRoster
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Notification, Session, Staff
 from safeclass.adapters.store.timetable import StoreTimetable
@@ -198,7 +199,7 @@ async def prepare(engine: AsyncEngine, data_dir: Path, public_url: str, now: dt.
         if school is None:
             school = await school_records.create_school(conn, policy, toml, now=now)
     roster = parse_roster(_roster_csv(), source="demo roster")
-    await import_roster(engine, KEY, roster, now=now)
+    await import_roster(StoreRoster(engine), KEY, roster, now=now)
 
     accounts_file = data_dir / "DEMO-ACCOUNTS.txt"
     new_passwords: dict[str, str] = {}

@@ -38,6 +38,7 @@ from tests.integration.live import free_port
 from bench.bench_school import add_class, fresh_pg_database, staff_cookie
 from bench.server_process import ServerProcess
 from safeclass.adapters.store import connect, school_records, upgrade
+from safeclass.adapters.store.invitations import StoreInvitations
 from safeclass.adapters.store.sessions import create_session
 from safeclass.app import invitations
 from safeclass.app.delivery import Letter
@@ -108,7 +109,7 @@ async def setup(url: str, classes: int, public_url: str) -> list[Klass]:
                 )
             capture = Capture()
             await invitations.send_invitations(
-                engine,
+                StoreInvitations(engine),
                 school_id=school.id,
                 session_id=session_id,
                 channels=[capture],

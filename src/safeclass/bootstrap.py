@@ -44,8 +44,10 @@ from safeclass.adapters.store.checkpoints import StoreCheckpoints
 from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.family_consent import StoreFamilyConsent
 from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
+from safeclass.adapters.store.invitations import StoreInvitations
 from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
@@ -57,6 +59,7 @@ from safeclass.adapters.store.shared_limits import (
     SharedLoginLimiter,
     SharedLookupLimiter,
 )
+from safeclass.adapters.store.timetable import StoreTimetable
 from safeclass.app.after_end import AfterEnd
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
@@ -79,9 +82,11 @@ from safeclass.app.delivery import (
     NoticeChannels,
     NoticeSender,
 )
+from safeclass.app.family_consent import FamilyConsentRecords
 from safeclass.app.family_reports import FamilyReportRows
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.identity import Identities
+from safeclass.app.invitations import InvitationRecords
 from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
@@ -91,6 +96,7 @@ from safeclass.app.pupil_files import PupilFileRecords
 from safeclass.app.reports.compliance import ComplianceResults
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
+from safeclass.app.timetable import TimetableRecords
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
 from safeclass.web.room_socket import CLOSE_POLICY, CLOSE_SIGNED_OUT, LINK_STOPPED, Audiences
@@ -137,6 +143,23 @@ class Services:
     def records(self) -> SchoolRecords:
         """The school's records as the pages read them (the port, on the database)."""
         return StoreRecords(self.engine)
+
+    @functools.cached_property
+    def invitations(self) -> InvitationRecords:
+        """Families' links, the passes they open and what families say through them (the
+        port, on the database)."""
+        return StoreInvitations(self.engine)
+
+    @functools.cached_property
+    def family_consent(self) -> FamilyConsentRecords:
+        """Families' links and their children's consent (the port, on the database)."""
+        return StoreFamilyConsent(self.engine)
+
+    @functools.cached_property
+    def timetable(self) -> TimetableRecords:
+        """The sessions, their staff, pupils and links, as scheduling reads and writes them
+        (the port, on the database)."""
+        return StoreTimetable(self.engine)
 
     @functools.cached_property
     def family_reports(self) -> FamilyReportRows:

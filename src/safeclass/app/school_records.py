@@ -160,6 +160,27 @@ class PupilRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NewPupil:
+    """A pupil to add, with their first guardian and consent when known."""
+
+    forename: str
+    surname: str
+    class_id: str | None = None
+    mis_id: str | None = None
+    date_of_birth: dt.date | None = None
+    guardian_name: str | None = None
+    guardian_email: str | None = None
+    guardian_phone: str | None = None
+    consent: Consent | None = None
+    consent_at: dt.datetime | None = None  # default: now
+    consent_source: str = ""
+
+    @property
+    def has_guardian(self) -> bool:
+        return any((self.guardian_name, self.guardian_email, self.guardian_phone))
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedConsent:
     """What the records say of the consent of a pupil expected at a session."""
 

@@ -147,3 +147,17 @@ def asyncpg_dsn(url: str) -> str:
     if not parsed.drivername.startswith("postgresql"):
         raise ValueError("only PostgreSQL has LISTEN/NOTIFY and advisory locks")
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class OnEngine:
+    """The transactions of one engine (`app.transactions.Transactions`): the base of the ports
+    whose use cases write several things at once."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def begin(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return self.engine.begin()
+
+    def connect(self) -> contextlib.AbstractAsyncContextManager[AsyncConnection]:
+        return self.engine.connect()

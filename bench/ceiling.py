@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.integration.live import free_port
 
 from bench.bench_school import fresh_pg_database
-from bench.join_storm import PUPILS, _p, setup, storm
+from bench.join_storm import PHASES, PUPILS, _p, setup, storm
 from bench.server_process import ServerProcess, memory_mb
 from safeclass.adapters.store import upgrade
 
@@ -62,6 +62,8 @@ def level(sockets: int, rate: float, postgres: bool) -> dict[str, Any]:
         try:
             asyncio.run(server.ready())
             before = memory_mb(server.pid)[0]
+            for phase in PHASES.values():
+                phase.clear()
             result = asyncio.run(storm(port, made, seconds))
             peak = server.peak_mb()
         finally:
@@ -77,6 +79,8 @@ def level(sockets: int, rate: float, postgres: bool) -> dict[str, Any]:
         "link_to_waiting_ms_p99": _p(link, 99),
         "admit_to_admitted_ms_p99": _p(admit, 99),
         "link_to_waiting_ms_p50": round(statistics.median(link), 1),
+        # link → waiting in its parts: the link's page, the socket's handshake, the join
+        **{f"{name}_ms_p99": _p(values, 99) for name, values in PHASES.items()},
         "server_rss_before_mb": round(before, 1),
         "server_peak_mb": round(peak, 1),
         "memory_per_socket_kb": round((peak - before) * 1024 / max(1, held), 1),

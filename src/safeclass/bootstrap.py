@@ -40,18 +40,23 @@ from safeclass.adapters.notify.webhook import WebhookNotices, WebhookSender
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.alerts import StoreAlerts
+from safeclass.adapters.store.attendance import StoreAttendance
 from safeclass.adapters.store.checkpoints import StoreCheckpoints
+from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.db import upgrade
 from safeclass.adapters.store.deliveries import StoreDeliveries
 from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.family_consent import StoreFamilyConsent
 from safeclass.adapters.store.family_reports import StoreFamilyReports
 from safeclass.adapters.store.group_commit import GroupCommitLog
+from safeclass.adapters.store.invitations import StoreInvitations
 from safeclass.adapters.store.leases import RoomLeases
 from safeclass.adapters.store.notifications import StoreOutbox
 from safeclass.adapters.store.pg_bus import PgBus
 from safeclass.adapters.store.pg_lead import PgLead
+from safeclass.adapters.store.pupil_files import StorePupilFiles
 from safeclass.adapters.store.recordings import StoreRecordings
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.resources import StoreResources
@@ -61,6 +66,8 @@ from safeclass.adapters.store.shared_limits import (
     SharedLoginLimiter,
     SharedLookupLimiter,
 )
+from safeclass.adapters.store.timetable import StoreTimetable
+from safeclass.app.after_end import AfterEnd
 from safeclass.app.alerts import OutboxAlerts
 from safeclass.app.checkpoints import CHECKPOINT_KEY
 from safeclass.app.clock import Clock, SystemClock
@@ -83,17 +90,23 @@ from safeclass.app.delivery import (
     NoticeSender,
 )
 from safeclass.app.erasure import ErasureRecords
+from safeclass.app.family_consent import FamilyConsentRecords
 from safeclass.app.family_reports import FamilyReportRows
 from safeclass.app.housekeeping import Housekeeping
 from safeclass.app.identity import Identities
+from safeclass.app.invitations import InvitationRecords
 from safeclass.app.live.membership import Membership
 from safeclass.app.live.ownership import RELAY_KEY
 from safeclass.app.live.registry import Rooms
 from safeclass.app.outbox import Outbox
+from safeclass.app.oversight import AttendanceRows
+from safeclass.app.pupil_files import PupilFileRecords
 from safeclass.app.recordings import RecordingRows
+from safeclass.app.reports.compliance import ComplianceResults
 from safeclass.app.resources import ResourceRows
 from safeclass.app.revocations import CloseDevice, DeviceSockets, RevocationWatch
 from safeclass.app.school_records import SchoolRecords
+from safeclass.app.timetable import TimetableRecords
 from safeclass.app.undelivered import DeliveryRows
 from safeclass.observability import Metrics
 from safeclass.settings import Settings
@@ -143,9 +156,42 @@ class Services:
         return StoreRecords(self.engine)
 
     @functools.cached_property
+    def invitations(self) -> InvitationRecords:
+        """Families' links, the passes they open and what families say through them (the
+        port, on the database)."""
+        return StoreInvitations(self.engine)
+
+    @functools.cached_property
+    def family_consent(self) -> FamilyConsentRecords:
+        """Families' links and their children's consent (the port, on the database)."""
+        return StoreFamilyConsent(self.engine)
+
+    @functools.cached_property
+    def timetable(self) -> TimetableRecords:
+        """The sessions, their staff, pupils and links, as scheduling reads and writes them
+        (the port, on the database)."""
+        return StoreTimetable(self.engine)
+
+    @functools.cached_property
     def family_reports(self) -> FamilyReportRows:
         """What families told the school through their links (the port, on the database)."""
         return StoreFamilyReports(self.engine)
+
+    @functools.cached_property
+    def compliance_results(self) -> ComplianceResults:
+        """The sessions compliance reports are made of and their kept results (the port, on
+        the database)."""
+        return StoreComplianceResults(self.engine)
+
+    @functools.cached_property
+    def attendance(self) -> AttendanceRows:
+        """The head's view's rows, kept per ended session (the port, on the database)."""
+        return StoreAttendance(self.engine)
+
+    @functools.cached_property
+    def pupil_files(self) -> PupilFileRecords:
+        """One pupil's records, for subject access and erasure (the port, on the database)."""
+        return StorePupilFiles(self.engine)
 
     @functools.cached_property
     def concerns(self) -> ConcernRows:
@@ -181,7 +227,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     event_log = GroupCommitLog(engine, chain_key)
     metrics = Metrics()
-    audiences = Audiences(clock)
+    audiences = Audiences(clock, settings.heartbeat_seconds)
     mailer = Mailer.from_settings(settings)
     webhook = WebhookSender.from_settings(settings)
     channels: tuple[LetterChannel, ...] = tuple(c for c in (mailer, webhook) if c is not None)
@@ -232,6 +278,9 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         event_log=event_log,
         records=StoreRecords(engine),
         recordings=StoreRecordings(engine),
+        after_end=AfterEnd(
+            engine, event_log, StoreComplianceResults(engine), StoreAttendance(engine)
+        ),
         clock=clock,
         audience_for=audiences.for_session,
         alerts=alerts,
@@ -279,7 +328,7 @@ async def build(settings: Settings, clock: Clock | None = None) -> Services:
         data_dir=settings.data_dir,
         lead=lead,
     )
-    await housekeeping.restore_live_rooms()
+    await housekeeping.restore_live_rooms(rooms=membership is None)
     housekeeping.start()
     if membership is not None:
         membership.start()

@@ -491,7 +491,7 @@ async def _world(
     now = services.clock.now()
     teacher = Actor(staff["teacher on it"], school.id, "teacher")
     session_id = await timetable.schedule(
-        services.engine,
+        services.timetable,
         teacher,
         timetable.SessionRequest(
             kind=SessionKind.CLASS,

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
@@ -52,7 +53,26 @@ async def server(db_url: str, tmp_path: Path) -> AsyncIterator[LiveServer]:
 
 async def report_of(server: LiveServer, session_id: str) -> compliance.ComplianceReport:
     services = server.services
-    return await compliance.session_compliance(services.engine, services.event_log, session_id)
+    return await compliance.session_compliance(
+        services.engine, services.compliance_results, services.event_log, session_id
+    )
+
+
+async def summary_of(
+    server: LiveServer, school_id: str, start: dt.date, end: dt.date, **options: Any
+) -> compliance.SchoolSummary:
+    """The school-wide summary as the page asks for it (`options`: a time budget)."""
+    services = server.services
+    return await compliance.school_summary(
+        services.engine,
+        services.compliance_results,
+        services.event_log,
+        school_id,
+        start,
+        end,
+        "Europe/London",
+        **options,
+    )
 
 
 def words(result: compliance.RuleResult) -> list[str]:
@@ -187,9 +207,7 @@ async def test_a_changed_event_row_makes_the_log_not_verify_and_no_rule_hold(
 
     # the page's check corrected the stored result, so the school-wide summary says so too
     day = START.date()
-    summary = await compliance.school_summary(
-        engine, server.services.event_log, school.id, day, day, "Europe/London"
-    )
+    summary = await summary_of(server, school.id, day, day)
     assert summary.computed == 0 and summary.unverified == 1 and summary.clean == 0
 
 
@@ -245,9 +263,7 @@ async def test_the_school_summary_uses_stored_results_until_the_log_moves(server
             return set(found.scalars()) == {dropped, clean}
 
     await eventually(both_stored)
-    summary = await compliance.school_summary(
-        services.engine, services.event_log, school.id, day, day, "Europe/London"
-    )
+    summary = await summary_of(server, school.id, day, day)
     assert summary.computed == 0
     assert [s.session_id for s in summary.sessions] == [dropped, clean]
     assert summary.breaches_of("staff") == 1 and summary.breaches == 1
@@ -263,36 +279,24 @@ async def test_the_school_summary_uses_stored_results_until_the_log_moves(server
     await services.event_log.append(
         clean, [NewEntry("Redacted", START.isoformat(), {"seqs": [], "reason": "test"})]
     )
-    again = await compliance.school_summary(
-        services.engine, services.event_log, school.id, day, day, "Europe/London"
-    )
+    again = await summary_of(server, school.id, day, day)
     assert again.computed == 1
 
     # a page has a time budget: past it, the lessons with no stored result are left to a task
     # and counted as still being checked, then read from what the task stored
     async with services.engine.begin() as conn:
         await conn.execute(delete(ComplianceResult))
-    hurried = await compliance.school_summary(
-        services.engine, services.event_log, school.id, day, day, "Europe/London", budget_s=0.0
-    )
+    hurried = await summary_of(server, school.id, day, day, budget_s=0.0)
     assert hurried.pending >= 1 and hurried.computed + hurried.pending == 2
     assert len(hurried.sessions) == hurried.computed
     await eventually(both_stored)
-    later = await compliance.school_summary(
-        services.engine, services.event_log, school.id, day, day, "Europe/London", budget_s=0.0
-    )
+    later = await summary_of(server, school.id, day, day, budget_s=0.0)
     assert (later.computed, later.pending, len(later.sessions)) == (0, 0, 2)
     assert later.breaches_of("staff") == 1
 
     # a day with no sessions
-    empty = await compliance.school_summary(
-        services.engine,
-        services.event_log,
-        school.id,
-        day + dt.timedelta(days=1),
-        day + dt.timedelta(days=2),
-        "Europe/London",
-    )
+    later_days = (day + dt.timedelta(days=1), day + dt.timedelta(days=2))
+    empty = await summary_of(server, school.id, *later_days)
     assert empty.sessions == ()
 
 

@@ -22,6 +22,7 @@ from typer.testing import CliRunner, Result
 
 from safeclass.adapters.store import school_records
 from safeclass.adapters.store.tables import Staff
+from safeclass.adapters.store.timetable import StoreTimetable
 from safeclass.app import timetable
 from safeclass.app.reports.spreadsheet import FORMULA_STARTS
 from safeclass.cli.main import app
@@ -83,7 +84,7 @@ async def test_the_register_csv_defuses_a_class_pupils_and_title_named_like_form
     teacher = timetable_actor(staff_id, school.id)
     for title in HOSTILE:
         session_id = await timetable.schedule(
-            engine,
+            StoreTimetable(engine),
             teacher,
             timetable.SessionRequest(
                 kind=SessionKind.CLASS,

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, connect, school_records
+from safeclass.adapters.store.attendance import StoreAttendance
+from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.tables import (
@@ -281,8 +283,9 @@ async def test_the_demo_school_has_a_fortnight_of_past_lessons_for_the_head_and_
         fortnight = today - dt.timedelta(days=15)
 
         # the head's view: the rows were kept as each lesson ended, so nothing is left to add up
-        assert (await oversight.refresh(engine, school.id, now)).computed == 0
-        seen = await oversight.overview(engine, school.id, zone, fortnight, today, now)
+        rows = StoreAttendance(engine)
+        assert (await oversight.refresh(rows, log, school.id, now)).computed == 0
+        seen = await oversight.overview(engine, rows, log, school.id, zone, fortnight, today, now)
         assert seen.sessions == 10
         assert seen.pending == 0
         assert seen.total.late > 0
@@ -294,7 +297,14 @@ async def test_the_demo_school_has_a_fortnight_of_past_lessons_for_the_head_and_
 
         # the compliance summary: stored already; one lesson where the adults rule did not hold
         summary = await compliance.school_summary(
-            engine, log, school.id, fortnight, today, "Europe/London", now=now
+            engine,
+            StoreComplianceResults(engine),
+            log,
+            school.id,
+            fortnight,
+            today,
+            "Europe/London",
+            now=now,
         )
         assert summary.computed == 0
         assert len(summary.sessions) == 10

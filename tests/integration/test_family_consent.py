@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from safeclass.adapters.store import pupil_records
+from safeclass.adapters.store.roster_import import StoreRoster
 from safeclass.app.clock import AdjustableClock
 from safeclass.app.roster import parse_roster
 from safeclass.app.roster_import import import_roster
@@ -333,7 +334,8 @@ async def test_an_older_mis_export_does_not_undo_a_parents_withdrawal(
         assert (await family.post(f"/join/{token}/withdraw")).status_code == 200
     header = "Legal Forename,Legal Surname,Reg Group,DOB,Consent,Consent Date"
     stale = parse_roster(f"{header}\nAmelia,Roberts,2B,,given,2026-09-01\n".encode(), "mis.csv")
-    summary = await import_roster(server.services.engine, school.key, stale, now=server.clock.now())
+    roster = StoreRoster(server.services.engine)
+    summary = await import_roster(roster, school.key, stale, now=server.clock.now())
     assert summary.consent_kept == (
         "line 2: Amelia Roberts stays 'refused' (a parent withdrew consent through their "
         "child's link after the file's consent date)",
@@ -342,7 +344,7 @@ async def test_an_older_mis_export_does_not_undo_a_parents_withdrawal(
     assert [(h.basis, h.source) for h in history] == [(Consent.REFUSED, BY_LINK)]
     # the school heard from the family again: a consent dated after the withdrawal is recorded
     fresh = parse_roster(f"{header}\nAmelia,Roberts,2B,,given,2026-11-25\n".encode(), "mis.csv")
-    await import_roster(server.services.engine, school.key, fresh, now=server.clock.now())
+    await import_roster(roster, school.key, fresh, now=server.clock.now())
     history = await _history(server, school, "Amelia")
     assert [(h.basis, h.source) for h in history] == [
         (Consent.REFUSED, BY_LINK),

@@ -135,7 +135,7 @@ async def test_families_hear_of_removal_camera_off_and_absence_by_email_and_webh
         # Jack's family told the school through their link that he would not be there
         token = await family_token(server, school, session_id, "Jack")
         _, reported = await invitations.report_to_school(
-            server.services.engine,
+            server.services.invitations,
             token,
             server.clock.now(),
             invitations.ReportReason.ABSENT,

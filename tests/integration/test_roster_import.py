@@ -16,6 +16,7 @@ from safeclass.adapters.store import connect
 from safeclass.adapters.store import pupil_records as pupils
 from safeclass.adapters.store import school_records as schools
 from safeclass.adapters.store.pupil_records import PupilRecord
+from safeclass.adapters.store.roster_import import StoreRoster
 from safeclass.adapters.store.school_records import RecordsError, SchoolNotFoundError
 from safeclass.adapters.store.tables import ConsentRecord, Guardian, Pupil, SchoolClass
 from safeclass.app.roster import Roster, parse_roster
@@ -72,7 +73,7 @@ async def pupils_by_name(engine: AsyncEngine, school_id: str) -> dict[str, Pupil
 async def run_import(
     engine: AsyncEngine, data: Roster, now: dt.datetime = NOW, key: str = "claydon", **kw: Any
 ) -> ImportSummary:
-    return await import_roster(engine, key, data, now=now, **kw)
+    return await import_roster(StoreRoster(engine), key, data, now=now, **kw)
 
 
 # --- a first import -----------------------------------------------------------------------------

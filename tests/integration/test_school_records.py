@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records as pupils
 from safeclass.adapters.store import school_records as schools
+from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.school_records import (
     NotInSchoolError,
     RecordsError,
@@ -22,6 +23,7 @@ from safeclass.core import Consent
 from safeclass.policy import load_preset, loads
 from safeclass.policy.loading import preset_path
 from safeclass.policy.model import NameRule
+from tests.integration.seed import seed_session
 
 NOW = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 HASH = "$argon2id$v=19$not-a-real-hash"  # the store keeps whatever hash auth gives it
@@ -349,3 +351,32 @@ async def test_a_group_cannot_take_a_pupil_of_another_school(engine: AsyncEngine
             await pupils.add_group_member(conn, b.id, group.id, a_pupil)
         with pytest.raises(NotInSchoolError, match="no class"):
             await pupils.add_group_member(conn, a.id, group.id, a_pupil)
+
+
+# --- the consent watch's mark -------------------------------------------------------------------
+
+
+async def test_a_sessions_consent_mark_changes_with_any_change_to_its_pupils_consent(
+    engine: AsyncEngine,
+) -> None:
+    # covers: C17, CRO-16 (the consent watch compares a room again only when its mark moves)
+    session_id = await seed_session(engine, pupils=3)
+    records = StoreRecords(engine)
+    marks = await records.consent_marks([session_id, "no-such-session"])
+    assert list(marks) == [session_id]  # a row a session that has pupils
+    first = marks[session_id]
+    assert await records.consent_marks([session_id]) == {session_id: first}  # nothing changed
+
+    async with engine.begin() as conn:
+        school_id = (
+            await conn.execute(select(Pupil.school_id).where(Pupil.id == "p2"))
+        ).scalar_one()
+        await pupils.set_consent(conn, school_id, "p2", Consent.REFUSED, source="parent", now=NOW)
+    refused = (await records.consent_marks([session_id]))[session_id]
+    assert refused != first
+    async with engine.begin() as conn:  # and back again: the basis is as before, the mark not
+        await pupils.set_consent(conn, school_id, "p2", Consent.IMPLIED, source="parent", now=NOW)
+    again = (await records.consent_marks([session_id]))[session_id]
+    assert again not in (first, refused)
+    found = {c.pupil_id: c.consent for c in await records.recorded_consents([session_id])}
+    assert found == {"p1": Consent.IMPLIED, "p2": Consent.IMPLIED, "p3": Consent.IMPLIED}

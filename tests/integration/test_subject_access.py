@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from safeclass.adapters.store.deliveries import StoreDeliveries
 from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import EventLog
+from safeclass.adapters.store.pupil_files import StorePupilFiles
 from safeclass.adapters.store.records import StoreRecords
 from safeclass.adapters.store.resources import StoreResources
 from safeclass.adapters.store.school_records import add_staff
@@ -37,7 +38,13 @@ from safeclass.adapters.store.tables import (
     Session,
     SessionPupil,
 )
-from safeclass.app.erasure import PUPIL_ERASED, LessonLiveError, erase_pupil, plan_erasure
+from safeclass.app.erasure import (
+    PUPIL_ERASED,
+    ErasureResult,
+    LessonLiveError,
+    erase_pupil,
+    plan_erasure,
+)
 from safeclass.app.log_audit import audit_all
 from safeclass.app.reports.loading import session_report
 from safeclass.app.subject_access import export_pupil
@@ -68,6 +75,20 @@ def _unzip(data: bytes) -> dict[str, str]:
         return {name: z.read(name).decode("utf-8") for name in z.namelist()}
 
 
+async def _erase(engine: AsyncEngine, log: EventLog, pupil_id: str, by: str) -> ErasureResult:
+    """Erase what the law allows about the pupil now, as the DSL's page does."""
+    return await erase_pupil(
+        engine,
+        log,
+        pupil_id,
+        None,
+        by,
+        NOW,
+        files=StorePupilFiles(engine),
+        records=StoreErasure(engine),
+    )
+
+
 async def _count(engine: AsyncEngine, table: type, *where: object) -> int:
     async with engine.connect() as conn:
         found = await conn.scalar(select(func.count()).select_from(table).where(*where))  # type: ignore[arg-type]
@@ -79,7 +100,7 @@ async def test_the_archive_holds_every_kind_of_record_of_the_pupil_and_nothing_o
     engine: AsyncEngine, tmp_path: Path
 ):
     world = await subject_world(engine, tmp_path, chain_key_for(tmp_path))
-    archive = await export_pupil(engine, "p1", now=NOW)
+    archive = await export_pupil(engine, StorePupilFiles(engine), "p1", now=NOW)
     files = _unzip(archive.data)
     assert set(files) == FILES
     everything = "\n".join(files.values())
@@ -139,7 +160,9 @@ async def test_erasure_takes_what_the_law_allows_keeps_safeguarding_and_the_logs
     engine: AsyncEngine, tmp_path: Path
 ):
     world = await subject_world(engine, tmp_path, chain_key_for(tmp_path))
-    plan = await plan_erasure(engine, "p1", None, NOW.date(), records=StoreErasure(engine))
+    plan = await plan_erasure(
+        engine, "p1", None, NOW.date(), files=StorePupilFiles(engine), records=StoreErasure(engine)
+    )
     assert plan.keep_record and [k.kind for k in plan.kept] == [
         "safeguarding concerns",
         "concerns and alerts in the lessons' logs",
@@ -148,9 +171,7 @@ async def test_erasure_takes_what_the_law_allows_keeps_safeguarding_and_the_logs
     ]
     assert plan.kept[0].until == dt.date(2044, 11, 24)
 
-    result = await erase_pupil(
-        engine, world.log, "p1", None, "dsl-1", NOW, records=StoreErasure(engine)
-    )
+    result = await _erase(engine, world.log, "p1", "dsl-1")
     assert result.problems == ()
     erased = result.plan.erase
     assert erased["guardians"] == 1 and erased["parents' reports"] == 1
@@ -205,9 +226,7 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     engine: AsyncEngine, tmp_path: Path
 ):
     world = await subject_world(engine, tmp_path, chain_key_for(tmp_path))
-    result = await erase_pupil(
-        engine, world.log, "p3", None, "head-1", NOW, records=StoreErasure(engine)
-    )
+    result = await _erase(engine, world.log, "p3", "head-1")
     assert result.plan.kept == [] and result.plan.erase["school record"] == 1
     async with engine.connect() as conn:
         emptied = (await conn.execute(select(Pupil).where(Pupil.id == "p3"))).one()
@@ -223,9 +242,7 @@ async def test_a_pupil_with_no_safeguarding_record_is_erased_entirely(
     assert on_list == "Erased pupil"  # the lesson that happened keeps its class list whole
     assert (await world.log.verify(world.session_id)).ok
     # asked twice (a second tab): nothing more to erase, and it says so
-    again = await erase_pupil(
-        engine, world.log, "p3", None, "head-1", NOW, records=StoreErasure(engine)
-    )
+    again = await _erase(engine, world.log, "p3", "head-1")
     assert again.plan.erase == {}
     # the lesson's register still adds up, and names them no more
     report = await session_report(
@@ -291,5 +308,5 @@ async def test_a_pupil_in_a_live_lesson_is_not_erased_until_it_has_ended(
             update(Session).where(Session.id == world.session_id).values(status="live")
         )
     with pytest.raises(LessonLiveError):
-        await erase_pupil(engine, world.log, "p2", None, "dsl-1", NOW, records=StoreErasure(engine))
+        await _erase(engine, world.log, "p2", "dsl-1")
     assert await _count(engine, Guardian, Guardian.pupil_id == "p2") == 1

@@ -11,25 +11,35 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.app import oversight
 from safeclass.app.event_store import EventStore
-from safeclass.app.reports.compliance import session_compliance
+from safeclass.app.oversight import AttendanceRows
+from safeclass.app.reports.compliance import ComplianceResults, session_compliance
 
 log = logging.getLogger(__name__)
 
 
-async def keep_after_end(
-    engine: AsyncEngine, event_log: EventStore, session_id: str, now: dt.datetime
-) -> None:
+@dataclass(frozen=True, slots=True)
+class AfterEnd:
+    """Where an ended session's rows are kept: its compliance result and the head's rows."""
+
+    engine: AsyncEngine
+    event_log: EventStore
+    results: ComplianceResults
+    attendance: AttendanceRows
+
+
+async def keep_after_end(kept: AfterEnd, session_id: str, now: dt.datetime) -> None:
     """Keep the ended session's compliance result and the head's rows now, so no page waits."""
     try:
-        await session_compliance(engine, event_log, session_id)
+        await session_compliance(kept.engine, kept.results, kept.event_log, session_id)
     except Exception:
         log.exception("compliance result not stored", extra={"session": session_id})
     try:
-        await oversight.compute_session(engine, session_id, now)
+        await oversight.compute_session(kept.attendance, kept.event_log, session_id, now)
     except Exception:
         log.exception("attendance rows not kept", extra={"session": session_id})

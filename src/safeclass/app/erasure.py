@@ -22,8 +22,8 @@ once the school record is emptied.
 Each erasure is written in the school's journal (the keyed log the retention job uses): who,
 when, and how many records of each kind went or stayed, never what they said. The records are
 counted and erased through `ErasureRecords` (on the database: `safeclass.adapters.store.erasure`,
-`Services.erasure`); the pupil and the notices about them are found as their subject access
-file finds them (app/subject_access.py).
+`Services.erasure`); the pupil, their concerns and the notices about them are found as their
+subject access file finds them (`pupil_files.PupilFileRecords`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.app.event_store import EventStore, NewEntry
-from safeclass.app.subject_access import find_pupil, notification_ids
+from safeclass.app.pupil_files import PupilFileRecords
+from safeclass.app.subject_access import notification_ids
 
 PUPIL_ERASED = "PupilErased"  # the school's journal
 ERASED_FORENAME, ERASED_SURNAME = "Erased", "pupil"  # what the emptied school record says
@@ -56,15 +57,6 @@ _BLANK: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "DslAlerted": ("pupil", "notes to the DSL", ("note",)),
 }
 _SAFEGUARDING = frozenset({"ConcernRaised", "DslAlerted"})
-
-
-@dataclass(frozen=True, slots=True)
-class PupilConcern:
-    """A concern about the pupil: its session, and the day it is kept until (None: not set)."""
-
-    id: str
-    session_id: str | None
-    keep_until: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,11 +108,6 @@ class PupilErasure:
 class ErasureRecords(Protocol):
     """What erasure counts and erases of a pupil's records (the log's entries are blanked
     through the event store); the reads that take a connection run in the caller's snapshot."""
-
-    async def pupil_concerns(
-        self, conn: AsyncConnection, school_id: str, pupil_id: str
-    ) -> list[PupilConcern]:
-        """The school's concerns about the pupil (naming them among their pupils, or first)."""
 
     async def pupil_sessions(self, conn: AsyncConnection, pupil_id: str) -> list[str]:
         """The sessions the pupil is on the class list of or was invited to, by id."""
@@ -196,17 +183,19 @@ async def plan_erasure(
     school_id: str | None,
     today: dt.date,
     *,
+    files: PupilFileRecords,
     records: ErasureRecords,
 ) -> ErasurePlan:
-    """What would be erased and what kept (and why), without changing anything; the records
-    are read in one snapshot of `engine`'s through `records`."""
+    """What would be erased and what kept (and why), without changing anything; the pupil,
+    their concerns and the notices about them are found as their subject access file finds
+    them (`files`), the rest is counted through `records`, in one snapshot of `engine`'s."""
     async with engine.connect() as conn:
-        pupil = await find_pupil(conn, pupil_id, school_id)
+        pupil = await files.find_pupil(conn, pupil_id, school_id)
         school_id, pupil_id = pupil.school_id, pupil.id
         plan = ErasurePlan(pupil_id, school_id, f"{pupil.forename} {pupil.surname}")
         concerns = [
             (c.id, c.session_id, c.keep_until)
-            for c in await records.pupil_concerns(conn, school_id, pupil_id)
+            for c in await files.concerns(conn, school_id, pupil_id)
         ]
         kept = [(cid, sid, keep) for cid, sid, keep in concerns if keep is None or keep >= today]
         plan.concern_ids_due = [
@@ -251,7 +240,7 @@ async def plan_erasure(
             continue
         plan.redactions.setdefault(sid, {}).setdefault(fields, []).append(seq)
         erase[f"log: {what}"] = erase.get(f"log: {what}", 0) + 1
-    plan.notifications = await notification_ids(engine, school_id, pupil_id)
+    plan.notifications = await notification_ids(engine, files, school_id, pupil_id)
     erase["notices to parents"] = len(plan.notifications)
     emptied = (pupil.forename, pupil.surname) == (ERASED_FORENAME, ERASED_SURNAME)
     erase["school record"] = 0 if plan.keep_record or emptied else 1
@@ -302,12 +291,13 @@ async def erase_pupil(
     by: str,
     now: dt.datetime,
     *,
+    files: PupilFileRecords,
     records: ErasureRecords,
 ) -> ErasureResult:
     """Erase what `plan_erasure` says may go, journal it (`by`: the staff id), and return it.
 
     `log` must carry the server's key (the redactions and the journal are written in it)."""
-    plan = await plan_erasure(engine, pupil_id, school_id, now.date(), records=records)
+    plan = await plan_erasure(engine, pupil_id, school_id, now.date(), files=files, records=records)
     if await records.live_lessons(plan.pupil_id):
         raise LessonLiveError(plan.name)
     problems: list[str] = []

@@ -19,6 +19,10 @@ and `PupilWithdrawn`).
 A withdrawal is idempotent: while the consent stays refused, withdrawing again changes nothing,
 keeps nothing and emails nobody. Only the school gives consent again (the office's records),
 so a family cannot make the staff's inboxes fill by withdrawing over and over.
+
+The link and the pupil's consent are read and written through `FamilyConsentRecords` (the
+link's records, `invitations.InvitationRecords`, and the consent's; on the database:
+`safeclass.adapters.store.family_consent`, `Services.family_consent`).
 """
 
 from __future__ import annotations
@@ -27,28 +31,57 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import Row, insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from safeclass.adapters.store import pupil_records
-from safeclass.adapters.store.tables import ConsentRecord, Invitation, Notification
 from safeclass.app.alerts import notification_row
 from safeclass.app.invitations import (
     REPORTABLE,
+    InvitationRecord,
+    InvitationRecords,
     OpenedLink,
     ReportReason,
     check_link,
-    keep_parent_report,
     staff_to_tell,
 )
+from safeclass.app.school_records import ConsentState
 from safeclass.core import Consent
 from safeclass.core.commands import PARENT_BY_LINK
 
 log = logging.getLogger(__name__)
 
 NOTICE_KIND = "parent_withdrawal"  # the outbox's kind for the staff's email
+
+
+class FamilyConsentRecords(InvitationRecords, Protocol):
+    """A family's link (`InvitationRecords`) and their child's consent, as the records hold
+    them."""
+
+    async def consent_of(
+        self, conn: AsyncConnection, school_id: str, pupil_id: str
+    ) -> ConsentState | None:
+        """The pupil's consent on record, if any."""
+
+    async def set_consent(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        pupil_id: str,
+        basis: Consent,
+        *,
+        source: str,
+        now: dt.datetime,
+        session_id: str | None,
+    ) -> None:
+        """Record the pupil's consent from `now`, and append it to their consent history (the
+        lesson whose link made it: `session_id`)."""
+
+    async def consents_from(
+        self, school_id: str, pupil_ids: Sequence[str], basis: Consent, source: str
+    ) -> dict[str, dt.datetime]:
+        """Of these pupils, those whose consent on record is `basis` from `source`, and when it
+        was recorded."""
 
 
 class Withdrawal(StrEnum):
@@ -59,27 +92,20 @@ class Withdrawal(StrEnum):
 
 
 async def withdraw_by_link(
-    engine: AsyncEngine, token: str, now: dt.datetime, *, public_url: str = ""
+    records: FamilyConsentRecords, token: str, now: dt.datetime, *, public_url: str = ""
 ) -> tuple[OpenedLink, Withdrawal | None]:
     """Withdraw the consent of the link's pupil; None when the link cannot do it now (the
     OpenedLink says why: unknown, stopped, or its lesson is over or cancelled)."""
-    found, inv = await check_link(engine, token, now)
+    found, inv = await check_link(records, token, now)
     if found.state not in REPORTABLE or inv is None:
         return found, None
-    async with engine.begin() as conn:
+    async with records.begin() as conn:
         # one withdrawal (or report) of a link at a time: a double click is one withdrawal
-        await conn.execute(select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
-        basis = (
-            await conn.execute(
-                select(ConsentRecord.basis).where(
-                    ConsentRecord.school_id == inv.school_id,
-                    ConsentRecord.pupil_id == inv.pupil_id,
-                )
-            )
-        ).scalar_one_or_none()
-        if basis == Consent.REFUSED.value:
+        await records.lock_link(conn, inv.id)
+        stored = await records.consent_of(conn, inv.school_id, inv.pupil_id)
+        if stored is not None and stored.basis is Consent.REFUSED:
             return found, Withdrawal.ALREADY
-        await pupil_records.set_consent(
+        await records.set_consent(
             conn,
             inv.school_id,
             inv.pupil_id,
@@ -88,19 +114,24 @@ async def withdraw_by_link(
             now=now,
             session_id=inv.session_id,
         )
-        await keep_parent_report(
+        await records.keep_report(
             conn, inv, ReportReason.WITHDREW_CONSENT, "", emailed=True, now=now
         )
-        await _email_staff(conn, inv, found, now, public_url)
+        await _email_staff(records, conn, inv, found, now, public_url)
     log.info("consent withdrawn through a family link", extra={"session": inv.session_id})
     return found, Withdrawal.DONE
 
 
 async def _email_staff(
-    conn: AsyncConnection, inv: Row[Any], found: OpenedLink, now: dt.datetime, public_url: str
+    links: InvitationRecords,
+    conn: AsyncConnection,
+    inv: InvitationRecord,
+    found: OpenedLink,
+    now: dt.datetime,
+    public_url: str,
 ) -> None:
     """Queue the staff's email: who, which lesson, what it means, and where to read more."""
-    recipients = await staff_to_tell(conn, inv.school_id, inv.session_id)
+    recipients = await staff_to_tell(links, conn, inv.school_id, inv.session_id)
     if not recipients:
         log.warning("a parent's withdrawal has nobody to email", extra={"school": inv.school_id})
         return
@@ -116,8 +147,8 @@ async def _email_staff(
             f"The lesson's page: {public_url.rstrip('/')}/staff/sessions/{inv.session_id}",
         )
     )
-    await conn.execute(
-        insert(Notification),
+    await links.queue(
+        conn,
         [
             notification_row(inv.school_id, inv.session_id, NOTICE_KIND, to, subject, body, now)
             for to in recipients
@@ -126,19 +157,10 @@ async def _email_staff(
 
 
 async def withdrawn_by_link(
-    engine: AsyncEngine, school_id: str, pupil_ids: Sequence[str]
+    records: FamilyConsentRecords, school_id: str, pupil_ids: Sequence[str]
 ) -> dict[str, dt.datetime]:
     """Of these pupils, those whose consent is withdrawn now by a parent through a link, and
     when: what the staff's class lists say beside the pupil."""
     if not pupil_ids:
         return {}
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(ConsentRecord.pupil_id, ConsentRecord.recorded_at).where(
-                ConsentRecord.school_id == school_id,
-                ConsentRecord.pupil_id.in_(list(pupil_ids)),
-                ConsentRecord.basis == Consent.REFUSED.value,
-                ConsentRecord.source == PARENT_BY_LINK,
-            )
-        )
-        return {r.pupil_id: r.recorded_at for r in rows}
+    return await records.consents_from(school_id, pupil_ids, Consent.REFUSED, PARENT_BY_LINK)

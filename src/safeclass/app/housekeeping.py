@@ -13,7 +13,9 @@ logins and pupil passes revoked elsewhere (e.g. `safeclass staff disable`). Chec
 
 In a cluster (given a `lead`), retention and checkpoints run once across the cluster, on the
 worker that leads (app/run_once.py says how and why); the watches of revocations and consent
-still run on every worker, since each closes the sockets that it holds.
+still run on every worker, since each closes the sockets that it holds. Live rooms are not
+restored at a worker's start there: its membership takes back the rooms it held before and its
+share of the rest, so a cluster started at once does not leave every room on its first worker.
 """
 
 from __future__ import annotations
@@ -80,10 +82,12 @@ class Housekeeping:
         self._lead = lead
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def restore_live_rooms(self) -> list[str]:
-        """Restore the rooms of sessions that were live when the server stopped."""
+    async def restore_live_rooms(self, *, rooms: bool = True) -> list[str]:
+        """Restore the rooms of sessions that were live when the server stopped, and finish
+        the recordings left. A worker of a cluster (`rooms` false) restores no room here: its
+        membership takes back its own and its share of the others' (app/live/membership.py)."""
         restored = []
-        for session_id in await self._records.live_sessions():
+        for session_id in await self._records.live_sessions() if rooms else []:
             try:
                 await self._rooms.room(session_id)
             except RoomElsewhereError:

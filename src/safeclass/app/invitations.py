@@ -13,6 +13,11 @@ MAX_PASSES_PER_LINK live passes, so nobody holding a link can mint passes withou
 
 A parent's report through the link (C23) is kept once per different answer and message, and
 only the first REPORTS_EMAILED are emailed, so a report sent a hundred times is one email.
+
+The links, passes and reports are read and written through `InvitationRecords` (on the
+database: `safeclass.adapters.store.invitations`, `Services.invitations`); each step that must
+stand or fall with others (a send's new links and the passes they stop, a report and its
+email) takes the one transaction's connection.
 """
 
 from __future__ import annotations
@@ -20,31 +25,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any
+from typing import Protocol
 
-from sqlalchemy import Row, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from safeclass.adapters.store.sessions import StoredSession, load_session
-from safeclass.adapters.store.tables import (
-    Guardian,
-    Invitation,
-    Notification,
-    ParentReport,
-    Pupil,
-    PupilPass,
-    School,
-    SessionStaff,
-    Staff,
-)
 from safeclass.app.alerts import notification_row
 from safeclass.app.delivery import Letter, LetterChannel
 from safeclass.app.scheduling import when_text
+from safeclass.app.school_records import SchoolRecord, StoredSession
 from safeclass.app.tokens import hash_token, new_token
+from safeclass.app.transactions import Transactions
 from safeclass.core import ExpectedPupil, RoomState
 from safeclass.policy import Policy
 
@@ -94,6 +87,139 @@ class SendReport:
     revoked_passes: list[str] = field(default_factory=list)  # devices opened by old links
 
 
+@dataclass(frozen=True, slots=True)
+class InvitationRecord:
+    """A pupil's link to one session as the records keep it (only its hash, never the link)."""
+
+    id: str
+    school_id: str
+    session_id: str
+    pupil_id: str
+    expires_at: dt.datetime
+    sent_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierReport:
+    """A report a family made before through a link, as much as the next one is checked by."""
+
+    reason: str
+    message: str
+    emailed: bool
+
+
+class InvitationRecords(Transactions, Protocol):
+    """The links, the passes they open and what families say through them, as the records hold
+    them. Methods that take `conn` run in the caller's transaction (`begin`) or snapshot."""
+
+    async def load_session(self, session_id: str, school_id: str | None = None) -> StoredSession:
+        """The session's plan and governing policy; `school_id`, when given, must own it (else
+        SessionNotFoundError, as for no such session)."""
+
+    async def school(self, conn: AsyncConnection, school_id: str) -> SchoolRecord:
+        """The school (its key and name go on the letters and pages)."""
+
+    async def links_of(self, conn: AsyncConnection, session_id: str) -> dict[str, InvitationRecord]:
+        """The session's links, by pupil id."""
+
+    async def guardian_emails(
+        self, conn: AsyncConnection, school_id: str, pupil_ids: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """(pupil id, address) of every guardian of these pupils with an email address on
+        record, in the order they were recorded."""
+
+    async def mis_ids(
+        self, conn: AsyncConnection, pupil_ids: Sequence[str]
+    ) -> dict[str, str | None]:
+        """The MIS id of each of these pupils (None where the school gave none)."""
+
+    async def add_link(
+        self,
+        conn: AsyncConnection,
+        *,
+        school_id: str,
+        session_id: str,
+        pupil_id: str,
+        token_hash: str,
+        expires_at: dt.datetime,
+        now: dt.datetime,
+    ) -> None:
+        """A pupil's first link to a session."""
+
+    async def renew_link(
+        self, conn: AsyncConnection, link_id: str, token_hash: str, expires_at: dt.datetime
+    ) -> None:
+        """A new token for a link (the old one stops), not revoked and not yet sent."""
+
+    async def mark_sent(self, session_id: str, pupil_ids: Sequence[str], now: dt.datetime) -> None:
+        """These pupils' links to the session went out at `now` (a transaction of its own)."""
+
+    async def link_of(
+        self, conn: AsyncConnection, school_id: str, session_id: str, pupil_id: str
+    ) -> InvitationRecord | None:
+        """A pupil's link to one of the school's sessions, if they were ever sent one."""
+
+    async def link_by_token(
+        self, conn: AsyncConnection, token_hash: str
+    ) -> InvitationRecord | None:
+        """The link whose token has this hash, if any."""
+
+    async def revoke_link(self, conn: AsyncConnection, link_id: str, now: dt.datetime) -> None:
+        """The link stops working from `now`."""
+
+    async def revoke_passes(
+        self, conn: AsyncConnection, link_ids: Sequence[str], now: dt.datetime
+    ) -> list[str]:
+        """Every live pass these links opened stops; the passes' ids."""
+
+    async def lock_link(self, conn: AsyncConnection, link_id: str) -> None:
+        """Hold the link until the transaction ends: one opening or report of a link at a time
+        (SQLite's writers are serial already)."""
+
+    async def pass_held(
+        self, conn: AsyncConnection, link_id: str, pass_hash: str, now: dt.datetime
+    ) -> bool:
+        """Whether the pass whose token has this hash is a live pass of this link."""
+
+    async def live_passes(self, conn: AsyncConnection, link_id: str) -> int:
+        """How many passes of the link are not revoked."""
+
+    async def add_pass(
+        self, conn: AsyncConnection, link: InvitationRecord, pass_hash: str, now: dt.datetime
+    ) -> None:
+        """A pupil pass from this link for one device, lasting as long as the link."""
+
+    async def reports_of(
+        self, conn: AsyncConnection, session_id: str, pupil_id: str
+    ) -> list[EarlierReport]:
+        """What the pupil's family reported about the session before."""
+
+    async def keep_report(
+        self,
+        conn: AsyncConnection,
+        link: InvitationRecord,
+        reason: ReportReason,
+        message: str,
+        *,
+        emailed: bool,
+        now: dt.datetime,
+    ) -> None:
+        """Keep what a family said through their link (about its pupil and lesson), and whether
+        the lesson's staff are emailed it."""
+
+    async def lesson_staff_emails(self, conn: AsyncConnection, session_id: str) -> list[str]:
+        """The addresses of the session's active staff."""
+
+    async def emails_of_roles(
+        self, conn: AsyncConnection, school_id: str, roles: Sequence[str]
+    ) -> list[str]:
+        """The addresses of the school's active staff who hold one of these roles."""
+
+    async def queue(self, conn: AsyncConnection, rows: Sequence[Mapping[str, object]]) -> None:
+        """Put these notifications (`alerts.notification_row`) in the outbox."""
+
+
 def link_for(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/join/{token}"
 
@@ -115,7 +241,7 @@ def takes_part(stored: StoredSession, pupil: ExpectedPupil) -> bool:
 
 
 async def send_invitations(
-    engine: AsyncEngine,
+    links: InvitationRecords,
     *,
     school_id: str,
     session_id: str,
@@ -130,7 +256,7 @@ async def send_invitations(
     Sending to one pupil always makes a new link (it also undoes a revoke). Pupils whose link
     was revoked are skipped by a send to all.
     """
-    stored = await load_session(engine, session_id, school_id)
+    stored = await links.load_session(session_id, school_id)
     plan = stored.plan
     end = session_end(plan.starts_at, plan.minutes, stored.policy)
     if stored.status in ("cancelled", "ended") or now >= end:
@@ -143,14 +269,9 @@ async def send_invitations(
     if pupil_id is not None and pupil_id not in plan.expected:
         raise NotOnSessionError(pupil_id)
     chosen = [plan.expected[pupil_id]] if pupil_id else list(plan.expected.values())
-    async with engine.connect() as conn:
-        existing = {
-            inv.pupil_id: inv
-            for inv in (
-                await conn.execute(select(Invitation).where(Invitation.session_id == session_id))
-            ).all()
-        }
-        letters = await _blank_letters(conn, stored, [p.pupil_id for p in chosen])
+    async with links.connect() as conn:
+        existing = await links.links_of(conn, session_id)
+        letters = await _blank_letters(links, conn, stored, [p.pupil_id for p in chosen])
 
     results: dict[str, SendResult] = {}
     to_send: list[tuple[Letter, list[LetterChannel]]] = []
@@ -178,8 +299,8 @@ async def send_invitations(
                 )
 
     tokens = {letter.pupil_id: new_token() for letter, _ in to_send}
-    async with engine.begin() as conn:
-        revoked = await _issue(conn, stored, existing, tokens, now)
+    async with links.begin() as conn:
+        revoked = await _issue(links, conn, stored, existing, tokens, now)
     limit = asyncio.Semaphore(SEND_AT_ONCE)
 
     async def deliver(letter: Letter, usable: list[LetterChannel]) -> SendResult:
@@ -213,21 +334,17 @@ async def send_invitations(
     delivered = await asyncio.gather(*(deliver(letter, usable) for letter, usable in to_send))
     sent = [r.pupil_id for r in delivered if r.status is SendStatus.SENT]
     if sent:
-        async with engine.begin() as conn:
-            await conn.execute(
-                update(Invitation)
-                .where(Invitation.session_id == session_id, Invitation.pupil_id.in_(sent))
-                .values(sent_at=now)
-            )
+        await links.mark_sent(session_id, sent, now)
     results.update({r.pupil_id: r for r in delivered})
     order = sorted(chosen, key=lambda p: (p.shown_name, p.pupil_id))
     return SendReport([results[p.pupil_id] for p in order], revoked)
 
 
 async def _issue(
+    links: InvitationRecords,
     conn: AsyncConnection,
     stored: StoredSession,
-    existing: dict[str, Row[Any]],
+    existing: dict[str, InvitationRecord],
     tokens: dict[str, str],
     now: dt.datetime,
 ) -> list[str]:
@@ -238,53 +355,32 @@ async def _issue(
     for pid, token in tokens.items():
         inv = existing.get(pid)
         if inv is None:
-            await conn.execute(
-                insert(Invitation).values(
-                    id=str(uuid.uuid4()),
-                    school_id=stored.school_id,
-                    session_id=plan.session_id,
-                    pupil_id=pid,
-                    token_hash=hash_token(token),
-                    expires_at=expires,
-                    created_at=now,
-                )
+            await links.add_link(
+                conn,
+                school_id=stored.school_id,
+                session_id=plan.session_id,
+                pupil_id=pid,
+                token_hash=hash_token(token),
+                expires_at=expires,
+                now=now,
             )
             continue
-        await conn.execute(
-            update(Invitation)
-            .where(Invitation.id == inv.id)
-            .values(token_hash=hash_token(token), expires_at=expires, revoked_at=None, sent_at=None)
-        )
+        await links.renew_link(conn, inv.id, hash_token(token), expires)
         replaced.append(inv.id)
-    return await _revoke_passes(conn, PupilPass.invitation_id.in_(replaced), now)
+    return await links.revoke_passes(conn, replaced, now)
 
 
 async def _blank_letters(
-    conn: AsyncConnection, stored: StoredSession, pupil_ids: list[str]
+    links: InvitationRecords, conn: AsyncConnection, stored: StoredSession, pupil_ids: list[str]
 ) -> dict[str, Letter]:
     """A letter per pupil with everything but the link (which needs the token)."""
     plan, policy = stored.plan, stored.policy
-    school = (
-        await conn.execute(select(School.key, School.name).where(School.id == stored.school_id))
-    ).one()
+    school = await links.school(conn, stored.school_id)
     emails: dict[str, list[str]] = {}
-    mis: dict[str, str | None] = {}
-    for chunk in _chunks(pupil_ids):
-        for pid, email in await conn.execute(
-            select(Guardian.pupil_id, Guardian.email)
-            .where(
-                Guardian.school_id == stored.school_id,
-                Guardian.pupil_id.in_(chunk),
-                Guardian.email.is_not(None),
-            )
-            .order_by(Guardian.id)
-        ):
-            if email and email not in emails.setdefault(pid, []):
-                emails[pid].append(email)
-        for pid, mis_id in await conn.execute(
-            select(Pupil.id, Pupil.mis_id).where(Pupil.id.in_(chunk))
-        ):
-            mis[pid] = mis_id
+    for pid, email in await links.guardian_emails(conn, stored.school_id, pupil_ids):
+        if email and email not in emails.setdefault(pid, []):
+            emails[pid].append(email)
+    mis = await links.mis_ids(conn, pupil_ids)
     when = when_text(policy, plan.starts_at, plan.minutes)
     return {
         pid: Letter(
@@ -308,59 +404,25 @@ async def _blank_letters(
     }
 
 
-def _chunks(ids: list[str], size: int = 500) -> list[list[str]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
 # -- revoking ----------------------------------------------------------------------------------
 
 
 async def revoke_invitation(
-    engine: AsyncEngine, *, school_id: str, session_id: str, pupil_id: str, now: dt.datetime
+    links: InvitationRecords,
+    *,
+    school_id: str,
+    session_id: str,
+    pupil_id: str,
+    now: dt.datetime,
 ) -> list[str]:
     """Stop a pupil's link and every device it opened; the ids of those devices' passes."""
-    async with engine.begin() as conn:
-        inv = (
-            await conn.execute(
-                select(Invitation).where(
-                    Invitation.school_id == school_id,
-                    Invitation.session_id == session_id,
-                    Invitation.pupil_id == pupil_id,
-                )
-            )
-        ).first()
+    async with links.begin() as conn:
+        inv = await links.link_of(conn, school_id, session_id, pupil_id)
         if inv is None:
             raise NotOnSessionError(pupil_id)
         if inv.revoked_at is None:
-            await conn.execute(
-                update(Invitation).where(Invitation.id == inv.id).values(revoked_at=now)
-            )
-        return await _revoke_passes(conn, PupilPass.invitation_id == inv.id, now)
-
-
-async def revoke_session_links(
-    conn: AsyncConnection, session_id: str, now: dt.datetime
-) -> list[str]:
-    """Every link of a session stops working (cancelled); the passes revoked."""
-    await conn.execute(
-        update(Invitation)
-        .where(Invitation.session_id == session_id, Invitation.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    return await _revoke_passes(conn, PupilPass.session_id == session_id, now)
-
-
-async def _revoke_passes(conn: AsyncConnection, where: object, now: dt.datetime) -> list[str]:
-    ids = list(
-        (
-            await conn.execute(
-                select(PupilPass.id).where(where, PupilPass.revoked_at.is_(None))  # type: ignore[arg-type]
-            )
-        ).scalars()
-    )
-    if ids:
-        await conn.execute(update(PupilPass).where(PupilPass.id.in_(ids)).values(revoked_at=now))
-    return ids
+            await links.revoke_link(conn, inv.id, now)
+        return await links.revoke_passes(conn, [inv.id], now)
 
 
 # -- opening a link ----------------------------------------------------------------------------
@@ -399,21 +461,17 @@ class OpenedLink:
 
 
 async def check_link(
-    engine: AsyncEngine, token: str, now: dt.datetime
-) -> tuple[OpenedLink, Row[Any] | None]:
+    links: InvitationRecords, token: str, now: dt.datetime
+) -> tuple[OpenedLink, InvitationRecord | None]:
     """What a link is good for now, without using it."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         return OpenedLink(LinkState.UNKNOWN), None
-    async with engine.connect() as conn:
-        inv = (
-            await conn.execute(select(Invitation).where(Invitation.token_hash == hash_token(token)))
-        ).first()
+    async with links.connect() as conn:
+        inv = await links.link_by_token(conn, hash_token(token))
         if inv is None:
             return OpenedLink(LinkState.UNKNOWN), None
-        school_name = (
-            await conn.execute(select(School.name).where(School.id == inv.school_id))
-        ).scalar_one()
-    stored = await load_session(engine, inv.session_id, inv.school_id)
+        school_name = (await links.school(conn, inv.school_id)).name
+    stored = await links.load_session(inv.session_id, inv.school_id)
     plan = stored.plan
     pupil = plan.expected.get(inv.pupil_id)
     found = OpenedLink(
@@ -449,7 +507,7 @@ async def check_link(
 
 
 async def open_link(
-    engine: AsyncEngine,
+    links: InvitationRecords,
     token: str,
     now: dt.datetime,
     held_passes: Mapping[str, str] | None = None,
@@ -460,49 +518,24 @@ async def open_link(
     that is a live pass of this very link is the answer, and no new pass is made. Otherwise a
     new pass, unless the link already has MAX_PASSES_PER_LINK live ones (state FULL).
     """
-    found, inv = await check_link(engine, token, now)
+    found, inv = await check_link(links, token, now)
     if found.state is not LinkState.OPEN or inv is None:
         return found
     held_pass = (held_passes or {}).get(inv.session_id)
-    async with engine.begin() as conn:
-        # One opening of a link at a time (SQLite's writers are serial already), so that
-        # twenty devices opening it at once cannot all slip under the cap.
-        await conn.execute(select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
-        if held_pass and len(held_pass) <= MAX_TOKEN_CHARS:
-            held = (
-                await conn.execute(
-                    select(PupilPass.id).where(
-                        PupilPass.token_hash == hash_token(held_pass),
-                        PupilPass.invitation_id == inv.id,
-                        PupilPass.revoked_at.is_(None),
-                        PupilPass.expires_at > now,
-                    )
-                )
-            ).first()
-            if held is not None:
-                return replace(found, pass_token=held_pass, pass_expires_at=inv.expires_at)
-        live = (
-            await conn.execute(
-                select(func.count()).where(
-                    PupilPass.invitation_id == inv.id, PupilPass.revoked_at.is_(None)
-                )
-            )
-        ).scalar_one()
-        if live >= MAX_PASSES_PER_LINK:
+    async with links.begin() as conn:
+        # One opening of a link at a time, so that twenty devices opening it at once cannot
+        # all slip under the cap.
+        await links.lock_link(conn, inv.id)
+        if (
+            held_pass
+            and len(held_pass) <= MAX_TOKEN_CHARS
+            and await links.pass_held(conn, inv.id, hash_token(held_pass), now)
+        ):
+            return replace(found, pass_token=held_pass, pass_expires_at=inv.expires_at)
+        if await links.live_passes(conn, inv.id) >= MAX_PASSES_PER_LINK:
             return replace(found, state=LinkState.FULL)
         pass_token = new_token()
-        await conn.execute(
-            insert(PupilPass).values(
-                id=str(uuid.uuid4()),
-                token_hash=hash_token(pass_token),
-                invitation_id=inv.id,
-                session_id=inv.session_id,
-                pupil_id=inv.pupil_id,
-                school_id=inv.school_id,
-                created_at=now,
-                expires_at=inv.expires_at,
-            )
-        )
+        await links.add_pass(conn, inv, hash_token(pass_token), now)
     return replace(found, pass_token=pass_token, pass_expires_at=inv.expires_at)
 
 
@@ -542,7 +575,7 @@ class Reported(StrEnum):
 
 
 async def report_to_school(
-    engine: AsyncEngine,
+    links: InvitationRecords,
     token: str,
     now: dt.datetime,
     reason: ReportReason,
@@ -557,61 +590,30 @@ async def report_to_school(
     anyone holding the link) cannot flood the staff's inboxes. None when the link cannot
     report now (the OpenedLink says why).
     """
-    found, inv = await check_link(engine, token, now)
+    found, inv = await check_link(links, token, now)
     if found.state not in REPORTABLE or inv is None:
         return found, None
     text = " ".join(message.split())[:1000]
-    async with engine.begin() as conn:
+    async with links.begin() as conn:
         # one report of a link at a time, so that the counts below hold
-        await conn.execute(select(Invitation.id).where(Invitation.id == inv.id).with_for_update())
-        earlier = (
-            await conn.execute(
-                select(ParentReport.reason, ParentReport.message, ParentReport.emailed).where(
-                    ParentReport.session_id == inv.session_id,
-                    ParentReport.pupil_id == inv.pupil_id,
-                )
-            )
-        ).all()
+        await links.lock_link(conn, inv.id)
+        earlier = await links.reports_of(conn, inv.session_id, inv.pupil_id)
         if any(r.reason == reason.value and r.message == text for r in earlier):
             return found, Reported.REPEATED
         if len(earlier) >= REPORTS_KEPT:
             return found, Reported.NOT_KEPT
         emailing = sum(r.emailed for r in earlier) < REPORTS_EMAILED
-        await keep_parent_report(conn, inv, reason, text, emailed=emailing, now=now)
+        await links.keep_report(conn, inv, reason, text, emailed=emailing, now=now)
         if not emailing:
             return found, Reported.KEPT
-        await _email_staff(conn, inv, found, reason, bool(text), now, public_url)
+        await _email_staff(links, conn, inv, found, reason, bool(text), now, public_url)
     return found, Reported.EMAILED
 
 
-async def keep_parent_report(
-    conn: AsyncConnection,
-    inv: Row[Any],
-    reason: ReportReason,
-    message: str,
-    *,
-    emailed: bool,
-    now: dt.datetime,
-) -> None:
-    """Keep what a family said through their link `inv` (about its pupil and lesson), and
-    whether the lesson's staff are emailed it."""
-    await conn.execute(
-        insert(ParentReport).values(
-            id=str(uuid.uuid4()),
-            school_id=inv.school_id,
-            session_id=inv.session_id,
-            pupil_id=inv.pupil_id,
-            reason=reason.value,
-            message=message,
-            emailed=emailed,
-            created_at=now,
-        )
-    )
-
-
 async def _email_staff(
+    links: InvitationRecords,
     conn: AsyncConnection,
-    inv: Row[Any],
+    inv: InvitationRecord,
     found: OpenedLink,
     reason: ReportReason,
     has_note: bool,
@@ -621,7 +623,7 @@ async def _email_staff(
     """Queue a notice of the report to the session's staff (or the head and admins when it has
     none). The family's note is not in it (an inbox is not where a child's health belongs): it
     is on the lesson's page, which the notice links to."""
-    recipients = await staff_to_tell(conn, inv.school_id, inv.session_id)
+    recipients = await staff_to_tell(links, conn, inv.school_id, inv.session_id)
     subject = f"[safeclass] {found.shown_name} {REPORT_WORDS[reason]}: {found.title}"
     body = "\n".join(
         line
@@ -636,8 +638,8 @@ async def _email_staff(
     if not recipients:
         log.warning("a parent's report has nobody to go to", extra={"school": inv.school_id})
         return
-    await conn.execute(
-        insert(Notification),
+    await links.queue(
+        conn,
         [
             notification_row(
                 inv.school_id, inv.session_id, "parent_report", email, subject, body, now
@@ -647,28 +649,12 @@ async def _email_staff(
     )
 
 
-async def staff_to_tell(conn: AsyncConnection, school_id: str, session_id: str) -> list[str]:
+async def staff_to_tell(
+    links: InvitationRecords, conn: AsyncConnection, school_id: str, session_id: str
+) -> list[str]:
     """The addresses a family's word about a lesson goes to: its active staff, or the head and
     the office when it has none; each once."""
-    recipients = list(
-        (
-            await conn.execute(
-                select(Staff.email)
-                .join(SessionStaff, SessionStaff.staff_id == Staff.id)
-                .where(SessionStaff.session_id == session_id, Staff.active.is_(True))
-            )
-        ).scalars()
-    )
+    recipients = await links.lesson_staff_emails(conn, session_id)
     if not recipients:
-        recipients = list(
-            (
-                await conn.execute(
-                    select(Staff.email).where(
-                        Staff.school_id == school_id,
-                        Staff.role.in_(("head", "admin")),
-                        Staff.active.is_(True),
-                    )
-                )
-            ).scalars()
-        )
+        recipients = await links.emails_of_roles(conn, school_id, ("head", "admin"))
     return list(dict.fromkeys(recipients))

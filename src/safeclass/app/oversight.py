@@ -14,6 +14,9 @@ same projection as the register's CSV and PDF, so the two can never disagree (a 
 No free text is copied: a behaviour note's words and a removal's reason are read from the log
 entry when listed, and a concern is only ever counted here; its text is the DSL's
 (`staff_roles.may_read_concern`).
+
+The rows are kept and read through `AttendanceRows` (on the database:
+`safeclass.adapters.store.attendance`, `Services.attendance`); the log through the event store.
 """
 
 from __future__ import annotations
@@ -26,30 +29,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.event_log import EventLog
-from safeclass.adapters.store.sessions import SessionNotFoundError, load_session
-from safeclass.adapters.store.tables import (
-    AttendanceMark,
-    AttendanceStamp,
-    BehaviourMark,
-    Pupil,
-    SchoolClass,
-    Session,
-    SessionEvent,
-    SessionLogHead,
-    Staff,
-)
-from safeclass.app.event_store import LogEntry
+from safeclass.app.event_store import EventStore, LogEntry
 from safeclass.app.leftovers import Leftovers
 from safeclass.app.register import Attendance, build_register
 from safeclass.app.room_log import refused_attempts, room_events
+from safeclass.app.school_records import SessionNotFoundError, StoredSession
 from safeclass.core.state import SessionPlan
 from safeclass.policy import Policy
 
@@ -78,6 +68,199 @@ class Mark(StrEnum):
 MARK_ORDER = tuple(Mark)
 
 
+# -- the rows, as the records keep them ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MarkRow:
+    """One pupil's line of one ended session's register (`attendance_marks`)."""
+
+    session_id: str
+    pupil_id: str
+    school_id: str
+    class_id: str | None  # the session's class
+    starts_at: dt.datetime  # the session's planned start
+    status: str  # an Attendance value
+    mark: int  # mark_of: 0 on time, 1 late, 2 absent, 3 other
+    late_seconds: int | None
+    seconds_present: int
+    left_early: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BehaviourRow:
+    """Where a note, removal, camera turned off or concern is in the log, never what it says."""
+
+    session_id: str
+    seq: int
+    school_id: str
+    class_id: str | None
+    at: dt.datetime
+    kind: str  # a Mark value
+    pupil_id: str | None
+    by: str | None  # the staff member's id
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """Which log entry, and which version of the rules, a session's rows were computed from,
+    with the session's own sums (so weeks and classes add up a row a session)."""
+
+    session_id: str
+    school_id: str
+    log_seq: int
+    rules: int
+    computed_at: dt.datetime
+    class_id: str | None
+    starts_at: dt.datetime
+    on_time: int
+    late: int
+    absent: int
+    other: int
+
+
+@dataclass(frozen=True, slots=True)
+class StaleSession:
+    """A session whose rows are missing or behind its log (or the rules), maybe not over yet."""
+
+    session_id: str
+    starts_at: dt.datetime
+    minutes: int
+    status: str
+    head: int  # its log's last entry
+    stamped: int | None  # the entry its rows were computed from (None: never computed)
+    rules: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The rows of a school's sessions planned in [start, end), of one class when given."""
+
+    school_id: str
+    start: dt.datetime
+    end: dt.datetime
+    class_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSums:
+    """One session's own sums, from its stamp."""
+
+    starts_at: dt.datetime
+    class_id: str | None
+    on_time: int
+    late: int
+    absent: int
+    other: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListedMark:
+    """A behaviour mark as listed: its session's title, who recorded it, its log entry."""
+
+    at: dt.datetime
+    kind: str
+    session_id: str
+    title: str
+    pupil_id: str | None
+    by: str  # the staff member's name ("" when unknown)
+    payload: str | None  # the log entry's JSON (None when gone)
+
+
+@dataclass(frozen=True, slots=True)
+class PupilName:
+    forename: str
+    surname: str
+    class_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PupilMarkRow:
+    """One pupil's mark in one session, with the session's title."""
+
+    session_id: str
+    starts_at: dt.datetime
+    title: str
+    class_id: str | None
+    status: str
+    late_seconds: int | None
+    seconds_present: int
+    left_early: bool
+
+
+class AttendanceRows(Protocol):
+    """The head's view's rows as the records keep them, and the sessions they come from.
+
+    The figures of a page are read together on the caller's connection (one snapshot)."""
+
+    async def load_session(self, session_id: str) -> StoredSession:
+        """The session's plan and governing policy (else SessionNotFoundError)."""
+
+    async def class_of(self, session_id: str) -> str | None:
+        """The class the session was planned for, if any."""
+
+    async def to_refresh(
+        self, school_id: str, rules: int, since: dt.datetime | None, until: dt.datetime | None
+    ) -> tuple[list[StaleSession], list[str]]:
+        """The school's sessions with a log, not cancelled, planned in [since, until), whose
+        stamp is missing or behind the log or `rules`; and the sessions whose stamp is kept
+        but whose log is gone (deleted by retention)."""
+
+    async def drop(self, session_ids: Sequence[str]) -> None:
+        """Delete these sessions' rows and stamps, in one transaction."""
+
+    async def replace(
+        self, stamp: Stamp, marks: Sequence[MarkRow], behaviour: Sequence[BehaviourRow]
+    ) -> None:
+        """Put a session's rows and stamp in place of any it had, in one transaction (an
+        IntegrityError when another kept them at the same moment)."""
+
+    async def session_sums(self, conn: AsyncConnection, scope: Scope) -> list[SessionSums]:
+        """The sums of each session in scope whose rows are kept."""
+
+    async def mark_counts(
+        self,
+        conn: AsyncConnection,
+        scope: Scope,
+        marks: Sequence[int] | None = None,
+        pupil_ids: Sequence[str] | None = None,
+    ) -> list[tuple[str, int, int]]:
+        """(pupil, mark, how many) over the marks in scope (only these marks, or pupils)."""
+
+    async def class_names(self, conn: AsyncConnection, school_id: str) -> dict[str, str]:
+        """The name of each of the school's classes and groups, by id."""
+
+    async def behaviour_counts(
+        self, conn: AsyncConnection, scope: Scope
+    ) -> list[tuple[str | None, str, int]]:
+        """(class, kind, how many) of the behaviour marks in scope."""
+
+    async def never_opened(self, conn: AsyncConnection, scope: Scope) -> tuple[int, int]:
+        """Sessions planned in scope, not cancelled, with no log; and the pupils on roll (of
+        the class, or the school), in one round trip."""
+
+    async def recent(self, conn: AsyncConnection, scope: Scope, limit: int) -> list[ListedMark]:
+        """The latest behaviour marks in scope, newest first, never a concern."""
+
+    async def pupil_names(
+        self, conn: AsyncConnection, school_id: str, pupil_ids: Iterable[str]
+    ) -> dict[str, PupilName]:
+        """These pupils of the school, by id (another school's are left out)."""
+
+    async def pupil(self, conn: AsyncConnection, school_id: str, pupil_id: str) -> PupilName | None:
+        """One pupil of the school (None: no such pupil here)."""
+
+    async def pupil_marks(
+        self, conn: AsyncConnection, scope: Scope, pupil_id: str
+    ) -> list[PupilMarkRow]:
+        """One pupil's marks in scope, the newest session first."""
+
+    async def pupil_behaviour(
+        self, conn: AsyncConnection, scope: Scope, pupil_id: str
+    ) -> list[tuple[str, int]]:
+        """(kind, how many) of the behaviour marks about one pupil in scope."""
+
+
 # -- keeping the rows ------------------------------------------------------------------------------
 
 
@@ -93,7 +276,8 @@ def _aware(when: dt.datetime) -> dt.datetime:
 
 
 async def refresh(
-    engine: AsyncEngine,
+    rows: AttendanceRows,
+    event_log: EventStore,
     school_id: str,
     now: dt.datetime,
     since: dt.datetime | None = None,
@@ -106,46 +290,12 @@ async def refresh(
     With `budget_s`, stop computing after that many seconds and leave the rest to a task of
     their own (one a school at a time), so a page asked for just after an upgrade answers at
     once, saying the figures are still being added up."""
-    async with engine.connect() as conn:
-        query = (
-            select(
-                Session.id,
-                Session.starts_at,
-                Session.minutes,
-                Session.status,
-                SessionLogHead.last_seq,
-                AttendanceStamp.log_seq,
-                AttendanceStamp.rules,
-            )
-            .join(SessionLogHead, SessionLogHead.session_id == Session.id)
-            .outerjoin(AttendanceStamp, AttendanceStamp.session_id == Session.id)
-            .where(
-                Session.school_id == school_id,
-                Session.status != "cancelled",
-                or_(
-                    AttendanceStamp.session_id.is_(None),
-                    AttendanceStamp.log_seq != SessionLogHead.last_seq,
-                    AttendanceStamp.rules != RULES,
-                ),
-            )
-        )
-        if since is not None:
-            query = query.where(Session.starts_at >= since)
-        if until is not None:
-            query = query.where(Session.starts_at < until)
-        candidates = (await conn.execute(query)).all()
-        orphans = (
-            await conn.execute(
-                select(AttendanceStamp.session_id)
-                .outerjoin(SessionLogHead, SessionLogHead.session_id == AttendanceStamp.session_id)
-                .where(AttendanceStamp.school_id == school_id, SessionLogHead.session_id.is_(None))
-            )
-        ).all()
+    candidates, orphans = await rows.to_refresh(school_id, RULES, since, until)
     due = [
-        (sid, head)
-        for sid, starts_at, minutes, status, head, stamped, rules in candidates
-        if (stamped != head or rules != RULES)
-        and (status == "ended" or _aware(starts_at) + dt.timedelta(minutes=minutes) <= now)
+        (c.session_id, c.head)
+        for c in candidates
+        if (c.stamped != c.head or c.rules != RULES)
+        and (c.status == "ended" or _aware(c.starts_at) + dt.timedelta(minutes=c.minutes) <= now)
     ]
     began = time.monotonic()
     done = 0
@@ -154,64 +304,49 @@ async def refresh(
         if busy or (budget_s is not None and time.monotonic() - began > budget_s):
             break
         try:
-            await compute_session(engine, sid, now)
+            await compute_session(rows, event_log, sid, now)
         except IntegrityError:  # the room's end kept them at the same moment
             log.info("attendance rows kept twice at once", extra={"session": sid})
         done += 1
     left = [sid for sid, _head in due[done:]]
     if left and not busy:
-        FINISHING.finish(school_id, left, lambda sid: compute_session(engine, sid, now))
+        FINISHING.finish(school_id, left, lambda sid: compute_session(rows, event_log, sid, now))
     if orphans:
-        async with engine.begin() as conn:
-            await _drop(conn, [sid for (sid,) in orphans])
+        await rows.drop(orphans)
     return Refreshed(done, len(orphans), len(left))
 
 
 FINISHING = Leftovers("attendance rows")  # rows computed after a page's budget ran out
 
 
-async def _drop(conn: AsyncConnection, session_ids: Sequence[str]) -> None:
-    for table in (AttendanceMark, BehaviourMark, AttendanceStamp):
-        await conn.execute(delete(table).where(table.session_id.in_(session_ids)))
-
-
-async def compute_session(engine: AsyncEngine, session_id: str, now: dt.datetime) -> int:
+async def compute_session(
+    rows: AttendanceRows, event_log: EventStore, session_id: str, now: dt.datetime
+) -> int:
     """Compute and store one session's rows from its log (replacing any); how many pupils."""
     try:
-        stored = await load_session(engine, session_id)
+        stored = await rows.load_session(session_id)
     except SessionNotFoundError:
         return 0
-    entries = await EventLog(engine).read(session_id)
-    async with engine.connect() as conn:
-        class_id = (
-            await conn.execute(select(Session.class_id).where(Session.id == session_id))
-        ).scalar_one_or_none()
+    entries = await event_log.read(session_id)
+    class_id = await rows.class_of(session_id)
     marks, behaviour = session_rows(entries, stored.plan, stored.policy, stored.school_id, class_id)
-    last_seq = entries[-1].seq if entries else 0
-    async with engine.begin() as conn:
-        await _drop(conn, [session_id])
-        if marks:
-            await conn.execute(insert(AttendanceMark), marks)
-        if behaviour:
-            await conn.execute(insert(BehaviourMark), behaviour)
-        sums = [0, 0, 0, 0]
-        for row in marks:
-            sums[row["mark"]] += 1
-        await conn.execute(
-            insert(AttendanceStamp).values(
-                session_id=session_id,
-                school_id=stored.school_id,
-                log_seq=last_seq,
-                rules=RULES,
-                computed_at=now,
-                class_id=class_id,
-                starts_at=_aware(stored.plan.starts_at),
-                on_time=sums[0],
-                late=sums[1],
-                absent=sums[2],
-                other=sums[3],
-            )
-        )
+    sums = [0, 0, 0, 0]
+    for row in marks:
+        sums[row.mark] += 1
+    stamp = Stamp(
+        session_id=session_id,
+        school_id=stored.school_id,
+        log_seq=entries[-1].seq if entries else 0,
+        rules=RULES,
+        computed_at=now,
+        class_id=class_id,
+        starts_at=_aware(stored.plan.starts_at),
+        on_time=sums[0],
+        late=sums[1],
+        absent=sums[2],
+        other=sums[3],
+    )
+    await rows.replace(stamp, marks, behaviour)
     return len(marks)
 
 
@@ -229,7 +364,7 @@ def session_rows(
     policy: Policy,
     school_id: str,
     class_id: str | None,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[list[MarkRow], list[BehaviourRow]]:
     """The attendance and behaviour rows of one session, from its log entries (pure)."""
     register = build_register(
         plan,
@@ -240,18 +375,18 @@ def session_rows(
     )
     starts_at = _aware(plan.starts_at)
     marks = [
-        {
-            "session_id": plan.session_id,
-            "pupil_id": row.pupil_id,
-            "school_id": school_id,
-            "class_id": class_id,
-            "starts_at": starts_at,
-            "status": row.status.value,
-            "mark": mark_of(row.status, row.late_by is not None),
-            "late_seconds": None if row.late_by is None else round(row.late_by.total_seconds()),
-            "seconds_present": round(row.present.total_seconds()),
-            "left_early": row.left_early,
-        }
+        MarkRow(
+            session_id=plan.session_id,
+            pupil_id=row.pupil_id,
+            school_id=school_id,
+            class_id=class_id,
+            starts_at=starts_at,
+            status=row.status.value,
+            mark=mark_of(row.status, row.late_by is not None),
+            late_seconds=None if row.late_by is None else round(row.late_by.total_seconds()),
+            seconds_present=round(row.present.total_seconds()),
+            left_early=row.left_early,
+        )
         for row in register.pupils
     ]
     pupils = {row.pupil_id for row in register.pupils}
@@ -262,16 +397,16 @@ def session_rows(
             continue
         p = entry.payload
         behaviour.append(
-            {
-                "session_id": plan.session_id,
-                "seq": entry.seq,
-                "school_id": school_id,
-                "class_id": class_id,
-                "at": _aware(dt.datetime.fromisoformat(entry.at)),
-                "kind": kind.value,
-                "pupil_id": p.get("pupil") or p.get("target"),
-                "by": p.get("by"),
-            }
+            BehaviourRow(
+                session_id=plan.session_id,
+                seq=entry.seq,
+                school_id=school_id,
+                class_id=class_id,
+                at=_aware(dt.datetime.fromisoformat(entry.at)),
+                kind=kind.value,
+                pupil_id=p.get("pupil") or p.get("target"),
+                by=p.get("by"),
+            )
         )
     return marks, behaviour
 
@@ -405,6 +540,8 @@ PUPILS_LISTED = 20
 
 async def overview(
     engine: AsyncEngine,
+    rows: AttendanceRows,
+    event_log: EventStore,
     school_id: str,
     zone: ZoneInfo,
     since: dt.date,
@@ -420,81 +557,41 @@ async def overview(
 
     Weeks and classes add up each session's own sums (one row a session); pupils add up their
     marks through covering indexes, and without a class only the marks of lateness and
-    absence are grouped to find the pupils who missed most."""
+    absence are grouped to find the pupils who missed most. `engine` gives the one
+    connection every figure is read on."""
     start, end = period_bounds(since, until, zone)
-    refreshed = await refresh(engine, school_id, now, start, end, budget_s)
-    in_period = [
-        AttendanceMark.school_id == school_id,
-        AttendanceMark.starts_at >= start,
-        AttendanceMark.starts_at < end,
-    ]
-    stamps = [
-        AttendanceStamp.school_id == school_id,
-        AttendanceStamp.starts_at >= start,
-        AttendanceStamp.starts_at < end,
-    ]
-    behaviour_where = [
-        BehaviourMark.school_id == school_id,
-        BehaviourMark.at >= start,
-        BehaviourMark.at < end,
-    ]
-    if class_id is not None:
-        in_period.append(AttendanceMark.class_id == class_id)
-        stamps.append(AttendanceStamp.class_id == class_id)
-        behaviour_where.append(BehaviourMark.class_id == class_id)
+    refreshed = await refresh(rows, event_log, school_id, now, start, end, budget_s)
+    scope = Scope(school_id, start, end, class_id)
     async with engine.connect() as conn:
-        per_session = (
-            await conn.execute(
-                select(
-                    AttendanceStamp.starts_at,
-                    AttendanceStamp.class_id,
-                    AttendanceStamp.on_time,
-                    AttendanceStamp.late,
-                    AttendanceStamp.absent,
-                    AttendanceStamp.other,
-                ).where(*stamps)
-            )
-        ).all()
-        per_pupil = await _pupil_marks(conn, in_period, pupils)
+        per_session = await rows.session_sums(conn, scope)
+        per_pupil = await _pupil_marks(rows, conn, scope, pupils)
         if class_names is None:
-            class_names = dict(
-                (
-                    await conn.execute(
-                        select(SchoolClass.id, SchoolClass.name).where(
-                            SchoolClass.school_id == school_id
-                        )
-                    )
-                ).all()
-            )
+            class_names = await rows.class_names(conn, school_id)
         classes = class_names
-        kinds = (
-            await conn.execute(
-                select(BehaviourMark.class_id, BehaviourMark.kind, func.count())
-                .where(*behaviour_where)
-                .group_by(BehaviourMark.class_id, BehaviourMark.kind)
-            )
-        ).all()
-        never, pupils_on_roll = await _never_opened(conn, school_id, start, min(end, now), class_id)
-        listed = await _recent(conn, behaviour_where, recent) if recent else []
+        kinds = await rows.behaviour_counts(conn, scope)
+        never, pupils_on_roll = await rows.never_opened(
+            conn, Scope(school_id, start, min(end, now), class_id)
+        )
+        listed = await rows.recent(conn, scope, recent) if recent else []
         named = set(per_pupil) | {line.pupil_id for line in listed if line.pupil_id}
-        names = await _names(conn, school_id, named)
+        names = await rows.pupil_names(conn, school_id, named)
     # plain lists while adding up (sessions, on time, late, absent, other): a term is 840 rows
     weeks: dict[dt.date, list[int]] = {}
     by_class: dict[str | None, list[int]] = {}
     week_at: dict[dt.datetime, dt.date] = {}
-    for starts_at, cid, on_time, late, absent, other in per_session:
-        week = week_at.get(starts_at)
+    for one in per_session:
+        week = week_at.get(one.starts_at)
         if week is None:
-            week = week_at[starts_at] = week_of(_aware(starts_at).astimezone(zone).date())
+            week = week_at[one.starts_at] = week_of(_aware(one.starts_at).astimezone(zone).date())
         for sums in (
             weeks.setdefault(week, [0, 0, 0, 0, 0]),
-            by_class.setdefault(cid, [0, 0, 0, 0, 0]),
+            by_class.setdefault(one.class_id, [0, 0, 0, 0, 0]),
         ):
             sums[0] += 1
-            sums[1] += on_time
-            sums[2] += late
-            sums[3] += absent
-            sums[4] += other
+            sums[1] += one.on_time
+            sums[2] += one.late
+            sums[3] += one.absent
+            sums[4] += one.other
     total = Counts(*(sum(s[i] for s in weeks.values()) for i in range(1, 5)))
     week_lines = [
         Line(week.isoformat(), week.isoformat(), Counts(*weeks[week][1:]), weeks[week][0])
@@ -509,7 +606,12 @@ async def overview(
     )
     pupil_lines = []
     for pid, counts in per_pupil.items():
-        name, surname, forename, cid = names.get(pid, (pid, pid, "", None))
+        found = names.get(pid)
+        if found is None:
+            name, surname, forename, cid = pid, pid, "", None
+        else:
+            name = full_name(found.forename, found.surname)
+            surname, forename, cid = found.surname, found.forename, found.class_id
         line = Line(pid, name, counts, counts.expected, classes.get(cid or "", ""))
         pupil_lines.append(((surname.casefold(), forename.casefold(), pid), line))
     pupil_lines.sort(key=lambda pair: pair[0])
@@ -541,137 +643,44 @@ async def overview(
     )
 
 
-async def _names(
-    conn: AsyncConnection, school_id: str, pupil_ids: Iterable[str]
-) -> dict[str, tuple[str, str, str, str | None]]:
-    """(full name, surname, forename, class id) of these pupils of the school."""
-    wanted = sorted(pupil_ids)
-    found: dict[str, tuple[str, str, str, str | None]] = {}
-    for i in range(0, len(wanted), 500):
-        rows = await conn.execute(
-            select(Pupil.id, Pupil.forename, Pupil.surname, Pupil.class_id).where(
-                Pupil.school_id == school_id, Pupil.id.in_(wanted[i : i + 500])
-            )
-        )
-        for pid, fore, sur, cid in rows:
-            found[pid] = (full_name(fore, sur), sur, fore, cid)
-    return found
-
-
 async def _pupil_marks(
-    conn: AsyncConnection, where: Sequence[Any], which: Pupils
+    rows: AttendanceRows, conn: AsyncConnection, scope: Scope, which: Pupils
 ) -> dict[str, Counts]:
-    """Each pupil's counts over the marks `where` selects (all pupils, or those most often
-    late or absent, found from those marks alone)."""
+    """Each pupil's counts over the marks in scope (all pupils, or those most often late or
+    absent, found from those marks alone)."""
     if which is Pupils.NONE:
         return {}
-    grouped = select(AttendanceMark.pupil_id, AttendanceMark.mark, func.count()).group_by(
-        AttendanceMark.pupil_id, AttendanceMark.mark
-    )
+    chosen: list[str] | None = None
     if which is Pupils.MOST_MISSED:
-        missed = (await conn.execute(grouped.where(*where, AttendanceMark.mark.in_((1, 2))))).all()
         totals: dict[str, tuple[int, int]] = {}
-        for pid, mark, n in missed:
+        for pid, mark, n in await rows.mark_counts(conn, scope, marks=(1, 2)):
             late, absent = totals.get(pid, (0, 0))
             totals[pid] = (late + int(n), absent) if mark == 1 else (late, absent + int(n))
         top = sorted(totals, key=lambda pid: (-sum(totals[pid]), -totals[pid][1], pid))
         chosen = top[:PUPILS_LISTED]
         if not chosen:
             return {}
-        where = [*where, AttendanceMark.pupil_id.in_(chosen)]
-    rows = (await conn.execute(grouped.where(*where))).all()
     found: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for pid, mark, n in rows:
+    for pid, mark, n in await rows.mark_counts(conn, scope, pupil_ids=chosen):
         found[pid].append((mark, n))
     return {pid: _counts_of(marks) for pid, marks in found.items()}
 
 
-async def _never_opened(
-    conn: AsyncConnection,
-    school_id: str,
-    start: dt.datetime,
-    end: dt.datetime,
-    class_id: str | None,
-) -> tuple[int, int]:
-    """Sessions planned in the period, started before `end`, not cancelled, with no log; and
-    the pupils on roll (of the class, or the school), in one round trip."""
-    never = (
-        select(func.count())
-        .select_from(Session)
-        .outerjoin(SessionLogHead, SessionLogHead.session_id == Session.id)
-        .where(
-            Session.school_id == school_id,
-            Session.status != "cancelled",
-            Session.starts_at >= start,
-            Session.starts_at < end,
-            SessionLogHead.session_id.is_(None),
-        )
-    )
-    on_roll = select(func.count()).select_from(Pupil).where(Pupil.school_id == school_id)
-    if class_id is not None:
-        never = never.where(Session.class_id == class_id)
-        on_roll = on_roll.where(Pupil.class_id == class_id)
-    row = (await conn.execute(select(never.scalar_subquery(), on_roll.scalar_subquery()))).one()
-    return int(row[0]), int(row[1])
-
-
-@dataclass(frozen=True, slots=True)
-class _Listed:
-    at: dt.datetime
-    kind: str
-    session_id: str
-    title: str
-    pupil_id: str | None
-    by: str
-    payload: str | None
-
-
-async def _recent(conn: AsyncConnection, where: Sequence[Any], limit: int) -> list[_Listed]:
-    """The latest behaviour marks (not concerns: those are the DSL's), with their log entry's
-    words (a note's text, a removal's reason) and who recorded them."""
-    rows = (
-        await conn.execute(
-            select(
-                BehaviourMark.at,
-                BehaviourMark.kind,
-                BehaviourMark.session_id,
-                Session.title,
-                BehaviourMark.pupil_id,
-                Staff.name,
-                SessionEvent.payload,
-            )
-            .join(Session, Session.id == BehaviourMark.session_id)
-            .outerjoin(Staff, Staff.id == BehaviourMark.by)
-            .outerjoin(
-                SessionEvent,
-                and_(
-                    SessionEvent.session_id == BehaviourMark.session_id,
-                    SessionEvent.seq == BehaviourMark.seq,
-                ),
-            )
-            .where(*where, BehaviourMark.kind != Mark.CONCERN.value)
-            .order_by(BehaviourMark.at.desc(), BehaviourMark.seq.desc())
-            .limit(limit)
-        )
-    ).all()
-    return [_Listed(*row[:5], row[5] or "", row[6]) for row in rows]
-
-
 def _local_line(
-    listed: _Listed, zone: ZoneInfo, pupils: Mapping[str, tuple[str, str, str, str | None]]
+    listed: ListedMark, zone: ZoneInfo, pupils: Mapping[str, PupilName]
 ) -> BehaviourLine:
     kind = Mark(listed.kind)
     text = ""
     if listed.payload is not None and kind is not Mark.CONCERN:
         data = json.loads(listed.payload)
         text = str(data.get("reason" if kind is Mark.REMOVAL else "text", "") or "")
-    pupil = pupils.get(listed.pupil_id or "", ("", "", "", None))[0] if listed.pupil_id else ""
+    named = pupils.get(listed.pupil_id or "") if listed.pupil_id else None
     return BehaviourLine(
         at=_aware(listed.at).astimezone(zone),
         kind=kind,
         session_id=listed.session_id,
         session_title=listed.title,
-        pupil=pupil,
+        pupil=full_name(named.forename, named.surname) if named else "",
         by=listed.by,
         text=text,
     )
@@ -710,6 +719,8 @@ class NoSuchPupilError(LookupError):
 
 async def pupil_history(
     engine: AsyncEngine,
+    rows: AttendanceRows,
+    event_log: EventStore,
     school_id: str,
     pupil_id: str,
     zone: ZoneInfo,
@@ -720,81 +731,35 @@ async def pupil_history(
     """One pupil's row of every ended session in the period, newest first."""
     start, end = period_bounds(since, until, zone)
     async with engine.connect() as conn:
-        found = (
-            await conn.execute(
-                select(Pupil.forename, Pupil.surname, Pupil.class_id).where(
-                    Pupil.id == pupil_id, Pupil.school_id == school_id
-                )
-            )
-        ).first()
+        found = await rows.pupil(conn, school_id, pupil_id)
     if found is None:
         raise NoSuchPupilError(pupil_id)
-    await refresh(engine, school_id, now, start, end)
+    await refresh(rows, event_log, school_id, now, start, end)
+    scope = Scope(school_id, start, end)
     async with engine.connect() as conn:
-        classes = dict(
-            (
-                await conn.execute(
-                    select(SchoolClass.id, SchoolClass.name).where(
-                        SchoolClass.school_id == school_id
-                    )
-                )
-            ).all()
-        )
-        rows = (
-            await conn.execute(
-                select(
-                    AttendanceMark.session_id,
-                    AttendanceMark.starts_at,
-                    Session.title,
-                    AttendanceMark.class_id,
-                    AttendanceMark.status,
-                    AttendanceMark.late_seconds,
-                    AttendanceMark.seconds_present,
-                    AttendanceMark.left_early,
-                )
-                .join(Session, Session.id == AttendanceMark.session_id)
-                .where(
-                    AttendanceMark.school_id == school_id,
-                    AttendanceMark.pupil_id == pupil_id,
-                    AttendanceMark.starts_at >= start,
-                    AttendanceMark.starts_at < end,
-                )
-                .order_by(AttendanceMark.starts_at.desc())
-            )
-        ).all()
-        kinds = (
-            await conn.execute(
-                select(BehaviourMark.kind, func.count())
-                .where(
-                    BehaviourMark.school_id == school_id,
-                    BehaviourMark.pupil_id == pupil_id,
-                    BehaviourMark.at >= start,
-                    BehaviourMark.at < end,
-                )
-                .group_by(BehaviourMark.kind)
-            )
-        ).all()
+        classes = await rows.class_names(conn, school_id)
+        marks = await rows.pupil_marks(conn, scope, pupil_id)
+        kinds = await rows.pupil_behaviour(conn, scope, pupil_id)
     sessions = [
         PupilSession(
-            session_id=sid,
-            starts_at=_aware(starts_at).astimezone(zone),
-            title=title,
-            class_name=classes.get(cid or "", ""),
-            status=Attendance(status),
-            late_minutes=None if late is None else round(late / 60, 1),
-            minutes_present=round(present / 60, 1),
-            left_early=bool(left_early),
+            session_id=m.session_id,
+            starts_at=_aware(m.starts_at).astimezone(zone),
+            title=m.title,
+            class_name=classes.get(m.class_id or "", ""),
+            status=Attendance(m.status),
+            late_minutes=None if m.late_seconds is None else round(m.late_seconds / 60, 1),
+            minutes_present=round(m.seconds_present / 60, 1),
+            left_early=bool(m.left_early),
         )
-        for sid, starts_at, title, cid, status, late, present, left_early in rows
+        for m in marks
     ]
     behaviour: dict[Mark, int] = dict.fromkeys(MARK_ORDER, 0)
     for kind, n in kinds:
         behaviour[Mark(kind)] += int(n)
-    forename, surname, cid = found
     return PupilHistory(
         pupil_id=pupil_id,
-        name=full_name(forename, surname),
-        class_name=classes.get(cid or "", ""),
+        name=full_name(found.forename, found.surname),
+        class_name=classes.get(found.class_id or "", ""),
         counts=_tally((s.status, s.late_minutes is not None) for s in sessions),
         sessions=sessions,
         behaviour=behaviour,

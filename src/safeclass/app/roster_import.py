@@ -10,6 +10,9 @@ stored one, and a blank (implied) consent cell never overwrites a recorded "give
 A parent's opt-out (CRO-16, S04-18) must not be lost to a re-import of an older MIS export:
 nor is a consent a parent withdrew through their child's link (C23) lost to a file whose
 "given" carries no consent date after the withdrawal (`withdrawn_by_family_since`).
+
+The records are read and written through `RosterRecords` (on the database:
+`safeclass.adapters.store.roster_import`), in one transaction of the port's.
 """
 
 from __future__ import annotations
@@ -18,19 +21,106 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from safeclass.adapters.store import pupil_records as pupils
-from safeclass.adapters.store import school_records as schools
 from safeclass.app.roster import Roster, RosterRow, RowProblem, class_key, pupil_key
-from safeclass.app.school_records import ConsentState, GuardianRecord, PupilRecord
+from safeclass.app.school_records import (
+    ClassRecord,
+    ConsentState,
+    GuardianRecord,
+    NewPupil,
+    PupilRecord,
+    SchoolRecord,
+)
+from safeclass.app.transactions import Transactions
 from safeclass.core import Consent
 from safeclass.core.commands import PARENT_BY_LINK
 
 Progress = Callable[[int], None]
 BATCH = 500  # new pupils inserted per statement (SQLite limits the bound parameters)
+
+
+class RosterRecords(Transactions, Protocol):
+    """A school's pupils, their guardians and consent, and its classes, as an import reads and
+    writes them; every method runs in the caller's transaction (`begin`)."""
+
+    async def require_school(self, conn: AsyncConnection, key: str) -> SchoolRecord:
+        """The school with this key (else SchoolNotFoundError)."""
+
+    async def lock_school(self, conn: AsyncConnection, school_id: str) -> None:
+        """Serialise writers of the school's records until the transaction ends, so two imports
+        into one school cannot both create the same pupil."""
+
+    async def list_pupils(self, conn: AsyncConnection, school_id: str) -> list[PupilRecord]:
+        """The school's pupils with their guardians and consent."""
+
+    async def list_classes(self, conn: AsyncConnection, school_id: str) -> list[ClassRecord]:
+        """The school's classes and groups, by name."""
+
+    async def upsert_class(
+        self, conn: AsyncConnection, school_id: str, name: str
+    ) -> tuple[ClassRecord, bool]:
+        """The class called `name`, created if the school has none; (record, created). A
+        group's name is refused (RecordsError)."""
+
+    async def add_pupils(
+        self, conn: AsyncConnection, school_id: str, new: Sequence[NewPupil], *, now: dt.datetime
+    ) -> list[str]:
+        """Many new pupils with their guardians and consent, in a few statements; their ids."""
+
+    async def update_pupil(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        pupil_id: str,
+        changes: Mapping[str, Any],
+        *,
+        now: dt.datetime,
+    ) -> None:
+        """Change some of a pupil's own fields (forename, surname, class_id, mis_id,
+        date_of_birth)."""
+
+    async def add_guardian(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        pupil_id: str,
+        *,
+        name: str | None,
+        email: str | None,
+        phone: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """A parent or carer of the pupil."""
+
+    async def update_guardian(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        guardian_id: int,
+        *,
+        name: str | None,
+        email: str | None,
+        phone: str | None,
+        now: dt.datetime,
+    ) -> None:
+        """New details of a guardian."""
+
+    async def set_consent(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        pupil_id: str,
+        basis: Consent,
+        *,
+        source: str,
+        recorded_at: dt.datetime,
+        now: dt.datetime,
+    ) -> None:
+        """Record the pupil's consent (given or refused at `recorded_at`), and append it to
+        their consent history."""
 
 
 class Outcome(StrEnum):
@@ -93,7 +183,7 @@ class RosterRefusedError(ValueError):
 
 
 async def import_roster(
-    engine: AsyncEngine,
+    records: RosterRecords,
     school_key: str,
     roster: Roster,
     *,
@@ -112,13 +202,13 @@ async def import_roster(
     source = f"roster import {roster.source}"[:100]
     changes: list[PupilChange] = []
     kept: list[str] = []
-    async with engine.begin() as conn:
-        school = await schools.require_school(conn, school_key)
-        await schools.lock_school(conn, school.id)
-        existing = await pupils.list_pupils(conn, school.id)
-        classes, created_classes = await _classes(conn, school.id, roster.rows)
+    async with records.begin() as conn:
+        school = await records.require_school(conn, school_key)
+        await records.lock_school(conn, school.id)
+        existing = await records.list_pupils(conn, school.id)
+        classes, created_classes = await _classes(records, conn, school.id, roster.rows)
         matches = match_pupils(existing, roster.rows)
-        writer = _Writer(conn, school.id, now, source)
+        writer = _Writer(records, conn, school.id, now, source)
         new: list[tuple[RosterRow, str]] = []
         for row in roster.rows:
             pupil = matches.get(row.line)
@@ -277,17 +367,17 @@ def _consent_time(row: RosterRow) -> dt.datetime | None:
 
 
 async def _classes(
-    conn: AsyncConnection, school_id: str, rows: Sequence[RosterRow]
+    records: RosterRecords, conn: AsyncConnection, school_id: str, rows: Sequence[RosterRow]
 ) -> tuple[dict[str, str], tuple[str, ...]]:
     """Class ids by class key, creating the classes the school does not have yet."""
-    classes = await schools.list_classes(conn, school_id)
+    classes = await records.list_classes(conn, school_id)
     # A group's name is not a class: upsert_class refuses it below, and the import with it.
     ids = {class_key(c.name): c.id for c in classes if not c.is_group}
     created: list[str] = []
     for row in rows:
         key = class_key(row.class_name)
         if key not in ids:
-            record, _ = await schools.upsert_class(conn, school_id, row.class_name)
+            record, _ = await records.upsert_class(conn, school_id, row.class_name)
             ids[key] = record.id
             created.append(record.name)
     return ids, tuple(created)
@@ -297,17 +387,23 @@ class _Writer:
     """The writes of one import: every statement on the one connection, at the one `now`."""
 
     def __init__(
-        self, conn: AsyncConnection, school_id: str, now: dt.datetime, source: str
+        self,
+        records: RosterRecords,
+        conn: AsyncConnection,
+        school_id: str,
+        now: dt.datetime,
+        source: str,
     ) -> None:
-        self.conn, self.school_id, self.now, self.source = conn, school_id, now, source
+        self.records, self.conn = records, conn
+        self.school_id, self.now, self.source = school_id, now, source
 
     async def create(self, rows: Sequence[tuple[RosterRow, str]]) -> list[str]:
         """New pupils (row, class id) with their guardian and consent, in a few statements."""
-        return await pupils.add_pupils(
+        return await self.records.add_pupils(
             self.conn,
             self.school_id,
             [
-                pupils.NewPupil(
+                NewPupil(
                     forename=row.forename,
                     surname=row.surname,
                     class_id=class_id,
@@ -331,17 +427,19 @@ class _Writer:
         changed: list[str] = []
         fields = pupil_changes(row, pupil, class_id)
         if fields:
-            await pupils.update_pupil(self.conn, self.school_id, pupil.id, fields, now=self.now)
+            await self.records.update_pupil(
+                self.conn, self.school_id, pupil.id, fields, now=self.now
+            )
             changed += ["class" if name == "class_id" else name for name in fields]
         guardian = guardian_change(row, pupil.guardians)
         if guardian is not None:
             target, values = guardian
             if target is None:
-                await pupils.add_guardian(
+                await self.records.add_guardian(
                     self.conn, self.school_id, pupil.id, **values, now=self.now
                 )
             else:
-                await pupils.update_guardian(
+                await self.records.update_guardian(
                     self.conn, self.school_id, target.id, **values, now=self.now
                 )
             changed.append("guardian")
@@ -352,7 +450,7 @@ class _Writer:
         return tuple(changed), kept
 
     async def _consent(self, pupil_id: str, basis: Consent, when: dt.datetime) -> None:
-        await pupils.set_consent(
+        await self.records.set_consent(
             self.conn,
             self.school_id,
             pupil_id,

@@ -160,6 +160,27 @@ class PupilRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class NewPupil:
+    """A pupil to add, with their first guardian and consent when known."""
+
+    forename: str
+    surname: str
+    class_id: str | None = None
+    mis_id: str | None = None
+    date_of_birth: dt.date | None = None
+    guardian_name: str | None = None
+    guardian_email: str | None = None
+    guardian_phone: str | None = None
+    consent: Consent | None = None
+    consent_at: dt.datetime | None = None  # default: now
+    consent_source: str = ""
+
+    @property
+    def has_guardian(self) -> bool:
+        return any((self.guardian_name, self.guardian_email, self.guardian_phone))
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedConsent:
     """What the records say of the consent of a pupil expected at a session."""
 
@@ -167,6 +188,18 @@ class RecordedConsent:
     pupil_id: str
     consent: Consent  # implied when nothing is on record
     source: str  # where the record came from ("" when none)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentMark:
+    """A fingerprint of the consent history (`consent_changes`, appended on every change) of a
+    session's expected pupils: how many changes, and the largest and the sum of their ids. A
+    change or an erasure anywhere in it changes the mark, so a watch that keeps the last mark it
+    saw reads a room's consents again only when one of them changed."""
+
+    changes: int
+    last: int
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +253,10 @@ class SchoolRecords(Protocol):
 
     async def recorded_consents(self, session_ids: Sequence[str]) -> list[RecordedConsent]:
         """The consent on record of every pupil expected at these sessions."""
+
+    async def consent_marks(self, session_ids: Sequence[str]) -> dict[str, ConsentMark]:
+        """A mark of the consent history of each session's expected pupils, which changes
+        whenever any of their consents is changed or erased (one row a session, not a pupil)."""
 
     async def live_sessions(self) -> list[str]:
         """The sessions of every school that the records say are live."""

@@ -17,6 +17,10 @@ concern's account, a parent's message); classmates' chat lines are never read at
 
 A concern comes with everything added to it since (`concern_additions`), and consent with its
 whole history (`consent_history`).
+
+The records are read through `PupilFileRecords` (app/pupil_files.py; on the database:
+`safeclass.adapters.store.pupil_files`, `Services.pupil_files`), on one connection of the
+engine given, so the file is of one moment.
 """
 
 from __future__ import annotations
@@ -34,32 +38,10 @@ from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store import pupil_records
-from safeclass.adapters.store.school_records import current_policy
-from safeclass.adapters.store.sessions import load_session
-from safeclass.adapters.store.tables import (
-    Concern,
-    ConcernEntry,
-    ConcernPupil,
-    ConsentRecord,
-    GroupMember,
-    Guardian,
-    Invitation,
-    Notification,
-    ParentReport,
-    Pupil,
-    PupilPass,
-    Recording,
-    SchoolClass,
-    Session,
-    SessionEvent,
-    SessionPupil,
-    Staff,
-)
 from safeclass.app.event_store import EventStore, LogEntry, NewEntry
+from safeclass.app.pupil_files import FoundPupil, PupilFileRecords
 from safeclass.app.register import PupilRow, build_register
 from safeclass.app.room_log import refused_attempts, room_events
 from safeclass.app.subject_access_words import held_words
@@ -71,14 +53,6 @@ REDACTED_NAME = "[another pupil]"
 SUBJECT_ACCESS_EXPORTED = "SubjectAccessExported"  # the school's journal: who exported, when
 # Events every session's register needs even when they do not name the pupil.
 _SESSION_WIDE = ("SessionEnded", "WaitingRoomOpened", "SessionStarted")
-# Parents' notices: every kind of outbox row sent to a family (never "parent_report", which
-# goes to staff).
-_TO_FAMILIES = "parent_%"
-_NOT_TO_FAMILIES = "parent_report"
-
-
-class PupilNotFoundError(LookupError):
-    """No such pupil (in this school): the same error whether it exists elsewhere or not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,140 +139,71 @@ class Archive:
     file: PupilFile
 
 
-# -- finding the pupil ---------------------------------------------------------------------------
-
-
-async def find_pupil(conn: AsyncConnection, ident: str, school_id: str | None = None) -> Any:
-    """The pupil's row by safeclass id, or by MIS id within `school_id`; else PupilNotFoundError."""
-    query = select(Pupil).where(Pupil.id == ident)
-    if school_id is not None:
-        query = query.where(Pupil.school_id == school_id)
-    row = (await conn.execute(query)).first()
-    if row is None and school_id is not None:
-        row = (
-            await conn.execute(
-                select(Pupil).where(Pupil.school_id == school_id, Pupil.mis_id == ident)
-            )
-        ).first()
-    if row is None:
-        raise PupilNotFoundError(ident)
-    return row
-
-
 # -- the records the lead extends ----------------------------------------------------------------
 
 
 async def consent_history(
-    conn: AsyncConnection, school_id: str, pupil_id: str, zone: ZoneInfo
+    records: PupilFileRecords,
+    conn: AsyncConnection,
+    school_id: str,
+    pupil_id: str,
+    zone: ZoneInfo,
 ) -> list[dict[str, Any]]:
     """The pupil's consent as recorded: every change kept in the consent history (oldest
     first), then the record in force now (`consents`)."""
-    changes = [
+    return [
         {
-            "basis": change.basis.value,
-            "recorded_at": _iso(change.recorded_at),
-            "local": _local(change.changed_at, zone),
-            "source": change.source,
-            "current": False,
+            "basis": row.basis,
+            "recorded_at": _iso(row.recorded_at),
+            "local": _local(row.changed_at, zone),
+            "source": row.source,
+            "current": row.current,
         }
-        for change in await pupil_records.consent_history(conn, school_id, pupil_id)
+        for row in await records.consents(conn, school_id, pupil_id)
     ]
-    rows = (
-        await conn.execute(
-            select(ConsentRecord.basis, ConsentRecord.recorded_at, ConsentRecord.source).where(
-                ConsentRecord.school_id == school_id, ConsentRecord.pupil_id == pupil_id
-            )
-        )
-    ).all()
-    return changes + [
-        {
-            "basis": basis,
-            "recorded_at": _iso(at),
-            "local": _local(at, zone),
-            "source": source,
-            "current": True,
-        }
-        for basis, at, source in rows
-    ]
-
-
-def concerns_about(pupil_id: str) -> ColumnElement[bool]:
-    """The concerns about the pupil: those naming them among their pupils (`concern_pupils`),
-    or first (`concerns.pupil_id`, which older records alone have)."""
-    return or_(
-        Concern.pupil_id == pupil_id,
-        Concern.id.in_(select(ConcernPupil.concern_id).where(ConcernPupil.pupil_id == pupil_id)),
-    )
 
 
 async def concern_additions(
-    conn: AsyncConnection, school_id: str, concern_ids: Sequence[str], zone: ZoneInfo
+    records: PupilFileRecords,
+    conn: AsyncConnection,
+    school_id: str,
+    concern_ids: Sequence[str],
+    zone: ZoneInfo,
 ) -> dict[str, list[dict[str, Any]]]:
     """What was added to each concern after its account (additions, actions taken, "read"), by
     concern id, in the order written (app/concerns.py keeps them, never edited)."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for chunk in _chunks(list(concern_ids)):
-        rows = await conn.execute(
-            select(
-                ConcernEntry.concern_id,
-                ConcernEntry.kind,
-                ConcernEntry.at,
-                ConcernEntry.happened_at,
-                ConcernEntry.by_name,
-                ConcernEntry.text,
-            )
-            .where(ConcernEntry.concern_id.in_(chunk), ConcernEntry.kind != "account")
-            .order_by(ConcernEntry.concern_id, ConcernEntry.seq)
+    for entry in await records.concern_entries(conn, list(concern_ids)):
+        out.setdefault(entry.concern_id, []).append(
+            {
+                "kind": entry.kind,
+                "at": _iso(entry.at),
+                "local": _local(entry.at, zone),
+                "happened_at": _iso(entry.happened_at) if entry.happened_at else None,
+                "by": entry.by_name,
+                "text": entry.text,
+            }
         )
-        for cid, kind, at, happened, by, text in rows:
-            out.setdefault(cid, []).append(
-                {
-                    "kind": kind,
-                    "at": _iso(at),
-                    "local": _local(at, zone),
-                    "happened_at": _iso(happened) if happened else None,
-                    "by": by,
-                    "text": text,
-                }
-            )
     return out
 
 
 async def concern_records(
-    conn: AsyncConnection, school_id: str, pupil_id: str
+    records: PupilFileRecords, conn: AsyncConnection, school_id: str, pupil_id: str
 ) -> list[dict[str, Any]]:
     """The concerns about the pupil (the account as written), with their retention date."""
-    rows = (
-        await conn.execute(
-            select(
-                Concern.id,
-                Concern.session_id,
-                Concern.raised_at,
-                Concern.happened_at,
-                Concern.category,
-                Concern.summary,
-                Concern.status,
-                Concern.keep_until,
-                Staff.name,
-            )
-            .outerjoin(Staff, Staff.id == Concern.raised_by)
-            .where(Concern.school_id == school_id, concerns_about(pupil_id))
-            .order_by(Concern.raised_at)
-        )
-    ).all()
     return [
         {
-            "id": cid,
-            "session_id": sid,
-            "raised_at": _iso(at),
-            "happened_at": _iso(happened) if happened else None,
-            "category": category,
-            "raised_by": by or "",
-            "account": summary,
-            "status": status,
-            "keep_until": keep.isoformat() if keep else None,
+            "id": c.id,
+            "session_id": c.session_id,
+            "raised_at": _iso(c.raised_at),
+            "happened_at": _iso(c.happened_at) if c.happened_at else None,
+            "category": c.category,
+            "raised_by": c.raised_by or "",
+            "account": c.summary,
+            "status": c.status,
+            "keep_until": c.keep_until.isoformat() if c.keep_until else None,
         }
-        for cid, sid, at, happened, category, summary, status, keep, by in rows
+        for c in await records.concerns(conn, school_id, pupil_id)
     ]
 
 
@@ -306,30 +211,24 @@ async def concern_records(
 
 
 async def gather(
-    engine: AsyncEngine, pupil_id: str, school_id: str | None = None, now: dt.datetime | None = None
+    engine: AsyncEngine,
+    records: PupilFileRecords,
+    pupil_id: str,
+    school_id: str | None = None,
+    now: dt.datetime | None = None,
 ) -> PupilFile:
-    """Everything held about the pupil (by id, or MIS id with `school_id`)."""
+    """Everything held about the pupil (by id, or MIS id with `school_id`), read on one of
+    `engine`'s connections."""
     now = now or dt.datetime.now(dt.UTC)
     async with engine.connect() as conn:
-        pupil = await find_pupil(conn, pupil_id, school_id)
+        pupil = await records.find_pupil(conn, pupil_id, school_id)
         school_id, pupil_id = pupil.school_id, pupil.id
-        policy = await current_policy(conn, school_id)
+        policy = await records.current_policy(conn, school_id)
         zone = ZoneInfo(policy.school.timezone)
         class_name = None
         if pupil.class_id is not None:
-            class_name = await conn.scalar(
-                select(SchoolClass.name).where(SchoolClass.id == pupil.class_id)
-            )
-        groups = list(
-            (
-                await conn.execute(
-                    select(SchoolClass.name)
-                    .join(GroupMember, GroupMember.group_id == SchoolClass.id)
-                    .where(GroupMember.pupil_id == pupil_id)
-                    .order_by(SchoolClass.name)
-                )
-            ).scalars()
-        )
+            class_name = await records.class_name(conn, pupil.class_id)
+        groups = await records.group_names(conn, pupil_id)
         out = PupilFile(
             pupil_id=pupil_id,
             school_id=school_id,
@@ -348,29 +247,20 @@ async def gather(
                 "updated_at": _iso(pupil.updated_at),
             },
         )
-        guardians = (
-            await conn.execute(
-                select(Guardian.name, Guardian.email, Guardian.phone)
-                .where(Guardian.school_id == school_id, Guardian.pupil_id == pupil_id)
-                .order_by(Guardian.id)
-            )
-        ).all()
-        out.guardians = [{"name": n, "email": e, "phone": p} for n, e, p in guardians]
-        out.consent = await consent_history(conn, school_id, pupil_id, zone)
-        sessions = await _sessions_of(conn, school_id, pupil_id)
-        others = await _other_pupils(conn, list(sessions), pupil_id)
-        out.invitations = await _invitations(conn, school_id, pupil_id, sessions, zone)
-        staff_names = {
-            sid: name
-            for sid, name in await conn.execute(
-                select(Staff.id, Staff.name).where(Staff.school_id == school_id)
-            )
-        }
+        guardians = await records.guardians(conn, school_id, pupil_id)
+        out.guardians = [{"name": g.name, "email": g.email, "phone": g.phone} for g in guardians]
+        out.consent = await consent_history(records, conn, school_id, pupil_id, zone)
+        sessions = await _sessions_of(records, conn, school_id, pupil_id)
+        others = await _other_pupils(records, conn, list(sessions), pupil_id)
+        out.invitations = await _invitations(records, conn, school_id, pupil_id, sessions, zone)
+        staff_names = await records.staff_names(conn, school_id)
         scrub = _Scrubber(
             others, own={pupil.forename, pupil.surname, f"{pupil.forename} {pupil.surname}"}
         )
-        concerns = await concern_records(conn, school_id, pupil_id)
-        additions = await concern_additions(conn, school_id, [c["id"] for c in concerns], zone)
+        concerns = await concern_records(records, conn, school_id, pupil_id)
+        additions = await concern_additions(
+            records, conn, school_id, [c["id"] for c in concerns], zone
+        )
         for concern in concerns:
             concern["account"] = scrub.text(concern["account"])
             concern["session"] = sessions.get(concern["session_id"] or "", {}).get("title", "")
@@ -380,100 +270,70 @@ async def gather(
                 for added in additions.get(concern["id"], [])
             ]
         out.concerns = concerns
-        out.parent_reports = await _parent_reports(conn, school_id, pupil_id, sessions, zone, scrub)
-        out.recordings = await _recordings(conn, school_id, pupil_id, sessions, zone)
-        out.notifications = await _notifications(
-            conn, school_id, pupil, [g[1] for g in guardians if g[1]], sessions, zone
+        out.parent_reports = await _parent_reports(
+            records, conn, school_id, pupil_id, sessions, zone, scrub
         )
-        entries = await _entries(conn, list(sessions), pupil_id)
-    await _read_log(out, sessions, entries, staff_names, scrub, zone, engine)
+        out.recordings = await _recordings(records, conn, school_id, pupil_id, sessions, zone)
+        out.notifications = await _notifications(
+            records, conn, school_id, pupil, [g.email for g in guardians if g.email], sessions, zone
+        )
+        entries = await records.entries_naming(conn, list(sessions), pupil_id, _SESSION_WIDE)
+    await _read_log(out, sessions, entries, staff_names, scrub, zone, records)
     return out
 
 
 async def _sessions_of(
-    conn: AsyncConnection, school_id: str, pupil_id: str
+    records: PupilFileRecords, conn: AsyncConnection, school_id: str, pupil_id: str
 ) -> dict[str, dict[str, Any]]:
     """The sessions the pupil was expected in or invited to, oldest first."""
-    expected = select(SessionPupil.session_id).where(SessionPupil.pupil_id == pupil_id)
-    invited = select(Invitation.session_id).where(Invitation.pupil_id == pupil_id)
-    rows = (
-        await conn.execute(
-            select(Session.id, Session.title, Session.starts_at, Session.minutes, Session.status)
-            .where(
-                Session.school_id == school_id,
-                or_(Session.id.in_(expected), Session.id.in_(invited)),
-            )
-            .order_by(Session.starts_at, Session.id)
-        )
-    ).all()
     return {
-        sid: {"title": title, "starts_at": starts, "minutes": minutes, "status": status}
-        for sid, title, starts, minutes, status in rows
+        s.session_id: {
+            "title": s.title,
+            "starts_at": s.starts_at,
+            "minutes": s.minutes,
+            "status": s.status,
+        }
+        for s in await records.sessions_of(conn, school_id, pupil_id)
     }
 
 
 async def _other_pupils(
-    conn: AsyncConnection, session_ids: list[str], pupil_id: str
+    records: PupilFileRecords, conn: AsyncConnection, session_ids: list[str], pupil_id: str
 ) -> dict[str, set[str]]:
     """Every other pupil of those sessions: id -> the names they could appear under."""
     found: dict[str, set[str]] = {}
-    for chunk in _chunks(session_ids):
-        rows = await conn.execute(
-            select(SessionPupil.pupil_id, SessionPupil.shown_name, Pupil.forename, Pupil.surname)
-            .join(Pupil, Pupil.id == SessionPupil.pupil_id)
-            .where(SessionPupil.session_id.in_(chunk), SessionPupil.pupil_id != pupil_id)
+    for other in await records.classmates(conn, session_ids, pupil_id):
+        fore, sur = other.forename, other.surname
+        found.setdefault(other.pupil_id, set()).update(
+            {other.shown_name, f"{fore} {sur}", fore, sur}
         )
-        for pid, shown, forename, surname in rows:
-            found.setdefault(pid, set()).update({shown, f"{forename} {surname}", forename, surname})
     return found
 
 
 async def _invitations(
+    records: PupilFileRecords,
     conn: AsyncConnection,
     school_id: str,
     pupil_id: str,
     sessions: Mapping[str, Mapping[str, Any]],
     zone: ZoneInfo,
 ) -> list[dict[str, Any]]:
-    rows = (
-        await conn.execute(
-            select(
-                Invitation.id,
-                Invitation.session_id,
-                Invitation.created_at,
-                Invitation.sent_at,
-                Invitation.expires_at,
-                Invitation.revoked_at,
-            )
-            .where(Invitation.school_id == school_id, Invitation.pupil_id == pupil_id)
-            .order_by(Invitation.created_at)
-        )
-    ).all()
-    opened: dict[str, dt.datetime] = {}
-    for inv_id, first in (
-        await conn.execute(
-            select(PupilPass.invitation_id, PupilPass.created_at).where(
-                PupilPass.pupil_id == pupil_id
-            )
-        )
-    ).all():
-        if inv_id not in opened or first < opened[inv_id]:
-            opened[inv_id] = first
     return [
         {
-            "session_id": sid,
-            "session": sessions.get(sid, {}).get("title", ""),
-            "made_at": _local(made, zone),
-            "sent_at": _local(sent, zone),
-            "first_opened_at": _local(opened.get(inv_id), zone),
-            "expires_at": _local(expires, zone),
-            "stopped_at": _local(revoked, zone),
+            "session_id": inv.session_id,
+            "session": sessions.get(inv.session_id, {}).get("title", ""),
+            "made_at": _local(inv.created_at, zone),
+            "sent_at": _local(inv.sent_at, zone),
+            "first_opened_at": _local(inv.first_opened_at, zone),
+            "expires_at": _local(inv.expires_at, zone),
+            "stopped_at": _local(inv.revoked_at, zone),
         }
-        for inv_id, sid, made, sent, expires, revoked in rows
+        for inv in await records.invitations(conn, school_id, pupil_id)
     ]
 
 
 async def _parent_reports(
+    records: PupilFileRecords,
     conn: AsyncConnection,
     school_id: str,
     pupil_id: str,
@@ -481,75 +341,48 @@ async def _parent_reports(
     zone: ZoneInfo,
     scrub: _Scrubber,
 ) -> list[dict[str, Any]]:
-    rows = (
-        await conn.execute(
-            select(
-                ParentReport.session_id,
-                ParentReport.reason,
-                ParentReport.message,
-                ParentReport.emailed,
-                ParentReport.created_at,
-            )
-            .where(ParentReport.school_id == school_id, ParentReport.pupil_id == pupil_id)
-            .order_by(ParentReport.created_at)
-        )
-    ).all()
     return [
         {
-            "session_id": sid,
-            "session": sessions.get(sid, {}).get("title", ""),
-            "reason": reason,
-            "message": scrub.text(message),
-            "staff_emailed": bool(emailed),
-            "at": _local(at, zone),
+            "session_id": r.session_id,
+            "session": sessions.get(r.session_id, {}).get("title", ""),
+            "reason": r.reason,
+            "message": scrub.text(r.message),
+            "staff_emailed": r.emailed,
+            "at": _local(r.created_at, zone),
         }
-        for sid, reason, message, emailed, at in rows
+        for r in await records.parent_reports(conn, school_id, pupil_id)
     ]
 
 
 async def _recordings(
+    records: PupilFileRecords,
     conn: AsyncConnection,
     school_id: str,
     pupil_id: str,
     sessions: Mapping[str, Mapping[str, Any]],
     zone: ZoneInfo,
 ) -> list[dict[str, Any]]:
-    rows = (
-        await conn.execute(
-            select(
-                Recording.id,
-                Recording.session_id,
-                Recording.kinds,
-                Recording.size_bytes,
-                Recording.started_at,
-                Recording.ended_at,
-                Recording.delete_after,
-                Recording.deleted_at,
-            )
-            .where(Recording.school_id == school_id, Recording.participant_id == pupil_id)
-            .order_by(Recording.started_at)
-        )
-    ).all()
     return [
         {
-            "id": rid,
-            "session_id": sid,
-            "session": sessions.get(sid, {}).get("title", ""),
-            "media": kinds or "",
-            "size_bytes": int(size or 0),
-            "started_at": _local(start, zone),
-            "ended_at": _local(end, zone),
-            "to_be_deleted_on": _local(after, zone),
-            "deleted_at": _local(deleted, zone),
+            "id": r.id,
+            "session_id": r.session_id,
+            "session": sessions.get(r.session_id, {}).get("title", ""),
+            "media": r.kinds or "",
+            "size_bytes": int(r.size_bytes or 0),
+            "started_at": _local(r.started_at, zone),
+            "ended_at": _local(r.ended_at, zone),
+            "to_be_deleted_on": _local(r.delete_after, zone),
+            "deleted_at": _local(r.deleted_at, zone),
         }
-        for rid, sid, kinds, size, start, end, after, deleted in rows
+        for r in await records.recordings(conn, school_id, pupil_id)
     ]
 
 
 async def _notifications(
+    records: PupilFileRecords,
     conn: AsyncConnection,
     school_id: str,
-    pupil: Any,
+    pupil: FoundPupil,
     emails: list[str],
     sessions: Mapping[str, Mapping[str, Any]],
     zone: ZoneInfo,
@@ -557,96 +390,37 @@ async def _notifications(
     """Notices sent to the pupil's guardians about the pupil, by email and by the school's
     webhook. A notice written with its pupil's id is theirs; an older one (no id) to the same
     address may be about a brother or sister, so only those naming this pupil are kept."""
-    rows = (
-        await conn.execute(
-            select(
-                Notification.id,
-                Notification.session_id,
-                Notification.kind,
-                Notification.recipient,
-                Notification.subject,
-                Notification.body,
-                Notification.status,
-                Notification.created_at,
-                Notification.sent_at,
-                Notification.pupil_id,
-            )
-            .where(
-                Notification.school_id == school_id,
-                or_(
-                    Notification.pupil_id == pupil.id,
-                    and_(Notification.pupil_id.is_(None), Notification.recipient.in_(emails)),
-                ),
-                Notification.kind.like(_TO_FAMILIES),
-                Notification.kind != _NOT_TO_FAMILIES,
-            )
-            .order_by(Notification.id)
-        )
-    ).all()
     named = re.compile(rf"\b{re.escape(pupil.forename)}\b")
     return [
         {
-            "id": nid,
-            "session": sessions.get(sid or "", {}).get("title", ""),
-            "kind": kind,
-            "to": to,
-            "subject": subject,
-            "body": body,
-            "status": status,
-            "written_at": _local(made, zone),
-            "sent_at": _local(sent, zone),
+            "id": n.id,
+            "session": sessions.get(n.session_id or "", {}).get("title", ""),
+            "kind": n.kind,
+            "to": n.recipient,
+            "subject": n.subject,
+            "body": n.body,
+            "status": n.status,
+            "written_at": _local(n.created_at, zone),
+            "sent_at": _local(n.sent_at, zone),
         }
-        for nid, sid, kind, to, subject, body, status, made, sent, about in rows
-        if (sid is None or sid in sessions)
-        and (about == pupil.id or named.search(f"{subject}\n{body}"))
+        for n in await records.notices(conn, school_id, pupil.id, emails)
+        if (n.session_id is None or n.session_id in sessions)
+        and (n.pupil_id == pupil.id or named.search(f"{n.subject}\n{n.body}"))
     ]
 
 
-async def notification_ids(engine: AsyncEngine, school_id: str, pupil_id: str) -> list[int]:
+async def notification_ids(
+    engine: AsyncEngine, records: PupilFileRecords, school_id: str, pupil_id: str
+) -> list[int]:
     """The ids of the notices to the pupil's guardians about them (what erasure deletes)."""
     async with engine.connect() as conn:
-        pupil = await find_pupil(conn, pupil_id, school_id)
-        emails = [
-            email
-            for email in (
-                await conn.execute(select(Guardian.email).where(Guardian.pupil_id == pupil_id))
-            ).scalars()
-            if email
-        ]
-        sessions = await _sessions_of(conn, school_id, pupil_id)
+        pupil = await records.find_pupil(conn, pupil_id, school_id)
+        guardians = await records.guardians(conn, pupil.school_id, pupil.id)
+        emails = [g.email for g in guardians if g.email]
+        sessions = await _sessions_of(records, conn, school_id, pupil_id)
         zone = ZoneInfo("UTC")
-        found = await _notifications(conn, school_id, pupil, emails, sessions, zone)
+        found = await _notifications(records, conn, school_id, pupil, emails, sessions, zone)
     return [int(n["id"]) for n in found]
-
-
-async def _entries(
-    conn: AsyncConnection, session_ids: list[str], pupil_id: str
-) -> dict[str, list[LogEntry]]:
-    """The log entries that name the pupil (their id in the payload), and each session's start
-    and end, by session: an indexed read of the pupil's own sessions, not a replay of all."""
-    out: dict[str, list[LogEntry]] = {sid: [] for sid in session_ids}
-    pattern = f"%{pupil_id}%"
-    for chunk in _chunks(session_ids):
-        rows = await conn.execute(
-            select(
-                SessionEvent.session_id,
-                SessionEvent.seq,
-                SessionEvent.type,
-                SessionEvent.at,
-                SessionEvent.payload,
-                SessionEvent.hash,
-                SessionEvent.redacted,
-            )
-            .where(
-                SessionEvent.session_id.in_(chunk),
-                or_(SessionEvent.payload.like(pattern), SessionEvent.type.in_(_SESSION_WIDE)),
-            )
-            .order_by(SessionEvent.session_id, SessionEvent.seq)
-        )
-        for sid, seq, kind, at, payload, digest, redacted in rows:
-            data = json.loads(payload) if payload is not None else None
-            out[sid].append(LogEntry(sid, seq, kind, at, data, digest, bool(redacted)))
-    return out
 
 
 def _names_pupil(entry: LogEntry, pupil_id: str) -> bool:
@@ -707,14 +481,14 @@ async def _read_log(
     staff_names: Mapping[str, str],
     scrub: _Scrubber,
     zone: ZoneInfo,
-    engine: AsyncEngine,
+    records: PupilFileRecords,
 ) -> None:
     pid = out.pupil_id
     for sid, info in sessions.items():
         found = entries.get(sid, [])
         mine = [e for e in found if _names_pupil(e, pid)]
         if found:
-            line = await _attendance(engine, sid, info, found, pid, zone)
+            line = await _attendance(records, sid, info, found, pid, zone)
             # the register names staff by the name they joined with, which these entries lack
             out.attendance.append(
                 replace(line, removed_by=staff_names.get(line.removed_by, line.removed_by))
@@ -791,14 +565,14 @@ async def _read_log(
 
 
 async def _attendance(
-    engine: AsyncEngine,
+    records: PupilFileRecords,
     session_id: str,
     info: Mapping[str, Any],
     entries: list[LogEntry],
     pupil_id: str,
     zone: ZoneInfo,
 ) -> AttendanceLine:
-    stored = await load_session(engine, session_id)
+    stored = await records.load_session(session_id)
     plan = stored.plan
     mine = {pupil_id: plan.expected[pupil_id]} if pupil_id in plan.expected else {}
     plan = replace(plan, expected=mine)
@@ -845,6 +619,7 @@ def _line(session_id: str, title: str, start: str, row: PupilRow) -> AttendanceL
 
 async def export_pupil(
     engine: AsyncEngine,
+    records: PupilFileRecords,
     pupil_id: str,
     school_id: str | None = None,
     now: dt.datetime | None = None,
@@ -853,7 +628,7 @@ async def export_pupil(
 ) -> Archive:
     """One pupil's subject access archive: `summary.html` (in `language`, with its
     `translations`: the pages' catalogue) and the records as JSON and CSV."""
-    found = await gather(engine, pupil_id, school_id, now)
+    found = await gather(engine, records, pupil_id, school_id, now)
     return Archive(archive_name(found), build_zip(found, translations, language), found)
 
 
@@ -949,8 +724,3 @@ def _cell(value: Any) -> Any:
     text = "" if value is None else str(value)
     # a spreadsheet must not run a cell as a formula (CSV injection)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def _chunks(ids: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for i in range(0, len(ids), size):
-        yield ids[i : i + size]

@@ -6,34 +6,22 @@ error the web layer turns into an answer. The rules themselves are the pure chec
 sessions the actor is on, or any of their school's with `see_any_session`): another school's
 session, or one a teacher is not on, is "not found", exactly like one that does not exist. The
 web layer checks the same first (`deps.access_session`); these checks keep the use cases safe
-whoever calls them.
+whoever calls them. The records are read and written through `TimetableRecords` (on the
+database: `safeclass.adapters.store.timetable`, `Services.timetable`), each use case's in one
+transaction of the port's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import Row, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from safeclass.adapters.store import pupil_records, school_records
-from safeclass.adapters.store.sessions import SessionNotFoundError, create_session, load_session
-from safeclass.adapters.store.tables import (
-    Guardian,
-    Invitation,
-    Notification,
-    Pupil,
-    PupilPass,
-    Session,
-    SessionPupil,
-    SessionStaff,
-    Staff,
-)
 from safeclass.app import staff_roles
-from safeclass.app.invitations import link_expiry, revoke_session_links, takes_part
+from safeclass.app.invitations import InvitationRecord, link_expiry, takes_part
 from safeclass.app.scheduling import (
     ScheduleRefusedError,
     aware,
@@ -42,6 +30,16 @@ from safeclass.app.scheduling import (
     staffing_warnings,
     when_text,
 )
+from safeclass.app.school_records import (
+    ClassRecord,
+    NotInSchoolError,
+    PolicyRecord,
+    PupilRecord,
+    SessionNotFoundError,
+    StaffRecord,
+    StoredSession,
+)
+from safeclass.app.transactions import Transactions
 from safeclass.core import SessionKind
 from safeclass.core.names import display_names
 from safeclass.policy import Policy
@@ -97,25 +95,179 @@ class Cancelled:
     parents_told: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A session as the timetable keeps it."""
+
+    id: str
+    school_id: str
+    policy_version_id: int
+    kind: str
+    title: str
+    class_id: str | None
+    starts_at: dt.datetime
+    minutes: int
+    agenda: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaffLine:
+    id: str
+    name: str
+    role: str
+
+
+class TimetableRecords(Transactions, Protocol):
+    """The sessions, their staff, pupils and links, and what scheduling reads of the school's
+    records. Methods that take `conn` run in the caller's transaction (`begin`) or snapshot."""
+
+    async def load_session(self, session_id: str, school_id: str | None = None) -> StoredSession:
+        """The session's plan and governing policy; `school_id`, when given, must own it (else
+        SessionNotFoundError, as for no such session)."""
+
+    async def current_policy_version(self, conn: AsyncConnection, school_id: str) -> PolicyRecord:
+        """The school's policy in force, as adopted."""
+
+    async def policy_version(
+        self, conn: AsyncConnection, school_id: str, version_id: int
+    ) -> PolicyRecord:
+        """One version of the school's policy (else NotInSchoolError)."""
+
+    async def class_in_school(
+        self, conn: AsyncConnection, school_id: str, class_id: str
+    ) -> ClassRecord:
+        """One class or group of the school, or NotInSchoolError."""
+
+    async def get_pupil(self, conn: AsyncConnection, school_id: str, pupil_id: str) -> PupilRecord:
+        """One pupil of the school, or NotInSchoolError."""
+
+    async def list_pupils(
+        self, conn: AsyncConnection, school_id: str, class_id: str
+    ) -> list[PupilRecord]:
+        """The pupils of one class or group of the school, by surname and forename (else
+        NotInSchoolError)."""
+
+    async def staff_by_role(self, conn: AsyncConnection, school_id: str) -> list[StaffRecord]:
+        """The school's active staff."""
+
+    async def create_session(
+        self,
+        conn: AsyncConnection,
+        *,
+        school_id: str,
+        policy_version_id: int,
+        kind: SessionKind,
+        title: str,
+        starts_at: dt.datetime,
+        minutes: int,
+        pupils: Sequence[tuple[str, str]],
+        staff_ids: Sequence[str],
+        class_id: str | None,
+        agenda: str,
+        created_by: str,
+    ) -> str:
+        """Save a scheduled session (`pupils`: pupil id and shown name); its id."""
+
+    async def session_row(
+        self, conn: AsyncConnection, school_id: str, session_id: str
+    ) -> SessionRow | None:
+        """One session of the school, if it has it."""
+
+    async def on_staff(self, conn: AsyncConnection, session_id: str, staff_id: str) -> bool:
+        """Whether this member of staff is one of the session's staff."""
+
+    async def staff_ids(self, conn: AsyncConnection, session_id: str) -> set[str]:
+        """The ids of the session's staff."""
+
+    async def staff_lines(self, conn: AsyncConnection, session_id: str) -> list[StaffLine]:
+        """The session's staff, by name."""
+
+    async def set_staff(
+        self, conn: AsyncConnection, session_id: str, staff_ids: Sequence[str]
+    ) -> None:
+        """The session's staff are these, and only these."""
+
+    async def add_staff(
+        self, conn: AsyncConnection, session_id: str, staff_ids: Sequence[str]
+    ) -> None:
+        """These (not yet on it) join the session's staff."""
+
+    async def update_session(
+        self,
+        conn: AsyncConnection,
+        session_id: str,
+        *,
+        title: str | None = None,
+        agenda: str | None = None,
+        starts_at: dt.datetime | None = None,
+        minutes: int | None = None,
+        status: str | None = None,
+    ) -> None:
+        """Change what is given of the session (None leaves a field as it is)."""
+
+    async def pupil_count(self, conn: AsyncConnection, session_id: str) -> int:
+        """How many pupils the session expects."""
+
+    async def pupil_counts(
+        self, conn: AsyncConnection, session_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """How many pupils each of these sessions expects (those with any)."""
+
+    async def sessions_from(
+        self,
+        conn: AsyncConnection,
+        school_id: str,
+        since: dt.datetime,
+        limit: int,
+        staff_id: str | None = None,
+    ) -> list[SessionRow]:
+        """Up to `limit` of the school's sessions starting from `since`, soonest first; only
+        those `staff_id` is on, when given."""
+
+    async def links_of(self, conn: AsyncConnection, session_id: str) -> dict[str, InvitationRecord]:
+        """The session's links, by pupil id."""
+
+    async def move_links(
+        self, conn: AsyncConnection, session_id: str, expires_at: dt.datetime
+    ) -> None:
+        """The session's links, and the passes they opened, that still work now expire at
+        `expires_at`."""
+
+    async def revoke_links(
+        self, conn: AsyncConnection, session_id: str, now: dt.datetime
+    ) -> list[str]:
+        """Every link of the session, and every pass they opened, stops; the passes' ids."""
+
+    async def families_sent_links(
+        self, conn: AsyncConnection, school_id: str, session_id: str
+    ) -> list[tuple[str, str]]:
+        """(address, pupil's forename) of each guardian with an email address of every pupil
+        sent a link to the session."""
+
+    async def queue(self, conn: AsyncConnection, rows: Sequence[Mapping[str, object]]) -> None:
+        """Put these notifications in the outbox."""
+
+
 def require_scheduler(actor: Actor) -> None:
     if not staff_roles.may(actor.role, staff_roles.Capability.SCHEDULE_SESSIONS):
         raise NotPermittedError(staff_roles.refusal(staff_roles.Capability.SCHEDULE_SESSIONS))
 
 
 async def schedule(
-    engine: AsyncEngine, actor: Actor, request: SessionRequest, now: dt.datetime
+    records: TimetableRecords, actor: Actor, request: SessionRequest, now: dt.datetime
 ) -> str:
     """Save a session that keeps the school's rules; returns the new session's id."""
     require_scheduler(actor)
     school_id = actor.school_id
-    async with engine.begin() as conn:
-        version = await school_records.current_policy_version(conn, school_id)
+    async with records.begin() as conn:
+        version = await records.current_policy_version(conn, school_id)
         policy = version.load()
         title = clean_title(request.title)
         starts_at = aware(policy, request.starts_at)
         if request.class_id is not None:
-            await school_records.class_in_school(conn, school_id, request.class_id)
-        pupils = await _pupils_for(conn, school_id, policy, request)
+            await records.class_in_school(conn, school_id, request.class_id)
+        pupils = await _pupils_for(records, conn, school_id, policy, request)
         problems = schedule_problems(
             policy,
             kind=request.kind,
@@ -129,8 +281,8 @@ async def schedule(
         staff = list(dict.fromkeys(request.staff_ids))
         if actor.role == "teacher" and actor.staff_id not in staff:
             staff.insert(0, actor.staff_id)  # the teacher who schedules it leads it
-        await _check_staff(conn, school_id, staff)
-        return await create_session(
+        await _check_staff(records, conn, school_id, staff)
+        return await records.create_session(
             conn,
             school_id=school_id,
             policy_version_id=version.id,
@@ -147,61 +299,53 @@ async def schedule(
 
 
 async def change(
-    engine: AsyncEngine, actor: Actor, session_id: str, changes: SessionChange, now: dt.datetime
+    records: TimetableRecords,
+    actor: Actor,
+    session_id: str,
+    changes: SessionChange,
+    now: dt.datetime,
 ) -> None:
     """Change a session before it opens; a new time moves its links' expiry and tells parents."""
     require_scheduler(actor)
-    async with engine.begin() as conn:
-        row = await _session_row(conn, actor, session_id)
+    async with records.begin() as conn:
+        row = await _session_row(records, conn, actor, session_id)
         _require_not_opened(row, now)
-        policy = await _policy_of(conn, row)
-        values: dict[str, object] = {}
-        if changes.title is not None:
-            values["title"] = clean_title(changes.title)
-        if changes.agenda is not None:
-            values["agenda"] = changes.agenda.strip()
+        policy = await _policy_of(records, conn, row)
+        title = clean_title(changes.title) if changes.title is not None else None
+        agenda = changes.agenda.strip() if changes.agenda is not None else None
         starts_at = aware(policy, changes.starts_at) if changes.starts_at else row.starts_at
         minutes = changes.minutes if changes.minutes is not None else row.minutes
         moved = starts_at != row.starts_at or minutes != row.minutes
         if moved:
-            pupils = await conn.scalar(
-                select(func.count())
-                .select_from(SessionPupil)
-                .where(SessionPupil.session_id == session_id)
-            )
             problems = schedule_problems(
                 policy,
                 kind=SessionKind(row.kind),
                 starts_at=starts_at,
                 minutes=minutes,
-                pupils=int(pupils or 0),
+                pupils=await records.pupil_count(conn, session_id),
                 now=now,
             )
             if problems:
                 raise ScheduleRefusedError(problems)
-            values.update(starts_at=starts_at, minutes=minutes)
         if changes.staff_ids is not None:
             staff = list(dict.fromkeys(changes.staff_ids))
-            await _check_staff(conn, actor.school_id, staff)
-            await conn.execute(delete(SessionStaff).where(SessionStaff.session_id == session_id))
-            if staff:
-                await conn.execute(
-                    insert(SessionStaff), [{"session_id": session_id, "staff_id": s} for s in staff]
-                )
-        if values:
-            await conn.execute(update(Session).where(Session.id == session_id).values(**values))
+            await _check_staff(records, conn, actor.school_id, staff)
+            await records.set_staff(conn, session_id, staff)
+        await records.update_session(
+            conn,
+            session_id,
+            title=title,
+            agenda=agenda,
+            starts_at=starts_at if moved else None,
+            minutes=minutes if moved else None,
+        )
         if not moved:
             return
-        expiry = link_expiry(starts_at, minutes, policy)
-        for table in (Invitation, PupilPass):
-            await conn.execute(
-                update(table)
-                .where(table.session_id == session_id, table.revoked_at.is_(None))
-                .values(expires_at=expiry)
-            )
+        await records.move_links(conn, session_id, link_expiry(starts_at, minutes, policy))
         when = when_text(policy, starts_at, minutes)
-        title = str(values.get("title", row.title))
+        title = title if title is not None else row.title
         await _tell_parents(
+            records,
             conn,
             row,
             now,
@@ -216,19 +360,20 @@ async def change(
         )
 
 
-async def cancel(engine: AsyncEngine, actor: Actor, session_id: str, now: dt.datetime) -> Cancelled:
+async def cancel(
+    records: TimetableRecords, actor: Actor, session_id: str, now: dt.datetime
+) -> Cancelled:
     """Cancel a session that has not opened: every link stops working and parents are told."""
     require_scheduler(actor)
-    async with engine.begin() as conn:
-        row = await _session_row(conn, actor, session_id)
+    async with records.begin() as conn:
+        row = await _session_row(records, conn, actor, session_id)
         _require_not_opened(row, now)
-        policy = await _policy_of(conn, row)
-        await conn.execute(
-            update(Session).where(Session.id == session_id).values(status="cancelled")
-        )
-        passes = await revoke_session_links(conn, session_id, now)
+        policy = await _policy_of(records, conn, row)
+        await records.update_session(conn, session_id, status="cancelled")
+        passes = await records.revoke_links(conn, session_id, now)
         when = when_text(policy, row.starts_at, row.minutes)
         told = await _tell_parents(
+            records,
             conn,
             row,
             now,
@@ -244,37 +389,22 @@ async def cancel(engine: AsyncEngine, actor: Actor, session_id: str, now: dt.dat
 
 
 async def add_staff(
-    engine: AsyncEngine, actor: Actor, session_id: str, staff_ids: Sequence[str]
+    records: TimetableRecords, actor: Actor, session_id: str, staff_ids: Sequence[str]
 ) -> None:
     """More staff on a session (CLA-03), also once it has opened, until it ends."""
     require_scheduler(actor)
-    async with engine.begin() as conn:
-        row = await _session_row(conn, actor, session_id)
+    async with records.begin() as conn:
+        row = await _session_row(records, conn, actor, session_id)
         if row.status in ("cancelled", "ended"):
             raise SessionStateError(f"This session has {row.status}")
-        await _check_staff(conn, actor.school_id, staff_ids)
-        present = set(
-            (
-                await conn.execute(
-                    select(SessionStaff.staff_id).where(SessionStaff.session_id == session_id)
-                )
-            ).scalars()
-        )
+        await _check_staff(records, conn, actor.school_id, staff_ids)
+        present = await records.staff_ids(conn, session_id)
         new = [s for s in dict.fromkeys(staff_ids) if s not in present]
         if new:
-            await conn.execute(
-                insert(SessionStaff), [{"session_id": session_id, "staff_id": s} for s in new]
-            )
+            await records.add_staff(conn, session_id, new)
 
 
 # -- what staff see ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class StaffLine:
-    id: str
-    name: str
-    role: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,28 +440,15 @@ class SessionDetail:
 
 
 async def session_detail(
-    engine: AsyncEngine, actor: Actor, session_id: str, now: dt.datetime
+    records: TimetableRecords, actor: Actor, session_id: str, now: dt.datetime
 ) -> SessionDetail:
     """One session of the actor's school, with its staff, pupils and their links."""
-    stored = await load_session(engine, session_id, actor.school_id)
+    stored = await records.load_session(session_id, actor.school_id)
     plan, policy = stored.plan, stored.policy
-    async with engine.connect() as conn:
-        row = await _session_row(conn, actor, session_id)
-        staff = [
-            StaffLine(r.id, r.name, r.role)
-            for r in await conn.execute(
-                select(Staff.id, Staff.name, Staff.role)
-                .join(SessionStaff, SessionStaff.staff_id == Staff.id)
-                .where(SessionStaff.session_id == session_id)
-                .order_by(Staff.name, Staff.id)
-            )
-        ]
-        links = {
-            inv.pupil_id: inv
-            for inv in (
-                await conn.execute(select(Invitation).where(Invitation.session_id == session_id))
-            ).all()
-        }
+    async with records.connect() as conn:
+        row = await _session_row(records, conn, actor, session_id)
+        staff = await records.staff_lines(conn, session_id)
+        links = await records.links_of(conn, session_id)
     pupils = []
     for pupil in sorted(plan.expected.values(), key=lambda p: (p.shown_name, p.pupil_id)):
         inv = links.get(pupil.pupil_id)
@@ -363,40 +480,25 @@ async def session_detail(
 
 
 async def list_sessions(
-    engine: AsyncEngine, actor: Actor, *, since: dt.datetime, limit: int = 200
+    records: TimetableRecords, actor: Actor, *, since: dt.datetime, limit: int = 200
 ) -> list[SessionSummary]:
     """The sessions the actor reaches starting from `since`, soonest first: those they are on,
     or every one of their school's with `see_any_session`."""
-    query = select(Session).where(Session.school_id == actor.school_id, Session.starts_at >= since)
-    if not staff_roles.may_reach_session(actor.role, False):
-        query = query.where(
-            Session.id.in_(
-                select(SessionStaff.session_id).where(SessionStaff.staff_id == actor.staff_id)
-            )
-        )
-    async with engine.connect() as conn:
-        rows = (
-            await conn.execute(query.order_by(Session.starts_at, Session.id).limit(limit))
-        ).all()
-        counts: dict[str, int] = {
-            sid: int(n)
-            for sid, n in await conn.execute(
-                select(SessionPupil.session_id, func.count())
-                .where(SessionPupil.session_id.in_([r.id for r in rows]))
-                .group_by(SessionPupil.session_id)
-            )
-        }
+    only_on = None if staff_roles.may_reach_session(actor.role, False) else actor.staff_id
+    async with records.connect() as conn:
+        rows = await records.sessions_from(conn, actor.school_id, since, limit, only_on)
+        counts = await records.pupil_counts(conn, [r.id for r in rows])
         policies: dict[int, Policy] = {}
         for r in rows:
             if r.policy_version_id not in policies:
-                policies[r.policy_version_id] = await _policy_of(conn, r)
+                policies[r.policy_version_id] = await _policy_of(records, conn, r)
     return [_summary(r, policies[r.policy_version_id], counts.get(r.id, 0)) for r in rows]
 
 
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _summary(row: Row[Any], policy: Policy, pupils: int) -> SessionSummary:
+def _summary(row: SessionRow, policy: Policy, pupils: int) -> SessionSummary:
     return SessionSummary(
         id=row.id,
         kind=row.kind,
@@ -409,29 +511,21 @@ def _summary(row: Row[Any], policy: Policy, pupils: int) -> SessionSummary:
     )
 
 
-async def _session_row(conn: AsyncConnection, actor: Actor, session_id: str) -> Row[Any]:
+async def _session_row(
+    records: TimetableRecords, conn: AsyncConnection, actor: Actor, session_id: str
+) -> SessionRow:
     """The session, if the actor reaches it; the same error for "no such session", "another
     school's session" and "a session a teacher is not on"."""
-    row = (
-        await conn.execute(
-            select(Session).where(Session.id == session_id, Session.school_id == actor.school_id)
-        )
-    ).first()
+    row = await records.session_row(conn, actor.school_id, session_id)
     if row is None:
         raise SessionNotFoundError(session_id)
-    on_it = (
-        await conn.execute(
-            select(SessionStaff.staff_id).where(
-                SessionStaff.session_id == session_id, SessionStaff.staff_id == actor.staff_id
-            )
-        )
-    ).first() is not None
+    on_it = await records.on_staff(conn, session_id, actor.staff_id)
     if not staff_roles.may_reach_session(actor.role, on_it):
         raise SessionNotFoundError(session_id)
     return row
 
 
-def _require_not_opened(row: Row[Any], now: dt.datetime) -> None:
+def _require_not_opened(row: SessionRow, now: dt.datetime) -> None:
     if row.status == "cancelled":
         raise SessionStateError("This session has been cancelled")
     if row.status == "ended":
@@ -443,55 +537,56 @@ def _require_not_opened(row: Row[Any], now: dt.datetime) -> None:
         )
 
 
-async def _policy_of(conn: AsyncConnection, row: Row[Any]) -> Policy:
-    return (await school_records.policy_version(conn, row.school_id, row.policy_version_id)).load()
+async def _policy_of(records: TimetableRecords, conn: AsyncConnection, row: SessionRow) -> Policy:
+    return (await records.policy_version(conn, row.school_id, row.policy_version_id)).load()
 
 
 async def _pupils_for(
-    conn: AsyncConnection, school_id: str, policy: Policy, request: SessionRequest
+    records: TimetableRecords,
+    conn: AsyncConnection,
+    school_id: str,
+    policy: Policy,
+    request: SessionRequest,
 ) -> list[tuple[str, str]]:
-    """(pupil_id, shown name): the pupils listed, or the class's; names by the policy's rule."""
-    rule = policy.identity.name_rule
+    """(pupil_id, shown name): the pupils listed, or the class's; names by the policy's rule
+    (two "Amelia R."s become "Amelia Ro." and "Amelia Ri.")."""
     if request.pupil_ids:
         found = [
-            await pupil_records.get_pupil(conn, school_id, pid)
+            await records.get_pupil(conn, school_id, pid)
             for pid in dict.fromkeys(request.pupil_ids)
         ]
-        names = display_names(((p.id, p.forename, p.surname) for p in found), rule)
-        return [(p.id, names[p.id]) for p in found]
-    if request.class_id is not None:
-        shown = await pupil_records.pupils_of_class(conn, school_id, request.class_id, rule)
-        return [(p.id, p.display_name) for p in shown]
-    return []
+    elif request.class_id is not None:
+        found = await records.list_pupils(conn, school_id, request.class_id)
+    else:
+        return []
+    names = display_names(((p.id, p.forename, p.surname) for p in found), policy.identity.name_rule)
+    return [(p.id, names[p.id]) for p in found]
 
 
-async def _check_staff(conn: AsyncConnection, school_id: str, staff_ids: Sequence[str]) -> None:
-    active = {s.id: s for s in await school_records.staff_by_role(conn, school_id)}
+async def _check_staff(
+    records: TimetableRecords, conn: AsyncConnection, school_id: str, staff_ids: Sequence[str]
+) -> None:
+    active = {s.id: s for s in await records.staff_by_role(conn, school_id)}
     for sid in staff_ids:
         member = active.get(sid)
         if member is None:
-            raise school_records.NotInSchoolError("member of staff", sid)
+            raise NotInSchoolError("member of staff", sid)
         if member.role.value not in ROOM_ROLES:
             raise NotPermittedError(f"{member.name} has an admin account, which cannot join rooms")
 
 
 async def _tell_parents(
-    conn: AsyncConnection, row: Row[Any], now: dt.datetime, *, kind: str, subject: str, body: str
+    records: TimetableRecords,
+    conn: AsyncConnection,
+    row: SessionRow,
+    now: dt.datetime,
+    *,
+    kind: str,
+    subject: str,
+    body: str,
 ) -> int:
     """Queue a notice to the parents of every pupil who was sent a link for this session."""
-    found = (
-        await conn.execute(
-            select(Guardian.email, Pupil.forename)
-            .join(Invitation, Invitation.pupil_id == Guardian.pupil_id)
-            .join(Pupil, Pupil.id == Guardian.pupil_id)
-            .where(
-                Invitation.session_id == row.id,
-                Invitation.sent_at.is_not(None),
-                Guardian.school_id == row.school_id,
-                Guardian.email.is_not(None),
-            )
-        )
-    ).all()
+    found = await records.families_sent_links(conn, row.school_id, row.id)
     notices = [
         {
             "school_id": row.school_id,
@@ -509,5 +604,5 @@ async def _tell_parents(
         if email
     ]
     if notices:
-        await conn.execute(insert(Notification), notices)
+        await records.queue(conn, notices)
     return len(notices)

@@ -36,12 +36,17 @@ from safeclass.adapters.notify.letters import LetterFolder, letters_folder
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import EventLog, school_records
 from safeclass.adapters.store.alerts import StoreAlerts
+from safeclass.adapters.store.attendance import StoreAttendance
+from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.invitations import StoreInvitations
+from safeclass.adapters.store.roster_import import StoreRoster
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import Notification, Session, Staff
+from safeclass.adapters.store.timetable import StoreTimetable
 from safeclass.app import concerns, invitations, timetable
-from safeclass.app.after_end import keep_after_end
+from safeclass.app.after_end import AfterEnd, keep_after_end
 from safeclass.app.alerts import OutboxAlerts, OutboxWrite
 from safeclass.app.delivery import Letter
 from safeclass.app.demo_history import Adult, Happenings, lesson_events, school_days, write_lessons
@@ -198,7 +203,7 @@ async def prepare(engine: AsyncEngine, data_dir: Path, public_url: str, now: dt.
         if school is None:
             school = await school_records.create_school(conn, policy, toml, now=now)
     roster = parse_roster(_roster_csv(), source="demo roster")
-    await import_roster(engine, KEY, roster, now=now)
+    await import_roster(StoreRoster(engine), KEY, roster, now=now)
 
     accounts_file = data_dir / "DEMO-ACCOUNTS.txt"
     new_passwords: dict[str, str] = {}
@@ -230,7 +235,7 @@ async def prepare(engine: AsyncEngine, data_dir: Path, public_url: str, now: dt.
     # Only the links' hashes are kept, so the links to print are made afresh each run (for
     # this run's address), and the earlier ones stop.
     report = await invitations.send_invitations(
-        engine,
+        StoreInvitations(engine),
         school_id=school.id,
         session_id=session_id,
         channels=[letters],
@@ -294,7 +299,7 @@ async def _upcoming_session(
         staff_ids=(staff["teacher"], staff["assistant"]),
         agenda="Counting in fives; a story; show and tell.",
     )
-    return await timetable.schedule(engine, actor, request, now), start, True
+    return await timetable.schedule(StoreTimetable(engine), actor, request, now), start, True
 
 
 async def _past_lessons(
@@ -345,7 +350,9 @@ async def _past_lessons(
         )
         # scheduled as the teacher would have, the day before
         actor = _Actor(teacher.id, school_id, "teacher")
-        sid = await timetable.schedule(engine, actor, request, start - dt.timedelta(days=1))
+        sid = await timetable.schedule(
+            StoreTimetable(engine), actor, request, start - dt.timedelta(days=1)
+        )
         stored = await load_session(engine, sid)
         room = new_room(stored.plan, stored.policy)
         pupils = sorted(
@@ -396,8 +403,9 @@ async def _past_lessons(
                 .where(Notification.session_id == write.session_id)
                 .values(status="sent", sent_at=alert.at + dt.timedelta(seconds=4))
             )
+    kept = AfterEnd(engine, log, StoreComplianceResults(engine), StoreAttendance(engine))
     for sid in lessons:  # as each room's end keeps them (`live.registry`)
-        await keep_after_end(engine, log, sid, now)
+        await keep_after_end(kept, sid, now)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

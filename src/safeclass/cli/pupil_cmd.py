@@ -17,15 +17,12 @@ import typer
 from safeclass.adapters.store import EventLog, connect
 from safeclass.adapters.store.erasure import StoreErasure
 from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.adapters.store.pupil_files import StorePupilFiles
 from safeclass.adapters.store.school_records import school_by_key, staff_by_email
 from safeclass.app import staff_roles
 from safeclass.app.erasure import ErasurePlan, LessonLiveError, erase_pupil, plan_erasure
-from safeclass.app.subject_access import (
-    PupilNotFoundError,
-    export_pupil,
-    find_pupil,
-    journal_export,
-)
+from safeclass.app.pupil_files import PupilNotFoundError
+from safeclass.app.subject_access import export_pupil, journal_export
 from safeclass.cli.options import DatabaseUrlOption, DataDirOption, run
 from safeclass.cli.store_access import fail, open_store
 from safeclass.web import i18n
@@ -72,6 +69,7 @@ def export_command(
             school_id = await _school_id(engine, school)
             archive = await export_pupil(
                 engine,
+                StorePupilFiles(engine),
                 pupil,
                 school_id,
                 translations=i18n.translations(language),
@@ -121,8 +119,9 @@ def erase_command(
         engine = connect(store.url)
         try:
             school_id = await _school_id(engine, school)
+            files = StorePupilFiles(engine)
             async with engine.connect() as conn:
-                row = await find_pupil(conn, pupil, school_id)
+                row = await files.find_pupil(conn, pupil, school_id)
                 staff = await staff_by_email(conn, row.school_id, by)
             capability = staff_roles.Capability.HANDLE_SUBJECT_ACCESS
             if staff is None or not staff.active or not staff_roles.may(staff.role, capability):
@@ -131,7 +130,12 @@ def erase_command(
                     f"{staff_roles.refusal(capability)}"
                 )
             return staff.id, await plan_erasure(
-                engine, row.id, row.school_id, now.date(), records=StoreErasure(engine)
+                engine,
+                row.id,
+                row.school_id,
+                now.date(),
+                files=files,
+                records=StoreErasure(engine),
             )
         except PupilNotFoundError:
             fail(f"no pupil {pupil}" + ("" if school else " (an MIS number needs --school)"))
@@ -156,6 +160,7 @@ def erase_command(
                 plan.school_id,
                 staff_id,
                 now,
+                files=StorePupilFiles(engine),
                 records=StoreErasure(engine),
             )
             return result.problems

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from safeclass.adapters.store import school_records
+from safeclass.adapters.store.compliance_results import StoreComplianceResults
 from safeclass.adapters.store.db import connect
 from safeclass.adapters.store.deliveries import StoreDeliveries
 from safeclass.adapters.store.event_log import CHAIN_KEY, EventLog
@@ -200,7 +201,9 @@ def _compliance_of(url: str, key: bytes, session_id: str) -> compliance.Complian
     async def go() -> compliance.ComplianceReport:
         engine = connect(url)
         try:
-            return await compliance.session_compliance(engine, EventLog(engine, key), session_id)
+            return await compliance.session_compliance(
+                engine, StoreComplianceResults(engine), EventLog(engine, key), session_id
+            )
         finally:
             await engine.dispose()
 
@@ -243,6 +246,7 @@ def _school_summary(
             start = first or end - dt.timedelta(days=29)
             return await compliance.school_summary(
                 engine,
+                StoreComplianceResults(engine),
                 EventLog(engine, key),
                 chosen[0].id,
                 start,

@@ -19,6 +19,7 @@ from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
 from safeclass.adapters.store import connect
+from safeclass.adapters.store.roster_import import StoreRoster
 from safeclass.adapters.store.school_records import (
     RecordsError,
     SchoolNotFoundError,
@@ -117,7 +118,7 @@ async def _import(
         with progress:
             task = progress.add_task("import", total=len(roster.rows))
             return await import_roster(
-                engine,
+                StoreRoster(engine),
                 school,
                 roster,
                 skip_bad=skip_bad,

@@ -27,6 +27,7 @@ from safeclass.adapters.notify.letters import (
     token_in,
 )
 from safeclass.adapters.store import connect
+from safeclass.adapters.store.invitations import StoreInvitations
 from safeclass.adapters.store.session_links import StoreLinkRecords
 from safeclass.adapters.store.sessions import SessionNotFoundError
 from safeclass.app import invitations
@@ -235,7 +236,7 @@ async def _send(
     engine = connect(url)
     try:
         return await invitations.send_invitations(
-            engine,
+            StoreInvitations(engine),
             school_id=found.school_id,
             session_id=found.session_id,
             channels=[channel],

@@ -136,6 +136,7 @@ async def school_compliance_page(request: Request, staff: AllowedStaff) -> HTMLR
     start, end, error = _range(request, today)
     summary = await compliance.school_summary(
         services.engine,
+        services.compliance_results,
         services.event_log,
         staff.school_id,
         start,
@@ -214,6 +215,7 @@ async def _report_of(
         return _not_ready(request, session_id)
     return await compliance.session_compliance(
         services.engine,
+        services.compliance_results,
         services.event_log,
         session_id,
         access.session.school_id,

@@ -61,7 +61,7 @@ async def withdraw(token: str, request: Request) -> HTMLResponse:
     if (slowed := await _slowed(request, now)) is not None:
         return slowed
     found, done = await withdraw_by_link(
-        services.engine, token, now, public_url=services.settings.public_url
+        services.family_consent, token, now, public_url=services.settings.public_url
     )
     await _count_if_unknown(request, found, now)
     if done is None:

@@ -179,7 +179,7 @@ async def join(token: str, request: Request) -> Response:
         for name, value in request.cookies.items()
         if name.startswith(prefix)
     }
-    found = await open_link(services.engine, token, now, held_passes=held)
+    found = await open_link(services.invitations, token, now, held_passes=held)
     await _count_if_unknown(request, found, now)
     if found.state is LinkState.TOO_EARLY:
         return await _too_early(request, found)
@@ -271,7 +271,7 @@ async def report(
             return found
         return _report_form(request, found, missing=True)
     found, reported = await report_to_school(
-        services.engine,
+        services.invitations,
         token,
         now,
         ReportReason(reason),
@@ -424,7 +424,7 @@ async def reportable_link(
 ) -> OpenedLink | HTMLResponse:
     """The link a parent's form is for (one matching nothing counted against the address), or
     the link's own page when a parent cannot tell the school or withdraw from it."""
-    found, _ = await check_link(services_of(request).engine, token, now)
+    found, _ = await check_link(services_of(request).invitations, token, now)
     await _count_if_unknown(request, found, now)
     if found.state not in REPORTABLE:
         return kind_page(request, found)

@@ -112,6 +112,8 @@ async def _overview(
     services = services_of(request)
     return await oversight.overview(
         services.engine,
+        services.attendance,
+        services.event_log,
         staff.school_id,
         zone,
         period.since,
@@ -240,6 +242,7 @@ async def oversight_page(request: Request, staff: AllowedStaff) -> HTMLResponse:
     # the school-wide compliance summary over the same period, in counts (C15)
     compliance = await school_summary(
         services.engine,
+        services.compliance_results,
         services.event_log,
         staff.school_id,
         period.since,
@@ -332,6 +335,8 @@ async def pupil_page(pupil_id: str, request: Request, staff: AllowedStaff) -> HT
     try:
         history = await oversight.pupil_history(
             services.engine,
+            services.attendance,
+            services.event_log,
             staff.school_id,
             pupil_id,
             zone,

@@ -93,7 +93,9 @@ async def schedule_session(request: Request, staff: AllowedStaff) -> Response:
             agenda=values["agenda"],
         )
         try:
-            session_id = await timetable.schedule(services.engine, staff, new, services.clock.now())
+            session_id = await timetable.schedule(
+                services.timetable, staff, new, services.clock.now()
+            )
         except scheduling.ScheduleRefusedError as exc:
             errors = [("date", reason) for reason in exc.reasons]  # words it did not foresee
         except (NotInSchoolError, timetable.NotPermittedError):

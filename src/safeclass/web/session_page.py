@@ -97,14 +97,14 @@ async def session_page(session_id: str, access: AllowedSession, request: Request
     now = services.clock.now()
     language = i18n.language_of(request)
     gettext = i18n.translations(language)
-    detail = await timetable.session_detail(services.engine, staff, session_id, now)
+    detail = await timetable.session_detail(services.timetable, staff, session_id, now)
     zone = ZoneInfo(stored.policy.school.timezone)
     line = session_line(detail.summary, now, zone, language)
     emails = await _with_email(services, stored, [p.id for p in detail.pupils])
     basis = stored.policy.consent.basis
     day = detail.summary.starts_at.astimezone(zone).date()
     withdrawn = await withdrawn_by_link(
-        services.engine, stored.school_id, [p.id for p in detail.pupils]
+        services.family_consent, stored.school_id, [p.id for p in detail.pupils]
     )
     pupils = []
     for p in detail.pupils:
@@ -176,7 +176,7 @@ async def send_links(session_id: str, access: AllowedSession, request: Request) 
         return _problem(request, "no_email")
     try:
         report = await invitations.send_invitations(
-            services.engine,
+            services.invitations,
             school_id=access.session.school_id,
             session_id=session_id,
             channels=channels,
@@ -225,7 +225,7 @@ async def new_link(
     letters = [c for c in services.channels if c.name == "letters"]
     try:
         report = await invitations.send_invitations(
-            services.engine,
+            services.invitations,
             school_id=stored.school_id,
             session_id=session_id,
             channels=[here, *letters],

@@ -137,7 +137,7 @@ async def create(body: SessionIn, staff: AllowedStaff, request: Request) -> Sess
         agenda=body.agenda,
     )
     try:
-        session_id = await timetable.schedule(services.engine, staff, new, now)
+        session_id = await timetable.schedule(services.timetable, staff, new, now)
     except Exception as exc:
         _refuse(exc)
     return await _detail(services, staff, session_id)
@@ -157,7 +157,7 @@ async def list_sessions(
     since = since or services.clock.now() - dt.timedelta(days=1)
     if since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
-    found = await timetable.list_sessions(services.engine, staff, since=since)
+    found = await timetable.list_sessions(services.timetable, staff, since=since)
     return [_summary_out(s) for s in found]
 
 
@@ -180,7 +180,7 @@ async def change_session(
         agenda=body.agenda,
     )
     try:
-        await timetable.change(services.engine, staff, session_id, changes, services.clock.now())
+        await timetable.change(services.timetable, staff, session_id, changes, services.clock.now())
     except Exception as exc:
         _refuse(exc)
     return await _detail(services, staff, session_id)
@@ -191,7 +191,7 @@ async def cancel_session(session_id: str, access: AllowedSession, request: Reque
     """Cancel before it opens: every link stops working and the parents are told."""
     services, staff = services_of(request), access.staff
     try:
-        done = await timetable.cancel(services.engine, staff, session_id, services.clock.now())
+        done = await timetable.cancel(services.timetable, staff, session_id, services.clock.now())
     except Exception as exc:
         _refuse(exc)
     await close_devices(services, done.revoked_passes)
@@ -207,7 +207,7 @@ async def add_staff(
     """Add more staff to a session (CLA-03)."""
     services, staff = services_of(request), access.staff
     try:
-        await timetable.add_staff(services.engine, staff, session_id, body.staff_ids)
+        await timetable.add_staff(services.timetable, staff, session_id, body.staff_ids)
     except Exception as exc:
         _refuse(exc)
     return await _detail(services, staff, session_id)
@@ -226,7 +226,7 @@ async def send_invitations(
     body = body or SendIn()
     try:
         report = await invitations.send_invitations(
-            services.engine,
+            services.invitations,
             school_id=access.session.school_id,
             session_id=session_id,
             channels=services.channels,
@@ -291,7 +291,7 @@ def _refuse(exc: Exception) -> NoReturn:
 async def _detail(services: Services, staff: StaffIdentity, session_id: str) -> SessionOut:
     try:
         found = await timetable.session_detail(
-            services.engine, staff, session_id, services.clock.now()
+            services.timetable, staff, session_id, services.clock.now()
         )
     except Exception as exc:
         _refuse(exc)

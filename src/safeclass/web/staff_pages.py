@@ -109,7 +109,7 @@ async def staff_home(request: Request, staff: AllowedStaff) -> HTMLResponse:
     zone = ZoneInfo(policy.school.timezone)
     today = now.astimezone(zone).date()
     midnight = dt.datetime.combine(today, dt.time(0), tzinfo=zone)
-    found = await timetable.list_sessions(services.engine, staff, since=midnight)
+    found = await timetable.list_sessions(services.timetable, staff, since=midnight)
     language = i18n.language_of(request)
     undelivered = undelivered_words(waiting, language)
     lines = [

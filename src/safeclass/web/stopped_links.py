@@ -22,7 +22,7 @@ async def stop_family_link(
     """Stop one family's link at once and close every device it opened; how many were closed.
     Raises `invitations.NotOnSessionError` when the pupil has no link for this session."""
     passes = await invitations.revoke_invitation(
-        services.engine,
+        services.invitations,
         school_id=school_id,
         session_id=session_id,
         pupil_id=pupil_id,

@@ -18,10 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from safeclass.app.erasure import ErasurePlan, LessonLiveError, erase_pupil, plan_erasure
 from safeclass.app.identity import STAFF_COOKIE, csrf_token
+from safeclass.app.pupil_files import PupilNotFoundError
 from safeclass.app.subject_access import (
-    PupilNotFoundError,
     export_pupil,
-    find_pupil,
     gather,
     journal_export,
 )
@@ -58,7 +57,9 @@ async def records_page(pupil_id: str, request: Request, staff: AllowedStaff) -> 
     services = services_of(request)
     gettext = i18n.translations(i18n.language_of(request))
     try:
-        found = await gather(services.engine, pupil_id, staff.school_id, services.clock.now())
+        found = await gather(
+            services.engine, services.pupil_files, pupil_id, staff.school_id, services.clock.now()
+        )
     except PupilNotFoundError:
         raise HTTPException(404, NO_SUCH_PUPIL) from None
     words = held_words(gettext)
@@ -81,6 +82,7 @@ async def records_archive(pupil_id: str, request: Request, staff: AllowedStaff) 
         language = i18n.language_of(request)
         archive = await export_pupil(
             services.engine,
+            services.pupil_files,
             pupil_id,
             staff.school_id,
             now,
@@ -110,7 +112,12 @@ async def erase_page(pupil_id: str, request: Request, staff: AllowedStaff) -> HT
     now = services.clock.now()
     try:
         plan = await plan_erasure(
-            services.engine, pupil_id, staff.school_id, now.date(), records=services.erasure
+            services.engine,
+            pupil_id,
+            staff.school_id,
+            now.date(),
+            files=services.pupil_files,
+            records=services.erasure,
         )
     except PupilNotFoundError:
         raise HTTPException(404, NO_SUCH_PUPIL) from None
@@ -124,7 +131,7 @@ async def erase(pupil_id: str, request: Request, staff: AllowedStaff) -> HTMLRes
     now = services.clock.now()
     async with services.engine.connect() as conn:
         try:
-            await find_pupil(conn, pupil_id, staff.school_id)
+            await services.pupil_files.find_pupil(conn, pupil_id, staff.school_id)
         except PupilNotFoundError:
             raise HTTPException(404, NO_SUCH_PUPIL) from None
     try:
@@ -135,6 +142,7 @@ async def erase(pupil_id: str, request: Request, staff: AllowedStaff) -> HTMLRes
             staff.school_id,
             staff.staff_id,
             now,
+            files=services.pupil_files,
             records=services.erasure,
         )
     except LessonLiveError:

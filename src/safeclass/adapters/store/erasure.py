@@ -1,7 +1,7 @@
 """What erasing a pupil counts and erases, on the database (`app.erasure.ErasureRecords`).
 
 The rows that name the pupil (guardians, consent and its history, the head's attendance rows,
-groups, class lists, invitations with their passes and parents' reports, recordings, concerns),
+groups, class lists, invitations with their passes and parents' reports, recordings),
 the log entries of their sessions with their id in the payload, and the one transaction that
 erases what the app's plan says may go. The app decides what goes and what stays, blanks the
 log's entries through the event store and journals the erasure.
@@ -43,12 +43,10 @@ from safeclass.app.erasure import (
     ERASED_SURNAME,
     HELD,
     NamingEntry,
-    PupilConcern,
     PupilErasure,
     PupilRecording,
     PupilRows,
 )
-from safeclass.app.subject_access import concerns_about  # the one way to find them
 
 
 class StoreErasure:
@@ -56,16 +54,6 @@ class StoreErasure:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-
-    async def pupil_concerns(
-        self, conn: AsyncConnection, school_id: str, pupil_id: str
-    ) -> list[PupilConcern]:
-        found = await conn.execute(
-            select(Concern.id, Concern.session_id, Concern.keep_until).where(
-                Concern.school_id == school_id, concerns_about(pupil_id)
-            )
-        )
-        return [PupilConcern(*row) for row in found]
 
     async def pupil_sessions(self, conn: AsyncConnection, pupil_id: str) -> list[str]:
         listed = await conn.execute(

@@ -107,12 +107,18 @@ class RoomLeases:
             )
             return sorted(row[0] for row in found)
 
-    async def workers_alive(self) -> int:
+    async def load(self) -> tuple[int, int]:
         async with self.engine.connect() as conn:
             found = await conn.execute(
-                text("SELECT count(*) FROM workers WHERE alive_until > clock_timestamp()")
+                text(
+                    "SELECT (SELECT count(*) FROM workers "
+                    "        WHERE alive_until > clock_timestamp()), "
+                    "       (SELECT count(*) FROM room_leases l JOIN workers w "
+                    "        ON w.id = l.worker_id WHERE w.alive_until > clock_timestamp())"
+                )
             )
-            return int(found.scalar_one())
+            alive, held = found.one()
+            return int(alive), int(held)
 
     async def leave(self) -> None:
         """This worker stops: its rooms are orphans from now, not in `ttl` seconds."""

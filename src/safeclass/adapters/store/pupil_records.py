@@ -35,6 +35,7 @@ from safeclass.adapters.store.tables import (
 # The port's values (app/school_records.py), named here too for older imports.
 from safeclass.app.school_records import ConsentState as ConsentState
 from safeclass.app.school_records import GuardianRecord as GuardianRecord
+from safeclass.app.school_records import NewPupil as NewPupil
 from safeclass.app.school_records import PupilRecord as PupilRecord
 from safeclass.core import Consent
 from safeclass.core.names import display_names, is_valid_person_name
@@ -73,27 +74,6 @@ async def add_group_member(
     )
     if not present:
         await conn.execute(insert(GroupMember).values(group_id=group_id, pupil_id=pupil_id))
-
-
-@dataclass(frozen=True, slots=True)
-class NewPupil:
-    """A pupil to add, with their first guardian and consent when known."""
-
-    forename: str
-    surname: str
-    class_id: str | None = None
-    mis_id: str | None = None
-    date_of_birth: dt.date | None = None
-    guardian_name: str | None = None
-    guardian_email: str | None = None
-    guardian_phone: str | None = None
-    consent: Consent | None = None
-    consent_at: dt.datetime | None = None  # default: now
-    consent_source: str = ""
-
-    @property
-    def has_guardian(self) -> bool:
-        return any((self.guardian_name, self.guardian_email, self.guardian_phone))
 
 
 async def add_pupil(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store import pupil_records, school_records, sessions
 from safeclass.adapters.store.tables import (
+    ConsentChange,
     ConsentRecord,
     Guardian,
     School,
@@ -25,6 +26,7 @@ from safeclass.adapters.store.tables import (
 )
 from safeclass.app.school_records import (
     ClassRecord,
+    ConsentMark,
     PolicyRecord,
     PupilRecord,
     RecordedConsent,
@@ -121,6 +123,24 @@ class StoreRecords:
             )
             for session_id, pupil_id, basis, source in found
         ]
+
+    async def consent_marks(self, session_ids: Sequence[str]) -> dict[str, ConsentMark]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    SessionPupil.session_id,
+                    func.count(ConsentChange.id),
+                    func.coalesce(func.max(ConsentChange.id), 0),
+                    func.coalesce(func.sum(ConsentChange.id), 0),
+                )
+                .outerjoin(ConsentChange, ConsentChange.pupil_id == SessionPupil.pupil_id)
+                .where(SessionPupil.session_id.in_(list(session_ids)))
+                .group_by(SessionPupil.session_id)
+            )
+            return {
+                session_id: ConsentMark(int(changes), int(last), int(total))
+                for session_id, changes, last, total in rows.all()
+            }
 
     async def live_sessions(self) -> list[str]:
         async with self.engine.connect() as conn:

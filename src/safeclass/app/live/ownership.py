@@ -74,8 +74,8 @@ class LeaseStore(Protocol):
     async def orphans(self) -> list[str]:
         """Rooms whose worker is gone, and live sessions with no owner."""
 
-    async def workers_alive(self) -> int:
-        """How many workers are alive now."""
+    async def load(self) -> tuple[int, int]:
+        """How many workers are alive now, and how many rooms they hold between them."""
 
     async def leave(self) -> None:
         """This worker stops: its rooms are orphans from now."""

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from safeclass.app import recordings
-from safeclass.app.after_end import keep_after_end
+from safeclass.app.after_end import AfterEnd, keep_after_end
 from safeclass.app.clock import Clock
 from safeclass.app.event_store import EventStore
 from safeclass.app.live.media import OnRecorded
@@ -59,6 +59,7 @@ class Rooms:
         event_log: EventStore,
         records: SchoolRecords,
         recordings: recordings.RecordingRows,
+        after_end: AfterEnd,
         clock: Clock,
         audience_for: Callable[[str], Audience],
         alerts: Alerts,
@@ -70,11 +71,13 @@ class Rooms:
         adopt_grace: float = 0.0,
     ) -> None:
         """Without `media` every room runs without video (off for `media_off_reason`); with
-        `leases` (a cluster) a room runs here only while this worker holds its lease."""
+        `leases` (a cluster) a room runs here only while this worker holds its lease. What
+        the pages keep of a room that has ended is kept where `after_end` says."""
         self._engine = engine
         self._log = event_log
         self._records = records
         self._recordings = recordings
+        self._after_end = after_end
         self._clock = clock
         self._audience_for = audience_for
         self._alerts = alerts
@@ -290,7 +293,7 @@ class Rooms:
             await self._release(room.lease)
         if self._metrics is not None:
             self._metrics.live_rooms.set(len(self._rooms))
-        await keep_after_end(self._engine, self._log, room.session_id, self._clock.now())
+        await keep_after_end(self._after_end, room.session_id, self._clock.now())
 
     async def close(self) -> None:
         """Stop every room's tasks (their state is safe in the log); in a cluster, give their

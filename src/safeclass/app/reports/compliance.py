@@ -25,6 +25,8 @@ session's room ends (`app/after_end.py`) and whenever its report is made. What n
 a row changed in the middle of a log after its result was stored, the session's own page (which
 verifies afresh every time, and then corrects the stored row) and `safeclass audit verify` show;
 `school_summary(recheck=True)` (`safeclass report compliance --school --recheck`) verifies all.
+The sessions and the kept results are read and written through `ComplianceResults` (on the
+database: `safeclass.adapters.store.compliance_results`, `Services.compliance_results`).
 """
 
 from __future__ import annotations
@@ -35,20 +37,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol, cast
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from safeclass.adapters.store.sessions import StoredSession, load_session
-from safeclass.adapters.store.tables import ComplianceResult, SessionLogHead
-from safeclass.adapters.store.tables import Session as SessionRow
 from safeclass.app.event_store import EventStore, VerifyReport
 from safeclass.app.leftovers import Leftovers
 from safeclass.app.log_audit import deleted_by_retention
 from safeclass.app.room_log import room_events
+from safeclass.app.school_records import StoredSession
 from safeclass.app.undelivered import AlertDelivery, alert_deliveries
 from safeclass.core import events as ev
 from safeclass.core.roles import Consent
@@ -961,8 +959,57 @@ def text_lines(report: ComplianceReport, words: Words | None = None) -> list[str
 # -- reading, storing and summarising ------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """A session's result in short, as kept (`compliance_results`), with the log head it was
+    computed from, so the summary knows when to work it out again."""
+
+    session_id: str
+    school_id: str
+    starts_at: dt.datetime
+    head_hash: str
+    last_seq: int
+    verified: bool
+    outcomes: str  # JSON: {rule key: an Outcome value}
+    breaches: int
+    settled: bool  # False: worked out again next time (an alert was still waiting to go)
+    computed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EndedSession:
+    """An ended session of the summary's range, its log's head, and the result kept of it."""
+
+    session_id: str
+    title: str
+    starts_at: dt.datetime
+    head: str | None  # its log's last hash (None: it has no log)
+    kept: StoredResult | None  # None: no result kept yet
+
+
+class ComplianceResults(Protocol):
+    """The sessions a report is made of, their log heads, and the results kept of them."""
+
+    async def load_session(self, session_id: str, school_id: str | None = None) -> StoredSession:
+        """The session's plan and governing policy; `school_id`, when given, must own it
+        (else SessionNotFoundError, as for no such session)."""
+
+    async def log_head(self, conn: AsyncConnection, session_id: str) -> tuple[str, int] | None:
+        """The hash and number of the session's last log entry (None: it has no log)."""
+
+    async def keep(self, result: StoredResult) -> None:
+        """Keep a session's result in place of the one kept before, if any (another keeping
+        it at the same moment, the room's end or a page, is overwritten)."""
+
+    async def ended_sessions(
+        self, school_id: str, since: dt.datetime, until: dt.datetime
+    ) -> list[EndedSession]:
+        """The school's ended sessions planned in [since, until), by start and id."""
+
+
 async def session_compliance(
     engine: AsyncEngine,
+    results: ComplianceResults,
     log: EventStore,
     session_id: str,
     school_id: str | None = None,
@@ -972,31 +1019,27 @@ async def session_compliance(
 
     `log` must hold the server's chain key (the live server's, or the CLI's from the secret).
     Raises SessionNotFoundError when there is no such session (in this school)."""
-    stored = await load_session(engine, session_id, school_id)
-    report = await _compute(engine, log, stored)
-    await _store(engine, stored, report, now or dt.datetime.now(dt.UTC))
+    stored = await results.load_session(session_id, school_id)
+    report = await _compute(engine, results, log, stored)
+    await _store(results, stored, report, now or dt.datetime.now(dt.UTC))
     return report
 
 
-async def _compute(engine: AsyncEngine, log: EventStore, stored: StoredSession) -> ComplianceReport:
+async def _compute(
+    engine: AsyncEngine, results: ComplianceResults, log: EventStore, stored: StoredSession
+) -> ComplianceReport:
     session_id = stored.plan.session_id
     entries = await log.read(session_id)
     verify = await log.verify(session_id)
-    async with engine.connect() as conn:
+    async with engine.connect() as conn:  # the alerts and the head of one moment
         alerts = await alert_deliveries(conn, session_id)
-        head = (
-            await conn.execute(
-                select(SessionLogHead.last_hash, SessionLogHead.last_seq).where(
-                    SessionLogHead.session_id == session_id
-                )
-            )
-        ).first()
+        head = await results.log_head(conn, session_id)
     try:
         events = room_events(entries)
     except ValueError as err:  # an entry changed so that it no longer reads as an event
         verify.problems.append(f"an event cannot be read: {err}")
         events = []
-    head_hash, last_seq = (head[0], int(head[1])) if head is not None else ("", 0)
+    head_hash, last_seq = head if head is not None else ("", 0)
     deleted = False
     if head is None and not entries:
         deleted = session_id in await deleted_by_retention(log, {stored.school_id})
@@ -1004,31 +1047,22 @@ async def _compute(engine: AsyncEngine, log: EventStore, stored: StoredSession) 
 
 
 async def _store(
-    engine: AsyncEngine, stored: StoredSession, report: ComplianceReport, now: dt.datetime
+    results: ComplianceResults, stored: StoredSession, report: ComplianceReport, now: dt.datetime
 ) -> None:
-    values = {
-        "school_id": stored.school_id,
-        "starts_at": _aware(stored.plan.starts_at),
-        "head_hash": report.head_hash,
-        "last_seq": report.last_seq,
-        "verified": report.verified,
-        "outcomes": json.dumps({k: v.value for k, v in report.outcomes.items()}, sort_keys=True),
-        "breaches": report.breaches,
-        "settled": report.settled and report.ended,
-        "computed_at": now,
-    }
-    table = cast(Table, ComplianceResult.__table__)
-    change = table.update().where(table.c.session_id == report.session_id).values(**values)
-    async with engine.begin() as conn:
-        found = await conn.execute(change)
-        if found.rowcount:
-            return
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(table.insert().values(session_id=report.session_id, **values))
-    except IntegrityError:  # stored at the same moment by another (the room's end, a page)
-        async with engine.begin() as conn:
-            await conn.execute(change)
+    await results.keep(
+        StoredResult(
+            session_id=report.session_id,
+            school_id=stored.school_id,
+            starts_at=_aware(stored.plan.starts_at),
+            head_hash=report.head_hash,
+            last_seq=report.last_seq,
+            verified=report.verified,
+            outcomes=json.dumps({k: v.value for k, v in report.outcomes.items()}, sort_keys=True),
+            breaches=report.breaches,
+            settled=report.settled and report.ended,
+            computed_at=now,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -1083,6 +1117,7 @@ class SchoolSummary:
 
 async def school_summary(
     engine: AsyncEngine,
+    results: ComplianceResults,
     log: EventStore,
     school_id: str,
     start: dt.date,
@@ -1106,31 +1141,7 @@ async def school_summary(
         dt.UTC
     )
     moment = now or dt.datetime.now(dt.UTC)
-    query = (
-        select(
-            SessionRow.id,
-            SessionRow.title,
-            SessionRow.starts_at,
-            SessionLogHead.last_hash,
-            ComplianceResult.head_hash,
-            ComplianceResult.settled,
-            ComplianceResult.verified,
-            ComplianceResult.outcomes,
-            ComplianceResult.breaches,
-            ComplianceResult.computed_at,
-        )
-        .outerjoin(SessionLogHead, SessionLogHead.session_id == SessionRow.id)
-        .outerjoin(ComplianceResult, ComplianceResult.session_id == SessionRow.id)
-        .where(
-            SessionRow.school_id == school_id,
-            SessionRow.status == "ended",
-            SessionRow.starts_at >= since,
-            SessionRow.starts_at < until,
-        )
-        .order_by(SessionRow.starts_at, SessionRow.id)
-    )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
+    rows = await results.ended_sessions(school_id, since, until)
     lines: list[SessionLine] = []
     computed = 0
     began = time.monotonic()
@@ -1143,31 +1154,31 @@ async def school_summary(
             seen[text] = {k: Outcome(v) for k, v in json.loads(text).items()}
         return seen[text]
 
-    for sid, title, starts_at, head, stored_head, settled, verified, outcomes, breaches, at in rows:
-        fresh = not recheck and stored_head is not None and settled and stored_head == (head or "")
-        if fresh:
+    for row in rows:
+        kept = row.kept
+        if not recheck and kept is not None and kept.settled and kept.head_hash == (row.head or ""):
             lines.append(
                 SessionLine(
-                    sid,
-                    title,
-                    _aware(starts_at).astimezone(zone),
-                    bool(verified),
-                    parsed(outcomes),
-                    int(breaches),
-                    _aware(at),
+                    row.session_id,
+                    row.title,
+                    _aware(row.starts_at).astimezone(zone),
+                    kept.verified,
+                    parsed(kept.outcomes),
+                    kept.breaches,
+                    _aware(kept.computed_at),
                 )
             )
             continue
         if budget_s is not None and (busy or left or time.monotonic() - began > budget_s):
-            left.append(sid)
+            left.append(row.session_id)
             continue
-        report = await session_compliance(engine, log, sid, school_id, moment)
+        report = await session_compliance(engine, results, log, row.session_id, school_id, moment)
         computed += 1
         lines.append(
             SessionLine(
-                sid,
-                title,
-                _aware(starts_at).astimezone(zone),
+                row.session_id,
+                row.title,
+                _aware(row.starts_at).astimezone(zone),
                 report.verified,
                 report.outcomes,
                 report.breaches,
@@ -1176,7 +1187,9 @@ async def school_summary(
         )
     if left and not busy:
         CHECKING.finish(
-            school_id, left, lambda sid: session_compliance(engine, log, sid, school_id, moment)
+            school_id,
+            left,
+            lambda sid: session_compliance(engine, results, log, sid, school_id, moment),
         )
     return SchoolSummary(school_id, start, end, timezone, tuple(lines), computed, len(left))
 

@@ -23,11 +23,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-# Only for `alert_deliveries`, kept for reports.compliance (see there): the layering's debt.
-from safeclass.adapters.store.tables import Notification
 from safeclass.app.alerts import NO_ADDRESS, NO_DSL
 from safeclass.app.delivery import EMAIL, WEBHOOK
 
@@ -224,26 +221,6 @@ class AlertDelivery:
     sent_at: dt.datetime | None
     status: str
     last_error: str | None
-
-
-async def alert_deliveries(conn: AsyncConnection, session_id: str) -> list[AlertDelivery]:
-    """The DSL alert rows of a session, for its timeline and compliance report.
-
-    Kept, with its SQL, for `reports.compliance`, which reads it on its own connection and is
-    being moved behind its own port at the same time; once it reads it through a port
-    (`DeliveryRows.alert_deliveries`, which delegates here), this moves into
-    adapters/store/deliveries.py and the module leaves the layering's debt list."""
-    rows = await conn.execute(
-        select(
-            Notification.created_at,
-            Notification.sent_at,
-            Notification.status,
-            Notification.last_error,
-        )
-        .where(Notification.session_id == session_id, Notification.kind.like("dsl_%"))
-        .order_by(Notification.id)
-    )
-    return [AlertDelivery(*row) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

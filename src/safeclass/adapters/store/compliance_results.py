@@ -1,9 +1,10 @@
 """The compliance reports' sessions and kept results on the database
 (`app.reports.compliance.ComplianceResults`).
 
-A session's plan and policy (`sessions.load_session`), its log's head (`session_log_heads`),
-and its result in short (`compliance_results`, one row a session), written when its room ends
-and whenever its report is made, and read by the school-wide summary.
+A session's plan and policy (`sessions.load_session`), its log's head (`session_log_heads`), its
+DSL alerts' rows (`deliveries.alert_deliveries`, the one query for them), and its result in
+short (`compliance_results`, one row a session), written when its room ends and whenever its
+report is made, and read by the school-wide summary.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from safeclass.adapters.store.deliveries import alert_deliveries
 from safeclass.adapters.store.sessions import load_session
 from safeclass.adapters.store.tables import ComplianceResult, SessionLogHead
 from safeclass.adapters.store.tables import Session as SessionRow
 from safeclass.app.reports.compliance import EndedSession, StoredResult
 from safeclass.app.school_records import StoredSession
+from safeclass.app.undelivered import AlertDelivery
 
 
 class StoreComplianceResults:
@@ -40,6 +43,9 @@ class StoreComplianceResults:
             )
         ).first()
         return (head[0], int(head[1])) if head is not None else None
+
+    async def alert_deliveries(self, conn: AsyncConnection, session_id: str) -> list[AlertDelivery]:
+        return await alert_deliveries(conn, session_id)
 
     async def keep(self, result: StoredResult) -> None:
         values = {

@@ -3,7 +3,8 @@
 
 Which rows wait undelivered (given up on, of a channel this server cannot send, or late), counted
 for `/healthz` and the staff home and listed for a session's page, and the rows of a session's
-DSL alerts and parents' notices for its timeline. The app says why they wait.
+DSL alerts and parents' notices for its timeline (the alerts' also for its compliance report,
+adapters/store/compliance_results.py). The app says why they wait.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from safeclass.adapters.store.tables import Notification
-from safeclass.app import undelivered
 from safeclass.app.alerts import PENDING_AT_END
 from safeclass.app.undelivered import AlertDelivery, ParentDelivery, WaitingCounts, WaitingRow
 
@@ -91,8 +91,7 @@ class StoreDeliveries:
         return [WaitingRow(*row) for row in rows]
 
     async def alert_deliveries(self, conn: AsyncConnection, session_id: str) -> list[AlertDelivery]:
-        # still app's own query, which reports.compliance calls too (app/undelivered.py)
-        return await undelivered.alert_deliveries(conn, session_id)
+        return await alert_deliveries(conn, session_id)
 
     async def parent_deliveries(
         self, conn: AsyncConnection, session_id: str
@@ -111,6 +110,22 @@ class StoreDeliveries:
             .order_by(Notification.id)
         )
         return [ParentDelivery(*row) for row in rows]
+
+
+async def alert_deliveries(conn: AsyncConnection, session_id: str) -> list[AlertDelivery]:
+    """The DSL alert rows of a session, in the order written (its timeline and its compliance
+    report read them: `compliance_results` too)."""
+    rows = await conn.execute(
+        select(
+            Notification.created_at,
+            Notification.sent_at,
+            Notification.status,
+            Notification.last_error,
+        )
+        .where(Notification.session_id == session_id, Notification.kind.like("dsl_%"))
+        .order_by(Notification.id)
+    )
+    return [AlertDelivery(*row) for row in rows]
 
 
 def _is_parents_notice() -> ColumnElement[bool]:

@@ -25,8 +25,9 @@ session's room ends (`app/after_end.py`) and whenever its report is made. What n
 a row changed in the middle of a log after its result was stored, the session's own page (which
 verifies afresh every time, and then corrects the stored row) and `safeclass audit verify` show;
 `school_summary(recheck=True)` (`safeclass report compliance --school --recheck`) verifies all.
-The sessions and the kept results are read and written through `ComplianceResults` (on the
-database: `safeclass.adapters.store.compliance_results`, `Services.compliance_results`).
+The sessions, their DSL alerts' deliveries and the kept results are read and written through
+`ComplianceResults` (on the database: `safeclass.adapters.store.compliance_results`,
+`Services.compliance_results`).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from safeclass.app.leftovers import Leftovers
 from safeclass.app.log_audit import deleted_by_retention
 from safeclass.app.room_log import room_events
 from safeclass.app.school_records import StoredSession
-from safeclass.app.undelivered import AlertDelivery, alert_deliveries
+from safeclass.app.undelivered import AlertDelivery
 from safeclass.core import events as ev
 from safeclass.core.roles import Consent
 from safeclass.core.state import SessionKind
@@ -988,7 +989,8 @@ class EndedSession:
 
 
 class ComplianceResults(Protocol):
-    """The sessions a report is made of, their log heads, and the results kept of them."""
+    """The sessions a report is made of, their log heads and DSL alerts, and the results kept
+    of them."""
 
     async def load_session(self, session_id: str, school_id: str | None = None) -> StoredSession:
         """The session's plan and governing policy; `school_id`, when given, must own it
@@ -996,6 +998,9 @@ class ComplianceResults(Protocol):
 
     async def log_head(self, conn: AsyncConnection, session_id: str) -> tuple[str, int] | None:
         """The hash and number of the session's last log entry (None: it has no log)."""
+
+    async def alert_deliveries(self, conn: AsyncConnection, session_id: str) -> list[AlertDelivery]:
+        """The session's DSL alert rows, in the order written (`undelivered.DeliveryRows`)."""
 
     async def keep(self, result: StoredResult) -> None:
         """Keep a session's result in place of the one kept before, if any (another keeping
@@ -1032,7 +1037,7 @@ async def _compute(
     entries = await log.read(session_id)
     verify = await log.verify(session_id)
     async with engine.connect() as conn:  # the alerts and the head of one moment
-        alerts = await alert_deliveries(conn, session_id)
+        alerts = await results.alert_deliveries(conn, session_id)
         head = await results.log_head(conn, session_id)
     try:
         events = room_events(entries)

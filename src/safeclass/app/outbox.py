@@ -126,6 +126,7 @@ class Outbox:
         self._batch = batch
         self._task: asyncio.Task[None] | None = None
         self._woken = asyncio.Event()
+        self._one_pass = asyncio.Lock()
 
     @property
     def channels(self) -> frozenset[str]:
@@ -141,14 +142,17 @@ class Outbox:
         return self._backoff * (1 << max(0, attempts - 1))
 
     async def run_once(self) -> PassReport:
-        """Send every notification that is due now; one pass."""
-        report = PassReport()
-        now = self._clock.now()
-        for notification_id in await self._rows.due(now, sorted(self._senders), self._batch):
-            row = await self._rows.claim(notification_id, now, now + LEASE)
-            if row is not None:
-                await self._send(row, now, report)
-        return report
+        """Send every notification that is due now; one pass. A pass waits for one already
+        under way in this process (the loop's, woken by a new alert) to finish first, so a
+        row is never claimed again by its own process while it is being sent."""
+        async with self._one_pass:
+            report = PassReport()
+            now = self._clock.now()
+            for notification_id in await self._rows.due(now, sorted(self._senders), self._batch):
+                row = await self._rows.claim(notification_id, now, now + LEASE)
+                if row is not None:
+                    await self._send(row, now, report)
+            return report
 
     async def _send(self, row: OutgoingRow, now: dt.datetime, report: PassReport) -> None:
         if not row.recipient:

@@ -56,6 +56,16 @@ def test_kill_9_of_the_owner_the_class_is_back_within_3_s_on_another_worker(
 
 
 @needs_janus
+def test_a_page_waiting_for_the_dead_owners_lease_is_logged_once_not_at_every_try(
+    scenario: dict[str, Any],
+) -> None:
+    # a worker holds a socket whose owner is dead until the lease runs out, trying the owner
+    # every 0.2 s: one warning for each such socket, not one a try (thousands, for a worker
+    # that held a school's classes)
+    assert scenario["relay_warnings"] <= scenario["sockets_again"]
+
+
+@needs_janus
 def test_the_dead_owners_sfu_room_is_destroyed_by_the_new_owner(
     scenario: dict[str, Any],
 ) -> None:

@@ -133,6 +133,11 @@ class Kill9:
             await self.the_log_has_it_all()
             self.results["rooms_at_the_end"] = await self.rooms()
             self.results["failures"] = [f for c in self.clients for f in c.failures]
+            self.results["worker_log"] = log = self.worker_log()
+            self.results["sockets_again"] = sum(len(c.sockets) - 1 for c in self.clients)
+            self.results["relay_warnings"] = sum(
+                1 for lines in log.values() for line in lines if "not relayed" in line
+            )
         except BaseException:
             self.explain()
             raise
@@ -305,6 +310,16 @@ class Kill9:
             "holds": sum(1 for e in entries if e.type == "RoomHeld"),
             "verify_problems": (await log.verify(self.session)).problems,
         }
+
+    def worker_log(self) -> dict[str, list[str]]:
+        """What each worker logged at warning level or above (its JSON lines' messages)."""
+        said: dict[str, list[str]] = {}
+        for name in self.cluster.workers:
+            for line in self.cluster.log(name).splitlines():
+                with contextlib.suppress(ValueError):
+                    record = json.loads(line)
+                    said.setdefault(name, []).append(f"{record['level']}: {record['message']}")
+        return said
 
     def explain(self) -> None:
         """What was measured, what each client saw, and the workers' logs' ends, for the

@@ -89,6 +89,7 @@ class ComingBackMedia(MediaClient):
         self.publishing = False
         self.closes: list[tuple[float, int | None]] = []  # (when, code)
         self.in_room: list[float] = []  # when a view said it was back in the room
+        self.turned_away: list[tuple[float, str]] = []  # tries to connect again that failed
         self.media_made: list[float] = []  # when both its connections were made again
         self._again: asyncio.Task[None] | None = None
 
@@ -143,7 +144,8 @@ class ComingBackMedia(MediaClient):
             )
             try:
                 await ws.connect()
-            except (OSError, TimeoutError, ConnectionError, websockets.WebSocketException):
+            except (OSError, TimeoutError, ConnectionError, websockets.WebSocketException) as e:
+                self.turned_away.append((time.monotonic(), f"{type(e).__name__}: {e}"))
                 await ws.close()  # refused, or closed before its first view: try again
                 continue
             self.ws, self.seen = ws, 0

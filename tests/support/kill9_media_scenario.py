@@ -134,7 +134,10 @@ class Kill9:
             self.results["rooms_at_the_end"] = await self.rooms()
             self.results["failures"] = [f for c in self.clients for f in c.failures]
             self.results["worker_log"] = log = self.worker_log()
-            self.results["sockets_again"] = sum(len(c.sockets) - 1 for c in self.clients)
+            self.results["tries_again"] = sum(  # every page's tries to connect after the kill
+                len(c.sockets) - 1 + sum(1 for t, _ in c.turned_away if t > self.t_kill)
+                for c in self.clients
+            )
             self.results["relay_warnings"] = sum(
                 1 for lines in log.values() for line in lines if "not relayed" in line
             )
@@ -227,6 +230,8 @@ class Kill9:
                 {code for c in self.clients for t, code in c.closes if t >= t_kill},
                 key=str,
             ),
+            # tries HAProxy turned away (a 502 if the dead worker is marked down just then)
+            "turned_away": [why for c in self.clients for t, why in c.turned_away if t > t_kill],
             "back_s": back,
             "all_back_s": max(back.values()),
             "media_back_s": t_media - t_kill,

@@ -30,7 +30,14 @@ from safeclass.adapters.media.pool import JanusPool
 from safeclass.app.clock import AdjustableClock
 from tests.integration.live import Client, Lesson, LiveServer, seeded_lesson
 from tests.integration.workers import lapse, taken_on
-from tests.support.janus import FAKE_OFFER, janus_processes, kill_all, listed_rooms, needs_janus
+from tests.support.janus import (
+    FAKE_OFFER,
+    janus_processes,
+    kill_all,
+    listed_rooms,
+    needs_janus,
+    session_rooms,
+)
 from tests.support.rooms import START
 
 pytestmark = pytest.mark.postgres
@@ -95,11 +102,6 @@ async def two_workers(
         await one.stop()
 
 
-async def rooms_of(janus: JanusEndpoint, session_id: str) -> list[str]:
-    """The Janus ids of the rooms for a session on one Janus."""
-    return [r.janus_id for r in await listed_rooms(janus) if r.description == session_id]
-
-
 async def eventually(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
     """Poll a check (a function, or a coroutine function) until it gives something truthy."""
     deadline = time.monotonic() + timeout
@@ -159,7 +161,7 @@ async def test_a_room_taken_over_is_rebuilt_with_its_mutes_and_hold_and_the_old_
         for client in lesson.clients:
             await publish(client)
         assert muted_mids(one, sid, "p1") == {"0"}  # audio (mid 0) muted, video forwarded
-        (old,) = await rooms_of(janus, sid)
+        (old,) = await session_rooms(janus, sid)
 
         await lapse(one)
         await taken_on(two, sid)
@@ -197,13 +199,13 @@ async def test_a_room_taken_over_is_rebuilt_with_its_mutes_and_hold_and_the_old_
         assert held["view"]["session"]["hold_reason"] == "staff_below_minimum"
         await eventually(lambda: muted_mids(two, sid, "p1") == {"0", "1"}, "the pupil cut")
         assert muted_mids(two, sid, teacher.who) == set()  # staff are not held
-        assert await rooms_of(janus, sid) == [new]  # the old room never came back
+        assert await session_rooms(janus, sid) == [new]  # the old room never came back
         for client in back.values():
             await client.close()
 
 
 async def _only_new(janus: JanusEndpoint, session_id: str, old: str) -> str | None:
-    ids = await rooms_of(janus, session_id)
+    ids = await session_rooms(janus, session_id)
     return ids[0] if len(ids) == 1 and ids[0] != old else None
 
 
@@ -219,7 +221,7 @@ async def where(janus: Sequence[JanusEndpoint], session_id: str) -> int:
 
     async def found() -> int | None:
         for i, endpoint in enumerate(janus):
-            if await rooms_of(endpoint, session_id):
+            if await session_rooms(endpoint, session_id):
                 return i + 1  # truthy
         return None
 
@@ -266,7 +268,7 @@ async def test_a_janus_that_does_not_answer_quickly_gets_no_new_room(tmp_path: P
         await pool.start()
         try:
             await pool.open_room("s1")
-            first = 0 if await rooms_of(janus[0], "s1") else 1
+            first = 0 if await session_rooms(janus[0], "s1") else 1
             other = 1 - first  # no room here: by this server's count it would take the next
             pid = processes[other].pid
             assert pid is not None
@@ -277,7 +279,7 @@ async def test_a_janus_that_does_not_answer_quickly_gets_no_new_room(tmp_path: P
                 assert time.monotonic() - started < 3.0  # waited 1 s for it at most, not 10
             finally:
                 os.kill(pid, signal.SIGCONT)
-            listed = [await rooms_of(e, "s2") for e in janus]
+            listed = [await session_rooms(e, "s2") for e in janus]
             assert listed[first] and not listed[other], (first, listed, pool.load())
             assert pool.load() == {janus[first].url: 2, janus[other].url: 0}
         finally:
@@ -298,7 +300,7 @@ async def test_a_room_left_behind_is_destroyed_only_with_the_secret_the_workers_
         for backend, session in ((gone, "s1"), (stranger, "s2")):
             await backend.start()
             await backend.open_room(session)
-        (left,) = await rooms_of(janus, "s1")
+        (left,) = await session_rooms(janus, "s1")
         client = await JanusClient.connect(janus.url, janus.api_secret)
         try:
             control = await (await client.create_session()).attach_videoroom()
@@ -314,10 +316,10 @@ async def test_a_room_left_behind_is_destroyed_only_with_the_secret_the_workers_
         await owner.start()
         try:
             await owner.open_room("s1")
-            (now,) = await rooms_of(janus, "s1")
+            (now,) = await session_rooms(janus, "s1")
             assert now != left  # the one left behind is gone
             await owner.open_room("s2")
-            assert len(await rooms_of(janus, "s2")) == 2  # made with another key: it stays
+            assert len(await session_rooms(janus, "s2")) == 2  # made with another key: it stays
             assert any("made with another key" in r.getMessage() for r in caplog.records)
         finally:
             for backend in (owner, gone, stranger):

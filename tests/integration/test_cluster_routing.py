@@ -13,6 +13,7 @@ import asyncio
 import shutil
 import subprocess
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -162,7 +163,7 @@ async def test_haproxy_accepts_the_configuration_safeclass_cluster_config_writes
     text = printed.stdout
     assert f"http-request del-header {RELAY_HEADER}" in text
     assert "hash-type consistent" in text
-    assert "option redispatch" in text
+    assert "option redispatch 1" in text
     assert "timeout tunnel" in text
     assert "option forwardfor" in text
     assert "http-check send meth GET uri /healthz" in text
@@ -237,10 +238,23 @@ async def test_haproxy_takes_a_killed_worker_out_at_once_and_requests_still_succ
     cluster: Cluster, engine: AsyncEngine
 ):
     victim = "w3"
-    cluster.kill(victim)
-    killed = time.monotonic()
     async with httpx.AsyncClient(base_url=cluster.public_url, timeout=10) as http:
-        # before HAProxy has noticed: a request sent to the dead worker goes to another
+
+        async def timed(path: str) -> tuple[int, float]:
+            sent = time.monotonic()
+            reply = await http.get(path)
+            return reply.status_code, time.monotonic() - sent
+
+        # a session's requests go to the worker its id hashes to: a third of these to w3
+        paths = [f"/api/sessions/{uuid.uuid4()}" for _ in range(24)]
+        cluster.kill(victim)
+        killed = time.monotonic()
+        # before HAProxy has noticed (2 failed checks, 250 ms apart at least): a request sent
+        # to the dead worker goes to another at once, not after a second's wait for the dead
+        # one again, nor turned away (502) when HAProxy marks it down meanwhile
+        answers = await asyncio.gather(*(timed(path) for path in paths))
+        assert not [status for status, _ in answers if status >= 500], answers
+        assert max(took for _, took in answers) < 0.8, answers  # a second, without it
         replies = await asyncio.gather(*(http.get("/healthz") for _ in range(12)))
         assert [r.status_code for r in replies] == [200] * 12
         out = await cluster.wait_for_states({victim: "DOWN"}, timeout=5)

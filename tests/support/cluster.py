@@ -376,11 +376,13 @@ async def until(check: Callable[[], Any], timeout: float = 10, every: float = 0.
         await asyncio.sleep(every)
 
 
-async def lesson_now(engine: AsyncEngine, preset: str = "claydon") -> tuple[School, str]:
+async def lesson_now(
+    engine: AsyncEngine, preset: str = "claydon", starts_at: dt.datetime | None = None
+) -> tuple[School, str]:
     """A school (`make_school`: a teacher, an assistant, class 2B and its four families) and a
-    class session of theirs starting in two minutes by the real clock, as the workers' clocks
-    are real (the timetable's own checks are skipped: the real clock may be outside the school
-    day). Returns the school and the session's id."""
+    30-minute class session of theirs starting in two minutes by the real clock (or at
+    `starts_at`), as the workers' clocks are real (the timetable's own checks are skipped: the
+    real clock may be outside the school day). Returns the school and the session's id."""
     reach = SimpleNamespace(engine=engine, clock=SystemClock())
     school = await make_school(reach, preset)  # type: ignore[arg-type]
     async with engine.begin() as conn:
@@ -391,7 +393,7 @@ async def lesson_now(engine: AsyncEngine, preset: str = "claydon") -> tuple[Scho
             policy_version_id=version.id,
             kind=SessionKind.CLASS,
             title="Year 2 Maths",
-            starts_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2),
+            starts_at=starts_at or dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2),
             minutes=30,
             pupils=[(pid, f"{forename} R.") for forename, pid in school.pupils.items()],
             staff_ids=[school.teacher_id, school.assistant_id],

@@ -1,5 +1,6 @@
 """Helpers for the Janus tests: the skip rule, a publisher offer that needs no WebRTC stack,
-what a Janus says its rooms are, and a look for Janus processes left behind."""
+what a Janus says its rooms are (a session's among them), and a look for Janus processes left
+behind."""
 
 from __future__ import annotations
 
@@ -85,6 +86,12 @@ async def listed_rooms(endpoint: JanusEndpoint) -> list[ListedRoom]:
         ]
     finally:
         await client.close()
+
+
+async def session_rooms(endpoint: JanusEndpoint, session_id: str) -> list[str]:
+    """The Janus ids of a session's rooms on one Janus (its `list`: each room's description is
+    its session's id), whichever worker made them."""
+    return [r.janus_id for r in await listed_rooms(endpoint) if r.description == session_id]
 
 
 def janus_processes(folder: Path) -> list[int]:

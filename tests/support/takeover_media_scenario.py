@@ -21,29 +21,26 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import logging
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from safeclass.adapters.media.janus_process import JanusEndpoint, JanusOptions, JanusProcess
+from safeclass.adapters.media.janus_process import JanusEndpoint
 from safeclass.adapters.store.sessions import load_session
 from safeclass.app.clock import AdjustableClock
 from tests.integration.live import Client, LiveServer, pupil_cookie, staff_cookie
 from tests.integration.seed import seed_session
-from tests.support.janus import listed_rooms
-from tests.support.janus_scenario import JANUS_IP, setup_namespace, use_client_address, wait_for
-from tests.support.live_media_scenario import (
-    ASSISTANT,
-    KINDS,
-    TEACHER,
-    MediaClient,
-    _ok,
-    last_packet,
+from tests.support import failover_media
+from tests.support.failover_media import (
+    hold_cuts_the_pupil,
+    media_back,
+    mute_still_applies,
+    muted_pupil_on_camera,
+    pool_janus,
 )
+from tests.support.janus import session_rooms
+from tests.support.live_media_scenario import ASSISTANT, TEACHER, MediaClient, _ok, last_packet
 from tests.support.rooms import START
 
 LEASE = 2.0
@@ -56,15 +53,7 @@ class Takeover:
     def __init__(self, folder: Path, database_url: str) -> None:
         self.folder = folder
         self.database_url = database_url
-        self.janus = JanusProcess(
-            folder / "janus",
-            JanusOptions(
-                interface=JANUS_IP,
-                ice_enforce_list="pv0",
-                ignore_mdns=True,
-                rtp_ports=(20000, 20999),
-            ),
-        )
+        self.janus = pool_janus(folder)
         self.results: dict[str, Any] = {}
         self.clients: list[MediaClient] = []
         self.session = self.school = ""
@@ -128,46 +117,16 @@ class Takeover:
         return await self.connect(self.one, sid, cookie, name)
 
     async def rooms(self) -> list[str]:
-        listed = await listed_rooms(self.endpoint)
-        return [r.janus_id for r in listed if r.description == self.session]
+        return await session_rooms(self.endpoint, self.session)
 
     async def class_runs_on_the_first_worker(self) -> None:
         self.teacher = await self.staff("teacher", TEACHER)
         self.assistant = await self.staff("assistant", ASSISTANT)
         cookie = await pupil_cookie(self.one.services, self.school, self.session, "p1")
         self.p1 = await self.connect(self.one, "p1", cookie, "p1")
-        for member in (self.teacher, self.assistant):
-            _ok(await member.publish())
-            _ok(await member.subscribe())
-        _ok(await self.teacher.ws.send("admit", pupils=["p1"]))
-        await self.p1.ws.wait_for(
-            lambda m: m["type"] == "state" and (m["view"]["me"] or {}).get("status") == "admitted"
+        self.pupil_name, self.results["before"] = await muted_pupil_on_camera(
+            self.teacher, self.assistant, self.p1, "p1"
         )
-        _ok(await self.p1.publish())
-        _ok(await self.p1.subscribe())
-        seen = await self.teacher.ws.wait_for(
-            lambda m: m["type"] == "state" and any(p["id"] == "p1" for p in m["view"]["people"])
-        )
-        self.pupil_name = next(p["name"] for p in seen["view"]["people"] if p["id"] == "p1")
-        t_on = time.monotonic()
-        _ok(await self.teacher.ws.send("unmute", target="p1"))
-        _ok(await self.teacher.ws.send("camera_on", target="p1"))
-        await wait_for(
-            lambda: (
-                self.teacher.count(self.pupil_name, "audio", t_on) > 0
-                and self.teacher.count(self.pupil_name, "video", t_on) > 0
-            ),
-            10,
-            "p1's audio and video at the teacher",
-        )
-        _ok(await self.teacher.ws.send("mute", target="p1"))
-        await asyncio.sleep(0.5)
-        t_window = time.monotonic()
-        await asyncio.sleep(1.0)
-        self.results["before"] = {
-            "audio_frames_at_teacher": self.teacher.count(self.pupil_name, "audio", t_window),
-            "video_frames_at_teacher": self.teacher.count(self.pupil_name, "video", t_window),
-        }
         self.old_rooms = await self.rooms()
 
     async def the_first_worker_lapses(self) -> None:
@@ -228,32 +187,15 @@ class Takeover:
         t_back = time.monotonic()
         self.teacher = await self.come_back(self.teacher)
         self.p1 = await self.come_back(self.p1)
-        teacher, p1 = self.teacher, self.p1
-        await wait_for(
-            lambda: (
-                teacher.count(self.pupil_name, "video", t_back) > 3
-                and p1.count(TEACHER, "video", t_back) > 3
-            ),
-            10,
-            "video both ways after the failover",
-        )
-        t_window = time.monotonic()
-        sent = await p1.sent("audio")
-        await asyncio.sleep(1.0)
-        unmute = await p1.ws.send("unmute", target="p1")
-        await asyncio.sleep(1.0)
+        t_window = await media_back(self.teacher, self.p1, self.pupil_name, t_back)
+        after = await mute_still_applies(self.teacher, self.p1, "p1", self.pupil_name, t_back)
         media = self.two.services.media
         assert media is not None and media.pool is not None
         member = media.pool._on(self.session)._rooms[self.session].members["p1"]
-        people = teacher.ws.view()["people"]
         self.results["after"] = {
             "back_to_frames_s": t_window - t_back,
             "in_grace": t_window + 2 - self.t_taken < GRACE,
-            "p1_sent_audio": await p1.sent("audio") - sent,
-            "audio_frames_at_teacher": teacher.count(self.pupil_name, "audio", t_back),
-            "video_frames_at_teacher": teacher.count(self.pupil_name, "video", t_window),
-            "teacher_sees_mic_on": next(p for p in people if p["id"] == "p1")["mic_on"],
-            "unmute_reply": unmute["type"],
+            **after,
             "janus_muted": sorted(
                 kind for kind, mids in member.mids.items() for mid in mids if member.muted.get(mid)
             ),
@@ -262,39 +204,14 @@ class Takeover:
     async def the_assistant_never_comes_back(self) -> None:
         """Past the grace the assistant counts as gone: one adult, the room is held, and the
         SFU forwards nothing of or to the pupil."""
-        teacher, p1 = self.teacher, self.p1
-        held = await p1.ws.wait_for(
-            lambda m: m["type"] == "state" and m["view"]["session"]["held"], GRACE + 5
-        )
-        t_held = time.monotonic()
-        at_teacher, at_pupil = await asyncio.gather(
-            last_packet(lambda: teacher.packets(self.pupil_name), t_held, 2.0),
-            last_packet(p1.packets, t_held, 2.0),
-        )
-        self.results["hold"] = {
-            "reason": held["view"]["session"]["hold_reason"],
-            "taken_to_hold_s": t_held - self.t_taken,
-            "pupil_packets_at_teacher_in_last_1s": at_teacher[2],
-            "packets_at_pupil_in_last_1s": at_pupil[2],
-            "pupil_frames_at_teacher_after_0_5s": sum(
-                teacher.count(self.pupil_name, k, t_held + 0.5) for k in KINDS
-            ),
-            "frames_at_pupil_after_0_5s": sum(
-                p1.count(src, k, t_held + 0.5) for src in (TEACHER, ASSISTANT) for k in KINDS
-            ),
-        }
+        t_held, hold = await hold_cuts_the_pupil(self.teacher, self.p1, self.pupil_name, GRACE + 5)
+        self.results["hold"] = {**hold, "taken_to_hold_s": t_held - self.t_taken}
         self.results["rooms_at_the_end"] = await self.rooms()
 
 
-def main(timeout: float = 150) -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    setup_namespace()
-    use_client_address()
-    url = os.environ["SAFECLASS_SCENARIO_DATABASE_URL"]
-    with tempfile.TemporaryDirectory() as folder:
-        results = asyncio.run(asyncio.wait_for(Takeover(Path(folder), url).run(), timeout))
-    print(json.dumps(results, default=str))
+async def scenario(folder: Path, database_url: str) -> dict[str, Any]:
+    return await Takeover(folder, database_url).run()
 
 
 if __name__ == "__main__":
-    main()
+    failover_media.main(scenario, timeout=150)

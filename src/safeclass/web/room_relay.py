@@ -56,6 +56,7 @@ async def relay(
     heartbeat: float,
     open_timeout: float,
     language: str,
+    retry: bool = False,
 ) -> bool:
     """Relay this (not yet accepted) socket to the room's owner at `owner` (its peer URL);
     False if the owner could not be reached (the socket is then neither accepted nor closed).
@@ -63,7 +64,11 @@ async def relay(
     `heartbeat`: the owner's side is pinged this often and dropped after as long without an
     answer. `open_timeout`: how long the owner has to accept, at most the room's lease: a
     paused owner accepts the connection but never answers, and once its lease has run out
-    another worker takes the room, so the client had better try again by then."""
+    another worker takes the room, so the client had better try again by then. `retry`: this
+    socket's owner did not answer before either, and that was logged; an owner that died
+    leaves every page of its rooms waiting here, trying every 0.2 s until its lease runs out,
+    and one warning a try would be thousands of lines for a worker that held a school's
+    classes."""
     session = websocket.path_params.get("session_id")
     try:
         upstream = await websockets.connect(
@@ -82,7 +87,8 @@ async def relay(
         await _refuse(websocket, refused.response.status_code)
         return True
     except (OSError, TimeoutError, websockets.InvalidHandshake) as failed:
-        log.warning(
+        log.log(
+            logging.DEBUG if retry else logging.WARNING,
             "room socket not relayed: its owner %s did not answer (%s)",
             owner,
             type(failed).__name__,

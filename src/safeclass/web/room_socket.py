@@ -480,6 +480,7 @@ async def _room_or_relay(
     services = websocket.app.state.services
     settings = services.settings
     deadline = time.monotonic() + settings.lease_seconds + 1.0
+    retry = False
     while True:
         try:
             room: LiveRoom = await services.rooms.room(session_id)
@@ -497,9 +498,11 @@ async def _room_or_relay(
                 heartbeat=settings.heartbeat_seconds,
                 open_timeout=min(1.0, settings.lease_seconds),
                 language=language,
+                retry=retry,
             )
             if reached:
                 return _RELAYED
+            retry = True
             if time.monotonic() > deadline:
                 await websocket.accept()
                 await _close_socket(websocket, CLOSE_RESTARTING, RESTARTING, language)

@@ -71,6 +71,7 @@ class Klass:
     links: dict[str, str]
     waiting: asyncio.Queue[tuple[str, float]] = field(default_factory=asyncio.Queue)
     admitted_at: dict[str, float] = field(default_factory=dict)
+    staffed: asyncio.Event = field(default_factory=asyncio.Event)  # both staff are in the room
 
 
 async def setup(url: str, classes: int, public_url: str) -> list[Klass]:
@@ -157,6 +158,11 @@ async def open_socket(port: int, session_id: str, cookie: str) -> Socket:
     return Socket(ws)
 
 
+def _present(view: dict[str, Any]) -> set[str]:
+    """Who the staff view says is connected in the room."""
+    return {p["id"] for p in view.get("people", []) if p["status"] == "admitted" and p["connected"]}
+
+
 def _status(view: dict[str, Any]) -> str | None:
     me = view.get("me")
     return me["status"] if me else None
@@ -173,7 +179,11 @@ async def pupil(
 ) -> None:
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     began = time.perf_counter()
-    opened = await http.get(klass.links[pid])
+    try:
+        opened = await http.get(klass.links[pid])
+    except (httpx.ReadError, httpx.RemoteProtocolError):  # a kept-alive connection the server
+        opened = await http.get(klass.links[pid])  # closed as it was reused: tried again, as a
+        # browser does (the bench's pupils share connections to spare the clients' own CPU)
     cookie = opened.headers["set-cookie"].split(";", 1)[0]
     got_cookie = time.perf_counter()
     sock = await open_socket(port, klass.session_id, cookie)
@@ -199,6 +209,8 @@ async def teacher(
     sockets.extend(staff)
     for sock in staff:
         await sock.ws.send('{"type":"join"}')
+        await sock.until(lambda v: v.get("kind") == "staff" and v.get("you") in _present(v))
+    klass.staffed.set()
     lead = staff[0]
     for _ in range(PUPILS):
         pid, _ = await klass.waiting.get()
@@ -211,10 +223,10 @@ async def storm(port: int, classes: list[Klass], seconds: float) -> dict[str, An
     link_ms: list[float] = []
     admit_sent: dict[str, float] = {}
     teachers = [asyncio.create_task(teacher(port, k, admit_sent, sockets)) for k in classes]
-    await asyncio.sleep(1.0)  # staff in first: the two-adult rule must hold before admitting
-    # every pupil is another family's device: a connection of its own, never one kept alive from
-    # another pupil's (which also raced the server closing it idle: a ReadError now and then)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
+    # staff in first, every class's (the two-adult rule must hold before admitting), and their
+    # arrival is not timed: the pupils' storm starts once they are all in
+    await asyncio.gather(*(k.staffed.wait() for k in classes))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         t0 = time.perf_counter() + 0.5
         jobs = [(k, pid, t0 + random.uniform(0, seconds)) for k in classes for pid in k.links]

@@ -265,6 +265,25 @@ async def test_a_silent_connection_is_dropped_within_ten_seconds_and_the_room_to
     assert assistant.close_code == 4008
 
 
+# covers: C5, CLA-02
+async def test_a_server_that_stalls_for_a_while_drops_nobody_whose_answers_wait_for_it(
+    lesson: Lesson, server: LiveServer
+):
+    """Silence is counted in the room's heartbeats, not in seconds: a server busy for three
+    heartbeats (a garbage collection, a burst of work) first reads the answers that arrived
+    meanwhile, instead of taking the whole class for gone."""
+    teacher = await lesson.staff("teacher")
+    assistant = await lesson.staff("assistant", "Mr Lee")
+    pupil = await lesson.pupil("p1")
+    assert (await teacher.send("admit_all"))["type"] == "ok"
+    await asyncio.sleep(1.5)  # a heartbeat or two, answered
+    time.sleep(3.5)  # the server itself is stalled: it shares this loop
+    await asyncio.sleep(2.5)  # two more heartbeats, answered
+    for client in (teacher, assistant, pupil):
+        assert not client.closed.is_set(), (client.who, client.close_code)
+    assert (await teacher.send("chat_on"))["type"] == "ok"
+
+
 # covers: CLA-17, C5, C11
 async def test_after_a_server_restart_the_room_resumes_from_its_log(db_url: str, tmp_path: Path):
     clock = AdjustableClock(START - dt.timedelta(minutes=3))

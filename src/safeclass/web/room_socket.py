@@ -105,6 +105,7 @@ class Connection:
         default_factory=asyncio.Queue
     )
     last_heard: float = field(default_factory=time.monotonic)
+    silent_beats: int = 0  # the room's heartbeats since anything was heard from this page
     last_view: dict[str, Any] | None = None  # the last view sent, to skip unchanged ones
     last_media: dict[str, Any] | None = None
     has_chat: bool = False  # the chat so far has been sent; new messages come as events
@@ -180,12 +181,14 @@ class RoomAudience:
         every = self._heartbeat_every
         while self.connections:
             await asyncio.sleep(every)
-            now = time.monotonic()
             for conn in list(self.connections):
-                if now - conn.last_heard > 2 * every:
+                # counted in beats, not seconds: a server that stalled for a while (a busy
+                # moment) hears the answers waiting for it before it judges anyone silent
+                if conn.silent_beats >= 2:
                     log.info("heartbeat missed: dropping %s", conn.participant)
                     await self.close(conn, CLOSE_HEARTBEAT, "No heartbeat", flush=False)
                 else:
+                    conn.silent_beats += 1
                     conn.send(PING)
 
     def bound(self, state: RoomState, conn: Connection) -> bool:
@@ -551,6 +554,7 @@ async def _read(conn: Connection, room: LiveRoom, audience: RoomAudience) -> Non
         if conn.replaced:  # a newer page of the same person speaks for them now
             return
         conn.last_heard = time.monotonic()
+        conn.silent_beats = 0
         verdict = limit.take(conn.last_heard)
         if verdict is not Verdict.READ:
             mid = _cheap_id_of(text)

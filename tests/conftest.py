@@ -4,11 +4,28 @@ Every test module stays on one worker (its module-scoped fixtures, a cluster of 
 Janus, are made once), and the browser tier, when run with the others, is one group: its
 session fixtures start Janus and Chromium once, on one worker. (scripts/test runs the browser
 tier on its own after the others: beside them, on two cores, it is too slow to be fair.)
+
+The modules that send real audio and video through Janus in a network namespace and judge what
+arrives by the time it is decoded (a frame after a mute, after a screen share stops) are one
+group too, so they run one after another: each keeps a Janus and its aiortc clients busy on
+both cores, and two of them at once decoded frames late enough to count as after the fact.
 """
 
 from __future__ import annotations
 
 import pytest
+
+MEDIA_FLOW = frozenset(
+    f"tests/integration/{name}.py"
+    for name in (
+        "test_cluster_media_flow",
+        "test_cluster_media_kill9",
+        "test_janus_media",
+        "test_live_media",
+        "test_recording",
+        "test_screen_share_media",
+    )
+)
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
@@ -17,5 +34,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if item.get_closest_marker("xdist_group") is not None:
             continue
         path = item.nodeid.split("::", 1)[0]
-        group = "browser" if path.startswith("tests/e2e/") else path
+        if path.startswith("tests/e2e/"):
+            group = "browser"
+        elif path in MEDIA_FLOW:
+            group = "media_flow"
+        else:
+            group = path
         item.add_marker(pytest.mark.xdist_group(group))

@@ -9,6 +9,9 @@ The modules that send real audio and video through Janus in a network namespace 
 arrives by the time it is decoded (a frame after a mute, after a screen share stops) are one
 group too, so they run one after another: each keeps a Janus and its aiortc clients busy on
 both cores, and two of them at once decoded frames late enough to count as after the fact.
+They are marked `media_flow`, and scripts/test runs them on their own, after the rest of the
+integration tier and before the browser tier: beside the cluster tests' worker processes they
+were late in the same way.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             group = "browser"
         elif path in MEDIA_FLOW:
             group = "media_flow"
+            item.add_marker(pytest.mark.media_flow)
         else:
             group = path
         item.add_marker(pytest.mark.xdist_group(group))

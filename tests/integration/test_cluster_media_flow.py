@@ -10,29 +10,20 @@ the SFU.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.janus import needs_janus, run_scenario_in_namespace
+from tests.support.janus import needs_janus, run_pg_scenario_in_namespace
 
 pytestmark = pytest.mark.postgres
-SOCKETS = Path(os.environ.get("SAFECLASS_TEST_PG_SOCKETS", "/var/run/postgresql"))
 
 
 @pytest.fixture(scope="module")
 def scenario(pg_url_for_module: str) -> dict[str, Any]:
-    if not (SOCKETS / ".s.PGSQL.5432").exists():
-        pytest.skip(f"no PostgreSQL socket in {SOCKETS} (the namespace cannot reach TCP)")
-    name = pg_url_for_module.rpartition("/")[2]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(
-            "SAFECLASS_SCENARIO_DATABASE_URL",
-            f"postgresql+asyncpg://postgres@/{name}?host={SOCKETS}",
-        )
-        return run_scenario_in_namespace("tests.support.takeover_media_scenario", timeout=240)
+    return run_pg_scenario_in_namespace(
+        "tests.support.takeover_media_scenario", pg_url_for_module, timeout=240
+    )
 
 
 @needs_janus

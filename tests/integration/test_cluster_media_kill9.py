@@ -12,35 +12,26 @@ process is killed with SIGKILL: no chance to let go of anything.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.cluster import HAPROXY
-from tests.support.janus import needs_janus, run_scenario_in_namespace
+from tests.support.janus import needs_janus, run_pg_scenario_in_namespace
 from tests.support.live_media_scenario import ASSISTANT
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(HAPROXY is None, reason="needs Debian's haproxy (scripts/install --dev)"),
 ]
-SOCKETS = Path(os.environ.get("SAFECLASS_TEST_PG_SOCKETS", "/var/run/postgresql"))
 BACK_WITHIN_S = 3.0  # the goal for a failover
 
 
 @pytest.fixture(scope="module")
 def scenario(pg_url_for_module: str) -> dict[str, Any]:
-    if not (SOCKETS / ".s.PGSQL.5432").exists():
-        pytest.skip(f"no PostgreSQL socket in {SOCKETS} (the namespace cannot reach TCP)")
-    name = pg_url_for_module.rpartition("/")[2]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(
-            "SAFECLASS_SCENARIO_DATABASE_URL",
-            f"postgresql+asyncpg://postgres@/{name}?host={SOCKETS}",
-        )
-        return run_scenario_in_namespace("tests.support.kill9_media_scenario", timeout=180)
+    return run_pg_scenario_in_namespace(
+        "tests.support.kill9_media_scenario", pg_url_for_module, timeout=180
+    )
 
 
 @needs_janus

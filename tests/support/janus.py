@@ -138,6 +138,24 @@ def run_scenario_in_namespace(module: str, timeout: float) -> dict[str, Any]:
     return results
 
 
+PG_SOCKETS = Path(os.environ.get("SAFECLASS_TEST_PG_SOCKETS", "/var/run/postgresql"))
+
+
+def run_pg_scenario_in_namespace(module: str, pg_url: str, timeout: float) -> dict[str, Any]:
+    """`run_scenario_in_namespace` for a scenario on the PostgreSQL database `pg_url`, reached
+    through its Unix socket (a socket file is not in the network namespace; TCP is): the
+    scenario reads its URL from SAFECLASS_SCENARIO_DATABASE_URL. Skips without the socket."""
+    if not (PG_SOCKETS / ".s.PGSQL.5432").exists():
+        pytest.skip(f"no PostgreSQL socket in {PG_SOCKETS} (the namespace cannot reach TCP)")
+    name = pg_url.rpartition("/")[2]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(
+            "SAFECLASS_SCENARIO_DATABASE_URL",
+            f"postgresql+asyncpg://postgres@/{name}?host={PG_SOCKETS}",
+        )
+        return run_scenario_in_namespace(module, timeout)
+
+
 def run_browser_scenario_in_namespace(module: str, screens: Path, timeout: float) -> dict[str, Any]:
     """`run_scenario_in_namespace` for a scenario that drives Debian's Chromium: skips when
     Chromium or Janus is missing; the scenario's screenshots go to SAFECLASS_E2E_SCREENS or, when

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import resource
 import statistics
@@ -103,8 +102,6 @@ def main() -> None:
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",") if x]
     _open_files(4 * max(levels) + 1024)
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
     results = [level(n, args.rate, args.postgres) for n in levels]
     meeting = [
         r

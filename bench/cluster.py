@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import statistics
 import sys
@@ -163,8 +162,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--ceiling-levels", default="5120", help="sockets; '' skips")
     args = parser.parse_args()
-    gc.freeze()
-    gc.set_threshold(20_000, 50, 100)
     ceiling._open_files(20_000)
     single = asyncio.run(one_process(args.classes, args.seconds))
     print(f"one process: {single}", flush=True)

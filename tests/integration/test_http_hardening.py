@@ -8,6 +8,7 @@ has the security headers, and Strict-Transport-Security once the public URL is h
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from safeclass.app.clock import AdjustableClock
+from safeclass.observability import CollectorPauses
 from safeclass.settings import Settings
 from tests.integration.live import LiveServer
 from tests.support.rooms import START
@@ -83,6 +85,32 @@ async def test_metrics_answer_only_the_bearer_of_the_metrics_token(server: LiveS
         right = await http.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
         assert right.status_code == 200
         assert "safeclass_" in right.text
+
+
+def _pauses(metrics: str) -> dict[str, float]:
+    """How many collector pauses /metrics counts, by generation."""
+    found = re.findall(r'safeclass_gc_pause_seconds_count\{generation="(\d)"\} (\S+)', metrics)
+    return {generation: float(count) for generation, count in found}
+
+
+async def test_metrics_count_the_collectors_pauses_while_the_server_runs(
+    db_url: str, tmp_path: Path
+):
+    """While Python's collector runs nothing else does, so its pauses are a busy server's worst
+    latencies: an operator sees each one in /metrics, and a stopped server stops counting."""
+    live = await running(db_url, tmp_path, metrics_token=TOKEN)
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        async with httpx.AsyncClient(base_url=live.url, headers=bearer) as http:
+            before = _pauses((await http.get("/metrics")).text)
+            assert set(before) == {"0", "1", "2"}
+            gc.collect()
+            gc.collect()
+            after = _pauses((await http.get("/metrics")).text)
+    finally:
+        await live.stop()
+    assert after["2"] >= before["2"] + 2
+    assert not [c for c in gc.callbacks if isinstance(c, CollectorPauses)]
 
 
 # covers: C21

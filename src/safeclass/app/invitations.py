@@ -38,7 +38,7 @@ from safeclass.app.scheduling import when_text
 from safeclass.app.school_records import SchoolRecord, StoredSession
 from safeclass.app.tokens import hash_token, new_token
 from safeclass.app.transactions import Transactions
-from safeclass.core import ExpectedPupil, RoomState
+from safeclass.core import ExpectedPupil, consent_allows
 from safeclass.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,22 @@ class InvitationRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkFacts:
+    """What opening a link needs, read at once: the link, its school's name, its session and
+    the policy that governs it, and the pupil as the session expects them (None once they are
+    no longer on it). A family's tap on a link is the busiest page of a school's morning."""
+
+    link: InvitationRecord
+    school_name: str
+    title: str
+    starts_at: dt.datetime
+    minutes: int
+    status: str  # the session's: scheduled, live, ended, cancelled
+    policy: Policy
+    pupil: ExpectedPupil | None
+
+
+@dataclass(frozen=True, slots=True)
 class EarlierReport:
     """A report a family made before through a link, as much as the next one is checked by."""
 
@@ -160,10 +176,9 @@ class InvitationRecords(Transactions, Protocol):
     ) -> InvitationRecord | None:
         """A pupil's link to one of the school's sessions, if they were ever sent one."""
 
-    async def link_by_token(
-        self, conn: AsyncConnection, token_hash: str
-    ) -> InvitationRecord | None:
-        """The link whose token has this hash, if any."""
+    async def link_facts(self, conn: AsyncConnection, token_hash: str) -> LinkFacts | None:
+        """The link whose token has this hash with all that opening it needs, in one read;
+        None if no link has it."""
 
     async def revoke_link(self, conn: AsyncConnection, link_id: str, now: dt.datetime) -> None:
         """The link stops working from `now`."""
@@ -177,13 +192,11 @@ class InvitationRecords(Transactions, Protocol):
         """Hold the link until the transaction ends: one opening or report of a link at a time
         (SQLite's writers are serial already)."""
 
-    async def pass_held(
-        self, conn: AsyncConnection, link_id: str, pass_hash: str, now: dt.datetime
-    ) -> bool:
-        """Whether the pass whose token has this hash is a live pass of this link."""
-
-    async def live_passes(self, conn: AsyncConnection, link_id: str) -> int:
-        """How many passes of the link are not revoked."""
+    async def passes_of(
+        self, conn: AsyncConnection, link_id: str, pass_hash: str | None, now: dt.datetime
+    ) -> tuple[int, bool]:
+        """How many passes of the link are not revoked, and whether the pass whose token has
+        `pass_hash` is one of them and not expired."""
 
     async def add_pass(
         self, conn: AsyncConnection, link: InvitationRecord, pass_hash: str, now: dt.datetime
@@ -234,7 +247,7 @@ def link_expiry(starts_at: dt.datetime, minutes: int, policy: Policy) -> dt.date
 
 def takes_part(stored: StoredSession, pupil: ExpectedPupil) -> bool:
     """The room's own consent rule (C17), so a link and the room never disagree."""
-    return RoomState(plan=stored.plan, policy=stored.policy).consent_allows(pupil)
+    return consent_allows(stored.policy, pupil)
 
 
 # -- sending -----------------------------------------------------------------------------------
@@ -467,39 +480,35 @@ async def check_link(
     if not token or len(token) > MAX_TOKEN_CHARS:
         return OpenedLink(LinkState.UNKNOWN), None
     async with links.connect() as conn:
-        inv = await links.link_by_token(conn, hash_token(token))
-        if inv is None:
-            return OpenedLink(LinkState.UNKNOWN), None
-        school_name = (await links.school(conn, inv.school_id)).name
-    stored = await links.load_session(inv.session_id, inv.school_id)
-    plan = stored.plan
-    pupil = plan.expected.get(inv.pupil_id)
+        facts = await links.link_facts(conn, hash_token(token))
+    if facts is None:
+        return OpenedLink(LinkState.UNKNOWN), None
+    inv, pupil, policy = facts.link, facts.pupil, facts.policy
+    ends_at = facts.starts_at + dt.timedelta(minutes=facts.minutes)
     found = OpenedLink(
         LinkState.OPEN,
-        session_id=plan.session_id,
+        session_id=inv.session_id,
         pupil_id=inv.pupil_id,
         school_id=inv.school_id,
-        school_name=school_name,
-        title=plan.title,
-        when=when_text(stored.policy, plan.starts_at, plan.minutes),
-        starts_at=plan.starts_at,
-        ends_at=plan.starts_at + dt.timedelta(minutes=plan.minutes),
-        timezone=stored.policy.school.timezone,
+        school_name=facts.school_name,
+        title=facts.title,
+        when=when_text(policy, facts.starts_at, facts.minutes),
+        starts_at=facts.starts_at,
+        ends_at=ends_at,
+        timezone=policy.school.timezone,
         shown_name=pupil.shown_name if pupil else "",
     )
-    if stored.status == "cancelled":
+    if facts.status == "cancelled":
         state = LinkState.CANCELLED
-    elif stored.status == "ended" or now >= session_end(
-        plan.starts_at, plan.minutes, stored.policy
-    ):
+    elif facts.status == "ended" or now >= session_end(facts.starts_at, facts.minutes, policy):
         state = LinkState.ENDED
     elif inv.revoked_at is not None or pupil is None:
         state = LinkState.WITHDRAWN
     elif now >= inv.expires_at:
         state = LinkState.EXPIRED
-    elif not takes_part(stored, pupil):
+    elif not consent_allows(policy, pupil):
         state = LinkState.NOT_TAKING_PART
-    elif now < plan.starts_at - OPENS_BEFORE:
+    elif now < facts.starts_at - OPENS_BEFORE:
         state = LinkState.TOO_EARLY
     else:
         state = LinkState.OPEN
@@ -526,13 +535,13 @@ async def open_link(
         # One opening of a link at a time, so that twenty devices opening it at once cannot
         # all slip under the cap.
         await links.lock_link(conn, inv.id)
-        if (
-            held_pass
-            and len(held_pass) <= MAX_TOKEN_CHARS
-            and await links.pass_held(conn, inv.id, hash_token(held_pass), now)
-        ):
+        held_hash = (
+            hash_token(held_pass) if held_pass and len(held_pass) <= MAX_TOKEN_CHARS else None
+        )
+        live, held = await links.passes_of(conn, inv.id, held_hash, now)
+        if held and held_pass:
             return replace(found, pass_token=held_pass, pass_expires_at=inv.expires_at)
-        if await links.live_passes(conn, inv.id) >= MAX_PASSES_PER_LINK:
+        if live >= MAX_PASSES_PER_LINK:
             return replace(found, state=LinkState.FULL)
         pass_token = new_token()
         await links.add_pass(conn, inv, hash_token(pass_token), now)

@@ -16,6 +16,7 @@ from safeclass.core.state import (
     RoomState,
     SessionKind,
     SessionPlan,
+    consent_allows,
     new_room,
 )
 from safeclass.core.timers import next_deadline
@@ -38,6 +39,7 @@ __all__ = [
     "Step",
     "apply",
     "apply_all",
+    "consent_allows",
     "decide",
     "decide_and_apply",
     "new_room",

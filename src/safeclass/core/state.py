@@ -160,11 +160,17 @@ class RoomState:
         return self.policy.min_staff_for(self.is_one_to_one)
 
     def consent_allows(self, pupil: ExpectedPupil) -> bool:
-        if pupil.consent is Consent.REFUSED:
-            return False
-        if self.policy.consent.basis is ConsentBasis.EXPLICIT:
-            return pupil.consent is Consent.GIVEN
-        return True
+        return consent_allows(self.policy, pupil)
+
+
+def consent_allows(policy: Policy, pupil: ExpectedPupil) -> bool:
+    """Whether the pupil's consent lets them take part under this policy (C17): the room's
+    rule, which a family's link and a session's page ask as well, so none of them disagree."""
+    if pupil.consent is Consent.REFUSED:
+        return False
+    if policy.consent.basis is ConsentBasis.EXPLICIT:
+        return pupil.consent is Consent.GIVEN
+    return True
 
 
 def new_room(plan: SessionPlan, policy: Policy) -> RoomState:

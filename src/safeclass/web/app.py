@@ -16,9 +16,12 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from safeclass import __version__, bootstrap
 from safeclass.app.clock import Clock
+from safeclass.observability import CollectorPauses
 from safeclass.settings import Settings
 from safeclass.web import (
     api_docs,
@@ -45,6 +48,33 @@ from safeclass.web.deps import check_routes
 from safeclass.web.security_headers import SecurityHeaders
 
 
+class SafeclassApp(FastAPI):
+    """FastAPI, with one shortcut: a room's socket goes straight to its route.
+
+    A socket lives as long as its page is in the room, and every layer an ASGI request passes
+    through (the middleware, the routers) stays suspended beneath it all that time: two dozen
+    coroutines and their closures for each socket, which the collector went through again and
+    again with thousands open (bench/ceiling.py: about 180 objects a socket, a third of them
+    these). None of those layers does anything for a socket on a plain `WebSocketRoute`: the
+    security headers are for HTTP answers, and the route handles its own exceptions. So the
+    routes in `direct_sockets` are served from here, and are still in `routes`, each with its
+    row in route_access (`deps.check_routes`).
+    """
+
+    direct_sockets: tuple[WebSocketRoute, ...] = ()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            for route in self.direct_sockets:
+                match, child = route.matches(scope)
+                if match is Match.FULL:
+                    scope["app"] = self
+                    scope.update(child)
+                    await route.handle(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -59,12 +89,15 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         # and collect young objects less often, so a storm of joins is not paused by the GC.
         gc.freeze()
         gc.set_threshold(20_000, 50, 100)
+        pauses = CollectorPauses(services.metrics)
+        pauses.start()
         try:
             yield
         finally:
+            pauses.stop()
             await bootstrap.close(services)
 
-    app = FastAPI(
+    app = SafeclassApp(
         title="safeclass",
         version=__version__,
         description="A live classroom whose safeguarding protocol the server enforces.",
@@ -95,6 +128,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(subject_access_page.router)
     app.include_router(oversight_page.router)
     app.add_exception_handler(StarletteHTTPException, _refusal)
+    app.direct_sockets = (room_socket.ROUTE,)
     check_routes(app)
     return app
 

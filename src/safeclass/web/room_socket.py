@@ -36,6 +36,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
+from starlette.routing import WebSocketRoute
 
 from safeclass.app import staff_roles
 from safeclass.app.attempt_limits import TooManyAttemptsError
@@ -357,8 +358,13 @@ class Audiences:
 # -- the endpoint ----------------------------------------------------------------------------
 
 
-@router.websocket("/ws/sessions/{session_id}")
-async def room_socket(websocket: WebSocket, session_id: str) -> None:
+async def room_socket(websocket: WebSocket) -> None:
+    """A page's socket to its room, for as long as the page is in it.
+
+    A plain Starlette route (`ROUTE`), which the app serves without its middleware and
+    routers: see `web.app.SafeclassApp`.
+    """
+    session_id: str = websocket.path_params["session_id"]
     services = websocket.app.state.services
     settings = services.settings
     origin = websocket.headers.get("origin")
@@ -828,3 +834,7 @@ def _encode(message: dict[str, Any]) -> str:
     """A message as the JSON text sent. Every view goes to every page in the room after every
     change, so this is the server's busiest line: orjson takes a tenth of json.dumps's time."""
     return orjson.dumps(message, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+ROUTE = WebSocketRoute("/ws/sessions/{session_id}", room_socket)
+router.routes.append(ROUTE)  # served straight from the app (web/app.py SafeclassApp)

@@ -13,24 +13,87 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from safeclass.adapters.store.db import OnEngine
-from safeclass.adapters.store.sessions import load_session
+from safeclass.adapters.store.sessions import load_session, parsed_policy
 from safeclass.adapters.store.tables import (
+    ConsentRecord,
     Guardian,
     Invitation,
     Notification,
     ParentReport,
+    PolicyVersion,
     Pupil,
     PupilPass,
     School,
+    Session,
+    SessionPupil,
     SessionStaff,
     Staff,
 )
-from safeclass.app.invitations import EarlierReport, InvitationRecord, ReportReason
+from safeclass.app.invitations import EarlierReport, InvitationRecord, LinkFacts, ReportReason
 from safeclass.app.school_records import SchoolRecord, StoredSession
+from safeclass.core import Consent, ExpectedPupil
+
+# Opening a family's link is the busiest request of a school's morning: its statements are built
+# once here, not for every tap (building one is most of what SQLAlchemy spends on it).
+_LINK_FACTS = (
+    select(
+        Invitation.id,
+        Invitation.school_id,
+        Invitation.session_id,
+        Invitation.pupil_id,
+        Invitation.expires_at,
+        Invitation.sent_at,
+        Invitation.revoked_at,
+        School.name.label("school_name"),
+        Session.title,
+        Session.starts_at,
+        Session.minutes,
+        Session.status,
+        PolicyVersion.toml,
+        PolicyVersion.version,
+        SessionPupil.shown_name,
+        Pupil.forename,
+        Pupil.surname,
+        ConsentRecord.basis,
+    )
+    .join(School, School.id == Invitation.school_id)
+    .join(
+        Session,
+        and_(Session.id == Invitation.session_id, Session.school_id == Invitation.school_id),
+    )
+    .join(PolicyVersion, PolicyVersion.id == Session.policy_version_id)
+    .outerjoin(
+        SessionPupil,
+        and_(
+            SessionPupil.session_id == Invitation.session_id,
+            SessionPupil.pupil_id == Invitation.pupil_id,
+        ),
+    )
+    .outerjoin(Pupil, Pupil.id == SessionPupil.pupil_id)
+    .outerjoin(ConsentRecord, ConsentRecord.pupil_id == Pupil.id)
+    .where(Invitation.token_hash == bindparam("token_hash"))
+)
+_LOCK_LINK = select(Invitation.id).where(Invitation.id == bindparam("link_id")).with_for_update()
+_PASSES_OF = select(
+    func.count(),
+    func.max(
+        case(
+            (
+                and_(
+                    PupilPass.token_hash == bindparam("pass_hash"),
+                    PupilPass.expires_at > bindparam("now"),
+                ),
+                1,
+            ),
+            else_=0,
+        )
+    ),
+).where(PupilPass.invitation_id == bindparam("link_id"), PupilPass.revoked_at.is_(None))
+_ADD_PASS = insert(PupilPass)
 
 
 class StoreInvitations(OnEngine):
@@ -126,13 +189,24 @@ class StoreInvitations(OnEngine):
         ).first()
         return link_record(row) if row is not None else None
 
-    async def link_by_token(
-        self, conn: AsyncConnection, token_hash: str
-    ) -> InvitationRecord | None:
-        row = (
-            await conn.execute(select(Invitation).where(Invitation.token_hash == token_hash))
-        ).first()
-        return link_record(row) if row is not None else None
+    async def link_facts(self, conn: AsyncConnection, token_hash: str) -> LinkFacts | None:
+        row = (await conn.execute(_LINK_FACTS, {"token_hash": token_hash})).first()
+        if row is None:
+            return None
+        pupil = None
+        if row.forename is not None:
+            consent = Consent(row.basis or Consent.IMPLIED)
+            pupil = ExpectedPupil(row.pupil_id, row.forename, row.surname, row.shown_name, consent)
+        return LinkFacts(
+            link=link_record(row),
+            school_name=row.school_name,
+            title=row.title,
+            starts_at=row.starts_at,
+            minutes=row.minutes,
+            status=row.status,
+            policy=parsed_policy(row.toml, row.version),
+            pupil=pupil,
+        )
 
     async def revoke_link(self, conn: AsyncConnection, link_id: str, now: dt.datetime) -> None:
         await conn.execute(
@@ -145,43 +219,32 @@ class StoreInvitations(OnEngine):
         return await revoke_passes(conn, PupilPass.invitation_id.in_(link_ids), now)
 
     async def lock_link(self, conn: AsyncConnection, link_id: str) -> None:
-        await conn.execute(select(Invitation.id).where(Invitation.id == link_id).with_for_update())
+        await conn.execute(_LOCK_LINK, {"link_id": link_id})
 
-    async def pass_held(
-        self, conn: AsyncConnection, link_id: str, pass_hash: str, now: dt.datetime
-    ) -> bool:
-        held = await conn.execute(
-            select(PupilPass.id).where(
-                PupilPass.token_hash == pass_hash,
-                PupilPass.invitation_id == link_id,
-                PupilPass.revoked_at.is_(None),
-                PupilPass.expires_at > now,
-            )
+    async def passes_of(
+        self, conn: AsyncConnection, link_id: str, pass_hash: str | None, now: dt.datetime
+    ) -> tuple[int, bool]:
+        found = await conn.execute(
+            _PASSES_OF, {"link_id": link_id, "pass_hash": pass_hash or "", "now": now}
         )
-        return held.first() is not None
-
-    async def live_passes(self, conn: AsyncConnection, link_id: str) -> int:
-        live = await conn.execute(
-            select(func.count()).where(
-                PupilPass.invitation_id == link_id, PupilPass.revoked_at.is_(None)
-            )
-        )
-        return int(live.scalar_one())
+        live, held = found.one()
+        return int(live), bool(held)
 
     async def add_pass(
         self, conn: AsyncConnection, link: InvitationRecord, pass_hash: str, now: dt.datetime
     ) -> None:
         await conn.execute(
-            insert(PupilPass).values(
-                id=str(uuid.uuid4()),
-                token_hash=pass_hash,
-                invitation_id=link.id,
-                session_id=link.session_id,
-                pupil_id=link.pupil_id,
-                school_id=link.school_id,
-                created_at=now,
-                expires_at=link.expires_at,
-            )
+            _ADD_PASS,
+            {
+                "id": str(uuid.uuid4()),
+                "token_hash": pass_hash,
+                "invitation_id": link.id,
+                "session_id": link.session_id,
+                "pupil_id": link.pupil_id,
+                "school_id": link.school_id,
+                "created_at": now,
+                "expires_at": link.expires_at,
+            },
         )
 
     async def reports_of(

@@ -28,11 +28,17 @@ from safeclass.app.school_records import SessionNotFoundError, StoredSession
 from safeclass.core.state import Consent, ExpectedPupil, SessionKind, SessionPlan
 from safeclass.policy import Policy, loads
 
-__all__ = ["SessionNotFoundError", "StoredSession", "create_session", "load_session"]
+__all__ = [
+    "SessionNotFoundError",
+    "StoredSession",
+    "create_session",
+    "load_session",
+    "parsed_policy",
+]
 
 
 @functools.lru_cache(maxsize=128)
-def _policy(toml: str, version: int) -> Policy:
+def parsed_policy(toml: str, version: int) -> Policy:
     """A stored policy version, parsed once (versions never change once written)."""
     return loads(toml, source=f"policy v{version}")
 
@@ -142,7 +148,7 @@ async def load_session(
     )
     return StoredSession(
         plan=plan,
-        policy=_policy(row.toml, row.version),
+        policy=parsed_policy(row.toml, row.version),
         school_id=row.school_id,
         policy_version=row.version,
         status=row.status,

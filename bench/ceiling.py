@@ -63,8 +63,10 @@ def level(sockets: int, rate: float, postgres: bool) -> dict[str, Any]:
             before = memory_mb(server.pid)[0]
             for phase in PHASES.values():
                 phase.clear()
+            paused_before = asyncio.run(server.collector_pauses())
             result = asyncio.run(storm(port, made, seconds))
             peak = server.peak_mb()
+            paused = asyncio.run(server.collector_pauses())
         finally:
             server.stop()
             if drop is not None:
@@ -83,6 +85,8 @@ def level(sockets: int, rate: float, postgres: bool) -> dict[str, Any]:
         "server_rss_before_mb": round(before, 1),
         "server_peak_mb": round(peak, 1),
         "memory_per_socket_kb": round((peak - before) * 1024 / max(1, held), 1),
+        # the server's collector over the storm (its /metrics): nothing else runs in a pause
+        **{f"server_{key}": round(paused[key] - paused_before[key], 1) for key in paused},
     }
     print(
         f"{held} sockets ({classes} classes over {seconds:.0f} s): "

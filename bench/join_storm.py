@@ -280,9 +280,11 @@ def main() -> None:
         try:
             asyncio.run(server.ready())
             cpu_before = server.cpu_seconds()
+            paused_before = asyncio.run(server.collector_pauses())
             result = asyncio.run(storm(port, classes, args.seconds))
             cpu = server.cpu_seconds() - cpu_before
             peak = server.peak_mb()
+            paused = asyncio.run(server.collector_pauses())
         finally:
             server.stop()
     link, admit = result["link_ms"], result["admit_ms"]
@@ -309,6 +311,7 @@ def main() -> None:
                 "server_cpu_s": round(cpu, 1),
                 "server_cpu_percent": round(100 * cpu / result["elapsed_s"], 1),
                 "server_peak_mb": round(peak, 1),
+                **{f"server_{k}": round(paused[k] - paused_before[k], 1) for k in paused},
             }
         )
     )

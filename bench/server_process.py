@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+METRICS_TOKEN = "bench-" + "m" * 40  # the server's /metrics answers this bearer
 
 
 def cpu_seconds(pid: int | str = "self") -> float:
@@ -73,7 +74,12 @@ class ServerProcess:
             argv.append("--media" if media else "--no-media")
         self.proc = subprocess.Popen(
             argv,
-            env={**os.environ, "SAFECLASS_DATABASE_URL": database_url, **(env or {})},
+            env={
+                **os.environ,
+                "SAFECLASS_DATABASE_URL": database_url,
+                "SAFECLASS_METRICS_TOKEN": METRICS_TOKEN,
+                **(env or {}),
+            },
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -110,6 +116,34 @@ class ServerProcess:
                         return
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"safeclass serve did not start in {timeout} s:\n{self.tail()}")
+
+    async def collector_pauses(self) -> dict[str, float]:
+        """The server's collector pauses so far, from its /metrics (all generations): how many,
+        their total, and how many were over 50, 100 and 250 ms."""
+        async with httpx.AsyncClient() as client:
+            reply = await client.get(
+                f"http://127.0.0.1:{self.port}/metrics",
+                headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+            )
+        reply.raise_for_status()
+        name = "safeclass_gc_pause_seconds"
+        total = {"count": 0.0, "sum_s": 0.0, "0.05": 0.0, "0.1": 0.0, "0.25": 0.0}
+        for line in reply.text.splitlines():
+            if line.startswith(f"{name}_count"):
+                total["count"] += float(line.rsplit(" ", 1)[1])
+            elif line.startswith(f"{name}_sum"):
+                total["sum_s"] += float(line.rsplit(" ", 1)[1])
+            elif line.startswith(f"{name}_bucket"):
+                bound = line.split('le="', 1)[1].split('"', 1)[0]
+                if bound in total:
+                    total[bound] += float(line.rsplit(" ", 1)[1])
+        return {
+            "gc_pause_count": total["count"],
+            "gc_pause_total_ms": total["sum_s"] * 1000,
+            "gc_pauses_over_50ms_count": total["count"] - total["0.05"],
+            "gc_pauses_over_100ms_count": total["count"] - total["0.1"],
+            "gc_pauses_over_250ms_count": total["count"] - total["0.25"],
+        }
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGINT (the server closes its rooms and stops its Janus), then SIGKILL."""

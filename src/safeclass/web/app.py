@@ -85,10 +85,14 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         # socket).
         app.state.login_limiter = services.login_limits
         app.state.lookup_limiter = services.lookup_limits
-        # What exists at start lives as long as the server: keep it out of every collection,
-        # and collect young objects less often, so a storm of joins is not paused by the GC.
+        # What exists at start lives as long as the server: keep it out of every collection.
+        # While pupils join, nearly everything new survives (a socket keeps about 140 objects):
+        # collect the young every 5,000 (a pause of 20-50 ms at 5,000 sockets), and the middle
+        # generation every 10th time, while it is still small (50-110 ms). With it every 50th
+        # (20,000 / 50, before), it grew to half a million objects and paused the server for
+        # 400 ms in every join storm (bench/ceiling.py, safeclass_gc_pause_seconds).
         gc.freeze()
-        gc.set_threshold(20_000, 50, 100)
+        gc.set_threshold(5_000, 10, 100)
         pauses = CollectorPauses(services.metrics)
         pauses.start()
         try:

@@ -122,6 +122,9 @@ class ComingBack:
                 for reply in self._replies.values():
                     if not reply.done():
                         reply.set_exception(ConnectionError("closed before its reply"))
+                        # whoever still awaits it gets the error; one whose wait was cancelled
+                        # with the join (above) has gone, and asyncio must not report it unread
+                        reply.exception()
                 self._replies.clear()
             code = self._ws.close_code
             self.closes.append((time.monotonic(), code))

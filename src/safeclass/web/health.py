@@ -1,6 +1,7 @@
 """`/healthz` for load balancers and `/metrics` for Prometheus.
 
-`/metrics` says how many rooms, sockets, holds and refusals there are, which is nobody else's
+`/metrics` says how many rooms, sockets, holds and refusals there are, and how long the
+collector paused the server (`observability.CollectorPauses`), which is nobody else's
 business: it answers only a request with `Authorization: Bearer <SAFECLASS_METRICS_TOKEN>`
 (401 otherwise), and is off (404) while no token is set.
 

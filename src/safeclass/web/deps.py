@@ -216,4 +216,7 @@ def check_routes(app: FastAPI) -> None:
     missing = set(route_access.BY_ROUTE) - {(r.method, r.path) for r in rules.values()}
     if missing:
         raise RuntimeError(f"route_access has rows for routes that do not exist: {sorted(missing)}")
+    for direct in getattr(app, "direct_sockets", ()):  # web/app.py SafeclassApp
+        if (direct.endpoint, "WEBSOCKET") not in rules:
+            raise RuntimeError(f"{direct.path}: served directly, but not one of the app's routes")
     setattr(app.state, _RULES_KEY, rules)

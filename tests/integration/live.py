@@ -75,6 +75,11 @@ class LiveServer:
             log_level="warning",
             lifespan="on",
             ws_max_size=protocol.MAX_FRAME_BYTES,
+            # A test's client may sit idle longer than uvicorn's 5 s while the test sets up its
+            # next step; a request sent on a kept-alive connection just as the server closes it
+            # is lost (httpx.ReadError: seen in the authorisation matrix under CI's load).
+            # Browsers send such a request again; a test's client does not, so keep it open.
+            timeout_keep_alive=120,
         )
         self.server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None

@@ -94,7 +94,11 @@ class ComingBack:
         mid = f"{self.who}-{self._counter}"
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._replies[mid] = reply
-        await self._ws.send(json.dumps({"type": kind, "id": mid, **fields}))
+        try:
+            await self._ws.send(json.dumps({"type": kind, "id": mid, **fields}))
+        except websockets.ConnectionClosed as gone:  # it dropped as this was sent (a kill -9):
+            self._replies.pop(mid, None)  # the same as dropping before the reply came
+            raise ConnectionError("closed before it was sent") from gone
         return await asyncio.wait_for(reply, timeout)
 
     async def _run(self) -> None:

@@ -254,6 +254,52 @@ async def test_a_concern_is_only_added_to_and_a_change_behind_the_servers_back_i
 
 
 # covers: C16
+async def test_the_newest_entries_of_a_concern_deleted_alone_are_found(server: LiveServer):
+    """The chain shows an entry deleted from the middle; the concern's sealed head shows the
+    newest ones deleted, which leave the chain whole up to there, and a head put back by hand."""
+    services, key = server.services, server.services.concern_key
+    school, _, dsl_cookie = await with_dsl(server)
+    session_id = await schedule(server, school)
+    concern_id = concern_id_of(
+        await raise_on_the_page(
+            server, school.teacher_cookie, session_id, [school.pupils["Amelia"]]
+        )
+    )
+    async with staff_http(server, dsl_cookie) as http:
+        for text in ("Rang mum at 15:10", "She said it again"):
+            added = await http.post(
+                f"/staff/concerns/{concern_id}/entries", data={"kind": "addition", "text": text}
+            )
+            assert added.status_code == 303
+    assert await concerns.verify(services.concerns, key, concern_id) == []
+    engine = services.engine
+    async with engine.begin() as conn:
+        await conn.execute(
+            ConcernEntry.__table__.delete().where(
+                ConcernEntry.concern_id == concern_id, ConcernEntry.seq == 3
+            )
+        )
+    assert await concerns.verify(services.concerns, key, concern_id) == [
+        "the entries after entry 2 are missing"
+    ]
+    # the head moved back to match, by someone without the key
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Concern).where(Concern.id == concern_id).values(head_seq=2, head_seal="f" * 64)
+        )
+    assert await concerns.verify(services.concerns, key, concern_id) == [
+        "the record's seal does not match its last entry"
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(Concern).where(Concern.id == concern_id).values(head_seq=None, head_seal=None)
+        )
+    assert await concerns.verify(services.concerns, key, concern_id) == [
+        "the record's seal is missing"
+    ]
+
+
+# covers: C16
 async def test_a_backdated_concern_sits_where_it_happened_in_the_pupils_chronology(
     server: LiveServer,
 ):

@@ -12,6 +12,8 @@ Each entry is chained to the one before by an HMAC under the server's concern ke
 the server secret, like the event log's), and entry 1's hash covers the concern's own fields, so
 `verify` finds an account, a category, a time or an entry that was changed, deleted or moved,
 even by someone who can write the database; the export carries the last hash, which proves it.
+The concern's row keeps its last entry's seq sealed with that entry's hash (`head_seal`), so
+the newest entries deleted (and the chain still whole up to there) are found too.
 
 Raised in the room, the record is written in the same transaction as the event
 (`RoomConcern`, run inside the log's append by `alerts.OutboxWrite`), so a concern in the log
@@ -124,6 +126,12 @@ def entry_hash(key: bytes, prev: str, concern_id: str, entry: EntryFields, recor
     return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
 
 
+def head_seal(key: bytes, concern_id: str, seq: int, last_hash: str) -> str:
+    """The seal of a concern's head: which entry is its last, and that entry's hash."""
+    material = "\n".join(("head", concern_id, str(seq), last_hash))
+    return hmac.new(key, material.encode(), hashlib.sha256).hexdigest()
+
+
 # -- what is read --------------------------------------------------------------------------------
 
 
@@ -200,6 +208,8 @@ class StoredConcern:
     keep_until: dt.date | None
     session_title: str | None = None
     staff_name: str | None = None
+    head_seq: int | None = None  # the last entry, as sealed (`head_seal`)
+    head_seal: str | None = None
 
 
 class ConcernRows(Transactions, Protocol):
@@ -262,6 +272,9 @@ class ConcernRows(Transactions, Protocol):
         self, conn: AsyncConnection, concern_id: str, entry: NewEntry, prev_hash: str, digest: str
     ) -> None:
         """Write one entry of a concern, chained to `prev_hash`."""
+
+    async def seal_head(self, conn: AsyncConnection, concern_id: str, seq: int, seal: str) -> None:
+        """Keep the concern's last entry's seq and its seal on the concern's row."""
 
     async def hold(self, conn: AsyncConnection, school_id: str, concern_id: str) -> bool:
         """Whether the concern is the school's; if so, no other writer adds to it until the
@@ -540,6 +553,7 @@ async def _chain_entry(
     """Write `entry` of a concern, chained to the hash `prev` of the one before it."""
     digest = entry_hash(key, prev, concern_id, entry, record)
     await rows.add_entry(conn, concern_id, entry, prev, digest)
+    await rows.seal_head(conn, concern_id, entry.seq, head_seal(key, concern_id, entry.seq, digest))
 
 
 @dataclass(frozen=True, slots=True)
@@ -793,6 +807,15 @@ async def verify(rows: ConcernRows, key: bytes, concern_id: str) -> list[str]:
         prev = e.hash
     if entries and entries[0].text != concern.summary:
         problems.append("the account changed: it no longer matches its first entry")
+    last = entries[-1]
+    if concern.head_seq is None or concern.head_seal is None:
+        problems.append("the record's seal is missing")
+    elif concern.head_seq > last.seq:
+        problems.append(f"the entries after entry {last.seq} are missing")
+    elif concern.head_seq < last.seq:
+        problems.append(f"the entries after entry {concern.head_seq} are not sealed")
+    elif concern.head_seal != head_seal(key, concern_id, last.seq, last.hash):
+        problems.append("the record's seal does not match its last entry")
     read = any(e.kind == READ for e in entries)
     if (concern.status == MARKED_READ) != read:
         problems.append("the concern's status does not match its entries")

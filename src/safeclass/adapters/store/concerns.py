@@ -195,6 +195,11 @@ class StoreConcerns(OnEngine):
             )
         )
 
+    async def seal_head(self, conn: AsyncConnection, concern_id: str, seq: int, seal: str) -> None:
+        await conn.execute(
+            update(Concern).where(Concern.id == concern_id).values(head_seq=seq, head_seal=seal)
+        )
+
     async def hold(self, conn: AsyncConnection, school_id: str, concern_id: str) -> bool:
         owner = (
             await conn.execute(
@@ -258,4 +263,6 @@ def _stored(
         keep_until=row["keep_until"],
         session_title=session_title,
         staff_name=staff_name,
+        head_seq=row["head_seq"],
+        head_seal=row["head_seal"],
     )

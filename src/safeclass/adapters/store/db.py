@@ -105,24 +105,32 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
-def upgrade(url: str, revision: str = "head", chain_key: bytes | None = None) -> None:
+def upgrade(
+    url: str,
+    revision: str = "head",
+    chain_key: bytes | None = None,
+    concern_key: bytes | None = None,
+) -> None:
     """Apply the Alembic migrations up to `revision` (idempotent).
 
     `chain_key` (the server's log-chain key) is needed only to bring a database that already
-    holds event logs up to keyed chains (migration 0004 seals their heads).
+    holds event logs up to keyed chains (migration 0004 seals their heads), and `concern_key`
+    to bring one that already holds concerns up to sealed concern heads (migration 0015).
     Alembic's environment runs its own event loop, so from inside a running loop (a test, the
     server) the work is done in a worker thread.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        _upgrade(url, revision, chain_key)
+        _upgrade(url, revision, chain_key, concern_key)
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_upgrade, url, revision, chain_key).result()
+        pool.submit(_upgrade, url, revision, chain_key, concern_key).result()
 
 
-def _upgrade(url: str, revision: str, chain_key: bytes | None) -> None:
+def _upgrade(
+    url: str, revision: str, chain_key: bytes | None, concern_key: bytes | None = None
+) -> None:
     from alembic import command
     from alembic.config import Config
 
@@ -130,6 +138,7 @@ def _upgrade(url: str, revision: str, chain_key: bytes | None) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = _async_driver(url)
     config.attributes["chain_key"] = chain_key
+    config.attributes["concern_key"] = concern_key
     command.upgrade(config, revision)
 
 

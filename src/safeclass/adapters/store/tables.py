@@ -272,6 +272,9 @@ class Concern(Base):
     happened_at: Mapped[dt.datetime | None]
     event_seq: Mapped[int | None]
     event_hash: Mapped[str | None] = mapped_column(String(64))
+    # the last entry's seq, sealed with its hash under the concern key (app/concerns.py)
+    head_seq: Mapped[int | None]
+    head_seal: Mapped[str | None] = mapped_column(String(64))
 
 
 class ConcernPupil(Base):

@@ -77,6 +77,17 @@ async def with_dsl(server: LiveServer) -> tuple[School, str, str]:
     return school, dsl_id, cookie
 
 
+async def amelias_concern(server: LiveServer) -> tuple[School, str, str]:
+    """A concern about Amelia written on her lesson's page by her teacher, in a school with a
+    DSL: the school, the DSL's cookie and the concern's id."""
+    school, _, dsl_cookie = await with_dsl(server)
+    session_id = await schedule(server, school)
+    answer = await raise_on_the_page(
+        server, school.teacher_cookie, session_id, [school.pupils["Amelia"]]
+    )
+    return school, dsl_cookie, concern_id_of(answer)
+
+
 async def stored(server: LiveServer) -> list[Any]:
     async with server.services.engine.connect() as conn:
         return list((await conn.execute(select(Concern).order_by(Concern.raised_at))).all())
@@ -204,13 +215,7 @@ async def test_a_concern_is_only_added_to_and_a_change_behind_the_servers_back_i
     server: LiveServer,
 ):
     engine, key = server.services.engine, server.services.concern_key
-    school, _, dsl_cookie = await with_dsl(server)
-    session_id = await schedule(server, school)
-    concern_id = concern_id_of(
-        await raise_on_the_page(
-            server, school.teacher_cookie, session_id, [school.pupils["Amelia"]]
-        )
-    )
+    school, dsl_cookie, concern_id = await amelias_concern(server)
     async with staff_http(server, dsl_cookie) as http:
         read = await http.post(f"/staff/concerns/{concern_id}/read")
         assert read.status_code == 303
@@ -258,13 +263,7 @@ async def test_the_newest_entries_of_a_concern_deleted_alone_are_found(server: L
     """The chain shows an entry deleted from the middle; the concern's sealed head shows the
     newest ones deleted, which leave the chain whole up to there, and a head put back by hand."""
     services, key = server.services, server.services.concern_key
-    school, _, dsl_cookie = await with_dsl(server)
-    session_id = await schedule(server, school)
-    concern_id = concern_id_of(
-        await raise_on_the_page(
-            server, school.teacher_cookie, session_id, [school.pupils["Amelia"]]
-        )
-    )
+    _, dsl_cookie, concern_id = await amelias_concern(server)
     async with staff_http(server, dsl_cookie) as http:
         for text in ("Rang mum at 15:10", "She said it again"):
             added = await http.post(
@@ -345,13 +344,7 @@ async def test_a_backdated_concern_sits_where_it_happened_in_the_pupils_chronolo
 
 # covers: C16, C21
 async def test_only_the_writer_and_the_dsl_read_a_concern(server: LiveServer):
-    school, _, dsl_cookie = await with_dsl(server)
-    session_id = await schedule(server, school)
-    concern_id = concern_id_of(
-        await raise_on_the_page(
-            server, school.teacher_cookie, session_id, [school.pupils["Amelia"]]
-        )
-    )
+    school, dsl_cookie, concern_id = await amelias_concern(server)
     _, other_teacher = await staff_cookie(server.services, school.id, "teacher", "Mr Hill")
     _, head = await staff_cookie(server.services, school.id, "head", "Mrs Evans")
     readers = {

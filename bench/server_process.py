@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 METRICS_TOKEN = "bench-" + "m" * 40  # the server's /metrics answers this bearer
@@ -126,20 +127,19 @@ class ServerProcess:
                 headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
             )
         reply.raise_for_status()
-        name = "safeclass_gc_pause_seconds"
-        total = {"count": 0.0, "sum_s": 0.0, "0.05": 0.0, "0.1": 0.0, "0.25": 0.0}
-        for line in reply.text.splitlines():
-            if line.startswith(f"{name}_count"):
-                total["count"] += float(line.rsplit(" ", 1)[1])
-            elif line.startswith(f"{name}_sum"):
-                total["sum_s"] += float(line.rsplit(" ", 1)[1])
-            elif line.startswith(f"{name}_bucket"):
-                bound = line.split('le="', 1)[1].split('"', 1)[0]
-                if bound in total:
-                    total[bound] += float(line.rsplit(" ", 1)[1])
+        total: dict[str, float] = {"count": 0.0, "sum": 0.0, "0.05": 0.0, "0.1": 0.0, "0.25": 0.0}
+        for family in text_string_to_metric_families(reply.text):
+            if family.name != "safeclass_gc_pause_seconds":
+                continue
+            for sample in family.samples:  # summed over the generations
+                kind = sample.name.removeprefix(family.name + "_")
+                if kind == "bucket":
+                    kind = sample.labels["le"]
+                if kind in total:
+                    total[kind] += sample.value
         return {
             "gc_pause_count": total["count"],
-            "gc_pause_total_ms": total["sum_s"] * 1000,
+            "gc_pause_total_ms": total["sum"] * 1000,
             "gc_pauses_over_50ms_count": total["count"] - total["0.05"],
             "gc_pauses_over_100ms_count": total["count"] - total["0.1"],
             "gc_pauses_over_250ms_count": total["count"] - total["0.25"],

@@ -222,7 +222,7 @@ class Services:
 async def build(settings: Settings, clock: Clock | None = None) -> Services:
     secret = ServerSecret.load_or_create(settings.secret_path)
     chain_key = secret.derive(CHAIN_KEY)
-    upgrade(settings.database_url, chain_key=chain_key, concern_key=secret.derive(CONCERN_KEY))
+    upgrade(settings.database_url, secret=secret)
     engine = connect(settings.database_url)
     clock = clock or SystemClock()
     event_log = GroupCommitLog(engine, chain_key)

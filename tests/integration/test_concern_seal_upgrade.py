@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -17,13 +16,13 @@ from safeclass.adapters.store import connect, upgrade
 from safeclass.adapters.store.concerns import StoreConcerns
 from safeclass.adapters.store.tables import Concern, ConcernEntry, School
 from safeclass.app import concerns
+from tests.support.keys import server_secret
 
-KEY = hashlib.sha256(b"safeclass tests: the concern key").digest()
 AT = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
 ACCOUNT = "Said she was hungry"
 
 
-async def _concern_as_before(engine: AsyncEngine, concern_id: str) -> None:
+async def _concern_as_before(engine: AsyncEngine, key: bytes, concern_id: str) -> None:
     """A concern with its account and one addition, chained as the server chained them before
     migration 0015 (the row has no head then)."""
     record = concerns.record_digest(
@@ -41,8 +40,8 @@ async def _concern_as_before(engine: AsyncEngine, concern_id: str) -> None:
     )
     first = concerns.NewEntry(1, concerns.ACCOUNT, AT, None, None, "Mr Jones", ACCOUNT)
     second = concerns.NewEntry(2, "addition", AT, None, None, "Ms Patel", "Rang mum")
-    hash1 = concerns.entry_hash(KEY, concerns.GENESIS, concern_id, first, record)
-    hash2 = concerns.entry_hash(KEY, hash1, concern_id, second)
+    hash1 = concerns.entry_hash(key, concerns.GENESIS, concern_id, first, record)
+    hash2 = concerns.entry_hash(key, hash1, concern_id, second)
     async with engine.begin() as conn:
         await conn.execute(insert(School).values(id="school", key="s", name="S", created_at=AT))
         await conn.execute(  # only the columns a concern had then
@@ -51,30 +50,17 @@ async def _concern_as_before(engine: AsyncEngine, concern_id: str) -> None:
             )
         )
         for entry, prev, digest in ((first, concerns.GENESIS, hash1), (second, hash1, hash2)):
-            await conn.execute(
-                insert(ConcernEntry).values(
-                    concern_id=concern_id,
-                    seq=entry.seq,
-                    kind=entry.kind,
-                    at=entry.at,
-                    happened_at=None,
-                    by_staff=None,
-                    by_name=entry.by_name,
-                    text=entry.text,
-                    prev_hash=prev,
-                    hash=digest,
-                )
-            )
+            await StoreConcerns(engine).add_entry(conn, concern_id, entry, prev, digest)
 
 
-def _at_0014_with_a_concern(path: Path) -> str:
+def _at_0014_with_a_concern(path: Path, key: bytes) -> str:
     url = f"sqlite+aiosqlite:///{path}"
     upgrade(url, "0014")  # a school's database before sealed concern heads
 
     async def write() -> None:
         engine = connect(url)
         try:
-            await _concern_as_before(engine, "c1")
+            await _concern_as_before(engine, key, "c1")
         finally:
             await engine.dispose()
 
@@ -84,21 +70,23 @@ def _at_0014_with_a_concern(path: Path) -> str:
 
 # covers: C16
 def test_concerns_written_before_sealed_heads_are_sealed_as_they_are(tmp_path: Path) -> None:
-    url = _at_0014_with_a_concern(tmp_path / "old.db")
-    upgrade(url, concern_key=KEY)
+    secret = server_secret(tmp_path)
+    key = secret.derive(concerns.CONCERN_KEY)
+    url = _at_0014_with_a_concern(tmp_path / "old.db", key)
+    upgrade(url, secret=secret)
 
     async def check() -> None:
         engine = connect(url)
         rows = StoreConcerns(engine)
         try:
-            assert await concerns.verify(rows, KEY, "c1") == []
+            assert await concerns.verify(rows, key, "c1") == []
             async with engine.begin() as conn:
                 await conn.execute(
                     ConcernEntry.__table__.delete().where(
                         ConcernEntry.concern_id == "c1", ConcernEntry.seq == 2
                     )
                 )
-            assert await concerns.verify(rows, KEY, "c1") == [
+            assert await concerns.verify(rows, key, "c1") == [
                 "the entries after entry 1 are missing"
             ]
         finally:
@@ -109,6 +97,8 @@ def test_concerns_written_before_sealed_heads_are_sealed_as_they_are(tmp_path: P
 
 # covers: C16
 def test_upgrading_a_database_with_concerns_needs_the_servers_secret(tmp_path: Path) -> None:
-    url = _at_0014_with_a_concern(tmp_path / "old.db")
+    url = _at_0014_with_a_concern(
+        tmp_path / "old.db", server_secret(tmp_path).derive(concerns.CONCERN_KEY)
+    )
     with pytest.raises(RuntimeError, match="needs the server's secret"):
         upgrade(url)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from safeclass.app.clock import AdjustableClock
 from safeclass.observability import CollectorPauses
@@ -89,8 +90,13 @@ async def test_metrics_answer_only_the_bearer_of_the_metrics_token(server: LiveS
 
 def _pauses(metrics: str) -> dict[str, float]:
     """How many collector pauses /metrics counts, by generation."""
-    found = re.findall(r'safeclass_gc_pause_seconds_count\{generation="(\d)"\} (\S+)', metrics)
-    return {generation: float(count) for generation, count in found}
+    return {
+        sample.labels["generation"]: sample.value
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "safeclass_gc_pause_seconds"
+        for sample in family.samples
+        if sample.name == "safeclass_gc_pause_seconds_count"
+    }
 
 
 async def test_metrics_count_the_collectors_pauses_while_the_server_runs(

@@ -45,7 +45,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from safeclass.adapters.server_secret import ServerSecret
 from safeclass.adapters.store import school_records
 from safeclass.adapters.store.db import upgrade_async
-from safeclass.adapters.store.event_log import CHAIN_KEY
 from safeclass.adapters.store.sessions import create_session
 from safeclass.app.clock import SystemClock
 from safeclass.cli.haproxy_config import Worker, haproxy_config
@@ -136,7 +135,7 @@ class Cluster:
             raise RuntimeError("haproxy is not installed (scripts/install --dev installs it)")
         self.root.mkdir(parents=True, exist_ok=True)
         secret = ServerSecret.load_or_create(self.secret_file)  # before any worker: one secret
-        await upgrade_async(self.database_url, chain_key=secret.derive(CHAIN_KEY))
+        await upgrade_async(self.database_url, secret=secret)
         for name in self.names:
             self.workers[name] = self._spawn(name)
         await asyncio.gather(*(w.process.ready() for w in self.workers.values()))

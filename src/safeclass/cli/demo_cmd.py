@@ -13,8 +13,6 @@ from rich.console import Console
 from safeclass.adapters.server_secret import ServerSecret, secret_path
 from safeclass.adapters.store import connect
 from safeclass.adapters.store.db import database_url, upgrade
-from safeclass.adapters.store.event_log import CHAIN_KEY
-from safeclass.app.concerns import CONCERN_KEY
 from safeclass.cli.demo_school import STAFF, Demo, prepare
 from safeclass.cli.serve_cmd import serve
 
@@ -35,7 +33,7 @@ def demo(
     url = database_url(data_dir=data_dir)
     public_url = f"http://127.0.0.1:{port}"
     secret = ServerSecret.load_or_create(secret_path(data_dir))
-    upgrade(url, chain_key=secret.derive(CHAIN_KEY), concern_key=secret.derive(CONCERN_KEY))
+    upgrade(url, secret=secret)
     made = asyncio.run(_prepare(url, data_dir, public_url))
     _tell(made, public_url)
     if not prepare_only:

@@ -13,8 +13,6 @@ from sqlalchemy.engine import make_url
 
 from safeclass.adapters.server_secret import SecretFileError, ServerSecret, secret_path
 from safeclass.adapters.store.db import is_sqlite, upgrade
-from safeclass.adapters.store.event_log import CHAIN_KEY
-from safeclass.app.concerns import CONCERN_KEY
 from safeclass.cli.options import data_dir_for, resolve_url
 
 NO_DATA = "No safeclass data here: run ./scripts/demo, or pass --data-dir"
@@ -90,7 +88,7 @@ def open_store(
     except (SecretFileError, OSError) as exc:
         fail(str(exc))
     try:
-        upgrade(url, chain_key=secret.derive(CHAIN_KEY), concern_key=secret.derive(CONCERN_KEY))
+        upgrade(url, secret=secret)
     except Exception as exc:  # any driver's error: its message is what the admin needs
         fail(f"cannot open the database {safe_url(url)}: {type(exc).__name__}: {exc}")
     return Store(url, data_dir, secret)

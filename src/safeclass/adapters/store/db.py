@@ -20,6 +20,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from safeclass.adapters.server_secret import ServerSecret
+from safeclass.adapters.store.event_log import CHAIN_KEY
+from safeclass.app.concerns import CONCERN_KEY
+
 ENV_URL = "SAFECLASS_DATABASE_URL"
 ENV_DATA = "SAFECLASS_DATA_DIR"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -105,46 +109,41 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
-def upgrade(
-    url: str,
-    revision: str = "head",
-    chain_key: bytes | None = None,
-    concern_key: bytes | None = None,
-) -> None:
+def upgrade(url: str, revision: str = "head", secret: ServerSecret | None = None) -> None:
     """Apply the Alembic migrations up to `revision` (idempotent).
 
-    `chain_key` (the server's log-chain key) is needed only to bring a database that already
-    holds event logs up to keyed chains (migration 0004 seals their heads), and `concern_key`
-    to bring one that already holds concerns up to sealed concern heads (migration 0015).
+    `secret` (the server's) is needed only by the migrations that seal records already written
+    with keys derived from it: 0004 the event logs' heads (the log-chain key), 0015 the
+    concerns' heads (the concern key). A database with none of those records needs no secret.
     Alembic's environment runs its own event loop, so from inside a running loop (a test, the
     server) the work is done in a worker thread.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        _upgrade(url, revision, chain_key, concern_key)
+        _upgrade(url, revision, secret)
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_upgrade, url, revision, chain_key, concern_key).result()
+        pool.submit(_upgrade, url, revision, secret).result()
 
 
-def _upgrade(
-    url: str, revision: str, chain_key: bytes | None, concern_key: bytes | None = None
-) -> None:
+def _upgrade(url: str, revision: str, secret: ServerSecret | None) -> None:
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["url"] = _async_driver(url)
-    config.attributes["chain_key"] = chain_key
-    config.attributes["concern_key"] = concern_key
+    config.attributes["chain_key"] = secret.derive(CHAIN_KEY) if secret else None
+    config.attributes["concern_key"] = secret.derive(CONCERN_KEY) if secret else None
     command.upgrade(config, revision)
 
 
-async def upgrade_async(url: str, revision: str = "head", chain_key: bytes | None = None) -> None:
+async def upgrade_async(
+    url: str, revision: str = "head", secret: ServerSecret | None = None
+) -> None:
     """`upgrade` from async code (Alembic's env runs its own event loop in a worker thread)."""
-    await asyncio.to_thread(upgrade, url, revision, chain_key)
+    await asyncio.to_thread(upgrade, url, revision, secret)
 
 
 def asyncpg_dsn(url: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from safeclass.adapters.store.db import OnEngine
-from safeclass.adapters.store.sessions import load_session, parsed_policy
+from safeclass.adapters.store.sessions import expected_pupil, load_session, parsed_policy
 from safeclass.adapters.store.tables import (
     ConsentRecord,
     Guardian,
@@ -35,7 +35,6 @@ from safeclass.adapters.store.tables import (
 )
 from safeclass.app.invitations import EarlierReport, InvitationRecord, LinkFacts, ReportReason
 from safeclass.app.school_records import SchoolRecord, StoredSession
-from safeclass.core import Consent, ExpectedPupil
 
 # Opening a family's link is the busiest request of a school's morning: its statements are built
 # once here, not for every tap (building one is most of what SQLAlchemy spends on it).
@@ -194,9 +193,10 @@ class StoreInvitations(OnEngine):
         if row is None:
             return None
         pupil = None
-        if row.forename is not None:
-            consent = Consent(row.basis or Consent.IMPLIED)
-            pupil = ExpectedPupil(row.pupil_id, row.forename, row.surname, row.shown_name, consent)
+        if row.forename is not None:  # still on the session
+            pupil = expected_pupil(
+                row.pupil_id, row.forename, row.surname, row.shown_name, row.basis
+            )
         return LinkFacts(
             link=link_record(row),
             school_name=row.school_name,

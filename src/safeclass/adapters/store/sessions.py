@@ -32,6 +32,7 @@ __all__ = [
     "SessionNotFoundError",
     "StoredSession",
     "create_session",
+    "expected_pupil",
     "load_session",
     "parsed_policy",
 ]
@@ -41,6 +42,13 @@ __all__ = [
 def parsed_policy(toml: str, version: int) -> Policy:
     """A stored policy version, parsed once (versions never change once written)."""
     return loads(toml, source=f"policy v{version}")
+
+
+def expected_pupil(
+    pupil_id: str, forename: str, surname: str, shown_name: str, basis: str | None
+) -> ExpectedPupil:
+    """A pupil as a session expects them, from their rows; no consent on record is implied."""
+    return ExpectedPupil(pupil_id, forename, surname, shown_name, Consent(basis or Consent.IMPLIED))
 
 
 async def create_session(
@@ -133,7 +141,7 @@ async def load_session(
             )
         ).all()
     expected = {
-        pid: ExpectedPupil(pid, forename, surname, shown, Consent(basis or Consent.IMPLIED))
+        pid: expected_pupil(pid, forename, surname, shown, basis)
         for pid, shown, forename, surname, basis in pupils
     }
     plan = SessionPlan(

@@ -7,7 +7,7 @@ Create Date: 2026-12-04 20:40:00.000000
 
 Old entries are not rewritten (that would destroy the evidence they are); each existing head
 gets `legacy_seq` = its last entry and a seal made with the key, so only the logs that exist
-now can ever be checked the old way. That needs the server's secret: `upgrade(url, chain_key)`.
+now can ever be checked the old way. That needs the server's secret: `upgrade(url, secret=...)`.
 """
 
 from __future__ import annotations

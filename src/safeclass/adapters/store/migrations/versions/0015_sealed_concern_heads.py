@@ -7,7 +7,7 @@ Create Date: 2026-12-05 14:40:00.000000
 
 The concerns that exist now are sealed as they are, here, so that after this migration a
 concern without a seal is one whose seal was taken away. That needs the server's secret:
-`upgrade(url, concern_key=...)`.
+`upgrade(url, secret=...)`.
 """
 
 from __future__ import annotations
